@@ -1,0 +1,102 @@
+//! `alipay cert …`
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use alipay_sdk::cert::{CertificateChain, CertificateInfo, RootBundle};
+use clap::Subcommand;
+
+use crate::Failure;
+
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// Print the SN (app_cert_sn / alipay_cert_sn) of the file's first certificate.
+    Sn {
+        /// Certificate file (PEM or DER; a chain is identified by its first certificate).
+        file: PathBuf,
+    },
+    /// Print alipay_root_cert_sn of a root bundle (RSA-family roots only).
+    RootSn {
+        /// Root bundle (alipayRootCert.crt).
+        file: PathBuf,
+    },
+    /// Describe every certificate in the file.
+    Inspect {
+        /// Certificate file or bundle.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(command: CertCommand) -> Result<(), Failure> {
+    match command {
+        CertCommand::Sn { file } => {
+            println!("{}", CertificateChain::from_path(&file)?.sn());
+        }
+        CertCommand::RootSn { file } => {
+            println!("{}", RootBundle::from_path(&file)?.sn());
+        }
+        CertCommand::Inspect { file, json } => inspect(file, json)?,
+    }
+    Ok(())
+}
+
+fn inspect(file: PathBuf, json: bool) -> Result<(), Failure> {
+    let chain = CertificateChain::from_path(&file)?;
+    let now = chrono::Utc::now();
+    let infos: Vec<CertificateInfo> = chain.certificates().iter().map(|c| c.info(now)).collect();
+    // Only a file of CA certificates is a root bundle.
+    let root_sn = if chain.certificates().iter().all(|c| c.is_self_issued() || c.is_ca()) {
+        RootBundle::from_path(&file).ok().map(|b| b.sn().to_string())
+    } else {
+        None
+    };
+    if json {
+        let value = serde_json::json!({
+            "file": file.display().to_string(),
+            "sn": chain.sn(),
+            "root_sn": root_sn,
+            "certificates": infos,
+        });
+        println!("{}", serde_json::to_string_pretty(&value).expect("serializable"));
+        return Ok(());
+    }
+    let mut out = String::new();
+    let count = infos.len();
+    for (i, info) in infos.iter().enumerate() {
+        let _ = writeln!(out, "certificate {} of {count}", i + 1);
+        let validity = if info.days_left >= 0 {
+            format!("{} days left", info.days_left)
+        } else {
+            format!("EXPIRED {} days ago", -info.days_left)
+        };
+        let counts = if info.rsa_signed { "counts in a root SN" } else { "not counted in a root SN" };
+        let key = match info.key_bits {
+            Some(bits) if !info.key_type.starts_with("EC P-") => format!("{} {bits}", info.key_type),
+            _ => info.key_type.clone(),
+        };
+        let rows = [
+            ("subject", info.subject.clone()),
+            ("issuer", info.issuer.clone()),
+            ("serial", format!("{} (hex {})", info.serial_decimal, info.serial_hex)),
+            ("sn", info.sn.clone()),
+            ("valid", format!("{} to {} ({validity})", info.not_before, info.not_after)),
+            ("signature", format!("{} ({}), {counts}", info.signature_algorithm, info.signature_algorithm_oid)),
+            ("key", key),
+            ("role", info.role.describe()),
+        ];
+        for (name, value) in rows {
+            let _ = writeln!(out, "  {name:<10} {value}");
+        }
+        if let Some(usage) = &info.key_usage {
+            let _ = writeln!(out, "  {:<10} {}", "key usage", usage.join(", "));
+        }
+    }
+    if let Some(root_sn) = root_sn {
+        let _ = writeln!(out, "root sn    {root_sn}");
+    }
+    print!("{out}");
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! `alipay key …`
+
+use std::path::PathBuf;
+
+use alipay_sdk::cert::CertificateChain;
+use alipay_sdk::key::PrivateKey;
+use clap::Subcommand;
+
+use crate::Failure;
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Check that a private key belongs to a certificate.
+    Check {
+        /// The app private key (PKCS#1/PKCS#8 PEM or bare base64).
+        #[arg(long)]
+        key: PathBuf,
+        /// The certificate (its first certificate is checked).
+        #[arg(long)]
+        cert: PathBuf,
+    },
+}
+
+pub fn run(command: KeyCommand) -> Result<(), Failure> {
+    match command {
+        KeyCommand::Check { key, cert } => {
+            let key = PrivateKey::from_path(&key)?;
+            let chain = CertificateChain::from_path(&cert)?;
+            match key.check_matches(&chain) {
+                Ok(()) => {
+                    println!("ok: {} matches {} (SN {})", key.origin(), chain.origin(), chain.sn());
+                    Ok(())
+                }
+                Err(mismatch) => Err(Failure::Check(mismatch.to_string())),
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Certificates and their serial numbers (`app_cert_sn`, `alipay_cert_sn`,
+//! `alipay_root_cert_sn`).
+//!
+//! - [`Certificate`]: one X.509 certificate with its raw DER, the facts a person needs and its SN.
+//! - [`CertificateChain`]: a file of certificates identified by its first one — the app
+//!   certificate (`appCertPublicKey_<app id>.crt`) or the Alipay certificate
+//!   (`alipayCertPublicKey_RSA2.crt`, usually leaf + intermediate).
+//! - [`RootBundle`]: Alipay's root bundle (`alipayRootCert.crt`) and its root SN.
+//!
+//! ```
+//! use alipay_sdk::cert::{CertificateChain, RootBundle};
+//! # let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki/ca");
+//! let app = CertificateChain::from_path(dir.join("app_cert.pem"))?;
+//! let roots = RootBundle::from_path(dir.join("root_bundle.pem"))?;
+//! assert_eq!(app.sn().len(), 32);
+//! assert!(roots.sn().contains('_')); // two RSA roots; the EC root does not count
+//! # Ok::<(), alipay_sdk::cert::CertError>(())
+//! ```
+
+mod dn;
+mod error;
+mod info;
+mod parse;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use md5::{Digest, Md5};
+use openssl::pkey::{PKey, Public};
+
+pub use error::CertError;
+pub use info::{CertRole, CertificateInfo, KeyUsage};
+
+use crate::der;
+
+/// The signature-algorithm OID prefix of the RSA family (PKCS#1): only these roots count in
+/// `alipay_root_cert_sn`.
+const RSA_FAMILY_PREFIX: &str = "1.2.840.113549.1.1.";
+
+/// One X.509 certificate.
+///
+/// Cheap to clone (the parsed content is shared).
+#[derive(Clone)]
+pub struct Certificate {
+    inner: Arc<parse::Parsed>,
+}
+
+impl Certificate {
+    /// Parses one DER certificate.
+    pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
+        parse::Parsed::from_der(der.to_vec())
+            .map(|parsed| Certificate { inner: Arc::new(parsed) })
+            .map_err(|e| CertError::Malformed { origin: "DER input".into(), index: 1, detail: e.to_string() })
+    }
+
+    /// The raw DER of the certificate, exactly as it was read.
+    pub fn der(&self) -> &[u8] {
+        &self.inner.der
+    }
+
+    /// The issuer as the JDK renders it (RFC 2253): the string hashed into the SN.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer_rfc2253
+    }
+
+    /// The subject, rendered like the issuer but with every string decoded as Unicode text
+    /// (for people to read; BMPStrings differ from the JDK rendering, see [`Self::issuer`]).
+    pub fn subject(&self) -> &str {
+        &self.inner.subject_display
+    }
+
+    /// The subject as the JDK renders it (RFC 2253).
+    pub fn subject_rfc2253(&self) -> &str {
+        &self.inner.subject_rfc2253
+    }
+
+    /// The serial number in base 10 (signed, any size).
+    pub fn serial_decimal(&self) -> &str {
+        &self.inner.serial_decimal
+    }
+
+    /// The serial number in hexadecimal, as consoles and `openssl x509 -serial` show it.
+    pub fn serial_hex(&self) -> String {
+        der::integer_to_hex(&self.inner.serial)
+    }
+
+    /// The certificate SN: `md5(issuer_rfc2253 + serial_decimal)` in 32 lowercase hex digits.
+    pub fn sn(&self) -> &str {
+        &self.inner.sn
+    }
+
+    /// The outer signature-algorithm OID (dotted).
+    pub fn signature_algorithm_oid(&self) -> &str {
+        &self.inner.signature_algorithm_oid
+    }
+
+    /// Whether the certificate is signed with an RSA-family algorithm (and so counts in the
+    /// root SN when it is in the root bundle).
+    pub fn is_rsa_signed(&self) -> bool {
+        self.inner.signature_algorithm_oid.starts_with(RSA_FAMILY_PREFIX)
+    }
+
+    /// Start of the validity period.
+    pub fn not_before(&self) -> DateTime<Utc> {
+        self.inner.not_before
+    }
+
+    /// End of the validity period.
+    pub fn not_after(&self) -> DateTime<Utc> {
+        self.inner.not_after
+    }
+
+    /// Whether `at` lies inside the validity period.
+    pub fn is_valid_at(&self, at: DateTime<Utc>) -> bool {
+        self.inner.not_before <= at && at <= self.inner.not_after
+    }
+
+    /// Whole days from `now` until the certificate expires (negative once expired).
+    pub fn days_left(&self, now: DateTime<Utc>) -> i64 {
+        (self.inner.not_after - now).num_days()
+    }
+
+    /// The public key, when it is an RSA or EC key OpenSSL can load.
+    pub fn public_key(&self) -> Option<&PKey<Public>> {
+        self.inner.public_key.as_ref()
+    }
+
+    /// The raw SubjectPublicKeyInfo.
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.inner.der[self.inner.spki.clone()]
+    }
+
+    /// What the certificate is for in the Alipay world (app, Alipay, authority).
+    pub fn role(&self) -> CertRole {
+        self.inner.role.clone()
+    }
+
+    /// Whether the certificate's issuer name equals its subject name.
+    pub fn is_self_issued(&self) -> bool {
+        self.inner.der[self.inner.issuer.clone()] == self.inner.der[self.inner.subject.clone()]
+    }
+
+    /// Whether basicConstraints says this is a CA.
+    pub fn is_ca(&self) -> bool {
+        self.inner.is_ca
+    }
+
+    /// The keyUsage extension, when present.
+    pub fn key_usage(&self) -> Option<KeyUsage> {
+        self.inner.key_usage
+    }
+
+    /// Whether `issuer`'s key verifies this certificate's signature and `issuer`'s subject is
+    /// this certificate's issuer name.
+    pub fn is_signed_by(&self, issuer: &Certificate) -> bool {
+        let names_match = self.inner.der[self.inner.issuer.clone()] == issuer.inner.der[issuer.inner.subject.clone()];
+        names_match && self.inner.signature_verifies_with(issuer.public_key())
+    }
+
+    /// The facts a person needs, with days left counted from `now`.
+    pub fn info(&self, now: DateTime<Utc>) -> CertificateInfo {
+        CertificateInfo::of(self, now)
+    }
+
+    pub(crate) fn parsed(&self) -> &parse::Parsed {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("subject", &self.subject())
+            .field("issuer", &self.issuer())
+            .field("serial", &self.serial_decimal())
+            .field("sn", &self.sn())
+            .finish()
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        self.der() == other.der()
+    }
+}
+
+impl Eq for Certificate {}
+
+/// `md5(issuer_rfc2253 + serial_decimal)` as 32 lowercase hex digits.
+pub fn cert_sn(issuer_rfc2253: &str, serial_decimal: &str) -> String {
+    let mut md5 = Md5::new();
+    md5.update(issuer_rfc2253.as_bytes());
+    md5.update(serial_decimal.as_bytes());
+    der::hex_lower(&md5.finalize())
+}
+
+/// A file of one or more certificates, identified (SN, public key) by its first certificate.
+#[derive(Clone, Debug)]
+pub struct CertificateChain {
+    origin: String,
+    certificates: Vec<Certificate>,
+}
+
+impl CertificateChain {
+    /// Loads certificates from a file (PEM, possibly several blocks, or DER).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<CertificateChain, CertError> {
+        let path = path.as_ref();
+        let bytes = error::read_file(path)?;
+        Self::from_bytes_named(&bytes, path.display().to_string())
+    }
+
+    /// Loads certificates from bytes (PEM or DER).
+    pub fn from_bytes(bytes: &[u8]) -> Result<CertificateChain, CertError> {
+        Self::from_bytes_named(bytes, "certificate data")
+    }
+
+    /// Loads certificates from bytes; `origin` names them in errors (a file name, a setting).
+    pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<CertificateChain, CertError> {
+        let origin = origin.into();
+        let mut certificates = Vec::new();
+        for (index, der) in parse::certificate_ders(bytes, &origin)? {
+            let parsed = parse::Parsed::from_der(der).map_err(|e| CertError::Malformed {
+                origin: origin.clone(),
+                index,
+                detail: e.to_string(),
+            })?;
+            certificates.push(Certificate { inner: Arc::new(parsed) });
+        }
+        Ok(CertificateChain { origin, certificates })
+    }
+
+    /// Builds a chain from already parsed certificates (the first one identifies it).
+    pub fn from_certificates(certificates: Vec<Certificate>, origin: impl Into<String>) -> Result<Self, CertError> {
+        let origin = origin.into();
+        if certificates.is_empty() {
+            return Err(CertError::NoCertificate { origin, found: crate::kind::FileKind::Empty });
+        }
+        Ok(CertificateChain { origin, certificates })
+    }
+
+    /// The first certificate: the one whose SN and key identify the file.
+    pub fn leaf(&self) -> &Certificate {
+        &self.certificates[0]
+    }
+
+    /// The SN of the first certificate.
+    pub fn sn(&self) -> &str {
+        self.leaf().sn()
+    }
+
+    /// Every certificate, in file order.
+    pub fn certificates(&self) -> &[Certificate] {
+        &self.certificates
+    }
+
+    /// Where the certificates came from (a path or a label).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Checks that this file is an app certificate, not the Alipay certificate or a CA.
+    pub fn expect_app_certificate(self) -> Result<Self, CertError> {
+        match self.leaf().role() {
+            CertRole::Alipay { .. } | CertRole::Authority => Err(CertError::WrongRole {
+                origin: self.origin.clone(),
+                expected: "the app certificate (appCertPublicKey_<app id>.crt)",
+                found: self.leaf().role().describe(),
+                subject: self.leaf().subject().to_string(),
+            }),
+            _ => Ok(self),
+        }
+    }
+
+    /// Checks that this file is an Alipay certificate, not the app certificate or a CA.
+    pub fn expect_alipay_certificate(self) -> Result<Self, CertError> {
+        match self.leaf().role() {
+            CertRole::App { .. } | CertRole::Authority => Err(CertError::WrongRole {
+                origin: self.origin.clone(),
+                expected: "the Alipay certificate (alipayCertPublicKey_RSA2.crt)",
+                found: self.leaf().role().describe(),
+                subject: self.leaf().subject().to_string(),
+            }),
+            _ => Ok(self),
+        }
+    }
+}
+
+/// A certificate of a root bundle that does not count in the root SN.
+#[derive(Clone, Debug)]
+pub struct SkippedRoot {
+    /// Position in the file (1-based).
+    pub index: usize,
+    /// The outer signature-algorithm OID.
+    pub signature_algorithm_oid: String,
+    /// The parsed certificate, when it could be read in full.
+    pub certificate: Option<Certificate>,
+}
+
+/// Alipay's root bundle (`alipayRootCert.crt`) and its `alipay_root_cert_sn`.
+#[derive(Clone, Debug)]
+pub struct RootBundle {
+    origin: String,
+    rsa_roots: Vec<Certificate>,
+    skipped: Vec<SkippedRoot>,
+    sn: String,
+}
+
+impl RootBundle {
+    /// Loads a root bundle from a file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<RootBundle, CertError> {
+        let path = path.as_ref();
+        let bytes = error::read_file(path)?;
+        Self::from_bytes_named(&bytes, path.display().to_string())
+    }
+
+    /// Loads a root bundle from bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<RootBundle, CertError> {
+        Self::from_bytes_named(bytes, "root bundle data")
+    }
+
+    /// Loads a root bundle from bytes; `origin` names them in errors.
+    ///
+    /// Certificates outside the RSA family are skipped, even when they cannot be parsed in
+    /// full; an RSA certificate that cannot be parsed is an error; a bundle without any RSA
+    /// certificate is an error ([`CertError::NoRsaRoot`]).
+    pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<RootBundle, CertError> {
+        let origin = origin.into();
+        let mut rsa_roots = Vec::new();
+        let mut skipped = Vec::new();
+        for (index, der) in parse::certificate_ders(bytes, &origin)? {
+            let outer_oid = parse::outer_signature_oid(&der).map_err(|e| CertError::Malformed {
+                origin: origin.clone(),
+                index,
+                detail: e.to_string(),
+            })?;
+            let parsed = parse::Parsed::from_der(der).map(|p| Certificate { inner: Arc::new(p) });
+            if outer_oid.starts_with(RSA_FAMILY_PREFIX) {
+                let certificate = parsed.map_err(|e| CertError::Malformed {
+                    origin: origin.clone(),
+                    index,
+                    detail: e.to_string(),
+                })?;
+                rsa_roots.push(certificate);
+            } else {
+                skipped.push(SkippedRoot { index, signature_algorithm_oid: outer_oid, certificate: parsed.ok() });
+            }
+        }
+        if rsa_roots.is_empty() {
+            let found = skipped.iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(CertError::NoRsaRoot { origin, found });
+        }
+        let sn = rsa_roots.iter().map(Certificate::sn).collect::<Vec<_>>().join("_");
+        Ok(RootBundle { origin, rsa_roots, skipped, sn })
+    }
+
+    /// `alipay_root_cert_sn`: the SNs of the RSA-family roots in file order, joined by `_`.
+    pub fn sn(&self) -> &str {
+        &self.sn
+    }
+
+    /// The RSA-family roots (the ones in the SN and used to validate chains).
+    pub fn rsa_roots(&self) -> &[Certificate] {
+        &self.rsa_roots
+    }
+
+    /// The certificates that do not count (SM2, ECDSA, …).
+    pub fn skipped(&self) -> &[SkippedRoot] {
+        &self.skipped
+    }
+
+    /// Where the bundle came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}

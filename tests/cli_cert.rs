@@ -1,0 +1,100 @@
+//! The `alipay cert` and `alipay key check` commands: output and exit codes.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{oracle_for, pki, shared};
+
+fn alipay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_alipay")).args(args).output().expect("run alipay")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn path(p: std::path::PathBuf) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn cert_sn_prints_one_line() {
+    let output = alipay(&["cert", "sn", &path(shared("alipay/prod_alipayCertPublicKey_RSA2_easysdk.crt"))]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "f4facbef87f2c92cf8ca72cdfcb25eb1\n");
+
+    let output = alipay(&["cert", "sn", &path(pki("dn/escapes.pem"))]);
+    assert_eq!(stdout(&output).trim(), oracle_for("escapes.pem")["sn"].as_str().unwrap());
+}
+
+#[test]
+fn cert_root_sn_prints_one_line() {
+    let output = alipay(&["cert", "root-sn", &path(shared("alipay/prod_alipayRootCert_crlf.crt"))]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6\n");
+
+    let output = alipay(&["cert", "root-sn", &path(pki("ca/root_bundle_no_rsa.pem"))]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no RSA-signed certificate"));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn cert_inspect_describes_every_certificate() {
+    let file = path(shared("alipay/prod_alipayRootCert.crt"));
+    let output = alipay(&["cert", "inspect", &file, "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let certificates = value["certificates"].as_array().unwrap();
+    assert_eq!(certificates.len(), 4);
+    assert_eq!(value["root_sn"], "687b59193f3f462dd5336e5abf83c5d8_02941eef3187dddf3d3b83462e1dfcf6");
+    assert_eq!(certificates[1]["sn"], "687b59193f3f462dd5336e5abf83c5d8");
+    assert_eq!(certificates[1]["key_type"], "RSA");
+    assert_eq!(certificates[1]["key_bits"], 4096);
+    assert_eq!(certificates[0]["signature_algorithm_oid"], "1.2.156.10197.1.501");
+    assert_eq!(certificates[0]["rsa_signed"], false);
+    for field in ["subject", "issuer", "serial_decimal", "serial_hex", "not_before", "not_after", "days_left"] {
+        assert!(!certificates[2][field].is_null(), "{field}");
+    }
+
+    let output = alipay(&["cert", "inspect", &path(shared("alipay/prod_alipayCertPublicKey_RSA2_nodesdk.crt"))]);
+    let text = stdout(&output);
+    assert!(text.contains("sn         7513daaaa48aa3ba2e4018d84402479c"), "{text}");
+    assert!(text.contains("an Alipay certificate") && text.contains("RSA 2048") && text.contains("EXPIRED"), "{text}");
+    assert!(!text.contains("root sn"));
+}
+
+#[test]
+fn key_check_exit_codes() {
+    let ok = alipay(&[
+        "key",
+        "check",
+        "--key",
+        &path(pki("keys/app_pkcs1_base64.txt")),
+        "--cert",
+        &path(pki("ca/app_cert.pem")),
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(stdout(&ok).starts_with("ok:"));
+
+    let mismatch =
+        alipay(&["key", "check", "--key", &path(pki("keys/other_pkcs8.pem")), "--cert", &path(pki("ca/app_cert.pem"))]);
+    assert_eq!(mismatch.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&mismatch.stderr).contains("does not match"));
+
+    let swapped =
+        alipay(&["key", "check", "--key", &path(pki("ca/app_cert.pem")), "--cert", &path(pki("keys/app_pkcs8.pem"))]);
+    assert_eq!(swapped.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&swapped.stderr).contains("this is a certificate"));
+}
+
+#[test]
+fn bad_input_and_usage_exit_2() {
+    let output = alipay(&["cert", "sn", "/nonexistent/file.crt"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/file.crt"));
+    assert_eq!(alipay(&["cert", "frobnicate"]).status.code(), Some(2));
+    assert_eq!(alipay(&["key", "check", "--key", "x"]).status.code(), Some(2));
+}

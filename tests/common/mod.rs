@@ -1,0 +1,35 @@
+//! Paths to fixtures shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The project's own generated PKI (`testdata/gen.sh`).
+pub fn pki(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/pki").join(relative)
+}
+
+/// The real public Alipay fixtures, kept beside the repository in `../shared/fixtures`.
+/// A missing folder fails the test: these known answers must always run.
+pub fn shared(relative: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(relative);
+    assert!(
+        path.exists(),
+        "shared fixture {} is missing: the known-answer tests need ../shared beside the checkout",
+        path.display()
+    );
+    path
+}
+
+/// The JDK oracle's answers for the generated certificates (`testdata/pki/expected-sn.jsonl`).
+pub fn oracle() -> Vec<serde_json::Value> {
+    std::fs::read_to_string(pki("expected-sn.jsonl"))
+        .expect("expected-sn.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("oracle line is JSON"))
+        .collect()
+}
+
+/// The oracle's answer for one file name.
+pub fn oracle_for(file: &str) -> serde_json::Value {
+    oracle().into_iter().find(|v| v["file"] == file).unwrap_or_else(|| panic!("no oracle value for {file}"))
+}
