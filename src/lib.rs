@@ -30,8 +30,23 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod aes;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod cert;
+pub mod charset;
+pub mod client;
+pub mod config;
 mod der;
 pub mod key;
 pub mod kind;
+pub mod model;
+pub mod page;
 mod pem;
+pub mod request;
+pub mod response;
+
+pub use client::{Client, Error};
+pub use config::{Config, ConfigBuilder, ConfigError};
+pub use request::{Request, SignedRequest};
+pub use response::VerifiedResponse;

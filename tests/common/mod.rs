@@ -33,3 +33,5 @@ pub fn oracle() -> Vec<serde_json::Value> {
 pub fn oracle_for(file: &str) -> serde_json::Value {
     oracle().into_iter().find(|v| v["file"] == file).unwrap_or_else(|| panic!("no oracle value for {file}"))
 }
+
+pub mod wire;

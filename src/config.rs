@@ -1,0 +1,551 @@
+//! Client configuration and the sans-IO core: sign requests, verify responses.
+//!
+//! A [`Config`] is built once; keys, certificates and SNs are parsed at [`ConfigBuilder::build`]
+//! and never again per request. Users with their own HTTP stack call
+//! [`Config::sign_request`] and [`Config::verify_response`] directly; the async and blocking
+//! clients do the same around their transport.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::aes::AesKey;
+use crate::cert::{CertError, CertificateChain, RootBundle};
+use crate::charset::Charset;
+use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
+use crate::request::{self, Request, RequestError, SignedRequest};
+use crate::response::{self, AlipayKeys, ResponseError, VerifiedResponse, VerifyContext};
+
+/// Alipay's production gateway.
+pub const PRODUCTION_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
+/// Alipay's sandbox gateway.
+pub const SANDBOX_GATEWAY: &str = "https://openapi-sandbox.dl.alipaydev.com/gateway.do";
+
+/// Where "now" comes from: injectable so tests never depend on today's date.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// The current time.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Why a configuration could not be built. Names the setting at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is missing.
+    #[error("missing setting {field}: {hint}")]
+    Missing {
+        /// The setting.
+        field: &'static str,
+        /// How to provide it.
+        hint: &'static str,
+    },
+    /// Certificate mode is only partly configured.
+    #[error("certificate mode needs app_cert, alipay_cert and alipay_root_cert; missing: {}", missing.join(", "))]
+    IncompleteCertificateMode {
+        /// The missing settings.
+        missing: Vec<&'static str>,
+    },
+    /// Both modes were configured for one client.
+    #[error(
+        "both certificate mode (app_cert/alipay_cert/alipay_root_cert) and public-key mode (alipay_public_key) \
+         are configured; build one client per mode to run them side by side"
+    )]
+    BothModes,
+    /// Certificate mode signs with RSA2 only.
+    #[error("certificate mode uses sign_type RSA2; RSA (SHA1) exists only for old public-key-mode apps")]
+    CertificateModeNeedsRsa2,
+    /// A key setting could not be loaded.
+    #[error("{field}: {source}")]
+    Key {
+        /// The setting.
+        field: &'static str,
+        /// The key error.
+        source: KeyError,
+    },
+    /// A certificate setting could not be loaded.
+    #[error("{field}: {source}")]
+    Cert {
+        /// The setting.
+        field: &'static str,
+        /// The certificate error.
+        source: CertError,
+    },
+    /// The app private key does not belong to the app certificate.
+    #[error("app_private_key does not match app_cert: {0}")]
+    KeyMismatch(KeyError),
+    /// The gateway URL is unusable.
+    #[error("gateway {url:?} is not a usable URL: {detail}")]
+    InvalidGateway {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+enum Source<T> {
+    Loaded(T),
+    File(PathBuf),
+}
+
+/// Builds a [`Config`].
+pub struct ConfigBuilder {
+    app_id: String,
+    private_key: Option<Source<PrivateKey>>,
+    app_cert: Option<Source<CertificateChain>>,
+    alipay_certs: Vec<Source<CertificateChain>>,
+    root: Option<Source<RootBundle>>,
+    alipay_public_key: Option<Source<PublicKey>>,
+    gateway: String,
+    charset: Charset,
+    sign_type: SignType,
+    aes: Option<AesKey>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl ConfigBuilder {
+    /// The app private key, already loaded.
+    pub fn app_private_key(mut self, key: PrivateKey) -> Self {
+        self.private_key = Some(Source::Loaded(key));
+        self
+    }
+
+    /// The app private key file (PKCS#1, PKCS#8 or bare base64), loaded at build.
+    pub fn app_private_key_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.private_key = Some(Source::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// The app certificate (`appCertPublicKey_<app id>.crt`).
+    pub fn app_cert(mut self, chain: CertificateChain) -> Self {
+        self.app_cert = Some(Source::Loaded(chain));
+        self
+    }
+
+    /// The app certificate file, loaded at build.
+    pub fn app_cert_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.app_cert = Some(Source::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// An Alipay certificate (`alipayCertPublicKey_RSA2.crt`); may be given several times
+    /// (old and new during a rotation).
+    pub fn alipay_cert(mut self, chain: CertificateChain) -> Self {
+        self.alipay_certs.push(Source::Loaded(chain));
+        self
+    }
+
+    /// An Alipay certificate file, loaded at build.
+    pub fn alipay_cert_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.alipay_certs.push(Source::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// The Alipay root bundle (`alipayRootCert.crt`).
+    pub fn alipay_root_cert(mut self, bundle: RootBundle) -> Self {
+        self.root = Some(Source::Loaded(bundle));
+        self
+    }
+
+    /// The Alipay root bundle file, loaded at build.
+    pub fn alipay_root_cert_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.root = Some(Source::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// Public-key mode: the Alipay public key.
+    pub fn alipay_public_key(mut self, key: PublicKey) -> Self {
+        self.alipay_public_key = Some(Source::Loaded(key));
+        self
+    }
+
+    /// Public-key mode: the Alipay public key file, loaded at build.
+    pub fn alipay_public_key_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.alipay_public_key = Some(Source::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// The gateway URL ([`PRODUCTION_GATEWAY`] by default, [`SANDBOX_GATEWAY`], or any URL).
+    pub fn gateway(mut self, url: impl Into<String>) -> Self {
+        self.gateway = url.into();
+        self
+    }
+
+    /// The request charset (UTF-8 by default).
+    pub fn charset(mut self, charset: Charset) -> Self {
+        self.charset = charset;
+        self
+    }
+
+    /// The signature type (RSA2 by default; RSA only for old public-key-mode apps).
+    pub fn sign_type(mut self, sign_type: SignType) -> Self {
+        self.sign_type = sign_type;
+        self
+    }
+
+    /// The AES content-encryption key.
+    pub fn aes_key(mut self, key: AesKey) -> Self {
+        self.aes = Some(key);
+        self
+    }
+
+    /// Time allowed to connect (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole call (default 15 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The clock used for timestamps and validity checks.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Loads and checks everything.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        if self.app_id.trim().is_empty() {
+            return Err(ConfigError::Missing { field: "app_id", hint: "the app id from the open-platform console" });
+        }
+        url::Url::parse(&self.gateway)
+            .map_err(|e| ConfigError::InvalidGateway { url: self.gateway.clone(), detail: e.to_string() })
+            .and_then(|url| match url.scheme() {
+                "http" | "https" => Ok(()),
+                other => Err(ConfigError::InvalidGateway {
+                    url: self.gateway.clone(),
+                    detail: format!("scheme {other:?} is not http or https"),
+                }),
+            })?;
+        let key_field = |field| move |source| ConfigError::Key { field, source };
+        let cert_field = |field| move |source| ConfigError::Cert { field, source };
+        let private_key = match self.private_key {
+            Some(Source::Loaded(key)) => key,
+            Some(Source::File(path)) => PrivateKey::from_path(path).map_err(key_field("app_private_key"))?,
+            None => {
+                return Err(ConfigError::Missing {
+                    field: "app_private_key",
+                    hint: "the app private key (应用私钥) generated with the app's key pair",
+                });
+            }
+        };
+        let wants_cert_mode = self.app_cert.is_some() || !self.alipay_certs.is_empty() || self.root.is_some();
+        if wants_cert_mode && self.alipay_public_key.is_some() {
+            return Err(ConfigError::BothModes);
+        }
+        let (keys, cert_mode) = if wants_cert_mode {
+            if self.sign_type != SignType::Rsa2 {
+                return Err(ConfigError::CertificateModeNeedsRsa2);
+            }
+            let mut missing = Vec::new();
+            if self.app_cert.is_none() {
+                missing.push("app_cert");
+            }
+            if self.alipay_certs.is_empty() {
+                missing.push("alipay_cert");
+            }
+            if self.root.is_none() {
+                missing.push("alipay_root_cert");
+            }
+            if !missing.is_empty() {
+                return Err(ConfigError::IncompleteCertificateMode { missing });
+            }
+            let app_cert = match self.app_cert.expect("checked") {
+                Source::Loaded(chain) => chain,
+                Source::File(path) => CertificateChain::from_path(path).map_err(cert_field("app_cert"))?,
+            }
+            .expect_app_certificate()
+            .map_err(cert_field("app_cert"))?;
+            private_key.check_matches(&app_cert).map_err(ConfigError::KeyMismatch)?;
+            let root = match self.root.expect("checked") {
+                Source::Loaded(bundle) => bundle,
+                Source::File(path) => RootBundle::from_path(path).map_err(cert_field("alipay_root_cert"))?,
+            };
+            let mut by_sn = HashMap::new();
+            let mut alipay_certs = Vec::new();
+            for source in self.alipay_certs {
+                let chain = match source {
+                    Source::Loaded(chain) => chain,
+                    Source::File(path) => CertificateChain::from_path(path).map_err(cert_field("alipay_cert"))?,
+                }
+                .expect_alipay_certificate()
+                .map_err(cert_field("alipay_cert"))?;
+                let public = PublicKey::from_certificate(chain.leaf()).map_err(key_field("alipay_cert"))?;
+                by_sn.insert(chain.sn().to_string(), public);
+                alipay_certs.push(chain);
+            }
+            let mode = CertMode { app_cert_sn: app_cert.sn().to_string(), app_cert, root, alipay_certs };
+            (AlipayKeys::Certificates(by_sn), Some(mode))
+        } else {
+            let public = match self.alipay_public_key {
+                Some(Source::Loaded(key)) => key,
+                Some(Source::File(path)) => PublicKey::from_path(path).map_err(key_field("alipay_public_key"))?,
+                None => {
+                    return Err(ConfigError::Missing {
+                        field: "alipay_cert or alipay_public_key",
+                        hint: "configure certificate mode (app_cert, alipay_cert, alipay_root_cert) \
+                               or public-key mode (alipay_public_key)",
+                    });
+                }
+            };
+            (AlipayKeys::PublicKey(public), None)
+        };
+        Ok(Config {
+            app_id: self.app_id,
+            private_key,
+            sign_type: self.sign_type,
+            charset: self.charset,
+            gateway: self.gateway,
+            cert_mode,
+            keys,
+            aes: self.aes,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            clock: self.clock,
+        })
+    }
+}
+
+/// What certificate mode adds to a configuration.
+#[derive(Debug, Clone)]
+pub struct CertMode {
+    app_cert: CertificateChain,
+    app_cert_sn: String,
+    root: RootBundle,
+    alipay_certs: Vec<CertificateChain>,
+}
+
+impl CertMode {
+    /// The app certificate.
+    pub fn app_cert(&self) -> &CertificateChain {
+        &self.app_cert
+    }
+
+    /// The root bundle.
+    pub fn root(&self) -> &RootBundle {
+        &self.root
+    }
+
+    /// The configured Alipay certificates.
+    pub fn alipay_certs(&self) -> &[CertificateChain] {
+        &self.alipay_certs
+    }
+}
+
+/// A loaded, checked configuration: the sans-IO core of the clients.
+#[derive(Debug)]
+pub struct Config {
+    app_id: String,
+    private_key: PrivateKey,
+    sign_type: SignType,
+    charset: Charset,
+    gateway: String,
+    cert_mode: Option<CertMode>,
+    keys: AlipayKeys,
+    aes: Option<AesKey>,
+    connect_timeout: Duration,
+    timeout: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl Config {
+    /// Starts a configuration for `app_id`.
+    pub fn builder(app_id: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            app_id: app_id.into(),
+            private_key: None,
+            app_cert: None,
+            alipay_certs: Vec::new(),
+            root: None,
+            alipay_public_key: None,
+            gateway: PRODUCTION_GATEWAY.to_string(),
+            charset: Charset::Utf8,
+            sign_type: SignType::Rsa2,
+            aes: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The app id.
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// The gateway URL.
+    pub fn gateway(&self) -> &str {
+        &self.gateway
+    }
+
+    /// The charset.
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
+    /// The signature type.
+    pub fn sign_type(&self) -> SignType {
+        self.sign_type
+    }
+
+    /// Certificate-mode details, or `None` in public-key mode.
+    pub fn cert_mode(&self) -> Option<&CertMode> {
+        self.cert_mode.as_ref()
+    }
+
+    /// `app_cert_sn` sent with every request (certificate mode).
+    pub fn app_cert_sn(&self) -> Option<&str> {
+        self.cert_mode.as_ref().map(|m| m.app_cert_sn.as_str())
+    }
+
+    /// `alipay_root_cert_sn` sent with every request (certificate mode).
+    pub fn alipay_root_cert_sn(&self) -> Option<&str> {
+        self.cert_mode.as_ref().map(|m| m.root.sn())
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The total timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The app private key (for signing ISV answers and the like).
+    pub fn private_key(&self) -> &PrivateKey {
+        &self.private_key
+    }
+
+    /// The AES key, if configured.
+    pub fn aes_key(&self) -> Option<&AesKey> {
+        self.aes.as_ref()
+    }
+
+    /// Signs a request: adds the system parameters, signs, splits query and body.
+    pub fn sign_request(&self, request: &Request) -> Result<SignedRequest, RequestError> {
+        let method = &request.method;
+        let timestamp = request::format_timestamp(self.clock.now());
+        let mut query: Vec<(String, String)> = vec![
+            ("app_id".into(), self.app_id.clone()),
+            ("method".into(), method.clone()),
+            ("format".into(), "JSON".into()),
+            ("charset".into(), self.charset.as_str().into()),
+            ("sign_type".into(), self.sign_type.as_str().into()),
+            ("timestamp".into(), timestamp),
+            ("version".into(), "1.0".into()),
+        ];
+        if let Some(mode) = &self.cert_mode {
+            query.push(("app_cert_sn".into(), mode.app_cert_sn.clone()));
+            query.push(("alipay_root_cert_sn".into(), mode.root.sn().to_string()));
+        }
+        let optional = [
+            ("notify_url", &request.notify_url),
+            ("return_url", &request.return_url),
+            ("app_auth_token", &request.app_auth_token),
+            ("auth_token", &request.auth_token),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                query.push((name.into(), value.clone()));
+            }
+        }
+        let mut body: Vec<(String, String)> = Vec::new();
+        if let Some(biz) = &request.biz_content {
+            let biz = biz
+                .as_ref()
+                .map_err(|detail| RequestError::BizContent { method: method.clone(), detail: detail.clone() })?;
+            let value = if request.encrypt {
+                let aes = self.aes.as_ref().ok_or_else(|| RequestError::NoAesKey { method: method.clone() })?;
+                query.push(("encrypt_type".into(), "AES".into()));
+                aes.encrypt(&self.charset.encode(biz, "biz_content")?)
+            } else {
+                biz.clone()
+            };
+            body.push(("biz_content".into(), value));
+        } else if request.encrypt {
+            return Err(RequestError::BizContent {
+                method: method.clone(),
+                detail: "encrypt(true) needs biz_content".into(),
+            });
+        }
+        for (target, extras) in [(&mut query, &request.system_params), (&mut body, &request.app_params)] {
+            for (name, value) in extras {
+                if request::RESERVED.contains(&name.as_str()) {
+                    return Err(RequestError::ReservedParameter { method: method.clone(), name: name.clone() });
+                }
+                target.push((name.clone(), value.clone()));
+            }
+        }
+        let mut names: Vec<&str> = query.iter().chain(body.iter()).map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(RequestError::DuplicateParameter { method: method.clone(), name: pair[0].to_string() });
+        }
+        let sign_content =
+            request::sign_content(query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())));
+        let encoded = self.charset.encode(&sign_content, "sign content")?;
+        let sign = self.private_key.sign(&encoded, self.sign_type)?;
+        query.push(("sign".into(), sign));
+        Ok(SignedRequest {
+            method: method.clone(),
+            charset: self.charset,
+            query,
+            body,
+            files: request.files.clone(),
+            sign_content,
+        })
+    }
+
+    /// Verifies a raw response body for `method`.
+    pub fn verify_response(&self, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
+        response::verify(&self.verify_context(), method, body)
+    }
+
+    /// Verifies the response to `signed`, attaching our sign content to an
+    /// `isv.invalid-signature` answer so it can be compared with the gateway's.
+    pub fn verify_response_to(&self, signed: &SignedRequest, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
+        let is_invalid_signature =
+            |failure: &response::Failure| failure.sub_code.as_deref() == Some("isv.invalid-signature");
+        match self.verify_response(&signed.method, body) {
+            Err(ResponseError::Business(mut error)) if is_invalid_signature(&error.failure) => {
+                error.request_sign_content = Some(signed.sign_content.clone());
+                Err(ResponseError::Business(error))
+            }
+            Err(ResponseError::Unverified(mut error)) if is_invalid_signature(&error.failure) => {
+                error.request_sign_content = Some(signed.sign_content.clone());
+                Err(ResponseError::Unverified(error))
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn verify_context(&self) -> VerifyContext<'_> {
+        VerifyContext { charset: self.charset, sign_type: self.sign_type, keys: &self.keys, aes: self.aes.as_ref() }
+    }
+}

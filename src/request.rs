@@ -1,0 +1,314 @@
+//! Gateway requests: parameters, the sign content, the signed result.
+//!
+//! A [`Request`] names a method and carries the business content; [`crate::Config::sign_request`]
+//! adds the system parameters (`app_id`, `timestamp` in UTC+8, `app_cert_sn`,
+//! `alipay_root_cert_sn`, …), signs the sorted parameters and returns a [`SignedRequest`]: the
+//! query and form body to send, and the exact sign content for diagnosis.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+
+use crate::charset::{Charset, CharsetError};
+use crate::key::KeyError;
+
+/// One gateway call to be signed.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(crate) method: String,
+    pub(crate) biz_content: Option<Result<String, String>>,
+    pub(crate) notify_url: Option<String>,
+    pub(crate) return_url: Option<String>,
+    pub(crate) app_auth_token: Option<String>,
+    pub(crate) auth_token: Option<String>,
+    pub(crate) system_params: Vec<(String, String)>,
+    pub(crate) app_params: Vec<(String, String)>,
+    pub(crate) files: Vec<FilePart>,
+    pub(crate) encrypt: bool,
+}
+
+/// A file part of a multipart upload (never signed).
+#[derive(Clone)]
+pub struct FilePart {
+    /// The form field name (`image_content`, `file_content`, …).
+    pub name: String,
+    /// The file name sent in the part.
+    pub file_name: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for FilePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilePart")
+            .field("name", &self.name)
+            .field("file_name", &self.file_name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Request {
+    /// A request for `method` (e.g. `alipay.trade.query`).
+    pub fn new(method: impl Into<String>) -> Request {
+        Request {
+            method: method.into(),
+            biz_content: None,
+            notify_url: None,
+            return_url: None,
+            app_auth_token: None,
+            auth_token: None,
+            system_params: Vec::new(),
+            app_params: Vec::new(),
+            files: Vec::new(),
+            encrypt: false,
+        }
+    }
+
+    /// The method name.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// Sets `biz_content` from any serializable value (serialized once, here).
+    pub fn biz<T: Serialize + ?Sized>(mut self, value: &T) -> Request {
+        self.biz_content = Some(serde_json::to_string(value).map_err(|e| e.to_string()));
+        self
+    }
+
+    /// Sets `biz_content` from raw JSON text (checked to be a JSON object when signing).
+    pub fn biz_json(mut self, json: impl Into<String>) -> Request {
+        let json = json.into();
+        let checked = match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(serde_json::Value::Object(_)) => Ok(json),
+            Ok(_) => Err("biz_content must be a JSON object".to_string()),
+            Err(e) => Err(format!("biz_content is not JSON: {e}")),
+        };
+        self.biz_content = Some(checked);
+        self
+    }
+
+    /// `notify_url`: where Alipay sends the asynchronous notification.
+    pub fn notify_url(mut self, url: impl Into<String>) -> Request {
+        self.notify_url = Some(url.into());
+        self
+    }
+
+    /// `return_url`: where the buyer's browser returns (page and wap pay).
+    pub fn return_url(mut self, url: impl Into<String>) -> Request {
+        self.return_url = Some(url.into());
+        self
+    }
+
+    /// `app_auth_token`: call on behalf of a merchant who authorised this ISV app.
+    pub fn app_auth_token(mut self, token: impl Into<String>) -> Request {
+        self.app_auth_token = Some(token.into());
+        self
+    }
+
+    /// `auth_token`: a user's authorisation token.
+    pub fn auth_token(mut self, token: impl Into<String>) -> Request {
+        self.auth_token = Some(token.into());
+        self
+    }
+
+    /// An extra application parameter (sent in the form body, signed).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.app_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// An extra system parameter (sent in the query string, signed), e.g. `prod_code`.
+    pub fn system_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.system_params.push((name.into(), value.into()));
+        self
+    }
+
+    /// A file part for a multipart upload (not signed).
+    pub fn file(mut self, name: impl Into<String>, file_name: impl Into<String>, bytes: Vec<u8>) -> Request {
+        self.files.push(FilePart { name: name.into(), file_name: file_name.into(), bytes });
+        self
+    }
+
+    /// Encrypt `biz_content` with the configured AES key (`encrypt_type=AES`).
+    pub fn encrypt(mut self, encrypt: bool) -> Request {
+        self.encrypt = encrypt;
+        self
+    }
+}
+
+/// Why a request could not be signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// `biz_content` could not be produced.
+    #[error("{method}: {detail}")]
+    BizContent {
+        /// The method.
+        method: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A parameter the SDK sets itself was given as an extra parameter.
+    #[error("{method}: parameter {name:?} is set by the SDK and cannot be given as an extra parameter")]
+    ReservedParameter {
+        /// The method.
+        method: String,
+        /// The parameter.
+        name: String,
+    },
+    /// The same parameter was given twice.
+    #[error("{method}: parameter {name:?} is given twice")]
+    DuplicateParameter {
+        /// The method.
+        method: String,
+        /// The parameter.
+        name: String,
+    },
+    /// Encryption was asked for without an AES key.
+    #[error("{method}: encrypt(true) needs an AES key in the configuration (aes_key)")]
+    NoAesKey {
+        /// The method.
+        method: String,
+    },
+    /// A value cannot be carried in the configured charset.
+    #[error(transparent)]
+    Charset(#[from] CharsetError),
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] KeyError),
+}
+
+/// The parameters the SDK sets itself; extra parameters may not use these names.
+pub(crate) const RESERVED: &[&str] = &[
+    "app_id",
+    "method",
+    "format",
+    "charset",
+    "sign_type",
+    "sign",
+    "timestamp",
+    "version",
+    "notify_url",
+    "return_url",
+    "app_auth_token",
+    "auth_token",
+    "biz_content",
+    "app_cert_sn",
+    "alipay_root_cert_sn",
+    "encrypt_type",
+];
+
+/// A signed request, ready for any HTTP stack.
+#[derive(Debug, Clone)]
+pub struct SignedRequest {
+    pub(crate) method: String,
+    pub(crate) charset: Charset,
+    /// System parameters, including `sign`, for the query string.
+    pub query: Vec<(String, String)>,
+    /// Application parameters (`biz_content`, extras) for the form body.
+    pub body: Vec<(String, String)>,
+    /// File parts (multipart uploads only).
+    pub files: Vec<FilePart>,
+    /// The exact text that was signed.
+    pub sign_content: String,
+}
+
+impl SignedRequest {
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The charset of the request.
+    pub fn charset(&self) -> Charset {
+        self.charset
+    }
+
+    /// The `sign` value.
+    pub fn sign(&self) -> &str {
+        self.query.iter().find(|(k, _)| k == "sign").map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every parameter, system and application, including `sign`.
+    pub fn all_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.query.iter().chain(self.body.iter()).map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `gateway?<system parameters>`, percent-encoded in the request charset.
+    pub fn url(&self, gateway: &str) -> Result<String, CharsetError> {
+        let query = encode_pairs(self.query.iter(), self.charset)?;
+        let separator = if gateway.contains('?') { '&' } else { '?' };
+        Ok(format!("{gateway}{separator}{query}"))
+    }
+
+    /// The `application/x-www-form-urlencoded` body in the request charset.
+    pub fn form_body(&self) -> Result<Vec<u8>, CharsetError> {
+        Ok(encode_pairs(self.body.iter(), self.charset)?.into_bytes())
+    }
+
+    /// The `Content-Type` of the form body.
+    pub fn content_type(&self) -> String {
+        format!("application/x-www-form-urlencoded;charset={}", self.charset.as_str().to_ascii_lowercase())
+    }
+
+    /// The sign content's length in bytes, in the request charset.
+    pub fn sign_content_len(&self) -> usize {
+        self.charset.encode(&self.sign_content, "sign content").map_or(self.sign_content.len(), |b| b.len())
+    }
+}
+
+pub(crate) fn encode_pairs<'a>(
+    pairs: impl Iterator<Item = &'a (String, String)>,
+    charset: Charset,
+) -> Result<String, CharsetError> {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&charset.form_encode(name, name)?);
+        out.push('=');
+        out.push_str(&charset.form_encode(value, name)?);
+    }
+    Ok(out)
+}
+
+/// The sign content of request parameters (PROTOCOL.md §3): `sign` and empty values dropped,
+/// sorted by key in byte order, `key=value` joined with `&`, no URL-encoding.
+pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut kept: Vec<(&str, &str)> = params.into_iter().filter(|(k, v)| *k != "sign" && !v.is_empty()).collect();
+    kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = String::with_capacity(kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (i, (k, v)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// The `timestamp` parameter: `yyyy-MM-dd HH:mm:ss` in UTC+8, whatever the host's time zone.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    at.with_timezone(&china).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_content_sorts_drops_empty_and_sign() {
+        let content = sign_content([("b", "2"), ("sign", "x"), ("a", "1"), ("empty", ""), ("A", "0")]);
+        assert_eq!(content, "A=0&a=1&b=2");
+    }
+
+    #[test]
+    fn timestamp_is_utc_plus_8() {
+        let at = DateTime::parse_from_rfc3339("2026-01-31T20:30:05Z").unwrap().with_timezone(&Utc);
+        assert_eq!(format_timestamp(at), "2026-02-01 04:30:05");
+    }
+}

@@ -1,0 +1,423 @@
+//! Gateway responses: locating the signed node, verifying it, typed failures.
+//!
+//! Verification follows PROTOCOL.md §4: the signature covers the exact bytes of the
+//! `<method>_response` node as received; the node, `sign` and `alipay_cert_sn` must each appear
+//! once at top level; the certificate is chosen by `alipay_cert_sn`; a failed check is retried
+//! once with `\/` replaced by `/` (as Alipay's Java SDK does); an encrypted node is verified with
+//! its quotes, then decrypted; the business object is deserialized from the verified bytes.
+
+pub(crate) mod scan;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use crate::aes::{AesError, AesKey};
+use crate::charset::{Charset, CharsetError};
+use crate::key::{PublicKey, SignType};
+
+/// The `code` of a successful call.
+pub const SUCCESS_CODE: &str = "10000";
+
+/// The keys that verify Alipay's signatures.
+#[derive(Clone, Debug)]
+pub(crate) enum AlipayKeys {
+    /// Certificate mode: Alipay certificates' public keys by SN.
+    Certificates(HashMap<String, PublicKey>),
+    /// Public-key mode: the Alipay public key.
+    PublicKey(PublicKey),
+}
+
+/// What verification needs besides the body.
+pub(crate) struct VerifyContext<'a> {
+    pub charset: Charset,
+    pub sign_type: SignType,
+    pub keys: &'a AlipayKeys,
+    pub aes: Option<&'a AesKey>,
+}
+
+/// A response whose signature checked out, with a successful `code`.
+#[derive(Clone)]
+pub struct VerifiedResponse {
+    method: String,
+    node: String,
+    body: String,
+    alipay_cert_sn: Option<String>,
+}
+
+impl VerifiedResponse {
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The verified response node as JSON text (decrypted when the response was encrypted).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The whole body as received (decoded from the charset).
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The SN of the certificate that verified the response (certificate mode).
+    pub fn alipay_cert_sn(&self) -> Option<&str> {
+        self.alipay_cert_sn.as_deref()
+    }
+
+    /// Deserializes the verified node into a business type.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ResponseError> {
+        serde_json::from_str(&self.node)
+            .map_err(|e| ResponseError::Deserialize { method: self.method.clone(), detail: e.to_string() })
+    }
+}
+
+impl fmt::Debug for VerifiedResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedResponse")
+            .field("method", &self.method)
+            .field("alipay_cert_sn", &self.alipay_cert_sn)
+            .field("node", &self.node)
+            .finish()
+    }
+}
+
+/// The business fields of a failed call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The method.
+    pub method: String,
+    /// `code` (e.g. `40004`).
+    pub code: String,
+    /// `msg`.
+    pub msg: String,
+    /// `sub_code` (e.g. `ACQ.TRADE_NOT_EXIST`, `isv.invalid-signature`).
+    pub sub_code: Option<String>,
+    /// `sub_msg`.
+    pub sub_msg: Option<String>,
+    /// The raw response body.
+    pub body: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: code {} ({})", self.method, self.code, self.msg)?;
+        if let Some(sub_code) = &self.sub_code {
+            write!(f, ", sub_code {sub_code}")?;
+        }
+        if let Some(sub_msg) = &self.sub_msg {
+            write!(f, " ({sub_msg})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A business failure whose signature checked out: Alipay really said this.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("Alipay answered {failure}{}", diagnosis(.request_sign_content.as_deref()))]
+#[non_exhaustive]
+pub struct BusinessError {
+    /// The failure.
+    pub failure: Box<Failure>,
+    /// When the gateway answered `isv.invalid-signature`: the exact text we signed.
+    pub request_sign_content: Option<String>,
+}
+
+/// A failure that was not signed (or whose signature could not be checked): it may come from
+/// anyone on the path and must not be trusted as Alipay's answer.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("UNVERIFIED answer (not signed by Alipay): {failure}{}", diagnosis(.request_sign_content.as_deref()))]
+#[non_exhaustive]
+pub struct UnverifiedError {
+    /// The failure as it was received.
+    pub failure: Box<Failure>,
+    /// When it claims `isv.invalid-signature`: the exact text we signed.
+    pub request_sign_content: Option<String>,
+}
+
+fn diagnosis(sign_content: Option<&str>) -> String {
+    match sign_content {
+        Some(content) => format!("; we signed {} bytes: {content}", content.len()),
+        None => String::new(),
+    }
+}
+
+impl BusinessError {
+    /// The business fields.
+    pub fn failure(&self) -> &Failure {
+        &self.failure
+    }
+}
+
+impl UnverifiedError {
+    /// The business fields, as received (not trustworthy).
+    pub fn failure(&self) -> &Failure {
+        &self.failure
+    }
+}
+
+/// Why a response was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The body is not in the request charset.
+    #[error(transparent)]
+    Charset(#[from] CharsetError),
+    /// The body is not a JSON object.
+    #[error("{method}: the response is not a JSON object ({detail}); body starts: {excerpt}")]
+    Malformed {
+        /// The method.
+        method: String,
+        /// What the scanner found.
+        detail: String,
+        /// The start of the body.
+        excerpt: String,
+    },
+    /// Neither `<method>_response` nor `error_response` is in the body.
+    #[error("{method}: the response has neither {expected} nor error_response; body starts: {excerpt}")]
+    MissingNode {
+        /// The method.
+        method: String,
+        /// The node name expected.
+        expected: String,
+        /// The start of the body.
+        excerpt: String,
+    },
+    /// A member that must be unique appears twice (duplicate-node injection).
+    #[error("{method}: {key:?} appears more than once at the top level of the response: rejected as forged")]
+    Duplicate {
+        /// The method.
+        method: String,
+        /// The key.
+        key: String,
+    },
+    /// A successful response without `sign`.
+    #[error("{method}: a successful response without 'sign': rejected")]
+    MissingSign {
+        /// The method.
+        method: String,
+    },
+    /// Certificate mode: a successful response without `alipay_cert_sn`.
+    #[error("{method}: a successful response without 'alipay_cert_sn' (certificate mode): rejected")]
+    MissingCertSn {
+        /// The method.
+        method: String,
+    },
+    /// `alipay_cert_sn` names a certificate we do not have.
+    #[error(
+        "{method}: the response is signed with Alipay certificate {alipay_cert_sn}, which is not configured \
+         (known: {known:?}); download it with alipay.open.app.alipaycert.download or configure it"
+    )]
+    UnknownCertSn {
+        /// The method.
+        method: String,
+        /// The SN in the response.
+        alipay_cert_sn: String,
+        /// The SNs we have.
+        known: Vec<String>,
+    },
+    /// The signature does not verify.
+    #[error(
+        "{method}: the response signature does not verify{}; the signed content is {sign_content_len} bytes: {sign_content}",
+        .alipay_cert_sn.as_deref().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default()
+    )]
+    InvalidSignature {
+        /// The method.
+        method: String,
+        /// The certificate used.
+        alipay_cert_sn: Option<String>,
+        /// The exact content that was checked.
+        sign_content: String,
+        /// Its length in bytes.
+        sign_content_len: usize,
+    },
+    /// The node is encrypted but no AES key is configured.
+    #[error("{method}: the response is encrypted but no AES key is configured")]
+    NoAesKey {
+        /// The method.
+        method: String,
+    },
+    /// Decryption failed after a valid signature.
+    #[error("{method}: {source}")]
+    Decrypt {
+        /// The method.
+        method: String,
+        /// The AES error.
+        source: AesError,
+    },
+    /// The verified node does not fit the business type.
+    #[error("{method}: the verified response does not fit the expected type: {detail}")]
+    Deserialize {
+        /// The method.
+        method: String,
+        /// serde's message.
+        detail: String,
+    },
+    /// A verified business failure.
+    #[error(transparent)]
+    Business(#[from] BusinessError),
+    /// An unsigned or unverifiable failure.
+    #[error(transparent)]
+    Unverified(#[from] UnverifiedError),
+}
+
+fn excerpt(text: &str) -> String {
+    text.chars().take(200).collect()
+}
+
+/// Verifies a raw response body for `method`.
+pub(crate) fn verify(
+    context: &VerifyContext<'_>,
+    method: &str,
+    body: &[u8],
+) -> Result<VerifiedResponse, ResponseError> {
+    let text = context.charset.decode(body, "response body")?;
+    let members = scan::top_level_members(&text).map_err(|e| ResponseError::Malformed {
+        method: method.to_string(),
+        detail: e.to_string(),
+        excerpt: excerpt(&text),
+    })?;
+    let node_name = node_name(method);
+    let unique = |key: &str| -> Result<Option<&scan::Member<'_>>, ResponseError> {
+        let mut found = members.iter().filter(|m| m.key == key);
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(ResponseError::Duplicate { method: method.to_string(), key: key.to_string() });
+        }
+        Ok(first)
+    };
+    let method_node = unique(&node_name)?;
+    let error_node = unique("error_response")?;
+    let sign_member = unique("sign")?;
+    let sn_member = unique("alipay_cert_sn")?;
+    let (node_range, is_error_node) = match (method_node, error_node) {
+        (Some(node), _) => (node.value.clone(), false),
+        (None, Some(node)) => (node.value.clone(), true),
+        (None, None) => {
+            return Err(ResponseError::MissingNode {
+                method: method.to_string(),
+                expected: node_name,
+                excerpt: excerpt(&text),
+            });
+        }
+    };
+    let node_raw = &text[node_range];
+    let string_of = |member: Option<&scan::Member<'_>>| {
+        member.and_then(|m| scan::decode_string(&text[m.value.clone()])).map(|s| s.into_owned())
+    };
+    let sign = string_of(sign_member);
+    let alipay_cert_sn = string_of(sn_member);
+    let encrypted = node_raw.starts_with('"');
+    let failure = if encrypted { None } else { failure_of(method, node_raw, is_error_node, &text) };
+
+    let Some(sign) = sign else {
+        return match failure {
+            Some(failure) => Err(UnverifiedError { failure: Box::new(failure), request_sign_content: None }.into()),
+            None => Err(ResponseError::MissingSign { method: method.to_string() }),
+        };
+    };
+    let signed_bytes = context.charset.encode(node_raw, "response node")?;
+    let checks = |key: &PublicKey| {
+        key.verify(&signed_bytes, &sign, context.sign_type)
+            || (node_raw.contains("\\/") && {
+                let unescaped = node_raw.replace("\\/", "/");
+                context
+                    .charset
+                    .encode(&unescaped, "response node")
+                    .is_ok_and(|bytes| key.verify(&bytes, &sign, context.sign_type))
+            })
+    };
+    let invalid = |sn: Option<String>| ResponseError::InvalidSignature {
+        method: method.to_string(),
+        alipay_cert_sn: sn,
+        sign_content: node_raw.to_string(),
+        sign_content_len: signed_bytes.len(),
+    };
+    match (context.keys, &alipay_cert_sn) {
+        (AlipayKeys::PublicKey(key), _) => {
+            if !checks(key) {
+                return Err(invalid(None));
+            }
+        }
+        (AlipayKeys::Certificates(by_sn), Some(sn)) => {
+            let Some(key) = by_sn.get(sn) else {
+                let mut known: Vec<String> = by_sn.keys().cloned().collect();
+                known.sort();
+                return Err(ResponseError::UnknownCertSn {
+                    method: method.to_string(),
+                    alipay_cert_sn: sn.clone(),
+                    known,
+                });
+            };
+            if !checks(key) {
+                return Err(invalid(Some(sn.clone())));
+            }
+        }
+        (AlipayKeys::Certificates(by_sn), None) => {
+            // Without an SN only a failure may still be shown, and only as verified if one of
+            // our certificates checks it.
+            return match failure {
+                Some(failure) if by_sn.values().any(checks) => {
+                    Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into())
+                }
+                Some(failure) => Err(UnverifiedError { failure: Box::new(failure), request_sign_content: None }.into()),
+                None => Err(ResponseError::MissingCertSn { method: method.to_string() }),
+            };
+        }
+    }
+
+    let node = if encrypted {
+        let aes = context.aes.ok_or_else(|| ResponseError::NoAesKey { method: method.to_string() })?;
+        let ciphertext = scan::decode_string(node_raw).ok_or_else(|| ResponseError::Malformed {
+            method: method.to_string(),
+            detail: "the encrypted node is not a JSON string".into(),
+            excerpt: excerpt(&text),
+        })?;
+        let plain =
+            aes.decrypt(&ciphertext).map_err(|source| ResponseError::Decrypt { method: method.to_string(), source })?;
+        let plain = context.charset.decode(&plain, "decrypted response")?.into_owned();
+        if let Some(failure) = failure_of(method, &plain, is_error_node, &text) {
+            return Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into());
+        }
+        plain
+    } else {
+        if let Some(failure) = failure {
+            return Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into());
+        }
+        node_raw.to_string()
+    };
+    Ok(VerifiedResponse { method: method.to_string(), node, body: text.into_owned(), alipay_cert_sn })
+}
+
+/// `alipay.trade.query` → `alipay_trade_query_response`.
+pub fn node_name(method: &str) -> String {
+    format!("{}_response", method.replace('.', "_"))
+}
+
+/// The failure described by a node, or `None` when it is a success (code `10000`, or no code
+/// at all, as in `alipay.system.oauth.token`).
+fn failure_of(method: &str, node: &str, is_error_node: bool, body: &str) -> Option<Failure> {
+    let members = scan::top_level_members(node).ok();
+    let field = |name: &str| -> Option<String> {
+        let members = members.as_ref()?;
+        let member = members.iter().find(|m| m.key == name)?;
+        let raw = &node[member.value.clone()];
+        scan::decode_string(raw).map(|s| s.into_owned()).or_else(|| Some(raw.to_string()))
+    };
+    let code = field("code");
+    let is_success = !is_error_node && code.as_deref().is_none_or(|c| c == SUCCESS_CODE);
+    if is_success {
+        return None;
+    }
+    Some(Failure {
+        method: method.to_string(),
+        code: code.unwrap_or_default(),
+        msg: field("msg").unwrap_or_default(),
+        sub_code: field("sub_code"),
+        sub_msg: field("sub_msg"),
+        body: body.to_string(),
+    })
+}
