@@ -17,7 +17,7 @@ use crate::cert::{CertError, CertificateChain, RootBundle};
 use crate::charset::Charset;
 use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
 use crate::request::{self, Request, RequestError, SignedRequest};
-use crate::response::{self, AlipayKeys, ResponseError, VerifiedResponse, VerifyContext};
+use crate::response::{self, AlipayKeys, ResponseError, ResponseVerifier, VerifiedResponse};
 
 /// Alipay's production gateway.
 pub const PRODUCTION_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
@@ -316,7 +316,12 @@ impl ConfigBuilder {
             charset: self.charset,
             gateway: self.gateway,
             cert_mode,
-            keys,
+            verifier: ResponseVerifier {
+                charset: self.charset,
+                sign_type: self.sign_type,
+                keys,
+                aes: self.aes.clone(),
+            },
             aes: self.aes,
             connect_timeout: self.connect_timeout,
             timeout: self.timeout,
@@ -360,7 +365,7 @@ pub struct Config {
     charset: Charset,
     gateway: String,
     cert_mode: Option<CertMode>,
-    keys: AlipayKeys,
+    verifier: ResponseVerifier,
     aes: Option<AesKey>,
     connect_timeout: Duration,
     timeout: Duration,
@@ -524,7 +529,7 @@ impl Config {
 
     /// Verifies a raw response body for `method`.
     pub fn verify_response(&self, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
-        response::verify(&self.verify_context(), method, body)
+        self.verifier.verify(method, body)
     }
 
     /// Verifies the response to `signed`, attaching our sign content to an
@@ -545,7 +550,8 @@ impl Config {
         }
     }
 
-    pub(crate) fn verify_context(&self) -> VerifyContext<'_> {
-        VerifyContext { charset: self.charset, sign_type: self.sign_type, keys: &self.keys, aes: self.aes.as_ref() }
+    /// The response verifier of this configuration.
+    pub fn verifier(&self) -> &ResponseVerifier {
+        &self.verifier
     }
 }

@@ -347,8 +347,13 @@ impl PublicKey {
 
     /// Verifies a base64 signature over `content`. Any malformed signature is `false`.
     pub fn verify(&self, content: &[u8], signature_base64: &str, sign_type: SignType) -> bool {
-        let compact: String = signature_base64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        match STANDARD.decode(compact) {
+        let decoded = if signature_base64.bytes().any(|b| b.is_ascii_whitespace()) {
+            let compact: String = signature_base64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            STANDARD.decode(compact)
+        } else {
+            STANDARD.decode(signature_base64)
+        };
+        match decoded {
             Ok(signature) => self.verify_raw(content, &signature, sign_type),
             Err(_) => false,
         }

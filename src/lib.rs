@@ -50,3 +50,8 @@ pub use client::{Client, Error};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;
+
+/// The README's examples, compiled as doctests so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -29,12 +29,74 @@ pub(crate) enum AlipayKeys {
     PublicKey(PublicKey),
 }
 
-/// What verification needs besides the body.
-pub(crate) struct VerifyContext<'a> {
-    pub charset: Charset,
-    pub sign_type: SignType,
-    pub keys: &'a AlipayKeys,
-    pub aes: Option<&'a AesKey>,
+/// Verifies gateway responses: the sans-IO half of a client that needs no private key.
+///
+/// ```
+/// use alipay_sdk::cert::CertificateChain;
+/// use alipay_sdk::response::ResponseVerifier;
+/// # let pki = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki");
+/// let alipay_cert = CertificateChain::from_path(pki.join("ca/alipay_cert.pem"))?;
+/// let verifier = ResponseVerifier::certificates([alipay_cert])?;
+/// let error = verifier.verify("alipay.trade.query", br#"{"alipay_trade_query_response":{"code":"10000"}}"#).unwrap_err();
+/// assert!(error.to_string().contains("without 'sign'"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ResponseVerifier {
+    pub(crate) charset: Charset,
+    pub(crate) sign_type: SignType,
+    pub(crate) keys: AlipayKeys,
+    pub(crate) aes: Option<AesKey>,
+}
+
+impl ResponseVerifier {
+    /// Certificate mode: verify with these Alipay certificates, chosen by `alipay_cert_sn`.
+    pub fn certificates(
+        chains: impl IntoIterator<Item = crate::cert::CertificateChain>,
+    ) -> Result<ResponseVerifier, crate::key::KeyError> {
+        let mut by_sn = HashMap::new();
+        for chain in chains {
+            by_sn.insert(chain.sn().to_string(), PublicKey::from_certificate(chain.leaf())?);
+        }
+        Ok(ResponseVerifier::new(AlipayKeys::Certificates(by_sn)))
+    }
+
+    /// Public-key mode: verify with the Alipay public key.
+    pub fn public_key(key: PublicKey) -> ResponseVerifier {
+        ResponseVerifier::new(AlipayKeys::PublicKey(key))
+    }
+
+    fn new(keys: AlipayKeys) -> ResponseVerifier {
+        ResponseVerifier { charset: Charset::Utf8, sign_type: SignType::Rsa2, keys, aes: None }
+    }
+
+    /// The charset of the responses (the request charset).
+    pub fn with_charset(mut self, charset: Charset) -> Self {
+        self.charset = charset;
+        self
+    }
+
+    /// The signature type (RSA2 unless the app is an old public-key-mode RSA app).
+    pub fn with_sign_type(mut self, sign_type: SignType) -> Self {
+        self.sign_type = sign_type;
+        self
+    }
+
+    /// The AES key for encrypted responses.
+    pub fn with_aes_key(mut self, key: Option<AesKey>) -> Self {
+        self.aes = key;
+        self
+    }
+
+    /// Whether this verifier is in certificate mode.
+    pub fn is_certificate_mode(&self) -> bool {
+        matches!(self.keys, AlipayKeys::Certificates(_))
+    }
+
+    /// Verifies a raw response body for `method`.
+    pub fn verify(&self, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
+        verify(self, method, body)
+    }
 }
 
 /// A response whose signature checked out, with a successful `code`.
@@ -98,6 +160,8 @@ pub struct Failure {
     pub sub_code: Option<String>,
     /// `sub_msg`.
     pub sub_msg: Option<String>,
+    /// The failure node as received (JSON text).
+    pub node: String,
     /// The raw response body.
     pub body: String,
 }
@@ -269,11 +333,7 @@ fn excerpt(text: &str) -> String {
 }
 
 /// Verifies a raw response body for `method`.
-pub(crate) fn verify(
-    context: &VerifyContext<'_>,
-    method: &str,
-    body: &[u8],
-) -> Result<VerifiedResponse, ResponseError> {
+fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
     let text = context.charset.decode(body, "response body")?;
     let members = scan::top_level_members(&text).map_err(|e| ResponseError::Malformed {
         method: method.to_string(),
@@ -336,7 +396,7 @@ pub(crate) fn verify(
         sign_content: node_raw.to_string(),
         sign_content_len: signed_bytes.len(),
     };
-    match (context.keys, &alipay_cert_sn) {
+    match (&context.keys, &alipay_cert_sn) {
         (AlipayKeys::PublicKey(key), _) => {
             if !checks(key) {
                 return Err(invalid(None));
@@ -370,7 +430,7 @@ pub(crate) fn verify(
     }
 
     let node = if encrypted {
-        let aes = context.aes.ok_or_else(|| ResponseError::NoAesKey { method: method.to_string() })?;
+        let aes = context.aes.as_ref().ok_or_else(|| ResponseError::NoAesKey { method: method.to_string() })?;
         let ciphertext = scan::decode_string(node_raw).ok_or_else(|| ResponseError::Malformed {
             method: method.to_string(),
             detail: "the encrypted node is not a JSON string".into(),
@@ -400,11 +460,8 @@ pub fn node_name(method: &str) -> String {
 /// The failure described by a node, or `None` when it is a success (code `10000`, or no code
 /// at all, as in `alipay.system.oauth.token`).
 fn failure_of(method: &str, node: &str, is_error_node: bool, body: &str) -> Option<Failure> {
-    let members = scan::top_level_members(node).ok();
     let field = |name: &str| -> Option<String> {
-        let members = members.as_ref()?;
-        let member = members.iter().find(|m| m.key == name)?;
-        let raw = &node[member.value.clone()];
+        let raw = scan::find_member(node, name)?;
         scan::decode_string(raw).map(|s| s.into_owned()).or_else(|| Some(raw.to_string()))
     };
     let code = field("code");
@@ -418,6 +475,7 @@ fn failure_of(method: &str, node: &str, is_error_node: bool, body: &str) -> Opti
         msg: field("msg").unwrap_or_default(),
         sub_code: field("sub_code"),
         sub_msg: field("sub_msg"),
+        node: node.to_string(),
         body: body.to_string(),
     })
 }

@@ -42,6 +42,35 @@ pub(crate) fn top_level_members(text: &str) -> Result<Vec<Member<'_>>, ScanError
     Ok(members)
 }
 
+/// The raw value of the first top-level member named `key`, scanning only as far as needed.
+/// For text already validated by [`top_level_members`] (the rest is not re-checked).
+pub(crate) fn find_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let mut scanner = Scanner { bytes: text.as_bytes(), pos: 0 };
+    scanner.skip_ws();
+    scanner.expect(b'{', "object").ok()?;
+    loop {
+        scanner.skip_ws();
+        if scanner.peek() != Some(b'"') {
+            return None;
+        }
+        let key_range = scanner.string().ok()?;
+        let found = decode_string(&text[key_range]).is_some_and(|k| k == key);
+        scanner.skip_ws();
+        scanner.expect(b':', "colon").ok()?;
+        scanner.skip_ws();
+        let start = scanner.pos;
+        scanner.value(1).ok()?;
+        if found {
+            return Some(&text[start..scanner.pos]);
+        }
+        scanner.skip_ws();
+        if scanner.peek() != Some(b',') {
+            return None;
+        }
+        scanner.pos += 1;
+    }
+}
+
 /// Decodes a raw JSON string token (with its quotes).
 pub(crate) fn decode_string(raw: &str) -> Option<Cow<'_, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
@@ -116,6 +145,10 @@ impl<'a> Scanner<'a> {
         let start = self.pos;
         self.expect(b'"', "expected a string")?;
         loop {
+            // Skip plain bytes in one pass; only quotes, escapes and control bytes need a look.
+            let rest = &self.bytes[self.pos..];
+            let plain = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len());
+            self.pos += plain;
             match self.peek() {
                 None => return Err(self.fail("unterminated string")),
                 Some(b'"') => {

@@ -2,8 +2,11 @@
 //!
 //! Exit status: 0 success, 1 a check failed (signature, key mismatch, …), 2 bad input or usage.
 
+mod aes;
 mod cert;
 mod key;
+mod response;
+mod sign;
 
 use std::process::ExitCode;
 
@@ -25,6 +28,29 @@ enum Command {
     /// Keys: check a key against a certificate.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Sign parameters (a JSON object of strings on stdin) like a gateway request.
+    Sign(sign::SignArgs),
+    /// Gateway responses: verify a raw body.
+    #[command(subcommand)]
+    Response(response::ResponseCommand),
+    /// AES content encryption (encrypt_type=AES).
+    #[command(subcommand)]
+    Aes(aes::AesCommand),
+}
+
+/// Reads a JSON object whose values are all strings, keeping the order given.
+pub fn read_string_object(text: &str, origin: &str) -> Result<Vec<(String, String)>, Failure> {
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Failure::Input(format!("{origin}: expected a JSON object of string parameters: {e}")))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(Failure::Input(format!("{origin}: expected a JSON object of string parameters")));
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k, s)),
+            other => Err(Failure::Input(format!("{origin}: parameter {k:?} must be a string, found {other}"))),
+        })
+        .collect()
 }
 
 /// How a command failed, and so which exit status it gets.
@@ -46,6 +72,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cert(command) => cert::run(command),
         Command::Key(command) => key::run(command),
+        Command::Sign(args) => sign::run(args),
+        Command::Response(command) => response::run(command),
+        Command::Aes(command) => aes::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

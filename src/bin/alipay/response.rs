@@ -1,0 +1,73 @@
+//! `alipay response verify`: check a raw gateway response body read on stdin.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use alipay_sdk::aes::AesKey;
+use alipay_sdk::cert::CertificateChain;
+use alipay_sdk::charset::Charset;
+use alipay_sdk::key::{PublicKey, SignType};
+use alipay_sdk::response::{ResponseError, ResponseVerifier};
+use clap::{ArgGroup, Subcommand};
+
+use crate::Failure;
+
+#[derive(Subcommand)]
+pub enum ResponseCommand {
+    /// Verify a raw response body (stdin) for a method.
+    #[command(group(ArgGroup::new("keys").required(true).args(["alipay_cert", "alipay_public_key"])))]
+    Verify {
+        /// The method, e.g. alipay.trade.query.
+        #[arg(long)]
+        method: String,
+        /// Alipay certificate file(s) (certificate mode); the one named by alipay_cert_sn is used.
+        #[arg(long, num_args = 1..)]
+        alipay_cert: Vec<PathBuf>,
+        /// The Alipay public key (public-key mode).
+        #[arg(long)]
+        alipay_public_key: Option<PathBuf>,
+        /// The AES key (base64) for encrypted responses.
+        #[arg(long)]
+        aes_key: Option<String>,
+        /// The response charset.
+        #[arg(long, default_value = "UTF-8")]
+        charset: Charset,
+        /// RSA2 or RSA.
+        #[arg(long, default_value = "RSA2")]
+        sign_type: SignType,
+    },
+}
+
+pub fn run(command: ResponseCommand) -> Result<(), Failure> {
+    let ResponseCommand::Verify { method, alipay_cert, alipay_public_key, aes_key, charset, sign_type } = command;
+    let verifier = match alipay_public_key {
+        Some(path) => ResponseVerifier::public_key(PublicKey::from_path(path)?),
+        None => {
+            let chains = alipay_cert.iter().map(CertificateChain::from_path).collect::<Result<Vec<_>, _>>()?;
+            ResponseVerifier::certificates(chains)?
+        }
+    };
+    let aes = aes_key.as_deref().map(AesKey::from_base64).transpose()?;
+    let verifier = verifier.with_charset(charset).with_sign_type(sign_type).with_aes_key(aes);
+    let mut body = Vec::new();
+    std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
+    match verifier.verify(&method, &body) {
+        Ok(response) => {
+            let by = response.alipay_cert_sn().map(|sn| format!(" by Alipay certificate {sn}")).unwrap_or_default();
+            println!("verified{by}: success");
+            println!("{}", response.node());
+            Ok(())
+        }
+        Err(ResponseError::Business(error)) => {
+            let failure = error.failure();
+            let kind = if failure.body.contains("\"error_response\"") { "error_response" } else { "business failure" };
+            println!("verified: {kind}: {failure}");
+            println!("{}", failure.node);
+            Ok(())
+        }
+        Err(error @ (ResponseError::Malformed { .. } | ResponseError::Charset(_))) => {
+            Err(Failure::Input(error.to_string()))
+        }
+        Err(error) => Err(Failure::Check(format!("NOT verified: {error}"))),
+    }
+}
