@@ -41,10 +41,13 @@ mod der;
 pub mod key;
 pub mod kind;
 pub mod model;
+pub mod notify;
 pub mod page;
 mod pem;
 pub mod request;
 pub mod response;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 
 pub use client::{Client, Error};
 pub use config::{Config, ConfigBuilder, ConfigError};

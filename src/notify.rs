@@ -1,0 +1,392 @@
+//! Asynchronous notifications (`notify_url`) and other signed form messages from Alipay.
+//!
+//! Verification follows PROTOCOL.md §6: the raw form body is decoded exactly once, values in
+//! the form's charset; `sign` (and for payment notifications, [`Rule::V1`], also `sign_type`)
+//! is left out, empty values are kept, the rest sorted by key and joined `k=v&…`; the
+//! signature type is the configured one, never the message's; the certificate is chosen by
+//! `alipay_cert_sn` when the message names one.
+//!
+//! ```
+//! use alipay_sdk::notify::{NotificationVerifier, Rule};
+//! use alipay_sdk::key::PublicKey;
+//! # let key_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki/ca/alipay_public.pem");
+//! let verifier = NotificationVerifier::public_key(PublicKey::from_path(key_path)?);
+//! let forged = b"out_trade_no=1&trade_status=TRADE_SUCCESS&sign_type=RSA2&sign=AAAA";
+//! assert!(verifier.verify_form(forged, None, Rule::V1).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+
+use crate::cert::CertificateChain;
+use crate::charset::{Charset, CharsetError};
+use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
+use crate::model::Amount;
+use crate::model::trade::TradeStatus;
+
+/// The body Alipay needs to stop redelivering a notification.
+pub const ACK: &str = "success";
+
+/// Which parameters a message's signature leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Payment notifications: `sign` and `sign_type` are not signed.
+    V1,
+    /// Life-account, app-gateway and open-platform messages: only `sign` is not signed.
+    V2,
+}
+
+/// Why a notification was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The body is not a form.
+    #[error("the notification body is not a form: {detail}")]
+    Malformed {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A parameter appears twice (parameter pollution).
+    #[error("parameter {name:?} appears more than once: rejected")]
+    DuplicateParameter {
+        /// The parameter.
+        name: String,
+    },
+    /// The charset named in the form is unusable, or values are not in it.
+    #[error(transparent)]
+    Charset(#[from] CharsetError),
+    /// There is no `sign`.
+    #[error("the notification has no 'sign': rejected")]
+    MissingSign,
+    /// `sign_type` differs from the configured signature type.
+    #[error("the notification says sign_type={found:?} but {expected} is configured: rejected")]
+    SignTypeMismatch {
+        /// Configured.
+        expected: SignType,
+        /// In the message.
+        found: String,
+    },
+    /// `alipay_cert_sn` names a certificate we do not have.
+    #[error("the notification names Alipay certificate {alipay_cert_sn}, which is not configured (known: {known:?})")]
+    UnknownCertSn {
+        /// The SN in the message.
+        alipay_cert_sn: String,
+        /// The SNs we have.
+        known: Vec<String>,
+    },
+    /// The signature does not verify.
+    #[error(
+        "the notification signature does not verify; the signed content is {sign_content_len} bytes: {sign_content}"
+    )]
+    InvalidSignature {
+        /// The exact content that was checked.
+        sign_content: String,
+        /// Its length in bytes.
+        sign_content_len: usize,
+    },
+    /// A field needed for the typed notification is missing or malformed.
+    #[error("verified notification field {field}: {detail}")]
+    Field {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The notification is for another app, seller or amount than the merchant's records.
+    #[error("verified notification does not match the merchant's records: {field} is {found:?}, expected {expected:?}")]
+    Mismatch {
+        /// The field.
+        field: &'static str,
+        /// The merchant's value.
+        expected: String,
+        /// The notification's value.
+        found: String,
+    },
+}
+
+/// Parses a form body: split on `&`, each side percent-decoded exactly once (`+` is a space),
+/// values decoded in the form's `charset` (or the content type's, or UTF-8).
+pub fn parse_form(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String, String)>, NotifyError> {
+    let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        raw.push((percent_decode(name)?, percent_decode(value)?));
+    }
+    let named = raw.iter().find(|(k, _)| k == b"charset").map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    let from_header = content_type.and_then(|ct| {
+        ct.split(';').map(str::trim).find_map(|p| p.strip_prefix("charset=")).map(|c| c.trim_matches('"').to_string())
+    });
+    let charset: Charset = match named.or(from_header) {
+        Some(name) if !name.is_empty() => name.parse()?,
+        _ => Charset::Utf8,
+    };
+    let mut params = Vec::with_capacity(raw.len());
+    for (name, value) in raw {
+        let name = charset.decode(&name, "notification parameter name")?.into_owned();
+        let value = charset.decode(&value, &format!("notification parameter {name}"))?.into_owned();
+        if params.iter().any(|(k, _): &(String, String)| *k == name) {
+            return Err(NotifyError::DuplicateParameter { name });
+        }
+        params.push((name, value));
+    }
+    Ok(params)
+}
+
+fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = input
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| NotifyError::Malformed { detail: format!("bad percent-escape at byte {i}") })?;
+                out.push(hex);
+                i += 2;
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// The content a notification's signature covers: `sign` (and for V1 `sign_type`) left out,
+/// empty values kept, sorted by key, `k=v` joined with `&`.
+pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
+    let mut kept: Vec<(&str, &str)> =
+        params.into_iter().filter(|(k, _)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type")).collect();
+    kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+/// Signs form parameters as Alipay does for notifications (used by the sandbox and tests) and
+/// returns the base64 signature.
+pub fn sign_params(
+    params: &[(String, String)],
+    rule: Rule,
+    key: &PrivateKey,
+    sign_type: SignType,
+    charset: Charset,
+) -> Result<String, KeyError> {
+    let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
+    let bytes = charset.encode(&content, "notification").map_err(|e| KeyError::Sign { detail: e.to_string() })?;
+    key.sign(&bytes, sign_type)
+}
+
+/// Verifies notifications and other signed forms from Alipay.
+#[derive(Clone, Debug)]
+pub struct NotificationVerifier {
+    by_sn: HashMap<String, PublicKey>,
+    public_key: Option<PublicKey>,
+    sign_type: SignType,
+}
+
+impl NotificationVerifier {
+    /// Certificate mode: the Alipay certificate(s).
+    pub fn certificates(chains: impl IntoIterator<Item = CertificateChain>) -> Result<Self, KeyError> {
+        let mut by_sn = HashMap::new();
+        for chain in chains {
+            by_sn.insert(chain.sn().to_string(), PublicKey::from_certificate(chain.leaf())?);
+        }
+        Ok(NotificationVerifier { by_sn, public_key: None, sign_type: SignType::Rsa2 })
+    }
+
+    /// Public-key mode: the Alipay public key.
+    pub fn public_key(key: PublicKey) -> Self {
+        NotificationVerifier { by_sn: HashMap::new(), public_key: Some(key), sign_type: SignType::Rsa2 }
+    }
+
+    /// The configured signature type (RSA2 unless the app is an old RSA app).
+    pub fn with_sign_type(mut self, sign_type: SignType) -> Self {
+        self.sign_type = sign_type;
+        self
+    }
+
+    /// Verifies a raw form body (as received, not yet decoded) with its `Content-Type`.
+    pub fn verify_form(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        rule: Rule,
+    ) -> Result<VerifiedNotification, NotifyError> {
+        let params = parse_form(body, content_type)?;
+        self.verify_params(params, rule)
+    }
+
+    /// Verifies already decoded parameters (decode them exactly once).
+    pub fn verify_params(
+        &self,
+        params: Vec<(String, String)>,
+        rule: Rule,
+    ) -> Result<VerifiedNotification, NotifyError> {
+        let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let sign = get("sign").filter(|s| !s.is_empty()).ok_or(NotifyError::MissingSign)?;
+        if let Some(found) = get("sign_type")
+            && found != self.sign_type.as_str()
+        {
+            return Err(NotifyError::SignTypeMismatch { expected: self.sign_type, found: found.to_string() });
+        }
+        let charset: Charset = get("charset").filter(|c| !c.is_empty()).unwrap_or("UTF-8").parse()?;
+        let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
+        let bytes = charset.encode(&content, "notification sign content")?;
+        let cert_sn = get("alipay_cert_sn").filter(|s| !s.is_empty());
+        let verified = match (cert_sn, &self.public_key) {
+            (_, Some(key)) => key.verify(&bytes, sign, self.sign_type),
+            (Some(sn), None) => match self.by_sn.get(sn) {
+                Some(key) => key.verify(&bytes, sign, self.sign_type),
+                None => {
+                    let mut known: Vec<String> = self.by_sn.keys().cloned().collect();
+                    known.sort();
+                    return Err(NotifyError::UnknownCertSn { alipay_cert_sn: sn.to_string(), known });
+                }
+            },
+            (None, None) => self.by_sn.values().any(|key| key.verify(&bytes, sign, self.sign_type)),
+        };
+        if !verified {
+            return Err(NotifyError::InvalidSignature { sign_content_len: bytes.len(), sign_content: content });
+        }
+        Ok(VerifiedNotification { params, rule })
+    }
+}
+
+/// A notification whose signature checked out.
+#[derive(Debug, Clone)]
+pub struct VerifiedNotification {
+    params: Vec<(String, String)>,
+    rule: Rule,
+}
+
+impl VerifiedNotification {
+    /// A parameter's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter, in the order received.
+    pub fn params(&self) -> &[(String, String)] {
+        &self.params
+    }
+
+    /// The rule it was verified with.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+
+    /// The body to answer once the notification is processed: `success`.
+    pub fn ack(&self) -> &'static str {
+        ACK
+    }
+
+    /// The typed payment notification.
+    pub fn trade(&self) -> Result<TradeNotification, NotifyError> {
+        let required = |field: &'static str| {
+            self.get(field)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or(NotifyError::Field { field, detail: "missing".into() })
+        };
+        let amount = |field: &'static str| -> Result<Option<Amount>, NotifyError> {
+            match self.get(field).filter(|v| !v.is_empty()) {
+                Some(text) => text
+                    .parse()
+                    .map(Some)
+                    .map_err(|e: crate::model::AmountError| NotifyError::Field { field, detail: e.to_string() }),
+                None => Ok(None),
+            }
+        };
+        let optional = |field: &str| self.get(field).filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(TradeNotification {
+            notify_id: required("notify_id")?,
+            notify_type: optional("notify_type"),
+            notify_time: optional("notify_time"),
+            app_id: required("app_id")?,
+            trade_no: required("trade_no")?,
+            out_trade_no: required("out_trade_no")?,
+            trade_status: TradeStatus::from(required("trade_status")?),
+            total_amount: amount("total_amount")?
+                .ok_or(NotifyError::Field { field: "total_amount", detail: "missing".into() })?,
+            receipt_amount: amount("receipt_amount")?,
+            buyer_pay_amount: amount("buyer_pay_amount")?,
+            refund_fee: amount("refund_fee")?,
+            seller_id: optional("seller_id"),
+            buyer_id: optional("buyer_id"),
+            gmt_payment: optional("gmt_payment"),
+            out_biz_no: optional("out_biz_no"),
+        })
+    }
+}
+
+/// A verified payment notification. Only [`VerifiedNotification::trade`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TradeNotification {
+    /// Unique per notification (redeliveries repeat it).
+    pub notify_id: String,
+    /// `trade_status_sync` for payment notifications.
+    pub notify_type: Option<String>,
+    /// When it was sent (UTC+8).
+    pub notify_time: Option<String>,
+    /// The app it is for.
+    pub app_id: String,
+    /// Alipay's trade number.
+    pub trade_no: String,
+    /// The merchant's order number.
+    pub out_trade_no: String,
+    /// The trade status.
+    pub trade_status: TradeStatus,
+    /// The order amount.
+    pub total_amount: Amount,
+    /// What the merchant receives.
+    pub receipt_amount: Option<Amount>,
+    /// What the buyer paid.
+    pub buyer_pay_amount: Option<Amount>,
+    /// Total refunded (refund notifications).
+    pub refund_fee: Option<Amount>,
+    /// The seller's partner id.
+    pub seller_id: Option<String>,
+    /// The buyer's user id.
+    pub buyer_id: Option<String>,
+    /// When it was paid (UTC+8).
+    pub gmt_payment: Option<String>,
+    /// The refund request number (refund notifications).
+    pub out_biz_no: Option<String>,
+}
+
+/// The merchant's own records a notification must match.
+#[derive(Debug, Clone, Default)]
+pub struct Expected<'a> {
+    /// The merchant's app id (always checked).
+    pub app_id: &'a str,
+    /// The merchant's partner id, when known.
+    pub seller_id: Option<&'a str>,
+    /// The order's amount, from the merchant's database.
+    pub total_amount: Option<Amount>,
+}
+
+impl TradeNotification {
+    /// Checks `app_id`, `seller_id` and `total_amount` against the merchant's own records.
+    pub fn check(&self, expected: &Expected<'_>) -> Result<(), NotifyError> {
+        let mismatch = |field, expected: String, found: String| NotifyError::Mismatch { field, expected, found };
+        if self.app_id != expected.app_id {
+            return Err(mismatch("app_id", expected.app_id.to_string(), self.app_id.clone()));
+        }
+        if let Some(seller) = expected.seller_id
+            && self.seller_id.as_deref() != Some(seller)
+        {
+            return Err(mismatch("seller_id", seller.to_string(), self.seller_id.clone().unwrap_or_default()));
+        }
+        if let Some(amount) = expected.total_amount
+            && self.total_amount != amount
+        {
+            return Err(mismatch("total_amount", amount.to_string(), self.total_amount.to_string()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,603 @@
+//! A local gateway that behaves like Alipay's (feature `sandbox`).
+//!
+//! It checks SNs, timestamps and signatures with Alipay's error codes, keeps a trade ledger,
+//! signs its answers with its own Alipay certificate, sends signed notifications (redelivered
+//! until the receiver answers `success`), rotates its certificate on command and injects
+//! faults. Tests start it in-process on a free port; `alipay sandbox` runs it from the shell.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use alipay_sdk::Client;
+//! use alipay_sdk::model::trade::TradePrecreate;
+//! use alipay_sdk::sandbox::Sandbox;
+//!
+//! let sandbox = Sandbox::builder().start().await?;
+//! let client = Client::new(sandbox.client_config().build()?)?;
+//! let order = client.call(&TradePrecreate::new("order-1", "9.99".parse()?, "Tea")).await?;
+//! sandbox.buyer_pays("order-1")?;
+//! # let _ = order;
+//! # Ok(())
+//! # }
+//! ```
+
+mod faults;
+mod gateway;
+mod http;
+mod ledger;
+mod pki;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, FaultRule};
+pub use pki::{ALIPAY_CERT, ALIPAY_PUBLIC_KEY, APP_PRIVATE_KEY, APP_PUBLIC_KEY, ROOT_CERT};
+
+use crate::aes::AesKey;
+use crate::config::{Clock, Config, ConfigBuilder, SystemClock};
+use crate::key::{PrivateKey, SignType};
+use crate::notify::{self, Rule};
+use crate::request::format_timestamp;
+use http::{HttpRequest, Reply};
+use ledger::Trade;
+
+/// The app id the sandbox registers unless told otherwise.
+pub const DEFAULT_APP_ID: &str = "9021000000000001";
+
+/// Why the sandbox could not start or act.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The listening address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Generating or loading the PKI failed.
+    #[error("sandbox PKI: {0}")]
+    Pki(String),
+    /// A trade operation was refused.
+    #[error("{sub_code}: {sub_msg}")]
+    Trade {
+        /// Alipay's sub code.
+        sub_code: &'static str,
+        /// Its message.
+        sub_msg: String,
+    },
+}
+
+/// How the registered app signs: certificate mode or public-key mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppMode {
+    /// 公钥证书模式: `app_cert_sn` and `alipay_root_cert_sn` are checked, answers carry
+    /// `alipay_cert_sn`.
+    Certificate,
+    /// 普通公钥模式.
+    PublicKey,
+}
+
+/// One notification and what became of its deliveries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    /// The `notify_id`.
+    pub notify_id: String,
+    /// The merchant's order number.
+    pub out_trade_no: String,
+    /// Where it was sent.
+    pub url: String,
+    /// The form body sent (the same on every attempt).
+    pub body: String,
+    /// How many times it was sent.
+    pub attempts: u32,
+    /// Whether the receiver answered `success`.
+    pub acknowledged: bool,
+    /// What the receiver answered last (status and body, or the connection error).
+    pub last_answer: String,
+}
+
+pub(crate) struct Shared {
+    dir: PathBuf,
+    app_id: String,
+    mode: AppMode,
+    pki: Mutex<pki::Pki>,
+    ledger: Mutex<ledger::Ledger>,
+    faults: Mutex<faults::Faults>,
+    requests: Mutex<Vec<String>>,
+    deliveries: Mutex<Vec<Delivery>>,
+    clock: Arc<dyn Clock>,
+    timestamp_window: chrono::Duration,
+    aes: AesKey,
+    wrong_key: PrivateKey,
+    retry_delays: Vec<Duration>,
+    http: reqwest::Client,
+    sequence: Mutex<u64>,
+}
+
+/// Configures a sandbox.
+pub struct SandboxBuilder {
+    dir: Option<PathBuf>,
+    listen: SocketAddr,
+    app_id: String,
+    mode: AppMode,
+    seed: u64,
+    clock: Arc<dyn Clock>,
+    timestamp_window: Duration,
+    retry_delays: Vec<Duration>,
+}
+
+/// The sandbox gateway.
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Starts configuring a sandbox.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder {
+            dir: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            app_id: DEFAULT_APP_ID.to_string(),
+            mode: AppMode::Certificate,
+            seed: 1,
+            clock: Arc::new(SystemClock),
+            timestamp_window: Duration::from_secs(15 * 60),
+            retry_delays: [1, 2, 4, 8, 15, 30, 60].iter().map(|s| Duration::from_secs(*s)).collect(),
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// Where the PKI lives: loaded if present, generated otherwise. Default: a new temporary
+    /// directory, removed when the sandbox stops.
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The address to listen on (port 0 picks a free port). Default `127.0.0.1:0`.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The registered app id.
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = app_id.into();
+        self
+    }
+
+    /// Certificate mode (default) or public-key mode.
+    pub fn mode(mut self, mode: AppMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The seed of the fault generator.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The gateway's clock (timestamps are checked against it).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How far a request's timestamp may be from the gateway's clock (default 15 minutes).
+    pub fn timestamp_window(mut self, window: Duration) -> Self {
+        self.timestamp_window = window;
+        self
+    }
+
+    /// The pauses between notification deliveries (default 1, 2, 4, 8, 15, 30, 60 s; Alipay's
+    /// are minutes to hours).
+    pub fn notify_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        self.retry_delays = delays;
+        self
+    }
+
+    /// Generates or loads the PKI, binds and starts serving.
+    pub async fn start(self) -> Result<SandboxHandle, SandboxError> {
+        let (dir, owned) = match self.dir {
+            Some(dir) => (dir, false),
+            None => {
+                static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                (std::env::temp_dir().join(format!("alipay-sandbox-{}-{n}", std::process::id())), true)
+            }
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| SandboxError::Io { path: dir.clone(), source })?;
+        let app_id = self.app_id.clone();
+        let dir_for_pki = dir.clone();
+        let pki = tokio::task::spawn_blocking(move || pki::Pki::load_or_generate(&dir_for_pki, &app_id))
+            .await
+            .map_err(|e| SandboxError::Pki(e.to_string()))??;
+        let aes_path = dir.join("aes_key.txt");
+        let aes_text = match std::fs::read_to_string(&aes_path) {
+            Ok(text) => text,
+            Err(_) => {
+                let mut key = [0u8; 16];
+                openssl::rand::rand_bytes(&mut key).map_err(|e| SandboxError::Pki(e.to_string()))?;
+                use base64::Engine as _;
+                let text = base64::engine::general_purpose::STANDARD.encode(key);
+                std::fs::write(&aes_path, &text)
+                    .map_err(|source| SandboxError::Io { path: aes_path.clone(), source })?;
+                text
+            }
+        };
+        let aes =
+            AesKey::from_base64(&aes_text).map_err(|e| SandboxError::Pki(format!("{}: {e}", aes_path.display())))?;
+        let wrong_key = tokio::task::spawn_blocking(|| PrivateKey::generate(2048))
+            .await
+            .map_err(|e| SandboxError::Pki(e.to_string()))?
+            .map_err(|e| SandboxError::Pki(e.to_string()))?;
+        let listener =
+            TcpListener::bind(self.listen).await.map_err(|source| SandboxError::Bind { addr: self.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: self.listen, source })?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SandboxError::Pki(format!("notification client: {e}")))?;
+        let shared = Arc::new(Shared {
+            dir: dir.clone(),
+            app_id: self.app_id,
+            mode: self.mode,
+            pki: Mutex::new(pki),
+            ledger: Mutex::new(ledger::Ledger::default()),
+            faults: Mutex::new(faults::Faults::new(self.seed)),
+            requests: Mutex::new(Vec::new()),
+            deliveries: Mutex::new(Vec::new()),
+            clock: self.clock,
+            timestamp_window: chrono::Duration::from_std(self.timestamp_window)
+                .unwrap_or(chrono::Duration::minutes(15)),
+            aes,
+            wrong_key,
+            retry_delays: self.retry_delays,
+            http,
+            sequence: Mutex::new(0),
+        });
+        let serving = shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let shared = serving.clone();
+                tokio::spawn(async move {
+                    http::serve_connection(stream, |request| route(shared.clone(), request)).await;
+                });
+            }
+        });
+        let handle = SandboxHandle { shared, addr, task, owned_dir: owned.then(|| dir.clone()) };
+        handle.write_info()?;
+        Ok(handle)
+    }
+}
+
+async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
+    let json = |status: u16, value: serde_json::Value| Reply::Full {
+        status,
+        content_type: "application/json",
+        body: value.to_string().into_bytes(),
+    };
+    let query_param = |name: &str| {
+        url::form_urlencoded::parse(request.query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    };
+    match request.path.as_str() {
+        "/sandbox/pay" => match query_param("out_trade_no") {
+            Some(out) => match shared.buyer_pays(&out) {
+                Ok(()) => json(200, serde_json::json!({ "paid": out })),
+                Err(e) => json(400, serde_json::json!({ "error": e.to_string() })),
+            },
+            None => json(400, serde_json::json!({ "error": "out_trade_no is required" })),
+        },
+        "/sandbox/rotate" => match tokio::task::block_in_place(|| shared.rotate()) {
+            Ok(sn) => json(200, serde_json::json!({ "alipay_cert_sn": sn })),
+            Err(e) => json(500, serde_json::json!({ "error": e.to_string() })),
+        },
+        "/sandbox/notifications" => {
+            json(200, serde_json::to_value(shared.deliveries.lock().expect("lock").clone()).unwrap_or_default())
+        }
+        _ if request.method == "POST" || request.method == "GET" => gateway::handle(shared, request).await,
+        _ => Reply::Full { status: 405, content_type: "text/plain", body: b"method not allowed".to_vec() },
+    }
+}
+
+impl Shared {
+    fn buyer_pays(self: &Arc<Self>, out_trade_no: &str) -> Result<(), SandboxError> {
+        let now = self.clock.now();
+        let paid = self
+            .ledger
+            .lock()
+            .expect("ledger lock")
+            .buyer_pays(out_trade_no, now)
+            .map_err(|e| SandboxError::Trade { sub_code: e.sub_code, sub_msg: e.sub_msg })?;
+        if let Some(trade) = paid {
+            self.notify(trade);
+        }
+        Ok(())
+    }
+
+    fn rotate(&self) -> Result<String, SandboxError> {
+        let mut pki = self.pki.lock().expect("pki lock");
+        let sn = pki.rotate(&self.dir)?.sn().to_string();
+        Ok(sn)
+    }
+
+    /// Sends the payment notification for `trade` (if it has a `notify_url`) in the
+    /// background, redelivering until the receiver answers `success`.
+    fn notify(self: &Arc<Self>, trade: Trade) {
+        let Some(target) = trade.notify.clone() else { return };
+        let notify_id = {
+            let mut sequence = self.sequence.lock().expect("lock");
+            *sequence += 1;
+            format!("sandbox{:012}", *sequence)
+        };
+        let (key, sn, partner) = {
+            let pki = self.pki.lock().expect("pki lock");
+            let current = pki.identities.last().expect("identity");
+            (current.key.clone(), current.sn().to_string(), pki.partner_id.clone())
+        };
+        let now = self.clock.now();
+        let amount = trade.total_amount.to_string();
+        let mut params: Vec<(String, String)> = vec![
+            ("notify_time".into(), format_timestamp(now)),
+            ("notify_type".into(), "trade_status_sync".into()),
+            ("notify_id".into(), notify_id.clone()),
+            ("app_id".into(), self.app_id.clone()),
+            ("auth_app_id".into(), self.app_id.clone()),
+            ("charset".into(), target.charset.as_str().into()),
+            ("version".into(), "1.0".into()),
+            ("sign_type".into(), "RSA2".into()),
+            ("trade_no".into(), trade.trade_no.clone()),
+            ("out_trade_no".into(), trade.out_trade_no.clone()),
+            ("buyer_id".into(), ledger::BUYER_ID.into()),
+            ("seller_id".into(), partner),
+            ("trade_status".into(), trade.status.as_str().into()),
+            ("total_amount".into(), amount.clone()),
+            ("receipt_amount".into(), amount.clone()),
+            ("buyer_pay_amount".into(), amount.clone()),
+            ("invoice_amount".into(), amount.clone()),
+            ("point_amount".into(), "0.00".into()),
+            ("subject".into(), trade.subject.clone()),
+            ("gmt_create".into(), format_timestamp(trade.created)),
+            ("gmt_payment".into(), format_timestamp(trade.paid.unwrap_or(now))),
+            ("fund_bill_list".into(), format!(r#"[{{"amount":"{amount}","fundChannel":"ALIPAYACCOUNT"}}]"#)),
+            ("body".into(), String::new()),
+        ];
+        if self.mode == AppMode::Certificate {
+            params.push(("alipay_cert_sn".into(), sn));
+        }
+        let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, target.charset) else { return };
+        params.push(("sign".into(), sign));
+        let Ok(body) = crate::request::encode_pairs(params.iter(), target.charset) else { return };
+        self.deliveries.lock().expect("lock").push(Delivery {
+            notify_id: notify_id.clone(),
+            out_trade_no: trade.out_trade_no.clone(),
+            url: target.url.clone(),
+            body: body.clone(),
+            attempts: 0,
+            acknowledged: false,
+            last_answer: String::new(),
+        });
+        let shared = self.clone();
+        let content_type =
+            format!("application/x-www-form-urlencoded; charset={}", target.charset.as_str().to_ascii_lowercase());
+        tokio::spawn(async move {
+            let mut delays = shared.retry_delays.clone().into_iter();
+            loop {
+                let answer =
+                    shared.http.post(&target.url).header("content-type", &content_type).body(body.clone()).send().await;
+                let (acknowledged, text) = match answer {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let text = response.text().await.unwrap_or_default();
+                        (
+                            status == 200 && text.trim() == notify::ACK,
+                            format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()),
+                        )
+                    }
+                    Err(error) => (false, format!("error: {}", error.without_url())),
+                };
+                {
+                    let mut deliveries = shared.deliveries.lock().expect("lock");
+                    if let Some(delivery) = deliveries.iter_mut().find(|d| d.notify_id == notify_id) {
+                        delivery.attempts += 1;
+                        delivery.acknowledged = acknowledged;
+                        delivery.last_answer = text;
+                    }
+                }
+                if acknowledged {
+                    return;
+                }
+                match delays.next() {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => return,
+                }
+            }
+        });
+    }
+}
+
+/// A running sandbox. Stops when dropped.
+pub struct SandboxHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+    owned_dir: Option<PathBuf>,
+}
+
+/// What `sandbox.json` in the sandbox directory holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxInfo {
+    /// The address it listens on.
+    pub address: String,
+    /// The gateway URL.
+    pub gateway: String,
+    /// The registered app id.
+    pub app_id: String,
+    /// Certificate or public-key mode.
+    pub mode: AppMode,
+    /// `app_cert_sn` the app must send.
+    pub app_cert_sn: String,
+    /// `alipay_root_cert_sn` the app must send.
+    pub alipay_root_cert_sn: String,
+    /// The SN of the certificate answers are signed with.
+    pub alipay_cert_sn: String,
+    /// The app private key file.
+    pub app_private_key: PathBuf,
+    /// The app certificate file.
+    pub app_cert: PathBuf,
+    /// The Alipay certificate file.
+    pub alipay_cert: PathBuf,
+    /// The root bundle file.
+    pub alipay_root_cert: PathBuf,
+    /// The Alipay public key (public-key mode).
+    pub alipay_public_key: PathBuf,
+    /// The AES content-encryption key file.
+    pub aes_key: PathBuf,
+}
+
+impl SandboxHandle {
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR/gateway.do`.
+    pub fn gateway_url(&self) -> String {
+        format!("http://{}/gateway.do", self.addr)
+    }
+
+    /// The directory holding the files.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// The registered app id.
+    pub fn app_id(&self) -> &str {
+        &self.shared.app_id
+    }
+
+    /// The registered app's mode.
+    pub fn mode(&self) -> AppMode {
+        self.shared.mode
+    }
+
+    /// The facts a client needs, as written to `sandbox.json`.
+    pub fn info(&self) -> SandboxInfo {
+        let pki = self.shared.pki.lock().expect("pki lock");
+        let dir = &self.shared.dir;
+        SandboxInfo {
+            address: self.addr.to_string(),
+            gateway: self.gateway_url(),
+            app_id: self.shared.app_id.clone(),
+            mode: self.shared.mode,
+            app_cert_sn: pki.app_cert.sn().to_string(),
+            alipay_root_cert_sn: pki.roots.sn().to_string(),
+            alipay_cert_sn: pki.identities.last().map(|i| i.sn().to_string()).unwrap_or_default(),
+            app_private_key: dir.join(APP_PRIVATE_KEY),
+            app_cert: dir.join(pki::Pki::app_cert_file(&self.shared.app_id)),
+            alipay_cert: dir.join(ALIPAY_CERT),
+            alipay_root_cert: dir.join(ROOT_CERT),
+            alipay_public_key: dir.join(ALIPAY_PUBLIC_KEY),
+            aes_key: dir.join("aes_key.txt"),
+        }
+    }
+
+    fn write_info(&self) -> Result<(), SandboxError> {
+        let path = self.shared.dir.join("sandbox.json");
+        let text = serde_json::to_string_pretty(&self.info()).unwrap_or_default();
+        std::fs::write(&path, text).map_err(|source| SandboxError::Io { path, source })
+    }
+
+    /// A client configuration for the registered app, in the app's mode, pointing here.
+    pub fn client_config(&self) -> ConfigBuilder {
+        let info = self.info();
+        let builder = Config::builder(info.app_id).gateway(info.gateway).app_private_key_file(info.app_private_key);
+        match self.shared.mode {
+            AppMode::Certificate => builder
+                .app_cert_file(info.app_cert)
+                .alipay_cert_file(info.alipay_cert)
+                .alipay_root_cert_file(info.alipay_root_cert),
+            AppMode::PublicKey => builder.alipay_public_key_file(info.alipay_public_key),
+        }
+    }
+
+    /// The app's AES content-encryption key.
+    pub fn aes_key(&self) -> AesKey {
+        self.shared.aes.clone()
+    }
+
+    /// The buyer pays a waiting trade (as scanning the QR code would); the notification goes
+    /// to the trade's `notify_url`.
+    pub fn buyer_pays(&self, out_trade_no: &str) -> Result<(), SandboxError> {
+        self.shared.buyer_pays(out_trade_no)
+    }
+
+    /// Issues a new Alipay certificate and signs every later answer with it. Returns its SN.
+    pub fn rotate_alipay_cert(&self) -> Result<String, SandboxError> {
+        let sn = self.shared.rotate()?;
+        self.write_info()?;
+        Ok(sn)
+    }
+
+    /// Every Alipay certificate issued so far (oldest first) as `(sn, pem)`.
+    pub fn alipay_certs(&self) -> Vec<(String, String)> {
+        let pki = self.shared.pki.lock().expect("pki lock");
+        pki.identities.iter().map(|i| (i.sn().to_string(), i.pem().to_string())).collect()
+    }
+
+    /// Sets the fault rules for `method` (`*` for every method); an empty list clears them.
+    pub fn set_faults(&self, method: &str, rules: Vec<FaultRule>) {
+        self.shared.faults.lock().expect("faults lock").set(method, rules);
+    }
+
+    /// Clears every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().expect("faults lock").clear();
+    }
+
+    /// The notifications sent so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.deliveries.lock().expect("lock").clone()
+    }
+
+    /// How many requests named `method` reached the gateway.
+    pub fn request_count(&self, method: &str) -> usize {
+        self.shared.requests.lock().expect("lock").iter().filter(|m| *m == method).count()
+    }
+
+    /// The status of a trade, if it exists.
+    pub fn trade_status(&self, out_trade_no: &str) -> Option<crate::model::trade::TradeStatus> {
+        self.shared.ledger.lock().expect("lock").get(out_trade_no).map(|t| t.status)
+    }
+
+    /// How many trades exist.
+    pub fn trade_count(&self) -> usize {
+        self.shared.ledger.lock().expect("lock").all().len()
+    }
+}
+
+impl Drop for SandboxHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(dir) = &self.owned_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The sandbox's PKI, shaped like Alipay's: two RSA roots and an ECDSA root in the bundle (the
+//! ECDSA one must not count in the root SN), a "Class 1" CA issuing the app certificate and a
+//! "Class 2" CA issuing the Alipay certificate (leaf + CA in one file, as Alipay ships it).
+//!
+//! Everything is written to a directory and read back from it, so a sandbox restarted on the
+//! same directory keeps its app, certificates and SNs.
+
+use std::path::{Path, PathBuf};
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::{BasicConstraints, KeyUsage};
+use openssl::x509::{X509, X509Builder, X509NameBuilder};
+
+use super::SandboxError;
+use crate::cert::{Certificate, CertificateChain, RootBundle};
+use crate::key::PrivateKey;
+
+/// The file names a client needs, inside the sandbox directory.
+pub const APP_PRIVATE_KEY: &str = "app_private_key.pem";
+/// The Alipay root bundle.
+pub const ROOT_CERT: &str = "alipayRootCert.crt";
+/// The current Alipay certificate (leaf + CA).
+pub const ALIPAY_CERT: &str = "alipayCertPublicKey_RSA2.crt";
+/// The current Alipay public key (public-key mode).
+pub const ALIPAY_PUBLIC_KEY: &str = "alipay_public_key.pem";
+/// The app public key (public-key mode, as uploaded to the console).
+pub const APP_PUBLIC_KEY: &str = "app_public_key.pem";
+/// The sandbox's private state (Alipay's keys, the CA that issues rotated certificates).
+const PRIVATE_DIR: &str = "sandbox-private";
+
+/// An Alipay signing identity: a key and its certificate chain.
+#[derive(Clone, Debug)]
+pub struct AlipayIdentity {
+    pub(crate) key: PrivateKey,
+    pub(crate) chain: CertificateChain,
+    pub(crate) pem: String,
+}
+
+impl AlipayIdentity {
+    /// The certificate's SN (`alipay_cert_sn`).
+    pub fn sn(&self) -> &str {
+        self.chain.sn()
+    }
+
+    /// The PEM text of the chain (what `alipay.open.app.alipaycert.download` returns).
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+}
+
+/// The sandbox's keys and certificates.
+pub(crate) struct Pki {
+    pub partner_id: String,
+    pub app_key: PrivateKey,
+    pub app_cert: CertificateChain,
+    pub roots: RootBundle,
+    pub identities: Vec<AlipayIdentity>,
+    class2_key: PKey<Private>,
+    class2_cert: X509,
+}
+
+fn err(context: &str) -> impl Fn(openssl::error::ErrorStack) -> SandboxError + '_ {
+    move |e| SandboxError::Pki(format!("{context}: {e}"))
+}
+
+fn rsa_key() -> Result<PKey<Private>, SandboxError> {
+    let rsa = openssl::rsa::Rsa::generate(2048).map_err(err("generate RSA key"))?;
+    PKey::from_rsa(rsa).map_err(err("wrap RSA key"))
+}
+
+fn name(o: &str, ou: &str, cn: &str) -> Result<openssl::x509::X509Name, SandboxError> {
+    let mut builder = X509NameBuilder::new().map_err(err("name"))?;
+    builder.append_entry_by_nid(Nid::COUNTRYNAME, "CN").map_err(err("name C"))?;
+    builder.append_entry_by_nid(Nid::ORGANIZATIONNAME, o).map_err(err("name O"))?;
+    builder.append_entry_by_nid(Nid::ORGANIZATIONALUNITNAME, ou).map_err(err("name OU"))?;
+    builder.append_entry_by_nid(Nid::COMMONNAME, cn).map_err(err("name CN"))?;
+    Ok(builder.build())
+}
+
+struct Spec<'a> {
+    subject: openssl::x509::X509Name,
+    public: &'a PKey<Private>,
+    issuer: Option<(&'a X509, &'a PKey<Private>)>,
+    ca: bool,
+    digest: MessageDigest,
+}
+
+/// Builds a certificate whose SN does not start with `0`: the official Node.js SDK does not
+/// zero-pad SNs, and a sandbox that Node cannot talk to would be no use as a reference.
+fn build(spec: Spec<'_>) -> Result<X509, SandboxError> {
+    loop {
+        let mut builder = X509Builder::new().map_err(err("certificate"))?;
+        builder.set_version(2).map_err(err("version"))?;
+        let mut serial = BigNum::new().map_err(err("serial"))?;
+        serial.rand(63, MsbOption::MAYBE_ZERO, false).map_err(err("serial"))?;
+        let serial = serial.to_asn1_integer().map_err(err("serial"))?;
+        builder.set_serial_number(&serial).map_err(err("serial"))?;
+        builder.set_subject_name(&spec.subject).map_err(err("subject"))?;
+        let issuer_name = spec.issuer.map_or(&*spec.subject, |(cert, _)| cert.subject_name());
+        builder.set_issuer_name(issuer_name).map_err(err("issuer"))?;
+        builder.set_pubkey(spec.public).map_err(err("public key"))?;
+        let not_before = Asn1Time::days_from_now(0).map_err(err("time"))?;
+        let not_after = Asn1Time::days_from_now(3650).map_err(err("time"))?;
+        builder.set_not_before(&not_before).map_err(err("time"))?;
+        builder.set_not_after(&not_after).map_err(err("time"))?;
+        if spec.ca {
+            builder
+                .append_extension(BasicConstraints::new().critical().ca().build().map_err(err("ext"))?)
+                .map_err(err("ext"))?;
+            builder
+                .append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().map_err(err("ext"))?)
+                .map_err(err("ext"))?;
+        } else {
+            builder
+                .append_extension(
+                    KeyUsage::new().critical().digital_signature().non_repudiation().build().map_err(err("ext"))?,
+                )
+                .map_err(err("ext"))?;
+        }
+        let signer = spec.issuer.map_or(spec.public, |(_, key)| key);
+        builder.sign(signer, spec.digest).map_err(err("sign certificate"))?;
+        let cert = builder.build();
+        let der = cert.to_der().map_err(err("encode"))?;
+        let parsed = Certificate::from_der(&der).map_err(|e| SandboxError::Pki(e.to_string()))?;
+        if !parsed.sn().starts_with('0') {
+            return Ok(cert);
+        }
+    }
+}
+
+fn pem_of(cert: &X509) -> Result<String, SandboxError> {
+    String::from_utf8(cert.to_pem().map_err(err("PEM"))?).map_err(|e| SandboxError::Pki(e.to_string()))
+}
+
+fn key_pem(key: &PKey<Private>) -> Result<String, SandboxError> {
+    String::from_utf8(key.private_key_to_pem_pkcs8().map_err(err("key PEM"))?)
+        .map_err(|e| SandboxError::Pki(e.to_string()))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<(), SandboxError> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|source| SandboxError::Io { path, source })
+}
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, SandboxError> {
+    let path = dir.join(name);
+    std::fs::read(&path).map_err(|source| SandboxError::Io { path, source })
+}
+
+impl Pki {
+    /// The app certificate's file name.
+    pub fn app_cert_file(app_id: &str) -> String {
+        format!("appCertPublicKey_{app_id}.crt")
+    }
+
+    /// Loads the PKI from `dir` if it holds one, or generates one there.
+    pub fn load_or_generate(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
+        if dir.join(PRIVATE_DIR).join("class2.key").exists() {
+            Pki::load(dir, app_id)
+        } else {
+            Pki::generate(dir, app_id)
+        }
+    }
+
+    fn generate(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
+        let private = dir.join(PRIVATE_DIR);
+        std::fs::create_dir_all(&private).map_err(|source| SandboxError::Io { path: private.clone(), source })?;
+        let partner_id = "2088000000000001".to_string();
+        let org = "Alipay Sandbox (alipay-sdk)";
+        let root_key = rsa_key()?;
+        let root = build(Spec {
+            subject: name(org, "Certification Authority", "Sandbox Root R1")?,
+            public: &root_key,
+            issuer: None,
+            ca: true,
+            digest: MessageDigest::sha256(),
+        })?;
+        let root2_key = rsa_key()?;
+        let root2 = build(Spec {
+            subject: name(org, "Trust Network", "Sandbox Root G3")?,
+            public: &root2_key,
+            issuer: None,
+            ca: true,
+            digest: MessageDigest::sha256(),
+        })?;
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(err("EC group"))?;
+        let ec_key = PKey::from_ec_key(EcKey::generate(&group).map_err(err("EC key"))?).map_err(err("EC key"))?;
+        let ec_root = build(Spec {
+            subject: name(org, "Certification Authority", "Sandbox Root E1")?,
+            public: &ec_key,
+            issuer: None,
+            ca: true,
+            digest: MessageDigest::sha256(),
+        })?;
+        let class1_key = rsa_key()?;
+        let class1 = build(Spec {
+            subject: name(org, "Certification Authority", "Sandbox Class 1 R1")?,
+            public: &class1_key,
+            issuer: Some((&root, &root_key)),
+            ca: true,
+            digest: MessageDigest::sha256(),
+        })?;
+        let class2_key = rsa_key()?;
+        let class2 = build(Spec {
+            subject: name(org, "Certification Authority", "Sandbox Class 2 R1")?,
+            public: &class2_key,
+            issuer: Some((&root, &root_key)),
+            ca: true,
+            digest: MessageDigest::sha256(),
+        })?;
+        let app_key = rsa_key()?;
+        let app_cert = build(Spec {
+            subject: name("Sandbox Merchant", "Alipay", &format!("{partner_id}-{app_id}"))?,
+            public: &app_key,
+            issuer: Some((&class1, &class1_key)),
+            ca: false,
+            digest: MessageDigest::sha256(),
+        })?;
+        // Bundle order as in Alipay's: a non-RSA root first, then the RSA roots.
+        let bundle = format!("{}{}{}", pem_of(&ec_root)?, pem_of(&root)?, pem_of(&root2)?);
+        write(dir, ROOT_CERT, &bundle)?;
+        write(dir, &Pki::app_cert_file(app_id), &pem_of(&app_cert)?)?;
+        write(dir, APP_PRIVATE_KEY, &key_pem(&app_key)?)?;
+        let app_public = String::from_utf8(app_key.public_key_to_pem().map_err(err("PEM"))?).unwrap_or_default();
+        write(dir, APP_PUBLIC_KEY, &app_public)?;
+        write(&private, "class2.key", &key_pem(&class2_key)?)?;
+        write(&private, "class2.crt", &pem_of(&class2)?)?;
+        let mut pki = Pki::load_parts(dir, app_id, class2_key, class2)?;
+        pki.rotate(dir)?;
+        Ok(pki)
+    }
+
+    fn load(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
+        let private = dir.join(PRIVATE_DIR);
+        let class2_key = PKey::private_key_from_pem(&read(&private, "class2.key")?).map_err(err("class2.key"))?;
+        let class2 = X509::from_pem(&read(&private, "class2.crt")?).map_err(err("class2.crt"))?;
+        let mut pki = Pki::load_parts(dir, app_id, class2_key, class2)?;
+        let mut numbered: Vec<(u32, PathBuf)> = std::fs::read_dir(&private)
+            .map_err(|source| SandboxError::Io { path: private.clone(), source })?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter_map(|path| {
+                let stem = path.file_name()?.to_str()?.strip_prefix("alipay_")?.strip_suffix(".crt")?.to_string();
+                Some((stem.parse().ok()?, path))
+            })
+            .collect();
+        numbered.sort();
+        for (number, cert_path) in numbered {
+            let chain = CertificateChain::from_path(&cert_path).map_err(|e| SandboxError::Pki(e.to_string()))?;
+            let key = PrivateKey::from_path(private.join(format!("alipay_{number}.key")))
+                .map_err(|e| SandboxError::Pki(e.to_string()))?;
+            let pem = String::from_utf8_lossy(&read(&private, &format!("alipay_{number}.crt"))?).into_owned();
+            pki.identities.push(AlipayIdentity { key, chain, pem });
+        }
+        if pki.identities.is_empty() {
+            pki.rotate(dir)?;
+        }
+        Ok(pki)
+    }
+
+    fn load_parts(dir: &Path, app_id: &str, class2_key: PKey<Private>, class2_cert: X509) -> Result<Pki, SandboxError> {
+        let invalid = |e: &dyn std::fmt::Display| SandboxError::Pki(e.to_string());
+        let app_key = PrivateKey::from_path(dir.join(APP_PRIVATE_KEY)).map_err(|e| invalid(&e))?;
+        let app_cert = CertificateChain::from_path(dir.join(Pki::app_cert_file(app_id))).map_err(|e| invalid(&e))?;
+        let roots = RootBundle::from_path(dir.join(ROOT_CERT)).map_err(|e| invalid(&e))?;
+        let partner_id = match app_cert.leaf().role() {
+            crate::cert::CertRole::App { partner_id, .. } => partner_id,
+            _ => "2088000000000001".to_string(),
+        };
+        Ok(Pki { partner_id, app_key, app_cert, roots, identities: Vec::new(), class2_key, class2_cert })
+    }
+
+    /// Issues a new Alipay certificate, makes it current and writes it to `dir`.
+    pub fn rotate(&mut self, dir: &Path) -> Result<&AlipayIdentity, SandboxError> {
+        let key = rsa_key()?;
+        let leaf = build(Spec {
+            subject: name("Sandbox Merchant", "Alipay", &format!("支付宝(中国)网络技术有限公司-{}", self.partner_id))?,
+            public: &key,
+            issuer: Some((&self.class2_cert, &self.class2_key)),
+            ca: false,
+            digest: MessageDigest::sha256(),
+        })?;
+        let pem = format!("{}{}", pem_of(&leaf)?, pem_of(&self.class2_cert)?);
+        let number = self.identities.len() + 1;
+        let private = dir.join(PRIVATE_DIR);
+        write(&private, &format!("alipay_{number}.key"), &key_pem(&key)?)?;
+        write(&private, &format!("alipay_{number}.crt"), &pem)?;
+        write(dir, ALIPAY_CERT, &pem)?;
+        let public = String::from_utf8(key.public_key_to_pem().map_err(err("PEM"))?).unwrap_or_default();
+        write(dir, ALIPAY_PUBLIC_KEY, &public)?;
+        let chain = CertificateChain::from_bytes_named(pem.as_bytes(), ALIPAY_CERT)
+            .map_err(|e| SandboxError::Pki(e.to_string()))?;
+        let key = PrivateKey::from_bytes(key_pem(&key)?.as_bytes()).map_err(|e| SandboxError::Pki(e.to_string()))?;
+        self.identities.push(AlipayIdentity { key, chain, pem });
+        Ok(self.identities.last().expect("just pushed"))
+    }
+}
