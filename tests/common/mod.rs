@@ -34,4 +34,5 @@ pub fn oracle_for(file: &str) -> serde_json::Value {
     oracle().into_iter().find(|v| v["file"] == file).unwrap_or_else(|| panic!("no oracle value for {file}"))
 }
 
+pub mod node;
 pub mod wire;

@@ -6,6 +6,7 @@ mod aes;
 mod cert;
 mod key;
 mod response;
+mod sandbox;
 mod sign;
 
 use std::process::ExitCode;
@@ -36,6 +37,10 @@ enum Command {
     /// AES content encryption (encrypt_type=AES).
     #[command(subcommand)]
     Aes(aes::AesCommand),
+    /// Run a local gateway that behaves like Alipay's.
+    Sandbox(sandbox::SandboxArgs),
+    /// Run a whole certificate-mode payment against an in-process sandbox.
+    Demo,
 }
 
 /// Reads a JSON object whose values are all strings, keeping the order given.
@@ -75,6 +80,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Response(command) => response::run(command),
         Command::Aes(command) => aes::run(command),
+        Command::Sandbox(args) => sandbox::serve(args),
+        Command::Demo => sandbox::demo(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,209 @@
+//! `alipay sandbox` and `alipay demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alipay_sdk::cert::CertificateChain;
+use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeRef, TradeRefund, TradeRefundQuery, TradeStatus};
+use alipay_sdk::model::{AlipayApi, Amount};
+use alipay_sdk::notify::{Expected, NotificationVerifier, Rule};
+use alipay_sdk::sandbox::{AppMode, Sandbox, SandboxHandle};
+use alipay_sdk::{Client, Config};
+use clap::{Args, ValueEnum};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::Failure;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Mode {
+    Certificate,
+    PublicKey,
+}
+
+#[derive(Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Directory for the PKI and sandbox.json (files there are reused; generated when absent).
+    #[arg(long, default_value = "alipay-sandbox")]
+    dir: PathBuf,
+    /// The registered app's signing mode.
+    #[arg(long, value_enum, default_value = "certificate")]
+    mode: Mode,
+    /// Seed of the fault generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Input(format!("cannot start the async runtime: {e}")))
+}
+
+pub fn serve(args: SandboxArgs) -> Result<(), Failure> {
+    runtime()?.block_on(async {
+        let mode = match args.mode {
+            Mode::Certificate => AppMode::Certificate,
+            Mode::PublicKey => AppMode::PublicKey,
+        };
+        let sandbox = Sandbox::builder().listen(args.listen).dir(&args.dir).mode(mode).seed(args.seed).start().await?;
+        let info = sandbox.info();
+        println!("alipay sandbox gateway listening on {}", info.address);
+        println!("  gateway              {}", info.gateway);
+        println!("  app_id               {}", info.app_id);
+        println!(
+            "  mode                 {}",
+            serde_json::to_value(info.mode).unwrap_or_default().as_str().unwrap_or("")
+        );
+        println!("  app_cert_sn          {}", info.app_cert_sn);
+        println!("  alipay_root_cert_sn  {}", info.alipay_root_cert_sn);
+        println!("  alipay_cert_sn       {}", info.alipay_cert_sn);
+        println!("  app private key      {}", info.app_private_key.display());
+        println!("  app certificate      {}", info.app_cert.display());
+        println!("  Alipay certificate   {}", info.alipay_cert.display());
+        println!("  Alipay root bundle   {}", info.alipay_root_cert.display());
+        println!("  Alipay public key    {}", info.alipay_public_key.display());
+        println!("  written to           {}", sandbox.dir().join("sandbox.json").display());
+        println!("buyer pays:  curl -X POST '{}/sandbox/pay?out_trade_no=ORDER'", base(&info.gateway));
+        println!("rotate cert: curl -X POST '{}/sandbox/rotate'", base(&info.gateway));
+        println!("press Ctrl-C to stop");
+        tokio::signal::ctrl_c().await.map_err(|e| Failure::Input(e.to_string()))?;
+        Ok(())
+    })
+}
+
+fn base(gateway: &str) -> &str {
+    gateway.trim_end_matches("/gateway.do")
+}
+
+/// Waits for one HTTP POST on `listener`, answers `success`, returns content type and body.
+async fn receive_notification(listener: &tokio::net::TcpListener) -> std::io::Result<(String, Vec<u8>)> {
+    let (mut stream, _) = listener.accept().await?;
+    let mut data = Vec::new();
+    let mut buffer = [0u8; 8192];
+    let header_end = loop {
+        let n = stream.read(&mut buffer).await?;
+        if n == 0 {
+            return Err(std::io::Error::other("connection closed early"));
+        }
+        data.extend_from_slice(&buffer[..n]);
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..header_end]).to_string();
+    let header = |name: &str| {
+        head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_string())
+        })
+    };
+    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    while data.len() < header_end + length {
+        let n = stream.read(&mut buffer).await?;
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buffer[..n]);
+    }
+    stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nsuccess").await?;
+    Ok((header("content-type").unwrap_or_default(), data[header_end..].to_vec()))
+}
+
+fn step(number: u32, text: &str) {
+    println!("[{number}] {text}");
+}
+
+pub fn demo() -> Result<(), Failure> {
+    runtime()?.block_on(async {
+        let sandbox = Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(200); 5]).start().await?;
+        match run_demo(&sandbox).await {
+            Ok(()) => {
+                println!("demo finished: every signature checked out");
+                Ok(())
+            }
+            Err(message) => Err(Failure::Check(format!("demo failed: {message}"))),
+        }
+    })
+}
+
+async fn run_demo(sandbox: &SandboxHandle) -> Result<(), String> {
+    let info = sandbox.info();
+    step(1, &format!("sandbox gateway {} (certificate mode, app {})", info.gateway, info.app_id));
+    println!("    app_cert_sn {}  alipay_root_cert_sn {}", info.app_cert_sn, info.alipay_root_cert_sn);
+
+    let config: Config = sandbox.client_config().build().map_err(|e| e.to_string())?;
+    println!("    client loaded the key, app certificate, Alipay certificate and root bundle once");
+    let client = Client::new(config).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let notify_url = format!("http://{}/alipay/notify", listener.local_addr().map_err(|e| e.to_string())?);
+    let out_trade_no = format!("demo-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+    let total: Amount = "88.88".parse().map_err(|e: alipay_sdk::model::AmountError| e.to_string())?;
+
+    let order = TradePrecreate::new(&out_trade_no, total, "alipay-sdk demo order");
+    let response = client.execute(&order.to_request().notify_url(&notify_url)).await.map_err(|e| e.to_string())?;
+    let created: alipay_sdk::model::trade::TradePrecreateResponse = response.parse().map_err(|e| e.to_string())?;
+    step(2, &format!("alipay.trade.precreate {out_trade_no} {total}: qr_code {}", created.qr_code));
+    println!("    response verified with alipay_cert_sn {}", response.alipay_cert_sn().unwrap_or("?"));
+
+    sandbox.buyer_pays(&out_trade_no).map_err(|e| e.to_string())?;
+    step(3, "the buyer scans and pays");
+
+    let (content_type, body) = tokio::time::timeout(Duration::from_secs(10), receive_notification(&listener))
+        .await
+        .map_err(|_| "no notification arrived within 10 s".to_string())?
+        .map_err(|e| e.to_string())?;
+    let alipay_cert = CertificateChain::from_path(&info.alipay_cert).map_err(|e| e.to_string())?;
+    let verifier = NotificationVerifier::certificates([alipay_cert]).map_err(|e| e.to_string())?;
+    let verified = verifier.verify_form(&body, Some(&content_type), Rule::V1).map_err(|e| e.to_string())?;
+    let notification = verified.trade().map_err(|e| e.to_string())?;
+    notification
+        .check(&Expected { app_id: &info.app_id, seller_id: None, total_amount: Some(total) })
+        .map_err(|e| e.to_string())?;
+    step(
+        4,
+        &format!(
+            "notification {} arrived: {} {} (signature verified with alipay_cert_sn {}; answered \"{}\")",
+            notification.notify_id,
+            notification.trade_status.as_str(),
+            notification.total_amount,
+            verified.get("alipay_cert_sn").unwrap_or("?"),
+            verified.ack()
+        ),
+    );
+
+    let trade = client.call(&TradeQuery::by_out_trade_no(&out_trade_no)).await.map_err(|e| e.to_string())?;
+    if trade.trade_status != TradeStatus::TradeSuccess {
+        return Err(format!("query says {}", trade.trade_status.as_str()));
+    }
+    step(5, &format!("alipay.trade.query: {} {} (verified)", trade.trade_status.as_str(), trade.total_amount));
+
+    let refund_amount: Amount = "8.88".parse().map_err(|e: alipay_sdk::model::AmountError| e.to_string())?;
+    let refund = TradeRefund::new(TradeRef::out_trade_no(&out_trade_no), refund_amount, "refund-1");
+    let refunded = client.call(&refund).await.map_err(|e| e.to_string())?;
+    step(
+        6,
+        &format!(
+            "alipay.trade.refund {refund_amount}: fund_change {} refund_fee {} (verified)",
+            refunded.fund_change, refunded.refund_fee
+        ),
+    );
+
+    let query = TradeRefundQuery { trade: TradeRef::out_trade_no(&out_trade_no), out_request_no: "refund-1".into() };
+    let status = client.call(&query).await.map_err(|e| e.to_string())?;
+    if status.refund_status.as_deref() != Some("REFUND_SUCCESS") {
+        return Err(format!("refund query says {:?}", status.refund_status));
+    }
+    step(
+        7,
+        &format!(
+            "alipay.trade.fastpay.refund.query: REFUND_SUCCESS {} (verified)",
+            status.refund_amount.map(|a| a.to_string()).unwrap_or_default()
+        ),
+    );
+    Ok(())
+}
