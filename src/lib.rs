@@ -48,6 +48,7 @@ pub mod request;
 pub mod response;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod server;
 
 pub use client::{Client, Error};
 pub use config::{Config, ConfigBuilder, ConfigError};

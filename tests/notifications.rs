@@ -38,3 +38,241 @@ fn real_servicemarket_message_v2() {
     let tampered = real("vn-real-servicemarket-v2-tampered.txt");
     assert!(matches!(v2.verify_form(&tampered, None, Rule::V2), Err(NotifyError::InvalidSignature { .. })));
 }
+
+mod rules {
+    use alipay_sdk::cert::CertificateChain;
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
+    use alipay_sdk::model::trade::TradeStatus;
+    use alipay_sdk::notify::{Expected, NotificationVerifier, NotifyError, Rule, sign_params};
+
+    use super::common::pki;
+    use super::common::wire::{alipay_cert_sn, alipay_key};
+
+    fn params(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut params: Vec<(String, String)> = [
+            ("notify_id", "n-1"),
+            ("notify_type", "trade_status_sync"),
+            ("app_id", "2021000000000001"),
+            ("charset", "utf-8"),
+            ("version", "1.0"),
+            ("sign_type", "RSA2"),
+            ("trade_no", "2026000001"),
+            ("out_trade_no", "order-1"),
+            ("seller_id", "2088000000000001"),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("total_amount", "66.60"),
+            ("subject", "测试 subject+plus %percent& amp=eq"),
+            ("body", ""),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            params.push((k.to_string(), v.to_string()));
+        }
+        params
+    }
+
+    fn signed(params: &[(String, String)], rule: Rule, key: &PrivateKey, charset: Charset) -> Vec<(String, String)> {
+        let mut all = params.to_vec();
+        all.push(("sign".into(), sign_params(params, rule, key, SignType::Rsa2, charset).unwrap()));
+        all
+    }
+
+    /// Form-encodes with the url crate (UTF-8) or by hand for GBK.
+    fn form(params: &[(String, String)], charset: Charset) -> Vec<u8> {
+        match charset {
+            Charset::Gbk => params
+                .iter()
+                .map(|(k, v)| {
+                    let (bytes, _, _) = encoding_rs::GBK.encode(v);
+                    format!("{k}={}", url::form_urlencoded::byte_serialize(&bytes).collect::<String>())
+                })
+                .collect::<Vec<_>>()
+                .join("&")
+                .into_bytes(),
+            _ => url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params.iter().map(|(k, v)| (k, v)))
+                .finish()
+                .into_bytes(),
+        }
+    }
+
+    fn public() -> NotificationVerifier {
+        NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap())
+    }
+
+    #[test]
+    fn valid_notification_gives_a_typed_trade() {
+        let body = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
+        let verified =
+            public().verify_form(&body, Some("application/x-www-form-urlencoded; charset=utf-8"), Rule::V1).unwrap();
+        assert_eq!(verified.get("subject"), Some("测试 subject+plus %percent& amp=eq"), "decoded exactly once");
+        assert_eq!(verified.get("body"), Some(""));
+        let trade = verified.trade().unwrap();
+        assert_eq!(trade.trade_status, TradeStatus::TradeSuccess);
+        assert_eq!(trade.total_amount.to_string(), "66.60");
+        let ok = Expected {
+            app_id: "2021000000000001",
+            seller_id: Some("2088000000000001"),
+            total_amount: Some("66.60".parse().unwrap()),
+        };
+        trade.check(&ok).unwrap();
+        for (bad, field) in [
+            (Expected { app_id: "2021000000000002", ..ok.clone() }, "app_id"),
+            (Expected { seller_id: Some("2088999"), ..ok.clone() }, "seller_id"),
+            (Expected { total_amount: Some("66.61".parse().unwrap()), ..ok.clone() }, "total_amount"),
+        ] {
+            let error = trade.check(&bad).unwrap_err();
+            assert!(matches!(error, NotifyError::Mismatch { field: f, .. } if f == field), "{error}");
+        }
+    }
+
+    #[test]
+    fn every_tampering_is_caught() {
+        let good = signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8);
+        let verify = |p: &[(String, String)]| public().verify_form(&form(p, Charset::Utf8), None, Rule::V1);
+        verify(&good).unwrap();
+
+        let mut value = good.clone();
+        value.iter_mut().find(|(k, _)| k == "total_amount").unwrap().1 = "0.01".into();
+        assert!(matches!(verify(&value), Err(NotifyError::InvalidSignature { .. })));
+
+        let mut sign = good.clone();
+        let s = &mut sign.last_mut().unwrap().1;
+        let flipped = if s.starts_with('A') { "B" } else { "A" };
+        s.replace_range(0..1, flipped);
+        assert!(matches!(verify(&sign), Err(NotifyError::InvalidSignature { .. })));
+
+        let other = PrivateKey::from_path(pki("keys/other_pkcs8.pem")).unwrap();
+        assert!(matches!(
+            verify(&signed(&params(&[]), Rule::V1, &other, Charset::Utf8)),
+            Err(NotifyError::InvalidSignature { .. })
+        ));
+
+        let unsigned: Vec<(String, String)> = good.iter().filter(|(k, _)| k != "sign").cloned().collect();
+        assert!(matches!(verify(&unsigned), Err(NotifyError::MissingSign)));
+
+        // The message cannot choose the algorithm.
+        let mut rsa = params(&[]);
+        rsa.iter_mut().find(|(k, _)| k == "sign_type").unwrap().1 = "RSA".into();
+        let rsa = signed(&rsa, Rule::V1, &alipay_key(), Charset::Utf8);
+        assert!(matches!(verify(&rsa), Err(NotifyError::SignTypeMismatch { .. })));
+
+        // Parameter pollution: a second trade_status.
+        let mut body = form(&good, Charset::Utf8);
+        body.extend_from_slice(b"&trade_status=TRADE_CLOSED");
+        assert!(matches!(public().verify_form(&body, None, Rule::V1), Err(NotifyError::DuplicateParameter { .. })));
+
+        // Dropping the empty value changes the content: empty values are signed.
+        let without_empty: Vec<(String, String)> = good.iter().filter(|(k, _)| k != "body").cloned().collect();
+        assert!(matches!(verify(&without_empty), Err(NotifyError::InvalidSignature { .. })));
+    }
+
+    #[test]
+    fn values_are_decoded_exactly_once() {
+        // "%41" must stay "%41" (a second decoding would make it "A" and break the signature).
+        let p = params(&[("memo", "%41 + %2B")]);
+        let body = form(&signed(&p, Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
+        let verified = public().verify_form(&body, None, Rule::V1).unwrap();
+        assert_eq!(verified.get("memo"), Some("%41 + %2B"));
+    }
+
+    #[test]
+    fn gbk_notification() {
+        let mut p = params(&[]);
+        p.iter_mut().find(|(k, _)| k == "charset").unwrap().1 = "GBK".into();
+        let body = form(&signed(&p, Rule::V1, &alipay_key(), Charset::Gbk), Charset::Gbk);
+        assert!(std::str::from_utf8(&body).unwrap().contains("%B2%E2%CA%D4"), "测试 in GBK");
+        let verified = public().verify_form(&body, None, Rule::V1).unwrap();
+        assert_eq!(verified.get("subject"), Some("测试 subject+plus %percent& amp=eq"));
+    }
+
+    #[test]
+    fn v1_and_v2_are_not_interchangeable() {
+        let v1 = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
+        let v2 = form(&signed(&params(&[]), Rule::V2, &alipay_key(), Charset::Utf8), Charset::Utf8);
+        public().verify_form(&v1, None, Rule::V1).unwrap();
+        public().verify_form(&v2, None, Rule::V2).unwrap();
+        assert!(matches!(public().verify_form(&v1, None, Rule::V2), Err(NotifyError::InvalidSignature { .. })));
+        assert!(matches!(public().verify_form(&v2, None, Rule::V1), Err(NotifyError::InvalidSignature { .. })));
+    }
+
+    #[test]
+    fn certificate_chosen_by_alipay_cert_sn() {
+        let verifier =
+            NotificationVerifier::certificates([CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap()])
+                .unwrap();
+        let sn = alipay_cert_sn();
+        let with_sn =
+            form(&signed(&params(&[("alipay_cert_sn", &sn)]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
+        verifier.verify_form(&with_sn, None, Rule::V1).unwrap();
+        let unknown = form(
+            &signed(
+                &params(&[("alipay_cert_sn", "ffffffffffffffffffffffffffffffff")]),
+                Rule::V1,
+                &alipay_key(),
+                Charset::Utf8,
+            ),
+            Charset::Utf8,
+        );
+        assert!(matches!(verifier.verify_form(&unknown, None, Rule::V1), Err(NotifyError::UnknownCertSn { .. })));
+        let without_sn = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
+        verifier.verify_form(&without_sn, None, Rule::V1).unwrap();
+    }
+
+    #[test]
+    fn malformed_forms_are_rejected() {
+        assert!(matches!(public().verify_form(b"a=%zz&sign=x", None, Rule::V1), Err(NotifyError::Malformed { .. })));
+        assert!(matches!(public().verify_form(b"charset=latin9&sign=x", None, Rule::V1), Err(NotifyError::Charset(_))));
+        assert!(matches!(public().verify_form(b"a=%FF&sign=x", None, Rule::V1), Err(NotifyError::Charset(_))));
+    }
+}
+
+mod answers {
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::key::PrivateKey;
+    use alipay_sdk::server::Responder;
+
+    use super::common::pki;
+    use super::common::wire::openssl_verifies;
+
+    fn responder(sn: Option<&str>) -> Responder {
+        Responder::new(PrivateKey::from_path(pki("keys/app_pkcs8.pem")).unwrap(), sn.map(str::to_string))
+    }
+
+    #[test]
+    fn json_answer_signs_the_exact_response_text() {
+        let text = r#"{"code":"10000","msg":"Success","note":"a\/b 中"}"#;
+        let body = responder(Some("abc")).json_text(text).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["app_cert_sn"], "abc");
+        assert!(body.starts_with(&format!(r#"{{"response":{text},"sign":""#)));
+        assert!(openssl_verifies(&pki("ca/app_cert.pem"), text.as_bytes(), value["sign"].as_str().unwrap()));
+        let no_sn = responder(None).json(&serde_json::json!({"code": "10000"})).unwrap();
+        assert!(!no_sn.contains("app_cert_sn"));
+        assert!(responder(None).json_text("[1]").is_err());
+    }
+
+    #[test]
+    fn xml_answer_signs_the_response_element() {
+        let body = responder(Some("abc")).xml(&[("success", "true"), ("note", "<a&b>")]).unwrap();
+        let element = "<response><success>true</success><note>&lt;a&amp;b&gt;</note></response>";
+        assert!(
+            body.starts_with(&format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><alipay>{element}<app_cert_sn>abc</app_cert_sn><sign>"#
+            )),
+            "{body}"
+        );
+        assert!(body.ends_with("</sign><sign_type>RSA2</sign_type></alipay>"));
+        let sign = body.split("<sign>").nth(1).unwrap().split("</sign>").next().unwrap();
+        assert!(openssl_verifies(&pki("ca/app_cert.pem"), element.as_bytes(), sign));
+
+        let gbk = responder(None).with_charset(Charset::Gbk).xml(&[("msg", "成功")]).unwrap();
+        assert!(gbk.contains(r#"encoding="GBK""#));
+        let sign = gbk.split("<sign>").nth(1).unwrap().split("</sign>").next().unwrap();
+        let (bytes, _, _) = encoding_rs::GBK.encode("<response><msg>成功</msg></response>");
+        assert!(openssl_verifies(&pki("ca/app_cert.pem"), &bytes, sign));
+    }
+}

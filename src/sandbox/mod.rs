@@ -25,6 +25,7 @@ mod gateway;
 mod http;
 mod ledger;
 mod pki;
+mod spi;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultRule};
 pub use pki::{ALIPAY_CERT, ALIPAY_PUBLIC_KEY, APP_PRIVATE_KEY, APP_PUBLIC_KEY, ROOT_CERT};
+pub use spi::SpiAnswer;
 
 use crate::aes::AesKey;
 use crate::config::{Clock, Config, ConfigBuilder, SystemClock};

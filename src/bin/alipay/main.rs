@@ -5,6 +5,7 @@
 mod aes;
 mod cert;
 mod key;
+mod notify;
 mod response;
 mod sandbox;
 mod sign;
@@ -34,6 +35,9 @@ enum Command {
     /// Gateway responses: verify a raw body.
     #[command(subcommand)]
     Response(response::ResponseCommand),
+    /// Notifications: verify a raw form body.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
     /// AES content encryption (encrypt_type=AES).
     #[command(subcommand)]
     Aes(aes::AesCommand),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Response(command) => response::run(command),
         Command::Aes(command) => aes::run(command),
+        Command::Notify(command) => notify::run(command),
         Command::Sandbox(args) => sandbox::serve(args),
         Command::Demo => sandbox::demo(),
     };

@@ -1,0 +1,137 @@
+//! Answering Alipay: the signed responses an ISV / SPI / app-gateway server sends back
+//! (PROTOCOL.md §9).
+//!
+//! Alipay calls the ISV's server with signed form parameters (verify them with
+//! [`crate::notify::NotificationVerifier`], usually [`crate::notify::Rule::V2`]); the server
+//! answers `{"response":{…},"sign":"…","app_cert_sn":"…"}` where `sign` covers the exact text
+//! of the `response` value as emitted and `app_cert_sn` (not signed) names the app certificate
+//! in certificate mode. The XML form signs the exact `<response>…</response>` element.
+//!
+//! ```
+//! use alipay_sdk::server::Responder;
+//! use alipay_sdk::key::PrivateKey;
+//! # let key = PrivateKey::from_path(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki/keys/app_pkcs8.pem"))?;
+//! let responder = Responder::new(key, Some("0c5821860a334665d4530cd426ccb391".into()));
+//! let body = responder.json(&serde_json::json!({"code": "10000", "msg": "Success"}))?;
+//! assert!(body.starts_with(r#"{"response":{"code":"10000","msg":"Success"},"sign":""#));
+//! assert!(body.ends_with(r#","app_cert_sn":"0c5821860a334665d4530cd426ccb391"}"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use serde::Serialize;
+
+use crate::charset::{Charset, CharsetError};
+use crate::config::Config;
+use crate::key::{KeyError, PrivateKey, SignType};
+
+/// Why an answer could not be produced.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The response value is not a JSON object.
+    #[error("the response must be a JSON object: {detail}")]
+    NotAnObject {
+        /// What it was.
+        detail: String,
+    },
+    /// The text cannot be carried in the charset.
+    #[error(transparent)]
+    Charset(#[from] CharsetError),
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] KeyError),
+}
+
+/// Signs answers to Alipay's calls with the app private key.
+#[derive(Debug, Clone)]
+pub struct Responder {
+    key: PrivateKey,
+    app_cert_sn: Option<String>,
+    sign_type: SignType,
+    charset: Charset,
+}
+
+impl Responder {
+    /// A responder for a key; `app_cert_sn` is required when the app is in certificate mode.
+    pub fn new(key: PrivateKey, app_cert_sn: Option<String>) -> Responder {
+        Responder { key, app_cert_sn, sign_type: SignType::Rsa2, charset: Charset::Utf8 }
+    }
+
+    /// A responder using a client configuration's key, `app_cert_sn`, sign type and charset.
+    pub fn from_config(config: &Config) -> Responder {
+        Responder {
+            key: config.private_key().clone(),
+            app_cert_sn: config.app_cert_sn().map(str::to_string),
+            sign_type: config.sign_type(),
+            charset: config.charset(),
+        }
+    }
+
+    /// The charset the answer is signed in.
+    pub fn with_charset(mut self, charset: Charset) -> Self {
+        self.charset = charset;
+        self
+    }
+
+    /// The JSON answer for a serializable response object.
+    pub fn json<T: Serialize + ?Sized>(&self, response: &T) -> Result<String, ServerError> {
+        let text = serde_json::to_string(response).map_err(|e| ServerError::NotAnObject { detail: e.to_string() })?;
+        self.json_text(&text)
+    }
+
+    /// The JSON answer for response text given as is (it is emitted and signed byte for byte).
+    pub fn json_text(&self, response: &str) -> Result<String, ServerError> {
+        match serde_json::from_str::<serde_json::Value>(response) {
+            Ok(serde_json::Value::Object(_)) => {}
+            Ok(other) => return Err(ServerError::NotAnObject { detail: format!("found {other}") }),
+            Err(e) => return Err(ServerError::NotAnObject { detail: e.to_string() }),
+        }
+        let sign = self.sign(response)?;
+        let mut out = format!(r#"{{"response":{response},"sign":"{sign}""#);
+        if let Some(sn) = &self.app_cert_sn {
+            out.push_str(&format!(r#","app_cert_sn":"{sn}""#));
+        }
+        out.push('}');
+        Ok(out)
+    }
+
+    /// The XML answer: `fields` become `<name>escaped value</name>` inside `<response>`.
+    pub fn xml(&self, fields: &[(&str, &str)]) -> Result<String, ServerError> {
+        let inner: String =
+            fields.iter().map(|(name, value)| format!("<{name}>{}</{name}>", xml_escape(value))).collect();
+        self.xml_element(&format!("<response>{inner}</response>"))
+    }
+
+    /// The XML answer around a `<response>…</response>` element given as is.
+    pub fn xml_element(&self, response_element: &str) -> Result<String, ServerError> {
+        let sign = self.sign(response_element)?;
+        let mut out =
+            format!(r#"<?xml version="1.0" encoding="{}"?><alipay>{response_element}"#, self.charset.as_str());
+        if let Some(sn) = &self.app_cert_sn {
+            out.push_str(&format!("<app_cert_sn>{sn}</app_cert_sn>"));
+        }
+        out.push_str(&format!("<sign>{sign}</sign><sign_type>{}</sign_type></alipay>", self.sign_type.as_str()));
+        Ok(out)
+    }
+
+    fn sign(&self, content: &str) -> Result<String, ServerError> {
+        let bytes = self.charset.encode(content, "response")?;
+        Ok(self.key.sign(&bytes, self.sign_type)?)
+    }
+}
+
+/// Escapes text for an XML element.
+pub fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
