@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use crate::client::{Error, check_status, transport_error};
 use crate::config::Config;
+use crate::lifecycle::download;
 use crate::model::AlipayApi;
 use crate::page::{self, PageMethod};
-use crate::request::{Request, RequestError};
-use crate::response::VerifiedResponse;
+use crate::request::{Request, RequestError, SignedRequest};
+use crate::response::{ResponseError, VerifiedResponse};
 
 /// The blocking client. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -34,9 +35,7 @@ impl Client {
         &self.config
     }
 
-    /// Signs, sends and verifies a request.
-    pub fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        let signed = self.config.sign_request(request)?;
+    fn exchange(&self, signed: &SignedRequest) -> Result<Vec<u8>, Error> {
         let gateway = self.config.gateway();
         let url = signed.url(gateway).map_err(RequestError::from)?;
         let builder = self.http.post(&url);
@@ -55,11 +54,63 @@ impl Client {
             }
             builder.multipart(form)
         };
-        let response = builder.send().map_err(|e| transport_error(&signed, gateway, e))?;
+        let response = builder.send().map_err(|e| transport_error(signed, gateway, e))?;
         let status = response.status().as_u16();
-        let body = response.bytes().map_err(|e| transport_error(&signed, gateway, e))?;
-        check_status(&signed, status, &body)?;
-        Ok(self.config.verify_response_to(&signed, &body)?)
+        let body = response.bytes().map_err(|e| transport_error(signed, gateway, e))?;
+        check_status(signed, status, &body)?;
+        Ok(body.to_vec())
+    }
+
+    /// Signs, sends and verifies a request, following Alipay certificate rotation like
+    /// [`crate::Client::execute`].
+    pub fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
+        let signed = self.config.sign_request(request)?;
+        let body = self.exchange(&signed)?;
+        match self.config.verify_response_to(&signed, &body) {
+            Err(ResponseError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
+                self.fetch_alipay_cert(&alipay_cert_sn)?;
+                Ok(self.config.verify_response_to(&signed, &body)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn can_download(&self) -> bool {
+        self.config.cert_mode().is_some_and(|m| m.store().can_download())
+    }
+
+    /// Makes sure the Alipay certificate `sn` is known, downloading it if needed.
+    pub fn fetch_alipay_cert(&self, sn: &str) -> Result<(), Error> {
+        let store = self
+            .config
+            .cert_mode()
+            .map(|m| m.store().clone())
+            .ok_or_else(|| crate::lifecycle::DownloadError::NoRoots { sn: sn.to_string() })?;
+        store.fetch_blocking(sn, || {
+            let call = |e: Error| crate::lifecycle::DownloadError::Call { sn: sn.to_string(), detail: e.to_string() };
+            let signed = self.config.sign_request(&download::request(sn)).map_err(|e| call(e.into()))?;
+            let body = self.exchange(&signed).map_err(call)?;
+            download::content(&self.config, &signed, &body, sn)
+        })?;
+        Ok(())
+    }
+
+    /// Verifies a notification from its raw form body, downloading an unknown Alipay
+    /// certificate it names.
+    pub fn verify_notification(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        rule: crate::notify::Rule,
+    ) -> Result<crate::notify::VerifiedNotification, Error> {
+        let verifier = self.config.notification_verifier();
+        match verifier.verify_form(body, content_type, rule) {
+            Err(crate::notify::NotifyError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
+                self.fetch_alipay_cert(&alipay_cert_sn)?;
+                Ok(verifier.verify_form(body, content_type, rule)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Calls a typed API and returns its verified, typed response.

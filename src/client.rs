@@ -21,6 +21,7 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::lifecycle::download;
 use crate::model::AlipayApi;
 use crate::page::{self, PageMethod};
 use crate::request::{Request, RequestError, SignedRequest};
@@ -67,6 +68,12 @@ pub enum Error {
     /// Building the HTTP client failed.
     #[error("cannot build the HTTP client: {0}")]
     Http(reqwest::Error),
+    /// A new Alipay certificate was needed and could not be obtained.
+    #[error(transparent)]
+    AlipayCert(#[from] crate::lifecycle::DownloadError),
+    /// A notification was not accepted.
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
 }
 
 impl From<ResponseError> for Error {
@@ -146,9 +153,8 @@ impl Client {
         &self.config
     }
 
-    /// Signs, sends and verifies a request.
-    pub async fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        let signed = self.config.sign_request(request)?;
+    /// Signs and sends a request; returns the raw answer body.
+    async fn send(&self, signed: &SignedRequest) -> Result<reqwest::Response, Error> {
         let gateway = self.config.gateway();
         let url = signed.url(gateway).map_err(RequestError::from)?;
         let builder = self.http.post(&url);
@@ -166,11 +172,72 @@ impl Client {
             }
             builder.multipart(form)
         };
-        let response = builder.send().await.map_err(|e| transport_error(&signed, gateway, e))?;
+        builder.send().await.map_err(|e| transport_error(signed, gateway, e))
+    }
+
+    async fn exchange(&self, signed: &SignedRequest) -> Result<Vec<u8>, Error> {
+        let response = self.send(signed).await?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| transport_error(&signed, gateway, e))?;
-        check_status(&signed, status, &body)?;
-        Ok(self.config.verify_response_to(&signed, &body)?)
+        let body = response.bytes().await.map_err(|e| transport_error(signed, self.config.gateway(), e))?;
+        check_status(signed, status, &body)?;
+        Ok(body.to_vec())
+    }
+
+    /// Signs, sends and verifies a request. An answer signed with an Alipay certificate not
+    /// yet known is verified after that certificate is downloaded and checked (once, however
+    /// many calls need it at the same time).
+    pub async fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
+        let signed = self.config.sign_request(request)?;
+        let body = self.exchange(&signed).await?;
+        match self.config.verify_response_to(&signed, &body) {
+            Err(ResponseError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
+                self.fetch_alipay_cert(&alipay_cert_sn).await?;
+                Ok(self.config.verify_response_to(&signed, &body)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn can_download(&self) -> bool {
+        self.config.cert_mode().is_some_and(|m| m.store().can_download())
+    }
+
+    /// Makes sure the Alipay certificate `sn` is known, downloading it through
+    /// `alipay.open.app.alipaycert.download` if needed.
+    pub async fn fetch_alipay_cert(&self, sn: &str) -> Result<(), Error> {
+        let store = self
+            .config
+            .cert_mode()
+            .map(|m| m.store().clone())
+            .ok_or_else(|| crate::lifecycle::DownloadError::NoRoots { sn: sn.to_string() })?;
+        store
+            .fetch(sn, || async {
+                let call =
+                    |e: Error| crate::lifecycle::DownloadError::Call { sn: sn.to_string(), detail: e.to_string() };
+                let signed = self.config.sign_request(&download::request(sn)).map_err(|e| call(e.into()))?;
+                let body = self.exchange(&signed).await.map_err(call)?;
+                download::content(&self.config, &signed, &body, sn)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Verifies a notification (or Alipay's call) from its raw form body, downloading an
+    /// Alipay certificate it names but we do not have yet.
+    pub async fn verify_notification(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        rule: crate::notify::Rule,
+    ) -> Result<crate::notify::VerifiedNotification, Error> {
+        let verifier = self.config.notification_verifier();
+        match verifier.verify_form(body, content_type, rule) {
+            Err(crate::notify::NotifyError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
+                self.fetch_alipay_cert(&alipay_cert_sn).await?;
+                Ok(verifier.verify_form(body, content_type, rule)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Calls a typed API and returns its verified, typed response.

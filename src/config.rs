@@ -5,7 +5,6 @@
 //! [`Config::sign_request`] and [`Config::verify_response`] directly; the async and blocking
 //! clients do the same around their transport.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +15,10 @@ use crate::aes::AesKey;
 use crate::cert::{CertError, CertificateChain, RootBundle};
 use crate::charset::Charset;
 use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
+use crate::lifecycle::{
+    AlipayCertStore, AppIdentity, CertKind, ExpiryReport, IdentityCell, ReloadError, ReloadOutcome, WatchHandle,
+};
+use crate::notify::NotificationVerifier;
 use crate::request::{self, Request, RequestError, SignedRequest};
 use crate::response::{self, AlipayKeys, ResponseError, ResponseVerifier, VerifiedResponse};
 
@@ -86,6 +89,14 @@ pub enum ConfigError {
     /// The app private key does not belong to the app certificate.
     #[error("app_private_key does not match app_cert: {0}")]
     KeyMismatch(KeyError),
+    /// The Alipay certificate directory cannot be used.
+    #[error("alipay_cert_dir {path}: {source}")]
+    CertDir {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
     /// The gateway URL is unusable.
     #[error("gateway {url:?} is not a usable URL: {detail}")]
     InvalidGateway {
@@ -116,9 +127,38 @@ pub struct ConfigBuilder {
     connect_timeout: Duration,
     timeout: Duration,
     clock: Arc<dyn Clock>,
+    alipay_cert_dir: Option<PathBuf>,
+    strict_key_usage: bool,
+    cert_retry_after: Duration,
+    expiry_thresholds: Vec<i64>,
 }
 
 impl ConfigBuilder {
+    /// Persist downloaded Alipay certificates here, and load the valid ones at build.
+    pub fn alipay_cert_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.alipay_cert_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Check downloaded certificates' key usage strictly (RFC 5280); off by default, like
+    /// Alipay's Java SDK, because Alipay's sandbox intermediate lacks `keyCertSign`.
+    pub fn strict_key_usage(mut self, strict: bool) -> Self {
+        self.strict_key_usage = strict;
+        self
+    }
+
+    /// How long a rejected or failed certificate download is not retried (default 10 min).
+    pub fn cert_retry_after(mut self, duration: Duration) -> Self {
+        self.cert_retry_after = duration;
+        self
+    }
+
+    /// Days-left thresholds for expiry warnings (default 30, 7, 1).
+    pub fn expiry_thresholds(mut self, days: Vec<i64>) -> Self {
+        self.expiry_thresholds = days;
+        self
+    }
+
     /// The app private key, already loaded.
     pub fn app_private_key(mut self, key: PrivateKey) -> Self {
         self.private_key = Some(Source::Loaded(key));
@@ -238,9 +278,13 @@ impl ConfigBuilder {
             })?;
         let key_field = |field| move |source| ConfigError::Key { field, source };
         let cert_field = |field| move |source| ConfigError::Cert { field, source };
+        let mut key_file = None;
         let private_key = match self.private_key {
             Some(Source::Loaded(key)) => key,
-            Some(Source::File(path)) => PrivateKey::from_path(path).map_err(key_field("app_private_key"))?,
+            Some(Source::File(path)) => {
+                key_file = Some(path.clone());
+                PrivateKey::from_path(path).map_err(key_field("app_private_key"))?
+            }
             None => {
                 return Err(ConfigError::Missing {
                     field: "app_private_key",
@@ -252,7 +296,8 @@ impl ConfigBuilder {
         if wants_cert_mode && self.alipay_public_key.is_some() {
             return Err(ConfigError::BothModes);
         }
-        let (keys, cert_mode) = if wants_cert_mode {
+        let mut cert_file = None;
+        let (keys, cert_mode, app_cert) = if wants_cert_mode {
             if self.sign_type != SignType::Rsa2 {
                 return Err(ConfigError::CertificateModeNeedsRsa2);
             }
@@ -271,7 +316,10 @@ impl ConfigBuilder {
             }
             let app_cert = match self.app_cert.expect("checked") {
                 Source::Loaded(chain) => chain,
-                Source::File(path) => CertificateChain::from_path(path).map_err(cert_field("app_cert"))?,
+                Source::File(path) => {
+                    cert_file = Some(path.clone());
+                    CertificateChain::from_path(path).map_err(cert_field("app_cert"))?
+                }
             }
             .expect_app_certificate()
             .map_err(cert_field("app_cert"))?;
@@ -280,7 +328,6 @@ impl ConfigBuilder {
                 Source::Loaded(bundle) => bundle,
                 Source::File(path) => RootBundle::from_path(path).map_err(cert_field("alipay_root_cert"))?,
             };
-            let mut by_sn = HashMap::new();
             let mut alipay_certs = Vec::new();
             for source in self.alipay_certs {
                 let chain = match source {
@@ -289,12 +336,19 @@ impl ConfigBuilder {
                 }
                 .expect_alipay_certificate()
                 .map_err(cert_field("alipay_cert"))?;
-                let public = PublicKey::from_certificate(chain.leaf()).map_err(key_field("alipay_cert"))?;
-                by_sn.insert(chain.sn().to_string(), public);
                 alipay_certs.push(chain);
             }
-            let mode = CertMode { app_cert_sn: app_cert.sn().to_string(), app_cert, root, alipay_certs };
-            (AlipayKeys::Certificates(by_sn), Some(mode))
+            let mut store = AlipayCertStore::new(alipay_certs)
+                .map_err(key_field("alipay_cert"))?
+                .with_roots(root.clone())
+                .with_clock(self.clock.clone())
+                .strict(self.strict_key_usage)
+                .retry_after(self.cert_retry_after);
+            if let Some(dir) = &self.alipay_cert_dir {
+                store = store.persist_to(dir).map_err(|source| ConfigError::CertDir { path: dir.clone(), source })?;
+            }
+            let store = Arc::new(store);
+            (AlipayKeys::Store(store.clone()), Some(CertMode { root, store }), Some(app_cert))
         } else {
             let public = match self.alipay_public_key {
                 Some(Source::Loaded(key)) => key,
@@ -307,11 +361,14 @@ impl ConfigBuilder {
                     });
                 }
             };
-            (AlipayKeys::PublicKey(public), None)
+            (AlipayKeys::PublicKey(public), None, None)
         };
+        let files = key_file.map(|key| (key, cert_file));
+        let identity = Arc::new(IdentityCell::new(private_key, app_cert, files, self.clock.clone()));
         Ok(Config {
             app_id: self.app_id,
-            private_key,
+            identity,
+            expiry_thresholds: self.expiry_thresholds,
             sign_type: self.sign_type,
             charset: self.charset,
             gateway: self.gateway,
@@ -333,26 +390,19 @@ impl ConfigBuilder {
 /// What certificate mode adds to a configuration.
 #[derive(Debug, Clone)]
 pub struct CertMode {
-    app_cert: CertificateChain,
-    app_cert_sn: String,
     root: RootBundle,
-    alipay_certs: Vec<CertificateChain>,
+    store: Arc<AlipayCertStore>,
 }
 
 impl CertMode {
-    /// The app certificate.
-    pub fn app_cert(&self) -> &CertificateChain {
-        &self.app_cert
-    }
-
     /// The root bundle.
     pub fn root(&self) -> &RootBundle {
         &self.root
     }
 
-    /// The configured Alipay certificates.
-    pub fn alipay_certs(&self) -> &[CertificateChain] {
-        &self.alipay_certs
+    /// The Alipay certificates, configured and downloaded.
+    pub fn store(&self) -> &Arc<AlipayCertStore> {
+        &self.store
     }
 }
 
@@ -360,7 +410,8 @@ impl CertMode {
 #[derive(Debug)]
 pub struct Config {
     app_id: String,
-    private_key: PrivateKey,
+    identity: Arc<IdentityCell>,
+    expiry_thresholds: Vec<i64>,
     sign_type: SignType,
     charset: Charset,
     gateway: String,
@@ -389,6 +440,10 @@ impl Config {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(15),
             clock: Arc::new(SystemClock),
+            alipay_cert_dir: None,
+            strict_key_usage: false,
+            cert_retry_after: Duration::from_secs(600),
+            expiry_thresholds: vec![30, 7, 1],
         }
     }
 
@@ -417,9 +472,66 @@ impl Config {
         self.cert_mode.as_ref()
     }
 
-    /// `app_cert_sn` sent with every request (certificate mode).
-    pub fn app_cert_sn(&self) -> Option<&str> {
-        self.cert_mode.as_ref().map(|m| m.app_cert_sn.as_str())
+    /// `app_cert_sn` the next request will carry (certificate mode).
+    pub fn app_cert_sn(&self) -> Option<String> {
+        self.identity.current().app_cert_sn().map(str::to_string)
+    }
+
+    /// The app key pair the next request will be signed with.
+    pub fn app_identity(&self) -> Arc<AppIdentity> {
+        self.identity.current()
+    }
+
+    /// The app key pair and how it is reloaded.
+    pub fn identity_cell(&self) -> &Arc<IdentityCell> {
+        &self.identity
+    }
+
+    /// Re-reads the app key and certificate files; swaps them in if they changed and are valid.
+    pub fn reload_app_identity(&self) -> Result<ReloadOutcome, ReloadError> {
+        self.identity.reload()
+    }
+
+    /// Watches the app key and certificate files and reloads them when they change.
+    pub fn watch_app_identity(&self, interval: Duration) -> Result<WatchHandle, ReloadError> {
+        self.identity.watch(interval)
+    }
+
+    /// Every certificate (app, Alipay, roots) with its days left, from the configured clock.
+    pub fn expiry_report(&self) -> ExpiryReport {
+        let identity = self.identity.current();
+        let mut certificates = Vec::new();
+        if let Some(app) = identity.cert() {
+            certificates.push((CertKind::App, app.leaf().clone()));
+        }
+        if let Some(mode) = &self.cert_mode {
+            let mut stored = mode.store.entries();
+            stored.sort_by(|a, b| a.chain.sn().cmp(b.chain.sn()));
+            certificates.extend(stored.iter().map(|c| (CertKind::Alipay, c.chain.leaf().clone())));
+            certificates.extend(mode.root.rsa_roots().iter().map(|r| (CertKind::Root, r.clone())));
+            certificates
+                .extend(mode.root.skipped().iter().filter_map(|s| s.certificate.clone()).map(|c| (CertKind::Root, c)));
+        }
+        ExpiryReport::build(certificates.iter().map(|(k, c)| (*k, c)), self.clock.now(), &self.expiry_thresholds)
+    }
+
+    /// [`Self::expiry_report`], logging a warning for each certificate past a threshold.
+    pub fn check_expiry(&self) -> ExpiryReport {
+        let report = self.expiry_report();
+        report.warn();
+        report
+    }
+
+    /// A verifier for notifications and Alipay's calls, sharing this configuration's keys.
+    pub fn notification_verifier(&self) -> NotificationVerifier {
+        match &self.cert_mode {
+            Some(mode) => NotificationVerifier::from_store(mode.store.clone()),
+            None => match &self.verifier.keys {
+                AlipayKeys::PublicKey(key) => NotificationVerifier::public_key(key.clone()),
+                AlipayKeys::Store(store) => NotificationVerifier::from_store(store.clone()),
+            },
+        }
+        .with_sign_type(self.sign_type)
     }
 
     /// `alipay_root_cert_sn` sent with every request (certificate mode).
@@ -442,11 +554,6 @@ impl Config {
         &self.clock
     }
 
-    /// The app private key (for signing ISV answers and the like).
-    pub fn private_key(&self) -> &PrivateKey {
-        &self.private_key
-    }
-
     /// The AES key, if configured.
     pub fn aes_key(&self) -> Option<&AesKey> {
         self.aes.as_ref()
@@ -465,8 +572,11 @@ impl Config {
             ("timestamp".into(), timestamp),
             ("version".into(), "1.0".into()),
         ];
+        // One snapshot: the key that signs and the SN sent always belong together.
+        let identity = self.identity.current();
         if let Some(mode) = &self.cert_mode {
-            query.push(("app_cert_sn".into(), mode.app_cert_sn.clone()));
+            let app_cert_sn = identity.app_cert_sn().unwrap_or_default();
+            query.push(("app_cert_sn".into(), app_cert_sn.to_string()));
             query.push(("alipay_root_cert_sn".into(), mode.root.sn().to_string()));
         }
         let optional = [
@@ -515,7 +625,7 @@ impl Config {
         let sign_content =
             request::sign_content(query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())));
         let encoded = self.charset.encode(&sign_content, "sign content")?;
-        let sign = self.private_key.sign(&encoded, self.sign_type)?;
+        let sign = identity.key().sign(&encoded, self.sign_type)?;
         query.push(("sign".into(), sign));
         Ok(SignedRequest {
             method: method.clone(),

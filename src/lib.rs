@@ -40,6 +40,7 @@ pub mod config;
 mod der;
 pub mod key;
 pub mod kind;
+pub mod lifecycle;
 pub mod model;
 pub mod notify;
 pub mod page;

@@ -16,11 +16,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::cert::CertificateChain;
 use crate::charset::{Charset, CharsetError};
 use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
+use crate::lifecycle::AlipayCertStore;
 use crate::model::Amount;
 use crate::model::trade::TradeStatus;
 
@@ -183,7 +184,7 @@ pub fn sign_params(
 /// Verifies notifications and other signed forms from Alipay.
 #[derive(Clone, Debug)]
 pub struct NotificationVerifier {
-    by_sn: HashMap<String, PublicKey>,
+    store: Option<Arc<AlipayCertStore>>,
     public_key: Option<PublicKey>,
     sign_type: SignType,
 }
@@ -191,16 +192,22 @@ pub struct NotificationVerifier {
 impl NotificationVerifier {
     /// Certificate mode: the Alipay certificate(s).
     pub fn certificates(chains: impl IntoIterator<Item = CertificateChain>) -> Result<Self, KeyError> {
-        let mut by_sn = HashMap::new();
-        for chain in chains {
-            by_sn.insert(chain.sn().to_string(), PublicKey::from_certificate(chain.leaf())?);
-        }
-        Ok(NotificationVerifier { by_sn, public_key: None, sign_type: SignType::Rsa2 })
+        Ok(Self::from_store(Arc::new(AlipayCertStore::new(chains)?)))
+    }
+
+    /// Certificate mode with a shared store (which may follow Alipay's rotation).
+    pub fn from_store(store: Arc<AlipayCertStore>) -> Self {
+        NotificationVerifier { store: Some(store), public_key: None, sign_type: SignType::Rsa2 }
     }
 
     /// Public-key mode: the Alipay public key.
     pub fn public_key(key: PublicKey) -> Self {
-        NotificationVerifier { by_sn: HashMap::new(), public_key: Some(key), sign_type: SignType::Rsa2 }
+        NotificationVerifier { store: None, public_key: Some(key), sign_type: SignType::Rsa2 }
+    }
+
+    /// The certificate store (certificate mode).
+    pub fn store(&self) -> Option<&Arc<AlipayCertStore>> {
+        self.store.as_ref()
     }
 
     /// The configured signature type (RSA2 unless the app is an old RSA app).
@@ -237,17 +244,14 @@ impl NotificationVerifier {
         let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
         let bytes = charset.encode(&content, "notification sign content")?;
         let cert_sn = get("alipay_cert_sn").filter(|s| !s.is_empty());
-        let verified = match (cert_sn, &self.public_key) {
-            (_, Some(key)) => key.verify(&bytes, sign, self.sign_type),
-            (Some(sn), None) => match self.by_sn.get(sn) {
+        let verified = match (cert_sn, &self.public_key, &self.store) {
+            (_, Some(key), _) => key.verify(&bytes, sign, self.sign_type),
+            (Some(sn), None, Some(store)) => match store.get(sn) {
                 Some(key) => key.verify(&bytes, sign, self.sign_type),
-                None => {
-                    let mut known: Vec<String> = self.by_sn.keys().cloned().collect();
-                    known.sort();
-                    return Err(NotifyError::UnknownCertSn { alipay_cert_sn: sn.to_string(), known });
-                }
+                None => return Err(NotifyError::UnknownCertSn { alipay_cert_sn: sn.to_string(), known: store.sns() }),
             },
-            (None, None) => self.by_sn.values().any(|key| key.verify(&bytes, sign, self.sign_type)),
+            (None, None, Some(store)) => store.public_keys().iter().any(|key| key.verify(&bytes, sign, self.sign_type)),
+            (_, None, None) => false,
         };
         if !verified {
             return Err(NotifyError::InvalidSignature { sign_content_len: bytes.len(), sign_content: content });

@@ -45,23 +45,32 @@ pub enum ServerError {
 /// Signs answers to Alipay's calls with the app private key.
 #[derive(Debug, Clone)]
 pub struct Responder {
-    key: PrivateKey,
-    app_cert_sn: Option<String>,
+    signer: Signer,
     sign_type: SignType,
     charset: Charset,
+}
+
+/// Where the key and `app_cert_sn` come from.
+#[derive(Debug, Clone)]
+enum Signer {
+    Fixed {
+        key: PrivateKey,
+        app_cert_sn: Option<String>,
+    },
+    /// A configuration's identity: follows hot reloads, key and SN from one snapshot.
+    Live(std::sync::Arc<crate::lifecycle::IdentityCell>),
 }
 
 impl Responder {
     /// A responder for a key; `app_cert_sn` is required when the app is in certificate mode.
     pub fn new(key: PrivateKey, app_cert_sn: Option<String>) -> Responder {
-        Responder { key, app_cert_sn, sign_type: SignType::Rsa2, charset: Charset::Utf8 }
+        Responder { signer: Signer::Fixed { key, app_cert_sn }, sign_type: SignType::Rsa2, charset: Charset::Utf8 }
     }
 
     /// A responder using a client configuration's key, `app_cert_sn`, sign type and charset.
     pub fn from_config(config: &Config) -> Responder {
         Responder {
-            key: config.private_key().clone(),
-            app_cert_sn: config.app_cert_sn().map(str::to_string),
+            signer: Signer::Live(config.identity_cell().clone()),
             sign_type: config.sign_type(),
             charset: config.charset(),
         }
@@ -86,9 +95,9 @@ impl Responder {
             Ok(other) => return Err(ServerError::NotAnObject { detail: format!("found {other}") }),
             Err(e) => return Err(ServerError::NotAnObject { detail: e.to_string() }),
         }
-        let sign = self.sign(response)?;
+        let (sign, app_cert_sn) = self.sign(response)?;
         let mut out = format!(r#"{{"response":{response},"sign":"{sign}""#);
-        if let Some(sn) = &self.app_cert_sn {
+        if let Some(sn) = &app_cert_sn {
             out.push_str(&format!(r#","app_cert_sn":"{sn}""#));
         }
         out.push('}');
@@ -104,19 +113,27 @@ impl Responder {
 
     /// The XML answer around a `<response>…</response>` element given as is.
     pub fn xml_element(&self, response_element: &str) -> Result<String, ServerError> {
-        let sign = self.sign(response_element)?;
+        let (sign, app_cert_sn) = self.sign(response_element)?;
         let mut out =
             format!(r#"<?xml version="1.0" encoding="{}"?><alipay>{response_element}"#, self.charset.as_str());
-        if let Some(sn) = &self.app_cert_sn {
+        if let Some(sn) = &app_cert_sn {
             out.push_str(&format!("<app_cert_sn>{sn}</app_cert_sn>"));
         }
         out.push_str(&format!("<sign>{sign}</sign><sign_type>{}</sign_type></alipay>", self.sign_type.as_str()));
         Ok(out)
     }
 
-    fn sign(&self, content: &str) -> Result<String, ServerError> {
+    /// The signature and the `app_cert_sn` that goes with it.
+    fn sign(&self, content: &str) -> Result<(String, Option<String>), ServerError> {
         let bytes = self.charset.encode(content, "response")?;
-        Ok(self.key.sign(&bytes, self.sign_type)?)
+        match &self.signer {
+            Signer::Fixed { key, app_cert_sn } => Ok((key.sign(&bytes, self.sign_type)?, app_cert_sn.clone())),
+            Signer::Live(cell) => {
+                let identity = cell.current();
+                let sign = identity.key().sign(&bytes, self.sign_type)?;
+                Ok((sign, identity.app_cert_sn().map(str::to_string)))
+            }
+        }
     }
 }
 

@@ -162,6 +162,27 @@ issue "$WORK/alipay_leaf.pem" "$C/alipay.key" \
   "$C/class2.pem" "$C/class2.key" 0x201911280002 leaf
 cat "$WORK/alipay_leaf.pem" "$C/class2.pem" >"$C/alipay_cert.pem"
 
+# More app key pairs (for hot-reload tests), an Alipay certificate with an RSA-1024 key, and an
+# Alipay certificate chained to a CA outside the bundle (for rejected downloads).
+for n in 2 3; do
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/app${n}_pkcs8.pem" 2>/dev/null
+  issue "$C/app_cert_${n}.pem" "$K/app${n}_pkcs8.pem" \
+    '/C=CN/O=alipay-sdk test merchant/OU=Alipay/CN=2088000000000001-2021000000000001' \
+    "$C/class1.pem" "$C/class1.key" "0x20191128000${n}0" leaf
+done
+issue "$WORK/alipay_1024.pem" "$K/weak_1024.pem" \
+  '/C=CN/O=alipay-sdk test merchant/OU=Alipay/CN=支付宝(中国)网络技术有限公司-2088000000000001' \
+  "$C/class2.pem" "$C/class2.key" 0x201911281024 leaf
+cat "$WORK/alipay_1024.pem" "$C/class2.pem" >"$C/alipay_cert_1024.pem"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/rogue.key" 2>/dev/null
+openssl req -x509 -new -key "$WORK/rogue.key" -sha256 -days $DAYS -set_serial 0x0BAD \
+  -subj '/C=CN/O=alipay-sdk test/OU=Certification Authority/CN=alipay-sdk Test Class 2 R1' \
+  -addext 'basicConstraints=critical,CA:true' -out "$WORK/rogue.pem" 2>/dev/null
+issue "$WORK/alipay_rogue.pem" "$C/alipay.key" \
+  '/C=CN/O=alipay-sdk test merchant/OU=Alipay/CN=支付宝(中国)网络技术有限公司-2088000000000001' \
+  "$WORK/rogue.pem" "$WORK/rogue.key" 0x201911280666 leaf
+cat "$WORK/alipay_rogue.pem" "$WORK/rogue.pem" >"$C/alipay_cert_rogue_ca.pem"
+
 # ---------------------------------------------------------------------------------------------
 # 4. Expected values from the JDK (independent of our code).
 # ---------------------------------------------------------------------------------------------

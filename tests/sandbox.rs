@@ -289,11 +289,34 @@ async fn rotation_and_the_download_api() {
     client.call(&TradeCreate::new("rot-1", amount("1.00"), "R")).await.unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     assert_ne!(old_sn, new_sn);
-    let error = client.call(&TradeQuery::by_out_trade_no("rot-1")).await.unwrap_err();
-    let Error::Response(ResponseError::UnknownCertSn { alipay_cert_sn, known, .. }) = &error else {
-        panic!("{error:?}")
-    };
-    assert_eq!((alipay_cert_sn, known), (&new_sn, &vec![old_sn.clone()]));
+    // The client follows the rotation: one download, checked against the root bundle.
+    client.call(&TradeQuery::by_out_trade_no("rot-1")).await.unwrap();
+    assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
+    let store = client.config().cert_mode().unwrap().store().clone();
+    let mut both = vec![old_sn.clone(), new_sn.clone()];
+    both.sort();
+    assert_eq!(store.sns(), both);
+    // A bare verifier (no root bundle, old certificate only) cannot follow it.
+    let info = sandbox.info();
+    let old_chain = CertificateChain::from_bytes(sandbox.alipay_certs()[0].1.as_bytes()).unwrap();
+    let verifier = alipay_sdk::response::ResponseVerifier::certificates([old_chain]).unwrap();
+    let config = sandbox.client_config().build().unwrap();
+    let signed = config.sign_request(&TradeQuery::by_out_trade_no("rot-1").to_request()).unwrap();
+    let body = reqwest::Client::new()
+        .post(signed.url(&info.gateway).unwrap())
+        .header("content-type", signed.content_type())
+        .body(signed.form_body().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let error = verifier.verify("alipay.trade.query", &body).unwrap_err();
+    assert!(
+        matches!(error, ResponseError::UnknownCertSn { ref alipay_cert_sn, ref known, .. } if *alipay_cert_sn == new_sn && *known == vec![old_sn.clone()]),
+        "{error:?}"
+    );
 
     // Both certificates can be downloaded; each decodes to the chain with that SN.
     let mut both = sandbox.client_config();

@@ -8,8 +8,8 @@
 
 pub(crate) mod scan;
 
-use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
@@ -23,8 +23,8 @@ pub const SUCCESS_CODE: &str = "10000";
 /// The keys that verify Alipay's signatures.
 #[derive(Clone, Debug)]
 pub(crate) enum AlipayKeys {
-    /// Certificate mode: Alipay certificates' public keys by SN.
-    Certificates(HashMap<String, PublicKey>),
+    /// Certificate mode: the Alipay certificates, by SN.
+    Store(Arc<crate::lifecycle::AlipayCertStore>),
     /// Public-key mode: the Alipay public key.
     PublicKey(PublicKey),
 }
@@ -54,11 +54,21 @@ impl ResponseVerifier {
     pub fn certificates(
         chains: impl IntoIterator<Item = crate::cert::CertificateChain>,
     ) -> Result<ResponseVerifier, crate::key::KeyError> {
-        let mut by_sn = HashMap::new();
-        for chain in chains {
-            by_sn.insert(chain.sn().to_string(), PublicKey::from_certificate(chain.leaf())?);
+        let store = crate::lifecycle::AlipayCertStore::new(chains)?;
+        Ok(ResponseVerifier::new(AlipayKeys::Store(Arc::new(store))))
+    }
+
+    /// Certificate mode with a shared store (which may follow Alipay's rotation).
+    pub fn from_store(store: Arc<crate::lifecycle::AlipayCertStore>) -> ResponseVerifier {
+        ResponseVerifier::new(AlipayKeys::Store(store))
+    }
+
+    /// The certificate store (certificate mode).
+    pub fn store(&self) -> Option<&Arc<crate::lifecycle::AlipayCertStore>> {
+        match &self.keys {
+            AlipayKeys::Store(store) => Some(store),
+            AlipayKeys::PublicKey(_) => None,
         }
-        Ok(ResponseVerifier::new(AlipayKeys::Certificates(by_sn)))
     }
 
     /// Public-key mode: verify with the Alipay public key.
@@ -90,7 +100,7 @@ impl ResponseVerifier {
 
     /// Whether this verifier is in certificate mode.
     pub fn is_certificate_mode(&self) -> bool {
-        matches!(self.keys, AlipayKeys::Certificates(_))
+        matches!(self.keys, AlipayKeys::Store(_))
     }
 
     /// Verifies a raw response body for `method`.
@@ -402,25 +412,23 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 return Err(invalid(None));
             }
         }
-        (AlipayKeys::Certificates(by_sn), Some(sn)) => {
-            let Some(key) = by_sn.get(sn) else {
-                let mut known: Vec<String> = by_sn.keys().cloned().collect();
-                known.sort();
+        (AlipayKeys::Store(store), Some(sn)) => {
+            let Some(key) = store.get(sn) else {
                 return Err(ResponseError::UnknownCertSn {
                     method: method.to_string(),
                     alipay_cert_sn: sn.clone(),
-                    known,
+                    known: store.sns(),
                 });
             };
-            if !checks(key) {
+            if !checks(&key) {
                 return Err(invalid(Some(sn.clone())));
             }
         }
-        (AlipayKeys::Certificates(by_sn), None) => {
+        (AlipayKeys::Store(store), None) => {
             // Without an SN only a failure may still be shown, and only as verified if one of
             // our certificates checks it.
             return match failure {
-                Some(failure) if by_sn.values().any(checks) => {
+                Some(failure) if store.public_keys().iter().any(checks) => {
                     Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into())
                 }
                 Some(failure) => Err(UnverifiedError { failure: Box::new(failure), request_sign_content: None }.into()),

@@ -1,0 +1,66 @@
+//! `alipay.open.app.alipaycert.download`: the request, and trusting its answer.
+//!
+//! The answer is usually signed with the very certificate it carries. It is trusted when its
+//! signature checks out with a certificate we already trust, or, when it names the requested
+//! certificate, only after that certificate has passed every check against the root bundle.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::store::DownloadError;
+use crate::config::Config;
+use crate::request::{Request, SignedRequest};
+use crate::response::{ResponseError, ResponseVerifier};
+
+/// The download method.
+pub(crate) const METHOD: &str = "alipay.open.app.alipaycert.download";
+
+pub(crate) fn request(sn: &str) -> Request {
+    Request::new(METHOD).biz(&serde_json::json!({ "alipay_cert_sn": sn }))
+}
+
+fn call_error(sn: &str, detail: impl std::fmt::Display) -> DownloadError {
+    DownloadError::Call { sn: sn.to_string(), detail: detail.to_string() }
+}
+
+fn content_of(node: &str, sn: &str) -> Result<Vec<u8>, DownloadError> {
+    let value: serde_json::Value = serde_json::from_str(node).map_err(|e| call_error(sn, e))?;
+    let encoded =
+        value["alipay_cert_content"].as_str().ok_or_else(|| call_error(sn, "no alipay_cert_content in the answer"))?;
+    STANDARD.decode(encoded.trim()).map_err(|e| DownloadError::Garbage {
+        sn: sn.to_string(),
+        detail: format!("alipay_cert_content is not base64: {e}"),
+    })
+}
+
+/// The certificate content of a download answer, once the answer is trusted.
+pub(crate) fn content(
+    config: &Config,
+    signed: &SignedRequest,
+    body: &[u8],
+    sn: &str,
+) -> Result<Vec<u8>, DownloadError> {
+    match config.verify_response_to(signed, body) {
+        Ok(response) => content_of(response.node(), sn),
+        Err(ResponseError::UnknownCertSn { alipay_cert_sn, .. }) if alipay_cert_sn == sn => {
+            // Signed with the certificate being fetched: check the certificate first, then
+            // the answer's signature with it.
+            let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| call_error(sn, e))?;
+            let node = value.get(crate::response::node_name(METHOD)).ok_or_else(|| call_error(sn, "no answer node"))?;
+            let candidate = content_of(&node.to_string(), sn)?;
+            let store = config
+                .cert_mode()
+                .map(|m| m.store().clone())
+                .ok_or_else(|| DownloadError::NoRoots { sn: sn.into() })?;
+            let chain = store.validate(&candidate, sn)?;
+            let verifier = ResponseVerifier::certificates([chain])
+                .map_err(|e| call_error(sn, e))?
+                .with_charset(config.charset())
+                .with_sign_type(config.sign_type());
+            let response = verifier.verify(METHOD, body).map_err(|e| call_error(sn, e))?;
+            content_of(response.node(), sn)
+        }
+        Err(error) => Err(call_error(sn, error)),
+    }
+}

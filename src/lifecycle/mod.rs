@@ -1,0 +1,15 @@
+//! Certificate lifecycle: Alipay certificate rotation, app key pair hot reload, expiry.
+//!
+//! - [`AlipayCertStore`]: Alipay certificates keyed by SN; unknown SNs are downloaded once
+//!   (single-flight) and accepted only after the checks of PROTOCOL.md §5.
+//! - [`IdentityCell`]: the app key pair, reloaded without a restart and swapped atomically.
+//! - [`ExpiryReport`]: days left on every certificate, with `tracing` warnings.
+
+pub(crate) mod download;
+mod expiry;
+mod identity;
+mod store;
+
+pub use expiry::{CertKind, ExpiryEntry, ExpiryReport, ExpiryStatus};
+pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadOutcome, WatchHandle};
+pub use store::{AlipayCertStore, CertSource, DownloadError, StoredCert};

@@ -1,0 +1,466 @@
+//! Alipay certificates keyed by SN, following Alipay's rotation.
+//!
+//! A certificate named by a response or notification but not known is downloaded once
+//! (single-flight per SN) and accepted only if it chains by signature to the configured root
+//! bundle, every link is inside its validity period, its recomputed SN is the requested one and
+//! its key is RSA ≥ 2048 (PROTOCOL.md §5). Key usage is not checked by default, like Alipay's
+//! Java SDK (the sandbox intermediate lacks `keyCertSign`); [`AlipayCertStore::strict`] adds the
+//! RFC 5280 CA checks. A rejected or failed download changes nothing and is not retried for that
+//! SN until `retry_after` has passed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+
+use crate::cert::{Certificate, CertificateChain, RootBundle};
+use crate::config::{Clock, SystemClock};
+use crate::key::{KeyError, PublicKey};
+
+/// Why a downloaded Alipay certificate was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// The download call itself failed.
+    #[error("downloading Alipay certificate {sn} failed: {detail}")]
+    Call {
+        /// The requested SN.
+        sn: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The content is not a certificate file.
+    #[error("downloaded content for {sn} is not a certificate: {detail}")]
+    Garbage {
+        /// The requested SN.
+        sn: String,
+        /// The parser's message.
+        detail: String,
+    },
+    /// The certificate's SN is not the one asked for.
+    #[error("downloaded certificate has SN {found}, but {requested} was requested")]
+    SnMismatch {
+        /// Requested.
+        requested: String,
+        /// Recomputed from the certificate.
+        found: String,
+    },
+    /// The key is not RSA or too short.
+    #[error("downloaded certificate {sn} has {key}; RSA of at least {minimum} bits is required")]
+    WeakKey {
+        /// The SN.
+        sn: String,
+        /// What the key is.
+        key: String,
+        /// The minimum.
+        minimum: u32,
+    },
+    /// No chain by signature to a root of the bundle.
+    #[error("downloaded certificate {sn} does not chain to the configured root bundle: {detail}")]
+    Chain {
+        /// The SN.
+        sn: String,
+        /// Where the chain broke.
+        detail: String,
+    },
+    /// A link has expired.
+    #[error("downloaded certificate {sn}: {subject} expired at {not_after}")]
+    Expired {
+        /// The SN requested.
+        sn: String,
+        /// The link's subject.
+        subject: String,
+        /// Its end of validity.
+        not_after: DateTime<Utc>,
+    },
+    /// A link is not valid yet.
+    #[error("downloaded certificate {sn}: {subject} is not valid before {not_before}")]
+    NotYetValid {
+        /// The SN requested.
+        sn: String,
+        /// The link's subject.
+        subject: String,
+        /// Its start of validity.
+        not_before: DateTime<Utc>,
+    },
+    /// Strict mode: a CA link lacks basicConstraints CA or keyCertSign.
+    #[error("downloaded certificate {sn}: {detail} (strict key-usage mode)")]
+    KeyUsage {
+        /// The SN.
+        sn: String,
+        /// What is missing.
+        detail: String,
+    },
+    /// No root bundle to check against.
+    #[error("cannot accept Alipay certificate {sn}: no root bundle is configured to check it against")]
+    NoRoots {
+        /// The SN.
+        sn: String,
+    },
+    /// A recent attempt for this SN failed; not retried yet.
+    #[error("Alipay certificate {sn} was rejected recently ({reason}); not retried before {retry_at}")]
+    RecentlyFailed {
+        /// The SN.
+        sn: String,
+        /// Why it failed.
+        reason: String,
+        /// When it may be tried again.
+        retry_at: DateTime<Utc>,
+    },
+}
+
+/// Where a stored certificate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertSource {
+    /// Given in the configuration.
+    Configured,
+    /// Downloaded and accepted.
+    Downloaded,
+    /// Reloaded from the persistence directory.
+    Persisted,
+}
+
+/// A certificate in the store.
+#[derive(Debug, Clone)]
+pub struct StoredCert {
+    /// The chain (leaf first).
+    pub chain: CertificateChain,
+    /// The leaf's key.
+    pub public_key: PublicKey,
+    /// Where it came from.
+    pub source: CertSource,
+}
+
+/// Alipay certificates keyed by SN.
+pub struct AlipayCertStore {
+    certs: ArcSwap<HashMap<String, Arc<StoredCert>>>,
+    roots: Option<RootBundle>,
+    clock: Arc<dyn Clock>,
+    strict: bool,
+    min_rsa_bits: u32,
+    retry_after: chrono::Duration,
+    failures: Mutex<HashMap<String, (DateTime<Utc>, String)>>,
+    in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    persist_dir: Option<PathBuf>,
+    downloads: AtomicU64,
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for AlipayCertStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlipayCertStore")
+            .field("sns", &self.sns())
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AlipayCertStore {
+    /// A store holding the configured certificates.
+    pub fn new(configured: impl IntoIterator<Item = CertificateChain>) -> Result<AlipayCertStore, KeyError> {
+        let mut map = HashMap::new();
+        for chain in configured {
+            let public_key = PublicKey::from_certificate(chain.leaf())?;
+            map.insert(
+                chain.sn().to_string(),
+                Arc::new(StoredCert { chain, public_key, source: CertSource::Configured }),
+            );
+        }
+        Ok(AlipayCertStore {
+            certs: ArcSwap::from_pointee(map),
+            roots: None,
+            clock: Arc::new(SystemClock),
+            strict: false,
+            min_rsa_bits: 2048,
+            retry_after: chrono::Duration::minutes(10),
+            failures: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            persist_dir: None,
+            downloads: AtomicU64::new(0),
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    /// The root bundle downloaded certificates must chain to.
+    pub fn with_roots(mut self, roots: RootBundle) -> Self {
+        self.roots = Some(roots);
+        self
+    }
+
+    /// The clock for validity checks.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Strict RFC 5280 key usage: CA links need basicConstraints CA and keyCertSign.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// How long a failed SN is not tried again (default 10 minutes).
+    pub fn retry_after(mut self, duration: std::time::Duration) -> Self {
+        self.retry_after = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::minutes(10));
+        self
+    }
+
+    /// Persists accepted certificates to `dir` and loads the valid ones already there.
+    pub fn persist_to(mut self, dir: impl AsRef<Path>) -> std::io::Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        self.persist_dir = Some(dir.clone());
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            let path = entry.path();
+            let Some(sn) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("alipayCertPublicKey_"))
+                .and_then(|n| n.strip_suffix(".crt"))
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            match self.validate(&bytes, &sn) {
+                Ok(chain) => self.insert(chain, CertSource::Persisted),
+                Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring a persisted Alipay certificate"),
+            }
+        }
+        Ok(self)
+    }
+
+    /// The key of the certificate with this SN.
+    pub fn get(&self, sn: &str) -> Option<PublicKey> {
+        self.certs.load().get(sn).map(|c| c.public_key.clone())
+    }
+
+    /// Whether a certificate with this SN is known.
+    pub fn contains(&self, sn: &str) -> bool {
+        self.certs.load().contains_key(sn)
+    }
+
+    /// Every known SN, sorted.
+    pub fn sns(&self) -> Vec<String> {
+        let mut sns: Vec<String> = self.certs.load().keys().cloned().collect();
+        sns.sort();
+        sns
+    }
+
+    /// Every stored certificate.
+    pub fn entries(&self) -> Vec<Arc<StoredCert>> {
+        self.certs.load().values().cloned().collect()
+    }
+
+    /// Every known key.
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        self.certs.load().values().map(|c| c.public_key.clone()).collect()
+    }
+
+    /// Whether downloads can be accepted (a root bundle is configured).
+    pub fn can_download(&self) -> bool {
+        self.roots.is_some()
+    }
+
+    /// How many downloads were attempted.
+    pub fn download_count(&self) -> u64 {
+        self.downloads.load(Ordering::Relaxed)
+    }
+
+    fn insert(&self, chain: CertificateChain, source: CertSource) {
+        let Ok(public_key) = PublicKey::from_certificate(chain.leaf()) else { return };
+        let _guard = self.write_lock.lock().expect("store write lock");
+        let mut map = HashMap::clone(&self.certs.load());
+        map.insert(chain.sn().to_string(), Arc::new(StoredCert { chain, public_key, source }));
+        self.certs.store(Arc::new(map));
+    }
+
+    /// Checks downloaded certificate content against the rules, without storing it.
+    pub fn validate(&self, content: &[u8], requested_sn: &str) -> Result<CertificateChain, DownloadError> {
+        let sn = requested_sn.to_string();
+        let chain = CertificateChain::from_bytes_named(content, format!("downloaded Alipay certificate {sn}"))
+            .map_err(|e| DownloadError::Garbage { sn: sn.clone(), detail: e.to_string() })?;
+        let leaf = chain.leaf();
+        if leaf.sn() != requested_sn {
+            return Err(DownloadError::SnMismatch { requested: sn, found: leaf.sn().to_string() });
+        }
+        let rsa_bits = leaf.public_key().filter(|k| k.id() == openssl::pkey::Id::RSA).map(|k| k.bits());
+        match rsa_bits {
+            Some(bits) if bits >= self.min_rsa_bits => {}
+            Some(bits) => {
+                return Err(DownloadError::WeakKey {
+                    sn,
+                    key: format!("an RSA-{bits} key"),
+                    minimum: self.min_rsa_bits,
+                });
+            }
+            None => return Err(DownloadError::WeakKey { sn, key: "a non-RSA key".into(), minimum: self.min_rsa_bits }),
+        }
+        let roots = self.roots.as_ref().ok_or_else(|| DownloadError::NoRoots { sn: sn.clone() })?;
+        let path = chain_to_root(&chain, roots).map_err(|detail| DownloadError::Chain { sn: sn.clone(), detail })?;
+        let now = self.clock.now();
+        for link in &path {
+            if now > link.not_after() {
+                return Err(DownloadError::Expired {
+                    sn,
+                    subject: link.subject().to_string(),
+                    not_after: link.not_after(),
+                });
+            }
+            if now < link.not_before() {
+                return Err(DownloadError::NotYetValid {
+                    sn,
+                    subject: link.subject().to_string(),
+                    not_before: link.not_before(),
+                });
+            }
+        }
+        if self.strict {
+            for ca in &path[1..] {
+                let usage_ok = ca.key_usage().is_none_or(|u| u.key_cert_sign());
+                if !ca.is_ca() || !usage_ok {
+                    return Err(DownloadError::KeyUsage {
+                        sn,
+                        detail: format!(
+                            "{} is used as a CA but lacks basicConstraints CA or keyCertSign",
+                            ca.subject()
+                        ),
+                    });
+                }
+            }
+            if leaf.key_usage().is_some_and(|u| !u.digital_signature()) {
+                return Err(DownloadError::KeyUsage { sn, detail: "the leaf lacks digitalSignature".into() });
+            }
+        }
+        Ok(chain)
+    }
+
+    /// Validates and stores downloaded content (persisting it when configured).
+    pub fn accept(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
+        let chain = self.validate(content, requested_sn)?;
+        if let Some(dir) = &self.persist_dir {
+            let path = dir.join(format!("alipayCertPublicKey_{requested_sn}.crt"));
+            if let Err(error) = std::fs::write(&path, content) {
+                tracing::warn!(path = %path.display(), %error, "could not persist an accepted Alipay certificate");
+            }
+        }
+        self.insert(chain, CertSource::Downloaded);
+        tracing::info!(sn = requested_sn, "accepted a new Alipay certificate");
+        Ok(())
+    }
+
+    fn recent_failure(&self, sn: &str) -> Option<DownloadError> {
+        let failures = self.failures.lock().expect("failures lock");
+        let (at, reason) = failures.get(sn)?;
+        let retry_at = *at + self.retry_after;
+        (self.clock.now() < retry_at).then(|| DownloadError::RecentlyFailed {
+            sn: sn.to_string(),
+            reason: reason.clone(),
+            retry_at,
+        })
+    }
+
+    fn record(&self, sn: &str, result: &Result<(), DownloadError>) {
+        let mut failures = self.failures.lock().expect("failures lock");
+        match result {
+            Ok(()) => {
+                failures.remove(sn);
+            }
+            Err(error) => {
+                tracing::warn!(sn, %error, "rejected an Alipay certificate download");
+                failures.insert(sn.to_string(), (self.clock.now(), error.to_string()));
+            }
+        }
+    }
+
+    fn gate(&self, sn: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.in_flight.lock().expect("in-flight lock").entry(sn.to_string()).or_default().clone()
+    }
+
+    /// Makes sure `sn` is known, calling `download` (which returns the certificate content) at
+    /// most once however many callers ask at the same time.
+    pub async fn fetch<F, Fut>(&self, sn: &str, download: F) -> Result<(), DownloadError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, DownloadError>>,
+    {
+        if self.contains(sn) {
+            return Ok(());
+        }
+        let gate = self.gate(sn);
+        let _turn = gate.lock().await;
+        self.fetch_locked(sn, || async { download().await }).await
+    }
+
+    async fn fetch_locked<F, Fut>(&self, sn: &str, download: F) -> Result<(), DownloadError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, DownloadError>>,
+    {
+        if self.contains(sn) {
+            return Ok(());
+        }
+        if let Some(error) = self.recent_failure(sn) {
+            return Err(error);
+        }
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        let result = match download().await {
+            Ok(content) => self.accept(&content, sn),
+            Err(error) => Err(error),
+        };
+        self.record(sn, &result);
+        result
+    }
+
+    /// The blocking form of [`Self::fetch`].
+    pub fn fetch_blocking<F>(&self, sn: &str, download: F) -> Result<(), DownloadError>
+    where
+        F: FnOnce() -> Result<Vec<u8>, DownloadError>,
+    {
+        if self.contains(sn) {
+            return Ok(());
+        }
+        let gate = self.gate(sn);
+        let _turn = gate.blocking_lock();
+        if self.contains(sn) {
+            return Ok(());
+        }
+        if let Some(error) = self.recent_failure(sn) {
+            return Err(error);
+        }
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+        let result = download().and_then(|content| self.accept(&content, sn));
+        self.record(sn, &result);
+        result
+    }
+}
+
+/// The path leaf → intermediates (from the file) → a root of the bundle, linked by signature.
+fn chain_to_root(chain: &CertificateChain, roots: &RootBundle) -> Result<Vec<Certificate>, String> {
+    let mut path = vec![chain.leaf().clone()];
+    let pool = &chain.certificates()[1..];
+    for _ in 0..8 {
+        let current = path.last().expect("not empty");
+        if let Some(root) = roots.rsa_roots().iter().find(|root| current.is_signed_by(root)) {
+            if root != current {
+                path.push(root.clone());
+            }
+            return Ok(path);
+        }
+        match pool.iter().find(|candidate| !path.contains(candidate) && current.is_signed_by(candidate)) {
+            Some(issuer) => path.push(issuer.clone()),
+            None => {
+                return Err(format!(
+                    "no certificate in the file or the bundle verifies the signature of {} (issuer {})",
+                    current.subject(),
+                    current.issuer()
+                ));
+            }
+        }
+    }
+    Err("chain longer than 8 certificates".into())
+}
