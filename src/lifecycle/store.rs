@@ -357,7 +357,9 @@ impl AlipayCertStore {
         let failures = self.failures.lock().expect("failures lock");
         let (at, reason) = failures.get(sn)?;
         let retry_at = *at + self.retry_after;
-        (self.clock.now() < retry_at).then(|| DownloadError::RecentlyFailed {
+        let now = self.clock.now();
+        // A clock stepped back before the failure does not block retries forever.
+        (*at <= now && now < retry_at).then(|| DownloadError::RecentlyFailed {
             sn: sn.to_string(),
             reason: reason.clone(),
             retry_at,
