@@ -133,6 +133,20 @@ pub struct ConfigBuilder {
     expiry_thresholds: Vec<i64>,
 }
 
+impl std::fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Settings only: never key material.
+        f.debug_struct("ConfigBuilder")
+            .field("app_id", &self.app_id)
+            .field("gateway", &self.gateway)
+            .field("charset", &self.charset)
+            .field("sign_type", &self.sign_type)
+            .field("certificate_mode", &(self.app_cert.is_some() || self.root.is_some()))
+            .field("aes_key", &self.aes.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ConfigBuilder {
     /// Persist downloaded Alipay certificates here, and load the valid ones at build.
     pub fn alipay_cert_dir(mut self, dir: impl AsRef<Path>) -> Self {

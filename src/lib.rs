@@ -37,6 +37,7 @@ pub mod cert;
 pub mod charset;
 pub mod client;
 pub mod config;
+pub mod config_file;
 mod der;
 pub mod key;
 pub mod kind;
@@ -60,3 +61,8 @@ pub use response::VerifiedResponse;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// MIGRATION.md's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../MIGRATION.md")]
+pub struct MigrationDoctests;

@@ -60,7 +60,8 @@ pub struct ExpiryReport {
 }
 
 impl ExpiryReport {
-    pub(crate) fn build<'a>(
+    /// A report for `certificates` at `now`; each threshold is a number of days left.
+    pub fn build<'a>(
         certificates: impl IntoIterator<Item = (CertKind, &'a Certificate)>,
         now: DateTime<Utc>,
         thresholds: &[i64],

@@ -41,8 +41,11 @@ pub(crate) enum Reply {
 
 /// Serves one connection: reads requests and answers them with `handle` until either side
 /// closes.
-pub(crate) async fn serve_connection<F, Fut>(stream: TcpStream, handle: F)
-where
+pub(crate) async fn serve_connection<F, Fut>(
+    stream: TcpStream,
+    now: impl Fn() -> chrono::DateTime<chrono::Utc>,
+    handle: F,
+) where
     F: Fn(HttpRequest) -> Fut,
     Fut: std::future::Future<Output = Reply>,
 {
@@ -53,15 +56,17 @@ where
             Ok(Ok(None)) | Err(_) => return,
             Ok(Err(error)) => {
                 let body = format!("bad request: {error}").into_bytes();
-                let _ = write_full(reader.get_mut(), 400, "text/plain", &body, true).await;
+                let _ = write_full(reader.get_mut(), 400, "text/plain", &body, true, &http_date(now())).await;
                 return;
             }
         };
         let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let stream = reader.get_mut();
-        match handle(request).await {
+        let reply = handle(request).await;
+        let date = http_date(now());
+        match reply {
             Reply::Full { status, content_type, body } => {
-                if write_full(stream, status, content_type, &body, close).await.is_err() || close {
+                if write_full(stream, status, content_type, &body, close, &date).await.is_err() || close {
                     return;
                 }
             }
@@ -70,14 +75,14 @@ where
                 return;
             }
             Reply::Truncated { body } => {
-                let head = head(200, "application/json;charset=utf-8", body.len(), true);
+                let head = head(200, "application/json;charset=utf-8", body.len(), true, &date);
                 let _ = stream.write_all(head.as_bytes()).await;
                 let _ = stream.write_all(&body[..body.len() / 2]).await;
                 let _ = stream.flush().await;
                 return;
             }
             Reply::Slow { body, duration } => {
-                let head = head(200, "application/json;charset=utf-8", body.len(), true);
+                let head = head(200, "application/json;charset=utf-8", body.len(), true, &date);
                 if stream.write_all(head.as_bytes()).await.is_err() {
                     return;
                 }
@@ -95,7 +100,12 @@ where
     }
 }
 
-fn head(status: u16, content_type: &str, length: usize, close: bool) -> String {
+/// An HTTP `Date` header value (RFC 7231 IMF-fixdate).
+fn http_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn head(status: u16, content_type: &str, length: usize, close: bool, date: &str) -> String {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -107,7 +117,7 @@ fn head(status: u16, content_type: &str, length: usize, close: bool) -> String {
     };
     let connection = if close { "close" } else { "keep-alive" };
     format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: {connection}\r\n\r\n"
+        "HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: {connection}\r\n\r\n"
     )
 }
 
@@ -117,8 +127,9 @@ async fn write_full(
     content_type: &str,
     body: &[u8],
     close: bool,
+    date: &str,
 ) -> std::io::Result<()> {
-    let mut out = head(status, content_type, body.len(), close).into_bytes();
+    let mut out = head(status, content_type, body.len(), close, date).into_bytes();
     out.extend_from_slice(body);
     stream.write_all(&out).await?;
     stream.flush().await

@@ -280,7 +280,8 @@ impl SandboxBuilder {
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let shared = serving.clone();
                 tokio::spawn(async move {
-                    http::serve_connection(stream, |request| route(shared.clone(), request)).await;
+                    let clock = shared.clock.clone();
+                    http::serve_connection(stream, move || clock.now(), |request| route(shared.clone(), request)).await;
                 });
             }
         });
@@ -522,9 +523,30 @@ impl SandboxHandle {
     }
 
     fn write_info(&self) -> Result<(), SandboxError> {
+        let info = self.info();
         let path = self.shared.dir.join("sandbox.json");
-        let text = serde_json::to_string_pretty(&self.info()).unwrap_or_default();
-        std::fs::write(&path, text).map_err(|source| SandboxError::Io { path, source })
+        let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        std::fs::write(&path, text).map_err(|source| SandboxError::Io { path, source })?;
+        // `alipay.toml` for the registered app, so `alipay doctor` and `alipay call` work as is.
+        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mode = match self.shared.mode {
+            AppMode::Certificate => "certificate",
+            AppMode::PublicKey => "public-key",
+        };
+        let toml = crate::config_file::render(&[
+            ("app_id", &info.app_id),
+            ("mode", mode),
+            ("gateway", &info.gateway),
+            ("charset", "UTF-8"),
+            ("app_private_key", &name(&info.app_private_key)),
+            ("app_cert", &name(&info.app_cert)),
+            ("alipay_cert", &name(&info.alipay_cert)),
+            ("alipay_root_cert", &name(&info.alipay_root_cert)),
+            ("alipay_public_key", &name(&info.alipay_public_key)),
+            ("aes_key_file", &name(&info.aes_key)),
+        ]);
+        let path = self.shared.dir.join("alipay.toml");
+        std::fs::write(&path, toml).map_err(|source| SandboxError::Io { path, source })
     }
 
     /// A client configuration for the registered app, in the app's mode, pointing here.

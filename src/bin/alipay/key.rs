@@ -10,6 +10,8 @@ use crate::Failure;
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
+    /// Generate an RSA-2048 app key pair.
+    Gen(crate::tools::KeyGenArgs),
     /// Check that a private key belongs to a certificate.
     Check {
         /// The app private key (PKCS#1/PKCS#8 PEM or bare base64).
@@ -23,6 +25,7 @@ pub enum KeyCommand {
 
 pub fn run(command: KeyCommand) -> Result<(), Failure> {
     match command {
+        KeyCommand::Gen(args) => crate::tools::key_gen(args),
         KeyCommand::Check { key, cert } => {
             let key = PrivateKey::from_path(&key)?;
             let chain = CertificateChain::from_path(&cert)?;

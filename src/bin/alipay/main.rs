@@ -4,11 +4,13 @@
 
 mod aes;
 mod cert;
+mod doctor;
 mod key;
 mod notify;
 mod response;
 mod sandbox;
 mod sign;
+mod tools;
 
 use std::process::ExitCode;
 
@@ -45,6 +47,12 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Run a whole certificate-mode payment against an in-process sandbox.
     Demo,
+    /// Check a deployment: files, key, chains, SNs, expiry, TLS trust store, clock.
+    Doctor(doctor::DoctorArgs),
+    /// Make a verified gateway call and print the verified response.
+    Call(tools::CallArgs),
+    /// Create a certificate signing request for the open-platform console.
+    Csr(tools::CsrArgs),
 }
 
 /// Reads a JSON object whose values are all strings, keeping the order given.
@@ -87,6 +95,9 @@ fn main() -> ExitCode {
         Command::Notify(command) => notify::run(command),
         Command::Sandbox(args) => sandbox::serve(args),
         Command::Demo => sandbox::demo(),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Call(args) => tools::call(args),
+        Command::Csr(args) => tools::csr(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,485 @@
+//! `alipay doctor`: is this deployment right?
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alipay_sdk::cert::{Certificate, CertificateChain, RootBundle};
+use alipay_sdk::config_file::{ConfigFile, Mode};
+use alipay_sdk::key::{PrivateKey, PublicKey};
+use alipay_sdk::lifecycle::{CertKind, ExpiryReport, ExpiryStatus};
+use alipay_sdk::model::AlipayApi;
+use alipay_sdk::model::trade::TradeQuery;
+use clap::Args;
+use serde::Serialize;
+
+use crate::Failure;
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    /// The app's alipay.toml.
+    #[arg(long)]
+    config: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also make a signed probe call (alipay.trade.query for an order that does not exist) to
+    /// check that the gateway accepts our signature and SNs and that its answer verifies.
+    #[arg(long)]
+    probe: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Pass,
+    Warn,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Serialize)]
+struct Check {
+    check: String,
+    status: Status,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+#[derive(Default)]
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn add(&mut self, check: &str, status: Status, detail: impl Into<String>, fix: Option<&str>) {
+        self.checks.push(Check { check: check.into(), status, detail: detail.into(), fix: fix.map(str::to_string) });
+    }
+    fn pass(&mut self, check: &str, detail: impl Into<String>) {
+        self.add(check, Status::Pass, detail, None);
+    }
+    fn fail(&mut self, check: &str, detail: impl Into<String>, fix: &str) {
+        self.add(check, Status::Fail, detail, Some(fix));
+    }
+}
+
+const KEY_FIX: &str = "point app_private_key at the app private key (应用私钥) generated with the key pair whose public key or CSR was uploaded to the console";
+const APP_CERT_FIX: &str = "point app_cert at appCertPublicKey_<app id>.crt downloaded from the console for this app";
+const ALIPAY_CERT_FIX: &str = "point alipay_cert at alipayCertPublicKey_RSA2.crt downloaded from the console";
+const ROOT_FIX: &str = "point alipay_root_cert at alipayRootCert.crt downloaded from the console";
+
+pub fn run(args: DoctorArgs) -> Result<(), Failure> {
+    let mut report = Report::default();
+    diagnose(&args.config, args.probe, &mut report);
+    let failed = report.checks.iter().filter(|c| c.status == Status::Fail).count();
+    let warned = report.checks.iter().filter(|c| c.status == Status::Warn).count();
+    let passed = report.checks.iter().filter(|c| c.status == Status::Pass).count();
+    if args.json {
+        let value =
+            serde_json::json!({ "checks": report.checks, "passed": passed, "warnings": warned, "failed": failed });
+        println!("{}", serde_json::to_string_pretty(&value).expect("serializable"));
+    } else {
+        for check in &report.checks {
+            let mark = match check.status {
+                Status::Pass => "✔",
+                Status::Warn => "⚠",
+                Status::Fail => "✘",
+                Status::Skip => "–",
+            };
+            println!("{mark} {}: {}", check.check, check.detail);
+            if let Some(fix) = &check.fix {
+                println!("    fix: {fix}");
+            }
+        }
+        println!("{passed} passed, {failed} failed, {warned} warnings");
+    }
+    if failed == 0 { Ok(()) } else { Err(Failure::Check(format!("{failed} check(s) failed"))) }
+}
+
+fn diagnose(path: &Path, probe: bool, report: &mut Report) {
+    let file = match ConfigFile::load(path) {
+        Ok(file) => {
+            report.pass(
+                "configuration",
+                format!("{} (app {}, {:?} mode)", path.display(), file.app_id.as_deref().unwrap_or("?"), file.mode),
+            );
+            file
+        }
+        Err(error) => {
+            report.fail("configuration", error.to_string(), "fix alipay.toml (see README: Configuration)");
+            return;
+        }
+    };
+    let setting = |name: &str| file.path_of(name);
+    let key = match setting("app_private_key") {
+        None => {
+            report.fail("app private key", "app_private_key is not set", KEY_FIX);
+            None
+        }
+        Some(path) => match PrivateKey::from_path(&path) {
+            Ok(key) => {
+                report.pass("app private key", format!("RSA-{} from {}", key.bits(), path.display()));
+                Some(key)
+            }
+            Err(error) => {
+                report.fail("app private key", error.to_string(), KEY_FIX);
+                None
+            }
+        },
+    };
+    let mut certificates: Vec<(CertKind, Certificate)> = Vec::new();
+    if file.mode == Mode::PublicKey {
+        match setting("alipay_public_key").map(|p| PublicKey::from_path(&p)) {
+            Some(Ok(key)) => report.pass("Alipay public key", format!("RSA-{} from {}", key.bits(), key.origin())),
+            Some(Err(error)) => report.fail(
+                "Alipay public key",
+                error.to_string(),
+                "point alipay_public_key at the Alipay public key (支付宝公钥) from the console",
+            ),
+            None => report.fail(
+                "Alipay public key",
+                "alipay_public_key is not set (public-key mode)",
+                "set alipay_public_key",
+            ),
+        }
+    } else {
+        let app_cert =
+            load_chain(report, "app certificate", setting("app_cert"), APP_CERT_FIX, |c| c.expect_app_certificate());
+        if let Some(app_cert) = &app_cert {
+            if let alipay_sdk::cert::CertRole::App { app_id, .. } = app_cert.leaf().role()
+                && file.app_id.as_deref().is_some_and(|configured| configured != app_id)
+            {
+                report.fail(
+                    "app certificate",
+                    format!("issued for app {app_id}, but app_id is {}", file.app_id.as_deref().unwrap_or("")),
+                    APP_CERT_FIX,
+                );
+            }
+            certificates.push((CertKind::App, app_cert.leaf().clone()));
+        }
+        let mut alipay_certs = Vec::new();
+        for path in file.alipay_certs() {
+            if let Some(chain) =
+                load_chain(report, "Alipay certificate", Some(path), ALIPAY_CERT_FIX, |c| c.expect_alipay_certificate())
+            {
+                certificates.push((CertKind::Alipay, chain.leaf().clone()));
+                alipay_certs.push(chain);
+            }
+        }
+        if file.alipay_certs().is_empty() {
+            report.fail("Alipay certificate", "alipay_cert is not set (certificate mode)", ALIPAY_CERT_FIX);
+        }
+        let roots = match setting("alipay_root_cert") {
+            None => {
+                report.fail("root bundle", "alipay_root_cert is not set (certificate mode)", ROOT_FIX);
+                None
+            }
+            Some(path) => match RootBundle::from_path(&path) {
+                Ok(bundle) => {
+                    report.pass(
+                        "root bundle",
+                        format!(
+                            "{} RSA roots counted, {} others skipped ({})",
+                            bundle.rsa_roots().len(),
+                            bundle.skipped().len(),
+                            path.display()
+                        ),
+                    );
+                    certificates.extend(bundle.rsa_roots().iter().map(|r| (CertKind::Root, r.clone())));
+                    Some(bundle)
+                }
+                Err(error) => {
+                    report.fail("root bundle", error.to_string(), ROOT_FIX);
+                    None
+                }
+            },
+        };
+        if let (Some(key), Some(app_cert)) = (&key, &app_cert) {
+            match key.check_matches(app_cert) {
+                Ok(()) => report.pass(
+                    "key matches app certificate",
+                    format!("the private key belongs to certificate {}", app_cert.sn()),
+                ),
+                Err(error) => report.fail(
+                    "key matches app certificate",
+                    error.to_string(),
+                    "use the private key of the key pair the app certificate was issued for (the CSR's key)",
+                ),
+            }
+        }
+        if let Some(roots) = &roots {
+            let pool: Vec<Certificate> = alipay_certs.iter().flat_map(|c| c.certificates().to_vec()).collect();
+            if let Some(app_cert) = &app_cert {
+                chain_check(report, "app certificate chains to the root bundle", app_cert, &pool, roots, true);
+            }
+            for chain in &alipay_certs {
+                chain_check(report, "Alipay certificate chains to the root bundle", chain, &pool, roots, false);
+            }
+            if let Some(app_cert) = &app_cert {
+                let alipay_sns = alipay_certs.iter().map(|c| c.sn()).collect::<Vec<_>>().join(", ");
+                report.pass(
+                    "SNs sent",
+                    format!(
+                        "app_cert_sn={} alipay_root_cert_sn={} (Alipay certificates: {alipay_sns})",
+                        app_cert.sn(),
+                        roots.sn()
+                    ),
+                );
+            }
+        }
+    }
+    match file.aes_key() {
+        Ok(Some(_)) => report.pass("AES key", "configured and well-formed"),
+        Ok(None) => {}
+        Err(error) => report.fail(
+            "AES key",
+            error.to_string(),
+            "aes_key_file or aes_key_env must hold the base64 key shown in the console",
+        ),
+    }
+    expiry(report, &certificates);
+    let gateway = file.gateway_url();
+    network(report, &gateway);
+    if probe {
+        probe_call(report, &file);
+    }
+}
+
+fn load_chain(
+    report: &mut Report,
+    check: &str,
+    path: Option<PathBuf>,
+    fix: &str,
+    role: impl Fn(CertificateChain) -> Result<CertificateChain, alipay_sdk::cert::CertError>,
+) -> Option<CertificateChain> {
+    let Some(path) = path else {
+        report.fail(check, "not set", fix);
+        return None;
+    };
+    match CertificateChain::from_path(&path).and_then(role) {
+        Ok(chain) => {
+            report.pass(check, format!("SN {} ({}), from {}", chain.sn(), chain.leaf().subject(), path.display()));
+            Some(chain)
+        }
+        Err(error) => {
+            report.fail(check, error.to_string(), fix);
+            None
+        }
+    }
+}
+
+fn chain_check(
+    report: &mut Report,
+    check: &str,
+    chain: &CertificateChain,
+    pool: &[Certificate],
+    roots: &RootBundle,
+    leaf_only_is_normal: bool,
+) {
+    let mut current = chain.leaf().clone();
+    let candidates: Vec<Certificate> = chain.certificates().iter().chain(pool.iter()).cloned().collect();
+    for _ in 0..8 {
+        if let Some(root) = roots.rsa_roots().iter().find(|r| current.is_signed_by(r)) {
+            report.pass(check, format!("{} → … → {} (signatures verified)", chain.leaf().subject(), root.subject()));
+            return;
+        }
+        match candidates.iter().find(|c| **c != current && current.is_signed_by(c)) {
+            Some(issuer) => current = issuer.clone(),
+            None => break,
+        }
+    }
+    let issuer_known = candidates.iter().chain(roots.rsa_roots()).any(|c| c.subject_rfc2253() == current.issuer());
+    if leaf_only_is_normal && !issuer_known {
+        report.add(
+            check,
+            Status::Warn,
+            format!("issuer {} is not in the files (Alipay does not ship the app certificate's intermediate), so the signature cannot be checked here; --probe checks that the gateway accepts it", current.issuer()),
+            None,
+        );
+    } else {
+        report.fail(
+            check,
+            format!("no signature path from {} to a root of the bundle (stopped at issuer {})", current.subject(), current.issuer()),
+            "the certificate and the root bundle come from different environments (sandbox vs production?) or one is not Alipay's: download all three files again from the same console",
+        );
+    }
+}
+
+fn expiry(report: &mut Report, certificates: &[(CertKind, Certificate)]) {
+    let now = chrono::Utc::now();
+    let built = ExpiryReport::build(certificates.iter().map(|(k, c)| (*k, c)), now, &[30, 7, 1]);
+    for (entry, (_, cert)) in built.entries.iter().zip(certificates) {
+        let kind = match entry.kind {
+            CertKind::App => "app",
+            CertKind::Alipay => "Alipay",
+            CertKind::Root => "root",
+        };
+        let check = format!("expiry of {kind} certificate {}", entry.sn);
+        if now < cert.not_before() {
+            report.fail(
+                &check,
+                format!("not valid before {}", cert.not_before()),
+                "wait, or use the certificate currently valid",
+            );
+            continue;
+        }
+        match entry.status {
+            ExpiryStatus::Ok => {
+                report.pass(&check, format!("{} days left (until {})", entry.days_left, entry.not_after))
+            }
+            ExpiryStatus::Warning { threshold_days } => report.add(
+                &check,
+                Status::Warn,
+                format!("{} days left (under {threshold_days}); expires {}", entry.days_left, entry.not_after),
+                Some("renew it in the open-platform console before it expires"),
+            ),
+            ExpiryStatus::Expired => report.fail(
+                &check,
+                format!("EXPIRED at {}", entry.not_after),
+                "replace it with a current certificate from the open-platform console",
+            ),
+        }
+    }
+}
+
+fn network(report: &mut Report, gateway: &str) {
+    let now = chrono::Utc::now();
+    let year = chrono::Datelike::year(&now);
+    if !(2024..2100).contains(&year) {
+        report.fail("host clock", format!("the host says it is {now}"), "set the system clock (enable NTP)");
+        return;
+    }
+    let https = gateway.starts_with("https://");
+    let client = match reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(client) => client,
+        Err(error) => {
+            report.fail(
+                "TLS trust store",
+                format!("cannot build an HTTPS client: {error}"),
+                "check the system's OpenSSL installation",
+            );
+            return;
+        }
+    };
+    let answer = client.get(gateway).send();
+    let response = match answer {
+        Ok(response) => {
+            if https {
+                report
+                    .pass("TLS trust store", format!("the operating system's trust store validates {}", host(gateway)));
+            } else {
+                report.add(
+                    "TLS trust store",
+                    Status::Skip,
+                    format!("{} is plain HTTP (sandbox): no TLS to check", host(gateway)),
+                    None,
+                );
+            }
+            response
+        }
+        Err(error) => {
+            let detail = error_chain(&error.without_url());
+            if https && (detail.contains("certificate") || detail.contains("handshake") || detail.contains("SSL")) {
+                report.fail(
+                    "TLS trust store",
+                    format!("the operating system's trust store does not validate {}: {detail}", host(gateway)),
+                    "update the system CA certificates (e.g. apt-get install --reinstall ca-certificates, or update-ca-certificates); never pin or bundle roots in the application",
+                );
+            } else {
+                report.fail(
+                    "gateway reachable",
+                    format!("cannot reach {}: {detail}", host(gateway)),
+                    "check DNS, firewall and proxy settings (HTTPS_PROXY)",
+                );
+            }
+            report.add("host clock", Status::Skip, "cannot compare with the gateway's clock", None);
+            return;
+        }
+    };
+    let date = response
+        .headers()
+        .get("date")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok());
+    match date {
+        Some(server) => {
+            let skew = (now - server.with_timezone(&chrono::Utc)).num_seconds();
+            let detail = format!("host clock is {skew:+} s from the gateway's");
+            if skew.abs() <= 60 {
+                report.pass("host clock", detail);
+            } else if skew.abs() <= 300 {
+                report.add("host clock", Status::Warn, detail, Some("enable NTP time synchronisation"));
+            } else {
+                report.fail("host clock", detail, "synchronise the clock (enable NTP): Alipay rejects requests whose timestamp is off (isv.invalid-timestamp)");
+            }
+        }
+        None => report.add("host clock", Status::Warn, "the gateway sent no Date header to compare with", None),
+    }
+}
+
+fn probe_call(report: &mut Report, file: &ConfigFile) {
+    let config = match file.builder().map_err(|e| e.to_string()).and_then(|b| b.build().map_err(|e| e.to_string())) {
+        Ok(config) => config,
+        Err(error) => {
+            report.fail("signed probe", format!("cannot build a client: {error}"), "fix the failures above first");
+            return;
+        }
+    };
+    let client = match alipay_sdk::blocking::Client::new(config) {
+        Ok(client) => client,
+        Err(error) => {
+            report.fail("signed probe", error.to_string(), "check the system's OpenSSL installation");
+            return;
+        }
+    };
+    let probe = TradeQuery::by_out_trade_no(format!("alipay-doctor-probe-{}", chrono::Utc::now().timestamp()));
+    match client.execute(&probe.to_request()) {
+        Ok(response) => report.pass(
+            "signed probe",
+            format!(
+                "alipay.trade.query accepted; answer verified ({})",
+                response.alipay_cert_sn().unwrap_or("public key")
+            ),
+        ),
+        Err(alipay_sdk::Error::Business(error))
+            if error.failure.sub_code.as_deref().is_some_and(|c| c.starts_with("ACQ.")) =>
+        {
+            report.pass(
+                "signed probe",
+                format!(
+                    "the gateway accepted our signature and SNs and answered {} (signature verified)",
+                    error.failure.sub_code.as_deref().unwrap_or("")
+                ),
+            )
+        }
+        Err(alipay_sdk::Error::Business(error)) => {
+            let sub_code = error.failure.sub_code.clone().unwrap_or_default();
+            let fix = match sub_code.as_str() {
+                "isv.invalid-app-cert-sn" => {
+                    "the app certificate is not the one registered for this app: download appCertPublicKey_<app id>.crt again"
+                }
+                "isv.invalid-alipay-root-cert-sn" => "download alipayRootCert.crt again from the same console",
+                "isv.invalid-signature" => "the private key does not belong to the key pair registered for this app",
+                "isv.invalid-timestamp" => "synchronise the host clock",
+                _ => "see sub_msg",
+            };
+            report.fail("signed probe", error.to_string(), fix);
+        }
+        Err(error) => report.fail("signed probe", error.to_string(), "see the message"),
+    }
+}
+
+fn host(url: &str) -> String {
+    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| url.to_string())
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,145 @@
+//! `alipay call`, `alipay key gen`, `alipay csr`.
+
+use std::path::PathBuf;
+
+use alipay_sdk::Request;
+use alipay_sdk::config_file::ConfigFile;
+use alipay_sdk::key::PrivateKey;
+use clap::{Args, ValueEnum};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::x509::{X509NameBuilder, X509ReqBuilder};
+
+use crate::Failure;
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// The method, e.g. alipay.trade.query.
+    method: String,
+    /// biz_content as JSON.
+    #[arg(long, default_value = "{}")]
+    biz: String,
+    /// The app's alipay.toml.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+pub fn call(args: CallArgs) -> Result<(), Failure> {
+    let builder = ConfigFile::load(&args.config)?.builder()?;
+    let client = alipay_sdk::blocking::Client::new(builder.build()?).map_err(|e| Failure::Input(e.to_string()))?;
+    let request = Request::new(&args.method).biz_json(&args.biz);
+    match client.execute(&request) {
+        Ok(response) => {
+            let node: serde_json::Value = serde_json::from_str(response.node()).unwrap_or_default();
+            let by = response.alipay_cert_sn().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default();
+            eprintln!("verified{by}");
+            println!("{}", serde_json::to_string_pretty(&node).unwrap_or_else(|_| response.node().to_string()));
+            Ok(())
+        }
+        Err(alipay_sdk::Error::Request(error)) => Err(Failure::Input(error.to_string())),
+        Err(alipay_sdk::Error::Business(error)) => {
+            println!("{}", error.failure.node);
+            Err(Failure::Check(error.to_string()))
+        }
+        Err(error) => Err(Failure::Check(error.to_string())),
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KeyFormat {
+    /// PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`).
+    Pkcs1,
+    /// PKCS#8 PEM (`BEGIN PRIVATE KEY`).
+    Pkcs8,
+    /// The bare base64 of PKCS#8, as Alipay's key tool writes for Java.
+    Base64,
+}
+
+#[derive(Args)]
+pub struct KeyGenArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "pkcs8")]
+    format: KeyFormat,
+    /// Write the private key here (mode 0600) and print the public key; default: print the
+    /// private key.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn key_gen(args: KeyGenArgs) -> Result<(), Failure> {
+    let key = PrivateKey::generate(2048)?;
+    let text = match args.format {
+        KeyFormat::Pkcs1 => key.to_pkcs1_pem()?,
+        KeyFormat::Pkcs8 => key.to_pkcs8_pem()?,
+        KeyFormat::Base64 => {
+            let pem = key.to_pkcs8_pem()?;
+            pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>() + "\n"
+        }
+    };
+    match args.out {
+        Some(path) => {
+            write_private(&path, &text)?;
+            eprintln!("wrote the private key to {}; the public key (应用公钥) follows:", path.display());
+            print!("{}", key.public_key().to_pem());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| Failure::Input(format!("{}: {e} (not overwriting an existing key)", path.display())))?;
+    file.write_all(text.as_bytes()).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))
+}
+
+#[derive(Args)]
+pub struct CsrArgs {
+    /// The app private key.
+    #[arg(long)]
+    key: PathBuf,
+    /// Organisation (company) name in the request.
+    #[arg(long, default_value = "alipay-sdk")]
+    org: String,
+    /// Common name in the request (e.g. the app's name).
+    #[arg(long, default_value = "alipay-sdk app")]
+    cn: String,
+    /// Write the CSR here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn csr(args: CsrArgs) -> Result<(), Failure> {
+    let key = PrivateKey::from_path(&args.key)?;
+    let openssl_error = |e: openssl::error::ErrorStack| Failure::Input(format!("cannot build the CSR: {e}"));
+    let pkey = openssl::pkey::PKey::private_key_from_pkcs8(&pem_body(&key.to_pkcs8_pem()?).map_err(Failure::Input)?)
+        .map_err(openssl_error)?;
+    let mut name = X509NameBuilder::new().map_err(openssl_error)?;
+    name.append_entry_by_nid(Nid::COUNTRYNAME, "CN").map_err(openssl_error)?;
+    name.append_entry_by_nid(Nid::ORGANIZATIONNAME, &args.org).map_err(openssl_error)?;
+    name.append_entry_by_nid(Nid::COMMONNAME, &args.cn).map_err(openssl_error)?;
+    let name = name.build();
+    let mut builder = X509ReqBuilder::new().map_err(openssl_error)?;
+    builder.set_version(0).map_err(openssl_error)?;
+    builder.set_subject_name(&name).map_err(openssl_error)?;
+    builder.set_pubkey(&pkey).map_err(openssl_error)?;
+    builder.sign(&pkey, MessageDigest::sha256()).map_err(openssl_error)?;
+    let pem = String::from_utf8(builder.build().to_pem().map_err(openssl_error)?).unwrap_or_default();
+    match args.out {
+        Some(path) => std::fs::write(&path, &pem).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?,
+        None => print!("{pem}"),
+    }
+    Ok(())
+}
+
+fn pem_body(pem: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).map_err(|e| e.to_string())
+}

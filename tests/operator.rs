@@ -1,0 +1,436 @@
+//! Operator tooling: alipay.toml, `alipay doctor`, `alipay call`, `alipay key gen`, `alipay csr`.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use alipay_sdk::config_file::{ConfigFile, ConfigFileError, Mode};
+use alipay_sdk::key::PrivateKey;
+use alipay_sdk::sandbox::{Sandbox, SandboxHandle};
+use common::{pki, shared};
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509, X509Builder, X509NameBuilder};
+
+fn alipay(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_alipay"));
+    command.args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// A certificate-mode alipay.toml over the test PKI, with `overrides` replacing settings.
+fn toml_file(dir: &Path, gateway: &str, overrides: &[(&str, String)]) -> PathBuf {
+    let path = |p: &str| pki(p).display().to_string();
+    let mut settings: Vec<(&str, String)> = vec![
+        ("app_id", "2021000000000001".into()),
+        ("mode", "certificate".into()),
+        ("gateway", gateway.into()),
+        ("app_private_key", path("keys/app_pkcs8.pem")),
+        ("app_cert", path("ca/app_cert.pem")),
+        ("alipay_cert", path("ca/alipay_cert.pem")),
+        ("alipay_root_cert", path("ca/root_bundle.pem")),
+    ];
+    for (name, value) in overrides {
+        settings.retain(|(n, _)| n != name);
+        settings.push((name, value.clone()));
+    }
+    let body: String = settings.iter().map(|(k, v)| format!("{k} = {v:?}\n")).collect();
+    let file = dir.join("alipay.toml");
+    std::fs::write(&file, body).unwrap();
+    file
+}
+
+fn doctor_json(config: &Path, env: &[(&str, &str)]) -> (Option<i32>, serde_json::Value) {
+    let output = alipay(&["doctor", "--config", config.to_str().unwrap(), "--json"], env);
+    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("not JSON: {}", text(&output)));
+    (output.status.code(), value)
+}
+
+fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"].as_str().unwrap().starts_with(name))
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
+async fn sandbox() -> SandboxHandle {
+    Sandbox::builder().start().await.unwrap()
+}
+
+#[test]
+fn config_file_resolves_paths_and_takes_environment_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(pki("keys/app_pkcs8.pem"), dir.path().join("key.pem")).unwrap();
+    std::fs::write(dir.path().join("aes.txt"), "aGVsbG8gd29ybGQgMTIzNA==").unwrap();
+    let file = dir.path().join("alipay.toml");
+    let ca = |p: &str| pki(p).display().to_string();
+    std::fs::write(
+        &file,
+        format!(
+            "app_id = \"2021000000000001\"\ngateway = \"sandbox\"\ncharset = \"GBK\"\napp_private_key = \"key.pem\"\napp_cert = {:?}\nalipay_cert = [{:?}]\nalipay_root_cert = {:?}\naes_key_file = \"aes.txt\"\ntimeout_ms = 2500\n",
+            ca("ca/app_cert.pem"),
+            ca("ca/alipay_cert.pem"),
+            ca("ca/root_bundle.pem")
+        ),
+    )
+    .unwrap();
+    let loaded = ConfigFile::load_with_env(&file, |_| None).unwrap();
+    assert_eq!(loaded.path_of("app_private_key").unwrap(), dir.path().join("key.pem"));
+    let config = loaded.builder().unwrap().build().unwrap();
+    assert_eq!(config.gateway(), alipay_sdk::config::SANDBOX_GATEWAY);
+    assert_eq!(config.charset(), alipay_sdk::charset::Charset::Gbk);
+    assert!(config.aes_key().is_some());
+    assert_eq!(config.timeout(), std::time::Duration::from_millis(2500));
+
+    let env = |name: &str| match name {
+        "ALIPAY_APP_ID" => Some("2021999999999999".to_string()),
+        "ALIPAY_GATEWAY" => Some("http://127.0.0.1:9/gateway.do".to_string()),
+        "ALIPAY_MODE" => Some("public-key".to_string()),
+        "ALIPAY_ALIPAY_PUBLIC_KEY" => Some(ca("ca/alipay_public.pem")),
+        _ => None,
+    };
+    let overridden = ConfigFile::load_with_env(&file, env).unwrap();
+    assert_eq!(overridden.mode, Mode::PublicKey);
+    let config = overridden.builder().unwrap().build().unwrap();
+    assert_eq!((config.app_id(), config.gateway()), ("2021999999999999", "http://127.0.0.1:9/gateway.do"));
+    assert!(config.app_cert_sn().is_none());
+
+    std::fs::write(&file, "app_id = \"1\"\napp_privat_key = \"typo.pem\"\n").unwrap();
+    let error = ConfigFile::load_with_env(&file, |_| None).unwrap_err();
+    assert!(matches!(error, ConfigFileError::Parse { .. }) && error.to_string().contains("app_privat_key"), "{error}");
+    std::fs::write(&file, "mode = \"certificate\"\n").unwrap();
+    let error = ConfigFile::load_with_env(&file, |_| None).unwrap().builder().unwrap_err();
+    assert!(error.to_string().contains("setting app_id: missing"), "{error}");
+    let error =
+        ConfigFile::load_with_env(&file, |n| (n == "ALIPAY_MODE").then(|| "certificates".to_string())).unwrap_err();
+    assert!(error.to_string().contains("ALIPAY_MODE"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_and_call_against_the_sandbox_files() {
+    let sandbox = sandbox().await;
+    let config = sandbox.dir().join("alipay.toml");
+    assert!(config.exists(), "alipay sandbox --dir writes alipay.toml");
+    let path = config.clone();
+    let (code, report) = tokio::task::spawn_blocking(move || doctor_json(&path, &[])).await.unwrap();
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["failed"], 0);
+    for name in [
+        "app private key",
+        "app certificate",
+        "Alipay certificate",
+        "root bundle",
+        "key matches app certificate",
+        "Alipay certificate chains",
+        "SNs sent",
+        "host clock",
+    ] {
+        assert_eq!(check(&report, name)["status"], "pass", "{name}: {report}");
+    }
+    assert!(check(&report, "SNs sent")["detail"].as_str().unwrap().contains(&sandbox.info().app_cert_sn));
+    assert_eq!(check(&report, "TLS trust store")["status"], "skip");
+
+    let path = config.clone();
+    let output =
+        tokio::task::spawn_blocking(move || alipay(&["doctor", "--config", path.to_str().unwrap(), "--probe"], &[]))
+            .await
+            .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("✔ signed probe: the gateway accepted our signature and SNs"));
+
+    let path = config.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(
+            &[
+                "call",
+                "alipay.trade.precreate",
+                "--biz",
+                r#"{"out_trade_no":"call-1","total_amount":"1.23","subject":"CLI"}"#,
+                "--config",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let node: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(node["out_trade_no"], "call-1");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("verified with Alipay certificate"));
+    let path = config.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(
+            &["call", "alipay.trade.query", "--biz", r#"{"out_trade_no":"nope"}"#, "--config", path.to_str().unwrap()],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output).contains("ACQ.TRADE_NOT_EXIST"));
+}
+
+/// An app key and an app certificate that expired in 2001, issued by the test PKI's class 1 CA.
+fn expired_app_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let ca_key = PKey::private_key_from_pem(&std::fs::read(pki("ca/class1.key")).unwrap()).unwrap();
+    let ca = X509::from_pem(&std::fs::read(pki("ca/class1.pem")).unwrap()).unwrap();
+    let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_nid(Nid::COMMONNAME, "2088000000000001-2021000000000001").unwrap();
+    let name = name.build();
+    let mut builder = X509Builder::new().unwrap();
+    builder.set_version(2).unwrap();
+    builder.set_serial_number(&BigNum::from_u32(77).unwrap().to_asn1_integer().unwrap()).unwrap();
+    builder.set_subject_name(&name).unwrap();
+    builder.set_issuer_name(ca.subject_name()).unwrap();
+    builder.set_pubkey(&key).unwrap();
+    builder.set_not_before(&Asn1Time::from_unix(946_684_800).unwrap()).unwrap();
+    builder.set_not_after(&Asn1Time::from_unix(978_307_200).unwrap()).unwrap();
+    builder.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let (key_path, cert_path) = (dir.join("expired.key"), dir.join("expired.crt"));
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    std::fs::write(&cert_path, builder.build().to_pem().unwrap()).unwrap();
+    (key_path, cert_path)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_doctor_check_fails_with_its_fix() {
+    let sandbox = sandbox().await;
+    let gateway = sandbox.gateway_url();
+    let dir = tempfile::tempdir().unwrap();
+    let (expired_key, expired_cert) = expired_app_pair(dir.path());
+    let p = |path: &str| pki(path).display().to_string();
+    // (case, settings replaced, the check that must fail, a word its detail must contain)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        ("baseline", vec![], "", ""),
+        (
+            "expired",
+            vec![
+                ("app_private_key", expired_key.display().to_string()),
+                ("app_cert", expired_cert.display().to_string()),
+            ],
+            "expiry of app certificate",
+            "EXPIRED",
+        ),
+        (
+            "mismatched key",
+            vec![("app_private_key", p("keys/other_pkcs8.pem"))],
+            "key matches app certificate",
+            "does not match",
+        ),
+        (
+            "wrong chain",
+            vec![("alipay_cert", shared("alipay/prod_alipayCertPublicKey_RSA2_easysdk.crt").display().to_string())],
+            "Alipay certificate chains",
+            "no signature path",
+        ),
+        (
+            "missing file",
+            vec![("app_cert", dir.path().join("missing.crt").display().to_string())],
+            "app certificate",
+            "cannot read",
+        ),
+        ("wrong kind", vec![("app_private_key", p("ca/app_cert.pem"))], "app private key", "this is a certificate"),
+        ("wrong role", vec![("app_cert", p("ca/alipay_cert.pem"))], "app certificate", "an Alipay certificate"),
+        (
+            "unreachable gateway",
+            vec![("gateway", "http://127.0.0.1:1/gateway.do".into())],
+            "gateway reachable",
+            "cannot reach",
+        ),
+    ];
+    for (name, overrides, failing, needle) in cases {
+        let case_dir = dir.path().join(name.replace(' ', "_"));
+        std::fs::create_dir(&case_dir).unwrap();
+        let file = toml_file(&case_dir, &gateway, &overrides);
+        let (code, report) = tokio::task::spawn_blocking(move || doctor_json(&file, &[])).await.unwrap();
+        if name == "baseline" {
+            assert_eq!(code, Some(0), "{report}");
+            continue;
+        }
+        assert_eq!(code, Some(1), "{name}: {report}");
+        let failed: Vec<&serde_json::Value> =
+            report["checks"].as_array().unwrap().iter().filter(|c| c["status"] == "fail").collect();
+        let hit = failed
+            .iter()
+            .find(|c| c["check"].as_str().unwrap().starts_with(failing))
+            .unwrap_or_else(|| panic!("{name}: no failing {failing}: {report}"));
+        assert!(hit["detail"].as_str().unwrap().contains(needle), "{name}: {hit}");
+        assert!(!hit["fix"].as_str().unwrap_or("").is_empty(), "{name}: every failure says how to fix it");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_catches_a_skewed_clock() {
+    #[derive(Debug)]
+    struct Ahead;
+    impl alipay_sdk::config::Clock for Ahead {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            chrono::Utc::now() + chrono::Duration::hours(1)
+        }
+    }
+    let sandbox = Sandbox::builder().clock(Arc::new(Ahead)).start().await.unwrap();
+    let file = sandbox.dir().join("alipay.toml");
+    let (code, report) = tokio::task::spawn_blocking(move || doctor_json(&file, &[])).await.unwrap();
+    assert_eq!(code, Some(1));
+    let clock = check(&report, "host clock");
+    assert_eq!(clock["status"], "fail", "{report}");
+    assert!(
+        clock["detail"].as_str().unwrap().contains("-3600 s") || clock["detail"].as_str().unwrap().contains("-3599 s"),
+        "{clock}"
+    );
+}
+
+/// A local HTTPS server whose certificate (for 127.0.0.1) is issued by a fresh CA.
+fn https_server() -> (String, PathBuf, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let make_key = || PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let name = |cn: &str| {
+        let mut b = X509NameBuilder::new().unwrap();
+        b.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        b.build()
+    };
+    let build = |subject: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>| {
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(rand_serial()).unwrap().to_asn1_integer().unwrap()).unwrap();
+        b.set_subject_name(&name(subject)).unwrap();
+        b.set_issuer_name(issuer.map_or(&*name(subject), |(c, _)| c.subject_name())).unwrap();
+        b.set_pubkey(key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(2).unwrap()).unwrap();
+        if issuer.is_none() {
+            b.append_extension(openssl::x509::extension::BasicConstraints::new().critical().ca().build().unwrap())
+                .unwrap();
+        } else {
+            let san = SubjectAlternativeName::new().ip("127.0.0.1").build(&b.x509v3_context(None, None)).unwrap();
+            b.append_extension(san).unwrap();
+        }
+        b.sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256()).unwrap();
+        b.build()
+    };
+    let ca_key = make_key();
+    let ca = build("doctor test CA", &ca_key, None);
+    let server_key = make_key();
+    let server = build("127.0.0.1", &server_key, Some((&ca, &ca_key)));
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, ca.to_pem().unwrap()).unwrap();
+    let mut acceptor = openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls()).unwrap();
+    acceptor.set_private_key(&server_key).unwrap();
+    acceptor.set_certificate(&server).unwrap();
+    let acceptor = Arc::new(acceptor.build());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://127.0.0.1:{}/gateway.do", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let acceptor = acceptor.clone();
+            std::thread::spawn(move || {
+                if let Ok(mut tls) = acceptor.accept(stream) {
+                    let mut buffer = [0u8; 4096];
+                    let _ = tls.read(&mut buffer);
+                    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
+                    let _ = tls.write_all(
+                        format!("HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                            .as_bytes(),
+                    );
+                }
+            });
+        }
+    });
+    (url, ca_path, dir)
+}
+
+fn rand_serial() -> u32 {
+    let mut bytes = [0u8; 4];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    u32::from_be_bytes(bytes) >> 1
+}
+
+#[test]
+fn doctor_checks_the_gateway_tls_chain_with_the_system_trust_store() {
+    let (url, ca_path, _keep) = https_server();
+    let dir = tempfile::tempdir().unwrap();
+    let file = toml_file(dir.path(), &url, &[]);
+    // The system trust store does not know this CA: the check fails and says how to fix it.
+    let (code, report) = doctor_json(&file, &[]);
+    assert_eq!(code, Some(1));
+    let tls = check(&report, "TLS trust store");
+    assert_eq!(tls["status"], "fail", "{report}");
+    assert!(tls["fix"].as_str().unwrap().contains("ca-certificates"));
+    // With the CA in the trust store OpenSSL reads (SSL_CERT_FILE), it passes.
+    let (code, report) = doctor_json(&file, &[("SSL_CERT_FILE", ca_path.to_str().unwrap())]);
+    assert_eq!(check(&report, "TLS trust store")["status"], "pass", "{report}");
+    assert_eq!(check(&report, "host clock")["status"], "pass", "{report}");
+    assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn key_gen_in_every_format_and_a_csr_openssl_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (format, marker) in [("pkcs1", "BEGIN RSA PRIVATE KEY"), ("pkcs8", "BEGIN PRIVATE KEY"), ("base64", "MII")] {
+        let output = alipay(&["key", "gen", "--format", format], &[]);
+        assert_eq!(output.status.code(), Some(0));
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.starts_with(marker) || text.contains(marker), "{format}: {text}");
+        let key = PrivateKey::from_bytes(text.as_bytes()).unwrap();
+        assert_eq!(key.bits(), 2048);
+    }
+    let key_path = dir.path().join("app.key");
+    let output = alipay(&["key", "gen", "--out", key_path.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(0));
+    let key = PrivateKey::from_path(&key_path).unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), key.public_key().to_pem(), "prints the matching public key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(
+        alipay(&["key", "gen", "--out", key_path.to_str().unwrap()], &[]).status.code(),
+        Some(2),
+        "never overwrites a key"
+    );
+
+    let csr = dir.path().join("app.csr");
+    let output = alipay(
+        &[
+            "csr",
+            "--key",
+            key_path.to_str().unwrap(),
+            "--org",
+            "Example Co",
+            "--cn",
+            "Example App",
+            "--out",
+            csr.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let verify =
+        Command::new("openssl").args(["req", "-verify", "-noout", "-subject", "-in"]).arg(&csr).output().unwrap();
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("Example App"));
+    let public = Command::new("openssl").args(["req", "-pubkey", "-noout", "-in"]).arg(&csr).output().unwrap();
+    assert_eq!(String::from_utf8(public.stdout).unwrap(), key.public_key().to_pem());
+    assert_eq!(alipay(&["csr", "--key", pki("ca/app_cert.pem").to_str().unwrap()], &[]).status.code(), Some(2));
+}
