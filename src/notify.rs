@@ -136,7 +136,8 @@ pub fn parse_form(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String
     Ok(params)
 }
 
-fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once.
+pub(crate) fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {

@@ -32,6 +32,21 @@ fn sub_code(error: &Error) -> String {
     }
 }
 
+/// Sends a request signed with `config` straight to the gateway and returns the raw answer.
+async fn post_signed(gateway: &str, signed: &alipay_sdk::SignedRequest) -> Vec<u8> {
+    reqwest::Client::new()
+        .post(signed.url(gateway).unwrap())
+        .header("content-type", signed.content_type())
+        .body(signed.form_body().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 fn amount(text: &str) -> alipay_sdk::model::Amount {
     text.parse().unwrap()
 }
@@ -153,16 +168,7 @@ async fn requests_are_checked_like_alipay_does() {
     let signed = config.sign_request(&query.to_request()).unwrap();
     let mut tampered = signed.clone();
     tampered.body[0].1 = r#"{"out_trade_no":"y"}"#.into();
-    let body = reqwest::Client::new()
-        .post(tampered.url(&sandbox.gateway_url()).unwrap())
-        .header("content-type", tampered.content_type())
-        .body(tampered.form_body().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = post_signed(&sandbox.gateway_url(), &tampered).await;
     let Err(ResponseError::Business(error)) = config.verify_response_to(&signed, &body) else {
         panic!("expected a verified failure")
     };
@@ -302,16 +308,7 @@ async fn rotation_and_the_download_api() {
     let verifier = alipay_sdk::response::ResponseVerifier::certificates([old_chain]).unwrap();
     let config = sandbox.client_config().build().unwrap();
     let signed = config.sign_request(&TradeQuery::by_out_trade_no("rot-1").to_request()).unwrap();
-    let body = reqwest::Client::new()
-        .post(signed.url(&info.gateway).unwrap())
-        .header("content-type", signed.content_type())
-        .body(signed.form_body().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = post_signed(&info.gateway, &signed).await;
     let error = verifier.verify("alipay.trade.query", &body).unwrap_err();
     assert!(
         matches!(error, ResponseError::UnknownCertSn { ref alipay_cert_sn, ref known, .. } if *alipay_cert_sn == new_sn && *known == vec![old_sn.clone()]),
@@ -325,16 +322,7 @@ async fn rotation_and_the_download_api() {
             Request::new("alipay.open.app.alipaycert.download").biz(&serde_json::json!({ "alipay_cert_sn": sn }));
         let config = sandbox.client_config().build().unwrap();
         let signed = config.sign_request(&request).unwrap();
-        let body = reqwest::Client::new()
-            .post(signed.url(&sandbox.gateway_url()).unwrap())
-            .header("content-type", signed.content_type())
-            .body(signed.form_body().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let body = post_signed(&sandbox.gateway_url(), &signed).await;
         let node: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let content = node["alipay_open_app_alipaycert_download_response"]["alipay_cert_content"].as_str().unwrap();
         use base64::Engine as _;

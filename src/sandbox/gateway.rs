@@ -151,21 +151,7 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
 }
 
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(input.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    Some(out)
+    crate::notify::percent_decode(input).ok()
 }
 
 /// Text parts of a multipart body (file parts are not signed and not needed here).
