@@ -395,3 +395,46 @@ async fn a_restart_on_the_same_directory_keeps_the_pki() {
     assert_eq!(second.alipay_certs().len(), 2);
     client(&second).call(&TradeCreate::new("again", amount("1.00"), "A")).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_can_be_given_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("sandbox-private");
+    std::fs::create_dir(&private).unwrap();
+    for (from, to) in [
+        ("keys/app_pkcs8.pem", dir.path().join("app_private_key.pem")),
+        ("ca/app_cert.pem", dir.path().join("appCertPublicKey_2021000000000001.crt")),
+        ("ca/root_bundle.pem", dir.path().join("alipayRootCert.crt")),
+        ("ca/alipay.key", private.join("alipay_1.key")),
+        ("ca/alipay_cert.pem", private.join("alipay_1.crt")),
+    ] {
+        std::fs::copy(pki(from), to).unwrap();
+    }
+    let sandbox = Sandbox::builder().dir(dir.path()).app_id("2021000000000001").start().await.unwrap();
+    let info = sandbox.info();
+    assert_eq!(info.app_cert_sn, common::oracle_for("app_cert.pem")["sn"].as_str().unwrap());
+    assert_eq!(info.alipay_cert_sn, common::oracle_for("alipay_cert.pem")["sn"].as_str().unwrap());
+    // A client configured straight from testdata/ talks to it.
+    let client = Client::new(common::wire::cert_config(&sandbox.gateway_url()).build().unwrap()).unwrap();
+    client.call(&TradeCreate::new("given-1", amount("1.00"), "Given")).await.unwrap();
+    // Rotating needs the CA that issues Alipay certificates.
+    let error = sandbox.rotate_alipay_cert().unwrap_err();
+    assert!(error.to_string().contains("class2.key"), "{error}");
+    drop(sandbox);
+    std::fs::copy(pki("ca/class2.key"), private.join("class2.key")).unwrap();
+    std::fs::copy(pki("ca/class2.pem"), private.join("class2.crt")).unwrap();
+    let sandbox = Sandbox::builder().dir(dir.path()).app_id("2021000000000001").start().await.unwrap();
+    let new_sn = sandbox.rotate_alipay_cert().unwrap();
+    let client = Client::new(common::wire::cert_config(&sandbox.gateway_url()).build().unwrap()).unwrap();
+    client.call(&TradeQuery::by_out_trade_no("given-1")).await.unwrap_err(); // new sandbox ledger: not found…
+    assert!(
+        client.config().cert_mode().unwrap().store().contains(&new_sn),
+        "…but the rotated certificate was followed"
+    );
+
+    // Files given but incomplete: a clear error, nothing generated over them.
+    let partial = tempfile::tempdir().unwrap();
+    std::fs::copy(pki("ca/root_bundle.pem"), partial.path().join("alipayRootCert.crt")).unwrap();
+    let error = Sandbox::builder().dir(partial.path()).start().await.err().expect("incomplete files are refused");
+    assert!(error.to_string().contains("app_private_key.pem"), "{error}");
+}

@@ -60,8 +60,8 @@ pub(crate) struct Pki {
     pub app_cert: CertificateChain,
     pub roots: RootBundle,
     pub identities: Vec<AlipayIdentity>,
-    class2_key: PKey<Private>,
-    class2_cert: X509,
+    /// The CA that issues Alipay certificates (needed only to rotate).
+    issuer: Option<(PKey<Private>, X509)>,
 }
 
 fn err(context: &str) -> impl Fn(openssl::error::ErrorStack) -> SandboxError + '_ {
@@ -158,13 +158,17 @@ impl Pki {
         format!("appCertPublicKey_{app_id}.crt")
     }
 
-    /// Loads the PKI from `dir` if it holds one, or generates one there.
+    /// Loads the PKI from `dir` if it holds one, or generates one there when it holds none of
+    /// the files. Given files need: `app_private_key.pem`, `appCertPublicKey_<app id>.crt`,
+    /// `alipayRootCert.crt`, and in `sandbox-private/` the Alipay key and certificate to sign
+    /// with (`alipay_1.key`, `alipay_1.crt`, …) and, to rotate, the CA issuing them
+    /// (`class2.key`, `class2.crt`).
     pub fn load_or_generate(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
-        if dir.join(PRIVATE_DIR).join("class2.key").exists() {
-            Pki::load(dir, app_id)
-        } else {
-            Pki::generate(dir, app_id)
-        }
+        let given = [APP_PRIVATE_KEY.to_string(), ROOT_CERT.to_string(), Pki::app_cert_file(app_id)]
+            .iter()
+            .any(|name| dir.join(name).exists())
+            || dir.join(PRIVATE_DIR).exists();
+        if given { Pki::load(dir, app_id) } else { Pki::generate(dir, app_id) }
     }
 
     fn generate(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
@@ -230,18 +234,31 @@ impl Pki {
         write(dir, APP_PUBLIC_KEY, &app_public)?;
         write(&private, "class2.key", &key_pem(&class2_key)?)?;
         write(&private, "class2.crt", &pem_of(&class2)?)?;
-        let mut pki = Pki::load_parts(dir, app_id, class2_key, class2)?;
+        let mut pki = Pki::load_parts(dir, app_id, Some((class2_key, class2)))?;
         pki.rotate(dir)?;
         Ok(pki)
     }
 
     fn load(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
         let private = dir.join(PRIVATE_DIR);
-        let class2_key = PKey::private_key_from_pem(&read(&private, "class2.key")?).map_err(err("class2.key"))?;
-        let class2 = X509::from_pem(&read(&private, "class2.crt")?).map_err(err("class2.crt"))?;
-        let mut pki = Pki::load_parts(dir, app_id, class2_key, class2)?;
-        let mut numbered: Vec<(u32, PathBuf)> = std::fs::read_dir(&private)
-            .map_err(|source| SandboxError::Io { path: private.clone(), source })?
+        let issuer = if private.join("class2.key").exists() {
+            let key = PKey::private_key_from_pem(&read(&private, "class2.key")?).map_err(err("class2.key"))?;
+            let cert = X509::from_pem(&read(&private, "class2.crt")?).map_err(err("class2.crt"))?;
+            Some((key, cert))
+        } else {
+            None
+        };
+        let mut pki = Pki::load_parts(dir, app_id, issuer)?;
+        let entries = match std::fs::read_dir(&private) {
+            Ok(entries) => entries,
+            Err(_) => {
+                return Err(SandboxError::Pki(format!(
+                    "{} is missing: it holds the Alipay key and certificate the sandbox signs with (alipay_1.key, alipay_1.crt)",
+                    private.display()
+                )));
+            }
+        };
+        let mut numbered: Vec<(u32, PathBuf)> = entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter_map(|path| {
                 let stem = path.file_name()?.to_str()?.strip_prefix("alipay_")?.strip_suffix(".crt")?.to_string();
@@ -257,12 +274,18 @@ impl Pki {
             pki.identities.push(AlipayIdentity { key, chain, pem });
         }
         if pki.identities.is_empty() {
+            if pki.issuer.is_none() {
+                return Err(SandboxError::Pki(format!(
+                    "{}: no Alipay key and certificate to sign with (alipay_1.key + alipay_1.crt) and no CA to issue one (class2.key + class2.crt)",
+                    private.display()
+                )));
+            }
             pki.rotate(dir)?;
         }
         Ok(pki)
     }
 
-    fn load_parts(dir: &Path, app_id: &str, class2_key: PKey<Private>, class2_cert: X509) -> Result<Pki, SandboxError> {
+    fn load_parts(dir: &Path, app_id: &str, issuer: Option<(PKey<Private>, X509)>) -> Result<Pki, SandboxError> {
         let invalid = |e: &dyn std::fmt::Display| SandboxError::Pki(e.to_string());
         let app_key = PrivateKey::from_path(dir.join(APP_PRIVATE_KEY)).map_err(|e| invalid(&e))?;
         let app_cert = CertificateChain::from_path(dir.join(Pki::app_cert_file(app_id))).map_err(|e| invalid(&e))?;
@@ -271,20 +294,26 @@ impl Pki {
             crate::cert::CertRole::App { partner_id, .. } => partner_id,
             _ => "2088000000000001".to_string(),
         };
-        Ok(Pki { partner_id, app_key, app_cert, roots, identities: Vec::new(), class2_key, class2_cert })
+        Ok(Pki { partner_id, app_key, app_cert, roots, identities: Vec::new(), issuer })
     }
 
     /// Issues a new Alipay certificate, makes it current and writes it to `dir`.
     pub fn rotate(&mut self, dir: &Path) -> Result<&AlipayIdentity, SandboxError> {
+        let (issuer_key, issuer_cert) = self.issuer.as_ref().ok_or_else(|| {
+            SandboxError::Pki(format!(
+                "cannot rotate: {}/class2.key and class2.crt (the CA that issues Alipay certificates) were not given",
+                dir.join(PRIVATE_DIR).display()
+            ))
+        })?;
         let key = rsa_key()?;
         let leaf = build(Spec {
             subject: name("Sandbox Merchant", "Alipay", &format!("支付宝(中国)网络技术有限公司-{}", self.partner_id))?,
             public: &key,
-            issuer: Some((&self.class2_cert, &self.class2_key)),
+            issuer: Some((issuer_cert, issuer_key)),
             ca: false,
             digest: MessageDigest::sha256(),
         })?;
-        let pem = format!("{}{}", pem_of(&leaf)?, pem_of(&self.class2_cert)?);
+        let pem = format!("{}{}", pem_of(&leaf)?, pem_of(issuer_cert)?);
         let number = self.identities.len() + 1;
         let private = dir.join(PRIVATE_DIR);
         write(&private, &format!("alipay_{number}.key"), &key_pem(&key)?)?;
