@@ -1,14 +1,26 @@
 //! # alipay-sdk
 //!
 //! An SDK for the Alipay open platform in **certificate mode** (公钥证书模式), and in plain
-//! public-key mode for migrations.
+//! public-key mode for migrations: certificates and their SNs computed exactly as Alipay's Java
+//! servers do, signed requests, responses verified by default (failing closed), notifications,
+//! signed answers for ISV servers, Alipay certificate rotation and app key hot reload.
 //!
-//! The crate is laid out one module per concept:
+//! One module per concept:
 //!
-//! - [`cert`]: certificates, `app_cert_sn`, `alipay_cert_sn` and `alipay_root_cert_sn`,
-//!   computed exactly as Alipay's Java servers do;
-//! - [`key`]: the app private key, the Alipay public key, RSA2/RSA signatures;
-//! - [`kind`]: telling what a key or certificate file really is, for clear errors.
+//! | module | concept |
+//! |---|---|
+//! | [`cert`] | certificates, `app_cert_sn`, `alipay_cert_sn`, `alipay_root_cert_sn` |
+//! | [`key`], [`kind`] | private and public keys, RSA2/RSA; what a file really is |
+//! | [`config`], [`config_file`] | the client configuration (sans-IO core) and `alipay.toml` |
+//! | [`request`], [`response`] | sign content and signed requests; verified responses, typed failures |
+//! | [`client`], [`blocking`] | async and blocking transports (reqwest, OS trust store) |
+//! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
+//! | [`notify`], [`server`] | notifications and Alipay's calls; signed answers to Alipay |
+//! | [`lifecycle`] | Alipay certificate store and rotation, app key pair reload, expiry |
+//! | [`sandbox`] | a local gateway that behaves like Alipay's (feature `sandbox`) |
+//! | [`charset`], [`aes`] | UTF-8 / GBK; AES content encryption |
+//!
+//! Loading the four files of certificate mode, once, and signing:
 //!
 //! ```
 //! use alipay_sdk::cert::{CertificateChain, RootBundle};
@@ -27,6 +39,24 @@
 //! assert!(app_key.public_key().verify(b"a=1&b=2", &signature, SignType::Rsa2));
 //! # let _ = alipay_cert;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A whole verified payment against the embedded sandbox gateway (feature `sandbox`):
+//!
+//! ```
+//! # #[cfg(feature = "sandbox")]
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use alipay_sdk::Client;
+//! use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
+//!
+//! let sandbox = alipay_sdk::sandbox::Sandbox::builder().start().await?;
+//! let client = Client::new(sandbox.client_config().build()?)?;
+//! client.call(&TradePrecreate::new("doc-1", "9.99".parse()?, "Tea")).await?;
+//! sandbox.buyer_pays("doc-1")?;
+//! let trade = client.call(&TradeQuery::by_out_trade_no("doc-1")).await?;
+//! assert_eq!(trade.trade_status, TradeStatus::TradeSuccess);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 #![warn(missing_docs)]
 

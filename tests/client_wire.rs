@@ -293,6 +293,7 @@ async fn transport_failures_are_typed() {
     assert!(matches!(error, Error::Transport { timed_out: true, .. }), "{error:?}");
 }
 
+#[cfg(feature = "blocking")]
 #[test]
 fn blocking_client_has_the_same_calls() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
