@@ -255,6 +255,7 @@ async fn invalid_signature_answer_carries_our_sign_content() {
     let error = client.call(&TradeQuery::by_out_trade_no("sig-1")).await.unwrap_err();
     let Error::Unverified(unverified) = &error else { panic!("expected an unverified failure: {error:?}") };
     let content = unverified.request_sign_content.as_deref().unwrap();
+    assert_eq!(unverified.request_sign_content_len, Some(content.len()), "UTF-8: bytes = text length");
     assert!(
         content.starts_with("alipay_root_cert_sn=") && content.contains("biz_content={\"out_trade_no\":\"sig-1\"}")
     );
@@ -309,4 +310,21 @@ fn blocking_client_has_the_same_calls() {
     let response = client.execute(&TradeQuery::by_out_trade_no("b-1").to_request()).unwrap();
     assert_eq!(response.alipay_cert_sn(), Some(alipay_cert_sn().as_str()));
     assert_eq!(server.requests.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn invalid_signature_length_is_counted_in_the_request_charset() {
+    let server = CaptureServer::start(|_| {
+        let body = r#"{"alipay_trade_query_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature"}}"#;
+        (200, body.as_bytes().to_vec())
+    })
+    .await;
+    let client = Client::new(cert_config(&server.url).charset(Charset::Gbk).build().unwrap()).unwrap();
+    let request = Request::new("alipay.trade.query").biz_json(r#"{"out_trade_no":"订单-1"}"#);
+    let Error::Unverified(error) = client.execute(&request).await.unwrap_err() else { panic!("expected unverified") };
+    let content = error.request_sign_content.as_deref().unwrap();
+    let (gbk, _, _) = encoding_rs::GBK.encode(content);
+    assert_eq!(error.request_sign_content_len, Some(gbk.len()));
+    assert_ne!(gbk.len(), content.len(), "CJK text: GBK and UTF-8 lengths differ");
+    assert!(error.to_string().contains(&format!("we signed {} bytes", gbk.len())));
 }

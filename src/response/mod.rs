@@ -191,30 +191,34 @@ impl fmt::Display for Failure {
 
 /// A business failure whose signature checked out: Alipay really said this.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("Alipay answered {failure}{}", diagnosis(.request_sign_content.as_deref()))]
+#[error("Alipay answered {failure}{}", diagnosis(.request_sign_content.as_deref(), *.request_sign_content_len))]
 #[non_exhaustive]
 pub struct BusinessError {
     /// The failure.
     pub failure: Box<Failure>,
     /// When the gateway answered `isv.invalid-signature`: the exact text we signed.
     pub request_sign_content: Option<String>,
+    /// Its length in bytes, in the request charset.
+    pub request_sign_content_len: Option<usize>,
 }
 
 /// A failure that was not signed (or whose signature could not be checked): it may come from
 /// anyone on the path and must not be trusted as Alipay's answer.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("UNVERIFIED answer (not signed by Alipay): {failure}{}", diagnosis(.request_sign_content.as_deref()))]
+#[error("UNVERIFIED answer (not signed by Alipay): {failure}{}", diagnosis(.request_sign_content.as_deref(), *.request_sign_content_len))]
 #[non_exhaustive]
 pub struct UnverifiedError {
     /// The failure as it was received.
     pub failure: Box<Failure>,
     /// When it claims `isv.invalid-signature`: the exact text we signed.
     pub request_sign_content: Option<String>,
+    /// Its length in bytes, in the request charset.
+    pub request_sign_content_len: Option<usize>,
 }
 
-fn diagnosis(sign_content: Option<&str>) -> String {
+fn diagnosis(sign_content: Option<&str>, len: Option<usize>) -> String {
     match sign_content {
-        Some(content) => format!("; we signed {} bytes: {content}", content.len()),
+        Some(content) => format!("; we signed {} bytes: {content}", len.unwrap_or(content.len())),
         None => String::new(),
     }
 }
@@ -385,7 +389,12 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
 
     let Some(sign) = sign else {
         return match failure {
-            Some(failure) => Err(UnverifiedError { failure: Box::new(failure), request_sign_content: None }.into()),
+            Some(failure) => Err(UnverifiedError {
+                failure: Box::new(failure),
+                request_sign_content: None,
+                request_sign_content_len: None,
+            }
+            .into()),
             None => Err(ResponseError::MissingSign { method: method.to_string() }),
         };
     };
@@ -428,10 +437,18 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             // Without an SN only a failure may still be shown, and only as verified if one of
             // our certificates checks it.
             return match failure {
-                Some(failure) if store.public_keys().iter().any(checks) => {
-                    Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into())
+                Some(failure) if store.public_keys().iter().any(checks) => Err(BusinessError {
+                    failure: Box::new(failure),
+                    request_sign_content: None,
+                    request_sign_content_len: None,
                 }
-                Some(failure) => Err(UnverifiedError { failure: Box::new(failure), request_sign_content: None }.into()),
+                .into()),
+                Some(failure) => Err(UnverifiedError {
+                    failure: Box::new(failure),
+                    request_sign_content: None,
+                    request_sign_content_len: None,
+                }
+                .into()),
                 None => Err(ResponseError::MissingCertSn { method: method.to_string() }),
             };
         }
@@ -448,12 +465,22 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             aes.decrypt(&ciphertext).map_err(|source| ResponseError::Decrypt { method: method.to_string(), source })?;
         let plain = context.charset.decode(&plain, "decrypted response")?.into_owned();
         if let Some(failure) = failure_of(method, &plain, is_error_node, &text) {
-            return Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into());
+            return Err(BusinessError {
+                failure: Box::new(failure),
+                request_sign_content: None,
+                request_sign_content_len: None,
+            }
+            .into());
         }
         plain
     } else {
         if let Some(failure) = failure {
-            return Err(BusinessError { failure: Box::new(failure), request_sign_content: None }.into());
+            return Err(BusinessError {
+                failure: Box::new(failure),
+                request_sign_content: None,
+                request_sign_content_len: None,
+            }
+            .into());
         }
         node_raw.to_string()
     };
