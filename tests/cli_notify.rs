@@ -1,25 +1,13 @@
 //! `alipay notify verify`: output and exit codes.
 #![cfg(feature = "cli")]
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use cli::alipay;
 
 use common::{pki, shared};
-
-fn alipay(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The command may exit before reading stdin (usage errors): a broken pipe is expected then.
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    child.wait_with_output().unwrap()
-}
 
 #[test]
 fn verifies_real_notifications_and_explains_failures() {
