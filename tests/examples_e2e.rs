@@ -29,7 +29,7 @@ async fn serve(router: axum::Router) -> String {
 }
 
 async fn wait_for(sandbox: &SandboxHandle, out_trade_no: &str, attempts: u32) -> alipay_sdk::sandbox::Delivery {
-    for _ in 0..300 {
+    for _ in 0..1500 {
         if let Some(d) = sandbox
             .deliveries()
             .into_iter()

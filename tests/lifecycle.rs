@@ -327,7 +327,7 @@ fn watching_follows_symlink_swaps_and_keeps_the_last_good_pair() {
 
     let _watch = config.watch_app_identity(Duration::from_millis(25)).unwrap();
     let wait_for = |wanted: &dyn Fn() -> bool| {
-        for _ in 0..200 {
+        for _ in 0..1000 {
             if wanted() {
                 return true;
             }
@@ -429,7 +429,7 @@ async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     sandbox.buyer_pays("rot-n").unwrap();
     let mut body = None;
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if let Some(d) = sandbox.deliveries().into_iter().find(|d| d.attempts > 0) {
             body = Some(d.body);
             break;

@@ -263,7 +263,7 @@ async fn notifications_are_signed_and_redelivered_until_success() {
     let order = TradePrecreate::new("n-1", amount("5.20"), "通知测试");
     client.execute(&order.to_request().notify_url(&url)).await.unwrap();
     sandbox.buyer_pays("n-1").unwrap();
-    for _ in 0..100 {
+    for _ in 0..500 {
         if sandbox.deliveries().first().is_some_and(|d| d.acknowledged) {
             break;
         }
