@@ -29,7 +29,7 @@ enum Command {
     /// Certificates: SNs, root SN, inspection.
     #[command(subcommand)]
     Cert(cert::CertCommand),
-    /// Keys: check a key against a certificate.
+    /// Keys: generate an app key pair, check a key against a certificate.
     #[command(subcommand)]
     Key(key::KeyCommand),
     /// Sign parameters (a JSON object of strings on stdin) like a gateway request.
