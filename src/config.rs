@@ -663,12 +663,12 @@ impl Config {
             |failure: &response::Failure| failure.sub_code.as_deref() == Some("isv.invalid-signature");
         match self.verify_response(&signed.method, body) {
             Err(ResponseError::Business(mut error)) if is_invalid_signature(&error.failure) => {
-                error.request_sign_content = Some(signed.sign_content.clone());
+                error.request_sign_content = Some(crate::excerpt::sign_content(&signed.sign_content));
                 error.request_sign_content_len = Some(signed.sign_content_len());
                 Err(ResponseError::Business(error))
             }
             Err(ResponseError::Unverified(mut error)) if is_invalid_signature(&error.failure) => {
-                error.request_sign_content = Some(signed.sign_content.clone());
+                error.request_sign_content = Some(crate::excerpt::sign_content(&signed.sign_content));
                 error.request_sign_content_len = Some(signed.sign_content_len());
                 Err(ResponseError::Unverified(error))
             }

@@ -136,9 +136,11 @@ impl ConfigFile {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigFileError::Read { path: path.to_path_buf(), source })?;
         let mut file: ConfigFile = toml::from_str(&text)
-            .map_err(|e| ConfigFileError::Parse { path: path.to_path_buf(), detail: e.to_string() })?;
+            .map_err(|e| ConfigFileError::Parse { path: path.to_path_buf(), detail: parse_detail(&text, &e) })?;
         file.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         file.origin = path.display().to_string();
+        let origin = file.origin.clone();
+        file.check_paths(|_| origin.clone())?;
         file.apply_env(env)?;
         Ok(file)
     }
@@ -146,6 +148,20 @@ impl ConfigFile {
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigFileError> {
         let text = |name: &str| env(name).filter(|v| !v.is_empty());
         let path = |name: &str| text(name).map(PathBuf::from);
+        let mut from_env = ConfigFile::default();
+        for (name, slot) in [
+            ("ALIPAY_APP_PRIVATE_KEY", &mut from_env.app_private_key),
+            ("ALIPAY_APP_CERT", &mut from_env.app_cert),
+            ("ALIPAY_ALIPAY_ROOT_CERT", &mut from_env.alipay_root_cert),
+            ("ALIPAY_ALIPAY_PUBLIC_KEY", &mut from_env.alipay_public_key),
+            ("ALIPAY_AES_KEY_FILE", &mut from_env.aes_key_file),
+            ("ALIPAY_ALIPAY_CERT_DIR", &mut from_env.alipay_cert_dir),
+        ] {
+            *slot = path(name);
+        }
+        from_env.alipay_cert_raw =
+            text("ALIPAY_ALIPAY_CERT").map(|v| OneOrMany::Many(v.split(',').map(str::to_string).collect()));
+        from_env.check_paths(|setting| format!("ALIPAY_{}", setting.to_ascii_uppercase()))?;
         if let Some(v) = text("ALIPAY_APP_ID") {
             self.app_id = Some(v);
         }
@@ -199,6 +215,42 @@ impl ConfigFile {
                     setting: "timeout",
                     detail: format!("{v:?} is not a number of milliseconds"),
                 })?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses key or certificate content given as a path setting, without echoing it.
+    /// `origin` names where a setting came from (the file or an environment variable).
+    fn check_paths(&self, origin: impl Fn(&'static str) -> String) -> Result<(), ConfigFileError> {
+        let alipay_certs: Vec<&str> = match &self.alipay_cert_raw {
+            None => Vec::new(),
+            Some(OneOrMany::One(p)) => vec![p.as_str()],
+            Some(OneOrMany::Many(list)) => list.iter().map(String::as_str).collect(),
+        };
+        let single = [
+            ("app_private_key", &self.app_private_key),
+            ("app_cert", &self.app_cert),
+            ("alipay_root_cert", &self.alipay_root_cert),
+            ("alipay_public_key", &self.alipay_public_key),
+            ("aes_key_file", &self.aes_key_file),
+            ("alipay_cert_dir", &self.alipay_cert_dir),
+        ];
+        let values = single
+            .into_iter()
+            .filter_map(|(setting, value)| value.as_ref().map(|v| (setting, v.to_string_lossy())))
+            .chain(alipay_certs.into_iter().map(|v| ("alipay_cert", v.into())));
+        for (setting, value) in values {
+            if crate::kind::looks_like_content_not_path(&value) {
+                return Err(ConfigFileError::Invalid {
+                    origin: origin(setting),
+                    setting,
+                    detail: format!(
+                        "this looks like key or certificate content, not a path ({} characters, not shown); \
+                         write it to a file and give that file's path",
+                        value.chars().count()
+                    ),
+                });
             }
         }
         Ok(())
@@ -331,5 +383,45 @@ fn toml_string(value: &str) -> String {
         }
     }
     out.push('"');
+    out
+}
+
+/// A TOML error's message and position, without the excerpt of the file that the parser's own
+/// `Display` quotes: the file may be a key given by mistake, or hold a secret in a mistyped
+/// setting. Literals in the message that look like content are hidden too.
+fn parse_detail(text: &str, error: &toml::de::Error) -> String {
+    let found = crate::kind::sniff(text.as_bytes());
+    if !matches!(found, crate::kind::FileKind::Unknown | crate::kind::FileKind::Empty) {
+        return format!("this is {found}, not an alipay.toml configuration file");
+    }
+    let position = error.span().map(|span| {
+        let before = &text.as_bytes()[..span.start.min(text.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        format!("line {line}, column {column}: ")
+    });
+    format!("{}{}", position.unwrap_or_default(), hide_long_literals(error.message()))
+}
+
+/// Replaces quoted or backticked literals longer than 40 characters by their length.
+fn hide_long_literals(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(['"', '`']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        let after = &rest[start + 1..];
+        let Some(len) = after.find(quote) else { break };
+        out.push_str(&rest[..start]);
+        let literal = &after[..len];
+        if literal.chars().count() > 40 || crate::kind::looks_like_content_not_path(literal) {
+            out.push_str(&format!("<{} characters, not shown>", literal.chars().count()));
+        } else {
+            out.push(quote);
+            out.push_str(literal);
+            out.push(quote);
+        }
+        rest = &after[len + 1..];
+    }
+    out.push_str(rest);
     out
 }

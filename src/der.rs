@@ -189,18 +189,21 @@ pub(crate) fn oid_to_string(content: &[u8]) -> Result<String, DerError> {
 pub(crate) fn integer_to_decimal(content: &[u8]) -> String {
     let negative = content.first().is_some_and(|b| b & 0x80 != 0);
     let magnitude = if negative { twos_complement(content) } else { content.to_vec() };
+    // Schoolbook division by 10, quadratic in the length: callers bound the length first
+    // (certificate serials, see `cert::parse::MAX_SERIAL_OCTETS`).
     let mut digits = Vec::new();
-    let mut number: Vec<u8> = magnitude.into_iter().skip_while(|&b| b == 0).collect();
-    while !number.is_empty() {
+    let mut number = magnitude;
+    let mut start = number.iter().position(|&b| b != 0).unwrap_or(number.len());
+    while start < number.len() {
         let mut remainder: u32 = 0;
-        for byte in number.iter_mut() {
+        for byte in number[start..].iter_mut() {
             let acc = (remainder << 8) | u32::from(*byte);
             *byte = (acc / 10) as u8;
             remainder = acc % 10;
         }
         digits.push(b'0' + remainder as u8);
-        while number.first() == Some(&0) {
-            number.remove(0);
+        while number.get(start) == Some(&0) {
+            start += 1;
         }
     }
     if digits.is_empty() {
@@ -210,7 +213,7 @@ pub(crate) fn integer_to_decimal(content: &[u8]) -> String {
         digits.push(b'-');
     }
     digits.reverse();
-    String::from_utf8(digits).expect("ASCII digits")
+    digits.into_iter().map(char::from).collect()
 }
 
 /// Renders the content of a DER INTEGER in hexadecimal (uppercase, `-` for negatives), the way

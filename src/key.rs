@@ -85,6 +85,16 @@ pub enum KeyError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Key or certificate content was given where a file path is expected. The value is not
+    /// kept: it is likely secret.
+    #[error(
+        "the value given as the path of a key file looks like key or certificate content, not a path \
+         ({length} characters, not shown); write it to a file and give that file's path"
+    )]
+    ContentGivenAsPath {
+        /// The length of the value, in characters.
+        length: usize,
+    },
     /// The file holds nothing.
     #[error("{origin}: the file is empty; expected {expected}")]
     Empty {
@@ -393,6 +403,10 @@ impl fmt::Debug for PublicKey {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
+    let text = path.to_string_lossy();
+    if kind::looks_like_content_not_path(&text) {
+        return Err(KeyError::ContentGivenAsPath { length: text.chars().count() });
+    }
     std::fs::read(path).map_err(|source| KeyError::Read { path: path.to_path_buf(), source })
 }
 

@@ -152,3 +152,62 @@ fn count_der_certificates(der: &[u8]) -> Option<usize> {
     }
     (count > 1).then_some(count)
 }
+
+/// Whether a value given where a file path is expected looks like key or certificate content
+/// instead (a PEM block, several lines, or a long run of base64). Such a value is secret
+/// material more often than not, so errors say what it looks like and never show it.
+pub fn looks_like_content_not_path(value: &str) -> bool {
+    if value.contains("-----BEGIN") || value.contains('\n') || value.contains('\r') {
+        return true;
+    }
+    let base64ish = |text: &str| {
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'=' | b'/'))
+    };
+    // Base64 holds `/`: a whole value of hundreds of base64 characters is content (keys are
+    // 400 to 1,700 characters); no real path is that long without a dot, dash or underscore.
+    if value.len() >= 200 && base64ish(value) {
+        return true;
+    }
+    // The last path component (a relative setting is joined to a directory before use): file
+    // names have dots; an AES key is 24 base64 characters ending in `==`.
+    let name = value.rsplit(['/', '\\']).next().unwrap_or(value);
+    base64ish(name) && (name.len() >= 64 || (name.len() >= 16 && name.ends_with('=')))
+}
+
+/// What an error may say about a path: the path itself, or — when it
+/// [looks like content](looks_like_content_not_path) — only that, with its length.
+pub fn describe_path(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    if looks_like_content_not_path(&text) {
+        format!("<a value that looks like key content, not a path ({} characters, not shown)>", text.chars().count())
+    } else {
+        path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_content_not_path;
+
+    #[test]
+    fn content_is_told_from_paths() {
+        for content in [
+            "-----BEGIN PRIVATE KEY-----",
+            "line one\nline two",
+            &"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC/abc+".repeat(8),
+            "dGhpcyBpcyBhIDE2IGJ5dGU=",
+            "/etc/alipay/MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuWJKrQ6SWvS6niIpLrQ8",
+        ] {
+            assert!(looks_like_content_not_path(content), "{content}");
+        }
+        for path in [
+            "app_private_key.pem",
+            "/etc/alipay/keys/appCertPublicKey_2021000000000001.crt",
+            "alipay-sandbox/sandbox-private/alipay_1.key",
+            "/var/lib/secrets/alipay/production/app/privatekey/current/key",
+            "C:\\keys\\app.pem",
+        ] {
+            assert!(!looks_like_content_not_path(path), "{path}");
+        }
+    }
+}

@@ -69,6 +69,7 @@ pub mod client;
 pub mod config;
 pub mod config_file;
 mod der;
+pub mod excerpt;
 pub mod key;
 pub mod kind;
 pub mod lifecycle;

@@ -80,10 +80,23 @@ pub enum NotifyError {
         "the notification signature does not verify; the signed content is {sign_content_len} bytes: {sign_content}"
     )]
     InvalidSignature {
-        /// The exact content that was checked.
+        /// The exact content that was checked: its first
+        /// [`SIGN_CONTENT_EXCERPT_BYTES`](crate::excerpt::SIGN_CONTENT_EXCERPT_BYTES) bytes.
         sign_content: String,
-        /// Its length in bytes.
+        /// Its whole length in bytes.
         sign_content_len: usize,
+    },
+    /// The signed content `k=v&…` would split into other parameters than the ones received:
+    /// a value holds `&name=` with `name` a parameter-like name (or a name holds `=` or `&`). The signature may well verify —
+    /// the content is not escaped — but an attacker can move text between a value and a new
+    /// parameter this way, so the message is refused.
+    #[error(
+        "parameter {name:?} holds '&…=' or a name holds '=' or '&': the signed content would split into \
+         other parameters than the ones received; rejected as a possible re-split forgery"
+    )]
+    AmbiguousContent {
+        /// The parameter whose name or value is ambiguous.
+        name: String,
     },
     /// A field needed for the typed notification is missing or malformed.
     #[error("verified notification field {field}: {detail}")]
@@ -108,6 +121,15 @@ pub enum NotifyError {
 /// Parses a form body: split on `&`, each side percent-decoded exactly once (`+` is a space),
 /// values decoded in the form's `charset` (or the content type's, or UTF-8).
 pub fn parse_form(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String, String)>, NotifyError> {
+    parse_form_with_charset(body, content_type).map(|(params, _)| params)
+}
+
+/// [`parse_form`], also returning the charset the values were decoded in: the `charset`
+/// parameter, else the `Content-Type` charset, else UTF-8. The sign content is encoded in it.
+pub fn parse_form_with_charset(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<(Vec<(String, String)>, Charset), NotifyError> {
     let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
@@ -117,23 +139,29 @@ pub fn parse_form(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String
         raw.push((percent_decode(name)?, percent_decode(value)?));
     }
     let named = raw.iter().find(|(k, _)| k == b"charset").map(|(_, v)| String::from_utf8_lossy(v).into_owned());
-    let from_header = content_type.and_then(|ct| {
-        ct.split(';').map(str::trim).find_map(|p| p.strip_prefix("charset=")).map(|c| c.trim_matches('"').to_string())
-    });
-    let charset: Charset = match named.or(from_header) {
+    let charset: Charset = match named.or_else(|| content_type.and_then(content_type_charset)) {
         Some(name) if !name.is_empty() => name.parse()?,
         _ => Charset::Utf8,
     };
     let mut params = Vec::with_capacity(raw.len());
+    let mut seen = std::collections::HashSet::with_capacity(raw.len());
     for (name, value) in raw {
         let name = charset.decode(&name, "notification parameter name")?.into_owned();
         let value = charset.decode(&value, &format!("notification parameter {name}"))?.into_owned();
-        if params.iter().any(|(k, _): &(String, String)| *k == name) {
+        if !seen.insert(name.clone()) {
             return Err(NotifyError::DuplicateParameter { name });
         }
         params.push((name, value));
     }
-    Ok(params)
+    Ok((params, charset))
+}
+
+/// The `charset` parameter of a `Content-Type` header value.
+fn content_type_charset(content_type: &str) -> Option<String> {
+    content_type.split(';').map(str::trim).find_map(|part| {
+        let (name, value) = part.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_string())
+    })
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once.
@@ -144,12 +172,14 @@ pub(crate) fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
         match input[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = input
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| NotifyError::Malformed { detail: format!("bad percent-escape at byte {i}") })?;
-                out.push(hex);
+                // Exactly two hex digits (`from_str_radix` alone would take a sign: `%+1`).
+                let digit = |at: usize| input.get(at).and_then(|&b| char::from(b).to_digit(16));
+                let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2)) else {
+                    return Err(NotifyError::Malformed {
+                        detail: format!("bad percent-escape at byte {i}: '%' must be followed by two hex digits"),
+                    });
+                };
+                out.push((high * 16 + low) as u8);
                 i += 2;
             }
             other => out.push(other),
@@ -166,6 +196,24 @@ pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, ru
         params.into_iter().filter(|(k, _)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type")).collect();
     kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+/// The first signed parameter that makes `k=v&…` split into other parameters than received: a
+/// name holding `=` or `&`, or a value holding `&` followed by a parameter name and `=`
+/// (`…&trade_status=…`). A name here is what parameters are named: letters, digits, `_`, `.`
+/// and `-`. Text like `A&B` or `x & y=z` (a space before the `=`) cannot become a parameter
+/// anyone reads, and genuine subjects contain it, so it is accepted. Linear in the input.
+fn ambiguous_parameter(params: &[(String, String)], rule: Rule) -> Option<&str> {
+    let looks_like_parameter = |piece: &str| {
+        piece.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        })
+    };
+    params.iter().filter(|(k, _)| k != "sign" && !(rule == Rule::V1 && k == "sign_type")).find_map(|(name, value)| {
+        let bad_name = name.contains(['=', '&']);
+        let bad_value = value.split('&').skip(1).any(looks_like_parameter);
+        (bad_name || bad_value).then_some(name.as_str())
+    })
 }
 
 /// Signs form parameters as Alipay does for notifications (used by the sandbox and tests) and
@@ -224,24 +272,54 @@ impl NotificationVerifier {
         content_type: Option<&str>,
         rule: Rule,
     ) -> Result<VerifiedNotification, NotifyError> {
-        let params = parse_form(body, content_type)?;
-        self.verify_params(params, rule)
+        let (params, charset) = parse_form_with_charset(body, content_type)?;
+        self.verify_decoded(params, charset, rule)
     }
 
-    /// Verifies already decoded parameters (decode them exactly once).
+    /// Verifies already decoded parameters (decode them exactly once). The sign content is
+    /// encoded in the `charset` parameter's charset, or UTF-8; when the charset came from the
+    /// `Content-Type` instead, use [`Self::verify_params_in`].
     pub fn verify_params(
         &self,
         params: Vec<(String, String)>,
         rule: Rule,
     ) -> Result<VerifiedNotification, NotifyError> {
+        let named = params.iter().find(|(k, _)| k == "charset").map(|(_, v)| v.as_str());
+        let charset: Charset = named.filter(|c| !c.is_empty()).unwrap_or("UTF-8").parse()?;
+        self.verify_decoded(params, charset, rule)
+    }
+
+    /// Verifies decoded parameters whose values were in `charset` (the sign content is
+    /// encoded in it). A `charset` parameter, when present, must name the same charset.
+    pub fn verify_params_in(
+        &self,
+        params: Vec<(String, String)>,
+        charset: Charset,
+        rule: Rule,
+    ) -> Result<VerifiedNotification, NotifyError> {
+        self.verify_decoded(params, charset, rule)
+    }
+
+    fn verify_decoded(
+        &self,
+        params: Vec<(String, String)>,
+        charset: Charset,
+        rule: Rule,
+    ) -> Result<VerifiedNotification, NotifyError> {
         let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        if let Some(named) = get("charset").filter(|c| !c.is_empty())
+            && named.parse::<Charset>()? != charset
+        {
+            return Err(NotifyError::Malformed {
+                detail: format!("the charset parameter says {named} but the values were decoded as {charset}"),
+            });
+        }
         let sign = get("sign").filter(|s| !s.is_empty()).ok_or(NotifyError::MissingSign)?;
         if let Some(found) = get("sign_type")
             && found != self.sign_type.as_str()
         {
             return Err(NotifyError::SignTypeMismatch { expected: self.sign_type, found: found.to_string() });
         }
-        let charset: Charset = get("charset").filter(|c| !c.is_empty()).unwrap_or("UTF-8").parse()?;
         let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
         let bytes = charset.encode(&content, "notification sign content")?;
         let cert_sn = get("alipay_cert_sn").filter(|s| !s.is_empty());
@@ -249,13 +327,24 @@ impl NotificationVerifier {
             (_, Some(key), _) => key.verify(&bytes, sign, self.sign_type),
             (Some(sn), None, Some(store)) => match store.get(sn) {
                 Some(key) => key.verify(&bytes, sign, self.sign_type),
-                None => return Err(NotifyError::UnknownCertSn { alipay_cert_sn: sn.to_string(), known: store.sns() }),
+                None => {
+                    return Err(NotifyError::UnknownCertSn {
+                        alipay_cert_sn: crate::excerpt::capped(sn, 64),
+                        known: store.sns(),
+                    });
+                }
             },
             (None, None, Some(store)) => store.public_keys().iter().any(|key| key.verify(&bytes, sign, self.sign_type)),
             (_, None, None) => false,
         };
         if !verified {
-            return Err(NotifyError::InvalidSignature { sign_content_len: bytes.len(), sign_content: content });
+            return Err(NotifyError::InvalidSignature {
+                sign_content_len: bytes.len(),
+                sign_content: crate::excerpt::sign_content(&content),
+            });
+        }
+        if let Some(name) = ambiguous_parameter(&params, rule) {
+            return Err(NotifyError::AmbiguousContent { name: name.to_string() });
         }
         Ok(VerifiedNotification { params, rule })
     }

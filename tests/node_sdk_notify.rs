@@ -4,7 +4,7 @@ mod common;
 
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
-use alipay_sdk::notify::{NotificationVerifier, Rule, parse_form, sign_params};
+use alipay_sdk::notify::{NotificationVerifier, NotifyError, Rule, parse_form, sign_params};
 use alipay_sdk::server::Responder;
 use common::wire::alipay_key;
 use common::{node, pki};
@@ -95,7 +95,7 @@ const SIGN_ORDER: &str = r#"
 const { AlipaySdk } = require('alipay-sdk');
 const c = JSON.parse(process.argv[2]);
 const sdk = new AlipaySdk({ appId: '2021000000000001', privateKey: c.privateKey, keyType: 'PKCS8', alipayPublicKey: c.publicKey });
-const order = sdk.sdkExec('alipay.trade.app.pay', { bizContent: { out_trade_no: 'node+1', subject: '中文 100%', total_amount: '9.90' }, notifyUrl: 'https://m.example/notify?a=1&b=2' });
+const order = sdk.sdkExec('alipay.trade.app.pay', { bizContent: { out_trade_no: 'node+1', subject: '中文 100%', total_amount: '9.90' }, notifyUrl: c.notifyUrl || 'https://m.example/notify?a=1&b=2' });
 console.log(JSON.stringify({ order }));
 "#;
 
@@ -107,8 +107,22 @@ fn we_accept_what_node_signs() {
     let order = result["order"].as_str().unwrap();
     // Node signs every parameter but `sign`, sign_type included: the V2 rule.
     let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("keys/app_public.pem")).unwrap());
-    let verified = verifier.verify_form(order.as_bytes(), None, Rule::V2).unwrap();
-    assert_eq!(verified.get("notify_url"), Some("https://m.example/notify?a=1&b=2"));
+    // The signature verifies, but `notify_url` holds `&b=2`: the unescaped content would split
+    // into a parameter `b` that was not sent, so the message is refused as ambiguous (a forger
+    // could move text between a value and a parameter the same way).
+    match verifier.verify_form(order.as_bytes(), None, Rule::V2) {
+        Err(NotifyError::AmbiguousContent { name }) => assert_eq!(name, "notify_url"),
+        other => panic!("expected AmbiguousContent, got {other:?}"),
+    }
+    // With the `&` escaped inside the URL (as merchants should), the same Node-signed form verifies.
+    let escaped_input = json!({
+        "privateKey": bare(&pki("keys/app_pkcs8.pem")),
+        "publicKey": bare(&pki("keys/app_public.pem")),
+        "notifyUrl": "https://m.example/notify?a=1%26b=2",
+    });
+    let escaped = node::run(SIGN_ORDER, &escaped_input, "CST-8");
+    let verified = verifier.verify_form(escaped["order"].as_str().unwrap().as_bytes(), None, Rule::V2).unwrap();
+    assert_eq!(verified.get("notify_url"), Some("https://m.example/notify?a=1%26b=2"));
     let biz: serde_json::Value = serde_json::from_str(verified.get("biz_content").unwrap()).unwrap();
     assert_eq!(biz["subject"], "中文 100%");
     // And it is exactly what our request signing rules produce over the same parameters.

@@ -251,6 +251,9 @@ async fn each_doctor_check_fails_with_its_fix() {
         ),
         ("wrong kind", vec![("app_private_key", p("ca/app_cert.pem"))], "app private key", "this is a certificate"),
         ("wrong role", vec![("app_cert", p("ca/alipay_cert.pem"))], "app certificate", "an Alipay certificate"),
+        ("unknown charset", vec![("charset", "LATIN1".into())], "charset", "LATIN1"),
+        ("missing app_id", vec![("app_id", String::new())], "app_id", "not set"),
+        ("unusable by call", vec![("charset", "LATIN1".into())], "client configuration", "charset"),
         (
             "unreachable gateway",
             vec![("gateway", "http://127.0.0.1:1/gateway.do".into())],
@@ -433,4 +436,86 @@ fn key_gen_in_every_format_and_a_csr_openssl_accepts() {
     let public = Command::new("openssl").args(["req", "-pubkey", "-noout", "-in"]).arg(&csr).output().unwrap();
     assert_eq!(String::from_utf8(public.stdout).unwrap(), key.public_key().to_pem());
     assert_eq!(alipay(&["csr", "--key", pki("ca/app_cert.pem").to_str().unwrap()], &[]).status.code(), Some(2));
+}
+
+/// Lines of base64 from a PEM file, long enough to be recognisable if echoed.
+fn secret_fragments(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 32)
+        .map(|l| l[..32].to_string())
+        .collect()
+}
+
+fn assert_no_secret(text: &str, fragments: &[String]) {
+    assert!(!fragments.is_empty());
+    for fragment in fragments {
+        assert!(!text.contains(fragment.as_str()), "key material echoed: {text}");
+    }
+}
+
+#[test]
+fn key_content_given_as_a_path_is_named_never_echoed() {
+    let key_file = pki("keys/app_pkcs8.pem");
+    let pem = std::fs::read_to_string(&key_file).unwrap();
+    let fragments = secret_fragments(&key_file);
+    let bare: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let dir = tempfile::tempdir().unwrap();
+
+    // In alipay.toml: the bare base64 where the path belongs.
+    let file = toml_file(dir.path(), "production", &[("app_private_key", bare.clone())]);
+    let error = ConfigFile::load(&file).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("app_private_key") && message.contains("looks like key"), "{message}");
+    assert!(message.contains(&format!("{} characters", bare.chars().count())), "{message}");
+    assert_no_secret(&message, &fragments);
+    assert_no_secret(&format!("{error:?}"), &fragments);
+
+    // In the environment: a whole PEM in ALIPAY_APP_PRIVATE_KEY.
+    let file = toml_file(dir.path(), "production", &[]);
+    let error = ConfigFile::load_with_env(&file, |n| (n == "ALIPAY_APP_PRIVATE_KEY").then(|| pem.clone())).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("ALIPAY_APP_PRIVATE_KEY") && message.contains("looks like key"), "{message}");
+    assert_no_secret(&message, &fragments);
+
+    // Through the builder and the key loader directly.
+    let error = alipay_sdk::Config::builder("2021000000000001")
+        .app_private_key_file(&pem)
+        .alipay_public_key_file(pki("ca/alipay_public.pem"))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("looks like key"), "{error}");
+    assert_no_secret(&format!("{error} {error:?}"), &fragments);
+    let error = PrivateKey::from_path(&bare).unwrap_err();
+    assert_no_secret(&format!("{error} {error:?}"), &fragments);
+
+    // A mistyped setting holding key content: the TOML message hides the literal.
+    std::fs::write(dir.path().join("typo.toml"), format!("app_id = \"1\"\nconnect_timeout_ms = \"{bare}\"\n")).unwrap();
+    let error = ConfigFile::load(dir.path().join("typo.toml")).unwrap_err();
+    assert!(error.to_string().contains("line 2"), "{error}");
+    assert_no_secret(&error.to_string(), &fragments);
+}
+
+#[test]
+fn doctor_pointed_at_a_key_file_says_so_without_quoting_it() {
+    for key in ["keys/app_pkcs1.pem", "keys/app_pkcs8_base64.txt"] {
+        let path = pki(key);
+        let output = alipay(&["doctor", "--config", path.to_str().unwrap()], &[]);
+        let all = text(&output);
+        assert_eq!(output.status.code(), Some(1), "{all}");
+        assert!(all.contains("private key, not an alipay.toml"), "{key}: {all}");
+        let fragments: Vec<String> = if key.ends_with(".txt") {
+            let body = std::fs::read_to_string(&path).unwrap();
+            body.trim()
+                .as_bytes()
+                .chunks(32)
+                .filter(|c| c.len() == 32)
+                .map(|c| String::from_utf8(c.to_vec()).unwrap())
+                .collect()
+        } else {
+            secret_fragments(&path)
+        };
+        assert_no_secret(&all, &fragments);
+    }
 }

@@ -17,6 +17,16 @@ pub enum CertError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// Key or certificate content was given where a file path is expected. The value is not
+    /// kept: it is likely secret.
+    #[error(
+        "the value given as the path of a certificate file looks like key or certificate content, not a path \
+         ({length} characters, not shown); write it to a file and give that file's path"
+    )]
+    ContentGivenAsPath {
+        /// The length of the value, in characters.
+        length: usize,
+    },
     /// The file holds nothing.
     #[error("{origin}: the file is empty; expected a certificate in PEM or DER form")]
     Empty {
@@ -111,5 +121,9 @@ fn hint_for(found: FileKind) -> &'static str {
 }
 
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CertError> {
+    let text = path.to_string_lossy();
+    if crate::kind::looks_like_content_not_path(&text) {
+        return Err(CertError::ContentGivenAsPath { length: text.chars().count() });
+    }
     std::fs::read(path).map_err(|source| CertError::Read { path: path.to_path_buf(), source })
 }

@@ -144,9 +144,7 @@ impl Parsed {
         let mut tbs_fields = tbs.reader();
         tbs_fields.optional(tag::CONTEXT_0)?;
         let serial = tbs_fields.expect(tag::INTEGER, "serialNumber")?;
-        if serial.content.is_empty() {
-            return Err(serial.error("serialNumber: empty INTEGER"));
-        }
+        check_serial(&serial)?;
         tbs_fields.expect(tag::SEQUENCE, "signature")?;
         let issuer = tbs_fields.expect(tag::SEQUENCE, "issuer")?;
         let validity = tbs_fields.expect(tag::SEQUENCE, "validity")?;
@@ -253,17 +251,55 @@ fn read_extensions(explicit: Tlv<'_>) -> Result<(bool, Option<KeyUsage>), DerErr
     Ok((is_ca, key_usage))
 }
 
+/// The longest serial accepted, in content octets. RFC 5280 allows 20; 21-octet serials occur in
+/// real certificates (a 20-octet positive value with its high bit set gains a leading zero), so
+/// the bound is generous. It keeps the base-10 conversion, which is quadratic in the length,
+/// cheap on hostile input (certificates are also downloaded from the network).
+pub(crate) const MAX_SERIAL_OCTETS: usize = 40;
+
+fn check_serial(serial: &Tlv<'_>) -> Result<(), DerError> {
+    let content = serial.content;
+    if content.is_empty() {
+        return Err(serial.error("serialNumber: empty INTEGER"));
+    }
+    if content.len() > MAX_SERIAL_OCTETS {
+        return Err(serial.error(format!(
+            "serialNumber: {} octets long; at most {MAX_SERIAL_OCTETS} are accepted (RFC 5280 allows 20)",
+            content.len()
+        )));
+    }
+    // DER requires the minimal two's-complement encoding; the JDK and OpenSSL refuse others.
+    if let [first, second, ..] = content
+        && ((*first == 0x00 && second & 0x80 == 0) || (*first == 0xff && second & 0x80 != 0))
+    {
+        return Err(serial.error("serialNumber: INTEGER is not minimally encoded (DER requires it)"));
+    }
+    Ok(())
+}
+
 fn read_time(tlv: Tlv<'_>) -> Result<DateTime<Utc>, DerError> {
+    // Times are ASCII digits and `Z`; anything else (a multi-byte character included) is refused
+    // before any slicing, so slicing below is always on character boundaries.
+    if !tlv.content.is_ascii() {
+        return Err(tlv.error("time: not ASCII"));
+    }
     let text = std::str::from_utf8(tlv.content).map_err(|_| tlv.error("time: not ASCII"))?;
-    let (year, rest) = match tlv.tag {
-        tag::UTC_TIME if text.len() >= 12 => {
-            let yy: i32 = text[..2].parse().map_err(|_| tlv.error("UTCTime: bad year"))?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
-        }
-        tag::GENERALIZED_TIME if text.len() >= 14 => {
-            (text[..4].parse().map_err(|_| tlv.error("GeneralizedTime: bad year"))?, &text[4..])
-        }
+    let year_digits = match tlv.tag {
+        tag::UTC_TIME => 2,
+        tag::GENERALIZED_TIME => 4,
         _ => return Err(tlv.error("validity: expected UTCTime or GeneralizedTime")),
+    };
+    // YY(YY)MMDDhhmmss, all digits (`str::parse` would take a sign, so check first).
+    let digits = text.as_bytes().get(..year_digits + 10).ok_or_else(|| tlv.error("time: too short"))?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(tlv.error("time: expected digits"));
+    }
+    let (year_text, rest) = text.split_at(year_digits);
+    let year: i32 = year_text.parse().map_err(|_| tlv.error("time: bad year"))?;
+    let year = match year_digits {
+        2 if year >= 50 => 1900 + year,
+        2 => 2000 + year,
+        _ => year,
     };
     let number = |range: Range<usize>| -> Result<u32, DerError> {
         rest.get(range).and_then(|s| s.parse().ok()).ok_or_else(|| tlv.error("time: bad digits"))

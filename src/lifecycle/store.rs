@@ -101,6 +101,29 @@ pub enum DownloadError {
         /// The SN.
         sn: String,
     },
+    /// The SN is not 32 lowercase hex digits, so no certificate can have it: nothing is
+    /// downloaded (a forged message can name any SN; this one is not even well-formed).
+    #[error("{sn_excerpt:?} is not a certificate SN (32 lowercase hex digits); nothing was downloaded")]
+    MalformedSn {
+        /// The start of what was given.
+        sn_excerpt: String,
+    },
+    /// Too many downloads recently, across all SNs: a flood of forged messages naming fresh
+    /// SNs cannot turn into a flood of signed gateway calls.
+    #[error(
+        "not downloading Alipay certificate {sn}: the limit of {limit} downloads per {per_seconds} s is reached; \
+         next possible at {retry_at}"
+    )]
+    RateLimited {
+        /// The SN.
+        sn: String,
+        /// Downloads allowed per window.
+        limit: u32,
+        /// The window, in seconds.
+        per_seconds: u64,
+        /// When a download is possible again.
+        retry_at: DateTime<Utc>,
+    },
     /// A recent attempt for this SN failed; not retried yet.
     #[error("Alipay certificate {sn} was rejected recently ({reason}); not retried before {retry_at}")]
     RecentlyFailed {
@@ -145,6 +168,7 @@ pub struct AlipayCertStore {
     retry_after: chrono::Duration,
     failures: Mutex<HashMap<String, (DateTime<Utc>, String)>>,
     in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    limiter: Mutex<DownloadBudget>,
     persist_dir: Option<PathBuf>,
     downloads: AtomicU64,
     write_lock: Mutex<()>,
@@ -179,6 +203,7 @@ impl AlipayCertStore {
             retry_after: chrono::Duration::minutes(10),
             failures: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
+            limiter: Mutex::new(DownloadBudget::new(DEFAULT_DOWNLOAD_LIMIT, DEFAULT_DOWNLOAD_WINDOW)),
             persist_dir: None,
             downloads: AtomicU64::new(0),
             write_lock: Mutex::new(()),
@@ -206,6 +231,15 @@ impl AlipayCertStore {
     /// How long a failed SN is not tried again (default 10 minutes).
     pub fn retry_after(mut self, duration: std::time::Duration) -> Self {
         self.retry_after = chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::minutes(10));
+        self
+    }
+
+    /// At most `limit` certificate downloads per `per` across all SNs (default 5 per 10
+    /// minutes, a token bucket: a burst of `limit`, then one every `per / limit`). Alipay
+    /// rotates rarely; the limit is what stops forged notifications naming fresh SNs from
+    /// making this process call the gateway for each of them.
+    pub fn download_limit(self, limit: u32, per: std::time::Duration) -> Self {
+        *lock(&self.limiter) = DownloadBudget::new(limit.max(1), per);
         self
     }
 
@@ -273,7 +307,7 @@ impl AlipayCertStore {
 
     fn insert(&self, chain: CertificateChain, source: CertSource) {
         let Ok(public_key) = PublicKey::from_certificate(chain.leaf()) else { return };
-        let _guard = self.write_lock.lock().expect("store write lock");
+        let _guard = lock(&self.write_lock);
         let mut map = HashMap::clone(&self.certs.load());
         map.insert(chain.sn().to_string(), Arc::new(StoredCert { chain, public_key, source }));
         self.certs.store(Arc::new(map));
@@ -354,7 +388,7 @@ impl AlipayCertStore {
     }
 
     fn recent_failure(&self, sn: &str) -> Option<DownloadError> {
-        let failures = self.failures.lock().expect("failures lock");
+        let failures = lock(&self.failures);
         let (at, reason) = failures.get(sn)?;
         let retry_at = *at + self.retry_after;
         let now = self.clock.now();
@@ -367,20 +401,63 @@ impl AlipayCertStore {
     }
 
     fn record(&self, sn: &str, result: &Result<(), DownloadError>) {
-        let mut failures = self.failures.lock().expect("failures lock");
+        let mut failures = lock(&self.failures);
         match result {
             Ok(()) => {
                 failures.remove(sn);
             }
             Err(error) => {
                 tracing::warn!(sn, %error, "rejected an Alipay certificate download");
-                failures.insert(sn.to_string(), (self.clock.now(), error.to_string()));
+                let now = self.clock.now();
+                if failures.len() >= MAX_REMEMBERED_FAILURES {
+                    // Forget what may be retried already, then the oldest: the map stays bounded.
+                    failures.retain(|_, (at, _)| *at <= now && now < *at + self.retry_after);
+                    if failures.len() >= MAX_REMEMBERED_FAILURES
+                        && let Some(oldest) = failures.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone())
+                    {
+                        failures.remove(&oldest);
+                    }
+                }
+                failures.insert(sn.to_string(), (now, error.to_string()));
             }
         }
     }
 
     fn gate(&self, sn: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.in_flight.lock().expect("in-flight lock").entry(sn.to_string()).or_default().clone()
+        lock(&self.in_flight).entry(sn.to_string()).or_default().clone()
+    }
+
+    /// Drops the single-flight gate of `sn` once no other caller holds it, so the map only
+    /// holds SNs being fetched right now.
+    fn release(&self, sn: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut in_flight = lock(&self.in_flight);
+        // Ours and the map's: nobody else waits on it.
+        if Arc::strong_count(&gate) <= 2 {
+            in_flight.remove(sn);
+        }
+    }
+
+    /// Whether the download budget allows one more download now (and takes it).
+    fn take_budget(&self, sn: &str) -> Result<(), DownloadError> {
+        let mut budget = lock(&self.limiter);
+        budget.take(self.clock.now()).map_err(|retry_at| {
+            tracing::warn!(sn, limit = budget.limit, "Alipay certificate download refused by the rate limit");
+            DownloadError::RateLimited {
+                sn: sn.to_string(),
+                limit: budget.limit,
+                per_seconds: budget.per.as_secs(),
+                retry_at,
+            }
+        })
+    }
+
+    /// Whether `sn` is worth fetching at all: well-formed and not known.
+    fn precheck(sn: &str) -> Result<(), DownloadError> {
+        if is_well_formed_sn(sn) {
+            Ok(())
+        } else {
+            Err(DownloadError::MalformedSn { sn_excerpt: crate::excerpt::capped(sn, 40) })
+        }
     }
 
     /// Makes sure `sn` is known, calling `download` (which returns the certificate content) at
@@ -393,9 +470,14 @@ impl AlipayCertStore {
         if self.contains(sn) {
             return Ok(());
         }
+        Self::precheck(sn)?;
         let gate = self.gate(sn);
-        let _turn = gate.lock().await;
-        self.fetch_locked(sn, || async { download().await }).await
+        let result = {
+            let _turn = gate.lock().await;
+            self.fetch_locked(sn, || async { download().await }).await
+        };
+        self.release(sn, gate);
+        result
     }
 
     async fn fetch_locked<F, Fut>(&self, sn: &str, download: F) -> Result<(), DownloadError>
@@ -409,6 +491,7 @@ impl AlipayCertStore {
         if let Some(error) = self.recent_failure(sn) {
             return Err(error);
         }
+        self.take_budget(sn)?;
         self.downloads.fetch_add(1, Ordering::Relaxed);
         let result = match download().await {
             Ok(content) => self.accept(&content, sn),
@@ -426,18 +509,96 @@ impl AlipayCertStore {
         if self.contains(sn) {
             return Ok(());
         }
+        Self::precheck(sn)?;
         let gate = self.gate(sn);
-        let _turn = gate.blocking_lock();
+        let result = {
+            let _turn = gate.blocking_lock();
+            self.fetch_blocking_locked(sn, download)
+        };
+        self.release(sn, gate);
+        result
+    }
+
+    fn fetch_blocking_locked<F>(&self, sn: &str, download: F) -> Result<(), DownloadError>
+    where
+        F: FnOnce() -> Result<Vec<u8>, DownloadError>,
+    {
         if self.contains(sn) {
             return Ok(());
         }
         if let Some(error) = self.recent_failure(sn) {
             return Err(error);
         }
+        self.take_budget(sn)?;
         self.downloads.fetch_add(1, Ordering::Relaxed);
         let result = download().and_then(|content| self.accept(&content, sn));
         self.record(sn, &result);
         result
+    }
+
+    /// How many SNs have a single-flight gate right now (for tests of boundedness).
+    #[doc(hidden)]
+    pub fn in_flight_len(&self) -> usize {
+        lock(&self.in_flight).len()
+    }
+
+    /// How many failed SNs are remembered (bounded).
+    #[doc(hidden)]
+    pub fn remembered_failures(&self) -> usize {
+        lock(&self.failures).len()
+    }
+}
+
+/// The most failed SNs remembered for negative caching.
+const MAX_REMEMBERED_FAILURES: usize = 1024;
+const DEFAULT_DOWNLOAD_LIMIT: u32 = 5;
+const DEFAULT_DOWNLOAD_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Whether `sn` has the form of a certificate SN: 32 lowercase hex digits.
+pub fn is_well_formed_sn(sn: &str) -> bool {
+    sn.len() == 32 && sn.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
+/// section here replaces whole values), so a poisoned lock is used, not propagated.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A token bucket on the injected clock: `limit` tokens, refilled at `limit` per `per`.
+#[derive(Debug)]
+struct DownloadBudget {
+    limit: u32,
+    per: std::time::Duration,
+    tokens: f64,
+    updated: Option<DateTime<Utc>>,
+}
+
+impl DownloadBudget {
+    fn new(limit: u32, per: std::time::Duration) -> Self {
+        DownloadBudget { limit, per, tokens: f64::from(limit), updated: None }
+    }
+
+    /// Takes a token, or says when one will be there.
+    fn take(&mut self, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+        let per_token = self.per.as_secs_f64() / f64::from(self.limit);
+        if let Some(updated) = self.updated {
+            // A clock stepped back refills nothing and takes nothing away.
+            let elapsed = (now - updated).to_std().map_or(0.0, |d| d.as_secs_f64());
+            if per_token > 0.0 {
+                self.tokens = (self.tokens + elapsed / per_token).min(f64::from(self.limit));
+            } else {
+                self.tokens = f64::from(self.limit);
+            }
+        }
+        self.updated = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = (1.0 - self.tokens) * per_token;
+            Err(now + chrono::Duration::milliseconds((wait * 1000.0).ceil() as i64))
+        }
     }
 }
 

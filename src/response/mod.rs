@@ -196,7 +196,8 @@ impl fmt::Display for Failure {
 pub struct BusinessError {
     /// The failure.
     pub failure: Box<Failure>,
-    /// When the gateway answered `isv.invalid-signature`: the exact text we signed.
+    /// When the gateway answered `isv.invalid-signature`: the exact text we signed (its first
+    /// [`SIGN_CONTENT_EXCERPT_BYTES`](crate::excerpt::SIGN_CONTENT_EXCERPT_BYTES) bytes).
     pub request_sign_content: Option<String>,
     /// Its length in bytes, in the request charset.
     pub request_sign_content_len: Option<usize>,
@@ -210,7 +211,8 @@ pub struct BusinessError {
 pub struct UnverifiedError {
     /// The failure as it was received.
     pub failure: Box<Failure>,
-    /// When it claims `isv.invalid-signature`: the exact text we signed.
+    /// When it claims `isv.invalid-signature`: the exact text we signed (its first
+    /// [`SIGN_CONTENT_EXCERPT_BYTES`](crate::excerpt::SIGN_CONTENT_EXCERPT_BYTES) bytes).
     pub request_sign_content: Option<String>,
     /// Its length in bytes, in the request charset.
     pub request_sign_content_len: Option<usize>,
@@ -307,9 +309,10 @@ pub enum ResponseError {
         method: String,
         /// The certificate used.
         alipay_cert_sn: Option<String>,
-        /// The exact content that was checked.
+        /// The exact content that was checked: its first
+        /// [`SIGN_CONTENT_EXCERPT_BYTES`](crate::excerpt::SIGN_CONTENT_EXCERPT_BYTES) bytes.
         sign_content: String,
-        /// Its length in bytes.
+        /// Its whole length in bytes.
         sign_content_len: usize,
     },
     /// The node is encrypted but no AES key is configured.
@@ -412,7 +415,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
     let invalid = |sn: Option<String>| ResponseError::InvalidSignature {
         method: method.to_string(),
         alipay_cert_sn: sn,
-        sign_content: node_raw.to_string(),
+        sign_content: crate::excerpt::sign_content(node_raw),
         sign_content_len: signed_bytes.len(),
     };
     match (&context.keys, &alipay_cert_sn) {
@@ -425,7 +428,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             let Some(key) = store.get(sn) else {
                 return Err(ResponseError::UnknownCertSn {
                     method: method.to_string(),
-                    alipay_cert_sn: sn.clone(),
+                    alipay_cert_sn: crate::excerpt::capped(sn, 64),
                     known: store.sns(),
                 });
             };

@@ -7,8 +7,20 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Page-pay GET URLs carry `biz_content` in the query, so the request line may be long.
+const MAX_REQUEST_LINE_BYTES: usize = 32 * 1024;
+const MAX_CHUNK_LINE_BYTES: usize = 1024;
 const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; more are answered 503 and closed.
+pub(crate) const MAX_CONNECTIONS: usize = 256;
+
+/// Answers a connection over the cap with 503 and closes it.
+pub(crate) async fn refuse_busy(mut stream: TcpStream) {
+    let body = b"too many connections";
+    let date = http_date(chrono::Utc::now());
+    let _ = write_full(&mut stream, 503, "text/plain", body, true, &date).await;
+}
 
 /// A parsed request.
 #[derive(Debug, Clone)]
@@ -135,12 +147,87 @@ async fn write_full(
     stream.flush().await
 }
 
-async fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<HttpRequest>> {
-    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let mut line = String::new();
-    if reader.read_line(&mut line).await? == 0 {
+/// Reads one line (through `\n`) of at most `limit` bytes, as bytes arrive: a longer line is an
+/// error, and nothing is allocated ahead of what the peer sent.
+async fn read_line_limited<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    limit: usize,
+    what: &str,
+) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    let read = (&mut *reader).take(limit as u64).read_until(b'\n', &mut line).await?;
+    if read == 0 {
         return Ok(None);
     }
+    if line.last() != Some(&b'\n') {
+        return Err(if line.len() >= limit {
+            invalid(&format!("{what} longer than {limit} bytes"))
+        } else {
+            std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("connection closed in the {what}"))
+        });
+    }
+    String::from_utf8(line).map(Some).map_err(|_| invalid(&format!("{what} is not UTF-8")))
+}
+
+fn invalid(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// How the request says its body is framed (RFC 9112 §6), refusing the ambiguous forms that
+/// smuggling relies on.
+fn body_framing(headers: &[(String, String)]) -> std::io::Result<Option<Framing>> {
+    let mut lengths = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v);
+    let encodings: Vec<&String> =
+        headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding")).map(|(_, v)| v).collect();
+    if !encodings.is_empty() {
+        if lengths.next().is_some() {
+            return Err(invalid("both Transfer-Encoding and Content-Length"));
+        }
+        let only_chunked = encodings.len() == 1 && encodings[0].trim().eq_ignore_ascii_case("chunked");
+        if !only_chunked {
+            return Err(invalid("unsupported Transfer-Encoding (only 'chunked' is accepted)"));
+        }
+        return Ok(Some(Framing::Chunked));
+    }
+    let Some(first) = lengths.next() else { return Ok(None) };
+    let parse = |value: &str| -> std::io::Result<usize> {
+        let value = value.trim();
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("bad Content-Length"));
+        }
+        value.parse().map_err(|_| invalid("Content-Length too large"))
+    };
+    let length = parse(first)?;
+    for other in lengths {
+        if parse(other)? != length {
+            return Err(invalid("conflicting Content-Length headers"));
+        }
+    }
+    Ok(Some(Framing::Length(length)))
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+}
+
+/// Appends exactly `count` bytes to `body`, as they arrive.
+async fn read_exact_into<R: AsyncReadExt + Unpin>(
+    reader: &mut R,
+    count: usize,
+    body: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let read = (&mut *reader).take(count as u64).read_to_end(body).await?;
+    if read < count {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed in the body"));
+    }
+    Ok(())
+}
+
+async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> std::io::Result<Option<HttpRequest>> {
+    let Some(line) = read_line_limited(reader, MAX_REQUEST_LINE_BYTES, "request line").await? else {
+        return Ok(None);
+    };
     let mut parts = line.split_whitespace();
     let method = parts.next().ok_or_else(|| invalid("empty request line"))?.to_string();
     let target = parts.next().ok_or_else(|| invalid("no request target"))?.to_string();
@@ -149,16 +236,15 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Opti
         None => (target.clone(), String::new()),
     };
     let mut headers = Vec::new();
-    let mut header_bytes = line.len();
+    let mut header_bytes = 0;
     loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).await? == 0 {
-            return Err(invalid("connection closed in headers"));
-        }
-        header_bytes += header.len();
-        if header_bytes > MAX_HEADER_BYTES {
+        if header_bytes >= MAX_HEADER_BYTES {
             return Err(invalid("headers too large"));
         }
+        let header = read_line_limited(reader, MAX_HEADER_BYTES - header_bytes, "headers")
+            .await?
+            .ok_or_else(|| invalid("connection closed in headers"))?;
+        header_bytes += header.len();
         let header = header.trim_end();
         if header.is_empty() {
             break;
@@ -166,31 +252,101 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Opti
         let (name, value) = header.split_once(':').ok_or_else(|| invalid("malformed header"))?;
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
-    let find = |name: &str| headers.iter().find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name));
     let mut body = Vec::new();
-    if find("transfer-encoding").is_some_and(|(_, v)| v.to_ascii_lowercase().contains("chunked")) {
-        loop {
-            let mut size_line = String::new();
-            reader.read_line(&mut size_line).await?;
-            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| invalid("bad chunk size"))?;
-            if body.len() + size > MAX_BODY_BYTES {
+    match body_framing(&headers)? {
+        None => {}
+        Some(Framing::Length(length)) => {
+            if length > MAX_BODY_BYTES {
                 return Err(invalid("body too large"));
             }
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).await?;
-            body.extend_from_slice(&chunk[..size]);
+            read_exact_into(reader, length, &mut body).await?;
+        }
+        Some(Framing::Chunked) => loop {
+            let size_line = read_line_limited(reader, MAX_CHUNK_LINE_BYTES, "chunk size line")
+                .await?
+                .ok_or_else(|| invalid("connection closed in a chunked body"))?;
+            let digits = size_line.trim_end().split(';').next().unwrap_or("").trim();
+            if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid("bad chunk size"));
+            }
+            let size = usize::from_str_radix(digits, 16).map_err(|_| invalid("bad chunk size"))?;
             if size == 0 {
+                // Trailer fields up to the empty line: consumed, not read as a next request.
+                let mut trailer_bytes = 0;
+                loop {
+                    if trailer_bytes >= MAX_HEADER_BYTES {
+                        return Err(invalid("trailers too large"));
+                    }
+                    let trailer = read_line_limited(reader, MAX_HEADER_BYTES - trailer_bytes, "trailers")
+                        .await?
+                        .ok_or_else(|| invalid("connection closed in trailers"))?;
+                    trailer_bytes += trailer.len();
+                    if trailer.trim_end().is_empty() {
+                        break;
+                    }
+                }
                 break;
             }
-        }
-    } else if let Some((_, length)) = find("content-length") {
-        let length: usize = length.parse().map_err(|_| invalid("bad content-length"))?;
-        if length > MAX_BODY_BYTES {
-            return Err(invalid("body too large"));
-        }
-        body.resize(length, 0);
-        reader.read_exact(&mut body).await?;
+            if body.len().saturating_add(size) > MAX_BODY_BYTES {
+                return Err(invalid("body too large"));
+            }
+            read_exact_into(reader, size, &mut body).await?;
+            let mut crlf = Vec::new();
+            read_exact_into(reader, 2, &mut crlf).await?;
+            if crlf != b"\r\n" {
+                return Err(invalid("chunk not followed by CRLF"));
+            }
+        },
     }
     Ok(Some(HttpRequest { method, path, query, headers, body }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn parse(raw: &[u8]) -> std::io::Result<Option<HttpRequest>> {
+        let mut reader = tokio::io::BufReader::new(raw);
+        read_request(&mut reader).await
+    }
+
+    fn block<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(future)
+    }
+
+    #[test]
+    fn hostile_framing_is_refused_without_panics() {
+        block(async {
+            let overflow = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n";
+            assert!(parse(overflow).await.is_err());
+            let max = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n";
+            assert!(parse(max).await.is_err());
+            let conflicting = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd";
+            assert!(parse(conflicting).await.is_err());
+            let both = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+            assert!(parse(both).await.is_err());
+            let gzip = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n";
+            assert!(parse(gzip).await.is_err());
+            let signed_length = b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc";
+            assert!(parse(signed_length).await.is_err());
+            let mut long_line = b"GET /".to_vec();
+            long_line.extend(std::iter::repeat_n(b'a', MAX_REQUEST_LINE_BYTES + 10));
+            assert!(parse(&long_line).await.is_err());
+            // A 20 MB announcement with 3 bytes behind it: an error, and no 20 MB buffer.
+            let announced = b"POST / HTTP/1.1\r\nContent-Length: 20000000\r\n\r\nabc";
+            assert!(parse(announced).await.is_err());
+        });
+    }
+
+    #[test]
+    fn chunked_bodies_and_trailers_are_read_whole() {
+        block(async {
+            let raw = b"POST /gateway.do HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\nGET /next HTTP/1.1\r\n\r\n";
+            let mut reader = tokio::io::BufReader::new(&raw[..]);
+            let first = read_request(&mut reader).await.unwrap().unwrap();
+            assert_eq!(first.body, b"abcde");
+            let second = read_request(&mut reader).await.unwrap().unwrap();
+            assert_eq!((second.method.as_str(), second.path.as_str()), ("GET", "/next"));
+        });
+    }
 }

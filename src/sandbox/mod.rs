@@ -276,12 +276,32 @@ impl SandboxBuilder {
         });
         let serving = shared.clone();
         let task = tokio::spawn(async move {
+            let connections = Arc::new(tokio::sync::Semaphore::new(http::MAX_CONNECTIONS));
+            let mut backoff = Duration::from_millis(10);
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => {
+                        backoff = Duration::from_millis(10);
+                        stream
+                    }
+                    Err(error) => {
+                        // EMFILE and friends: the error repeats until a descriptor frees up, so
+                        // wait (doubling up to a second) instead of spinning on accept.
+                        tracing::warn!(%error, "sandbox: accept failed; backing off {backoff:?}");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    tokio::spawn(http::refuse_busy(stream));
+                    continue;
+                };
                 let shared = serving.clone();
                 tokio::spawn(async move {
                     let clock = shared.clock.clone();
                     http::serve_connection(stream, move || clock.now(), |request| route(shared.clone(), request)).await;
+                    drop(permit);
                 });
             }
         });
@@ -289,6 +309,15 @@ impl SandboxBuilder {
         handle.write_info()?;
         Ok(handle)
     }
+}
+
+/// Rotation generates a key (CPU-bound): run it on the blocking pool, which works under any
+/// runtime flavour (`block_in_place` panics on a current-thread runtime).
+async fn rotate_off_the_runtime(shared: &Arc<Shared>) -> Result<String, SandboxError> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || shared.rotate())
+        .await
+        .unwrap_or_else(|e| Err(SandboxError::Pki(format!("rotation task failed: {e}"))))
 }
 
 async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
@@ -308,7 +337,7 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             },
             None => json(400, serde_json::json!({ "error": "out_trade_no is required" })),
         },
-        "/sandbox/rotate" => match tokio::task::block_in_place(|| shared.rotate()) {
+        "/sandbox/rotate" => match rotate_off_the_runtime(&shared).await {
             Ok(sn) => json(200, serde_json::json!({ "alipay_cert_sn": sn })),
             Err(e) => json(500, serde_json::json!({ "error": e.to_string() })),
         },

@@ -110,6 +110,7 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
             return;
         }
     };
+    settings(report, &file);
     let setting = |name: &str| file.path_of(name);
     let key = match setting("app_private_key") {
         None => {
@@ -238,10 +239,55 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
         ),
     }
     expiry(report, &certificates);
+    // Whatever the checks above say, `alipay call` builds exactly this: it must work.
+    match file.builder().map_err(|e| e.to_string()).and_then(|b| b.build().map_err(|e| e.to_string())) {
+        Ok(config) => report.pass(
+            "client configuration",
+            format!(
+                "builds as alipay call would use it ({} mode)",
+                if config.cert_mode().is_some() { "certificate" } else { "public-key" }
+            ),
+        ),
+        Err(error) => report.fail("client configuration", error, "fix the setting named in the message"),
+    }
     let gateway = file.gateway_url();
     network(report, &gateway);
     if probe {
         probe_call(report, &file);
+    }
+}
+
+/// The plain settings `alipay call` needs: app id, charset, signature type, gateway URL.
+fn settings(report: &mut Report, file: &ConfigFile) {
+    match file.app_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            report.pass("app_id", id.to_string());
+        }
+        Some(id) if !id.is_empty() => report.fail(
+            "app_id",
+            format!("{id:?} is not an app id (Alipay app ids are digits)"),
+            "copy the APPID from the open-platform console",
+        ),
+        _ => report.fail("app_id", "app_id is not set", "set app_id to the APPID from the open-platform console"),
+    }
+    if let Some(charset) = &file.charset
+        && let Err(error) = charset.parse::<alipay_sdk::charset::Charset>()
+    {
+        report.fail("charset", error.to_string(), "set charset to \"UTF-8\" or \"GBK\" (or leave it out)");
+    }
+    if let Some(sign_type) = &file.sign_type
+        && let Err(error) = sign_type.parse::<alipay_sdk::key::SignType>()
+    {
+        report.fail("sign_type", error.to_string(), "set sign_type to \"RSA2\" (or leave it out)");
+    }
+    let gateway = file.gateway_url();
+    match url::Url::parse(&gateway) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") => {}
+        _ => report.fail(
+            "gateway",
+            format!("{gateway:?} is not an http(s) URL"),
+            "set gateway to \"production\", \"sandbox\" or the gateway URL",
+        ),
     }
 }
 

@@ -1,0 +1,657 @@
+//! What a hostile input can do, fixed and kept fixed (issue: hardening). One module per attack
+//! surface; the fuzz corpus and regression inputs are replayed through the same harness the
+//! `cargo fuzz` targets run (`fuzz/harness.rs`).
+
+mod common;
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+/// Minimal DER editing for building hostile certificates from a real one.
+mod der {
+    /// (tag, header length, content length) of the element at the start of `data`.
+    pub fn header(data: &[u8]) -> (u8, usize, usize) {
+        let first = data[1];
+        if first < 0x80 {
+            return (data[0], 2, first as usize);
+        }
+        let count = (first & 0x7f) as usize;
+        let len = data[2..2 + count].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+        (data[0], 2 + count, len)
+    }
+
+    /// The elements inside a constructed element's content.
+    pub fn children(element: &[u8]) -> Vec<Vec<u8>> {
+        let (_, head, len) = header(element);
+        let mut rest = &element[head..head + len];
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let (_, h, l) = header(rest);
+            out.push(rest[..h + l].to_vec());
+            rest = &rest[h + l..];
+        }
+        out
+    }
+
+    pub fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len.to_be_bytes().iter().copied().skip_while(|&b| b == 0).collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// The certificate with the TBS field at `index` replaced by `field`.
+    pub fn replace_tbs_field(cert: &[u8], index: usize, field: Vec<u8>) -> Vec<u8> {
+        let parts = children(cert);
+        let mut tbs = children(&parts[0]);
+        tbs[index] = field;
+        let tbs = encode(0x30, &tbs.concat());
+        encode(0x30, &[tbs, parts[1].clone(), parts[2].clone()].concat())
+    }
+}
+
+fn test_cert_der() -> Vec<u8> {
+    let pem = std::fs::read(common::pki("ca/alipay_cert.pem")).unwrap();
+    openssl::x509::X509::from_pem(&pem).unwrap().to_der().unwrap()
+}
+
+mod certificate_bytes {
+    use alipay_sdk::cert::CertificateChain;
+    use alipay_sdk::lifecycle::AlipayCertStore;
+
+    use super::{common, der, test_cert_der};
+
+    /// The certificate with a multi-byte UTF-8 character inside its notBefore time.
+    fn with_utf8_in_time(tag: u8) -> Vec<u8> {
+        let cert = test_cert_der();
+        let validity = der::children(&der::children(&cert)[0])[4].clone();
+        let times = der::children(&validity);
+        let mut content = match tag {
+            0x17 => b"26010".to_vec(),
+            _ => b"2026010".to_vec(),
+        };
+        content.extend("é".as_bytes()); // two bytes: a slice at a digit boundary falls inside it
+        content.extend(b"000000Z");
+        let validity = der::encode(0x30, &[der::encode(tag, &content), times[1].clone()].concat());
+        der::replace_tbs_field(&cert, 4, validity)
+    }
+
+    #[test]
+    fn a_multibyte_character_in_a_time_is_an_error_not_a_panic() {
+        for tag in [0x17, 0x18] {
+            let cert = with_utf8_in_time(tag);
+            let error = CertificateChain::from_bytes(&cert).unwrap_err();
+            assert!(error.to_string().contains("time"), "{error}");
+            // The same bytes downloaded from the gateway: refused, nothing stored.
+            let store = AlipayCertStore::new([]).unwrap();
+            assert!(store.validate(&cert, "0123456789abcdef0123456789abcdef").is_err());
+            assert!(store.sns().is_empty());
+        }
+        // A sign in the digits (`+1`) is not a number either.
+        let cert = test_cert_der();
+        let validity = der::children(&der::children(&cert)[0])[4].clone();
+        let times = der::children(&validity);
+        let validity = der::encode(0x30, &[der::encode(0x17, b"+60101000000Z"), times[1].clone()].concat());
+        assert!(CertificateChain::from_bytes(&der::replace_tbs_field(&cert, 4, validity)).is_err());
+    }
+
+    fn with_serial(content: &[u8]) -> Vec<u8> {
+        der::replace_tbs_field(&test_cert_der(), 1, der::encode(0x02, content))
+    }
+
+    #[test]
+    fn serials_are_bounded_and_minimal_but_21_octets_work() {
+        // 64 KB: refused at once, before any base-10 arithmetic.
+        let mut huge = vec![0x01];
+        huge.extend(std::iter::repeat_n(0x5a, 64 * 1024));
+        let error = CertificateChain::from_bytes(&with_serial(&huge)).unwrap_err();
+        assert!(error.to_string().contains("serialNumber") && error.to_string().contains("65537 octets"), "{error}");
+        // Not minimally encoded: refused like the JDK and OpenSSL do.
+        let error = CertificateChain::from_bytes(&with_serial(&[0x00, 0x01])).unwrap_err();
+        assert!(error.to_string().contains("minimally"), "{error}");
+
+        // 21 octets (a 160-bit serial with its high bit set) and 40: the SN is MD5 of the issuer
+        // and the decimal serial, the decimal computed here by OpenSSL's BIGNUM.
+        for serial in [[&[0x00u8][..], &[0xc3; 20][..]].concat(), [&[0x12u8][..], &[0x34; 39][..]].concat()] {
+            let chain = CertificateChain::from_bytes(&with_serial(&serial)).unwrap();
+            let decimal = openssl::bn::BigNum::from_slice(&serial).unwrap().to_dec_str().unwrap().to_string();
+            assert_eq!(chain.leaf().serial_decimal(), decimal);
+            let issuer = chain.leaf().issuer().to_string();
+            let digest =
+                openssl::hash::hash(openssl::hash::MessageDigest::md5(), format!("{issuer}{decimal}").as_bytes());
+            let expected: String = digest.unwrap().iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(chain.sn(), expected);
+        }
+        // And the JDK oracle's 21-octet certificate keeps its JDK-computed SN.
+        let oracle = common::oracle_for("cjk_utf8.pem");
+        let chain = CertificateChain::from_path(common::pki("dn/cjk_utf8.pem")).unwrap();
+        let der = openssl::x509::X509::from_pem(&std::fs::read(common::pki("dn/cjk_utf8.pem")).unwrap()).unwrap();
+        assert_eq!(der.serial_number().to_bn().unwrap().num_bytes(), 20, "160 bits: 21 octets with the sign byte");
+        assert_eq!(chain.sn(), oracle["sn"].as_str().unwrap());
+    }
+
+    #[test]
+    fn the_cli_exits_2_on_hostile_certificate_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.der");
+        std::fs::write(&path, with_utf8_in_time(0x17)).unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_alipay"))
+            .args(["cert", "sn", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("time"));
+    }
+}
+
+mod notification_content {
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::excerpt::SIGN_CONTENT_EXCERPT_BYTES;
+    use alipay_sdk::key::{PublicKey, SignType};
+    use alipay_sdk::notify::{self, NotificationVerifier, NotifyError, Rule, sign_params};
+
+    use super::common::pki;
+    use super::common::wire::alipay_key;
+
+    fn verifier() -> NotificationVerifier {
+        NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap())
+    }
+
+    fn owned(params: &[(&str, &str)]) -> Vec<(String, String)> {
+        params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn form(params: &[(String, String)], charset: Charset) -> String {
+        params
+            .iter()
+            .map(|(k, v)| {
+                let encode = |s: &str| {
+                    let bytes = charset.encode(s, "test").unwrap().into_owned();
+                    url::form_urlencoded::byte_serialize(&bytes).collect::<String>()
+                };
+                format!("{}={}", encode(k), encode(v))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    fn signed(params: &[(&str, &str)], charset: Charset) -> Vec<(String, String)> {
+        let mut params = owned(params);
+        let sign = sign_params(&params, Rule::V1, &alipay_key(), SignType::Rsa2, charset).unwrap();
+        params.push(("sign".into(), sign));
+        params
+    }
+
+    const GENUINE: &[(&str, &str)] = &[
+        ("app_id", "2021000000000001"),
+        ("notify_id", "n-1"),
+        ("out_trade_no", "o-1"),
+        ("total_amount", "100.00"),
+        ("trade_no", "t-1"),
+        ("trade_status", "TRADE_CLOSED"),
+        ("subject", "A&B coffee"),
+    ];
+
+    #[test]
+    fn a_value_that_would_split_differently_is_refused_though_the_signature_holds() {
+        let genuine = signed(GENUINE, Charset::Utf8);
+        // `A&B` cannot start a parameter: the genuine message verifies.
+        let verified = verifier().verify_form(form(&genuine, Charset::Utf8).as_bytes(), None, Rule::V1).unwrap();
+        assert_eq!(verified.get("subject"), Some("A&B coffee"));
+
+        // Hide trade_status inside trade_no (they sort next to each other): same content, same
+        // signature, and a message that no longer says the trade was closed.
+        let mut forged: Vec<(String, String)> = genuine.iter().filter(|(k, _)| k != "trade_status").cloned().collect();
+        for (k, v) in forged.iter_mut() {
+            if k == "trade_no" {
+                *v = "t-1&trade_status=TRADE_CLOSED".into();
+            }
+        }
+        let content = |params: &[(String, String)]| {
+            notify::sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), Rule::V1)
+        };
+        assert_eq!(content(&forged), content(&genuine), "the attack keeps the signed content");
+        match verifier().verify_form(form(&forged, Charset::Utf8).as_bytes(), None, Rule::V1) {
+            Err(NotifyError::AmbiguousContent { name }) => assert_eq!(name, "trade_no"),
+            other => panic!("expected AmbiguousContent, got {other:?}"),
+        }
+        // A name holding `=` is refused the same way.
+        let mut params = owned(&[("app_id", "1"), ("a=b", "c")]);
+        let sign = sign_params(&params, Rule::V1, &alipay_key(), SignType::Rsa2, Charset::Utf8).unwrap();
+        params.push(("sign".into(), sign));
+        assert!(matches!(verifier().verify_params(params, Rule::V1), Err(NotifyError::AmbiguousContent { .. })));
+    }
+
+    #[test]
+    fn percent_escapes_take_exactly_two_hex_digits() {
+        for bad in ["a=%+1", "a=%-1", "a=%1", "a=%zz", "a=%", "%+1=x"] {
+            assert!(matches!(notify::parse_form(bad.as_bytes(), None), Err(NotifyError::Malformed { .. })), "{bad}");
+        }
+        let ok = notify::parse_form(b"a=%41%2b+b", None).unwrap();
+        assert_eq!(ok, vec![("a".to_string(), "A+ b".to_string())]);
+    }
+
+    #[test]
+    fn gbk_named_only_by_the_content_type_verifies_over_the_bytes_sent() {
+        let params =
+            signed(&[("app_id", "2021000000000001"), ("notify_id", "g-1"), ("subject", "中文商品")], Charset::Gbk);
+        let body = form(&params, Charset::Gbk);
+        let verified = verifier()
+            .verify_form(body.as_bytes(), Some("application/x-www-form-urlencoded; charset=GBK"), Rule::V1)
+            .unwrap();
+        assert_eq!(verified.get("subject"), Some("中文商品"));
+        // Without the header the bytes are not UTF-8: a clear charset error, not a bad signature.
+        assert!(matches!(verifier().verify_form(body.as_bytes(), None, Rule::V1), Err(NotifyError::Charset(_))));
+        // A charset parameter that contradicts the decoding is refused.
+        let mixed = owned(&[("charset", "GBK"), ("a", "1"), ("sign", "x")]);
+        assert!(verifier().verify_params_in(mixed, Charset::Utf8, Rule::V1).is_err());
+    }
+
+    #[test]
+    fn a_huge_notification_makes_a_small_error_that_gives_the_length() {
+        let big = "x".repeat(5_000_000);
+        let body = format!("app_id=1&notify_id=2&body={big}&sign=AAAA");
+        let error = verifier().verify_form(body.as_bytes(), None, Rule::V1).unwrap_err();
+        let message = error.to_string();
+        assert!(message.len() < SIGN_CONTENT_EXCERPT_BYTES + 512, "{} bytes", message.len());
+        // Sorted: app_id=1&body=…&notify_id=2
+        let full = "app_id=1&body=".len() + big.len() + "&notify_id=2".len();
+        assert!(message.contains(&format!("{full} bytes")), "the full length is given: {message:.200}");
+        let NotifyError::InvalidSignature { sign_content, sign_content_len } = error else { panic!() };
+        assert_eq!(sign_content_len, full);
+        assert!(sign_content.starts_with("app_id=1&body=xxx"));
+    }
+
+    #[test]
+    fn many_parameters_are_checked_for_duplicates_in_linear_time() {
+        // 200,000 distinct parameters then a duplicate: found (the old check was quadratic).
+        let mut body: String = (0..200_000).map(|i| format!("p{i}=v&")).collect();
+        body.push_str("p7=again");
+        match notify::parse_form(body.as_bytes(), None) {
+            Err(NotifyError::DuplicateParameter { name }) => assert_eq!(name, "p7"),
+            other => panic!("{:?}", other.map(|p| p.len())),
+        }
+    }
+}
+
+mod amplification {
+    use std::time::Duration;
+
+    use alipay_sdk::lifecycle::DownloadError;
+    use alipay_sdk::notify::Rule;
+    use alipay_sdk::sandbox::Sandbox;
+
+    const DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
+
+    /// A forged notification naming `sn`, signed with nothing of Alipay's.
+    fn forged(sn: &str, i: usize) -> String {
+        format!(
+            "app_id=2021000000000001&notify_id=f{i}&out_trade_no=o{i}&trade_status=TRADE_SUCCESS&total_amount=1.00&alipay_cert_sn={sn}&sign_type=RSA2&sign=QUJD"
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_hundred_forged_posts_with_fresh_sns_make_at_most_the_budget_of_downloads() {
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+        let store = client.config().cert_mode().unwrap().store().clone();
+
+        // Malformed SNs: nothing is downloaded at all, and the error does not echo 1 MB.
+        for (i, sn) in ["NOT-AN-SN", "0123456789ABCDEF0123456789ABCDEF", &"a".repeat(1 << 20)].iter().enumerate() {
+            let error = client.verify_notification(forged(sn, i).as_bytes(), None, Rule::V1).await.unwrap_err();
+            assert!(matches!(error, alipay_sdk::Error::AlipayCert(DownloadError::MalformedSn { .. })), "{error}");
+            assert!(error.to_string().len() < 400);
+        }
+        assert_eq!(sandbox.request_count(DOWNLOAD), 0);
+
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let sn = format!("{:032x}", 0x5eed_0000_u128 + i as u128);
+                    client.verify_notification(forged(&sn, i).as_bytes(), None, Rule::V1).await
+                })
+            })
+            .collect();
+        let mut rate_limited = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => panic!("a forged notification was accepted"),
+                Err(alipay_sdk::Error::AlipayCert(DownloadError::RateLimited { limit, .. })) => {
+                    assert_eq!(limit, 5);
+                    rate_limited += 1;
+                }
+                Err(_) => {}
+            }
+        }
+        let downloads = sandbox.request_count(DOWNLOAD);
+        assert!(downloads <= 5, "{downloads} downloads for 200 forged posts");
+        assert_eq!(downloads as u64, store.download_count());
+        assert_eq!(rate_limited, 200 - downloads);
+        // Nothing is left behind per SN: the maps stay bounded by the budget, not the flood.
+        assert_eq!(store.in_flight_len(), 0);
+        assert!(store.remembered_failures() <= 5);
+        // A genuine rotation is still followed once the budget refills (here: a fresh store).
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    #[test]
+    fn the_failure_memory_is_bounded() {
+        let store =
+            alipay_sdk::lifecycle::AlipayCertStore::new([]).unwrap().download_limit(5000, Duration::from_secs(1));
+        for i in 0..3000u128 {
+            let sn = format!("{i:032x}");
+            let _ = store.fetch_blocking(&sn, || Err(DownloadError::Call { sn: sn.clone(), detail: "down".into() }));
+        }
+        assert!(store.remembered_failures() <= 1024, "{}", store.remembered_failures());
+        assert_eq!(store.in_flight_len(), 0);
+    }
+}
+
+mod sandbox_http {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    use alipay_sdk::sandbox::Sandbox;
+
+    fn exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(raw).unwrap();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    fn status(answer: &str) -> &str {
+        answer.split_whitespace().nth(1).unwrap_or("")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn malformed_http_is_a_400_and_the_server_keeps_serving() {
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let addr = sandbox.addr();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "chunk size overflow",
+                b"POST /gateway.do HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n".to_vec(),
+            ),
+            (
+                "conflicting lengths",
+                b"POST /gateway.do HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab".to_vec(),
+            ),
+            (
+                "length and chunked",
+                b"POST /gateway.do HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                    .to_vec(),
+            ),
+            ("unknown encoding", b"POST /gateway.do HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n".to_vec()),
+            ("huge request line", [b"GET /".to_vec(), vec![b'a'; 40 * 1024], b" HTTP/1.1\r\n\r\n".to_vec()].concat()),
+        ];
+        for (name, raw) in cases {
+            let answer = tokio::task::spawn_blocking(move || exchange(addr, &raw)).await.unwrap();
+            assert_eq!(status(&answer), "400", "{name}: {answer}");
+        }
+        // Trailers are consumed: the next request on the connection is answered as itself.
+        let raw = b"POST /sandbox/notifications HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Trailer: 1\r\n\r\nGET /sandbox/notifications HTTP/1.1\r\nConnection: close\r\n\r\n".to_vec();
+        let answer = tokio::task::spawn_blocking(move || exchange(addr, &raw)).await.unwrap();
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 2, "{answer}");
+        assert!(!answer.contains(" 400 "), "{answer}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn announced_bodies_are_not_allocated_ahead_of_the_bytes() {
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let addr = sandbox.addr();
+        let rss = || -> u64 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let before = rss();
+        // 40 connections each announcing 20 MB and sending 10 bytes, held open.
+        let streams: Vec<TcpStream> = (0..40)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"POST /gateway.do HTTP/1.1\r\nContent-Length: 20000000\r\n\r\n0123456789").unwrap();
+                s
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let grown_kb = rss().saturating_sub(before);
+        assert!(grown_kb < 100 * 1024, "RSS grew {grown_kb} kB for 40 announced 20 MB bodies");
+        drop(streams);
+        // Still serving.
+        let answer = tokio::task::spawn_blocking(move || {
+            exchange(addr, b"GET /sandbox/notifications HTTP/1.1\r\nConnection: close\r\n\r\n")
+        })
+        .await
+        .unwrap();
+        assert_eq!(status(&answer), "200", "{answer}");
+    }
+
+    #[test]
+    fn rotating_under_a_current_thread_runtime_does_not_panic() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let sandbox = Sandbox::builder().start().await.unwrap();
+            let before = sandbox.info().alipay_cert_sn;
+            let client = reqwest::Client::new();
+            let answer = client.post(format!("http://{}/sandbox/rotate", sandbox.addr())).send().await.unwrap();
+            assert_eq!(answer.status(), 200);
+            assert_ne!(sandbox.info().alipay_cert_sn, before);
+        });
+    }
+}
+
+mod fuzz_corpus {
+    use std::path::PathBuf;
+
+    fn inputs(kind: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(kind).join(target);
+        let mut files: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                (path, bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Replays the committed corpus and every regression input of `target` on stable.
+    fn replay(target: &str, run: fn(&[u8])) {
+        let corpus = inputs("corpus", target);
+        assert!(corpus.len() >= 3, "{target}: the corpus is committed");
+        let regressions = inputs("regressions", target);
+        for (path, bytes) in corpus.iter().chain(&regressions) {
+            if let Err(panic) = std::panic::catch_unwind(|| run(bytes)) {
+                panic!("{target}: {} panics: {panic:?}", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn certificate() {
+        replay("certificate", super::harness::certificate);
+    }
+
+    #[test]
+    fn key() {
+        replay("key", super::harness::key);
+    }
+
+    #[test]
+    fn response() {
+        replay("response", super::harness::response);
+    }
+
+    #[test]
+    fn notification() {
+        replay("notification", super::harness::notification);
+    }
+}
+
+/// Flipping bytes of genuinely signed messages: whatever still verifies must carry exactly the
+/// signed content that Alipay's key signed.
+mod mutation_sweep {
+    use alipay_sdk::cert::CertificateChain;
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::key::SignType;
+    use alipay_sdk::notify::{NotificationVerifier, Rule, sign_params};
+    use alipay_sdk::response::ResponseVerifier;
+    use proptest::prelude::*;
+
+    use super::common::pki;
+    use super::common::wire::{alipay_cert_sn, alipay_key, signed_body};
+
+    const METHOD: &str = "alipay.trade.query";
+    const NODE: &str = r#"{"code":"10000","msg":"Success","out_trade_no":"o-1","trade_no":"2026","total_amount":"88.88","buyer_logon_id":"a**@x.com","trade_status":"TRADE_SUCCESS","url":"https:\/\/m.example\/r","note":"咖啡 \"x\""}"#;
+
+    fn response_verifier() -> ResponseVerifier {
+        ResponseVerifier::certificates([CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap()]).unwrap()
+    }
+
+    fn response() -> Vec<u8> {
+        signed_body(METHOD, NODE, Some(&alipay_cert_sn()), &alipay_key()).into_bytes()
+    }
+
+    fn notification_params() -> Vec<(String, String)> {
+        let mut params: Vec<(String, String)> = [
+            ("app_id", "2021000000000001"),
+            ("notify_id", "n-42"),
+            ("out_trade_no", "o-1"),
+            ("trade_no", "2026"),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("total_amount", "88.88"),
+            ("subject", "咖啡 A&B"),
+            ("alipay_cert_sn", &alipay_cert_sn()),
+            ("charset", "utf-8"),
+            ("gmt_payment", ""),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let sign = sign_params(&params, Rule::V1, &alipay_key(), SignType::Rsa2, Charset::Utf8).unwrap();
+        params.push(("sign_type".into(), "RSA2".into()));
+        params.push(("sign".into(), sign));
+        params
+    }
+
+    fn notification() -> Vec<u8> {
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(notification_params()).finish().into_bytes()
+    }
+
+    fn notification_verifier() -> NotificationVerifier {
+        NotificationVerifier::certificates([CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap()]).unwrap()
+    }
+
+    /// The signed part of a notification: every parameter but `sign` and `sign_type`, sorted.
+    fn signed_part(params: &[(String, String)]) -> Vec<(String, String)> {
+        let mut kept: Vec<_> = params.iter().filter(|(k, _)| k != "sign" && k != "sign_type").cloned().collect();
+        kept.sort();
+        kept
+    }
+
+    fn check_response(verifier: &ResponseVerifier, mutated: &[u8]) -> bool {
+        match verifier.verify(METHOD, mutated) {
+            Ok(verified) => {
+                assert_eq!(
+                    verified.node(),
+                    NODE,
+                    "changed signed content verified: {}",
+                    String::from_utf8_lossy(mutated)
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn check_notification(verifier: &NotificationVerifier, expected: &[(String, String)], mutated: &[u8]) -> bool {
+        match verifier.verify_form(mutated, None, Rule::V1) {
+            Ok(verified) => {
+                assert_eq!(
+                    signed_part(verified.params()),
+                    expected,
+                    "changed signed content verified: {}",
+                    String::from_utf8_lossy(mutated)
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn every_bit_of_a_signed_response_flipped() {
+        let verifier = response_verifier();
+        let body = response();
+        assert!(check_response(&verifier, &body), "the genuine response verifies");
+        let mut accepted = 0;
+        for at in 0..body.len() {
+            for bit in 0..8 {
+                let mut mutated = body.clone();
+                mutated[at] ^= 1 << bit;
+                accepted += usize::from(check_response(&verifier, &mutated));
+            }
+        }
+        // Only flips outside the signed content can survive (none are expected in practice).
+        assert!(accepted < body.len(), "{accepted} of {} flips verified", body.len() * 8);
+    }
+
+    #[test]
+    fn every_bit_of_a_signed_notification_flipped() {
+        let verifier = notification_verifier();
+        let body = notification();
+        let expected = signed_part(&notification_params());
+        assert!(check_notification(&verifier, &expected, &body), "the genuine notification verifies");
+        for at in 0..body.len() {
+            for bit in 0..8 {
+                let mut mutated = body.clone();
+                mutated[at] ^= 1 << bit;
+                check_notification(&verifier, &expected, &mutated);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_multi_byte_edits_never_verify_changed_content(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..5),
+        ) {
+            let response_verifier = response_verifier();
+            let mut body = response();
+            for (at, byte) in &edits {
+                let i = at.index(body.len());
+                body[i] = *byte;
+            }
+            check_response(&response_verifier, &body);
+
+            let verifier = notification_verifier();
+            let expected = signed_part(&notification_params());
+            let mut form = notification();
+            for (at, byte) in &edits {
+                let i = at.index(form.len());
+                form[i] = *byte;
+            }
+            check_notification(&verifier, &expected, &form);
+        }
+    }
+}
