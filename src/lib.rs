@@ -17,7 +17,6 @@
 //! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
 //! | [`notify`], [`server`] | notifications and Alipay's calls; signed answers to Alipay |
 //! | [`lifecycle`] | Alipay certificate store and rotation, app key pair reload, expiry |
-//! | [`sandbox`] | a local gateway that behaves like Alipay's (feature `sandbox`) |
 //! | [`charset`], [`aes`] | UTF-8 / GBK; AES content encryption |
 //!
 //! Loading the four files of certificate mode, once, and signing:
@@ -41,15 +40,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! A whole verified payment against the embedded sandbox gateway (feature `sandbox`):
+//! A whole verified payment against the local sandbox gateway (the `alipay-sandbox` package):
 //!
 //! ```
-//! # #[cfg(feature = "sandbox")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use alipay_sdk::Client;
 //! use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
 //!
-//! let sandbox = alipay_sdk::sandbox::Sandbox::builder().start().await?;
+//! let sandbox = alipay_sandbox::Sandbox::builder().start().await?;
 //! let client = Client::new(sandbox.client_config().build()?)?;
 //! client.call(&TradePrecreate::new("doc-1", "9.99".parse()?, "Tea")).await?;
 //! sandbox.buyer_pays("doc-1")?;
@@ -79,8 +77,6 @@ pub mod page;
 mod pem;
 pub mod request;
 pub mod response;
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 pub mod server;
 
 pub use client::{Client, Error};

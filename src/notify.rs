@@ -164,8 +164,9 @@ fn content_type_charset(content_type: &str) -> Option<String> {
     })
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once.
-pub(crate) fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once;
+/// `%` must be followed by two hex digits.
+pub fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {

@@ -257,7 +257,9 @@ impl SignedRequest {
     }
 }
 
-pub(crate) fn encode_pairs<'a>(
+/// `name=value&…` with names and values form-encoded in `charset` (`+` for spaces), as sent
+/// in the query string and the form body.
+pub fn encode_pairs<'a>(
     pairs: impl Iterator<Item = &'a (String, String)>,
     charset: Charset,
 ) -> Result<String, CharsetError> {

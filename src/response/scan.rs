@@ -9,17 +9,23 @@ use std::ops::Range;
 
 /// One top-level member: its unescaped key and the byte range of its raw value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Member<'a> {
+pub struct Member<'a> {
+    /// The key, unescaped.
     pub key: Cow<'a, str>,
+    /// Where the raw value is in the scanned text.
     pub value: Range<usize>,
 }
 
 /// Where and why the text is not a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ScanError {
+pub struct ScanError {
+    /// Where scanning stopped, in bytes.
     pub offset: usize,
+    /// What was expected there.
     pub what: &'static str,
 }
+
+impl std::error::Error for ScanError {}
 
 impl std::fmt::Display for ScanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,7 +37,7 @@ const MAX_DEPTH: usize = 128;
 
 /// Scans `text`, which must be exactly one JSON object (white space around allowed), and
 /// returns its top-level members in order. Nested values are validated and skipped.
-pub(crate) fn top_level_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
+pub fn top_level_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
     let mut scanner = Scanner { bytes: text.as_bytes(), pos: 0 };
     scanner.skip_ws();
     let members = scanner.object_members(text)?;
@@ -44,7 +50,7 @@ pub(crate) fn top_level_members(text: &str) -> Result<Vec<Member<'_>>, ScanError
 
 /// The raw value of the first top-level member named `key`, scanning only as far as needed.
 /// For text already validated by [`top_level_members`] (the rest is not re-checked).
-pub(crate) fn find_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+pub fn find_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     let mut scanner = Scanner { bytes: text.as_bytes(), pos: 0 };
     scanner.skip_ws();
     scanner.expect(b'{', "object").ok()?;
@@ -72,7 +78,7 @@ pub(crate) fn find_member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Decodes a raw JSON string token (with its quotes).
-pub(crate) fn decode_string(raw: &str) -> Option<Cow<'_, str>> {
+pub fn decode_string(raw: &str) -> Option<Cow<'_, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {
         serde_json::from_str::<String>(raw).ok().map(Cow::Owned)

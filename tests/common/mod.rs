@@ -3,15 +3,21 @@
 
 use std::path::PathBuf;
 
+/// The repository root: the library's manifest folder, which the CLI and sandbox packages sit in.
+pub fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("testdata").exists() { manifest } else { manifest.parent().expect("a parent folder").to_path_buf() }
+}
+
 /// The project's own generated PKI (`testdata/gen.sh`).
 pub fn pki(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/pki").join(relative)
+    root().join("testdata/pki").join(relative)
 }
 
 /// The real public Alipay fixtures, kept beside the repository in `../shared/fixtures`.
 /// A missing folder fails the test: these known answers must always run.
 pub fn shared(relative: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(relative);
+    let path = root().join("../shared/fixtures").join(relative);
     assert!(
         path.exists(),
         "shared fixture {} is missing: the known-answer tests need ../shared beside the checkout",

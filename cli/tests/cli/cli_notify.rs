@@ -1,13 +1,8 @@
 //! `alipay notify verify`: output and exit codes.
-#![cfg(feature = "cli")]
 
-#[path = "common/cli.rs"]
-mod cli;
-mod common;
+use crate::command::alipay;
 
-use cli::alipay;
-
-use common::{pki, shared};
+use crate::common::{pki, shared};
 
 #[test]
 fn verifies_real_notifications_and_explains_failures() {

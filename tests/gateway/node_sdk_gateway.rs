@@ -1,13 +1,10 @@
 //! The official Alipay Node.js SDK, configured in certificate mode with the sandbox's files,
 //! talks to the sandbox: a client we did not write.
-#![cfg(feature = "sandbox")]
-
-mod common;
 
 use alipay_sdk::Client;
 use alipay_sdk::model::trade::TradePrecreate;
-use alipay_sdk::sandbox::Sandbox;
-use common::{node, pki};
+use alipay_sandbox::Sandbox;
+use crate::common::{node, pki};
 use serde_json::json;
 
 const EXEC: &str = r#"

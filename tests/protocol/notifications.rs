@@ -1,10 +1,8 @@
 //! Notification verification (PROTOCOL.md §6): real Alipay-signed vectors and every rule.
 
-mod common;
-
 use alipay_sdk::key::PublicKey;
 use alipay_sdk::notify::{NotificationVerifier, NotifyError, Rule};
-use common::shared;
+use crate::common::shared;
 
 fn real(file: &str) -> Vec<u8> {
     std::fs::read(shared(&format!("nodesdk-real/{file}"))).unwrap()
@@ -46,8 +44,8 @@ mod rules {
     use alipay_sdk::model::trade::TradeStatus;
     use alipay_sdk::notify::{Expected, NotificationVerifier, NotifyError, Rule, sign_params};
 
-    use super::common::pki;
-    use super::common::wire::{alipay_cert_sn, alipay_key};
+    use crate::common::pki;
+    use crate::common::wire::{alipay_cert_sn, alipay_key};
 
     fn params(extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut params: Vec<(String, String)> = [
@@ -235,8 +233,8 @@ mod answers {
     use alipay_sdk::key::PrivateKey;
     use alipay_sdk::server::Responder;
 
-    use super::common::pki;
-    use super::common::wire::openssl_verifies;
+    use crate::common::pki;
+    use crate::common::wire::openssl_verifies;
 
     fn responder(sn: Option<&str>) -> Responder {
         Responder::new(PrivateKey::from_path(pki("keys/app_pkcs8.pem")).unwrap(), sn.map(str::to_string))

@@ -1,7 +1,4 @@
 //! Operator tooling: alipay.toml, `alipay doctor`, `alipay call`, `alipay key gen`, `alipay csr`.
-#![cfg(feature = "cli")]
-
-mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -10,8 +7,8 @@ use std::sync::Arc;
 
 use alipay_sdk::config_file::{ConfigFile, ConfigFileError, Mode};
 use alipay_sdk::key::PrivateKey;
-use alipay_sdk::sandbox::{Sandbox, SandboxHandle};
-use common::{pki, shared};
+use alipay_sandbox::{Sandbox, SandboxHandle};
+use crate::common::{pki, shared};
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;

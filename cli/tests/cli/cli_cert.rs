@@ -1,11 +1,8 @@
 //! The `alipay cert` and `alipay key check` commands: output and exit codes.
-#![cfg(feature = "cli")]
-
-mod common;
 
 use std::process::{Command, Output};
 
-use common::{oracle_for, pki, shared};
+use crate::common::{oracle_for, pki, shared};
 
 fn alipay(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_alipay")).args(args).output().expect("run alipay")
@@ -97,4 +94,17 @@ fn bad_input_and_usage_exit_2() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("/nonexistent/file.crt"));
     assert_eq!(alipay(&["cert", "frobnicate"]).status.code(), Some(2));
     assert_eq!(alipay(&["key", "check", "--key", "x"]).status.code(), Some(2));
+}
+
+/// A certificate whose notBefore holds a two-byte UTF-8 character (the hardening regression
+/// input, written by `fuzz/seed.py`): an error naming the time, exit 2, never a panic (101).
+#[test]
+fn the_cli_exits_2_on_hostile_certificate_bytes() {
+    let input = crate::common::root().join("fuzz/regressions/certificate/utf8_in_time_17.der");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["cert", "sn", input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("time"));
 }

@@ -1,4 +1,7 @@
-//! A local gateway that behaves like Alipay's (feature `sandbox`).
+//! # alipay-sandbox
+//!
+//! A local gateway that behaves like Alipay's, for offline development and tests of
+//! [`alipay_sdk`] (and of any other Alipay SDK: the official Node SDK works against it).
 //!
 //! It checks SNs, timestamps and signatures with Alipay's error codes, keeps a trade ledger,
 //! signs its answers with its own Alipay certificate, sends signed notifications (redelivered
@@ -9,7 +12,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use alipay_sdk::Client;
 //! use alipay_sdk::model::trade::TradePrecreate;
-//! use alipay_sdk::sandbox::Sandbox;
+//! use alipay_sandbox::Sandbox;
 //!
 //! let sandbox = Sandbox::builder().start().await?;
 //! let client = Client::new(sandbox.client_config().build()?)?;
@@ -40,11 +43,11 @@ pub use faults::{Fault, FaultRule};
 pub use pki::{ALIPAY_CERT, ALIPAY_PUBLIC_KEY, APP_PRIVATE_KEY, APP_PUBLIC_KEY, ROOT_CERT};
 pub use spi::SpiAnswer;
 
-use crate::aes::AesKey;
-use crate::config::{Clock, Config, ConfigBuilder, SystemClock};
-use crate::key::{PrivateKey, SignType};
-use crate::notify::{self, Rule};
-use crate::request::format_timestamp;
+use alipay_sdk::aes::AesKey;
+use alipay_sdk::config::{Clock, Config, ConfigBuilder, SystemClock};
+use alipay_sdk::key::{PrivateKey, SignType};
+use alipay_sdk::notify::{self, Rule};
+use alipay_sdk::request::format_timestamp;
 use http::{HttpRequest, Reply};
 use ledger::Trade;
 
@@ -416,7 +419,7 @@ impl Shared {
         }
         let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, target.charset) else { return };
         params.push(("sign".into(), sign));
-        let Ok(body) = crate::request::encode_pairs(params.iter(), target.charset) else { return };
+        let Ok(body) = alipay_sdk::request::encode_pairs(params.iter(), target.charset) else { return };
         self.deliveries.lock().expect("lock").push(Delivery {
             notify_id: notify_id.clone(),
             out_trade_no: trade.out_trade_no.clone(),
@@ -562,7 +565,7 @@ impl SandboxHandle {
             AppMode::Certificate => "certificate",
             AppMode::PublicKey => "public-key",
         };
-        let toml = crate::config_file::render(&[
+        let toml = alipay_sdk::config_file::render(&[
             ("app_id", &info.app_id),
             ("mode", mode),
             ("gateway", &info.gateway),
@@ -636,7 +639,7 @@ impl SandboxHandle {
     }
 
     /// The status of a trade, if it exists.
-    pub fn trade_status(&self, out_trade_no: &str) -> Option<crate::model::trade::TradeStatus> {
+    pub fn trade_status(&self, out_trade_no: &str) -> Option<alipay_sdk::model::trade::TradeStatus> {
         self.shared.ledger.lock().expect("lock").get(out_trade_no).map(|t| t.status)
     }
 

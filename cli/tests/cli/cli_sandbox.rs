@@ -1,5 +1,4 @@
 //! `alipay demo` and `alipay sandbox` from the shell.
-#![cfg(feature = "cli")]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

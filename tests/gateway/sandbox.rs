@@ -1,7 +1,4 @@
 //! The sandbox gateway: Alipay's checks, the trade ledger, notifications, rotation, faults.
-#![cfg(feature = "sandbox")]
-
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,10 +9,10 @@ use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::*;
 use alipay_sdk::notify::{NotificationVerifier, Rule};
 use alipay_sdk::response::ResponseError;
-use alipay_sdk::sandbox::{AppMode, Fault, FaultRule, Sandbox, SandboxHandle};
+use alipay_sandbox::{AppMode, Fault, FaultRule, Sandbox, SandboxHandle};
 use alipay_sdk::{Client, Error, Request};
 use chrono::Utc;
-use common::pki;
+use crate::common::pki;
 
 async fn sandbox() -> SandboxHandle {
     Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(50); 6]).start().await.unwrap()
@@ -159,7 +156,7 @@ async fn requests_are_checked_like_alipay_does() {
     assert_eq!(sub_code(&error), "isv.invalid-alipay-root-cert-sn");
 
     // A clock 20 minutes off.
-    let late = Arc::new(common::wire::FixedClock(Utc::now() - chrono::Duration::minutes(20)));
+    let late = Arc::new(crate::common::wire::FixedClock(Utc::now() - chrono::Duration::minutes(20)));
     let skewed = sandbox.client_config().clock(late).build().unwrap();
     assert_eq!(sub_code(&Client::new(skewed).unwrap().call(&query).await.unwrap_err()), "isv.invalid-timestamp");
 
@@ -412,10 +409,10 @@ async fn the_sandbox_can_be_given_the_files() {
     }
     let sandbox = Sandbox::builder().dir(dir.path()).app_id("2021000000000001").start().await.unwrap();
     let info = sandbox.info();
-    assert_eq!(info.app_cert_sn, common::oracle_for("app_cert.pem")["sn"].as_str().unwrap());
-    assert_eq!(info.alipay_cert_sn, common::oracle_for("alipay_cert.pem")["sn"].as_str().unwrap());
+    assert_eq!(info.app_cert_sn, crate::common::oracle_for("app_cert.pem")["sn"].as_str().unwrap());
+    assert_eq!(info.alipay_cert_sn, crate::common::oracle_for("alipay_cert.pem")["sn"].as_str().unwrap());
     // A client configured straight from testdata/ talks to it.
-    let client = Client::new(common::wire::cert_config(&sandbox.gateway_url()).build().unwrap()).unwrap();
+    let client = Client::new(crate::common::wire::cert_config(&sandbox.gateway_url()).build().unwrap()).unwrap();
     client.call(&TradeCreate::new("given-1", amount("1.00"), "Given")).await.unwrap();
     // Rotating needs the CA that issues Alipay certificates.
     let error = sandbox.rotate_alipay_cert().unwrap_err();
@@ -425,7 +422,7 @@ async fn the_sandbox_can_be_given_the_files() {
     std::fs::copy(pki("ca/class2.pem"), private.join("class2.crt")).unwrap();
     let sandbox = Sandbox::builder().dir(dir.path()).app_id("2021000000000001").start().await.unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
-    let client = Client::new(common::wire::cert_config(&sandbox.gateway_url()).build().unwrap()).unwrap();
+    let client = Client::new(crate::common::wire::cert_config(&sandbox.gateway_url()).build().unwrap()).unwrap();
     client.call(&TradeQuery::by_out_trade_no("given-1")).await.unwrap_err(); // new sandbox ledger: not found…
     assert!(
         client.config().cert_mode().unwrap().store().contains(&new_sn),

@@ -1,8 +1,6 @@
 //! Certificate lifecycle with figures: rotation under load, rejected downloads, key swaps
 //! under concurrent signing, file watching, expiry.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +14,7 @@ use alipay_sdk::lifecycle::{AlipayCertStore, CertKind, DownloadError, ExpiryStat
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradeQuery;
 use chrono::{DateTime, Utc};
-use common::{pki, shared};
+use crate::common::{pki, shared};
 
 /// A clock the test moves.
 #[derive(Debug)]
@@ -41,11 +39,10 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(pki(path)).unwrap()
 }
 
-#[cfg(feature = "sandbox")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotation_mid_run_200_concurrent_calls_one_download() {
     use alipay_sdk::model::trade::TradeCreate;
-    let sandbox = alipay_sdk::sandbox::Sandbox::builder().start().await.unwrap();
+    let sandbox = alipay_sandbox::Sandbox::builder().start().await.unwrap();
     let persisted = tempfile::tempdir().unwrap();
     let config = sandbox.client_config().alipay_cert_dir(persisted.path()).build().unwrap();
     let client = alipay_sdk::Client::new(config).unwrap();
@@ -415,12 +412,11 @@ fn expiry_report_and_warnings_follow_the_injected_clock() {
     assert_eq!(custom.expiry_report().entries[0].status, ExpiryStatus::Warning { threshold_days: 60 });
 }
 
-#[cfg(feature = "sandbox")]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
     use alipay_sdk::model::trade::TradePrecreate;
     use alipay_sdk::notify::Rule;
-    let sandbox = alipay_sdk::sandbox::Sandbox::builder().notify_retry_delays(vec![]).start().await.unwrap();
+    let sandbox = alipay_sandbox::Sandbox::builder().notify_retry_delays(vec![]).start().await.unwrap();
     let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
     // Nothing listens at the notify_url: the sandbox records the (single) attempt and its body.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -11,9 +11,9 @@ use super::faults::Fault;
 use super::http::{HttpRequest, Reply};
 use super::ledger::{BizError, NotifyTarget, Trade};
 use super::{AppMode, Shared};
-use crate::charset::Charset;
-use crate::key::{PublicKey, SignType};
-use crate::response::node_name;
+use alipay_sdk::charset::Charset;
+use alipay_sdk::key::{PublicKey, SignType};
+use alipay_sdk::response::node_name;
 
 /// A protocol or business failure to answer with.
 struct Failure {
@@ -151,7 +151,7 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
 }
 
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
-    crate::notify::percent_decode(input).ok()
+    alipay_sdk::notify::percent_decode(input).ok()
 }
 
 /// Text parts of a multipart body (file parts are not signed and not needed here).
@@ -250,7 +250,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             return Err(invalid("isv.invalid-alipay-root-cert-sn", format!("支付宝根证书序列号不匹配: {root_sn}")));
         }
     }
-    let content = crate::request::sign_content(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let content = alipay_sdk::request::sign_content(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let bytes =
         params.charset.encode(&content, "sign content").map_err(|e| invalid("isv.invalid-charset", e.to_string()))?;
     if !verify_key.is_some_and(|key| key.verify(&bytes, sign, sign_type)) {

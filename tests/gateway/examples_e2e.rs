@@ -1,10 +1,9 @@
 //! The axum examples, end to end against the sandbox gateway.
-#![cfg(feature = "sandbox")]
 
-#[path = "../examples/notify_server.rs"]
+#[path = "../../examples/notify_server.rs"]
 #[allow(dead_code)]
 mod notify_server;
-#[path = "../examples/spi_server.rs"]
+#[path = "../../examples/spi_server.rs"]
 #[allow(dead_code)]
 mod spi_server;
 
@@ -18,7 +17,7 @@ use alipay_sdk::key::PrivateKey;
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradePrecreate;
 use alipay_sdk::notify::NotificationVerifier;
-use alipay_sdk::sandbox::{Sandbox, SandboxHandle};
+use alipay_sandbox::{Sandbox, SandboxHandle};
 use alipay_sdk::server::Responder;
 
 async fn serve(router: axum::Router) -> String {
@@ -28,7 +27,7 @@ async fn serve(router: axum::Router) -> String {
     base
 }
 
-async fn wait_for(sandbox: &SandboxHandle, out_trade_no: &str, attempts: u32) -> alipay_sdk::sandbox::Delivery {
+async fn wait_for(sandbox: &SandboxHandle, out_trade_no: &str, attempts: u32) -> alipay_sandbox::Delivery {
     for _ in 0..1500 {
         if let Some(d) = sandbox
             .deliveries()

@@ -3,8 +3,6 @@
 //! `TZ` is read by the process, so each setting runs this test binary again as a child with
 //! `TZ` set; the child signs a real request and prints what it sent.
 
-mod common;
-
 use std::process::Command;
 
 use alipay_sdk::Request;
@@ -16,7 +14,7 @@ const CHILD: &str = "ALIPAY_SDK_TIMESTAMP_CHILD";
 #[ignore = "helper: run by timestamp_is_utc8_under_three_time_zones in a child process"]
 fn print_timestamp_in_child() {
     assert!(std::env::var(CHILD).is_ok(), "run only as a child of timestamp_is_utc8_under_three_time_zones");
-    let config = common::wire::cert_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+    let config = crate::common::wire::cert_config("http://127.0.0.1:9/gateway.do").build().unwrap();
     let before = Utc::now();
     let signed = config.sign_request(&Request::new("alipay.trade.query").biz_json("{}")).unwrap();
     let timestamp = signed.query.iter().find(|(k, _)| k == "timestamp").unwrap().1.clone();
@@ -27,7 +25,7 @@ fn print_timestamp_in_child() {
 fn timestamp_is_utc8_under_three_time_zones() {
     for (tz, local_offset) in [("UTC0", "+00:00"), ("PST8", "-08:00"), ("NZT-13", "+13:00")] {
         let output = Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", "print_timestamp_in_child", "--nocapture", "--test-threads=1"])
+            .args(["--ignored", "--exact", "timestamp_tz::print_timestamp_in_child", "--nocapture", "--test-threads=1"])
             .env(CHILD, "1")
             .env("TZ", tz)
             .output()

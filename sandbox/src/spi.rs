@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use super::{AppMode, SandboxError, SandboxHandle};
-use crate::charset::Charset;
-use crate::key::{PublicKey, SignType};
-use crate::notify::{self, Rule};
-use crate::request::format_timestamp;
-use crate::response::scan;
+use alipay_sdk::charset::Charset;
+use alipay_sdk::key::{PublicKey, SignType};
+use alipay_sdk::notify::{self, Rule};
+use alipay_sdk::request::format_timestamp;
+use alipay_sdk::response::scan;
 
 /// What the ISV answered, and whether Alipay would accept it.
 #[derive(Debug, Clone, Serialize)]
@@ -61,7 +61,7 @@ impl SandboxHandle {
             .map_err(|e| SandboxError::Pki(e.to_string()))?;
         params.push(("sign".into(), sign));
         let body =
-            crate::request::encode_pairs(params.iter(), Charset::Utf8).map_err(|e| SandboxError::Pki(e.to_string()))?;
+            alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8).map_err(|e| SandboxError::Pki(e.to_string()))?;
         let answer = shared
             .http
             .post(url)

@@ -1,7 +1,5 @@
 //! What the client puts on the wire, checked on a loopback server.
 
-mod common;
-
 use std::sync::Arc;
 
 use alipay_sdk::charset::Charset;
@@ -9,8 +7,8 @@ use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::{Client, Error, Request};
 use chrono::{DateTime, Utc};
-use common::wire::*;
-use common::{oracle_for, pki};
+use crate::common::wire::*;
+use crate::common::{oracle_for, pki};
 
 fn at() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-01T18:04:05Z").unwrap().with_timezone(&Utc)

@@ -1,16 +1,11 @@
 //! `alipay sign`, `alipay response verify`, `alipay aes`: output and exit codes.
-#![cfg(feature = "cli")]
-
-#[path = "common/cli.rs"]
-mod cli;
-mod common;
 
 use std::process::Command;
 
-use cli::alipay;
+use crate::command::alipay;
 
-use common::wire::{alipay_cert_sn, alipay_key, signed_body};
-use common::{pki, shared};
+use crate::common::wire::{alipay_cert_sn, alipay_key, signed_body};
+use crate::common::{pki, shared};
 
 fn path(p: std::path::PathBuf) -> String {
     p.display().to_string()

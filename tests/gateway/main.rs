@@ -1,0 +1,15 @@
+//! Against a gateway on loopback: the clients on the wire, certificate lifecycle and rotation,
+//! the sandbox, the examples end to end, and interoperability with the official Node SDK.
+//!
+//! One test binary per package area keeps a clean build on 2 cores fast; one module per
+//! capability.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod client_wire;
+mod lifecycle;
+mod sandbox;
+mod examples_e2e;
+mod node_sdk_gateway;
+mod node_sdk_notify;

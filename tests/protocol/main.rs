@@ -1,0 +1,16 @@
+//! The protocol core, IO-free: certificates and SNs, keys, request signing, response and
+//! notification verification, entry points, configuration errors, the UTC+8 timestamp.
+//!
+//! One test binary per package area keeps a clean build on 2 cores fast; one module per
+//! capability.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod certificates;
+mod keys;
+mod response_verify;
+mod notifications;
+mod entry_points;
+mod config_errors;
+mod timestamp_tz;
