@@ -1,98 +1,97 @@
-//! The blocking client (feature `blocking`): the same method names as [`crate::Client`].
+//! The blocking client (feature `blocking`): the same methods as [`crate::Client`], without
+//! `async`.
 //!
-//! Do not call it from inside an async runtime; use [`crate::Client`] there.
+//! It is the async client run to completion on a small runtime of its own, the way
+//! `reqwest::blocking` layers over async reqwest: one implementation of the call flow, so the
+//! two cannot drift apart. Calling it from inside an async runtime is an
+//! [`ErrorKind::BlockingInAsync`](crate::ErrorKind::BlockingInAsync) error, not a panic; use
+//! [`crate::Client`] there.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::client::{Error, check_status, transport_error};
 use crate::config::Config;
-use crate::lifecycle::download;
+use crate::error::Error;
 use crate::model::AlipayApi;
-use crate::page::{self, PageMethod};
-use crate::request::{Request, RequestError, SignedRequest};
-use crate::response::{ResponseError, VerifiedResponse};
+use crate::notify::{Rule, VerifiedNotification};
+use crate::page::PageMethod;
+use crate::request::Request;
+use crate::response::VerifiedResponse;
 
-/// The blocking client. Cheap to clone.
+/// The blocking client. Cheap to clone; the clones share connections.
 #[derive(Clone, Debug)]
 pub struct Client {
-    config: Arc<Config>,
-    http: reqwest::blocking::Client,
+    inner: crate::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+/// Builds a blocking [`Client`]; see [`crate::ClientBuilder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    inner: crate::ClientBuilder,
+}
+
+impl ClientBuilder {
+    /// Sends through this async `reqwest::Client` (driven by the blocking client's runtime).
+    pub fn http_client(self, http: reqwest::Client) -> Self {
+        ClientBuilder { inner: self.inner.http_client(http) }
+    }
+
+    /// Time allowed to connect (default 5 s).
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        ClientBuilder { inner: self.inner.connect_timeout(timeout) }
+    }
+
+    /// Time allowed for one whole HTTP exchange (default 15 s).
+    pub fn timeout(self, timeout: Duration) -> Self {
+        ClientBuilder { inner: self.inner.timeout(timeout) }
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::runtime)?;
+        Ok(Client { inner: self.inner.build()?, runtime: Arc::new(runtime) })
+    }
 }
 
 impl Client {
-    /// Builds a client for a configuration.
+    /// A client with default timeouts.
     pub fn new(config: Config) -> Result<Client, Error> {
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(config.connect_timeout())
-            .timeout(config.timeout())
-            .build()
-            .map_err(Error::Http)?;
-        Ok(Client { config: Arc::new(config), http })
+        Client::builder(config).build()
+    }
+
+    /// A builder: your own `reqwest::Client`, timeouts.
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder { inner: crate::Client::builder(config) }
+    }
+
+    /// The same client with another total timeout for the calls made through it.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client { inner: self.inner.with_timeout(timeout), runtime: self.runtime.clone() }
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.inner.config()
     }
 
-    fn exchange(&self, signed: &SignedRequest) -> Result<Vec<u8>, Error> {
-        let gateway = self.config.gateway();
-        let url = signed.url(gateway).map_err(RequestError::from)?;
-        let builder = self.http.post(&url);
-        let builder = if signed.files.is_empty() {
-            let body = signed.form_body().map_err(RequestError::from)?;
-            builder.header(reqwest::header::CONTENT_TYPE, signed.content_type()).body(body)
-        } else {
-            let mut form = reqwest::blocking::multipart::Form::new();
-            for (name, value) in &signed.body {
-                form = form.text(name.clone(), value.clone());
-            }
-            for file in &signed.files {
-                let part =
-                    reqwest::blocking::multipart::Part::bytes(file.bytes.clone()).file_name(file.file_name.clone());
-                form = form.part(file.name.clone(), part);
-            }
-            builder.multipart(form)
-        };
-        let response = builder.send().map_err(|e| transport_error(signed, gateway, e))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().map_err(|e| transport_error(signed, gateway, e))?;
-        check_status(signed, status, &body)?;
-        Ok(body.to_vec())
+    fn run<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::blocking_in_async());
+        }
+        self.runtime.block_on(work)
     }
 
     /// Signs, sends and verifies a request, following Alipay certificate rotation like
     /// [`crate::Client::execute`].
     pub fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        let signed = self.config.sign_request(request)?;
-        let body = self.exchange(&signed)?;
-        match self.config.verify_response_to(&signed, &body) {
-            Err(ResponseError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
-                self.fetch_alipay_cert(&alipay_cert_sn)?;
-                Ok(self.config.verify_response_to(&signed, &body)?)
-            }
-            other => Ok(other?),
-        }
-    }
-
-    fn can_download(&self) -> bool {
-        self.config.cert_mode().is_some_and(|m| m.store().can_download())
+        self.run(self.inner.execute(request))
     }
 
     /// Makes sure the Alipay certificate `sn` is known, downloading it if needed.
     pub fn fetch_alipay_cert(&self, sn: &str) -> Result<(), Error> {
-        let store = self
-            .config
-            .cert_mode()
-            .map(|m| m.store().clone())
-            .ok_or_else(|| crate::lifecycle::DownloadError::NoRoots { sn: sn.to_string() })?;
-        store.fetch_blocking(sn, || {
-            let call = |e: Error| crate::lifecycle::DownloadError::Call { sn: sn.to_string(), detail: e.to_string() };
-            let signed = self.config.sign_request(&download::request(sn)).map_err(|e| call(e.into()))?;
-            let body = self.exchange(&signed).map_err(call)?;
-            download::content(&self.config, &signed, &body, sn)
-        })?;
-        Ok(())
+        self.run(self.inner.fetch_alipay_cert(sn))
     }
 
     /// Verifies a notification from its raw form body, downloading an unknown Alipay
@@ -101,31 +100,23 @@ impl Client {
         &self,
         body: &[u8],
         content_type: Option<&str>,
-        rule: crate::notify::Rule,
-    ) -> Result<crate::notify::VerifiedNotification, Error> {
-        let verifier = self.config.notification_verifier();
-        match verifier.verify_form(body, content_type, rule) {
-            Err(crate::notify::NotifyError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
-                self.fetch_alipay_cert(&alipay_cert_sn)?;
-                Ok(verifier.verify_form(body, content_type, rule)?)
-            }
-            other => Ok(other?),
-        }
+        rule: Rule,
+    ) -> Result<VerifiedNotification, Error> {
+        self.run(self.inner.verify_notification(body, content_type, rule))
     }
 
     /// Calls a typed API and returns its verified, typed response.
     pub fn call<A: AlipayApi>(&self, api: &A) -> Result<A::Response, Error> {
-        let response = self.execute(&api.to_request())?;
-        Ok(response.parse()?)
+        self.run(self.inner.call(api))
     }
 
     /// A signed page-pay entry point: an auto-submitting HTML form (POST) or a URL (GET).
     pub fn page_execute(&self, request: &Request, method: PageMethod) -> Result<String, Error> {
-        Ok(page::page_execute(&self.config, request, method)?)
+        self.inner.page_execute(request, method)
     }
 
     /// The signed order string for app and mini-program payment.
     pub fn sdk_execute(&self, request: &Request) -> Result<String, Error> {
-        Ok(page::sdk_execute(&self.config, request)?)
+        self.inner.sdk_execute(request)
     }
 }

@@ -1,4 +1,5 @@
-//! The async gateway client (tokio, reqwest with the operating system's trust store).
+//! The async client: a thin driver of the [IO-free flow](crate::flow) over reqwest (the
+//! operating system's trust store).
 //!
 //! ```no_run
 //! use alipay_sdk::{Client, Config, Request};
@@ -17,117 +18,75 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Around your own `reqwest::Client` (a proxy, extra TLS roots for a corporate proxy,
+//! middleware), with timeouts:
+//!
+//! ```no_run
+//! # fn run(config: alipay_sdk::Config) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! let http = reqwest::Client::builder().proxy(reqwest::Proxy::https("http://proxy.internal:3128")?).build()?;
+//! let client = alipay_sdk::Client::builder(config).http_client(http).timeout(Duration::from_secs(10)).build()?;
+//! let patient = client.with_timeout(Duration::from_secs(60)); // one slow call, same connections
+//! # let _ = patient;
+//! # Ok(())
+//! # }
+//! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Config;
-use crate::lifecycle::download;
+use crate::error::Error;
+use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Step, TransportError};
 use crate::model::AlipayApi;
+use crate::notify::{Rule, VerifiedNotification};
 use crate::page::{self, PageMethod};
-use crate::request::{Request, RequestError, SignedRequest};
-use crate::response::{BusinessError, ResponseError, UnverifiedError, VerifiedResponse};
+use crate::request::Request;
+use crate::response::VerifiedResponse;
 
-/// Why a gateway call failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The request could not be built or signed.
-    #[error(transparent)]
-    Request(#[from] RequestError),
-    /// The HTTP exchange failed (connect, timeout, reset, TLS).
-    #[error("{method}: HTTP request to {gateway} failed{}: {}", if *.timed_out { " (timed out)" } else { "" }, chain(.source))]
-    Transport {
-        /// The method.
-        method: String,
-        /// The gateway (without the signed query).
-        gateway: String,
-        /// Whether a timeout expired.
-        timed_out: bool,
-        /// The underlying error.
-        source: reqwest::Error,
-    },
-    /// The gateway answered with a non-2xx HTTP status.
-    #[error("{method}: the gateway answered HTTP {status}; body starts: {excerpt}")]
-    Status {
-        /// The method.
-        method: String,
-        /// The HTTP status.
-        status: u16,
-        /// The start of the body.
-        excerpt: String,
-    },
-    /// A verified business failure (`code` is not 10000).
-    #[error(transparent)]
-    Business(BusinessError),
-    /// A failure that was not signed by Alipay.
-    #[error(transparent)]
-    Unverified(UnverifiedError),
-    /// The response was rejected (bad signature, forged, malformed, …).
-    #[error(transparent)]
-    Response(ResponseError),
-    /// Building the HTTP client failed.
-    #[error("cannot build the HTTP client: {0}")]
-    Http(reqwest::Error),
-    /// A new Alipay certificate was needed and could not be obtained.
-    #[error(transparent)]
-    AlipayCert(#[from] crate::lifecycle::DownloadError),
-    /// A notification was not accepted.
-    #[error(transparent)]
-    Notify(#[from] crate::notify::NotifyError),
+/// Connect timeout unless the builder says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Total timeout of one HTTP exchange unless the builder says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Builds a [`Client`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    config: Config,
+    http: Option<reqwest::Client>,
+    connect_timeout: Duration,
+    timeout: Duration,
 }
 
-impl From<ResponseError> for Error {
-    fn from(error: ResponseError) -> Self {
-        match error {
-            ResponseError::Business(e) => Error::Business(e),
-            ResponseError::Unverified(e) => Error::Unverified(e),
-            other => Error::Response(other),
-        }
+impl ClientBuilder {
+    /// Sends through this `reqwest::Client` (its proxy, TLS and pool settings are kept; the
+    /// connect timeout below does not apply to it, the total timeout does).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
     }
-}
 
-impl Error {
-    /// The verified business failure, if that is what this is.
-    pub fn business(&self) -> Option<&BusinessError> {
-        match self {
-            Error::Business(e) => Some(e),
-            _ => None,
-        }
+    /// Time allowed to connect (default 5 s), for the client this builder creates.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
     }
-}
 
-/// The error and its causes, one after the other ("connection refused" is usually a cause).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    /// Time allowed for one whole HTTP exchange (default 15 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
-    text
-}
 
-pub(crate) fn transport_error(signed: &SignedRequest, gateway: &str, source: reqwest::Error) -> Error {
-    // The URL carries the signed query; keep it out of messages and logs.
-    let source = source.without_url();
-    Error::Transport {
-        method: signed.method().to_string(),
-        gateway: gateway.to_string(),
-        timed_out: source.is_timeout(),
-        source,
+    /// The client.
+    pub fn build(self) -> Result<Client, Error> {
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder().connect_timeout(self.connect_timeout).build().map_err(Error::client)?,
+        };
+        Ok(Client { config: Arc::new(self.config), http, timeout: self.timeout })
     }
-}
-
-pub(crate) fn check_status(signed: &SignedRequest, status: u16, body: &[u8]) -> Result<(), Error> {
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    Err(Error::Status {
-        method: signed.method().to_string(),
-        status,
-        excerpt: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-    })
 }
 
 /// The async client. Cheap to clone; share one per app.
@@ -135,17 +94,24 @@ pub(crate) fn check_status(signed: &SignedRequest, status: u16, body: &[u8]) -> 
 pub struct Client {
     config: Arc<Config>,
     http: reqwest::Client,
+    timeout: Duration,
 }
 
 impl Client {
-    /// Builds a client for a configuration.
+    /// A client with default timeouts.
     pub fn new(config: Config) -> Result<Client, Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout())
-            .timeout(config.timeout())
-            .build()
-            .map_err(Error::Http)?;
-        Ok(Client { config: Arc::new(config), http })
+        Client::builder(config).build()
+    }
+
+    /// A builder: your own `reqwest::Client`, timeouts.
+    pub fn builder(config: Config) -> ClientBuilder {
+        ClientBuilder { config, http: None, connect_timeout: DEFAULT_CONNECT_TIMEOUT, timeout: DEFAULT_TIMEOUT }
+    }
+
+    /// The same client (same configuration and connections) with another total timeout, for
+    /// the calls made through it.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client { timeout, ..self.clone() }
     }
 
     /// The configuration.
@@ -153,73 +119,41 @@ impl Client {
         &self.config
     }
 
-    /// Signs and sends a request; returns the raw answer body.
-    async fn send(&self, signed: &SignedRequest) -> Result<reqwest::Response, Error> {
-        let gateway = self.config.gateway();
-        let url = signed.url(gateway).map_err(RequestError::from)?;
-        let builder = self.http.post(&url);
-        let builder = if signed.files.is_empty() {
-            let body = signed.form_body().map_err(RequestError::from)?;
-            builder.header(reqwest::header::CONTENT_TYPE, signed.content_type()).body(body)
-        } else {
-            let mut form = reqwest::multipart::Form::new();
-            for (name, value) in &signed.body {
-                form = form.text(name.clone(), value.clone());
-            }
-            for file in &signed.files {
-                let part = reqwest::multipart::Part::bytes(file.bytes.clone()).file_name(file.file_name.clone());
-                form = form.part(file.name.clone(), part);
-            }
-            builder.multipart(form)
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        // The URL carries the signed query; keep it out of messages and logs.
+        let failed = |e: reqwest::Error| {
+            let timed_out = e.is_timeout();
+            TransportError::new(e.without_url()).timed_out(timed_out)
         };
-        builder.send().await.map_err(|e| transport_error(signed, gateway, e))
+        let sent = self.http.post(request.url).header(reqwest::header::CONTENT_TYPE, request.content_type);
+        let response = sent.body(request.body).timeout(self.timeout).send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        Ok(HttpResponse { status, body: response.bytes().await.map_err(failed)?.to_vec() })
     }
 
-    async fn exchange(&self, signed: &SignedRequest) -> Result<Vec<u8>, Error> {
-        let response = self.send(signed).await?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| transport_error(signed, self.config.gateway(), e))?;
-        check_status(signed, status, &body)?;
-        Ok(body.to_vec())
+    /// Drives an IO-free call to its end.
+    pub async fn drive<G: Goal>(&self, mut call: Call<'_, G>) -> Result<G::Output, Error> {
+        let mut step = call.start();
+        loop {
+            step = match step {
+                Step::Send(request) => call.receive(self.send(request).await),
+                Step::AwaitTurn(turn) => call.resume(turn.wait().await),
+                Step::Done(result) => return result,
+            };
+        }
     }
 
     /// Signs, sends and verifies a request. An answer signed with an Alipay certificate not
     /// yet known is verified after that certificate is downloaded and checked (once, however
     /// many calls need it at the same time).
     pub async fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        let signed = self.config.sign_request(request)?;
-        let body = self.exchange(&signed).await?;
-        match self.config.verify_response_to(&signed, &body) {
-            Err(ResponseError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
-                self.fetch_alipay_cert(&alipay_cert_sn).await?;
-                Ok(self.config.verify_response_to(&signed, &body)?)
-            }
-            other => Ok(other?),
-        }
-    }
-
-    fn can_download(&self) -> bool {
-        self.config.cert_mode().is_some_and(|m| m.store().can_download())
+        self.drive(self.config.start_call(request)?).await
     }
 
     /// Makes sure the Alipay certificate `sn` is known, downloading it through
     /// `alipay.open.app.alipaycert.download` if needed.
     pub async fn fetch_alipay_cert(&self, sn: &str) -> Result<(), Error> {
-        let store = self
-            .config
-            .cert_mode()
-            .map(|m| m.store().clone())
-            .ok_or_else(|| crate::lifecycle::DownloadError::NoRoots { sn: sn.to_string() })?;
-        store
-            .fetch(sn, || async {
-                let call =
-                    |e: Error| crate::lifecycle::DownloadError::Call { sn: sn.to_string(), detail: e.to_string() };
-                let signed = self.config.sign_request(&download::request(sn)).map_err(|e| call(e.into()))?;
-                let body = self.exchange(&signed).await.map_err(call)?;
-                download::content(&self.config, &signed, &body, sn)
-            })
-            .await?;
-        Ok(())
+        self.drive(self.config.start_fetch(sn)).await
     }
 
     /// Verifies a notification (or Alipay's call) from its raw form body, downloading an
@@ -228,16 +162,9 @@ impl Client {
         &self,
         body: &[u8],
         content_type: Option<&str>,
-        rule: crate::notify::Rule,
-    ) -> Result<crate::notify::VerifiedNotification, Error> {
-        let verifier = self.config.notification_verifier();
-        match verifier.verify_form(body, content_type, rule) {
-            Err(crate::notify::NotifyError::UnknownCertSn { alipay_cert_sn, .. }) if self.can_download() => {
-                self.fetch_alipay_cert(&alipay_cert_sn).await?;
-                Ok(verifier.verify_form(body, content_type, rule)?)
-            }
-            other => Ok(other?),
-        }
+        rule: Rule,
+    ) -> Result<VerifiedNotification, Error> {
+        self.drive(self.config.start_notification(body, content_type, rule)?).await
     }
 
     /// Calls a typed API and returns its verified, typed response.

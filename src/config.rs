@@ -124,8 +124,6 @@ pub struct ConfigBuilder {
     charset: Charset,
     sign_type: SignType,
     aes: Option<AesKey>,
-    connect_timeout: Duration,
-    timeout: Duration,
     clock: Arc<dyn Clock>,
     alipay_cert_dir: Option<PathBuf>,
     strict_key_usage: bool,
@@ -258,18 +256,6 @@ impl ConfigBuilder {
         self
     }
 
-    /// Time allowed to connect (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Time allowed for a whole call (default 15 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
     /// The clock used for timestamps and validity checks.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -394,8 +380,6 @@ impl ConfigBuilder {
                 aes: self.aes.clone(),
             },
             aes: self.aes,
-            connect_timeout: self.connect_timeout,
-            timeout: self.timeout,
             clock: self.clock,
         })
     }
@@ -432,8 +416,6 @@ pub struct Config {
     cert_mode: Option<CertMode>,
     verifier: ResponseVerifier,
     aes: Option<AesKey>,
-    connect_timeout: Duration,
-    timeout: Duration,
     clock: Arc<dyn Clock>,
 }
 
@@ -451,8 +433,6 @@ impl Config {
             charset: Charset::Utf8,
             sign_type: SignType::Rsa2,
             aes: None,
-            connect_timeout: Duration::from_secs(5),
-            timeout: Duration::from_secs(15),
             clock: Arc::new(SystemClock),
             alipay_cert_dir: None,
             strict_key_usage: false,
@@ -553,16 +533,6 @@ impl Config {
         self.cert_mode.as_ref().map(|m| m.root.sn())
     }
 
-    /// The connect timeout.
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    /// The total timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
@@ -571,6 +541,27 @@ impl Config {
     /// The AES key, if configured.
     pub fn aes_key(&self) -> Option<&AesKey> {
         self.aes.as_ref()
+    }
+
+    /// An IO-free gateway call for `request`, signed now ([`crate::flow`]).
+    pub fn start_call(&self, request: &Request) -> Result<crate::flow::Call<'_, crate::flow::Gateway>, crate::Error> {
+        crate::flow::Call::gateway(self, request)
+    }
+
+    /// An IO-free check of a notification's raw form body ([`crate::flow`]): it may need to
+    /// fetch the Alipay certificate the notification names.
+    pub fn start_notification(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        rule: crate::notify::Rule,
+    ) -> Result<crate::flow::Call<'_, crate::flow::Notification>, crate::Error> {
+        crate::flow::Call::notification(self, body, content_type, rule)
+    }
+
+    /// An IO-free fetch of the Alipay certificate `sn` ([`crate::flow`]).
+    pub fn start_fetch(&self, sn: &str) -> crate::flow::Call<'_, crate::flow::Fetch> {
+        crate::flow::Call::fetch(self, sn)
     }
 
     /// Signs a request: adds the system parameters, signs, splits query and body.

@@ -353,13 +353,18 @@ impl ConfigFile {
         if let Some(dir) = self.path_of("alipay_cert_dir") {
             builder = builder.alipay_cert_dir(dir);
         }
-        if let Some(ms) = self.connect_timeout_ms {
-            builder = builder.connect_timeout(Duration::from_millis(ms));
-        }
-        if let Some(ms) = self.timeout_ms {
-            builder = builder.timeout(Duration::from_millis(ms));
-        }
         Ok(builder)
+    }
+
+    /// `connect_timeout_ms`, for the client builder (timeouts belong to the transport, not to
+    /// the IO-free configuration).
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout_ms.map(Duration::from_millis)
+    }
+
+    /// `timeout_ms`, for the client builder.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_ms.map(Duration::from_millis)
     }
 }
 

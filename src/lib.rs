@@ -66,6 +66,8 @@ pub mod charset;
 pub mod client;
 pub mod config;
 pub mod config_file;
+mod error;
+pub mod flow;
 mod der;
 pub mod excerpt;
 pub mod key;
@@ -79,7 +81,8 @@ pub mod request;
 pub mod response;
 pub mod server;
 
-pub use client::{Client, Error};
+pub use client::{Client, ClientBuilder};
+pub use error::{Error, ErrorKind};
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;

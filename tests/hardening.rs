@@ -294,7 +294,7 @@ mod amplification {
         // Malformed SNs: nothing is downloaded at all, and the error does not echo 1 MB.
         for (i, sn) in ["NOT-AN-SN", "0123456789ABCDEF0123456789ABCDEF", &"a".repeat(1 << 20)].iter().enumerate() {
             let error = client.verify_notification(forged(sn, i).as_bytes(), None, Rule::V1).await.unwrap_err();
-            assert!(matches!(error, alipay_sdk::Error::AlipayCert(DownloadError::MalformedSn { .. })), "{error}");
+            assert!(matches!(error.alipay_cert(), Some(DownloadError::MalformedSn { .. })), "{error}");
             assert!(error.to_string().len() < 400);
         }
         assert_eq!(sandbox.request_count(DOWNLOAD), 0);
@@ -312,11 +312,12 @@ mod amplification {
         for task in tasks {
             match task.await.unwrap() {
                 Ok(_) => panic!("a forged notification was accepted"),
-                Err(alipay_sdk::Error::AlipayCert(DownloadError::RateLimited { limit, .. })) => {
-                    assert_eq!(limit, 5);
-                    rate_limited += 1;
+                Err(error) => {
+                    if let Some(DownloadError::RateLimited { limit, .. }) = error.alipay_cert() {
+                        assert_eq!(*limit, 5);
+                        rate_limited += 1;
+                    }
                 }
-                Err(_) => {}
             }
         }
         let downloads = sandbox.request_count(DOWNLOAD);
@@ -334,9 +335,11 @@ mod amplification {
     fn the_failure_memory_is_bounded() {
         let store =
             alipay_sdk::lifecycle::AlipayCertStore::new([]).unwrap().download_limit(5000, Duration::from_secs(1));
+        let store = std::sync::Arc::new(store);
         for i in 0..3000u128 {
             let sn = format!("{i:032x}");
-            let _ = store.fetch_blocking(&sn, || Err(DownloadError::Call { sn: sn.clone(), detail: "down".into() }));
+            let down = std::sync::Arc::new(std::io::Error::other("down"));
+            let _ = store.fetch_blocking(&sn, || Err(DownloadError::Call { sn: sn.clone(), source: down }));
         }
         assert!(store.remembered_failures() <= 1024, "{}", store.remembered_failures());
         assert_eq!(store.in_flight_len(), 0);

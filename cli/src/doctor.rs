@@ -471,7 +471,7 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
             return;
         }
     };
-    let client = match alipay_sdk::blocking::Client::new(config) {
+    let client = match crate::blocking_client(file, config) {
         Ok(client) => client,
         Err(error) => {
             report.fail("signed probe", error.to_string(), "check the system's OpenSSL installation");
@@ -487,31 +487,30 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
                 response.alipay_cert_sn().unwrap_or("public key")
             ),
         ),
-        Err(alipay_sdk::Error::Business(error))
-            if error.failure.sub_code.as_deref().is_some_and(|c| c.starts_with("ACQ.")) =>
-        {
-            report.pass(
-                "signed probe",
-                format!(
-                    "the gateway accepted our signature and SNs and answered {} (signature verified)",
-                    error.failure.sub_code.as_deref().unwrap_or("")
-                ),
-            )
-        }
-        Err(alipay_sdk::Error::Business(error)) => {
-            let sub_code = error.failure.sub_code.clone().unwrap_or_default();
-            let fix = match sub_code.as_str() {
-                "isv.invalid-app-cert-sn" => {
-                    "the app certificate is not the one registered for this app: download appCertPublicKey_<app id>.crt again"
-                }
-                "isv.invalid-alipay-root-cert-sn" => "download alipayRootCert.crt again from the same console",
-                "isv.invalid-signature" => "the private key does not belong to the key pair registered for this app",
-                "isv.invalid-timestamp" => "synchronise the host clock",
-                _ => "see sub_msg",
-            };
-            report.fail("signed probe", error.to_string(), fix);
-        }
-        Err(error) => report.fail("signed probe", error.to_string(), "see the message"),
+        Err(error) => match error.business() {
+            Some(business) if business.failure.sub_code.as_deref().is_some_and(|c| c.starts_with("ACQ.")) => {
+                report.pass(
+                    "signed probe",
+                    format!(
+                        "the gateway accepted our signature and SNs and answered {} (signature verified)",
+                        business.failure.sub_code.as_deref().unwrap_or("")
+                    ),
+                )
+            }
+            Some(business) => {
+                let fix = match business.failure.sub_code.as_deref().unwrap_or_default() {
+                    "isv.invalid-app-cert-sn" => {
+                        "the app certificate is not the one registered for this app: download appCertPublicKey_<app id>.crt again"
+                    }
+                    "isv.invalid-alipay-root-cert-sn" => "download alipayRootCert.crt again from the same console",
+                    "isv.invalid-signature" => "the private key does not belong to the key pair registered for this app",
+                    "isv.invalid-timestamp" => "synchronise the host clock",
+                    _ => "see sub_msg",
+                };
+                report.fail("signed probe", error.to_string(), fix);
+            }
+            None => report.fail("signed probe", error.to_string(), "see the message"),
+        },
     }
 }
 

@@ -111,3 +111,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The blocking client for an alipay.toml, with its timeouts.
+fn blocking_client(
+    file: &alipay_sdk::config_file::ConfigFile,
+    config: alipay_sdk::Config,
+) -> Result<alipay_sdk::blocking::Client, alipay_sdk::Error> {
+    let mut builder = alipay_sdk::blocking::Client::builder(config);
+    if let Some(timeout) = file.connect_timeout() {
+        builder = builder.connect_timeout(timeout);
+    }
+    if let Some(timeout) = file.timeout() {
+        builder = builder.timeout(timeout);
+    }
+    builder.build()
+}

@@ -25,8 +25,8 @@ pub struct CallArgs {
 }
 
 pub fn call(args: CallArgs) -> Result<(), Failure> {
-    let builder = ConfigFile::load(&args.config)?.builder()?;
-    let client = alipay_sdk::blocking::Client::new(builder.build()?).map_err(|e| Failure::Input(e.to_string()))?;
+    let file = ConfigFile::load(&args.config)?;
+    let client = crate::blocking_client(&file, file.builder()?.build()?).map_err(|e| Failure::Input(e.to_string()))?;
     let request = Request::new(&args.method).biz_json(&args.biz);
     match client.execute(&request) {
         Ok(response) => {
@@ -36,12 +36,13 @@ pub fn call(args: CallArgs) -> Result<(), Failure> {
             println!("{}", serde_json::to_string_pretty(&node).unwrap_or_else(|_| response.node().to_string()));
             Ok(())
         }
-        Err(alipay_sdk::Error::Request(error)) => Err(Failure::Input(error.to_string())),
-        Err(alipay_sdk::Error::Business(error)) => {
-            println!("{}", error.failure.node);
+        Err(error) if error.kind() == alipay_sdk::ErrorKind::Request => Err(Failure::Input(error.to_string())),
+        Err(error) => {
+            if let Some(business) = error.business() {
+                println!("{}", business.failure.node);
+            }
             Err(Failure::Check(error.to_string()))
         }
-        Err(error) => Err(Failure::Check(error.to_string())),
     }
 }
 

@@ -19,14 +19,19 @@ pub(crate) fn request(sn: &str) -> Request {
     Request::new(METHOD).biz(&serde_json::json!({ "alipay_cert_sn": sn }))
 }
 
-fn call_error(sn: &str, detail: impl std::fmt::Display) -> DownloadError {
-    DownloadError::Call { sn: sn.to_string(), detail: detail.to_string() }
+pub(crate) fn call_error(sn: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> DownloadError {
+    DownloadError::Call { sn: sn.to_string(), source: std::sync::Arc::from(source.into()) }
 }
+
+/// What is wrong with a download answer's shape.
+#[derive(Debug, thiserror::Error)]
+#[error("the download answer {0}")]
+struct BadAnswer(&'static str);
 
 fn content_of(node: &str, sn: &str) -> Result<Vec<u8>, DownloadError> {
     let value: serde_json::Value = serde_json::from_str(node).map_err(|e| call_error(sn, e))?;
     let encoded =
-        value["alipay_cert_content"].as_str().ok_or_else(|| call_error(sn, "no alipay_cert_content in the answer"))?;
+        value["alipay_cert_content"].as_str().ok_or_else(|| call_error(sn, BadAnswer("has no alipay_cert_content")))?;
     STANDARD.decode(encoded.trim()).map_err(|e| DownloadError::Garbage {
         sn: sn.to_string(),
         detail: format!("alipay_cert_content is not base64: {e}"),
@@ -47,7 +52,9 @@ pub(crate) fn content(
             // the answer's signature with it.
             let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
             let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| call_error(sn, e))?;
-            let node = value.get(crate::response::node_name(METHOD)).ok_or_else(|| call_error(sn, "no answer node"))?;
+            let node = value
+                .get(crate::response::node_name(METHOD))
+                .ok_or_else(|| call_error(sn, BadAnswer("has no response node")))?;
             let candidate = content_of(&node.to_string(), sn)?;
             let store = config
                 .cert_mode()
@@ -58,9 +65,9 @@ pub(crate) fn content(
                 .map_err(|e| call_error(sn, e))?
                 .with_charset(config.charset())
                 .with_sign_type(config.sign_type());
-            let response = verifier.verify(METHOD, body).map_err(|e| call_error(sn, e))?;
+            let response = verifier.verify(METHOD, body).map_err(|e| call_error(sn, crate::Error::from(e)))?;
             content_of(response.node(), sn)
         }
-        Err(error) => Err(call_error(sn, error)),
+        Err(error) => Err(call_error(sn, crate::Error::from(error))),
     }
 }

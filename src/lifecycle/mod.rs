@@ -12,4 +12,4 @@ mod store;
 
 pub use expiry::{CertKind, ExpiryEntry, ExpiryReport, ExpiryStatus};
 pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadOutcome, WatchHandle};
-pub use store::{AlipayCertStore, CertSource, DownloadError, StoredCert};
+pub use store::{AlipayCertStore, CertSource, DownloadError, StoredCert, Turn, TurnGuard, is_well_formed_sn};

@@ -22,16 +22,17 @@ use crate::config::{Clock, SystemClock};
 use crate::key::{KeyError, PublicKey};
 
 /// Why a downloaded Alipay certificate was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum DownloadError {
-    /// The download call itself failed.
-    #[error("downloading Alipay certificate {sn} failed: {detail}")]
+    /// The download call itself failed (its error is the source).
+    #[error("downloading Alipay certificate {sn} failed")]
     Call {
         /// The requested SN.
         sn: String,
-        /// What failed.
-        detail: String,
+        /// The call's error: transport, status, a rejected or malformed answer.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// The content is not a certificate file.
     #[error("downloaded content for {sn} is not a certificate: {detail}")]
@@ -423,16 +424,20 @@ impl AlipayCertStore {
         }
     }
 
-    fn gate(&self, sn: &str) -> Arc<tokio::sync::Mutex<()>> {
-        lock(&self.in_flight).entry(sn.to_string()).or_default().clone()
+    /// The single-flight turn for `sn`: only one holder of a [`TurnGuard`] per SN at a time.
+    /// The IO-free call flow hands it to its driver ([`crate::flow::Step::AwaitTurn`]).
+    pub fn turn(self: &Arc<Self>, sn: &str) -> Turn {
+        let gate = lock(&self.in_flight).entry(sn.to_string()).or_default().clone();
+        Turn { store: self.clone(), sn: sn.to_string(), gate }
     }
 
     /// Drops the single-flight gate of `sn` once no other caller holds it, so the map only
     /// holds SNs being fetched right now.
-    fn release(&self, sn: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+    fn release(&self, sn: &str, gate: &Arc<tokio::sync::Mutex<()>>) {
         let mut in_flight = lock(&self.in_flight);
-        // Ours and the map's: nobody else waits on it.
-        if Arc::strong_count(&gate) <= 2 {
+        // The map's and the releasing guard's (its lock is dropped first): nobody else holds a
+        // turn for this SN.
+        if Arc::strong_count(gate) <= 2 {
             in_flight.remove(sn);
         }
     }
@@ -451,8 +456,8 @@ impl AlipayCertStore {
         })
     }
 
-    /// Whether `sn` is worth fetching at all: well-formed and not known.
-    fn precheck(sn: &str) -> Result<(), DownloadError> {
+    /// Whether `sn` is worth fetching at all: well-formed.
+    pub fn check_sn(sn: &str) -> Result<(), DownloadError> {
         if is_well_formed_sn(sn) {
             Ok(())
         } else {
@@ -460,80 +465,50 @@ impl AlipayCertStore {
         }
     }
 
-    /// Makes sure `sn` is known, calling `download` (which returns the certificate content) at
-    /// most once however many callers ask at the same time.
-    pub async fn fetch<F, Fut>(&self, sn: &str, download: F) -> Result<(), DownloadError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<u8>, DownloadError>>,
-    {
+    /// With the turn held: whether `sn` must be downloaded now. `Ok(false)`: it is known
+    /// (another caller fetched it meanwhile). An error: it failed recently, or the download
+    /// budget is spent. `Ok(true)` counts a download; report its result to [`Self::finish`].
+    pub fn begin(&self, _turn: &TurnGuard, sn: &str) -> Result<bool, DownloadError> {
+        Self::check_sn(sn)?;
         if self.contains(sn) {
-            return Ok(());
-        }
-        Self::precheck(sn)?;
-        let gate = self.gate(sn);
-        let result = {
-            let _turn = gate.lock().await;
-            self.fetch_locked(sn, || async { download().await }).await
-        };
-        self.release(sn, gate);
-        result
-    }
-
-    async fn fetch_locked<F, Fut>(&self, sn: &str, download: F) -> Result<(), DownloadError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Vec<u8>, DownloadError>>,
-    {
-        if self.contains(sn) {
-            return Ok(());
+            return Ok(false);
         }
         if let Some(error) = self.recent_failure(sn) {
             return Err(error);
         }
         self.take_budget(sn)?;
         self.downloads.fetch_add(1, Ordering::Relaxed);
-        let result = match download().await {
-            Ok(content) => self.accept(&content, sn),
-            Err(error) => Err(error),
-        };
+        Ok(true)
+    }
+
+    /// With the turn held: validates and stores downloaded content (or records the failure,
+    /// which is then not retried for `retry_after`).
+    pub fn finish(&self, _turn: &TurnGuard, sn: &str, content: Result<Vec<u8>, DownloadError>) -> Result<(), DownloadError> {
+        let result = content.and_then(|content| self.accept(&content, sn));
         self.record(sn, &result);
         result
+    }
+
+    /// Makes sure `sn` is known, calling `download` (which returns the certificate content) at
+    /// most once however many callers ask at the same time.
+    pub async fn fetch<F, Fut>(self: &Arc<Self>, sn: &str, download: F) -> Result<(), DownloadError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<u8>, DownloadError>>,
+    {
+        Self::check_sn(sn)?;
+        let turn = self.turn(sn).wait().await;
+        if self.begin(&turn, sn)? { self.finish(&turn, sn, download().await) } else { Ok(()) }
     }
 
     /// The blocking form of [`Self::fetch`].
-    pub fn fetch_blocking<F>(&self, sn: &str, download: F) -> Result<(), DownloadError>
+    pub fn fetch_blocking<F>(self: &Arc<Self>, sn: &str, download: F) -> Result<(), DownloadError>
     where
         F: FnOnce() -> Result<Vec<u8>, DownloadError>,
     {
-        if self.contains(sn) {
-            return Ok(());
-        }
-        Self::precheck(sn)?;
-        let gate = self.gate(sn);
-        let result = {
-            let _turn = gate.blocking_lock();
-            self.fetch_blocking_locked(sn, download)
-        };
-        self.release(sn, gate);
-        result
-    }
-
-    fn fetch_blocking_locked<F>(&self, sn: &str, download: F) -> Result<(), DownloadError>
-    where
-        F: FnOnce() -> Result<Vec<u8>, DownloadError>,
-    {
-        if self.contains(sn) {
-            return Ok(());
-        }
-        if let Some(error) = self.recent_failure(sn) {
-            return Err(error);
-        }
-        self.take_budget(sn)?;
-        self.downloads.fetch_add(1, Ordering::Relaxed);
-        let result = download().and_then(|content| self.accept(&content, sn));
-        self.record(sn, &result);
-        result
+        Self::check_sn(sn)?;
+        let turn = self.turn(sn).wait_blocking();
+        if self.begin(&turn, sn)? { self.finish(&turn, sn, download()) } else { Ok(()) }
     }
 
     /// How many SNs have a single-flight gate right now (for tests of boundedness).
@@ -626,4 +601,49 @@ fn chain_to_root(chain: &CertificateChain, roots: &RootBundle) -> Result<Vec<Cer
         }
     }
     Err("chain longer than 8 certificates".into())
+}
+
+/// A caller's place in the single-flight queue for one SN: wait for it, in async code or
+/// blocking code, to get the [`TurnGuard`].
+#[derive(Debug)]
+pub struct Turn {
+    store: Arc<AlipayCertStore>,
+    sn: String,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Turn {
+    /// Waits (asynchronously) until no other caller is fetching this SN.
+    pub async fn wait(self) -> TurnGuard {
+        let guard = self.gate.clone().lock_owned().await;
+        TurnGuard { guard: Some(guard), store: self.store, sn: self.sn, gate: self.gate }
+    }
+
+    /// Waits (blocking the thread) until no other caller is fetching this SN. Not from inside
+    /// an async runtime.
+    pub fn wait_blocking(self) -> TurnGuard {
+        let guard = self.gate.clone().blocking_lock_owned();
+        TurnGuard { guard: Some(guard), store: self.store, sn: self.sn, gate: self.gate }
+    }
+
+    /// The SN this turn is for.
+    pub fn sn(&self) -> &str {
+        &self.sn
+    }
+}
+
+/// Holding it, a caller is the only one fetching its SN. Dropping it lets the next one in.
+#[derive(Debug)]
+pub struct TurnGuard {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    store: Arc<AlipayCertStore>,
+    sn: String,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for TurnGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.store.release(&self.sn, &self.gate);
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use alipay_sdk::charset::Charset;
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
 use alipay_sdk::model::{AlipayApi, Amount};
-use alipay_sdk::{Client, Error, Request};
+use alipay_sdk::{Client, ErrorKind, Request};
 use chrono::{DateTime, Utc};
 use crate::common::wire::*;
 use crate::common::{oracle_for, pki};
@@ -251,7 +251,7 @@ async fn invalid_signature_answer_carries_our_sign_content() {
     .await;
     let client = Client::new(cert_config(&server.url).build().unwrap()).unwrap();
     let error = client.call(&TradeQuery::by_out_trade_no("sig-1")).await.unwrap_err();
-    let Error::Unverified(unverified) = &error else { panic!("expected an unverified failure: {error:?}") };
+    let Some(unverified) = error.unverified() else { panic!("expected an unverified failure: {error:?}") };
     let content = unverified.request_sign_content.as_deref().unwrap();
     assert_eq!(unverified.request_sign_content_len, Some(content.len()), "UTF-8: bytes = text length");
     assert!(
@@ -270,14 +270,14 @@ async fn transport_failures_are_typed() {
     let server = CaptureServer::start(|_| (502, b"<html><body>Bad Gateway</body></html>".to_vec())).await;
     let client = Client::new(cert_config(&server.url).build().unwrap()).unwrap();
     let error = client.call(&TradeQuery::by_out_trade_no("t")).await.unwrap_err();
-    assert!(matches!(error, Error::Status { status: 502, .. }), "{error:?}");
+    assert!(error.kind() == ErrorKind::Status && error.status_code() == Some(502), "{error:?}");
     assert!(error.to_string().contains("Bad Gateway"));
 
     // Nothing listens on a freshly closed port.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let client = Client::new(cert_config(&format!("http://127.0.0.1:{port}/gateway.do")).build().unwrap()).unwrap();
     let error = client.call(&TradeQuery::by_out_trade_no("t")).await.unwrap_err();
-    assert!(matches!(error, Error::Transport { timed_out: false, .. }), "{error:?}");
+    assert!(error.kind() == ErrorKind::Transport && !error.is_timeout(), "{error:?}");
     assert!(!error.to_string().contains("sign="), "the signed query stays out of messages: {error}");
 
     // A server that never answers in time.
@@ -287,9 +287,10 @@ async fn transport_failures_are_typed() {
         let (_socket, _) = listener.accept().await.unwrap();
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
     });
-    let config = cert_config(&url).timeout(std::time::Duration::from_millis(300)).build().unwrap();
-    let error = Client::new(config).unwrap().call(&TradeQuery::by_out_trade_no("t")).await.unwrap_err();
-    assert!(matches!(error, Error::Transport { timed_out: true, .. }), "{error:?}");
+    let config = cert_config(&url).build().unwrap();
+    let client = Client::builder(config).timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    let error = client.call(&TradeQuery::by_out_trade_no("t")).await.unwrap_err();
+    assert!(error.kind() == ErrorKind::Transport && error.is_timeout(), "{error:?}");
 }
 
 #[cfg(feature = "blocking")]
@@ -319,7 +320,8 @@ async fn invalid_signature_length_is_counted_in_the_request_charset() {
     .await;
     let client = Client::new(cert_config(&server.url).charset(Charset::Gbk).build().unwrap()).unwrap();
     let request = Request::new("alipay.trade.query").biz_json(r#"{"out_trade_no":"订单-1"}"#);
-    let Error::Unverified(error) = client.execute(&request).await.unwrap_err() else { panic!("expected unverified") };
+    let error = client.execute(&request).await.unwrap_err();
+    let Some(error) = error.unverified() else { panic!("expected unverified") };
     let content = error.request_sign_content.as_deref().unwrap();
     let (gbk, _, _) = encoding_rs::GBK.encode(content);
     assert_eq!(error.request_sign_content_len, Some(gbk.len()));

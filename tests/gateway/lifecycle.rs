@@ -87,11 +87,13 @@ fn each_bad_download_is_rejected_and_changes_nothing() {
     let good_sn = good_chain.sn().to_string();
     let during = good_chain.leaf().not_before() + chrono::Duration::days(1);
     let clock = ManualClock::at(during);
-    let store = AlipayCertStore::new([])
-        .unwrap()
-        .with_roots(RootBundle::from_path(pki("ca/root_bundle.pem")).unwrap())
-        .with_clock(clock.clone())
-        .retry_after(Duration::from_secs(600));
+    let store = Arc::new(
+        AlipayCertStore::new([])
+            .unwrap()
+            .with_roots(RootBundle::from_path(pki("ca/root_bundle.pem")).unwrap())
+            .with_clock(clock.clone())
+            .retry_after(Duration::from_secs(600)),
+    );
     store.validate(&good, &good_sn).unwrap();
 
     let sn_of = |path: &str| CertificateChain::from_path(pki(path)).unwrap().sn().to_string();

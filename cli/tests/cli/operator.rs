@@ -94,7 +94,7 @@ fn config_file_resolves_paths_and_takes_environment_overrides() {
     assert_eq!(config.gateway(), alipay_sdk::config::SANDBOX_GATEWAY);
     assert_eq!(config.charset(), alipay_sdk::charset::Charset::Gbk);
     assert!(config.aes_key().is_some());
-    assert_eq!(config.timeout(), std::time::Duration::from_millis(2500));
+    assert_eq!(loaded.timeout(), Some(std::time::Duration::from_millis(2500)));
 
     let env = |name: &str| match name {
         "ALIPAY_APP_ID" => Some("2021999999999999".to_string()),

@@ -1,0 +1,409 @@
+//! The call flow, IO-free: what to send, and how to judge what came back.
+//!
+//! A [`Call`] is a small state machine. Its driver asks it for the next [`Step`] and does what
+//! the step says: perform an HTTP exchange ([`Step::Send`]), wait for its turn to fetch an
+//! Alipay certificate ([`Step::AwaitTurn`]), or stop with the verified result
+//! ([`Step::Done`]). The flow signs, verifies, notices an `alipay_cert_sn` it does not know,
+//! downloads that certificate through `alipay.open.app.alipaycert.download` (single-flight
+//! across concurrent calls, rate-limited, validated against the root bundle) and verifies
+//! again — so every driver follows Alipay's certificate rotation without writing any of it.
+//!
+//! [`crate::Client`] (async, reqwest) and [`crate::blocking::Client`] are drivers. Bring your
+//! own HTTP stack with the same loop:
+//!
+//! ```no_run
+//! use alipay_sdk::flow::{HttpResponse, Step, TransportError};
+//! use alipay_sdk::{Config, Request};
+//!
+//! # fn my_http_post(url: &str, content_type: &str, body: &[u8]) -> Result<(u16, Vec<u8>), std::io::Error> { unimplemented!() }
+//! fn execute(config: &Config, request: &Request) -> Result<alipay_sdk::VerifiedResponse, alipay_sdk::Error> {
+//!     let mut call = config.start_call(request)?;
+//!     let mut step = call.start();
+//!     loop {
+//!         step = match step {
+//!             Step::Send(http) => {
+//!                 let answer = my_http_post(&http.url, &http.content_type, &http.body)
+//!                     .map(|(status, body)| HttpResponse { status, body })
+//!                     .map_err(|e| TransportError::new(e));
+//!                 call.receive(answer)
+//!             }
+//!             Step::AwaitTurn(turn) => call.resume(turn.wait_blocking()),
+//!             Step::Done(result) => return result,
+//!         };
+//!     }
+//! }
+//! ```
+//!
+//! `examples/own_http.rs` is a complete driver over a plain `TcpStream`.
+
+use std::error::Error as StdError;
+
+use crate::charset::Charset;
+use crate::config::Config;
+use crate::error::Error;
+use crate::lifecycle::{AlipayCertStore, DownloadError, Turn, TurnGuard, download};
+use crate::notify::{self, NotifyError, Rule, VerifiedNotification};
+use crate::request::{Request, SignedRequest};
+use crate::response::{ResponseError, VerifiedResponse};
+
+/// An HTTP request for the driver to send: always a `POST`.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The gateway URL with the signed system parameters in its query.
+    pub url: String,
+    /// The `Content-Type` of `body` (a form, or multipart with its boundary).
+    pub content_type: String,
+    /// The body, already encoded in the request charset.
+    pub body: Vec<u8>,
+}
+
+/// What the gateway answered.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, as received.
+    pub body: Vec<u8>,
+}
+
+/// The exchange failed before a whole answer arrived (connect, TLS, reset, timeout).
+#[derive(Debug)]
+pub struct TransportError {
+    timed_out: bool,
+    source: Box<dyn StdError + Send + Sync>,
+}
+
+impl TransportError {
+    /// A failure of the driver's HTTP stack.
+    pub fn new(source: impl Into<Box<dyn StdError + Send + Sync>>) -> TransportError {
+        TransportError { timed_out: false, source: source.into() }
+    }
+
+    /// Marks it as a timeout.
+    pub fn timed_out(mut self, timed_out: bool) -> TransportError {
+        self.timed_out = timed_out;
+        self
+    }
+}
+
+/// What the driver does next.
+#[derive(Debug)]
+#[must_use = "a step is an instruction to the driver"]
+pub enum Step<T> {
+    /// Send this request and pass the outcome to [`Call::receive`].
+    Send(HttpRequest),
+    /// Wait for this turn ([`Turn::wait`] in async code, [`Turn::wait_blocking`] otherwise)
+    /// and pass the guard to [`Call::resume`]: another call may be fetching the same Alipay
+    /// certificate.
+    AwaitTurn(Turn),
+    /// Finished.
+    Done(Result<T, Error>),
+}
+
+/// What a call is for ([`Gateway`], [`Notification`], [`Fetch`]): its first request, and how
+/// to judge the outcome. Sealed: the flow's goals are the crate's.
+pub trait Goal: sealed::Judge {}
+
+impl Goal for Gateway {}
+impl Goal for Notification {}
+impl Goal for Fetch {}
+
+pub(crate) mod sealed {
+    use super::{HttpRequest, HttpResponse, TransportError};
+    use crate::{Config, Error};
+
+    /// How checking the outcome went.
+    pub enum Checked<T> {
+        Done(Result<T, Error>),
+        /// Signed with a certificate we do not have; `error` is what to report if it cannot be had.
+        UnknownCert { sn: String, error: Error },
+    }
+
+    /// The goal-specific parts of the flow.
+    pub trait Judge {
+        /// What the call produces.
+        type Output;
+        fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error>;
+        fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error>;
+        fn check(&self, config: &Config) -> Checked<Self::Output>;
+    }
+}
+
+use sealed::{Checked, Judge};
+
+/// A gateway call: send the signed request, verify the answer.
+#[derive(Debug)]
+pub struct Gateway {
+    signed: SignedRequest,
+    answer: Option<Vec<u8>>,
+}
+
+/// A notification (or Alipay's call) to verify.
+#[derive(Debug)]
+pub struct Notification {
+    params: Vec<(String, String)>,
+    charset: Charset,
+    rule: Rule,
+}
+
+/// Make sure an Alipay certificate is known.
+#[derive(Debug)]
+pub struct Fetch {
+    sn: String,
+}
+
+impl Judge for Gateway {
+    type Output = VerifiedResponse;
+
+    fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error> {
+        Ok(Some(self.signed.http_request(config.gateway())?))
+    }
+
+    fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error> {
+        self.answer = Some(judge_http(&self.signed, config.gateway(), answer)?);
+        Ok(())
+    }
+
+    fn check(&self, config: &Config) -> Checked<VerifiedResponse> {
+        let Some(body) = &self.answer else {
+            return Checked::Done(Err(Error::flow("no answer was received")));
+        };
+        match config.verify_response_to(&self.signed, body) {
+            Err(ResponseError::UnknownCertSn { alipay_cert_sn, method, known }) => Checked::UnknownCert {
+                sn: alipay_cert_sn.clone(),
+                error: ResponseError::UnknownCertSn { method, alipay_cert_sn, known }.into(),
+            },
+            other => Checked::Done(other.map_err(Error::from)),
+        }
+    }
+}
+
+impl Judge for Notification {
+    type Output = VerifiedNotification;
+
+    fn first_request(&self, _: &Config) -> Result<Option<HttpRequest>, Error> {
+        Ok(None)
+    }
+
+    fn take_answer(&mut self, _: &Config, _: Result<HttpResponse, TransportError>) -> Result<(), Error> {
+        Err(Error::flow("a notification check sends nothing of its own"))
+    }
+
+    fn check(&self, config: &Config) -> Checked<VerifiedNotification> {
+        let verifier = config.notification_verifier();
+        match verifier.verify_params_in(self.params.clone(), self.charset, self.rule) {
+            Err(NotifyError::UnknownCertSn { alipay_cert_sn, known }) => Checked::UnknownCert {
+                sn: alipay_cert_sn.clone(),
+                error: NotifyError::UnknownCertSn { alipay_cert_sn, known }.into(),
+            },
+            other => Checked::Done(other.map_err(Error::from)),
+        }
+    }
+}
+
+impl Judge for Fetch {
+    type Output = ();
+
+    fn first_request(&self, _: &Config) -> Result<Option<HttpRequest>, Error> {
+        Ok(None)
+    }
+
+    fn take_answer(&mut self, _: &Config, _: Result<HttpResponse, TransportError>) -> Result<(), Error> {
+        Err(Error::flow("a fetch sends nothing of its own"))
+    }
+
+    fn check(&self, config: &Config) -> Checked<()> {
+        match config.cert_mode() {
+            Some(mode) if mode.store().contains(&self.sn) => Checked::Done(Ok(())),
+            Some(_) => Checked::UnknownCert {
+                sn: self.sn.clone(),
+                error: DownloadError::NoRoots { sn: self.sn.clone() }.into(),
+            },
+            None => Checked::Done(Err(DownloadError::NoRoots { sn: self.sn.clone() }.into())),
+        }
+    }
+}
+
+/// The transport outcome of a gateway exchange, judged: the body of a 2xx answer.
+fn judge_http(
+    signed: &SignedRequest,
+    gateway: &str,
+    answer: Result<HttpResponse, TransportError>,
+) -> Result<Vec<u8>, Error> {
+    let method = signed.method();
+    let answer = answer.map_err(|e| Error::transport(method, gateway, e.timed_out, e.source))?;
+    if !(200..300).contains(&answer.status) {
+        return Err(Error::status(method, answer.status, &answer.body));
+    }
+    Ok(answer.body)
+}
+
+enum State {
+    Start,
+    AwaitingAnswer,
+    AwaitingTurn { sn: String },
+    AwaitingDownload { sn: String, turn: TurnGuard, signed: SignedRequest },
+    Finished,
+}
+
+/// One call in progress. See the [module documentation](self).
+pub struct Call<'c, G: Goal> {
+    config: &'c Config,
+    goal: G,
+    state: State,
+    /// The SN already fetched in this call: a second unknown SN is not chased.
+    fetched: Option<String>,
+}
+
+impl<G: Goal> std::fmt::Debug for Call<'_, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Start => "start",
+            State::AwaitingAnswer => "awaiting the answer",
+            State::AwaitingTurn { .. } => "awaiting the turn to fetch a certificate",
+            State::AwaitingDownload { .. } => "awaiting the certificate download",
+            State::Finished => "finished",
+        };
+        f.debug_struct("Call").field("state", &state).finish_non_exhaustive()
+    }
+}
+
+impl<'c> Call<'c, Gateway> {
+    pub(crate) fn gateway(config: &'c Config, request: &Request) -> Result<Self, Error> {
+        let signed = config.sign_request(request)?;
+        Ok(Call::new(config, Gateway { signed, answer: None }))
+    }
+
+    /// The signed request this call sends.
+    pub fn signed_request(&self) -> &SignedRequest {
+        &self.goal.signed
+    }
+}
+
+impl<'c> Call<'c, Notification> {
+    pub(crate) fn notification(
+        config: &'c Config,
+        body: &[u8],
+        content_type: Option<&str>,
+        rule: Rule,
+    ) -> Result<Self, Error> {
+        let (params, charset) = notify::parse_form_with_charset(body, content_type)?;
+        Ok(Call::new(config, Notification { params, charset, rule }))
+    }
+}
+
+impl<'c> Call<'c, Fetch> {
+    pub(crate) fn fetch(config: &'c Config, sn: &str) -> Self {
+        Call::new(config, Fetch { sn: sn.to_string() })
+    }
+}
+
+impl<'c, G: Goal> Call<'c, G> {
+    fn new(config: &'c Config, goal: G) -> Self {
+        Call { config, goal, state: State::Start, fetched: None }
+    }
+
+    fn finish(&mut self, result: Result<G::Output, Error>) -> Step<G::Output> {
+        self.state = State::Finished;
+        Step::Done(result)
+    }
+
+    /// The first step.
+    pub fn start(&mut self) -> Step<G::Output> {
+        if !matches!(self.state, State::Start) {
+            return self.finish(Err(Error::flow("start called twice")));
+        }
+        match self.goal.first_request(self.config) {
+            Ok(Some(request)) => {
+                self.state = State::AwaitingAnswer;
+                Step::Send(request)
+            }
+            Ok(None) => self.judge(),
+            Err(error) => self.finish(Err(error)),
+        }
+    }
+
+    /// The outcome of the last [`Step::Send`].
+    pub fn receive(&mut self, answer: Result<HttpResponse, TransportError>) -> Step<G::Output> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::AwaitingAnswer => match self.goal.take_answer(self.config, answer) {
+                Ok(()) => self.judge(),
+                Err(error) => self.finish(Err(error)),
+            },
+            State::AwaitingDownload { sn, turn, signed } => {
+                let content = judge_http(&signed, self.config.gateway(), answer)
+                    .map_err(|e| download::call_error(&sn, e))
+                    .and_then(|body| download::content(self.config, &signed, &body, &sn));
+                let stored = match self.config.cert_mode() {
+                    Some(mode) => mode.store().finish(&turn, &sn, content),
+                    None => Err(DownloadError::NoRoots { sn: sn.clone() }),
+                };
+                drop(turn);
+                match stored {
+                    Ok(()) => self.judge(),
+                    Err(error) => self.finish(Err(error.into())),
+                }
+            }
+            _ => self.finish(Err(Error::flow("receive called with no request outstanding"))),
+        }
+    }
+
+    /// The turn asked for by [`Step::AwaitTurn`], now held.
+    pub fn resume(&mut self, turn: TurnGuard) -> Step<G::Output> {
+        let State::AwaitingTurn { sn } = std::mem::replace(&mut self.state, State::Finished) else {
+            return self.finish(Err(Error::flow("resume called without awaiting a turn")));
+        };
+        let Some(store) = self.config.cert_mode().map(|m| m.store().clone()) else {
+            return self.finish(Err(DownloadError::NoRoots { sn }.into()));
+        };
+        match store.begin(&turn, &sn) {
+            // Another call fetched it meanwhile.
+            Ok(false) => {
+                drop(turn);
+                self.judge()
+            }
+            Ok(true) => {
+                let prepared = self.config.sign_request(&download::request(&sn)).map_err(Error::from).and_then(
+                    |signed| Ok((signed.http_request(self.config.gateway()).map_err(Error::from)?, signed)),
+                );
+                match prepared {
+                    Ok((request, signed)) => {
+                        self.state = State::AwaitingDownload { sn, turn, signed };
+                        Step::Send(request)
+                    }
+                    Err(error) => {
+                        // Recorded like any failed download: not retried for `retry_after`.
+                        let error = match store.finish(&turn, &sn, Err(download::call_error(&sn, error))) {
+                            Err(failure) => failure.into(),
+                            Ok(()) => Error::flow("a failed download was accepted"),
+                        };
+                        self.finish(Err(error))
+                    }
+                }
+            }
+            Err(error) => self.finish(Err(error.into())),
+        }
+    }
+
+    /// Checks the outcome; asks for the certificate it names when it is not known yet.
+    fn judge(&mut self) -> Step<G::Output> {
+        match self.goal.check(self.config) {
+            Checked::Done(result) => self.finish(result),
+            Checked::UnknownCert { sn, error } => {
+                let store = self.config.cert_mode().map(|m| m.store()).filter(|s| s.can_download());
+                match store {
+                    Some(store) if self.fetched.as_deref() != Some(sn.as_str()) => {
+                        if let Err(malformed) = AlipayCertStore::check_sn(&sn) {
+                            return self.finish(Err(malformed.into()));
+                        }
+                        self.fetched = Some(sn.clone());
+                        let turn = store.turn(&sn);
+                        self.state = State::AwaitingTurn { sn };
+                        Step::AwaitTurn(turn)
+                    }
+                    _ => self.finish(Err(error)),
+                }
+            }
+        }
+    }
+}
