@@ -118,6 +118,9 @@ pub struct Delivery {
 }
 
 pub(crate) struct Shared {
+    /// The runtime the sandbox was started on: notifications are delivered there, so the
+    /// handle's methods work from any thread, inside a runtime or not.
+    runtime: tokio::runtime::Handle,
     dir: PathBuf,
     app_id: String,
     mode: AppMode,
@@ -260,6 +263,7 @@ impl SandboxBuilder {
             .build()
             .map_err(|e| SandboxError::Pki(format!("notification client: {e}")))?;
         let shared = Arc::new(Shared {
+            runtime: tokio::runtime::Handle::current(),
             dir: dir.clone(),
             app_id: self.app_id,
             mode: self.mode,
@@ -432,7 +436,7 @@ impl Shared {
         let shared = self.clone();
         let content_type =
             format!("application/x-www-form-urlencoded; charset={}", target.charset.as_str().to_ascii_lowercase());
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             let mut delays = shared.retry_delays.clone().into_iter();
             loop {
                 let answer =

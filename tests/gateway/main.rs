@@ -13,3 +13,4 @@ mod sandbox;
 mod examples_e2e;
 mod node_sdk_gateway;
 mod node_sdk_notify;
+mod own_http;
