@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use crate::aes::AesKey;
 use crate::charset::Charset;
-use crate::config::{Config, ConfigBuilder, PRODUCTION_GATEWAY, SANDBOX_GATEWAY};
+use crate::config::{Config, ConfigBuilder, EitherMode, PRODUCTION_GATEWAY, SANDBOX_GATEWAY};
 use crate::key::SignType;
 
 /// Why `alipay.toml` could not be used.
@@ -313,8 +313,8 @@ impl ConfigFile {
 
     /// A client configuration builder with every setting applied (files are loaded and
     /// checked by [`ConfigBuilder::build`]).
-    pub fn builder(&self) -> Result<ConfigBuilder, ConfigFileError> {
-        let app_id = self.app_id.clone().ok_or_else(|| self.invalid("app_id", "missing"))?;
+    pub fn builder(&self) -> Result<ConfigBuilder<EitherMode>, ConfigFileError> {
+        let app_id = self.app_id.clone().filter(|id| !id.trim().is_empty()).ok_or_else(|| self.invalid("app_id", "missing"))?;
         let key = self.path_of("app_private_key").ok_or_else(|| self.invalid("app_private_key", "missing"))?;
         let mut builder = Config::builder(app_id).gateway(self.gateway_url()).app_private_key_file(key);
         if let Some(charset) = &self.charset {
@@ -324,7 +324,10 @@ impl ConfigFile {
             builder =
                 builder.sign_type(sign_type.parse::<SignType>().map_err(|e| self.invalid("sign_type", e.to_string()))?);
         }
-        match self.mode {
+        if let Some(aes) = self.aes_key()? {
+            builder = builder.aes_key(aes);
+        }
+        let builder: ConfigBuilder<EitherMode> = match self.mode {
             Mode::Certificate => {
                 let cert =
                     self.path_of("app_cert").ok_or_else(|| self.invalid("app_cert", "missing (certificate mode)"))?;
@@ -335,24 +338,22 @@ impl ConfigFile {
                 if alipay.is_empty() {
                     return Err(self.invalid("alipay_cert", "missing (certificate mode)"));
                 }
-                builder = builder.app_cert_file(cert).alipay_root_cert_file(root);
+                let mut builder = builder.app_cert_file(cert).alipay_root_cert_file(root);
                 for path in alipay {
                     builder = builder.alipay_cert_file(path);
                 }
+                if let Some(dir) = self.path_of("alipay_cert_dir") {
+                    builder = builder.alipay_cert_dir(dir);
+                }
+                builder.into()
             }
             Mode::PublicKey => {
                 let key = self
                     .path_of("alipay_public_key")
                     .ok_or_else(|| self.invalid("alipay_public_key", "missing (public-key mode)"))?;
-                builder = builder.alipay_public_key_file(key);
+                builder.alipay_public_key_file(key).into()
             }
-        }
-        if let Some(aes) = self.aes_key()? {
-            builder = builder.aes_key(aes);
-        }
-        if let Some(dir) = self.path_of("alipay_cert_dir") {
-            builder = builder.alipay_cert_dir(dir);
-        }
+        };
         Ok(builder)
     }
 

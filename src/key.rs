@@ -22,14 +22,100 @@ use base64::engine::general_purpose::STANDARD;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
-use openssl::sign::{Signer, Verifier};
+use openssl::sign::{Signer as OpensslSigner, Verifier};
 
 use crate::cert::{Certificate, CertificateChain};
 use crate::kind::{self, FileKind};
 use crate::pem::{self, PemBodyError};
 
+/// The key algorithm family: what a key is, which [`SignType`]s it can make, and which roots
+/// of the bundle count in `alipay_root_cert_sn`. Adding an algorithm (SM2) means adding a
+/// variant here and recognising its keys in [`KeyAlgorithm::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// RSA: `RSA2` (SHA256withRSA) and `RSA` (SHA1withRSA).
+    Rsa,
+}
+
+impl KeyAlgorithm {
+    /// The algorithm of an OpenSSL key, if it is one this crate signs with.
+    pub(crate) fn of<T: openssl::pkey::HasPublic>(key: &PKey<T>) -> Option<KeyAlgorithm> {
+        match key.id() {
+            Id::RSA => Some(KeyAlgorithm::Rsa),
+            _ => None,
+        }
+    }
+
+    /// Roots whose signature algorithm OID starts with this count in `alipay_root_cert_sn`
+    /// (the RSA family: `1.2.840.113549.1.1.`, the arc of sha1WithRSA `.5`, sha256WithRSA
+    /// `.11`, RSASSA-PSS `.10`, …).
+    pub const fn root_signature_oid_prefix(self) -> &'static str {
+        match self {
+            KeyAlgorithm::Rsa => "1.2.840.113549.1.1.",
+        }
+    }
+
+    /// A short name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KeyAlgorithm::Rsa => "RSA",
+        }
+    }
+}
+
+impl fmt::Display for KeyAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What signs the app's requests and answers: the in-process [`PrivateKey`], or a KMS or HSM
+/// that keeps the key and only returns signatures (`examples/remote_signer.rs`).
+///
+/// Give one to [`crate::ConfigBuilder::app_signer`]. A signer is asked to sign the exact sign
+/// content bytes (already in the request charset) and returns the standard base64 signature.
+pub trait Signer: Send + Sync + fmt::Debug {
+    /// The key's algorithm.
+    fn algorithm(&self) -> KeyAlgorithm;
+
+    /// Signs `content` with `sign_type` and returns the standard base64 signature.
+    fn sign(&self, content: &[u8], sign_type: SignType) -> Result<String, KeyError>;
+
+    /// Checks that this signer's key is the one `chain`'s first certificate certifies. The
+    /// default signs a probe and verifies it with the certificate's key, so a remote signer
+    /// is checked without its key leaving the device.
+    fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
+        let mismatch = || KeyError::Mismatch {
+            key_origin: format!("{self:?}"),
+            cert_origin: chain.origin().to_string(),
+            cert_sn: chain.sn().to_string(),
+        };
+        let public = PublicKey::from_certificate(chain.leaf())?;
+        let sign_type = SignType::default_for(self.algorithm());
+        let probe = b"alipay-sdk: does this key belong to the app certificate?";
+        let signature = self.sign(probe, sign_type)?;
+        if public.verify(probe, &signature, sign_type) { Ok(()) } else { Err(mismatch()) }
+    }
+}
+
+impl Signer for PrivateKey {
+    fn algorithm(&self) -> KeyAlgorithm {
+        PrivateKey::algorithm(self)
+    }
+
+    fn sign(&self, content: &[u8], sign_type: SignType) -> Result<String, KeyError> {
+        PrivateKey::sign(self, content, sign_type)
+    }
+
+    fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
+        PrivateKey::check_matches(self, chain)
+    }
+}
+
 /// The signature algorithm, always chosen by configuration, never by a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum SignType {
     /// SHA256withRSA — the only one certificate mode uses.
     #[default]
@@ -44,6 +130,20 @@ impl SignType {
         match self {
             SignType::Rsa2 => "RSA2",
             SignType::Rsa => "RSA",
+        }
+    }
+
+    /// The key algorithm that makes this signature.
+    pub fn algorithm(self) -> KeyAlgorithm {
+        match self {
+            SignType::Rsa2 | SignType::Rsa => KeyAlgorithm::Rsa,
+        }
+    }
+
+    /// The signature type an algorithm's apps use by default (`RSA2` for RSA).
+    pub fn default_for(algorithm: KeyAlgorithm) -> SignType {
+        match algorithm {
+            KeyAlgorithm::Rsa => SignType::Rsa2,
         }
     }
 
@@ -129,7 +229,15 @@ pub enum KeyError {
         /// What went wrong (no key material).
         detail: String,
     },
-    /// The key is not RSA.
+    /// The signature type needs another key algorithm than the key's.
+    #[error("sign_type {sign_type} needs a {} key, but the key is {key}", sign_type.algorithm())]
+    AlgorithmMismatch {
+        /// The configured signature type.
+        sign_type: SignType,
+        /// The key's algorithm.
+        key: KeyAlgorithm,
+    },
+    /// The key is not of an algorithm the crate signs with (RSA).
     #[error("{origin}: the key is {algorithm}, but Alipay RSA2/RSA signatures need an RSA key")]
     NotRsa {
         /// The file or label.
@@ -190,6 +298,7 @@ const PUBLIC_EXPECTED: &str = "an RSA public key (PEM 'BEGIN PUBLIC KEY' or bare
 #[derive(Clone)]
 pub struct PrivateKey {
     pkey: PKey<Private>,
+    algorithm: KeyAlgorithm,
     origin: String,
 }
 
@@ -223,17 +332,21 @@ impl PrivateKey {
             FileKind::EncryptedPrivateKey => return Err(KeyError::Encrypted { origin }),
             other => return Err(KeyError::WrongKind { origin, found: other, expected: PRIVATE_EXPECTED }),
         };
-        if pkey.id() != Id::RSA {
+        let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
             return Err(KeyError::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) });
-        }
-        Ok(PrivateKey { pkey, origin })
+        };
+        Ok(PrivateKey { pkey, algorithm, origin })
     }
 
     /// Generates a new RSA key (for tests, the sandbox and `alipay key gen`).
     pub fn generate(bits: u32) -> Result<PrivateKey, KeyError> {
         let sign_error = |e: openssl::error::ErrorStack| KeyError::Sign { detail: short_openssl(&e) };
         let rsa = Rsa::generate(bits).map_err(sign_error)?;
-        Ok(PrivateKey { pkey: PKey::from_rsa(rsa).map_err(sign_error)?, origin: "generated key".into() })
+        Ok(PrivateKey {
+            pkey: PKey::from_rsa(rsa).map_err(sign_error)?,
+            algorithm: KeyAlgorithm::Rsa,
+            origin: "generated key".into(),
+        })
     }
 
     /// Signs `content` and returns the standard base64 signature.
@@ -244,13 +357,21 @@ impl PrivateKey {
     /// Signs `content` and returns the raw signature bytes.
     pub fn sign_raw(&self, content: &[u8], sign_type: SignType) -> Result<Vec<u8>, KeyError> {
         let sign_error = |e: openssl::error::ErrorStack| KeyError::Sign { detail: short_openssl(&e) };
-        let mut signer = Signer::new(sign_type.digest(), &self.pkey).map_err(sign_error)?;
+        if sign_type.algorithm() != self.algorithm() {
+            return Err(KeyError::AlgorithmMismatch { sign_type, key: self.algorithm() });
+        }
+        let mut signer = OpensslSigner::new(sign_type.digest(), &self.pkey).map_err(sign_error)?;
         signer.sign_oneshot_to_vec(content).map_err(sign_error)
     }
 
     /// Key size in bits.
     pub fn bits(&self) -> u32 {
         self.pkey.bits()
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
     }
 
     /// Where the key came from.
@@ -262,7 +383,7 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKey {
         let der = self.pkey.public_key_to_der().expect("an RSA key always has a public part");
         let pkey = PKey::public_key_from_der(&der).expect("just encoded");
-        PublicKey { pkey, origin: format!("public part of {}", self.origin) }
+        PublicKey { pkey, algorithm: self.algorithm, origin: format!("public part of {}", self.origin) }
     }
 
     /// Whether this key is the private half of `certificate`'s public key.
@@ -307,6 +428,7 @@ impl fmt::Debug for PrivateKey {
 #[derive(Clone)]
 pub struct PublicKey {
     pkey: PKey<Public>,
+    algorithm: KeyAlgorithm,
     origin: String,
 }
 
@@ -339,17 +461,19 @@ impl PublicKey {
             }
             other => return Err(KeyError::WrongKind { origin, found: other, expected: PUBLIC_EXPECTED }),
         };
-        if pkey.id() != Id::RSA {
+        let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
             return Err(KeyError::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) });
-        }
-        Ok(PublicKey { pkey, origin })
+        };
+        Ok(PublicKey { pkey, algorithm, origin })
     }
 
     /// The public key of a certificate (RSA only).
     pub fn from_certificate(certificate: &Certificate) -> Result<PublicKey, KeyError> {
         let origin = format!("certificate {}", certificate.sn());
         match certificate.public_key() {
-            Some(pkey) if pkey.id() == Id::RSA => Ok(PublicKey { pkey: pkey.clone(), origin }),
+            Some(pkey) if let Some(algorithm) = KeyAlgorithm::of(pkey) => {
+                Ok(PublicKey { pkey: pkey.clone(), algorithm, origin })
+            }
             Some(pkey) => Err(KeyError::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }),
             None => Err(KeyError::NotRsa { origin, algorithm: "an unsupported algorithm".into() }),
         }
@@ -369,8 +493,12 @@ impl PublicKey {
         }
     }
 
-    /// Verifies raw signature bytes over `content`.
+    /// Verifies raw signature bytes over `content`. A `sign_type` of another algorithm than
+    /// the key's is `false`.
     pub fn verify_raw(&self, content: &[u8], signature: &[u8], sign_type: SignType) -> bool {
+        if sign_type.algorithm() != self.algorithm {
+            return false;
+        }
         let Ok(mut verifier) = Verifier::new(sign_type.digest(), &self.pkey) else { return false };
         verifier.verify_oneshot(signature, content).unwrap_or(false)
     }
@@ -378,6 +506,11 @@ impl PublicKey {
     /// Key size in bits.
     pub fn bits(&self) -> u32 {
         self.pkey.bits()
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
     }
 
     /// Where the key came from.

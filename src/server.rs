@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::charset::{Charset, CharsetError};
 use crate::config::Config;
-use crate::key::{KeyError, PrivateKey, SignType};
+use crate::key::{KeyError, SignType};
 
 /// Why an answer could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -45,16 +45,16 @@ pub enum ServerError {
 /// Signs answers to Alipay's calls with the app private key.
 #[derive(Debug, Clone)]
 pub struct Responder {
-    signer: Signer,
+    signer: AnswerSigner,
     sign_type: SignType,
     charset: Charset,
 }
 
 /// Where the key and `app_cert_sn` come from.
 #[derive(Debug, Clone)]
-enum Signer {
+enum AnswerSigner {
     Fixed {
-        key: PrivateKey,
+        signer: std::sync::Arc<dyn crate::key::Signer>,
         app_cert_sn: Option<String>,
     },
     /// A configuration's identity: follows hot reloads, key and SN from one snapshot.
@@ -62,15 +62,21 @@ enum Signer {
 }
 
 impl Responder {
-    /// A responder for a key; `app_cert_sn` is required when the app is in certificate mode.
-    pub fn new(key: PrivateKey, app_cert_sn: Option<String>) -> Responder {
-        Responder { signer: Signer::Fixed { key, app_cert_sn }, sign_type: SignType::Rsa2, charset: Charset::Utf8 }
+    /// A responder for a key (or any [`crate::key::Signer`]); `app_cert_sn` is required when
+    /// the app is in certificate mode.
+    pub fn new(key: impl crate::key::Signer + 'static, app_cert_sn: Option<String>) -> Responder {
+        let signer = std::sync::Arc::new(key);
+        Responder {
+            signer: AnswerSigner::Fixed { signer, app_cert_sn },
+            sign_type: SignType::Rsa2,
+            charset: Charset::Utf8,
+        }
     }
 
     /// A responder using a client configuration's key, `app_cert_sn`, sign type and charset.
     pub fn from_config(config: &Config) -> Responder {
         Responder {
-            signer: Signer::Live(config.identity_cell().clone()),
+            signer: AnswerSigner::Live(config.identity_cell().clone()),
             sign_type: config.sign_type(),
             charset: config.charset(),
         }
@@ -127,10 +133,10 @@ impl Responder {
     fn sign(&self, content: &str) -> Result<(String, Option<String>), ServerError> {
         let bytes = self.charset.encode(content, "response")?;
         match &self.signer {
-            Signer::Fixed { key, app_cert_sn } => Ok((key.sign(&bytes, self.sign_type)?, app_cert_sn.clone())),
-            Signer::Live(cell) => {
+            AnswerSigner::Fixed { signer, app_cert_sn } => Ok((signer.sign(&bytes, self.sign_type)?, app_cert_sn.clone())),
+            AnswerSigner::Live(cell) => {
                 let identity = cell.current();
-                let sign = identity.key().sign(&bytes, self.sign_type)?;
+                let sign = identity.signer().sign(&bytes, self.sign_type)?;
                 Ok((sign, identity.app_cert_sn().map(str::to_string)))
             }
         }

@@ -44,7 +44,7 @@ pub use pki::{ALIPAY_CERT, ALIPAY_PUBLIC_KEY, APP_PRIVATE_KEY, APP_PUBLIC_KEY, R
 pub use spi::SpiAnswer;
 
 use alipay_sdk::aes::AesKey;
-use alipay_sdk::config::{Clock, Config, ConfigBuilder, SystemClock};
+use alipay_sdk::config::{CertificateMode, Clock, Config, ConfigBuilder, EitherMode, PublicKeyMode, SystemClock};
 use alipay_sdk::key::{PrivateKey, SignType};
 use alipay_sdk::notify::{self, Rule};
 use alipay_sdk::request::format_timestamp;
@@ -585,17 +585,34 @@ impl SandboxHandle {
         std::fs::write(&path, toml).map_err(|source| SandboxError::Io { path, source })
     }
 
-    /// A client configuration for the registered app, in the app's mode, pointing here.
-    pub fn client_config(&self) -> ConfigBuilder {
-        let info = self.info();
-        let builder = Config::builder(info.app_id).gateway(info.gateway).app_private_key_file(info.app_private_key);
+    /// A client configuration for the sandbox's app, in the sandbox's mode (build it as is,
+    /// or add settings both modes share: clock, charset, AES key).
+    pub fn client_config(&self) -> ConfigBuilder<EitherMode> {
         match self.shared.mode {
-            AppMode::Certificate => builder
-                .app_cert_file(info.app_cert)
-                .alipay_cert_file(info.alipay_cert)
-                .alipay_root_cert_file(info.alipay_root_cert),
-            AppMode::PublicKey => builder.alipay_public_key_file(info.alipay_public_key),
+            AppMode::Certificate => self.certificate_config().into(),
+            AppMode::PublicKey => self.public_key_config().into(),
         }
+    }
+
+    /// The sandbox's app in certificate mode (its app certificate, Alipay certificate and
+    /// root bundle), to add certificate-mode settings such as `alipay_cert_dir`.
+    pub fn certificate_config(&self) -> ConfigBuilder<CertificateMode> {
+        let info = self.info();
+        Config::builder(info.app_id)
+            .gateway(info.gateway)
+            .app_private_key_file(info.app_private_key)
+            .app_cert_file(info.app_cert)
+            .alipay_cert_file(info.alipay_cert)
+            .alipay_root_cert_file(info.alipay_root_cert)
+    }
+
+    /// The sandbox's app in public-key mode (the Alipay public key).
+    pub fn public_key_config(&self) -> ConfigBuilder<PublicKeyMode> {
+        let info = self.info();
+        Config::builder(info.app_id)
+            .gateway(info.gateway)
+            .app_private_key_file(info.app_private_key)
+            .alipay_public_key_file(info.alipay_public_key)
     }
 
     /// The app's AES content-encryption key.

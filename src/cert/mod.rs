@@ -36,7 +36,7 @@ use crate::der;
 
 /// The signature-algorithm OID prefix of the RSA family (PKCS#1): only these roots count in
 /// `alipay_root_cert_sn`.
-const RSA_FAMILY_PREFIX: &str = "1.2.840.113549.1.1.";
+const RSA_FAMILY_PREFIX: &str = crate::key::KeyAlgorithm::Rsa.root_signature_oid_prefix();
 
 /// One X.509 certificate.
 ///
@@ -357,6 +357,21 @@ impl RootBundle {
     /// `alipay_root_cert_sn`: the SNs of the RSA-family roots in file order, joined by `_`.
     pub fn sn(&self) -> &str {
         &self.sn
+    }
+
+    /// `alipay_root_cert_sn` for apps signing with `algorithm`: the roots signed in that
+    /// algorithm's family count ([`KeyAlgorithm::root_signature_oid_prefix`]).
+    pub fn sn_for(&self, algorithm: crate::key::KeyAlgorithm) -> Option<&str> {
+        match algorithm {
+            crate::key::KeyAlgorithm::Rsa => Some(&self.sn),
+        }
+    }
+
+    /// The roots that anchor chains for `algorithm`.
+    pub fn roots_for(&self, algorithm: crate::key::KeyAlgorithm) -> &[Certificate] {
+        match algorithm {
+            crate::key::KeyAlgorithm::Rsa => &self.rsa_roots,
+        }
     }
 
     /// The RSA-family roots (the ones in the SN and used to validate chains).

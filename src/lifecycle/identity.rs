@@ -18,20 +18,20 @@ use md5::{Digest, Md5};
 
 use crate::cert::{CertError, CertificateChain};
 use crate::config::Clock;
-use crate::key::{KeyError, PrivateKey};
+use crate::key::{KeyError, PrivateKey, Signer};
 
 /// One key pair the app signs with.
 #[derive(Debug)]
 pub struct AppIdentity {
-    key: PrivateKey,
+    signer: Arc<dyn Signer>,
     cert: Option<CertificateChain>,
     generation: u64,
 }
 
 impl AppIdentity {
-    /// The private key.
-    pub fn key(&self) -> &PrivateKey {
-        &self.key
+    /// What signs: the private key, or a remote signer.
+    pub fn signer(&self) -> &Arc<dyn Signer> {
+        &self.signer
     }
 
     /// The app certificate (certificate mode).
@@ -133,7 +133,7 @@ fn fingerprint(key: &[u8], cert: Option<&[u8]>) -> [u8; 16] {
 
 impl IdentityCell {
     pub(crate) fn new(
-        key: PrivateKey,
+        signer: Arc<dyn Signer>,
         cert: Option<CertificateChain>,
         files: Option<(PathBuf, Option<PathBuf>)>,
         clock: Arc<dyn Clock>,
@@ -148,7 +148,7 @@ impl IdentityCell {
             Some(fingerprint(&key_bytes, cert_bytes.as_deref()))
         });
         IdentityCell {
-            current: ArcSwap::from_pointee(AppIdentity { key, cert, generation: 1 }),
+            current: ArcSwap::from_pointee(AppIdentity { signer, cert, generation: 1 }),
             files,
             certificate_mode,
             clock,
@@ -253,7 +253,7 @@ impl IdentityCell {
         let previous_sn = self.current.load().app_cert_sn().map(str::to_string);
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let sn = cert.as_ref().map(|c| c.sn().to_string());
-        self.current.store(Arc::new(AppIdentity { key, cert, generation }));
+        self.current.store(Arc::new(AppIdentity { signer: Arc::new(key), cert, generation }));
         Ok(ReloadOutcome::Swapped { previous_sn, sn })
     }
 

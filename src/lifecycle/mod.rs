@@ -2,14 +2,17 @@
 //!
 //! - [`AlipayCertStore`]: Alipay certificates keyed by SN; unknown SNs are downloaded once
 //!   (single-flight) and accepted only after the checks of PROTOCOL.md §5.
+//! - [`CertStorage`]: where accepted certificates are kept ([`DirStorage`] by default).
 //! - [`IdentityCell`]: the app key pair, reloaded without a restart and swapped atomically.
 //! - [`ExpiryReport`]: days left on every certificate, with `tracing` warnings.
 
 pub(crate) mod download;
 mod expiry;
 mod identity;
+mod storage;
 mod store;
 
 pub use expiry::{CertKind, ExpiryEntry, ExpiryReport, ExpiryStatus};
 pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadOutcome, WatchHandle};
+pub use storage::{CertStorage, DirStorage, StorageError};
 pub use store::{AlipayCertStore, CertSource, DownloadError, StoredCert, Turn, TurnGuard, is_well_formed_sn};

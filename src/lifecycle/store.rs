@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::cert::{Certificate, CertificateChain, RootBundle};
 use crate::config::{Clock, SystemClock};
 use crate::key::{KeyError, PublicKey};
+use super::storage::{CertStorage, DirStorage, StorageError};
 
 /// Why a downloaded Alipay certificate was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -170,7 +171,7 @@ pub struct AlipayCertStore {
     failures: Mutex<HashMap<String, (DateTime<Utc>, String)>>,
     in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     limiter: Mutex<DownloadBudget>,
-    persist_dir: Option<PathBuf>,
+    storage: Option<Arc<dyn CertStorage>>,
     downloads: AtomicU64,
     write_lock: Mutex<()>,
 }
@@ -205,7 +206,7 @@ impl AlipayCertStore {
             failures: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             limiter: Mutex::new(DownloadBudget::new(DEFAULT_DOWNLOAD_LIMIT, DEFAULT_DOWNLOAD_WINDOW)),
-            persist_dir: None,
+            storage: None,
             downloads: AtomicU64::new(0),
             write_lock: Mutex::new(()),
         })
@@ -244,29 +245,24 @@ impl AlipayCertStore {
         self
     }
 
-    /// Persists accepted certificates to `dir` and loads the valid ones already there.
-    pub fn persist_to(mut self, dir: impl AsRef<Path>) -> std::io::Result<Self> {
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir)?;
-        self.persist_dir = Some(dir.clone());
-        for entry in std::fs::read_dir(&dir)?.flatten() {
-            let path = entry.path();
-            let Some(sn) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_prefix("alipayCertPublicKey_"))
-                .and_then(|n| n.strip_suffix(".crt"))
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+    /// Keeps accepted certificates in `storage`, and loads the ones already there that pass
+    /// every check now (storage is not a trust anchor: what it holds is validated like a
+    /// download). An unreadable storage is an error; an invalid entry is skipped with a warning.
+    pub fn with_storage(mut self, storage: Arc<dyn CertStorage>) -> Result<Self, StorageError> {
+        for (sn, bytes) in storage.load_all()? {
             match self.validate(&bytes, &sn) {
                 Ok(chain) => self.insert(chain, CertSource::Persisted),
-                Err(error) => tracing::warn!(path = %path.display(), %error, "ignoring a persisted Alipay certificate"),
+                Err(error) => tracing::warn!(sn, %error, "ignoring a stored Alipay certificate"),
             }
         }
+        self.storage = Some(storage);
         Ok(self)
+    }
+
+    /// [`Self::with_storage`] with a [`DirStorage`] in `dir`.
+    pub fn persist_to(self, dir: impl AsRef<Path>) -> std::io::Result<Self> {
+        let storage = DirStorage::new(dir)?;
+        self.with_storage(Arc::new(storage)).map_err(std::io::Error::other)
     }
 
     /// The key of the certificate with this SN.
@@ -377,11 +373,10 @@ impl AlipayCertStore {
     /// Validates and stores downloaded content (persisting it when configured).
     pub fn accept(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
         let chain = self.validate(content, requested_sn)?;
-        if let Some(dir) = &self.persist_dir {
-            let path = dir.join(format!("alipayCertPublicKey_{requested_sn}.crt"));
-            if let Err(error) = std::fs::write(&path, content) {
-                tracing::warn!(path = %path.display(), %error, "could not persist an accepted Alipay certificate");
-            }
+        if let Some(storage) = &self.storage
+            && let Err(error) = storage.save(requested_sn, content)
+        {
+            tracing::warn!(sn = requested_sn, %error, "could not store an accepted Alipay certificate");
         }
         self.insert(chain, CertSource::Downloaded);
         tracing::info!(sn = requested_sn, "accepted a new Alipay certificate");
@@ -583,7 +578,7 @@ fn chain_to_root(chain: &CertificateChain, roots: &RootBundle) -> Result<Vec<Cer
     let pool = &chain.certificates()[1..];
     for _ in 0..8 {
         let current = path.last().expect("not empty");
-        if let Some(root) = roots.rsa_roots().iter().find(|root| current.is_signed_by(root)) {
+        if let Some(root) = roots.roots_for(crate::key::KeyAlgorithm::Rsa).iter().find(|root| current.is_signed_by(root)) {
             if root != current {
                 path.push(root.clone());
             }

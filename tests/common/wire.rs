@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::charset::Charset;
-use alipay_sdk::config::{Clock, Config, ConfigBuilder};
+use alipay_sdk::config::{CertificateMode, Clock, Config, ConfigBuilder, PublicKeyMode};
 use alipay_sdk::key::{PrivateKey, SignType};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
@@ -118,7 +118,7 @@ impl Clock for FixedClock {
 }
 
 /// Certificate mode with the project's test PKI.
-pub fn cert_config(gateway: &str) -> ConfigBuilder {
+pub fn cert_config(gateway: &str) -> ConfigBuilder<CertificateMode> {
     Config::builder("2021000000000001")
         .gateway(gateway)
         .app_private_key_file(pki("keys/app_pkcs8.pem"))
@@ -128,7 +128,7 @@ pub fn cert_config(gateway: &str) -> ConfigBuilder {
 }
 
 /// Public-key mode with the project's test PKI.
-pub fn public_key_config(gateway: &str) -> ConfigBuilder {
+pub fn public_key_config(gateway: &str) -> ConfigBuilder<PublicKeyMode> {
     Config::builder("2021000000000001")
         .gateway(gateway)
         .app_private_key_file(pki("keys/app_pkcs1.pem"))

@@ -44,7 +44,7 @@ async fn rotation_mid_run_200_concurrent_calls_one_download() {
     use alipay_sdk::model::trade::TradeCreate;
     let sandbox = alipay_sandbox::Sandbox::builder().start().await.unwrap();
     let persisted = tempfile::tempdir().unwrap();
-    let config = sandbox.client_config().alipay_cert_dir(persisted.path()).build().unwrap();
+    let config = sandbox.certificate_config().alipay_cert_dir(persisted.path()).build().unwrap();
     let client = alipay_sdk::Client::new(config).unwrap();
     client.call(&TradeCreate::new("load-1", "1.00".parse().unwrap(), "Load")).await.unwrap();
 
@@ -74,7 +74,7 @@ async fn rotation_mid_run_200_concurrent_calls_one_download() {
     // The accepted certificate was persisted; a new client starts with it, without downloading.
     assert!(persisted.path().join(format!("alipayCertPublicKey_{new_sn}.crt")).exists());
     let restarted =
-        alipay_sdk::Client::new(sandbox.client_config().alipay_cert_dir(persisted.path()).build().unwrap()).unwrap();
+        alipay_sdk::Client::new(sandbox.certificate_config().alipay_cert_dir(persisted.path()).build().unwrap()).unwrap();
     assert!(restarted.config().cert_mode().unwrap().store().contains(&new_sn));
     restarted.call(&TradeQuery::by_out_trade_no("load-1")).await.unwrap();
     assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
@@ -190,7 +190,7 @@ async fn concurrent_fetches_download_once() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
-fn cert_mode_config(key: &str, cert: &str) -> alipay_sdk::ConfigBuilder {
+fn cert_mode_config(key: &str, cert: &str) -> alipay_sdk::ConfigBuilder<alipay_sdk::config::CertificateMode> {
     Config::builder("2021000000000001")
         .gateway("http://127.0.0.1:9/gateway.do")
         .app_private_key_file(key)

@@ -151,7 +151,7 @@ async fn requests_are_checked_like_alipay_does() {
     assert_eq!(sub_code(&error), "isv.invalid-app-cert-sn");
 
     // Another root bundle: wrong alipay_root_cert_sn.
-    let wrong_root = sandbox.client_config().alipay_root_cert_file(pki("ca/root_bundle.pem")).build().unwrap();
+    let wrong_root = sandbox.certificate_config().alipay_root_cert_file(pki("ca/root_bundle.pem")).build().unwrap();
     let error = Client::new(wrong_root).unwrap().call(&query).await.unwrap_err();
     assert_eq!(sub_code(&error), "isv.invalid-alipay-root-cert-sn");
 
@@ -313,7 +313,7 @@ async fn rotation_and_the_download_api() {
     );
 
     // Both certificates can be downloaded; each decodes to the chain with that SN.
-    let mut both = sandbox.client_config();
+    let mut both = sandbox.certificate_config();
     for (sn, _) in sandbox.alipay_certs() {
         let request =
             Request::new("alipay.open.app.alipaycert.download").biz(&serde_json::json!({ "alipay_cert_sn": sn }));

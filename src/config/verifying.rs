@@ -1,0 +1,72 @@
+//! Judging what came back: responses, notifications, and the IO-free flows that may need to
+//! fetch an Alipay certificate first.
+
+use super::Config;
+use crate::notify::NotificationVerifier;
+use crate::request::{Request, SignedRequest};
+use crate::response::{self, AlipayKeys, ResponseError, ResponseVerifier, VerifiedResponse};
+
+impl Config {
+    /// A verifier for notifications and Alipay's calls, sharing this configuration's keys.
+    pub fn notification_verifier(&self) -> NotificationVerifier {
+        match &self.cert_mode {
+            Some(mode) => NotificationVerifier::from_store(mode.store.clone()),
+            None => match &self.verifier.keys {
+                AlipayKeys::PublicKey(key) => NotificationVerifier::public_key(key.clone()),
+                AlipayKeys::Store(store) => NotificationVerifier::from_store(store.clone()),
+            },
+        }
+        .with_sign_type(self.sign_type)
+    }
+
+    /// An IO-free gateway call for `request`, signed now ([`crate::flow`]).
+    pub fn start_call(&self, request: &Request) -> Result<crate::flow::Call<'_, crate::flow::Gateway>, crate::Error> {
+        crate::flow::Call::gateway(self, request)
+    }
+
+    /// An IO-free check of a notification's raw form body ([`crate::flow`]): it may need to
+    /// fetch the Alipay certificate the notification names.
+    pub fn start_notification(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        rule: crate::notify::Rule,
+    ) -> Result<crate::flow::Call<'_, crate::flow::Notification>, crate::Error> {
+        crate::flow::Call::notification(self, body, content_type, rule)
+    }
+
+    /// An IO-free fetch of the Alipay certificate `sn` ([`crate::flow`]).
+    pub fn start_fetch(&self, sn: &str) -> crate::flow::Call<'_, crate::flow::Fetch> {
+        crate::flow::Call::fetch(self, sn)
+    }
+
+    /// Verifies a raw response body for `method`.
+    pub fn verify_response(&self, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
+        self.verifier.verify(method, body)
+    }
+
+    /// Verifies the response to `signed`, attaching our sign content to an
+    /// `isv.invalid-signature` answer so it can be compared with the gateway's.
+    pub fn verify_response_to(&self, signed: &SignedRequest, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
+        let is_invalid_signature =
+            |failure: &response::Failure| failure.sub_code.as_deref() == Some("isv.invalid-signature");
+        match self.verify_response(&signed.method, body) {
+            Err(ResponseError::Business(mut error)) if is_invalid_signature(&error.failure) => {
+                error.request_sign_content = Some(crate::excerpt::sign_content(&signed.sign_content));
+                error.request_sign_content_len = Some(signed.sign_content_len());
+                Err(ResponseError::Business(error))
+            }
+            Err(ResponseError::Unverified(mut error)) if is_invalid_signature(&error.failure) => {
+                error.request_sign_content = Some(crate::excerpt::sign_content(&signed.sign_content));
+                error.request_sign_content_len = Some(signed.sign_content_len());
+                Err(ResponseError::Unverified(error))
+            }
+            other => other,
+        }
+    }
+
+    /// The response verifier of this configuration.
+    pub fn verifier(&self) -> &ResponseVerifier {
+        &self.verifier
+    }
+}
