@@ -14,3 +14,5 @@ mod examples_e2e;
 mod node_sdk_gateway;
 mod node_sdk_notify;
 mod own_http;
+mod remote_signer;
+mod storage;
