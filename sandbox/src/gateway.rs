@@ -59,9 +59,9 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
         }
     };
     let method = get(&params.values, "method").map(str::to_string);
-    let fault = method.as_deref().and_then(|m| shared.faults.lock().expect("faults lock").pick(m));
+    let fault = method.as_deref().and_then(|m| crate::lock(&shared.faults).pick(m));
     if let Some(m) = &method {
-        shared.requests.lock().expect("requests lock").push(m.clone());
+        crate::lock(&shared.requests).push(m.clone());
     }
     if fault == Some(Fault::ResetBeforeProcessing) {
         return Reply::Reset;
@@ -231,7 +231,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
         return Err(invalid("isv.invalid-version", "版本号不合法"));
     }
     let (verify_key, pki_root_sn, pki_app_sn) = {
-        let pki = shared.pki.lock().expect("pki lock");
+        let pki = crate::lock(&shared.pki);
         let key = match shared.mode {
             AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
             AppMode::PublicKey => Some(pki.app_key.public_key()),
@@ -279,7 +279,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     }
     let notify = get(values, "notify_url").map(|url| NotifyTarget { url: url.to_string(), charset: params.charset });
     let now = shared.clock.now();
-    let mut ledger = shared.ledger.lock().expect("ledger lock");
+    let mut ledger = crate::lock(&shared.ledger);
     let result = match method {
         "alipay.trade.precreate" => ledger.precreate(&biz, notify, now),
         "alipay.trade.create" => ledger.create(&biz, notify, now),
@@ -313,7 +313,7 @@ fn download(shared: &Shared, biz: &Value) -> Result<Map<String, Value>, Failure>
         .get("alipay_cert_sn")
         .and_then(Value::as_str)
         .ok_or_else(|| missing("isv.missing-parameter", "缺少必选参数 alipay_cert_sn"))?;
-    let pki = shared.pki.lock().expect("pki lock");
+    let pki = crate::lock(&shared.pki);
     let identity = pki.identities.iter().find(|i| i.sn() == wanted).ok_or_else(|| {
         Failure::from(BizError {
             sub_code: "isv.alipay-cert-not-exist",
@@ -361,7 +361,7 @@ impl Shared {
             return charset.encode(&text, "response").map(|b| b.into_owned()).unwrap_or_else(|_| text.into_bytes());
         }
         let (key, sn) = {
-            let pki = self.pki.lock().expect("pki lock");
+            let pki = crate::lock(&self.pki);
             let current = pki.identities.last().expect("an Alipay identity");
             (current.key.clone(), current.sn().to_string())
         };

@@ -349,7 +349,7 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             Err(e) => json(500, serde_json::json!({ "error": e.to_string() })),
         },
         "/sandbox/notifications" => {
-            json(200, serde_json::to_value(shared.deliveries.lock().expect("lock").clone()).unwrap_or_default())
+            json(200, serde_json::to_value(crate::lock(&shared.deliveries).clone()).unwrap_or_default())
         }
         _ if request.method == "POST" || request.method == "GET" => gateway::handle(shared, request).await,
         _ => Reply::Full { status: 405, content_type: "text/plain", body: b"method not allowed".to_vec() },
@@ -359,10 +359,7 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
 impl Shared {
     fn buyer_pays(self: &Arc<Self>, out_trade_no: &str) -> Result<(), SandboxError> {
         let now = self.clock.now();
-        let paid = self
-            .ledger
-            .lock()
-            .expect("ledger lock")
+        let paid = crate::lock(&self.ledger)
             .buyer_pays(out_trade_no, now)
             .map_err(|e| SandboxError::Trade { sub_code: e.sub_code, sub_msg: e.sub_msg })?;
         if let Some(trade) = paid {
@@ -372,7 +369,7 @@ impl Shared {
     }
 
     fn rotate(&self) -> Result<String, SandboxError> {
-        let mut pki = self.pki.lock().expect("pki lock");
+        let mut pki = crate::lock(&self.pki);
         let sn = pki.rotate(&self.dir)?.sn().to_string();
         Ok(sn)
     }
@@ -382,12 +379,12 @@ impl Shared {
     fn notify(self: &Arc<Self>, trade: Trade) {
         let Some(target) = trade.notify.clone() else { return };
         let notify_id = {
-            let mut sequence = self.sequence.lock().expect("lock");
+            let mut sequence = crate::lock(&self.sequence);
             *sequence += 1;
             format!("sandbox{:012}", *sequence)
         };
         let (key, sn, partner) = {
-            let pki = self.pki.lock().expect("pki lock");
+            let pki = crate::lock(&self.pki);
             let current = pki.identities.last().expect("identity");
             (current.key.clone(), current.sn().to_string(), pki.partner_id.clone())
         };
@@ -424,7 +421,7 @@ impl Shared {
         let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, target.charset) else { return };
         params.push(("sign".into(), sign));
         let Ok(body) = alipay_sdk::request::encode_pairs(params.iter(), target.charset) else { return };
-        self.deliveries.lock().expect("lock").push(Delivery {
+        crate::lock(&self.deliveries).push(Delivery {
             notify_id: notify_id.clone(),
             out_trade_no: trade.out_trade_no.clone(),
             url: target.url.clone(),
@@ -453,7 +450,7 @@ impl Shared {
                     Err(error) => (false, format!("error: {}", error.without_url())),
                 };
                 {
-                    let mut deliveries = shared.deliveries.lock().expect("lock");
+                    let mut deliveries = crate::lock(&shared.deliveries);
                     if let Some(delivery) = deliveries.iter_mut().find(|d| d.notify_id == notify_id) {
                         delivery.attempts += 1;
                         delivery.acknowledged = acknowledged;
@@ -539,7 +536,7 @@ impl SandboxHandle {
 
     /// The facts a client needs, as written to `sandbox.json`.
     pub fn info(&self) -> SandboxInfo {
-        let pki = self.shared.pki.lock().expect("pki lock");
+        let pki = crate::lock(&self.shared.pki);
         let dir = &self.shared.dir;
         SandboxInfo {
             address: self.addr.to_string(),
@@ -635,38 +632,38 @@ impl SandboxHandle {
 
     /// Every Alipay certificate issued so far (oldest first) as `(sn, pem)`.
     pub fn alipay_certs(&self) -> Vec<(String, String)> {
-        let pki = self.shared.pki.lock().expect("pki lock");
+        let pki = crate::lock(&self.shared.pki);
         pki.identities.iter().map(|i| (i.sn().to_string(), i.pem().to_string())).collect()
     }
 
     /// Sets the fault rules for `method` (`*` for every method); an empty list clears them.
     pub fn set_faults(&self, method: &str, rules: Vec<FaultRule>) {
-        self.shared.faults.lock().expect("faults lock").set(method, rules);
+        crate::lock(&self.shared.faults).set(method, rules);
     }
 
     /// Clears every fault rule.
     pub fn clear_faults(&self) {
-        self.shared.faults.lock().expect("faults lock").clear();
+        crate::lock(&self.shared.faults).clear();
     }
 
     /// The notifications sent so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.shared.deliveries.lock().expect("lock").clone()
+        crate::lock(&self.shared.deliveries).clone()
     }
 
     /// How many requests named `method` reached the gateway.
     pub fn request_count(&self, method: &str) -> usize {
-        self.shared.requests.lock().expect("lock").iter().filter(|m| *m == method).count()
+        crate::lock(&self.shared.requests).iter().filter(|m| *m == method).count()
     }
 
     /// The status of a trade, if it exists.
     pub fn trade_status(&self, out_trade_no: &str) -> Option<alipay_sdk::model::trade::TradeStatus> {
-        self.shared.ledger.lock().expect("lock").get(out_trade_no).map(|t| t.status)
+        crate::lock(&self.shared.ledger).get(out_trade_no).map(|t| t.status)
     }
 
     /// How many trades exist.
     pub fn trade_count(&self) -> usize {
-        self.shared.ledger.lock().expect("lock").all().len()
+        crate::lock(&self.shared.ledger).all().len()
     }
 }
 
@@ -677,4 +674,10 @@ impl Drop for SandboxHandle {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// Locks a mutex, using it even if a holder panicked: the sandbox's state is replaced whole in
+/// each critical section, and one failed request must not take the gateway down.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -37,7 +37,7 @@ impl SandboxHandle {
     ) -> Result<SpiAnswer, SandboxError> {
         let shared = &self.shared;
         let (key, sn, app_key, app_cert_sn) = {
-            let pki = shared.pki.lock().expect("pki lock");
+            let pki = crate::lock(&shared.pki);
             let current = pki.identities.last().expect("identity");
             let app_key = match shared.mode {
                 AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),

@@ -8,9 +8,8 @@
 //! and SN of one snapshot, so it never carries an SN that does not match its signature.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -18,6 +17,7 @@ use md5::{Digest, Md5};
 
 use crate::cert::{CertError, CertificateChain};
 use crate::config::Clock;
+use super::lock;
 use crate::key::{KeyError, PrivateKey, Signer};
 
 /// One key pair the app signs with.
@@ -81,6 +81,9 @@ pub enum ReloadError {
         /// What is wrong.
         detail: &'static str,
     },
+    /// The watcher thread could not be started.
+    #[error("cannot start the app key pair watcher: {0}")]
+    Watcher(std::io::Error),
     /// There are no files to reload from.
     #[error("the app key pair was not configured from files; use reload_from_bytes")]
     NoFiles,
@@ -166,7 +169,7 @@ impl IdentityCell {
 
     /// The last reload error, if the last attempt failed.
     pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().expect("lock").clone()
+        lock(&self.last_error).clone()
     }
 
     /// Checks a new pair from bytes and swaps it in.
@@ -184,7 +187,7 @@ impl IdentityCell {
     }
 
     fn note(&self, result: &Result<ReloadOutcome, ReloadError>) {
-        let mut last = self.last_error.lock().expect("lock");
+        let mut last = lock(&self.last_error);
         match result {
             Ok(ReloadOutcome::Swapped { previous_sn, sn }) => {
                 tracing::info!(?previous_sn, ?sn, "app key pair reloaded");
@@ -210,13 +213,13 @@ impl IdentityCell {
             None => None,
         };
         let print = fingerprint(&key, cert.as_deref());
-        if *self.fingerprint.lock().expect("lock") == Some(print) {
+        if *lock(&self.fingerprint) == Some(print) {
             return Ok(ReloadOutcome::Unchanged);
         }
         let key_name = key_path.display().to_string();
         let cert_name = cert_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         let outcome = self.swap(&key, cert.as_deref(), &key_name, &cert_name)?;
-        *self.fingerprint.lock().expect("lock") = Some(print);
+        *lock(&self.fingerprint) = Some(print);
         Ok(outcome)
     }
 
@@ -249,7 +252,7 @@ impl IdentityCell {
             (None, true) => return Err(ReloadError::Mode { mode, detail: "a new app certificate is required" }),
             (Some(_), false) => return Err(ReloadError::Mode { mode, detail: "an app certificate cannot be used" }),
         };
-        let _guard = self.swap_lock.lock().expect("swap lock");
+        let _guard = lock(&self.swap_lock);
         let previous_sn = self.current.load().app_cert_sn().map(str::to_string);
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let sn = cert.as_ref().map(|c| c.sn().to_string());
@@ -258,39 +261,35 @@ impl IdentityCell {
     }
 
     /// Polls the files every `interval` and reloads when their content changes (following
-    /// symlinks, so a swapped `..data` link counts). Stops when the handle is dropped.
+    /// symlinks, so a swapped `..data` link counts). Stops when the handle is dropped; the drop
+    /// returns at once (the thread is woken, not waited for), so it is safe in async code.
     pub fn watch(self: &Arc<Self>, interval: Duration) -> Result<WatchHandle, ReloadError> {
         if self.files.is_none() {
             return Err(ReloadError::NoFiles);
         }
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let cell = Arc::downgrade(self);
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("alipay-identity-watch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(interval);
+                // A message or a dropped sender both mean stop; only a timeout means poll.
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                     let Some(cell) = cell.upgrade() else { return };
                     let _ = cell.reload();
                 }
             })
-            .expect("spawn the watcher thread");
-        Ok(WatchHandle { stop, thread: Some(thread) })
+            .map_err(ReloadError::Watcher)?;
+        Ok(WatchHandle { _stop: stop })
     }
 }
 
-/// Stops watching when dropped.
+/// Stops watching when dropped (without waiting for the thread).
 pub struct WatchHandle {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _stop: std::sync::mpsc::Sender<()>,
 }
 
-impl Drop for WatchHandle {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+impl std::fmt::Debug for WatchHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchHandle").finish_non_exhaustive()
     }
 }

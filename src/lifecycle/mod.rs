@@ -16,3 +16,9 @@ pub use expiry::{CertKind, ExpiryEntry, ExpiryReport, ExpiryStatus};
 pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadOutcome, WatchHandle};
 pub use storage::{CertStorage, DirStorage, StorageError};
 pub use store::{AlipayCertStore, CertSource, DownloadError, StoredCert, Turn, TurnGuard, is_well_formed_sn};
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
+/// section in this crate replaces whole values), so a poisoned lock is used, not propagated.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

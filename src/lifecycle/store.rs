@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::cert::{Certificate, CertificateChain, RootBundle};
 use crate::config::{Clock, SystemClock};
 use crate::key::{KeyError, PublicKey};
+use super::lock;
 use super::storage::{CertStorage, DirStorage, StorageError};
 
 /// Why a downloaded Alipay certificate was not accepted.
@@ -529,11 +530,6 @@ pub fn is_well_formed_sn(sn: &str) -> bool {
     sn.len() == 32 && sn.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
-/// section here replaces whole values), so a poisoned lock is used, not propagated.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// A token bucket on the injected clock: `limit` tokens, refilled at `limit` per `per`.
 #[derive(Debug)]
@@ -640,5 +636,27 @@ impl Drop for TurnGuard {
     fn drop(&mut self) {
         drop(self.guard.take());
         self.store.release(&self.sn, &self.gate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_lock_does_not_take_the_store_down() {
+        let store = Arc::new(AlipayCertStore::new([]).unwrap());
+        let poisoner = store.clone();
+        let _ = std::thread::spawn(move || {
+            let _held = poisoner.failures.lock().unwrap();
+            panic!("a holder panics");
+        })
+        .join();
+        assert!(store.failures.is_poisoned());
+        let down = Arc::new(std::io::Error::other("down"));
+        let sn = "0123456789abcdef0123456789abcdef";
+        let error = store.fetch_blocking(sn, || Err(DownloadError::Call { sn: sn.into(), source: down })).unwrap_err();
+        assert!(matches!(error, DownloadError::Call { .. }));
+        assert_eq!(store.remembered_failures(), 1);
     }
 }

@@ -444,3 +444,16 @@ async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
     assert!(client.verify_notification(tampered.as_bytes(), None, Rule::V1).await.is_err());
     assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
 }
+
+#[tokio::test]
+async fn dropping_a_watcher_returns_at_once_even_with_a_long_interval() {
+    let config = cert_mode_config(&pki("keys/app_pkcs8.pem").display().to_string(), &pki("ca/app_cert.pem").display().to_string())
+        .build()
+        .unwrap();
+    let watcher = config.watch_app_identity(Duration::from_secs(10)).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    drop(watcher);
+    // It used to join the thread, blocking the async worker for up to the poll interval.
+    assert!(started.elapsed() < Duration::from_secs(1), "drop took {:?}", started.elapsed());
+}
