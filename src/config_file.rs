@@ -314,7 +314,8 @@ impl ConfigFile {
     /// A client configuration builder with every setting applied (files are loaded and
     /// checked by [`ConfigBuilder::build`]).
     pub fn builder(&self) -> Result<ConfigBuilder<EitherMode>, ConfigFileError> {
-        let app_id = self.app_id.clone().filter(|id| !id.trim().is_empty()).ok_or_else(|| self.invalid("app_id", "missing"))?;
+        let app_id =
+            self.app_id.clone().filter(|id| !id.trim().is_empty()).ok_or_else(|| self.invalid("app_id", "missing"))?;
         let key = self.path_of("app_private_key").ok_or_else(|| self.invalid("app_private_key", "missing"))?;
         let mut builder = Config::builder(app_id).gateway(self.gateway_url()).app_private_key_file(key);
         if let Some(charset) = &self.charset {

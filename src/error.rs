@@ -21,7 +21,7 @@ pub enum ErrorKind {
     Request,
     /// The HTTP exchange failed: connect, TLS, reset, timeout ([`Error::is_timeout`]).
     Transport,
-    /// The gateway answered with a non-2xx HTTP status ([`Error::status`]).
+    /// The gateway answered with a non-2xx HTTP status ([`Error::status_code`]).
     Status,
     /// A verified business failure: Alipay really said `code != 10000`.
     Business,
@@ -73,10 +73,8 @@ impl Error {
     ) -> Error {
         let mut error = Error::new(ErrorKind::Transport, Some(source)).with_method(method);
         error.inner.timed_out = timed_out;
-        error.inner.message = Some(format!(
-            "{method}: HTTP request to {gateway} failed{}",
-            if timed_out { " (timed out)" } else { "" }
-        ));
+        error.inner.message =
+            Some(format!("{method}: HTTP request to {gateway} failed{}", if timed_out { " (timed out)" } else { "" }));
         error
     }
 
@@ -110,9 +108,8 @@ impl Error {
     #[cfg(feature = "blocking")]
     pub(crate) fn blocking_in_async() -> Error {
         let mut error = Error::new(ErrorKind::BlockingInAsync, None);
-        error.inner.message = Some(
-            "the blocking client was called from inside an async runtime; use alipay_sdk::Client there".into(),
-        );
+        error.inner.message =
+            Some("the blocking client was called from inside an async runtime; use alipay_sdk::Client there".into());
         error
     }
 

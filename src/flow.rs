@@ -116,7 +116,10 @@ pub(crate) mod sealed {
     pub enum Checked<T> {
         Done(Result<T, Error>),
         /// Signed with a certificate we do not have; `error` is what to report if it cannot be had.
-        UnknownCert { sn: String, error: Error },
+        UnknownCert {
+            sn: String,
+            error: Error,
+        },
     }
 
     /// The goal-specific parts of the flow.
@@ -363,9 +366,10 @@ impl<'c, G: Goal> Call<'c, G> {
                 self.judge()
             }
             Ok(true) => {
-                let prepared = self.config.sign_request(&download::request(&sn)).map_err(Error::from).and_then(
-                    |signed| Ok((signed.http_request(self.config.gateway()).map_err(Error::from)?, signed)),
-                );
+                let prepared =
+                    self.config.sign_request(&download::request(&sn)).map_err(Error::from).and_then(|signed| {
+                        Ok((signed.http_request(self.config.gateway()).map_err(Error::from)?, signed))
+                    });
                 match prepared {
                     Ok((request, signed)) => {
                         self.state = State::AwaitingDownload { sn, turn, signed };

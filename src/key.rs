@@ -30,7 +30,7 @@ use crate::pem::{self, PemBodyError};
 
 /// The key algorithm family: what a key is, which [`SignType`]s it can make, and which roots
 /// of the bundle count in `alipay_root_cert_sn`. Adding an algorithm (SM2) means adding a
-/// variant here and recognising its keys in [`KeyAlgorithm::of`].
+/// variant here and recognising its keys where they are loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyAlgorithm {

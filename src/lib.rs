@@ -5,19 +5,43 @@
 //! servers do, signed requests, responses verified by default (failing closed), notifications,
 //! signed answers for ISV servers, Alipay certificate rotation and app key hot reload.
 //!
-//! One module per concept:
+//! # Design
+//!
+//! An IO-free protocol core with thin drivers around it. The core knows what to sign, what to
+//! send and how to judge what came back; it never touches a socket:
+//!
+//! - [`Config`] is built once (keys, certificates and SNs parsed and checked at
+//!   [`ConfigBuilder::build`]) and signs requests ([`Config::sign_request`]) and verifies
+//!   answers ([`Config::verify_response`]).
+//! - [`flow::Call`] is the whole call as a state machine: sign → send → verify → an unknown
+//!   `alipay_cert_sn` → fetch that certificate (single-flight, rate-limited, validated against
+//!   the root bundle) → verify again. It tells its driver what to do next
+//!   ([`flow::Step`]): send this request, wait for this turn, or done.
+//! - The drivers: [`Client`] (async, reqwest with the operating system's trust store),
+//!   [`blocking::Client`] (the async client on a runtime of its own, like `reqwest::blocking`),
+//!   and any HTTP stack of yours (the loop in [`flow`], `examples/own_http.rs`).
+//!
+//! Seams for what comes next: key algorithms ([`key::KeyAlgorithm`], [`key::Signer`] for keys
+//! kept in a KMS or HSM), Alipay-certificate storage ([`lifecycle::CertStorage`]), and the
+//! [`flow::Goal`]s a call can have. The protocol facts the code follows, and why, are in
+//! [`protocol`].
 //!
 //! | module | concept |
 //! |---|---|
 //! | [`cert`] | certificates, `app_cert_sn`, `alipay_cert_sn`, `alipay_root_cert_sn` |
-//! | [`key`], [`kind`] | private and public keys, RSA2/RSA; what a file really is |
-//! | [`config`], [`config_file`] | the client configuration (sans-IO core) and `alipay.toml` |
+//! | [`key`], [`kind`] | key algorithms, private and public keys, signers; what a file really is |
+//! | [`config`], [`config_file`] | the IO-free configuration and `alipay.toml` |
 //! | [`request`], [`response`] | sign content and signed requests; verified responses, typed failures |
-//! | [`client`], [`blocking`] | async and blocking transports (reqwest, OS trust store) |
+//! | [`flow`] | the call flow as a state machine, for any driver |
+//! | [`Client`], [`blocking`] | the async and blocking drivers; [`Error`] and [`ErrorKind`] |
 //! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
 //! | [`notify`], [`server`] | notifications and Alipay's calls; signed answers to Alipay |
-//! | [`lifecycle`] | Alipay certificate store and rotation, app key pair reload, expiry |
-//! | [`charset`], [`aes`] | UTF-8 / GBK; AES content encryption |
+//! | [`lifecycle`] | certificate store, storage and rotation, app key pair reload, expiry |
+//! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; AES content encryption; bounded error excerpts |
+//! | [`protocol`] | the protocol facts and their reasons (documentation only) |
+//!
+//! Features: `blocking` adds [`blocking::Client`]. The local sandbox gateway is the
+//! `alipay-sandbox` package, the `alipay` command the `alipay-cli` package.
 //!
 //! Loading the four files of certificate mode, once, and signing:
 //!
@@ -57,19 +81,21 @@
 //! # }).unwrap();
 //! ```
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod aes;
 #[cfg(feature = "blocking")]
+#[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
 pub mod cert;
 pub mod charset;
 pub mod client;
 pub mod config;
 pub mod config_file;
-mod error;
-pub mod flow;
 mod der;
+mod error;
 pub mod excerpt;
+pub mod flow;
 pub mod key;
 pub mod kind;
 pub mod lifecycle;
@@ -77,13 +103,14 @@ pub mod model;
 pub mod notify;
 pub mod page;
 mod pem;
+pub mod protocol;
 pub mod request;
 pub mod response;
 pub mod server;
 
 pub use client::{Client, ClientBuilder};
-pub use error::{Error, ErrorKind};
 pub use config::{Config, ConfigBuilder, ConfigError};
+pub use error::{Error, ErrorKind};
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;
 

@@ -1,6 +1,6 @@
 //! Asynchronous notifications (`notify_url`) and other signed form messages from Alipay.
 //!
-//! Verification follows PROTOCOL.md §6: the raw form body is decoded exactly once, values in
+//! Verification follows [the protocol](crate::protocol#notifications): the raw form body is decoded exactly once, values in
 //! the form's charset; `sign` (and for payment notifications, [`Rule::V1`], also `sign_type`)
 //! is left out, empty values are kept, the rest sorted by key and joined `k=v&…`; the
 //! signature type is the configured one, never the message's; the certificate is chosen by

@@ -1,4 +1,4 @@
-//! Browser and app entry points (PROTOCOL.md §8): page pay as a form or URL, the app /
+//! Browser and app entry points ([protocol](crate::protocol#browser-and-app-entry-points)): page pay as a form or URL, the app /
 //! mini-program order string. Nothing is sent; the buyer's browser or app does that.
 
 use crate::config::Config;

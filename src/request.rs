@@ -280,11 +280,7 @@ impl SignedRequest {
             );
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        Ok(crate::flow::HttpRequest {
-            url,
-            content_type: format!("multipart/form-data; boundary={boundary}"),
-            body,
-        })
+        Ok(crate::flow::HttpRequest { url, content_type: format!("multipart/form-data; boundary={boundary}"), body })
     }
 
     /// The sign content's length in bytes, in the request charset.
@@ -327,7 +323,7 @@ pub fn encode_pairs<'a>(
     Ok(out)
 }
 
-/// The sign content of request parameters (PROTOCOL.md §3): `sign` and empty values dropped,
+/// The sign content of request parameters ([protocol](crate::protocol#signing-a-request)): `sign` and empty values dropped,
 /// sorted by key in byte order, `key=value` joined with `&`, no URL-encoding.
 pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut kept: Vec<(&str, &str)> = params.into_iter().filter(|(k, v)| *k != "sign" && !v.is_empty()).collect();

@@ -1,5 +1,5 @@
 //! Answering Alipay: the signed responses an ISV / SPI / app-gateway server sends back
-//! (PROTOCOL.md §9).
+//! ([protocol](crate::protocol#answering-alipay)).
 //!
 //! Alipay calls the ISV's server with signed form parameters (verify them with
 //! [`crate::notify::NotificationVerifier`], usually [`crate::notify::Rule::V2`]); the server
@@ -133,7 +133,9 @@ impl Responder {
     fn sign(&self, content: &str) -> Result<(String, Option<String>), ServerError> {
         let bytes = self.charset.encode(content, "response")?;
         match &self.signer {
-            AnswerSigner::Fixed { signer, app_cert_sn } => Ok((signer.sign(&bytes, self.sign_type)?, app_cert_sn.clone())),
+            AnswerSigner::Fixed { signer, app_cert_sn } => {
+                Ok((signer.sign(&bytes, self.sign_type)?, app_cert_sn.clone()))
+            }
             AnswerSigner::Live(cell) => {
                 let identity = cell.current();
                 let sign = identity.signer().sign(&bytes, self.sign_type)?;

@@ -136,7 +136,6 @@ mod certificate_bytes {
         assert_eq!(der.serial_number().to_bn().unwrap().num_bytes(), 20, "160 bits: 21 octets with the sign byte");
         assert_eq!(chain.sn(), oracle["sn"].as_str().unwrap());
     }
-
 }
 
 mod notification_content {
@@ -272,9 +271,9 @@ mod notification_content {
 mod amplification {
     use std::time::Duration;
 
+    use alipay_sandbox::Sandbox;
     use alipay_sdk::lifecycle::DownloadError;
     use alipay_sdk::notify::Rule;
-    use alipay_sandbox::Sandbox;
 
     const DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
 

@@ -488,22 +488,23 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
             ),
         ),
         Err(error) => match error.business() {
-            Some(business) if business.failure.sub_code.as_deref().is_some_and(|c| c.starts_with("ACQ.")) => {
-                report.pass(
+            Some(business) if business.failure.sub_code.as_deref().is_some_and(|c| c.starts_with("ACQ.")) => report
+                .pass(
                     "signed probe",
                     format!(
                         "the gateway accepted our signature and SNs and answered {} (signature verified)",
                         business.failure.sub_code.as_deref().unwrap_or("")
                     ),
-                )
-            }
+                ),
             Some(business) => {
                 let fix = match business.failure.sub_code.as_deref().unwrap_or_default() {
                     "isv.invalid-app-cert-sn" => {
                         "the app certificate is not the one registered for this app: download appCertPublicKey_<app id>.crt again"
                     }
                     "isv.invalid-alipay-root-cert-sn" => "download alipayRootCert.crt again from the same console",
-                    "isv.invalid-signature" => "the private key does not belong to the key pair registered for this app",
+                    "isv.invalid-signature" => {
+                        "the private key does not belong to the key pair registered for this app"
+                    }
                     "isv.invalid-timestamp" => "synchronise the host clock",
                     _ => "see sub_msg",
                 };

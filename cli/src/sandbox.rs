@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use alipay_sandbox::{AppMode, Sandbox, SandboxHandle};
 use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeRef, TradeRefund, TradeRefundQuery, TradeStatus};
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::notify::{Expected, NotificationVerifier, Rule};
-use alipay_sandbox::{AppMode, Sandbox, SandboxHandle};
 use alipay_sdk::{Client, Config};
 use clap::{Args, ValueEnum};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -60,8 +60,8 @@ impl SandboxHandle {
         let sign = notify::sign_params(&params, Rule::V2, &key, SignType::Rsa2, Charset::Utf8)
             .map_err(|e| SandboxError::Pki(e.to_string()))?;
         params.push(("sign".into(), sign));
-        let body =
-            alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8).map_err(|e| SandboxError::Pki(e.to_string()))?;
+        let body = alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8)
+            .map_err(|e| SandboxError::Pki(e.to_string()))?;
         let answer = shared
             .http
             .post(url)

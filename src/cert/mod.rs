@@ -360,7 +360,7 @@ impl RootBundle {
     }
 
     /// `alipay_root_cert_sn` for apps signing with `algorithm`: the roots signed in that
-    /// algorithm's family count ([`KeyAlgorithm::root_signature_oid_prefix`]).
+    /// algorithm's family count ([`crate::key::KeyAlgorithm::root_signature_oid_prefix`]).
     pub fn sn_for(&self, algorithm: crate::key::KeyAlgorithm) -> Option<&str> {
         match algorithm {
             crate::key::KeyAlgorithm::Rsa => Some(&self.sn),

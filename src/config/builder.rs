@@ -1,18 +1,4 @@
-//! Building a [`Config`]: certificate mode or public-key mode, chosen by the builder's shape.
-//!
-//! [`Config::builder`] starts [`Undecided`]. The first certificate-mode setting
-//! (`app_cert_file`, `alipay_cert_file`, `alipay_root_cert_file`, …) turns it into a
-//! [`ConfigBuilder<CertificateMode>`], `alipay_public_key_file` into a
-//! [`ConfigBuilder<PublicKeyMode>`]; neither has the other's setters, so the two modes cannot
-//! be mixed in one configuration:
-//!
-//! ```compile_fail
-//! let both = alipay_sdk::Config::builder("2021000000000001")
-//!     .app_cert_file("appCertPublicKey.crt")
-//!     .alipay_public_key_file("alipay_public_key.pem"); // no such method in certificate mode
-//! ```
-//!
-//! A mode known only at run time (a configuration file) is an [`EitherMode`] builder.
+//! Building a [`Config`]: see [`ConfigBuilder`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -82,7 +68,7 @@ pub struct PublicKeyMode {
 /// A mode chosen at run time, from a configuration file.
 pub enum EitherMode {
     /// Certificate mode.
-    Certificate(CertificateMode),
+    Certificate(Box<CertificateMode>),
     /// Public-key mode.
     PublicKey(PublicKeyMode),
 }
@@ -154,7 +140,7 @@ impl Buildable for Undecided {
 
 impl Buildable for CertificateMode {
     fn into_either(self) -> Result<EitherMode, ConfigError> {
-        Ok(EitherMode::Certificate(self))
+        Ok(EitherMode::Certificate(Box::new(self)))
     }
 }
 
@@ -170,7 +156,21 @@ impl Buildable for EitherMode {
     }
 }
 
-/// Builds a [`Config`]; see the [module documentation](self) for the two modes.
+/// Building a [`Config`]: certificate mode or public-key mode, chosen by the builder's shape.
+///
+/// [`Config::builder`] starts [`Undecided`]. The first certificate-mode setting
+/// (`app_cert_file`, `alipay_cert_file`, `alipay_root_cert_file`, …) turns it into a
+/// [`ConfigBuilder<CertificateMode>`], `alipay_public_key_file` into a
+/// [`ConfigBuilder<PublicKeyMode>`]; neither has the other's setters, so the two modes cannot
+/// be mixed in one configuration:
+///
+/// ```compile_fail
+/// let both = alipay_sdk::Config::builder("2021000000000001")
+///     .app_cert_file("appCertPublicKey.crt")
+///     .alipay_public_key_file("alipay_public_key.pem"); // no such method in certificate mode
+/// ```
+///
+/// A mode known only at run time (a configuration file) is an [`EitherMode`] builder.
 pub struct ConfigBuilder<M = Undecided> {
     common: Common,
     mode: M,
@@ -356,7 +356,7 @@ impl<M: ToPublicKey> ConfigBuilder<M> {
 
 impl From<ConfigBuilder<CertificateMode>> for ConfigBuilder<EitherMode> {
     fn from(builder: ConfigBuilder<CertificateMode>) -> Self {
-        ConfigBuilder { common: builder.common, mode: EitherMode::Certificate(builder.mode) }
+        ConfigBuilder { common: builder.common, mode: EitherMode::Certificate(Box::new(builder.mode)) }
     }
 }
 
@@ -403,11 +403,14 @@ impl<M: Buildable> ConfigBuilder<M> {
             return Err(ConfigError::Key { field: "app_private_key", source });
         }
         let built = match mode {
-            EitherMode::Certificate(mode) => build_certificate_mode(mode, &*signer, &common)?,
+            EitherMode::Certificate(mode) => build_certificate_mode(*mode, &*signer, &common)?,
             EitherMode::PublicKey(mode) => {
                 let key = mode
                     .alipay_public_key
-                    .ok_or(ConfigError::Missing { field: "alipay_public_key", hint: "the Alipay public key (支付宝公钥)" })?
+                    .ok_or(ConfigError::Missing {
+                        field: "alipay_public_key",
+                        hint: "the Alipay public key (支付宝公钥)",
+                    })?
                     .load(PublicKey::from_path)
                     .map_err(key_field("alipay_public_key"))?;
                 Built { keys: AlipayKeys::PublicKey(key), cert_mode: None, app_cert: None, cert_file: None }

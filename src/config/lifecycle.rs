@@ -56,5 +56,4 @@ impl Config {
         report.warn();
         report
     }
-
 }

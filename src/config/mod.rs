@@ -170,6 +170,4 @@ impl Config {
     pub fn aes_key(&self) -> Option<&AesKey> {
         self.aes.as_ref()
     }
-
-
 }

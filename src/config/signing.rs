@@ -82,5 +82,4 @@ impl Config {
             sign_content,
         })
     }
-
 }

@@ -15,9 +15,9 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use md5::{Digest, Md5};
 
+use super::lock;
 use crate::cert::{CertError, CertificateChain};
 use crate::config::Clock;
-use super::lock;
 use crate::key::{KeyError, PrivateKey, Signer};
 
 /// One key pair the app signs with.

@@ -1,7 +1,7 @@
 //! Certificate lifecycle: Alipay certificate rotation, app key pair hot reload, expiry.
 //!
 //! - [`AlipayCertStore`]: Alipay certificates keyed by SN; unknown SNs are downloaded once
-//!   (single-flight) and accepted only after the checks of PROTOCOL.md §5.
+//!   (single-flight) and accepted only after the [checks](crate::protocol#following-alipays-certificate-rotation).
 //! - [`CertStorage`]: where accepted certificates are kept ([`DirStorage`] by default).
 //! - [`IdentityCell`]: the app key pair, reloaded without a restart and swapped atomically.
 //! - [`ExpiryReport`]: days left on every certificate, with `tracing` warnings.

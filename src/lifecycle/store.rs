@@ -3,7 +3,7 @@
 //! A certificate named by a response or notification but not known is downloaded once
 //! (single-flight per SN) and accepted only if it chains by signature to the configured root
 //! bundle, every link is inside its validity period, its recomputed SN is the requested one and
-//! its key is RSA ≥ 2048 (PROTOCOL.md §5). Key usage is not checked by default, like Alipay's
+//! its key is RSA ≥ 2048 ([protocol](crate::protocol#following-alipays-certificate-rotation)). Key usage is not checked by default, like Alipay's
 //! Java SDK (the sandbox intermediate lacks `keyCertSign`); [`AlipayCertStore::strict`] adds the
 //! RFC 5280 CA checks. A rejected or failed download changes nothing and is not retried for that
 //! SN until `retry_after` has passed.
@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
+use super::lock;
+use super::storage::{CertStorage, DirStorage, StorageError};
 use crate::cert::{Certificate, CertificateChain, RootBundle};
 use crate::config::{Clock, SystemClock};
 use crate::key::{KeyError, PublicKey};
-use super::lock;
-use super::storage::{CertStorage, DirStorage, StorageError};
 
 /// Why a downloaded Alipay certificate was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -479,7 +479,12 @@ impl AlipayCertStore {
 
     /// With the turn held: validates and stores downloaded content (or records the failure,
     /// which is then not retried for `retry_after`).
-    pub fn finish(&self, _turn: &TurnGuard, sn: &str, content: Result<Vec<u8>, DownloadError>) -> Result<(), DownloadError> {
+    pub fn finish(
+        &self,
+        _turn: &TurnGuard,
+        sn: &str,
+        content: Result<Vec<u8>, DownloadError>,
+    ) -> Result<(), DownloadError> {
         let result = content.and_then(|content| self.accept(&content, sn));
         self.record(sn, &result);
         result
@@ -530,7 +535,6 @@ pub fn is_well_formed_sn(sn: &str) -> bool {
     sn.len() == 32 && sn.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-
 /// A token bucket on the injected clock: `limit` tokens, refilled at `limit` per `per`.
 #[derive(Debug)]
 struct DownloadBudget {
@@ -574,7 +578,9 @@ fn chain_to_root(chain: &CertificateChain, roots: &RootBundle) -> Result<Vec<Cer
     let pool = &chain.certificates()[1..];
     for _ in 0..8 {
         let current = path.last().expect("not empty");
-        if let Some(root) = roots.roots_for(crate::key::KeyAlgorithm::Rsa).iter().find(|root| current.is_signed_by(root)) {
+        if let Some(root) =
+            roots.roots_for(crate::key::KeyAlgorithm::Rsa).iter().find(|root| current.is_signed_by(root))
+        {
             if root != current {
                 path.push(root.clone());
             }

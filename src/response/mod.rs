@@ -1,6 +1,6 @@
 //! Gateway responses: locating the signed node, verifying it, typed failures.
 //!
-//! Verification follows PROTOCOL.md §4: the signature covers the exact bytes of the
+//! Verification follows [the protocol](crate::protocol#verifying-a-response): the signature covers the exact bytes of the
 //! `<method>_response` node as received; the node, `sign` and `alipay_cert_sn` must each appear
 //! once at top level; the certificate is chosen by `alipay_cert_sn`; a failed check is retried
 //! once with `\/` replaced by `/` (as Alipay's Java SDK does); an encrypted node is verified with

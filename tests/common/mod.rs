@@ -6,7 +6,11 @@ use std::path::PathBuf;
 /// The repository root: the library's manifest folder, which the CLI and sandbox packages sit in.
 pub fn root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    if manifest.join("testdata").exists() { manifest } else { manifest.parent().expect("a parent folder").to_path_buf() }
+    if manifest.join("testdata").exists() {
+        manifest
+    } else {
+        manifest.parent().expect("a parent folder").to_path_buf()
+    }
 }
 
 /// The project's own generated PKI (`testdata/gen.sh`).

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use crate::common::wire::*;
+use crate::common::{oracle_for, pki};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::{Client, ErrorKind, Request};
 use chrono::{DateTime, Utc};
-use crate::common::wire::*;
-use crate::common::{oracle_for, pki};
 
 fn at() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-03-01T18:04:05Z").unwrap().with_timezone(&Utc)

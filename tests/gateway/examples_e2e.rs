@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use alipay_sandbox::{Sandbox, SandboxHandle};
 use alipay_sdk::Client;
 use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::key::PrivateKey;
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradePrecreate;
 use alipay_sdk::notify::NotificationVerifier;
-use alipay_sandbox::{Sandbox, SandboxHandle};
 use alipay_sdk::server::Responder;
 
 async fn serve(router: axum::Router) -> String {

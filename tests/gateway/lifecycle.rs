@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::{pki, shared};
 use alipay_sdk::Config;
 use alipay_sdk::cert::{CertificateChain, RootBundle};
 use alipay_sdk::config::Clock;
@@ -14,7 +15,6 @@ use alipay_sdk::lifecycle::{AlipayCertStore, CertKind, DownloadError, ExpiryStat
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradeQuery;
 use chrono::{DateTime, Utc};
-use crate::common::{pki, shared};
 
 /// A clock the test moves.
 #[derive(Debug)]
@@ -74,7 +74,8 @@ async fn rotation_mid_run_200_concurrent_calls_one_download() {
     // The accepted certificate was persisted; a new client starts with it, without downloading.
     assert!(persisted.path().join(format!("alipayCertPublicKey_{new_sn}.crt")).exists());
     let restarted =
-        alipay_sdk::Client::new(sandbox.certificate_config().alipay_cert_dir(persisted.path()).build().unwrap()).unwrap();
+        alipay_sdk::Client::new(sandbox.certificate_config().alipay_cert_dir(persisted.path()).build().unwrap())
+            .unwrap();
     assert!(restarted.config().cert_mode().unwrap().store().contains(&new_sn));
     restarted.call(&TradeQuery::by_out_trade_no("load-1")).await.unwrap();
     assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
@@ -447,9 +448,12 @@ async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
 
 #[tokio::test]
 async fn dropping_a_watcher_returns_at_once_even_with_a_long_interval() {
-    let config = cert_mode_config(&pki("keys/app_pkcs8.pem").display().to_string(), &pki("ca/app_cert.pem").display().to_string())
-        .build()
-        .unwrap();
+    let config = cert_mode_config(
+        &pki("keys/app_pkcs8.pem").display().to_string(),
+        &pki("ca/app_cert.pem").display().to_string(),
+    )
+    .build()
+    .unwrap();
     let watcher = config.watch_app_identity(Duration::from_secs(10)).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = std::time::Instant::now();

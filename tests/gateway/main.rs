@@ -8,11 +8,11 @@
 mod common;
 
 mod client_wire;
-mod lifecycle;
-mod sandbox;
 mod examples_e2e;
+mod lifecycle;
 mod node_sdk_gateway;
 mod node_sdk_notify;
 mod own_http;
 mod remote_signer;
+mod sandbox;
 mod storage;

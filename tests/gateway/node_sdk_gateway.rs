@@ -1,10 +1,10 @@
 //! The official Alipay Node.js SDK, configured in certificate mode with the sandbox's files,
 //! talks to the sandbox: a client we did not write.
 
+use crate::common::{node, pki};
+use alipay_sandbox::Sandbox;
 use alipay_sdk::Client;
 use alipay_sdk::model::trade::TradePrecreate;
-use alipay_sandbox::Sandbox;
-use crate::common::{node, pki};
 use serde_json::json;
 
 const EXEC: &str = r#"

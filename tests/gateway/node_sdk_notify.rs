@@ -1,11 +1,11 @@
 //! Notifications and SPI answers against the official Alipay Node.js SDK, both ways.
 
+use crate::common::wire::alipay_key;
+use crate::common::{node, pki};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
 use alipay_sdk::notify::{NotificationVerifier, NotifyError, Rule, parse_form, sign_params};
 use alipay_sdk::server::Responder;
-use crate::common::wire::alipay_key;
-use crate::common::{node, pki};
 use serde_json::json;
 
 /// The base64 body of a PEM file (how keys are usually handed to the Node SDK).

@@ -3,16 +3,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::pki;
+use alipay_sandbox::{AppMode, Fault, FaultRule, Sandbox, SandboxHandle};
 use alipay_sdk::cert::{CertificateChain, RootBundle};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::*;
 use alipay_sdk::notify::{NotificationVerifier, Rule};
 use alipay_sdk::response::ResponseError;
-use alipay_sandbox::{AppMode, Fault, FaultRule, Sandbox, SandboxHandle};
 use alipay_sdk::{Client, Error, ErrorKind, Request};
 use chrono::Utc;
-use crate::common::pki;
 
 async fn sandbox() -> SandboxHandle {
     Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(50); 6]).start().await.unwrap()

@@ -30,7 +30,8 @@ const DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
 async fn an_accepted_certificate_is_shared_and_revalidated() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let storage = Arc::new(Shared::default());
-    let first = Client::new(sandbox.certificate_config().alipay_cert_storage(storage.clone()).build().unwrap()).unwrap();
+    let first =
+        Client::new(sandbox.certificate_config().alipay_cert_storage(storage.clone()).build().unwrap()).unwrap();
     first.call(&TradePrecreate::new("st-1", "1.00".parse().unwrap(), "Tea")).await.unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     first.call(&TradeQuery::by_out_trade_no("st-1")).await.unwrap();
@@ -42,12 +43,18 @@ async fn an_accepted_certificate_is_shared_and_revalidated() {
     storage.save("0123456789abcdef0123456789abcdef", b"not a certificate").unwrap();
     storage.save("fedcba9876543210fedcba9876543210", &good).unwrap();
 
-    let second = Client::new(sandbox.certificate_config().alipay_cert_storage(storage.clone()).build().unwrap()).unwrap();
+    let second =
+        Client::new(sandbox.certificate_config().alipay_cert_storage(storage.clone()).build().unwrap()).unwrap();
     let store = second.config().cert_mode().unwrap().store().clone();
-    let persisted: Vec<String> =
-        store.entries().iter().filter(|c| c.source == CertSource::Persisted).map(|c| c.chain.sn().to_string()).collect();
+    let persisted: Vec<String> = store
+        .entries()
+        .iter()
+        .filter(|c| c.source == CertSource::Persisted)
+        .map(|c| c.chain.sn().to_string())
+        .collect();
     assert_eq!(persisted, vec![new_sn.clone()], "only the entry that validates is loaded");
-    let verified = second.execute(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("st-1"))).await;
+    let verified =
+        second.execute(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("st-1"))).await;
     assert_eq!(verified.unwrap().alipay_cert_sn(), Some(new_sn.as_str()));
     assert_eq!(sandbox.request_count(DOWNLOAD), 1, "the second instance did not download");
 }

@@ -1,9 +1,9 @@
 //! Certificates and SNs: known answers from real Alipay certificates and from the JDK oracle.
 
+use crate::common::{oracle, oracle_for, pki, shared};
 use alipay_sdk::cert::{CertError, CertRole, Certificate, CertificateChain, RootBundle};
 use alipay_sdk::kind::FileKind;
 use base64::Engine as _;
-use crate::common::{oracle, oracle_for, pki, shared};
 
 fn expected() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(shared("alipay/expected.json")).unwrap()).unwrap()

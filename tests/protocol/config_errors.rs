@@ -1,7 +1,7 @@
 //! A configuration that cannot work fails at build, naming the setting at fault.
 
-use alipay_sdk::{Config, ConfigError};
 use crate::common::pki;
+use alipay_sdk::{Config, ConfigError};
 
 #[test]
 fn each_mistake_names_its_setting() {
@@ -77,7 +77,10 @@ fn sns_are_computed_once_at_build() {
         .alipay_root_cert_file(pki("ca/root_bundle.pem"))
         .build()
         .unwrap();
-    assert_eq!(config.app_cert_sn().as_deref(), Some(crate::common::oracle_for("app_cert.pem")["sn"].as_str().unwrap()));
+    assert_eq!(
+        config.app_cert_sn().as_deref(),
+        Some(crate::common::oracle_for("app_cert.pem")["sn"].as_str().unwrap())
+    );
     assert!(config.alipay_root_cert_sn().unwrap().contains('_'));
     assert!(!format!("{config:?}").contains("MII"), "no key material in Debug");
 }

@@ -1,12 +1,12 @@
 //! Page pay (POST form, GET URL) and the app / mini-program order string.
 
+use crate::common::pki;
+use crate::common::wire::*;
 use alipay_sdk::Client;
 use alipay_sdk::charset::Charset;
 use alipay_sdk::model::EntryPointApi;
 use alipay_sdk::model::trade::{TradeAppPay, TradePagePay, TradeWapPay};
 use alipay_sdk::page::PageMethod;
-use crate::common::pki;
-use crate::common::wire::*;
 
 const GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
 

@@ -1,9 +1,9 @@
 //! Private and public keys: every format Alipay users have, wrong files named, key/cert matching.
 
+use crate::common::{pki, shared};
 use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::key::{KeyError, PrivateKey, PublicKey, SignType};
 use alipay_sdk::kind::FileKind;
-use crate::common::{pki, shared};
 
 const CONTENT: &[u8] = b"alipay_root_cert_sn=x&app_cert_sn=y&app_id=2021000000000001";
 

@@ -8,9 +8,9 @@
 mod common;
 
 mod certificates;
-mod keys;
-mod response_verify;
-mod notifications;
-mod entry_points;
 mod config_errors;
+mod entry_points;
+mod keys;
+mod notifications;
+mod response_verify;
 mod timestamp_tz;

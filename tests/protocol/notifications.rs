@@ -1,8 +1,8 @@
 //! Notification verification (PROTOCOL.md §6): real Alipay-signed vectors and every rule.
 
+use crate::common::shared;
 use alipay_sdk::key::PublicKey;
 use alipay_sdk::notify::{NotificationVerifier, NotifyError, Rule};
-use crate::common::shared;
 
 fn real(file: &str) -> Vec<u8> {
     std::fs::read(shared(&format!("nodesdk-real/{file}"))).unwrap()

@@ -1,12 +1,12 @@
 //! Response verification rules (PROTOCOL.md §4), each with a case that must fail.
 
+use crate::common::wire::*;
+use crate::common::{pki, shared};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
 use alipay_sdk::model::trade::{TradeQueryResponse, TradeStatus};
 use alipay_sdk::response::ResponseError;
 use alipay_sdk::{Config, VerifiedResponse};
-use crate::common::wire::*;
-use crate::common::{pki, shared};
 
 const METHOD: &str = "alipay.trade.query";
 const NODE: &str = r#"{"code":"10000","msg":"Success","trade_no":"2026","out_trade_no":"o-1","trade_status":"WAIT_BUYER_PAY","total_amount":"1.00","notify":"https:\/\/example.com\/n"}"#;

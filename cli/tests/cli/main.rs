@@ -4,9 +4,9 @@
 //! One test binary per package area keeps a clean build on 2 cores fast; one module per
 //! capability.
 
+mod command;
 #[path = "../../../tests/common/mod.rs"]
 mod common;
-mod command;
 
 mod cli_cert;
 mod cli_gateway;

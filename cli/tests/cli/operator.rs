@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use crate::common::{pki, shared};
+use alipay_sandbox::{Sandbox, SandboxHandle};
 use alipay_sdk::config_file::{ConfigFile, ConfigFileError, Mode};
 use alipay_sdk::key::PrivateKey;
-use alipay_sandbox::{Sandbox, SandboxHandle};
-use crate::common::{pki, shared};
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;

@@ -1,0 +1,97 @@
+//! The protocol facts this crate follows, and why — documentation only, no code.
+//!
+//! Alipay's servers are Java, so where the official SDKs disagree the crate does what Alipay's
+//! Java SDK does. Each section names the module that implements it.
+//!
+//! # Certificate serial numbers
+//!
+//! `app_cert_sn` and `alipay_cert_sn` are `md5(issuer + serial)` in 32 lowercase hex digits
+//! (zero-padded: real certificates hash to values starting with `00`). `issuer` is the issuer
+//! name exactly as the JDK's `X500Principal.getName()` renders it: relative names in reverse
+//! order joined by `,`, multi-valued ones joined by `+` in their encoded order, keywords only
+//! for `CN C L ST O OU STREET DC UID` and `OID=#hex-of-the-encoded-value` for every other
+//! attribute, `, + " \ < > ; =` and every `#` escaped, and a BMPString's raw bytes decoded as
+//! UTF-8 (the JDK's quirk, which the gateway hashes). `serial` is the serial in signed base 10:
+//! serials of 160 bits are common, so no machine integer will do. A serial that is not minimally
+//! encoded, or longer than 40 octets, is refused (the JDK refuses the first; the second bounds
+//! the quadratic base-10 conversion on hostile input). A file holding a chain is identified by
+//! its first certificate. See [`crate::cert`].
+//!
+//! # The root SN
+//!
+//! `alipay_root_cert_sn` joins with `_`, in file order, the SNs of the bundle's roots signed in
+//! the app's key-algorithm family ([`crate::key::KeyAlgorithm::root_signature_oid_prefix`]: for
+//! RSA, OIDs under `1.2.840.113549.1.1.`). The production bundle also holds an SM2 root and an
+//! ECDSA root with a non-standard NULL parameter: counting them makes the gateway answer
+//! `invalid-alipay-root-cert-sn`, and strict parsers reject them, so each block is read on its
+//! own and skipped, never fatal. A bundle without a root of the family is an error at load time,
+//! never an empty SN on the wire.
+//!
+//! # Signing a request
+//!
+//! The system parameters (`app_id method format charset sign_type timestamp version`, plus
+//! `app_cert_sn` and `alipay_root_cert_sn` in certificate mode, and `notify_url` and friends)
+//! and the application parameters (`biz_content`, …) are signed together: `sign` and empty
+//! values dropped, sorted by key in byte order, `key=value` joined with `&` without URL-encoding,
+//! encoded in the request charset (UTF-8, or GBK for older merchants), then SHA256withRSA
+//! (`RSA2`) in base64. `timestamp` is `yyyy-MM-dd HH:mm:ss` in UTC+8 whatever the host's zone.
+//! The system parameters travel in the query string, the application parameters as a form body
+//! (or as multipart text parts beside unsigned file parts). See [`crate::request`] and
+//! [`crate::config::Config::sign_request`].
+//!
+//! # Verifying a response
+//!
+//! An answer is `{"<method>_response":{…},"alipay_cert_sn":"…","sign":"…"}`. The signature covers
+//! the exact bytes of the node's value as received, so the node is located by a scan that
+//! understands strings and escapes, never by re-serializing; a body where the node, `sign` or
+//! `alipay_cert_sn` appears twice is refused as forged, and the business object is
+//! deserialized from the verified bytes. A successful answer without `sign`, or (certificate
+//! mode) without `alipay_cert_sn`, is refused; an unsigned failure is returned only as
+//! unverified. The signature type comes from configuration, never from the message. Like Java,
+//! a failed check is retried once with `\/` replaced by `/`. An encrypted node is a JSON string
+//! whose quotes are signed; it is decrypted after verifying. See [`crate::response`].
+//!
+//! # Following Alipay's certificate rotation
+//!
+//! An answer or notification naming an `alipay_cert_sn` the client does not have triggers
+//! `alipay.open.app.alipaycert.download`. The certificate it carries is accepted only if it
+//! chains by signature to the configured root bundle, every link is inside its validity period,
+//! its recomputed SN is the one asked for, and its key is RSA of at least 2048 bits (key usage
+//! is not checked by default, like Java: Alipay's sandbox intermediate lacks `keyCertSign`).
+//! Downloads are single-flight per SN, rate-limited across SNs (a forged notification can name
+//! any SN), and remembered when they fail. See [`crate::flow`] and [`crate::lifecycle`].
+//!
+//! # Notifications
+//!
+//! A form-encoded POST, decoded exactly once in the form's `charset` (else the `Content-Type`
+//! charset, else UTF-8), and verified over its parameters: `sign` left out, and for payment
+//! notifications (`Rule::V1`) `sign_type` too; empty values kept; sorted; `k=v&…` in that charset.
+//! Because the content is not escaped, a value holding `&name=` could move text between a value
+//! and a parameter without breaking the signature, so such a message is refused. `app_id`,
+//! `seller_id` and the amount are then checked against the merchant's own records; Alipay
+//! redelivers until it receives `success`. See [`crate::notify`].
+//!
+//! # AES content encryption
+//!
+//! `encrypt_type=AES`: AES-128-CBC, a zero IV, PKCS#7 padding, base64; the request's
+//! `biz_content` is encrypted before signing. See [`crate::aes`].
+//!
+//! # Browser and app entry points
+//!
+//! Page pay posts an auto-submitting form (every value HTML-escaped) or opens a URL with all
+//! signed parameters; app and mini-program payment take an order string of all parameters,
+//! values URL-encoded. See [`crate::page`].
+//!
+//! # Answering Alipay
+//!
+//! An ISV server answers `{"response":{…},"sign":"…","app_cert_sn":"…"}` with `sign` over the
+//! exact text of the `response` value; in XML, over the text between `<response>` and
+//! `</response>`. `app_cert_sn` is not signed and is required in certificate mode. See
+//! [`crate::server`].
+//!
+//! # What the protocol cannot prevent
+//!
+//! The response node's name is not signed, so someone inside the TLS channel could replay a
+//! signed answer under another method's name: the crate trusts only TLS validated by the
+//! operating system's store and looks the node up by the method it called. Notifications carry
+//! no nonce: process each `notify_id` once.
