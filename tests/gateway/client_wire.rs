@@ -293,6 +293,40 @@ async fn transport_failures_are_typed() {
     assert!(error.kind() == ErrorKind::Transport && error.is_timeout(), "{error:?}");
 }
 
+#[tokio::test]
+async fn a_callers_reqwest_client_is_used_and_one_call_can_override_the_timeout() {
+    // The caller's client adds a header (as a proxy setting or middleware would change the
+    // exchange): the gateway sees it, so the SDK sent through that client.
+    let key = alipay_key();
+    let sn = alipay_cert_sn();
+    let server = CaptureServer::start(move |request| {
+        if request.uri.path() == "/slow/gateway.do" {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+        }
+        let node = r#"{"code":"10000","msg":"Success","out_trade_no":"t","trade_no":"1","trade_status":"WAIT_BUYER_PAY","total_amount":"1.00"}"#;
+        (200, signed_body("alipay.trade.query", node, Some(&sn), &key).into_bytes())
+    })
+    .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-corporate-proxy", reqwest::header::HeaderValue::from_static("yes"));
+    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let client = Client::builder(cert_config(&server.url).build().unwrap()).http_client(http).build().unwrap();
+    client.call(&TradeQuery::by_out_trade_no("t")).await.unwrap();
+    assert_eq!(server.last().headers.get("x-corporate-proxy").unwrap(), "yes");
+
+    // One slow call gets a shorter timeout than the client's default (15 s); the client
+    // itself keeps its default.
+    let slow_url = server.url.replace("/gateway.do", "/slow/gateway.do");
+    let slow = Client::builder(cert_config(&slow_url).build().unwrap()).build().unwrap();
+    let error = slow
+        .with_timeout(std::time::Duration::from_millis(200))
+        .call(&TradeQuery::by_out_trade_no("t"))
+        .await
+        .unwrap_err();
+    assert!(error.kind() == ErrorKind::Transport && error.is_timeout(), "{error:?}");
+    slow.call(&TradeQuery::by_out_trade_no("t")).await.unwrap();
+}
+
 #[cfg(feature = "blocking")]
 #[test]
 fn blocking_client_has_the_same_calls() {
