@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use alipay_sdk::key::{KeyAlgorithm, KeyError, PrivateKey, SignType, Signer};
+use alipay_sdk::key::{KeyAlgorithm, KeyError, KeyErrorKind, PrivateKey, SignType, Signer};
 
 /// A signing request to the "remote" service, with where to send the answer.
 type Job = (Vec<u8>, SignType, mpsc::Sender<Result<String, String>>);
@@ -42,7 +42,7 @@ impl Signer for RemoteSigner {
     }
 
     fn sign(&self, content: &[u8], sign_type: SignType) -> Result<String, KeyError> {
-        let unavailable = |detail: String| KeyError::Sign { detail: format!("remote signer: {detail}") };
+        let unavailable = |detail: String| KeyErrorKind::Sign { detail: format!("remote signer: {detail}") };
         let (reply, answer) = mpsc::channel();
         self.jobs.send((content.to_vec(), sign_type, reply)).map_err(|_| unavailable("service stopped".into()))?;
         let signature = answer.recv().map_err(|_| unavailable("no answer".into()))?.map_err(unavailable)?;

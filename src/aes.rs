@@ -18,10 +18,10 @@ pub enum AesError {
         detail: String,
     },
     /// The ciphertext is not base64.
-    #[error("the encrypted content is not base64: {detail}")]
+    #[error("the encrypted content is not base64: {source}")]
     Base64 {
-        /// The decoder's message.
-        detail: String,
+        /// The decoder's error.
+        source: base64::DecodeError,
     },
     /// Decryption failed (wrong key or damaged content).
     #[error("AES decryption failed: wrong key or damaged content")]
@@ -77,7 +77,7 @@ impl AesKey {
     /// Decrypts base64 ciphertext.
     pub fn decrypt(&self, base64_text: &str) -> Result<Vec<u8>, AesError> {
         let compact: String = base64_text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let data = STANDARD.decode(compact).map_err(|e| AesError::Base64 { detail: e.to_string() })?;
+        let data = STANDARD.decode(compact).map_err(|source| AesError::Base64 { source })?;
         self.run(Mode::Decrypt, &data)
     }
 }

@@ -33,7 +33,7 @@ use crate::key::SignType;
 /// Why `alipay.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigFileError {
+pub enum ConfigFileErrorKind {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -60,7 +60,24 @@ pub enum ConfigFileError {
         /// What is wrong.
         detail: String,
     },
+    /// A setting's value could not be used; the cause is the source.
+    #[error("{origin}: setting {setting}: {source}")]
+    Setting {
+        /// The file, or the environment variable that set it.
+        origin: String,
+        /// The setting.
+        setting: &'static str,
+        /// Why the value is unusable.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
+
+crate::error::layer_error!(
+    /// Why `alipay.toml` could not be used; see [`ConfigFileErrorKind`].
+    ///
+    /// One pointer wide; [`ConfigFileError::kind`] says what went wrong.
+    ConfigFileError => ConfigFileErrorKind
+);
 
 /// The signing mode of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -134,9 +151,9 @@ impl ConfigFile {
     ) -> Result<ConfigFile, ConfigFileError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigFileError::Read { path: path.to_path_buf(), source })?;
+            .map_err(|source| ConfigFileErrorKind::Read { path: path.to_path_buf(), source })?;
         let mut file: ConfigFile = toml::from_str(&text)
-            .map_err(|e| ConfigFileError::Parse { path: path.to_path_buf(), detail: parse_detail(&text, &e) })?;
+            .map_err(|e| ConfigFileErrorKind::Parse { path: path.to_path_buf(), detail: parse_detail(&text, &e) })?;
         file.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         file.origin = path.display().to_string();
         let origin = file.origin.clone();
@@ -170,11 +187,12 @@ impl ConfigFile {
                 "certificate" => Mode::Certificate,
                 "public-key" => Mode::PublicKey,
                 other => {
-                    return Err(ConfigFileError::Invalid {
+                    return Err(ConfigFileErrorKind::Invalid {
                         origin: "ALIPAY_MODE".into(),
                         setting: "mode",
                         detail: format!("{other:?} is not \"certificate\" or \"public-key\""),
-                    });
+                    }
+                    .into());
                 }
             };
         }
@@ -210,7 +228,7 @@ impl ConfigFile {
             [("ALIPAY_CONNECT_TIMEOUT_MS", &mut self.connect_timeout_ms), ("ALIPAY_TIMEOUT_MS", &mut self.timeout_ms)]
         {
             if let Some(v) = text(name) {
-                *slot = Some(v.parse().map_err(|_| ConfigFileError::Invalid {
+                *slot = Some(v.parse().map_err(|_| ConfigFileErrorKind::Invalid {
                     origin: name.into(),
                     setting: "timeout",
                     detail: format!("{v:?} is not a number of milliseconds"),
@@ -242,7 +260,7 @@ impl ConfigFile {
             .chain(alipay_certs.into_iter().map(|v| ("alipay_cert", v.into())));
         for (setting, value) in values {
             if crate::kind::looks_like_content_not_path(&value) {
-                return Err(ConfigFileError::Invalid {
+                return Err(ConfigFileErrorKind::Invalid {
                     origin: origin(setting),
                     setting,
                     detail: format!(
@@ -250,7 +268,8 @@ impl ConfigFile {
                          write it to a file and give that file's path",
                         value.chars().count()
                     ),
-                });
+                }
+                .into());
             }
         }
         Ok(())
@@ -260,8 +279,16 @@ impl ConfigFile {
         if path.is_absolute() { path.to_path_buf() } else { self.base.join(path) }
     }
 
+    fn unusable(
+        &self,
+        setting: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ConfigFileError {
+        ConfigFileErrorKind::Setting { origin: self.origin.clone(), setting, source: source.into() }.into()
+    }
+
     fn invalid(&self, setting: &'static str, detail: impl Into<String>) -> ConfigFileError {
-        ConfigFileError::Invalid { origin: self.origin.clone(), setting, detail: detail.into() }
+        ConfigFileErrorKind::Invalid { origin: self.origin.clone(), setting, detail: detail.into() }.into()
     }
 
     /// The Alipay certificate files, resolved.
@@ -308,7 +335,7 @@ impl ConfigFile {
                 .map_err(|_| self.invalid("aes_key_env", format!("environment variable {var} is not set")))?,
             (None, None) => return Ok(None),
         };
-        AesKey::from_base64(&text).map(Some).map_err(|e| self.invalid("aes_key", e.to_string()))
+        AesKey::from_base64(&text).map(Some).map_err(|e| self.unusable("aes_key", e))
     }
 
     /// A client configuration builder with every setting applied (files are loaded and
@@ -319,11 +346,10 @@ impl ConfigFile {
         let key = self.path_of("app_private_key").ok_or_else(|| self.invalid("app_private_key", "missing"))?;
         let mut builder = Config::builder(app_id).gateway(self.gateway_url()).app_private_key_file(key);
         if let Some(charset) = &self.charset {
-            builder = builder.charset(charset.parse::<Charset>().map_err(|e| self.invalid("charset", e.to_string()))?);
+            builder = builder.charset(charset.parse::<Charset>().map_err(|e| self.unusable("charset", e))?);
         }
         if let Some(sign_type) = &self.sign_type {
-            builder =
-                builder.sign_type(sign_type.parse::<SignType>().map_err(|e| self.invalid("sign_type", e.to_string()))?);
+            builder = builder.sign_type(sign_type.parse::<SignType>().map_err(|e| self.unusable("sign_type", e))?);
         }
         if let Some(aes) = self.aes_key()? {
             builder = builder.aes_key(aes);

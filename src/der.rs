@@ -41,6 +41,18 @@ impl fmt::Display for DerError {
 
 impl std::error::Error for DerError {}
 
+impl DerError {
+    /// What was expected or wrong.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// The byte offset where reading stopped.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
 /// One tag-length-value element.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tlv<'a> {

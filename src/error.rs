@@ -11,7 +11,7 @@ use std::fmt;
 use crate::lifecycle::DownloadError;
 use crate::notify::NotifyError;
 use crate::request::RequestError;
-use crate::response::{BusinessError, ResponseError, UnverifiedError};
+use crate::response::{BusinessError, ResponseError, ResponseErrorKind, UnverifiedError};
 
 /// What kind of failure an [`Error`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,16 +139,16 @@ impl Error {
 
     /// The verified business failure ([`ErrorKind::Business`]).
     pub fn business(&self) -> Option<&BusinessError> {
-        match self.source_as::<ResponseError>() {
-            Some(ResponseError::Business(e)) => Some(e),
+        match self.source_as::<ResponseError>().map(ResponseError::kind) {
+            Some(ResponseErrorKind::Business(e)) => Some(e),
             _ => None,
         }
     }
 
     /// The unsigned failure ([`ErrorKind::Unverified`]): not trustworthy.
     pub fn unverified(&self) -> Option<&UnverifiedError> {
-        match self.source_as::<ResponseError>() {
-            Some(ResponseError::Unverified(e)) => Some(e),
+        match self.source_as::<ResponseError>().map(ResponseError::kind) {
+            Some(ResponseErrorKind::Unverified(e)) => Some(e),
             _ => None,
         }
     }
@@ -174,6 +174,24 @@ impl Error {
     }
 }
 
+/// Each layer's kind converts like the layer's error.
+macro_rules! from_kind {
+    ($($kind:ty => $error:ty),*) => {$(
+        impl From<$kind> for Error {
+            fn from(kind: $kind) -> Self {
+                <$error>::from(kind).into()
+            }
+        }
+    )*};
+}
+
+from_kind!(
+    crate::request::RequestErrorKind => RequestError,
+    crate::response::ResponseErrorKind => ResponseError,
+    crate::lifecycle::DownloadErrorKind => DownloadError,
+    crate::notify::NotifyErrorKind => NotifyError
+);
+
 impl From<RequestError> for Error {
     fn from(error: RequestError) -> Self {
         Error::new(ErrorKind::Request, Some(Box::new(error)))
@@ -182,9 +200,9 @@ impl From<RequestError> for Error {
 
 impl From<ResponseError> for Error {
     fn from(error: ResponseError) -> Self {
-        let kind = match &error {
-            ResponseError::Business(_) => ErrorKind::Business,
-            ResponseError::Unverified(_) => ErrorKind::Unverified,
+        let kind = match error.kind() {
+            ResponseErrorKind::Business(_) => ErrorKind::Business,
+            ResponseErrorKind::Unverified(_) => ErrorKind::Unverified,
             _ => ErrorKind::Response,
         };
         Error::new(kind, Some(Box::new(error)))
@@ -253,13 +271,97 @@ fn chain(error: &(dyn StdError + 'static)) -> String {
     text
 }
 
+/// Declares a layer's error: a one-pointer wrapper around its boxed kind (the enum that says
+/// what went wrong, with the details a person needs to fix it), with the kind's `Display` and
+/// `source()`. Errors stay cheap to return however much a kind carries.
+macro_rules! layer_error {
+    ($(#[$meta:meta])* $name:ident => $kind:ident) => {
+        $(#[$meta])*
+        pub struct $name(Box<$kind>);
+
+        impl $name {
+            /// What went wrong.
+            pub fn kind(&self) -> &$kind {
+                &self.0
+            }
+
+            /// What went wrong, by value.
+            pub fn into_kind(self) -> $kind {
+                *self.0
+            }
+        }
+
+        // Anything the kind converts from (the kind itself, and the kind's `#[from]` causes),
+        // so `?` works on both.
+        impl<T> From<T> for $name
+        where
+            $kind: From<T>,
+        {
+            fn from(cause: T) -> Self {
+                $name(Box::new($kind::from(cause)))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&*self.0, f)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&*self.0, f)
+            }
+        }
+
+        impl std::error::Error for $name {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                std::error::Error::source(&*self.0)
+            }
+        }
+    };
+}
+pub(crate) use layer_error;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_error_is_one_pointer() {
-        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
-        assert_eq!(std::mem::size_of::<Result<(), Error>>(), std::mem::size_of::<usize>());
+    fn every_layer_error_is_one_pointer() {
+        let pointer = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Error>(), pointer);
+        assert_eq!(std::mem::size_of::<Result<(), Error>>(), pointer);
+        for (name, size) in [
+            ("CertError", std::mem::size_of::<crate::cert::CertError>()),
+            ("KeyError", std::mem::size_of::<crate::key::KeyError>()),
+            ("ConfigError", std::mem::size_of::<crate::ConfigError>()),
+            ("ConfigFileError", std::mem::size_of::<crate::config_file::ConfigFileError>()),
+            ("RequestError", std::mem::size_of::<RequestError>()),
+            ("ResponseError", std::mem::size_of::<ResponseError>()),
+            ("NotifyError", std::mem::size_of::<NotifyError>()),
+            ("DownloadError", std::mem::size_of::<DownloadError>()),
+            ("ReloadError", std::mem::size_of::<crate::lifecycle::ReloadError>()),
+            ("ServerError", std::mem::size_of::<crate::server::ServerError>()),
+        ] {
+            assert_eq!(size, pointer, "{name}");
+        }
+    }
+
+    #[test]
+    fn causes_are_sources_not_strings() {
+        use std::error::Error as _;
+        let chained = Error::from(ResponseError::from(crate::response::ResponseErrorKind::Decrypt {
+            method: "m".into(),
+            source: crate::aes::AesKey::from_bytes(vec![0; 16]).unwrap().decrypt("%%%").unwrap_err(),
+        }));
+        // Error -> ResponseError -> AesError -> base64's DecodeError: three real sources.
+        let mut depth = 0;
+        let mut cause = chained.source();
+        while let Some(c) = cause {
+            depth += 1;
+            cause = c.source();
+        }
+        assert_eq!(depth, 3, "{chained:?}");
     }
 }

@@ -41,10 +41,10 @@ use std::error::Error as StdError;
 use crate::charset::Charset;
 use crate::config::Config;
 use crate::error::Error;
-use crate::lifecycle::{AlipayCertStore, DownloadError, Turn, TurnGuard, download};
-use crate::notify::{self, NotifyError, Rule, VerifiedNotification};
+use crate::lifecycle::{AlipayCertStore, DownloadError, DownloadErrorKind, Turn, TurnGuard, download};
+use crate::notify::{self, NotifyErrorKind, Rule, VerifiedNotification};
 use crate::request::{Request, SignedRequest};
-use crate::response::{ResponseError, VerifiedResponse};
+use crate::response::{ResponseErrorKind, VerifiedResponse};
 
 /// An HTTP request for the driver to send: always a `POST`.
 #[derive(Debug, Clone)]
@@ -172,11 +172,13 @@ impl Judge for Gateway {
             return Checked::Done(Err(Error::flow("no answer was received")));
         };
         match config.verify_response_to(&self.signed, body) {
-            Err(ResponseError::UnknownCertSn { alipay_cert_sn, method, known }) => Checked::UnknownCert {
-                sn: alipay_cert_sn.clone(),
-                error: ResponseError::UnknownCertSn { method, alipay_cert_sn, known }.into(),
+            Err(error) => match error.kind() {
+                ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } => {
+                    Checked::UnknownCert { sn: alipay_cert_sn.clone(), error: error.into() }
+                }
+                _ => Checked::Done(Err(error.into())),
             },
-            other => Checked::Done(other.map_err(Error::from)),
+            Ok(verified) => Checked::Done(Ok(verified)),
         }
     }
 }
@@ -195,11 +197,13 @@ impl Judge for Notification {
     fn check(&self, config: &Config) -> Checked<VerifiedNotification> {
         let verifier = config.notification_verifier();
         match verifier.verify_params_in(self.params.clone(), self.charset, self.rule) {
-            Err(NotifyError::UnknownCertSn { alipay_cert_sn, known }) => Checked::UnknownCert {
-                sn: alipay_cert_sn.clone(),
-                error: NotifyError::UnknownCertSn { alipay_cert_sn, known }.into(),
+            Err(error) => match error.kind() {
+                NotifyErrorKind::UnknownCertSn { alipay_cert_sn, .. } => {
+                    Checked::UnknownCert { sn: alipay_cert_sn.clone(), error: error.into() }
+                }
+                _ => Checked::Done(Err(error.into())),
             },
-            other => Checked::Done(other.map_err(Error::from)),
+            Ok(verified) => Checked::Done(Ok(verified)),
         }
     }
 }
@@ -220,9 +224,9 @@ impl Judge for Fetch {
             Some(mode) if mode.store().contains(&self.sn) => Checked::Done(Ok(())),
             Some(_) => Checked::UnknownCert {
                 sn: self.sn.clone(),
-                error: DownloadError::NoRoots { sn: self.sn.clone() }.into(),
+                error: DownloadErrorKind::NoRoots { sn: self.sn.clone() }.into(),
             },
-            None => Checked::Done(Err(DownloadError::NoRoots { sn: self.sn.clone() }.into())),
+            None => Checked::Done(Err(DownloadError::from(DownloadErrorKind::NoRoots { sn: self.sn.clone() }).into())),
         }
     }
 }
@@ -339,7 +343,7 @@ impl<'c, G: Goal> Call<'c, G> {
                     .and_then(|body| download::content(self.config, &signed, &body, &sn));
                 let stored = match self.config.cert_mode() {
                     Some(mode) => mode.store().finish(&turn, &sn, content),
-                    None => Err(DownloadError::NoRoots { sn: sn.clone() }),
+                    None => Err(DownloadErrorKind::NoRoots { sn: sn.clone() }.into()),
                 };
                 drop(turn);
                 match stored {
@@ -357,7 +361,7 @@ impl<'c, G: Goal> Call<'c, G> {
             return self.finish(Err(Error::flow("resume called without awaiting a turn")));
         };
         let Some(store) = self.config.cert_mode().map(|m| m.store().clone()) else {
-            return self.finish(Err(DownloadError::NoRoots { sn }.into()));
+            return self.finish(Err(DownloadError::from(DownloadErrorKind::NoRoots { sn }).into()));
         };
         match store.begin(&turn, &sn) {
             // Another call fetched it meanwhile.

@@ -86,10 +86,13 @@ pub trait Signer: Send + Sync + fmt::Debug {
     /// default signs a probe and verifies it with the certificate's key, so a remote signer
     /// is checked without its key leaving the device.
     fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
-        let mismatch = || KeyError::Mismatch {
-            key_origin: format!("{self:?}"),
-            cert_origin: chain.origin().to_string(),
-            cert_sn: chain.sn().to_string(),
+        let mismatch = || {
+            KeyErrorKind::Mismatch {
+                key_origin: format!("{self:?}"),
+                cert_origin: chain.origin().to_string(),
+                cert_sn: chain.sn().to_string(),
+            }
+            .into()
         };
         let public = PublicKey::from_certificate(chain.leaf())?;
         let sign_type = SignType::default_for(self.algorithm());
@@ -168,7 +171,7 @@ impl FromStr for SignType {
         match s {
             "RSA2" => Ok(SignType::Rsa2),
             "RSA" => Ok(SignType::Rsa),
-            other => Err(KeyError::UnknownSignType { value: other.to_string() }),
+            other => Err(KeyErrorKind::UnknownSignType { value: other.to_string() }.into()),
         }
     }
 }
@@ -176,7 +179,7 @@ impl FromStr for SignType {
 /// Why a key could not be loaded or used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum KeyError {
+pub enum KeyErrorKind {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -226,8 +229,18 @@ pub enum KeyError {
         origin: String,
         /// What was expected.
         expected: &'static str,
-        /// What went wrong (no key material).
+        /// What is wrong with its text (no key material).
         detail: String,
+    },
+    /// OpenSSL could not read the key's structure.
+    #[error("{origin}: {expected} could not be read: {}", short_openssl(.source))]
+    Unreadable {
+        /// The file or label.
+        origin: String,
+        /// What was expected.
+        expected: &'static str,
+        /// OpenSSL's error (no key material).
+        source: openssl::error::ErrorStack,
     },
     /// The signature type needs another key algorithm than the key's.
     #[error("sign_type {sign_type} needs a {} key, but the key is {key}", sign_type.algorithm())]
@@ -264,13 +277,31 @@ pub enum KeyError {
         /// The value given.
         value: String,
     },
-    /// OpenSSL failed to sign.
+    /// A signer could not sign (a remote signer's service failed, say).
     #[error("signing failed: {detail}")]
     Sign {
-        /// OpenSSL's message.
+        /// What failed.
         detail: String,
     },
+    /// An OpenSSL operation on a key failed.
+    #[error("{operation} failed: {}", short_openssl(.source))]
+    Crypto {
+        /// What was being done.
+        operation: &'static str,
+        /// OpenSSL's error.
+        source: openssl::error::ErrorStack,
+    },
+    /// The content to sign cannot be carried in the charset.
+    #[error(transparent)]
+    Charset(#[from] crate::charset::CharsetError),
 }
+
+crate::error::layer_error!(
+    /// Why a key could not be loaded or used; see [`KeyErrorKind`].
+    ///
+    /// One pointer wide; [`KeyError::kind`] says what went wrong.
+    KeyError => KeyErrorKind
+);
 
 fn wrong_kind_hint(found: FileKind, expected: &str) -> &'static str {
     let wants_private = expected.contains("private");
@@ -319,28 +350,29 @@ impl PrivateKey {
     pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<PrivateKey, KeyError> {
         let origin = origin.into();
         let (found, der) = key_der(bytes, &origin, PRIVATE_EXPECTED)?;
-        let invalid = |e: openssl::error::ErrorStack| KeyError::Invalid {
+        let invalid = |e: openssl::error::ErrorStack| KeyErrorKind::Unreadable {
             origin: origin.clone(),
             expected: PRIVATE_EXPECTED,
-            detail: short_openssl(&e),
+            source: e,
         };
         let pkey = match found {
             FileKind::Pkcs8PrivateKey => PKey::private_key_from_pkcs8(&der).map_err(invalid)?,
             FileKind::Pkcs1PrivateKey => {
                 PKey::from_rsa(Rsa::private_key_from_der(&der).map_err(invalid)?).map_err(invalid)?
             }
-            FileKind::EncryptedPrivateKey => return Err(KeyError::Encrypted { origin }),
-            other => return Err(KeyError::WrongKind { origin, found: other, expected: PRIVATE_EXPECTED }),
+            FileKind::EncryptedPrivateKey => return Err(KeyErrorKind::Encrypted { origin }.into()),
+            other => return Err(KeyErrorKind::WrongKind { origin, found: other, expected: PRIVATE_EXPECTED }.into()),
         };
         let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
-            return Err(KeyError::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) });
+            return Err(KeyErrorKind::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }.into());
         };
         Ok(PrivateKey { pkey, algorithm, origin })
     }
 
     /// Generates a new RSA key (for tests, the sandbox and `alipay key gen`).
     pub fn generate(bits: u32) -> Result<PrivateKey, KeyError> {
-        let sign_error = |e: openssl::error::ErrorStack| KeyError::Sign { detail: short_openssl(&e) };
+        let sign_error =
+            |source: openssl::error::ErrorStack| KeyErrorKind::Crypto { operation: "generating a key", source };
         let rsa = Rsa::generate(bits).map_err(sign_error)?;
         Ok(PrivateKey {
             pkey: PKey::from_rsa(rsa).map_err(sign_error)?,
@@ -356,9 +388,10 @@ impl PrivateKey {
 
     /// Signs `content` and returns the raw signature bytes.
     pub fn sign_raw(&self, content: &[u8], sign_type: SignType) -> Result<Vec<u8>, KeyError> {
-        let sign_error = |e: openssl::error::ErrorStack| KeyError::Sign { detail: short_openssl(&e) };
+        let sign_error =
+            |source: openssl::error::ErrorStack| KeyErrorKind::Crypto { operation: "signing", source }.into();
         if sign_type.algorithm() != self.algorithm() {
-            return Err(KeyError::AlgorithmMismatch { sign_type, key: self.algorithm() });
+            return Err(KeyErrorKind::AlgorithmMismatch { sign_type, key: self.algorithm() }.into());
         }
         let mut signer = OpensslSigner::new(sign_type.digest(), &self.pkey).map_err(sign_error)?;
         signer.sign_oneshot_to_vec(content).map_err(sign_error)
@@ -396,24 +429,30 @@ impl PrivateKey {
         if self.matches(chain.leaf()) {
             Ok(())
         } else {
-            Err(KeyError::Mismatch {
+            Err(KeyErrorKind::Mismatch {
                 key_origin: self.origin.clone(),
                 cert_origin: chain.origin().to_string(),
                 cert_sn: chain.sn().to_string(),
-            })
+            }
+            .into())
         }
     }
 
     /// PKCS#8 PEM text (for `alipay key gen`).
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
-        let der = self.pkey.private_key_to_pkcs8().map_err(|e| KeyError::Sign { detail: short_openssl(&e) })?;
+        let der = self
+            .pkey
+            .private_key_to_pkcs8()
+            .map_err(|source| KeyErrorKind::Crypto { operation: "encoding the key", source })?;
         Ok(pem_text("PRIVATE KEY", &der))
     }
 
     /// PKCS#1 PEM text.
     pub fn to_pkcs1_pem(&self) -> Result<String, KeyError> {
-        let rsa = self.pkey.rsa().map_err(|e| KeyError::Sign { detail: short_openssl(&e) })?;
-        let der = rsa.private_key_to_der().map_err(|e| KeyError::Sign { detail: short_openssl(&e) })?;
+        let rsa = self.pkey.rsa().map_err(|source| KeyErrorKind::Crypto { operation: "encoding the key", source })?;
+        let der = rsa
+            .private_key_to_der()
+            .map_err(|source| KeyErrorKind::Crypto { operation: "encoding the key", source })?;
         Ok(pem_text("RSA PRIVATE KEY", &der))
     }
 }
@@ -449,20 +488,20 @@ impl PublicKey {
     pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<PublicKey, KeyError> {
         let origin = origin.into();
         let (found, der) = key_der(bytes, &origin, PUBLIC_EXPECTED)?;
-        let invalid = |e: openssl::error::ErrorStack| KeyError::Invalid {
+        let invalid = |e: openssl::error::ErrorStack| KeyErrorKind::Unreadable {
             origin: origin.clone(),
             expected: PUBLIC_EXPECTED,
-            detail: short_openssl(&e),
+            source: e,
         };
         let pkey = match found {
             FileKind::PublicKey => PKey::public_key_from_der(&der).map_err(invalid)?,
             FileKind::Pkcs1PublicKey => {
                 PKey::from_rsa(Rsa::public_key_from_der_pkcs1(&der).map_err(invalid)?).map_err(invalid)?
             }
-            other => return Err(KeyError::WrongKind { origin, found: other, expected: PUBLIC_EXPECTED }),
+            other => return Err(KeyErrorKind::WrongKind { origin, found: other, expected: PUBLIC_EXPECTED }.into()),
         };
         let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
-            return Err(KeyError::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) });
+            return Err(KeyErrorKind::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }.into());
         };
         Ok(PublicKey { pkey, algorithm, origin })
     }
@@ -474,8 +513,8 @@ impl PublicKey {
             Some(pkey) if let Some(algorithm) = KeyAlgorithm::of(pkey) => {
                 Ok(PublicKey { pkey: pkey.clone(), algorithm, origin })
             }
-            Some(pkey) => Err(KeyError::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }),
-            None => Err(KeyError::NotRsa { origin, algorithm: "an unsupported algorithm".into() }),
+            Some(pkey) => Err(KeyErrorKind::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }.into()),
+            None => Err(KeyErrorKind::NotRsa { origin, algorithm: "an unsupported algorithm".into() }.into()),
         }
     }
 
@@ -538,9 +577,9 @@ impl fmt::Debug for PublicKey {
 fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
     let text = path.to_string_lossy();
     if kind::looks_like_content_not_path(&text) {
-        return Err(KeyError::ContentGivenAsPath { length: text.chars().count() });
+        return Err(KeyErrorKind::ContentGivenAsPath { length: text.chars().count() }.into());
     }
-    std::fs::read(path).map_err(|source| KeyError::Read { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| KeyErrorKind::Read { path: path.to_path_buf(), source }.into())
 }
 
 /// Finds the key DER in PEM, bare base64 or DER input and says what kind it is.
@@ -548,32 +587,34 @@ fn key_der(bytes: &[u8], origin: &str, expected: &'static str) -> Result<(FileKi
     let found = kind::sniff(bytes);
     let origin_owned = || origin.to_string();
     match found {
-        FileKind::Empty => return Err(KeyError::Empty { origin: origin_owned(), expected }),
-        FileKind::EncryptedPrivateKey => return Err(KeyError::Encrypted { origin: origin_owned() }),
+        FileKind::Empty => return Err(KeyErrorKind::Empty { origin: origin_owned(), expected }.into()),
+        FileKind::EncryptedPrivateKey => return Err(KeyErrorKind::Encrypted { origin: origin_owned() }.into()),
         _ => {}
     }
     let blocks = pem::blocks(bytes);
     let der = if let Some(block) = blocks.into_iter().next() {
         match block.body {
             Ok(der) => der,
-            Err(PemBodyError::Encrypted) => return Err(KeyError::Encrypted { origin: origin_owned() }),
+            Err(PemBodyError::Encrypted) => return Err(KeyErrorKind::Encrypted { origin: origin_owned() }.into()),
             Err(PemBodyError::Unterminated) => {
-                return Err(KeyError::Invalid {
+                return Err(KeyErrorKind::Invalid {
                     origin: origin_owned(),
                     expected,
                     detail: format!("'-----BEGIN {}-----' has no END line (truncated file?)", block.label),
-                });
+                }
+                .into());
             }
             Err(PemBodyError::Base64(detail)) => {
-                return Err(KeyError::Invalid {
+                return Err(KeyErrorKind::Invalid {
                     origin: origin_owned(),
                     expected,
                     detail: format!("bad base64: {detail}"),
-                });
+                }
+                .into());
             }
         }
     } else if pem::looks_like_text(bytes) {
-        pem::decode_base64_text(bytes).map_err(|detail| KeyError::Invalid {
+        pem::decode_base64_text(bytes).map_err(|detail| KeyErrorKind::Invalid {
             origin: origin_owned(),
             expected,
             detail: format!("not PEM and not base64 ({detail})"),

@@ -109,7 +109,7 @@ pub mod response;
 pub mod server;
 
 pub use client::{Client, ClientBuilder};
-pub use config::{Config, ConfigBuilder, ConfigError};
+pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
 pub use error::{Error, ErrorKind};
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;

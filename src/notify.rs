@@ -40,7 +40,7 @@ pub enum Rule {
 /// Why a notification was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum NotifyError {
+pub enum NotifyErrorKind {
     /// The body is not a form.
     #[error("the notification body is not a form: {detail}")]
     Malformed {
@@ -99,12 +99,18 @@ pub enum NotifyError {
         name: String,
     },
     /// A field needed for the typed notification is missing or malformed.
-    #[error("verified notification field {field}: {detail}")]
+    #[error(
+        "verified notification field {field}: {detail}{}",
+        .source.as_ref().map(|e| format!(" ({e})")).unwrap_or_default()
+    )]
     Field {
         /// The field.
         field: &'static str,
         /// What is wrong.
         detail: String,
+        /// The parser's error, when the value is there but unreadable.
+        #[source]
+        source: Option<crate::model::AmountError>,
     },
     /// The notification is for another app, seller or amount than the merchant's records.
     #[error("verified notification does not match the merchant's records: {field} is {found:?}, expected {expected:?}")]
@@ -117,6 +123,13 @@ pub enum NotifyError {
         found: String,
     },
 }
+
+crate::error::layer_error!(
+    /// Why a notification was not accepted; see [`NotifyErrorKind`].
+    ///
+    /// One pointer wide; [`NotifyError::kind`] says what went wrong.
+    NotifyError => NotifyErrorKind
+);
 
 /// Parses a form body: split on `&`, each side percent-decoded exactly once (`+` is a space),
 /// values decoded in the form's `charset` (or the content type's, or UTF-8).
@@ -149,7 +162,7 @@ pub fn parse_form_with_charset(
         let name = charset.decode(&name, "notification parameter name")?.into_owned();
         let value = charset.decode(&value, &format!("notification parameter {name}"))?.into_owned();
         if !seen.insert(name.clone()) {
-            return Err(NotifyError::DuplicateParameter { name });
+            return Err(NotifyErrorKind::DuplicateParameter { name }.into());
         }
         params.push((name, value));
     }
@@ -176,9 +189,10 @@ pub fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
                 // Exactly two hex digits (`from_str_radix` alone would take a sign: `%+1`).
                 let digit = |at: usize| input.get(at).and_then(|&b| char::from(b).to_digit(16));
                 let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2)) else {
-                    return Err(NotifyError::Malformed {
+                    return Err(NotifyErrorKind::Malformed {
                         detail: format!("bad percent-escape at byte {i}: '%' must be followed by two hex digits"),
-                    });
+                    }
+                    .into());
                 };
                 out.push((high * 16 + low) as u8);
                 i += 2;
@@ -227,7 +241,7 @@ pub fn sign_params(
     charset: Charset,
 ) -> Result<String, KeyError> {
     let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
-    let bytes = charset.encode(&content, "notification").map_err(|e| KeyError::Sign { detail: e.to_string() })?;
+    let bytes = charset.encode(&content, "notification")?;
     key.sign(&bytes, sign_type)
 }
 
@@ -311,15 +325,16 @@ impl NotificationVerifier {
         if let Some(named) = get("charset").filter(|c| !c.is_empty())
             && named.parse::<Charset>()? != charset
         {
-            return Err(NotifyError::Malformed {
+            return Err(NotifyErrorKind::Malformed {
                 detail: format!("the charset parameter says {named} but the values were decoded as {charset}"),
-            });
+            }
+            .into());
         }
-        let sign = get("sign").filter(|s| !s.is_empty()).ok_or(NotifyError::MissingSign)?;
+        let sign = get("sign").filter(|s| !s.is_empty()).ok_or(NotifyErrorKind::MissingSign)?;
         if let Some(found) = get("sign_type")
             && found != self.sign_type.as_str()
         {
-            return Err(NotifyError::SignTypeMismatch { expected: self.sign_type, found: found.to_string() });
+            return Err(NotifyErrorKind::SignTypeMismatch { expected: self.sign_type, found: found.to_string() }.into());
         }
         let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
         let bytes = charset.encode(&content, "notification sign content")?;
@@ -329,23 +344,25 @@ impl NotificationVerifier {
             (Some(sn), None, Some(store)) => match store.get(sn) {
                 Some(key) => key.verify(&bytes, sign, self.sign_type),
                 None => {
-                    return Err(NotifyError::UnknownCertSn {
+                    return Err(NotifyErrorKind::UnknownCertSn {
                         alipay_cert_sn: crate::excerpt::capped(sn, 64),
                         known: store.sns(),
-                    });
+                    }
+                    .into());
                 }
             },
             (None, None, Some(store)) => store.public_keys().iter().any(|key| key.verify(&bytes, sign, self.sign_type)),
             (_, None, None) => false,
         };
         if !verified {
-            return Err(NotifyError::InvalidSignature {
+            return Err(NotifyErrorKind::InvalidSignature {
                 sign_content_len: bytes.len(),
                 sign_content: crate::excerpt::sign_content(&content),
-            });
+            }
+            .into());
         }
         if let Some(name) = ambiguous_parameter(&params, rule) {
-            return Err(NotifyError::AmbiguousContent { name: name.to_string() });
+            return Err(NotifyErrorKind::AmbiguousContent { name: name.to_string() }.into());
         }
         Ok(VerifiedNotification { params, rule })
     }
@@ -382,17 +399,17 @@ impl VerifiedNotification {
     /// The typed payment notification.
     pub fn trade(&self) -> Result<TradeNotification, NotifyError> {
         let required = |field: &'static str| {
-            self.get(field)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-                .ok_or(NotifyError::Field { field, detail: "missing".into() })
+            self.get(field).filter(|v| !v.is_empty()).map(str::to_string).ok_or(NotifyErrorKind::Field {
+                field,
+                detail: "missing".into(),
+                source: None,
+            })
         };
         let amount = |field: &'static str| -> Result<Option<Amount>, NotifyError> {
             match self.get(field).filter(|v| !v.is_empty()) {
-                Some(text) => text
-                    .parse()
-                    .map(Some)
-                    .map_err(|e: crate::model::AmountError| NotifyError::Field { field, detail: e.to_string() }),
+                Some(text) => text.parse().map(Some).map_err(|e: crate::model::AmountError| {
+                    NotifyErrorKind::Field { field, detail: "not an amount".into(), source: Some(e) }.into()
+                }),
                 None => Ok(None),
             }
         };
@@ -405,8 +422,11 @@ impl VerifiedNotification {
             trade_no: required("trade_no")?,
             out_trade_no: required("out_trade_no")?,
             trade_status: TradeStatus::from(required("trade_status")?),
-            total_amount: amount("total_amount")?
-                .ok_or(NotifyError::Field { field: "total_amount", detail: "missing".into() })?,
+            total_amount: amount("total_amount")?.ok_or(NotifyErrorKind::Field {
+                field: "total_amount",
+                detail: "missing".into(),
+                source: None,
+            })?,
             receipt_amount: amount("receipt_amount")?,
             buyer_pay_amount: amount("buyer_pay_amount")?,
             refund_fee: amount("refund_fee")?,
@@ -468,7 +488,8 @@ pub struct Expected<'a> {
 impl TradeNotification {
     /// Checks `app_id`, `seller_id` and `total_amount` against the merchant's own records.
     pub fn check(&self, expected: &Expected<'_>) -> Result<(), NotifyError> {
-        let mismatch = |field, expected: String, found: String| NotifyError::Mismatch { field, expected, found };
+        let mismatch =
+            |field, expected: String, found: String| NotifyErrorKind::Mismatch { field, expected, found }.into();
         if self.app_id != expected.app_id {
             return Err(mismatch("app_id", expected.app_id.to_string(), self.app_id.clone()));
         }

@@ -139,7 +139,7 @@ impl Request {
 /// Why a request could not be signed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RequestError {
+pub enum RequestErrorKind {
     /// `biz_content` could not be produced.
     #[error("{method}: {detail}")]
     BizContent {
@@ -177,6 +177,13 @@ pub enum RequestError {
     #[error(transparent)]
     Sign(#[from] KeyError),
 }
+
+crate::error::layer_error!(
+    /// Why a request could not be signed; see [`RequestErrorKind`].
+    ///
+    /// One pointer wide; [`RequestError::kind`] says what went wrong.
+    RequestError => RequestErrorKind
+);
 
 /// The parameters the SDK sets itself; extra parameters may not use these names.
 pub(crate) const RESERVED: &[&str] = &[

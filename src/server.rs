@@ -27,12 +27,15 @@ use crate::key::{KeyError, SignType};
 /// Why an answer could not be produced.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ServerError {
+pub enum ServerErrorKind {
     /// The response value is not a JSON object.
     #[error("the response must be a JSON object: {detail}")]
     NotAnObject {
         /// What it was.
         detail: String,
+        /// The JSON error, when it was not JSON at all.
+        #[source]
+        source: Option<serde_json::Error>,
     },
     /// The text cannot be carried in the charset.
     #[error(transparent)]
@@ -41,6 +44,13 @@ pub enum ServerError {
     #[error(transparent)]
     Sign(#[from] KeyError),
 }
+
+crate::error::layer_error!(
+    /// Why an answer to Alipay could not be signed; see [`ServerErrorKind`].
+    ///
+    /// One pointer wide; [`ServerError::kind`] says what went wrong.
+    ServerError => ServerErrorKind
+);
 
 /// Signs answers to Alipay's calls with the app private key.
 #[derive(Debug, Clone)]
@@ -90,7 +100,8 @@ impl Responder {
 
     /// The JSON answer for a serializable response object.
     pub fn json<T: Serialize + ?Sized>(&self, response: &T) -> Result<String, ServerError> {
-        let text = serde_json::to_string(response).map_err(|e| ServerError::NotAnObject { detail: e.to_string() })?;
+        let text = serde_json::to_string(response)
+            .map_err(|e| ServerErrorKind::NotAnObject { detail: "not serializable".into(), source: Some(e) })?;
         self.json_text(&text)
     }
 
@@ -98,8 +109,10 @@ impl Responder {
     pub fn json_text(&self, response: &str) -> Result<String, ServerError> {
         match serde_json::from_str::<serde_json::Value>(response) {
             Ok(serde_json::Value::Object(_)) => {}
-            Ok(other) => return Err(ServerError::NotAnObject { detail: format!("found {other}") }),
-            Err(e) => return Err(ServerError::NotAnObject { detail: e.to_string() }),
+            Ok(other) => {
+                return Err(ServerErrorKind::NotAnObject { detail: format!("found {other}"), source: None }.into());
+            }
+            Err(e) => return Err(ServerErrorKind::NotAnObject { detail: "not JSON".into(), source: Some(e) }.into()),
         }
         let (sign, app_cert_sn) = self.sign(response)?;
         let mut out = format!(r#"{{"response":{response},"sign":"{sign}""#);

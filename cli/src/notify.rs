@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::key::{PublicKey, SignType};
-use alipay_sdk::notify::{NotificationVerifier, NotifyError, Rule};
+use alipay_sdk::notify::{NotificationVerifier, NotifyErrorKind, Rule};
 use clap::{ArgGroup, Subcommand};
 
 use crate::Failure;
@@ -52,7 +52,7 @@ pub fn run(command: NotifyCommand) -> Result<(), Failure> {
             println!("{}", serde_json::to_string_pretty(&fields).expect("serializable"));
             Ok(())
         }
-        Err(error @ (NotifyError::Malformed { .. } | NotifyError::Charset(_))) => {
+        Err(error) if matches!(error.kind(), NotifyErrorKind::Malformed { .. } | NotifyErrorKind::Charset(_)) => {
             Err(Failure::Input(error.to_string()))
         }
         Err(error) => Err(Failure::Check(format!("NOT verified: {error}"))),

@@ -7,7 +7,7 @@ use alipay_sdk::aes::AesKey;
 use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PublicKey, SignType};
-use alipay_sdk::response::{ResponseError, ResponseVerifier};
+use alipay_sdk::response::{ResponseError, ResponseErrorKind, ResponseVerifier};
 use clap::{ArgGroup, Subcommand};
 
 use crate::Failure;
@@ -58,16 +58,19 @@ pub fn run(command: ResponseCommand) -> Result<(), Failure> {
             println!("{}", response.node());
             Ok(())
         }
-        Err(ResponseError::Business(error)) => {
-            let failure = error.failure();
-            let kind = if failure.body.contains("\"error_response\"") { "error_response" } else { "business failure" };
-            println!("verified: {kind}: {failure}");
-            println!("{}", failure.node);
-            Ok(())
-        }
-        Err(error @ (ResponseError::Malformed { .. } | ResponseError::Charset(_))) => {
-            Err(Failure::Input(error.to_string()))
-        }
-        Err(error) => Err(Failure::Check(format!("NOT verified: {error}"))),
+        Err(error) => match error.into_kind() {
+            ResponseErrorKind::Business(error) => {
+                let failure = error.failure();
+                let kind =
+                    if failure.body.contains("\"error_response\"") { "error_response" } else { "business failure" };
+                println!("verified: {kind}: {failure}");
+                println!("{}", failure.node);
+                Ok(())
+            }
+            kind @ (ResponseErrorKind::Malformed { .. } | ResponseErrorKind::Charset(_)) => {
+                Err(Failure::Input(ResponseError::from(kind).to_string()))
+            }
+            kind => Err(Failure::Check(format!("NOT verified: {}", ResponseError::from(kind)))),
+        },
     }
 }

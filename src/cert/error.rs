@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 
+pub use crate::der::DerError;
 use crate::kind::FileKind;
 
 /// Why a certificate, a certificate file or a root bundle could not be used.
@@ -8,7 +9,7 @@ use crate::kind::FileKind;
 /// applies, which certificate of the file (1-based).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CertError {
+pub enum CertErrorKind {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -72,14 +73,14 @@ pub enum CertError {
         detail: String,
     },
     /// The DER of a certificate is malformed.
-    #[error("{origin}: certificate #{index} is malformed: {detail}")]
+    #[error("{origin}: certificate #{index} is malformed: {source}")]
     Malformed {
         /// The file or label.
         origin: String,
         /// Which certificate.
         index: usize,
-        /// What the parser stopped at.
-        detail: String,
+        /// What the parser stopped at, and where.
+        source: DerError,
     },
     /// The root bundle has no RSA-family certificate, so `alipay_root_cert_sn` would be empty.
     #[error(
@@ -107,6 +108,13 @@ pub enum CertError {
     },
 }
 
+crate::error::layer_error!(
+    /// Why a certificate, a certificate file or a root bundle could not be used; see [`CertErrorKind`].
+    ///
+    /// One pointer wide; [`CertError::kind`] says what went wrong.
+    CertError => CertErrorKind
+);
+
 fn hint_for(found: FileKind) -> &'static str {
     match found {
         FileKind::Pkcs1PrivateKey | FileKind::Pkcs8PrivateKey | FileKind::EncryptedPrivateKey => {
@@ -123,7 +131,7 @@ fn hint_for(found: FileKind) -> &'static str {
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CertError> {
     let text = path.to_string_lossy();
     if crate::kind::looks_like_content_not_path(&text) {
-        return Err(CertError::ContentGivenAsPath { length: text.chars().count() });
+        return Err(CertErrorKind::ContentGivenAsPath { length: text.chars().count() }.into());
     }
-    std::fs::read(path).map_err(|source| CertError::Read { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| CertErrorKind::Read { path: path.to_path_buf(), source }.into())
 }

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use openssl::pkey::{PKey, Public};
 
-pub use error::CertError;
+pub use error::{CertError, CertErrorKind, DerError};
 pub use info::{CertRole, CertificateInfo, KeyUsage};
 
 use crate::der;
@@ -51,7 +51,7 @@ impl Certificate {
     pub fn from_der(der: &[u8]) -> Result<Certificate, CertError> {
         parse::Parsed::from_der(der.to_vec())
             .map(|parsed| Certificate { inner: Arc::new(parsed) })
-            .map_err(|e| CertError::Malformed { origin: "DER input".into(), index: 1, detail: e.to_string() })
+            .map_err(|e| CertErrorKind::Malformed { origin: "DER input".into(), index: 1, source: e }.into())
     }
 
     /// The raw DER of the certificate, exactly as it was read.
@@ -220,10 +220,10 @@ impl CertificateChain {
         let origin = origin.into();
         let mut certificates = Vec::new();
         for (index, der) in parse::certificate_ders(bytes, &origin)? {
-            let parsed = parse::Parsed::from_der(der).map_err(|e| CertError::Malformed {
+            let parsed = parse::Parsed::from_der(der).map_err(|source| CertErrorKind::Malformed {
                 origin: origin.clone(),
                 index,
-                detail: e.to_string(),
+                source,
             })?;
             certificates.push(Certificate { inner: Arc::new(parsed) });
         }
@@ -234,7 +234,7 @@ impl CertificateChain {
     pub fn from_certificates(certificates: Vec<Certificate>, origin: impl Into<String>) -> Result<Self, CertError> {
         let origin = origin.into();
         if certificates.is_empty() {
-            return Err(CertError::NoCertificate { origin, found: crate::kind::FileKind::Empty });
+            return Err(CertErrorKind::NoCertificate { origin, found: crate::kind::FileKind::Empty }.into());
         }
         Ok(CertificateChain { origin, certificates })
     }
@@ -262,12 +262,13 @@ impl CertificateChain {
     /// Checks that this file is an app certificate, not the Alipay certificate or a CA.
     pub fn expect_app_certificate(self) -> Result<Self, CertError> {
         match self.leaf().role() {
-            CertRole::Alipay { .. } | CertRole::Authority => Err(CertError::WrongRole {
+            CertRole::Alipay { .. } | CertRole::Authority => Err(CertErrorKind::WrongRole {
                 origin: self.origin.clone(),
                 expected: "the app certificate (appCertPublicKey_<app id>.crt)",
                 found: self.leaf().role().describe(),
                 subject: self.leaf().subject().to_string(),
-            }),
+            }
+            .into()),
             _ => Ok(self),
         }
     }
@@ -275,12 +276,13 @@ impl CertificateChain {
     /// Checks that this file is an Alipay certificate, not the app certificate or a CA.
     pub fn expect_alipay_certificate(self) -> Result<Self, CertError> {
         match self.leaf().role() {
-            CertRole::App { .. } | CertRole::Authority => Err(CertError::WrongRole {
+            CertRole::App { .. } | CertRole::Authority => Err(CertErrorKind::WrongRole {
                 origin: self.origin.clone(),
                 expected: "the Alipay certificate (alipayCertPublicKey_RSA2.crt)",
                 found: self.leaf().role().describe(),
                 subject: self.leaf().subject().to_string(),
-            }),
+            }
+            .into()),
             _ => Ok(self),
         }
     }
@@ -323,24 +325,21 @@ impl RootBundle {
     ///
     /// Certificates outside the RSA family are skipped, even when they cannot be parsed in
     /// full; an RSA certificate that cannot be parsed is an error; a bundle without any RSA
-    /// certificate is an error ([`CertError::NoRsaRoot`]).
+    /// certificate is an error ([`CertErrorKind::NoRsaRoot`]).
     pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<RootBundle, CertError> {
         let origin = origin.into();
         let mut rsa_roots = Vec::new();
         let mut skipped = Vec::new();
         for (index, der) in parse::certificate_ders(bytes, &origin)? {
-            let outer_oid = parse::outer_signature_oid(&der).map_err(|e| CertError::Malformed {
+            let outer_oid = parse::outer_signature_oid(&der).map_err(|source| CertErrorKind::Malformed {
                 origin: origin.clone(),
                 index,
-                detail: e.to_string(),
+                source,
             })?;
             let parsed = parse::Parsed::from_der(der).map(|p| Certificate { inner: Arc::new(p) });
             if outer_oid.starts_with(RSA_FAMILY_PREFIX) {
-                let certificate = parsed.map_err(|e| CertError::Malformed {
-                    origin: origin.clone(),
-                    index,
-                    detail: e.to_string(),
-                })?;
+                let certificate =
+                    parsed.map_err(|source| CertErrorKind::Malformed { origin: origin.clone(), index, source })?;
                 rsa_roots.push(certificate);
             } else {
                 skipped.push(SkippedRoot { index, signature_algorithm_oid: outer_oid, certificate: parsed.ok() });
@@ -348,7 +347,7 @@ impl RootBundle {
         }
         if rsa_roots.is_empty() {
             let found = skipped.iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(CertError::NoRsaRoot { origin, found });
+            return Err(CertErrorKind::NoRsaRoot { origin, found }.into());
         }
         let sn = rsa_roots.iter().map(Certificate::sn).collect::<Vec<_>>().join("_");
         Ok(RootBundle { origin, rsa_roots, skipped, sn })

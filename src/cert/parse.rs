@@ -8,7 +8,7 @@ use openssl::pkey::{PKey, Public};
 use openssl::sign::Verifier;
 
 use super::dn;
-use super::error::CertError;
+use super::error::{CertError, CertErrorKind};
 use super::info::{CertRole, KeyUsage};
 use crate::der::{self, DerError, Reader, Tlv, tag};
 use crate::kind::{self, FileKind};
@@ -18,7 +18,7 @@ use crate::pem::{self, PemBodyError};
 pub(crate) fn certificate_ders(bytes: &[u8], origin: &str) -> Result<Vec<(usize, Vec<u8>)>, CertError> {
     let origin_owned = || origin.to_string();
     if pem::trim_ascii(bytes).is_empty() {
-        return Err(CertError::Empty { origin: origin_owned() });
+        return Err(CertErrorKind::Empty { origin: origin_owned() }.into());
     }
     let blocks = pem::blocks(bytes);
     if !blocks.is_empty() {
@@ -32,17 +32,18 @@ pub(crate) fn certificate_ders(bytes: &[u8], origin: &str) -> Result<Vec<(usize,
             match block.body {
                 Ok(der) => ders.push((index, der)),
                 Err(PemBodyError::Unterminated) => {
-                    return Err(CertError::Truncated { origin: origin_owned(), index, label: block.label });
+                    return Err(CertErrorKind::Truncated { origin: origin_owned(), index, label: block.label }.into());
                 }
                 Err(PemBodyError::Base64(detail)) => {
-                    return Err(CertError::Base64 { origin: origin_owned(), index, detail });
+                    return Err(CertErrorKind::Base64 { origin: origin_owned(), index, detail }.into());
                 }
                 Err(PemBodyError::Encrypted) => {
-                    return Err(CertError::Base64 {
+                    return Err(CertErrorKind::Base64 {
                         origin: origin_owned(),
                         index,
                         detail: "unexpected PEM headers".into(),
-                    });
+                    }
+                    .into());
                 }
             }
         }
@@ -55,7 +56,9 @@ pub(crate) fn certificate_ders(bytes: &[u8], origin: &str) -> Result<Vec<(usize,
         // No PEM markers: maybe the bare base64 of a DER certificate.
         match pem::decode_base64_text(bytes) {
             Ok(der) => der,
-            Err(_) => return Err(CertError::NoCertificate { origin: origin_owned(), found: FileKind::Unknown }),
+            Err(_) => {
+                return Err(CertErrorKind::NoCertificate { origin: origin_owned(), found: FileKind::Unknown }.into());
+            }
         }
     } else {
         bytes.to_vec()
@@ -64,19 +67,20 @@ pub(crate) fn certificate_ders(bytes: &[u8], origin: &str) -> Result<Vec<(usize,
         FileKind::Certificates { .. } => {}
         FileKind::Unknown => {
             // Let the certificate parser say what is wrong with it.
-            let detail =
-                Parsed::from_der(der.clone()).err().map_or_else(|| "not a certificate".into(), |e| e.to_string());
-            return Err(CertError::Malformed { origin: origin_owned(), index: 1, detail });
+            let source = Parsed::from_der(der.clone())
+                .err()
+                .unwrap_or_else(|| DerError { what: "not a certificate".into(), offset: 0 });
+            return Err(CertErrorKind::Malformed { origin: origin_owned(), index: 1, source }.into());
         }
         other => return Err(wrong_kind(origin, other)),
     }
     let mut reader = Reader::new(&der);
     let mut ders = Vec::new();
     while !reader.is_empty() {
-        let tlv = reader.read().map_err(|e| CertError::Malformed {
+        let tlv = reader.read().map_err(|source| CertErrorKind::Malformed {
             origin: origin_owned(),
             index: ders.len() + 1,
-            detail: e.to_string(),
+            source,
         })?;
         ders.push((ders.len() + 1, tlv.raw.to_vec()));
     }
@@ -85,8 +89,10 @@ pub(crate) fn certificate_ders(bytes: &[u8], origin: &str) -> Result<Vec<(usize,
 
 fn wrong_kind(origin: &str, found: FileKind) -> CertError {
     match found {
-        FileKind::Empty | FileKind::Unknown => CertError::NoCertificate { origin: origin.to_string(), found },
-        _ => CertError::NotACertificate { origin: origin.to_string(), found },
+        FileKind::Empty | FileKind::Unknown => {
+            CertErrorKind::NoCertificate { origin: origin.to_string(), found }.into()
+        }
+        _ => CertErrorKind::NotACertificate { origin: origin.to_string(), found }.into(),
     }
 }
 

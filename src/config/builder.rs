@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::{Clock, SystemClock};
-use super::{CertMode, Config, ConfigError, PRODUCTION_GATEWAY};
+use super::{CertMode, Config, ConfigError, ConfigErrorKind, PRODUCTION_GATEWAY};
 use crate::aes::AesKey;
 use crate::cert::{CertificateChain, RootBundle};
 use crate::charset::Charset;
-use crate::key::{KeyError, PrivateKey, PublicKey, SignType, Signer};
+use crate::key::{KeyErrorKind, PrivateKey, PublicKey, SignType, Signer};
 use crate::lifecycle::{AlipayCertStore, CertStorage, DirStorage, IdentityCell};
 use crate::response::{AlipayKeys, ResponseVerifier};
 
@@ -130,11 +130,12 @@ impl ToPublicKey for PublicKeyMode {
 
 impl Buildable for Undecided {
     fn into_either(self) -> Result<EitherMode, ConfigError> {
-        Err(ConfigError::Missing {
+        Err(ConfigErrorKind::Missing {
             field: "alipay_cert or alipay_public_key",
             hint: "configure certificate mode (app_cert, alipay_cert, alipay_root_cert) \
                    or public-key mode (alipay_public_key)",
-        })
+        }
+        .into())
     }
 }
 
@@ -380,11 +381,15 @@ impl<M: Buildable> ConfigBuilder<M> {
     pub fn build(self) -> Result<Config, ConfigError> {
         let mut common = self.common;
         if common.app_id.trim().is_empty() {
-            return Err(ConfigError::Missing { field: "app_id", hint: "the app id from the open-platform console" });
+            return Err(ConfigErrorKind::Missing {
+                field: "app_id",
+                hint: "the app id from the open-platform console",
+            }
+            .into());
         }
         check_gateway(&common.gateway)?;
         let mode = self.mode.into_either()?;
-        let key_field = |field| move |source| ConfigError::Key { field, source };
+        let key_field = |field| move |source| ConfigErrorKind::Key { field, source };
         let (signer, key_file) = match common.signer.take() {
             Some(Source::Loaded(signer)) => (signer, None),
             Some(Source::File(path)) => {
@@ -392,22 +397,23 @@ impl<M: Buildable> ConfigBuilder<M> {
                 (Arc::new(key) as Arc<dyn Signer>, Some(path))
             }
             None => {
-                return Err(ConfigError::Missing {
+                return Err(ConfigErrorKind::Missing {
                     field: "app_private_key",
                     hint: "the app private key (应用私钥) generated with the app's key pair",
-                });
+                }
+                .into());
             }
         };
         if signer.algorithm() != common.sign_type.algorithm() {
-            let source = KeyError::AlgorithmMismatch { sign_type: common.sign_type, key: signer.algorithm() };
-            return Err(ConfigError::Key { field: "app_private_key", source });
+            let source = KeyErrorKind::AlgorithmMismatch { sign_type: common.sign_type, key: signer.algorithm() };
+            return Err(ConfigErrorKind::Key { field: "app_private_key", source: source.into() }.into());
         }
         let built = match mode {
             EitherMode::Certificate(mode) => build_certificate_mode(*mode, &*signer, &common)?,
             EitherMode::PublicKey(mode) => {
                 let key = mode
                     .alipay_public_key
-                    .ok_or(ConfigError::Missing {
+                    .ok_or(ConfigErrorKind::Missing {
                         field: "alipay_public_key",
                         hint: "the Alipay public key (支付宝公钥)",
                     })?
@@ -439,7 +445,7 @@ impl<M: Buildable> ConfigBuilder<M> {
 }
 
 fn check_gateway(gateway: &str) -> Result<(), ConfigError> {
-    let invalid = |detail: String| ConfigError::InvalidGateway { url: gateway.to_string(), detail };
+    let invalid = |detail: String| ConfigErrorKind::InvalidGateway { url: gateway.to_string(), detail }.into();
     let url = url::Url::parse(gateway).map_err(|e| invalid(e.to_string()))?;
     match url.scheme() {
         "http" | "https" => Ok(()),
@@ -448,9 +454,9 @@ fn check_gateway(gateway: &str) -> Result<(), ConfigError> {
 }
 
 fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &Common) -> Result<Built, ConfigError> {
-    let cert_field = |field| move |source| ConfigError::Cert { field, source };
+    let cert_field = |field| move |source| ConfigErrorKind::Cert { field, source };
     if common.sign_type != SignType::Rsa2 {
-        return Err(ConfigError::CertificateModeNeedsRsa2);
+        return Err(ConfigErrorKind::CertificateModeNeedsRsa2.into());
     }
     let missing: Vec<&'static str> = [
         ("app_cert", mode.app_cert.is_none()),
@@ -461,7 +467,7 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
     .filter_map(|(name, absent)| absent.then_some(name))
     .collect();
     let (Some(app_cert), Some(root), false) = (mode.app_cert, mode.root, mode.alipay_certs.is_empty()) else {
-        return Err(ConfigError::IncompleteCertificateMode { missing });
+        return Err(ConfigErrorKind::IncompleteCertificateMode { missing }.into());
     };
     let cert_file = match &app_cert {
         Source::File(path) => Some(path.clone()),
@@ -471,13 +477,15 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
         .load(CertificateChain::from_path)
         .and_then(CertificateChain::expect_app_certificate)
         .map_err(cert_field("app_cert"))?;
-    signer.check_matches(&app_cert).map_err(ConfigError::KeyMismatch)?;
+    signer.check_matches(&app_cert).map_err(ConfigErrorKind::KeyMismatch)?;
     let root = root.load(RootBundle::from_path).map_err(cert_field("alipay_root_cert"))?;
     if root.sn_for(common.sign_type.algorithm()).is_none() {
-        return Err(ConfigError::Cert {
+        return Err(ConfigErrorKind::Cert {
             field: "alipay_root_cert",
-            source: crate::cert::CertError::NoRsaRoot { origin: root.origin().to_string(), found: String::new() },
-        });
+            source: crate::cert::CertErrorKind::NoRsaRoot { origin: root.origin().to_string(), found: String::new() }
+                .into(),
+        }
+        .into());
     }
     let mut alipay_certs = Vec::new();
     for source in mode.alipay_certs {
@@ -488,7 +496,7 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
         alipay_certs.push(chain);
     }
     let mut store = AlipayCertStore::new(alipay_certs)
-        .map_err(|source| ConfigError::Key { field: "alipay_cert", source })?
+        .map_err(|source| ConfigErrorKind::Key { field: "alipay_cert", source })?
         .with_roots(root.clone())
         .with_clock(common.clock.clone())
         .strict(mode.strict_key_usage)
@@ -499,12 +507,13 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
     store = match mode.storage {
         None => store,
         Some(StorageSetting::Dir(dir)) => {
-            let storage = DirStorage::new(&dir).map_err(|source| ConfigError::CertDir { path: dir.clone(), source })?;
+            let storage =
+                DirStorage::new(&dir).map_err(|source| ConfigErrorKind::CertDir { path: dir.clone(), source })?;
             store
                 .with_storage(Arc::new(storage))
-                .map_err(|e| ConfigError::CertDir { path: dir, source: std::io::Error::other(e) })?
+                .map_err(|e| ConfigErrorKind::CertDir { path: dir, source: std::io::Error::other(e) })?
         }
-        Some(StorageSetting::Custom(storage)) => store.with_storage(storage).map_err(ConfigError::Storage)?,
+        Some(StorageSetting::Custom(storage)) => store.with_storage(storage).map_err(ConfigErrorKind::Storage)?,
     };
     let store = Arc::new(store);
     Ok(Built {

@@ -38,7 +38,7 @@ pub const SANDBOX_GATEWAY: &str = "https://openapi-sandbox.dl.alipaydev.com/gate
 /// Why a configuration could not be built. Names the setting at fault.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum ConfigErrorKind {
     /// A required setting is missing.
     #[error("missing setting {field}: {hint}")]
     Missing {
@@ -95,6 +95,13 @@ pub enum ConfigError {
         detail: String,
     },
 }
+
+crate::error::layer_error!(
+    /// Why a configuration could not be built; see [`ConfigErrorKind`], which names the setting at fault.
+    ///
+    /// One pointer wide; [`ConfigError::kind`] says what went wrong.
+    ConfigError => ConfigErrorKind
+);
 
 /// What certificate mode adds to a configuration.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Gateway request signing: the system parameters, the sign content, the signature.
 
 use super::Config;
-use crate::request::{self, Request, RequestError, SignedRequest};
+use crate::request::{self, Request, RequestError, RequestErrorKind, SignedRequest};
 
 impl Config {
     /// Signs a request: adds the system parameters, signs, splits query and body.
@@ -40,9 +40,9 @@ impl Config {
         if let Some(biz) = &request.biz_content {
             let biz = biz
                 .as_ref()
-                .map_err(|detail| RequestError::BizContent { method: method.clone(), detail: detail.clone() })?;
+                .map_err(|detail| RequestErrorKind::BizContent { method: method.clone(), detail: detail.clone() })?;
             let value = if request.encrypt {
-                let aes = self.aes.as_ref().ok_or_else(|| RequestError::NoAesKey { method: method.clone() })?;
+                let aes = self.aes.as_ref().ok_or_else(|| RequestErrorKind::NoAesKey { method: method.clone() })?;
                 query.push(("encrypt_type".into(), "AES".into()));
                 aes.encrypt(&self.charset.encode(biz, "biz_content")?)
             } else {
@@ -50,15 +50,18 @@ impl Config {
             };
             body.push(("biz_content".into(), value));
         } else if request.encrypt {
-            return Err(RequestError::BizContent {
+            return Err(RequestErrorKind::BizContent {
                 method: method.clone(),
                 detail: "encrypt(true) needs biz_content".into(),
-            });
+            }
+            .into());
         }
         for (target, extras) in [(&mut query, &request.system_params), (&mut body, &request.app_params)] {
             for (name, value) in extras {
                 if request::RESERVED.contains(&name.as_str()) {
-                    return Err(RequestError::ReservedParameter { method: method.clone(), name: name.clone() });
+                    return Err(
+                        RequestErrorKind::ReservedParameter { method: method.clone(), name: name.clone() }.into()
+                    );
                 }
                 target.push((name.clone(), value.clone()));
             }
@@ -66,7 +69,9 @@ impl Config {
         let mut names: Vec<&str> = query.iter().chain(body.iter()).map(|(k, _)| k.as_str()).collect();
         names.sort_unstable();
         if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(RequestError::DuplicateParameter { method: method.clone(), name: pair[0].to_string() });
+            return Err(
+                RequestErrorKind::DuplicateParameter { method: method.clone(), name: pair[0].to_string() }.into()
+            );
         }
         let sign_content =
             request::sign_content(query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())));

@@ -4,7 +4,7 @@
 use super::Config;
 use crate::notify::NotificationVerifier;
 use crate::request::{Request, SignedRequest};
-use crate::response::{self, AlipayKeys, ResponseError, ResponseVerifier, VerifiedResponse};
+use crate::response::{self, AlipayKeys, ResponseError, ResponseErrorKind, ResponseVerifier, VerifiedResponse};
 
 impl Config {
     /// A verifier for notifications and Alipay's calls, sharing this configuration's keys.
@@ -50,19 +50,28 @@ impl Config {
     pub fn verify_response_to(&self, signed: &SignedRequest, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
         let is_invalid_signature =
             |failure: &response::Failure| failure.sub_code.as_deref() == Some("isv.invalid-signature");
-        match self.verify_response(&signed.method, body) {
-            Err(ResponseError::Business(mut error)) if is_invalid_signature(&error.failure) => {
-                error.request_sign_content = Some(crate::excerpt::sign_content(&signed.sign_content));
-                error.request_sign_content_len = Some(signed.sign_content_len());
-                Err(ResponseError::Business(error))
+        let error = match self.verify_response(&signed.method, body) {
+            Ok(verified) => return Ok(verified),
+            Err(error) => error.into_kind(),
+        };
+        let attach = |failure: &mut response::Failure, content: &mut Option<String>, len: &mut Option<usize>| {
+            if is_invalid_signature(failure) {
+                *content = Some(crate::excerpt::sign_content(&signed.sign_content));
+                *len = Some(signed.sign_content_len());
             }
-            Err(ResponseError::Unverified(mut error)) if is_invalid_signature(&error.failure) => {
-                error.request_sign_content = Some(crate::excerpt::sign_content(&signed.sign_content));
-                error.request_sign_content_len = Some(signed.sign_content_len());
-                Err(ResponseError::Unverified(error))
+        };
+        Err(match error {
+            ResponseErrorKind::Business(mut e) => {
+                attach(&mut e.failure, &mut e.request_sign_content, &mut e.request_sign_content_len);
+                ResponseErrorKind::Business(e)
+            }
+            ResponseErrorKind::Unverified(mut e) => {
+                attach(&mut e.failure, &mut e.request_sign_content, &mut e.request_sign_content_len);
+                ResponseErrorKind::Unverified(e)
             }
             other => other,
         }
+        .into())
     }
 
     /// The response verifier of this configuration.

@@ -7,10 +7,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::store::DownloadError;
+use super::store::{DownloadError, DownloadErrorKind};
 use crate::config::Config;
 use crate::request::{Request, SignedRequest};
-use crate::response::{ResponseError, ResponseVerifier};
+use crate::response::{ResponseErrorKind, ResponseVerifier};
 
 /// The download method.
 pub(crate) const METHOD: &str = "alipay.open.app.alipaycert.download";
@@ -20,7 +20,7 @@ pub(crate) fn request(sn: &str) -> Request {
 }
 
 pub(crate) fn call_error(sn: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> DownloadError {
-    DownloadError::Call { sn: sn.to_string(), source: std::sync::Arc::from(source.into()) }
+    DownloadErrorKind::Call { sn: sn.to_string(), source: std::sync::Arc::from(source.into()) }.into()
 }
 
 /// What is wrong with a download answer's shape.
@@ -32,10 +32,9 @@ fn content_of(node: &str, sn: &str) -> Result<Vec<u8>, DownloadError> {
     let value: serde_json::Value = serde_json::from_str(node).map_err(|e| call_error(sn, e))?;
     let encoded =
         value["alipay_cert_content"].as_str().ok_or_else(|| call_error(sn, BadAnswer("has no alipay_cert_content")))?;
-    STANDARD.decode(encoded.trim()).map_err(|e| DownloadError::Garbage {
-        sn: sn.to_string(),
-        detail: format!("alipay_cert_content is not base64: {e}"),
-    })
+    STANDARD
+        .decode(encoded.trim())
+        .map_err(|e| DownloadErrorKind::Garbage { sn: sn.to_string(), source: std::sync::Arc::new(e) }.into())
 }
 
 /// The certificate content of a download answer, once the answer is trusted.
@@ -47,7 +46,8 @@ pub(crate) fn content(
 ) -> Result<Vec<u8>, DownloadError> {
     match config.verify_response_to(signed, body) {
         Ok(response) => content_of(response.node(), sn),
-        Err(ResponseError::UnknownCertSn { alipay_cert_sn, .. }) if alipay_cert_sn == sn => {
+        Err(error) if matches!(error.kind(), ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } if alipay_cert_sn == sn) =>
+        {
             // Signed with the certificate being fetched: check the certificate first, then
             // the answer's signature with it.
             let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
@@ -59,7 +59,7 @@ pub(crate) fn content(
             let store = config
                 .cert_mode()
                 .map(|m| m.store().clone())
-                .ok_or_else(|| DownloadError::NoRoots { sn: sn.into() })?;
+                .ok_or_else(|| DownloadErrorKind::NoRoots { sn: sn.into() })?;
             let chain = store.validate(&candidate, sn)?;
             let verifier = ResponseVerifier::certificates([chain])
                 .map_err(|e| call_error(sn, e))?

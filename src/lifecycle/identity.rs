@@ -16,9 +16,9 @@ use arc_swap::ArcSwap;
 use md5::{Digest, Md5};
 
 use super::lock;
-use crate::cert::{CertError, CertificateChain};
+use crate::cert::{CertError, CertErrorKind, CertificateChain};
 use crate::config::Clock;
-use crate::key::{KeyError, PrivateKey, Signer};
+use crate::key::{KeyError, KeyErrorKind, PrivateKey, Signer};
 
 /// One key pair the app signs with.
 #[derive(Debug)]
@@ -53,7 +53,7 @@ impl AppIdentity {
 /// Why a new key pair was not taken. The previous pair stays in use.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ReloadError {
+pub enum ReloadErrorKind {
     /// The key could not be loaded.
     #[error("new app private key: {0}")]
     Key(KeyError),
@@ -88,6 +88,13 @@ pub enum ReloadError {
     #[error("the app key pair was not configured from files; use reload_from_bytes")]
     NoFiles,
 }
+
+crate::error::layer_error!(
+    /// Why a new app key pair was not taken (the previous pair stays in use); see [`ReloadErrorKind`].
+    ///
+    /// One pointer wide; [`ReloadError::kind`] says what went wrong.
+    ReloadError => ReloadErrorKind
+);
 
 /// What a reload did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,16 +209,17 @@ impl IdentityCell {
     }
 
     fn reload_files(&self) -> Result<ReloadOutcome, ReloadError> {
-        let (key_path, cert_path) = self.files.as_ref().ok_or(ReloadError::NoFiles)?;
+        let (key_path, cert_path) = self.files.as_ref().ok_or(ReloadErrorKind::NoFiles)?;
         let read = |path: &Path| std::fs::read(path);
-        let key =
-            read(key_path).map_err(|source| ReloadError::Key(KeyError::Read { path: key_path.clone(), source }))?;
-        let cert = match cert_path {
-            Some(path) => {
-                Some(read(path).map_err(|source| ReloadError::Cert(CertError::Read { path: path.clone(), source }))?)
-            }
-            None => None,
-        };
+        let key = read(key_path)
+            .map_err(|source| ReloadErrorKind::Key(KeyErrorKind::Read { path: key_path.clone(), source }.into()))?;
+        let cert =
+            match cert_path {
+                Some(path) => Some(read(path).map_err(|source| {
+                    ReloadErrorKind::Cert(CertErrorKind::Read { path: path.clone(), source }.into())
+                })?),
+                None => None,
+            };
         let print = fingerprint(&key, cert.as_deref());
         if *lock(&self.fingerprint) == Some(print) {
             return Ok(ReloadOutcome::Unchanged);
@@ -231,26 +239,31 @@ impl IdentityCell {
         cert_name: &str,
     ) -> Result<ReloadOutcome, ReloadError> {
         let mode = if self.certificate_mode { "certificate" } else { "public-key" };
-        let key = PrivateKey::from_bytes_named(key, key_name).map_err(ReloadError::Key)?;
+        let key = PrivateKey::from_bytes_named(key, key_name).map_err(ReloadErrorKind::Key)?;
         let cert = match (cert, self.certificate_mode) {
             (Some(bytes), true) => {
                 let chain = CertificateChain::from_bytes_named(bytes, cert_name)
                     .and_then(CertificateChain::expect_app_certificate)
-                    .map_err(ReloadError::Cert)?;
-                key.check_matches(&chain).map_err(ReloadError::Mismatch)?;
+                    .map_err(ReloadErrorKind::Cert)?;
+                key.check_matches(&chain).map_err(ReloadErrorKind::Mismatch)?;
                 let leaf = chain.leaf();
                 if !leaf.is_valid_at(self.clock.now()) {
-                    return Err(ReloadError::NotValidNow {
+                    return Err(ReloadErrorKind::NotValidNow {
                         sn: chain.sn().to_string(),
                         not_before: leaf.not_before(),
                         not_after: leaf.not_after(),
-                    });
+                    }
+                    .into());
                 }
                 Some(chain)
             }
             (None, false) => None,
-            (None, true) => return Err(ReloadError::Mode { mode, detail: "a new app certificate is required" }),
-            (Some(_), false) => return Err(ReloadError::Mode { mode, detail: "an app certificate cannot be used" }),
+            (None, true) => {
+                return Err(ReloadErrorKind::Mode { mode, detail: "a new app certificate is required" }.into());
+            }
+            (Some(_), false) => {
+                return Err(ReloadErrorKind::Mode { mode, detail: "an app certificate cannot be used" }.into());
+            }
         };
         let _guard = lock(&self.swap_lock);
         let previous_sn = self.current.load().app_cert_sn().map(str::to_string);
@@ -265,7 +278,7 @@ impl IdentityCell {
     /// returns at once (the thread is woken, not waited for), so it is safe in async code.
     pub fn watch(self: &Arc<Self>, interval: Duration) -> Result<WatchHandle, ReloadError> {
         if self.files.is_none() {
-            return Err(ReloadError::NoFiles);
+            return Err(ReloadErrorKind::NoFiles.into());
         }
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let cell = Arc::downgrade(self);
@@ -278,7 +291,7 @@ impl IdentityCell {
                     let _ = cell.reload();
                 }
             })
-            .map_err(ReloadError::Watcher)?;
+            .map_err(ReloadErrorKind::Watcher)?;
         Ok(WatchHandle { _stop: stop })
     }
 }

@@ -13,9 +13,11 @@ mod storage;
 mod store;
 
 pub use expiry::{CertKind, ExpiryEntry, ExpiryReport, ExpiryStatus};
-pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadOutcome, WatchHandle};
+pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadErrorKind, ReloadOutcome, WatchHandle};
 pub use storage::{CertStorage, DirStorage, StorageError};
-pub use store::{AlipayCertStore, CertSource, DownloadError, StoredCert, Turn, TurnGuard, is_well_formed_sn};
+pub use store::{
+    AlipayCertStore, CertSource, DownloadError, DownloadErrorKind, StoredCert, Turn, TurnGuard, is_well_formed_sn,
+};
 
 /// Locks a mutex whose data stays consistent even if a holder panicked (every critical
 /// section in this crate replaces whole values), so a poisoned lock is used, not propagated.

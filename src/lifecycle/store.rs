@@ -26,7 +26,7 @@ use crate::key::{KeyError, PublicKey};
 /// Why a downloaded Alipay certificate was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
-pub enum DownloadError {
+pub enum DownloadErrorKind {
     /// The download call itself failed (its error is the source).
     #[error("downloading Alipay certificate {sn} failed")]
     Call {
@@ -37,12 +37,12 @@ pub enum DownloadError {
         source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// The content is not a certificate file.
-    #[error("downloaded content for {sn} is not a certificate: {detail}")]
+    #[error("downloaded content for {sn} is not a certificate: {source}")]
     Garbage {
         /// The requested SN.
         sn: String,
-        /// The parser's message.
-        detail: String,
+        /// The parser's error: the certificate reader's, or base64's.
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// The certificate's SN is not the one asked for.
     #[error("downloaded certificate has SN {found}, but {requested} was requested")]
@@ -138,6 +138,14 @@ pub enum DownloadError {
         retry_at: DateTime<Utc>,
     },
 }
+
+crate::error::layer_error!(
+    /// Why an Alipay certificate could not be obtained or was not accepted; see [`DownloadErrorKind`].
+    ///
+    /// One pointer wide; [`DownloadError::kind`] says what went wrong.
+    #[derive(Clone)]
+    DownloadError => DownloadErrorKind
+);
 
 /// Where a stored certificate came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,57 +323,66 @@ impl AlipayCertStore {
     pub fn validate(&self, content: &[u8], requested_sn: &str) -> Result<CertificateChain, DownloadError> {
         let sn = requested_sn.to_string();
         let chain = CertificateChain::from_bytes_named(content, format!("downloaded Alipay certificate {sn}"))
-            .map_err(|e| DownloadError::Garbage { sn: sn.clone(), detail: e.to_string() })?;
+            .map_err(|e| DownloadErrorKind::Garbage { sn: sn.clone(), source: Arc::new(e) })?;
         let leaf = chain.leaf();
         if leaf.sn() != requested_sn {
-            return Err(DownloadError::SnMismatch { requested: sn, found: leaf.sn().to_string() });
+            return Err(DownloadErrorKind::SnMismatch { requested: sn, found: leaf.sn().to_string() }.into());
         }
         let rsa_bits = leaf.public_key().filter(|k| k.id() == openssl::pkey::Id::RSA).map(|k| k.bits());
         match rsa_bits {
             Some(bits) if bits >= self.min_rsa_bits => {}
             Some(bits) => {
-                return Err(DownloadError::WeakKey {
+                return Err(DownloadErrorKind::WeakKey {
                     sn,
                     key: format!("an RSA-{bits} key"),
                     minimum: self.min_rsa_bits,
-                });
+                }
+                .into());
             }
-            None => return Err(DownloadError::WeakKey { sn, key: "a non-RSA key".into(), minimum: self.min_rsa_bits }),
+            None => {
+                return Err(
+                    DownloadErrorKind::WeakKey { sn, key: "a non-RSA key".into(), minimum: self.min_rsa_bits }.into()
+                );
+            }
         }
-        let roots = self.roots.as_ref().ok_or_else(|| DownloadError::NoRoots { sn: sn.clone() })?;
-        let path = chain_to_root(&chain, roots).map_err(|detail| DownloadError::Chain { sn: sn.clone(), detail })?;
+        let roots = self.roots.as_ref().ok_or_else(|| DownloadErrorKind::NoRoots { sn: sn.clone() })?;
+        let path =
+            chain_to_root(&chain, roots).map_err(|detail| DownloadErrorKind::Chain { sn: sn.clone(), detail })?;
         let now = self.clock.now();
         for link in &path {
             if now > link.not_after() {
-                return Err(DownloadError::Expired {
+                return Err(DownloadErrorKind::Expired {
                     sn,
                     subject: link.subject().to_string(),
                     not_after: link.not_after(),
-                });
+                }
+                .into());
             }
             if now < link.not_before() {
-                return Err(DownloadError::NotYetValid {
+                return Err(DownloadErrorKind::NotYetValid {
                     sn,
                     subject: link.subject().to_string(),
                     not_before: link.not_before(),
-                });
+                }
+                .into());
             }
         }
         if self.strict {
             for ca in &path[1..] {
                 let usage_ok = ca.key_usage().is_none_or(|u| u.key_cert_sign());
                 if !ca.is_ca() || !usage_ok {
-                    return Err(DownloadError::KeyUsage {
+                    return Err(DownloadErrorKind::KeyUsage {
                         sn,
                         detail: format!(
                             "{} is used as a CA but lacks basicConstraints CA or keyCertSign",
                             ca.subject()
                         ),
-                    });
+                    }
+                    .into());
                 }
             }
             if leaf.key_usage().is_some_and(|u| !u.digital_signature()) {
-                return Err(DownloadError::KeyUsage { sn, detail: "the leaf lacks digitalSignature".into() });
+                return Err(DownloadErrorKind::KeyUsage { sn, detail: "the leaf lacks digitalSignature".into() }.into());
             }
         }
         Ok(chain)
@@ -390,11 +407,8 @@ impl AlipayCertStore {
         let retry_at = *at + self.retry_after;
         let now = self.clock.now();
         // A clock stepped back before the failure does not block retries forever.
-        (*at <= now && now < retry_at).then(|| DownloadError::RecentlyFailed {
-            sn: sn.to_string(),
-            reason: reason.clone(),
-            retry_at,
-        })
+        (*at <= now && now < retry_at)
+            .then(|| DownloadErrorKind::RecentlyFailed { sn: sn.to_string(), reason: reason.clone(), retry_at }.into())
     }
 
     fn record(&self, sn: &str, result: &Result<(), DownloadError>) {
@@ -443,12 +457,13 @@ impl AlipayCertStore {
         let mut budget = lock(&self.limiter);
         budget.take(self.clock.now()).map_err(|retry_at| {
             tracing::warn!(sn, limit = budget.limit, "Alipay certificate download refused by the rate limit");
-            DownloadError::RateLimited {
+            DownloadErrorKind::RateLimited {
                 sn: sn.to_string(),
                 limit: budget.limit,
                 per_seconds: budget.per.as_secs(),
                 retry_at,
             }
+            .into()
         })
     }
 
@@ -457,7 +472,7 @@ impl AlipayCertStore {
         if is_well_formed_sn(sn) {
             Ok(())
         } else {
-            Err(DownloadError::MalformedSn { sn_excerpt: crate::excerpt::capped(sn, 40) })
+            Err(DownloadErrorKind::MalformedSn { sn_excerpt: crate::excerpt::capped(sn, 40) }.into())
         }
     }
 
@@ -661,8 +676,10 @@ mod tests {
         assert!(store.failures.is_poisoned());
         let down = Arc::new(std::io::Error::other("down"));
         let sn = "0123456789abcdef0123456789abcdef";
-        let error = store.fetch_blocking(sn, || Err(DownloadError::Call { sn: sn.into(), source: down })).unwrap_err();
-        assert!(matches!(error, DownloadError::Call { .. }));
+        let error = store
+            .fetch_blocking(sn, || Err(DownloadErrorKind::Call { sn: sn.into(), source: down }.into()))
+            .unwrap_err();
+        assert!(matches!(error.kind(), DownloadErrorKind::Call { .. }));
         assert_eq!(store.remembered_failures(), 1);
     }
 }

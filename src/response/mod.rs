@@ -142,7 +142,7 @@ impl VerifiedResponse {
     /// Deserializes the verified node into a business type.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ResponseError> {
         serde_json::from_str(&self.node)
-            .map_err(|e| ResponseError::Deserialize { method: self.method.clone(), detail: e.to_string() })
+            .map_err(|source| ResponseErrorKind::Deserialize { method: self.method.clone(), source }.into())
     }
 }
 
@@ -242,17 +242,17 @@ impl UnverifiedError {
 /// Why a response was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ResponseError {
+pub enum ResponseErrorKind {
     /// The body is not in the request charset.
     #[error(transparent)]
     Charset(#[from] CharsetError),
     /// The body is not a JSON object.
-    #[error("{method}: the response is not a JSON object ({detail}); body starts: {excerpt}")]
+    #[error("{method}: the response is not a JSON object ({source}); body starts: {excerpt}")]
     Malformed {
         /// The method.
         method: String,
-        /// What the scanner found.
-        detail: String,
+        /// Where and why scanning stopped.
+        source: scan::ScanError,
         /// The start of the body.
         excerpt: String,
     },
@@ -330,12 +330,12 @@ pub enum ResponseError {
         source: AesError,
     },
     /// The verified node does not fit the business type.
-    #[error("{method}: the verified response does not fit the expected type: {detail}")]
+    #[error("{method}: the verified response does not fit the expected type: {source}")]
     Deserialize {
         /// The method.
         method: String,
-        /// serde's message.
-        detail: String,
+        /// serde's error.
+        source: serde_json::Error,
     },
     /// A verified business failure.
     #[error(transparent)]
@@ -345,6 +345,13 @@ pub enum ResponseError {
     Unverified(#[from] UnverifiedError),
 }
 
+crate::error::layer_error!(
+    /// Why a response was not accepted; see [`ResponseErrorKind`].
+    ///
+    /// One pointer wide; [`ResponseError::kind`] says what went wrong.
+    ResponseError => ResponseErrorKind
+);
+
 fn excerpt(text: &str) -> String {
     text.chars().take(200).collect()
 }
@@ -352,9 +359,9 @@ fn excerpt(text: &str) -> String {
 /// Verifies a raw response body for `method`.
 fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
     let text = context.charset.decode(body, "response body")?;
-    let members = scan::top_level_members(&text).map_err(|e| ResponseError::Malformed {
+    let members = scan::top_level_members(&text).map_err(|source| ResponseErrorKind::Malformed {
         method: method.to_string(),
-        detail: e.to_string(),
+        source,
         excerpt: excerpt(&text),
     })?;
     let node_name = node_name(method);
@@ -362,7 +369,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         let mut found = members.iter().filter(|m| m.key == key);
         let first = found.next();
         if found.next().is_some() {
-            return Err(ResponseError::Duplicate { method: method.to_string(), key: key.to_string() });
+            return Err(ResponseErrorKind::Duplicate { method: method.to_string(), key: key.to_string() }.into());
         }
         Ok(first)
     };
@@ -374,11 +381,12 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         (Some(node), _) => (node.value.clone(), false),
         (None, Some(node)) => (node.value.clone(), true),
         (None, None) => {
-            return Err(ResponseError::MissingNode {
+            return Err(ResponseErrorKind::MissingNode {
                 method: method.to_string(),
                 expected: node_name,
                 excerpt: excerpt(&text),
-            });
+            }
+            .into());
         }
     };
     let node_raw = &text[node_range];
@@ -398,7 +406,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 request_sign_content_len: None,
             }
             .into()),
-            None => Err(ResponseError::MissingSign { method: method.to_string() }),
+            None => Err(ResponseErrorKind::MissingSign { method: method.to_string() }.into()),
         };
     };
     let signed_bytes = context.charset.encode(node_raw, "response node")?;
@@ -412,11 +420,14 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                     .is_ok_and(|bytes| key.verify(&bytes, &sign, context.sign_type))
             })
     };
-    let invalid = |sn: Option<String>| ResponseError::InvalidSignature {
-        method: method.to_string(),
-        alipay_cert_sn: sn,
-        sign_content: crate::excerpt::sign_content(node_raw),
-        sign_content_len: signed_bytes.len(),
+    let invalid = |sn: Option<String>| {
+        ResponseErrorKind::InvalidSignature {
+            method: method.to_string(),
+            alipay_cert_sn: sn,
+            sign_content: crate::excerpt::sign_content(node_raw),
+            sign_content_len: signed_bytes.len(),
+        }
+        .into()
     };
     match (&context.keys, &alipay_cert_sn) {
         (AlipayKeys::PublicKey(key), _) => {
@@ -426,11 +437,12 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         }
         (AlipayKeys::Store(store), Some(sn)) => {
             let Some(key) = store.get(sn) else {
-                return Err(ResponseError::UnknownCertSn {
+                return Err(ResponseErrorKind::UnknownCertSn {
                     method: method.to_string(),
                     alipay_cert_sn: crate::excerpt::capped(sn, 64),
                     known: store.sns(),
-                });
+                }
+                .into());
             };
             if !checks(&key) {
                 return Err(invalid(Some(sn.clone())));
@@ -452,20 +464,22 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                     request_sign_content_len: None,
                 }
                 .into()),
-                None => Err(ResponseError::MissingCertSn { method: method.to_string() }),
+                None => Err(ResponseErrorKind::MissingCertSn { method: method.to_string() }.into()),
             };
         }
     }
 
     let node = if encrypted {
-        let aes = context.aes.as_ref().ok_or_else(|| ResponseError::NoAesKey { method: method.to_string() })?;
-        let ciphertext = scan::decode_string(node_raw).ok_or_else(|| ResponseError::Malformed {
+        let aes = context.aes.as_ref().ok_or_else(|| ResponseErrorKind::NoAesKey { method: method.to_string() })?;
+        // The node was scanned as a value already: only its type can be wrong here.
+        let ciphertext = scan::decode_string(node_raw).ok_or_else(|| ResponseErrorKind::Malformed {
             method: method.to_string(),
-            detail: "the encrypted node is not a JSON string".into(),
+            source: scan::ScanError { offset: 0, what: "the encrypted node is not a JSON string" },
             excerpt: excerpt(&text),
         })?;
-        let plain =
-            aes.decrypt(&ciphertext).map_err(|source| ResponseError::Decrypt { method: method.to_string(), source })?;
+        let plain = aes
+            .decrypt(&ciphertext)
+            .map_err(|source| ResponseErrorKind::Decrypt { method: method.to_string(), source })?;
         let plain = context.charset.decode(&plain, "decrypted response")?.into_owned();
         if let Some(failure) = failure_of(method, &plain, is_error_node, &text) {
             return Err(BusinessError {

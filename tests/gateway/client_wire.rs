@@ -194,13 +194,13 @@ async fn optional_and_extra_parameters_are_placed_and_signed() {
     assert!(openssl_verifies(&pki("ca/app_cert.pem"), content.as_bytes(), get(&query, "sign").unwrap()));
 
     let error = client.config().sign_request(&Request::new("m").param("sign_type", "RSA")).unwrap_err();
-    assert!(matches!(error, alipay_sdk::request::RequestError::ReservedParameter { .. }), "{error}");
+    assert!(matches!(error.kind(), alipay_sdk::request::RequestErrorKind::ReservedParameter { .. }), "{error}");
     let error = client.config().sign_request(&Request::new("m").param("x", "1").system_param("x", "2")).unwrap_err();
-    assert!(matches!(error, alipay_sdk::request::RequestError::DuplicateParameter { .. }), "{error}");
+    assert!(matches!(error.kind(), alipay_sdk::request::RequestErrorKind::DuplicateParameter { .. }), "{error}");
     let error = client.config().sign_request(&Request::new("m").biz_json("[1]")).unwrap_err();
     assert!(error.to_string().contains("JSON object"), "{error}");
     let error = client.config().sign_request(&Request::new("m").biz_json(r#"{"a":1}"#).encrypt(true)).unwrap_err();
-    assert!(matches!(error, alipay_sdk::request::RequestError::NoAesKey { .. }), "{error}");
+    assert!(matches!(error.kind(), alipay_sdk::request::RequestErrorKind::NoAesKey { .. }), "{error}");
 }
 
 #[tokio::test]

@@ -11,7 +11,9 @@ use alipay_sdk::Config;
 use alipay_sdk::cert::{CertificateChain, RootBundle};
 use alipay_sdk::config::Clock;
 use alipay_sdk::key::{PublicKey, SignType};
-use alipay_sdk::lifecycle::{AlipayCertStore, CertKind, DownloadError, ExpiryStatus, ReloadError, ReloadOutcome};
+use alipay_sdk::lifecycle::{
+    AlipayCertStore, CertKind, DownloadErrorKind, ExpiryStatus, ReloadErrorKind, ReloadOutcome,
+};
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradeQuery;
 use chrono::{DateTime, Utc};
@@ -117,18 +119,18 @@ fn each_bad_download_is_rejected_and_changes_nothing() {
         };
         let error = store.fetch_blocking(&sn, download).unwrap_err();
         let expected = match name {
-            "wrong chain" => matches!(error, DownloadError::Chain { .. }),
-            "expired" => matches!(error, DownloadError::Expired { .. }),
-            "not yet valid" => matches!(error, DownloadError::NotYetValid { .. }),
-            "SN mismatch" => matches!(error, DownloadError::SnMismatch { .. }),
-            "RSA-1024" => matches!(error, DownloadError::WeakKey { .. }),
-            _ => matches!(error, DownloadError::Garbage { .. }),
+            "wrong chain" => matches!(error.kind(), DownloadErrorKind::Chain { .. }),
+            "expired" => matches!(error.kind(), DownloadErrorKind::Expired { .. }),
+            "not yet valid" => matches!(error.kind(), DownloadErrorKind::NotYetValid { .. }),
+            "SN mismatch" => matches!(error.kind(), DownloadErrorKind::SnMismatch { .. }),
+            "RSA-1024" => matches!(error.kind(), DownloadErrorKind::WeakKey { .. }),
+            _ => matches!(error.kind(), DownloadErrorKind::Garbage { .. }),
         };
         assert!(expected, "{name}: {error:?}");
         assert!(store.sns().is_empty(), "{name}: the store is unchanged");
         // Not retried within the window, retried after it.
         let again = store.fetch_blocking(&sn, download).unwrap_err();
-        assert!(matches!(again, DownloadError::RecentlyFailed { .. }), "{name}: {again:?}");
+        assert!(matches!(again.kind(), DownloadErrorKind::RecentlyFailed { .. }), "{name}: {again:?}");
         assert_eq!(calls.load(Ordering::SeqCst), 1, "{name}: no second download within the window");
         clock.set(at + chrono::Duration::minutes(11));
         let _ = store.fetch_blocking(&sn, download);
@@ -151,7 +153,7 @@ fn java_leniency_on_key_usage_and_a_strict_mode() {
     lenient.validate(&content, "05d88faef76d723019c5c14d3ecd014a").unwrap();
     let strict = AlipayCertStore::new([]).unwrap().with_roots(roots).with_clock(clock).strict(true);
     let error = strict.validate(&content, "05d88faef76d723019c5c14d3ecd014a").unwrap_err();
-    assert!(matches!(error, DownloadError::KeyUsage { .. }), "{error:?}");
+    assert!(matches!(error.kind(), DownloadErrorKind::KeyUsage { .. }), "{error:?}");
 
     // A production chain to the production bundle passes strict checks too.
     let prod = std::fs::read(shared("alipay/prod_alipayCertPublicKey_RSA2_easysdk.crt")).unwrap();
@@ -341,7 +343,7 @@ fn watching_follows_symlink_swaps_and_keeps_the_last_good_pair() {
     assert!(wait_for(&|| config.identity_cell().last_error().is_some()), "the bad pair was reported");
     assert_eq!(config.app_cert_sn(), Some(sn("ca/app_cert_2.pem")), "the last good pair stays");
     let error = config.reload_app_identity().unwrap_err();
-    assert!(matches!(error, ReloadError::Mismatch(_)), "{error}");
+    assert!(matches!(error.kind(), ReloadErrorKind::Mismatch(_)), "{error}");
     let signed = config.sign_request(&TradeQuery::by_out_trade_no("w").to_request()).unwrap();
     let key = PublicKey::from_path(pki("keys/app_public.pem")).unwrap();
     assert!(!key.verify(signed.sign_content.as_bytes(), signed.sign(), SignType::Rsa2));
@@ -360,9 +362,9 @@ fn a_pair_not_valid_now_is_refused() {
         .identity_cell()
         .reload_from_bytes(&read("keys/app2_pkcs8.pem"), Some(&read("ca/app_cert_2.pem")))
         .unwrap_err();
-    assert!(matches!(error, ReloadError::NotValidNow { .. }), "{error}");
+    assert!(matches!(error.kind(), ReloadErrorKind::NotValidNow { .. }), "{error}");
     let error = config.identity_cell().reload_from_bytes(&read("keys/app2_pkcs8.pem"), None).unwrap_err();
-    assert!(matches!(error, ReloadError::Mode { .. }), "{error}");
+    assert!(matches!(error.kind(), ReloadErrorKind::Mode { .. }), "{error}");
     assert_eq!(config.app_identity().generation(), 1);
 }
 

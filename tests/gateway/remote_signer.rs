@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use alipay_sandbox::Sandbox;
 use alipay_sdk::key::PrivateKey;
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
-use alipay_sdk::{Client, Config, ConfigError};
+use alipay_sdk::{Client, Config, ConfigErrorKind};
 
 use crate::common::pki;
 
@@ -53,5 +53,5 @@ async fn a_remote_signer_signs_every_request_and_is_checked_against_the_certific
         .alipay_root_cert_file(&info.alipay_root_cert)
         .build()
         .unwrap_err();
-    assert!(matches!(error, ConfigError::KeyMismatch(_)), "{error}");
+    assert!(matches!(error.kind(), ConfigErrorKind::KeyMismatch(_)), "{error}");
 }

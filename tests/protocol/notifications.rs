@@ -2,7 +2,7 @@
 
 use crate::common::shared;
 use alipay_sdk::key::PublicKey;
-use alipay_sdk::notify::{NotificationVerifier, NotifyError, Rule};
+use alipay_sdk::notify::{NotificationVerifier, NotifyErrorKind, Rule};
 
 fn real(file: &str) -> Vec<u8> {
     std::fs::read(shared(&format!("nodesdk-real/{file}"))).unwrap()
@@ -22,9 +22,13 @@ fn real_trade_notification_v1() {
     assert!(verified.get("fund_bill_list").unwrap().starts_with('['));
     assert_eq!(verified.ack(), "success");
     let tampered = real("vn-real-trade-v1-tampered.txt");
-    assert!(matches!(v1.verify_form(&tampered, None, Rule::V1), Err(NotifyError::InvalidSignature { .. })));
+    assert!(
+        matches!(v1.verify_form(&tampered, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+    );
     // The same message checked with the V2 rule fails: sign_type is then part of the content.
-    assert!(matches!(v1.verify_form(&body, None, Rule::V2), Err(NotifyError::InvalidSignature { .. })));
+    assert!(
+        matches!(v1.verify_form(&body, None, Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+    );
 }
 
 #[test]
@@ -32,9 +36,13 @@ fn real_servicemarket_message_v2() {
     let v2 = verifier("alipay-notify-sign-public-key-v2.pem");
     let body = real("vn-real-servicemarket-v2.txt");
     v2.verify_form(&body, None, Rule::V2).unwrap();
-    assert!(matches!(v2.verify_form(&body, None, Rule::V1), Err(NotifyError::InvalidSignature { .. })));
+    assert!(
+        matches!(v2.verify_form(&body, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+    );
     let tampered = real("vn-real-servicemarket-v2-tampered.txt");
-    assert!(matches!(v2.verify_form(&tampered, None, Rule::V2), Err(NotifyError::InvalidSignature { .. })));
+    assert!(
+        matches!(v2.verify_form(&tampered, None, Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+    );
 }
 
 mod rules {
@@ -42,7 +50,7 @@ mod rules {
     use alipay_sdk::charset::Charset;
     use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
     use alipay_sdk::model::trade::TradeStatus;
-    use alipay_sdk::notify::{Expected, NotificationVerifier, NotifyError, Rule, sign_params};
+    use alipay_sdk::notify::{Expected, NotificationVerifier, NotifyErrorKind, Rule, sign_params};
 
     use crate::common::pki;
     use crate::common::wire::{alipay_cert_sn, alipay_key};
@@ -123,7 +131,7 @@ mod rules {
             (Expected { total_amount: Some("66.61".parse().unwrap()), ..ok.clone() }, "total_amount"),
         ] {
             let error = trade.check(&bad).unwrap_err();
-            assert!(matches!(error, NotifyError::Mismatch { field: f, .. } if f == field), "{error}");
+            assert!(matches!(error.kind(), NotifyErrorKind::Mismatch { field: f, .. } if *f == field), "{error}");
         }
     }
 
@@ -135,37 +143,41 @@ mod rules {
 
         let mut value = good.clone();
         value.iter_mut().find(|(k, _)| k == "total_amount").unwrap().1 = "0.01".into();
-        assert!(matches!(verify(&value), Err(NotifyError::InvalidSignature { .. })));
+        assert!(matches!(verify(&value), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. })));
 
         let mut sign = good.clone();
         let s = &mut sign.last_mut().unwrap().1;
         let flipped = if s.starts_with('A') { "B" } else { "A" };
         s.replace_range(0..1, flipped);
-        assert!(matches!(verify(&sign), Err(NotifyError::InvalidSignature { .. })));
+        assert!(matches!(verify(&sign), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. })));
 
         let other = PrivateKey::from_path(pki("keys/other_pkcs8.pem")).unwrap();
         assert!(matches!(
             verify(&signed(&params(&[]), Rule::V1, &other, Charset::Utf8)),
-            Err(NotifyError::InvalidSignature { .. })
+            Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. })
         ));
 
         let unsigned: Vec<(String, String)> = good.iter().filter(|(k, _)| k != "sign").cloned().collect();
-        assert!(matches!(verify(&unsigned), Err(NotifyError::MissingSign)));
+        assert!(matches!(verify(&unsigned), Err(e) if matches!(e.kind(), NotifyErrorKind::MissingSign)));
 
         // The message cannot choose the algorithm.
         let mut rsa = params(&[]);
         rsa.iter_mut().find(|(k, _)| k == "sign_type").unwrap().1 = "RSA".into();
         let rsa = signed(&rsa, Rule::V1, &alipay_key(), Charset::Utf8);
-        assert!(matches!(verify(&rsa), Err(NotifyError::SignTypeMismatch { .. })));
+        assert!(matches!(verify(&rsa), Err(e) if matches!(e.kind(), NotifyErrorKind::SignTypeMismatch { .. })));
 
         // Parameter pollution: a second trade_status.
         let mut body = form(&good, Charset::Utf8);
         body.extend_from_slice(b"&trade_status=TRADE_CLOSED");
-        assert!(matches!(public().verify_form(&body, None, Rule::V1), Err(NotifyError::DuplicateParameter { .. })));
+        assert!(
+            matches!(public().verify_form(&body, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::DuplicateParameter { .. }))
+        );
 
         // Dropping the empty value changes the content: empty values are signed.
         let without_empty: Vec<(String, String)> = good.iter().filter(|(k, _)| k != "body").cloned().collect();
-        assert!(matches!(verify(&without_empty), Err(NotifyError::InvalidSignature { .. })));
+        assert!(
+            matches!(verify(&without_empty), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        );
     }
 
     #[test]
@@ -193,8 +205,12 @@ mod rules {
         let v2 = form(&signed(&params(&[]), Rule::V2, &alipay_key(), Charset::Utf8), Charset::Utf8);
         public().verify_form(&v1, None, Rule::V1).unwrap();
         public().verify_form(&v2, None, Rule::V2).unwrap();
-        assert!(matches!(public().verify_form(&v1, None, Rule::V2), Err(NotifyError::InvalidSignature { .. })));
-        assert!(matches!(public().verify_form(&v2, None, Rule::V1), Err(NotifyError::InvalidSignature { .. })));
+        assert!(
+            matches!(public().verify_form(&v1, None, Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        );
+        assert!(
+            matches!(public().verify_form(&v2, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        );
     }
 
     #[test]
@@ -215,16 +231,24 @@ mod rules {
             ),
             Charset::Utf8,
         );
-        assert!(matches!(verifier.verify_form(&unknown, None, Rule::V1), Err(NotifyError::UnknownCertSn { .. })));
+        assert!(
+            matches!(verifier.verify_form(&unknown, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::UnknownCertSn { .. }))
+        );
         let without_sn = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
         verifier.verify_form(&without_sn, None, Rule::V1).unwrap();
     }
 
     #[test]
     fn malformed_forms_are_rejected() {
-        assert!(matches!(public().verify_form(b"a=%zz&sign=x", None, Rule::V1), Err(NotifyError::Malformed { .. })));
-        assert!(matches!(public().verify_form(b"charset=latin9&sign=x", None, Rule::V1), Err(NotifyError::Charset(_))));
-        assert!(matches!(public().verify_form(b"a=%FF&sign=x", None, Rule::V1), Err(NotifyError::Charset(_))));
+        assert!(
+            matches!(public().verify_form(b"a=%zz&sign=x", None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Malformed { .. }))
+        );
+        assert!(
+            matches!(public().verify_form(b"charset=latin9&sign=x", None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
+        );
+        assert!(
+            matches!(public().verify_form(b"a=%FF&sign=x", None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
+        );
     }
 }
 

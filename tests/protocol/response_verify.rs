@@ -5,7 +5,7 @@ use crate::common::{pki, shared};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
 use alipay_sdk::model::trade::{TradeQueryResponse, TradeStatus};
-use alipay_sdk::response::ResponseError;
+use alipay_sdk::response::{ResponseError, ResponseErrorKind};
 use alipay_sdk::{Config, VerifiedResponse};
 
 const METHOD: &str = "alipay.trade.query";
@@ -43,7 +43,8 @@ fn a_valid_response_verifies_and_parses_from_the_verified_bytes() {
 fn a_tampered_node_fails_with_the_sign_content() {
     let body = signed_body(METHOD, NODE, Some(&alipay_cert_sn()), &alipay_key()).replace("1.00", "9.00");
     let error = verify(&body).unwrap_err();
-    let ResponseError::InvalidSignature { sign_content, sign_content_len, alipay_cert_sn: sn, .. } = &error else {
+    let ResponseErrorKind::InvalidSignature { sign_content, sign_content_len, alipay_cert_sn: sn, .. } = error.kind()
+    else {
         panic!("{error:?}")
     };
     assert_eq!(sign_content, &NODE.replace("1.00", "9.00"));
@@ -56,7 +57,7 @@ fn a_tampered_node_fails_with_the_sign_content() {
 fn a_response_signed_by_another_key_fails() {
     let other = PrivateKey::from_path(pki("keys/other_pkcs8.pem")).unwrap();
     let body = signed_body(METHOD, NODE, Some(&alipay_cert_sn()), &other);
-    assert!(matches!(verify(&body), Err(ResponseError::InvalidSignature { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. })));
 }
 
 #[test]
@@ -84,7 +85,7 @@ fn duplicated_node_sign_or_cert_sn_is_rejected() {
     ];
     for body in cases {
         let error = verify(&body).unwrap_err();
-        assert!(matches!(error, ResponseError::Duplicate { .. }), "{body}\n{error:?}");
+        assert!(matches!(error.kind(), ResponseErrorKind::Duplicate { .. }), "{body}\n{error:?}");
     }
 }
 
@@ -100,15 +101,15 @@ fn the_node_is_located_by_a_real_json_scan() {
         r#"{{"wrapper":{{"alipay_trade_query_response":{NODE}}},"alipay_cert_sn":"{sn}","sign":"{}"}}"#,
         sign(NODE)
     );
-    assert!(matches!(verify(&body), Err(ResponseError::MissingNode { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::MissingNode { .. })));
 }
 
 #[test]
 fn success_without_sign_or_cert_sn_is_rejected() {
     let body = format!(r#"{{"alipay_trade_query_response":{NODE},"alipay_cert_sn":"{}"}}"#, alipay_cert_sn());
-    assert!(matches!(verify(&body), Err(ResponseError::MissingSign { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::MissingSign { .. })));
     let body = format!(r#"{{"alipay_trade_query_response":{NODE},"sign":"{}"}}"#, sign(NODE));
-    assert!(matches!(verify(&body), Err(ResponseError::MissingCertSn { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::MissingCertSn { .. })));
     // Public-key mode has no SN to check.
     let public = public_key_config("http://127.0.0.1:9/gateway.do").build().unwrap();
     assert!(public.verify_response(METHOD, body.as_bytes()).is_ok());
@@ -118,7 +119,7 @@ fn success_without_sign_or_cert_sn_is_rejected() {
 fn an_unknown_cert_sn_is_named() {
     let body = signed_body(METHOD, NODE, Some("0123456789abcdef0123456789abcdef"), &alipay_key());
     let error = verify(&body).unwrap_err();
-    let ResponseError::UnknownCertSn { alipay_cert_sn: sn, known, .. } = &error else { panic!("{error:?}") };
+    let ResponseErrorKind::UnknownCertSn { alipay_cert_sn: sn, known, .. } = error.kind() else { panic!("{error:?}") };
     assert_eq!(sn, "0123456789abcdef0123456789abcdef");
     assert_eq!(known, &vec![alipay_cert_sn()]);
 }
@@ -135,14 +136,16 @@ fn escaped_slash_retry_like_java() {
     assert_eq!(verify(&body).unwrap().node(), NODE);
     // The retry is only about '\/': another difference still fails.
     let body = body.replace("o-1", "o-2");
-    assert!(matches!(verify(&body), Err(ResponseError::InvalidSignature { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. })));
 }
 
 #[test]
 fn signed_and_unsigned_failures_are_different_errors() {
     let failure = r#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"}"#;
     let body = signed_body(METHOD, failure, Some(&alipay_cert_sn()), &alipay_key());
-    let ResponseError::Business(business) = verify(&body).unwrap_err() else { panic!("expected verified") };
+    let ResponseErrorKind::Business(business) = verify(&body).unwrap_err().into_kind() else {
+        panic!("expected verified")
+    };
     assert_eq!(business.failure.code, "40004");
     assert_eq!(business.failure.sub_code.as_deref(), Some("ACQ.TRADE_NOT_EXIST"));
     assert_eq!(business.failure.sub_msg.as_deref(), Some("交易不存在"));
@@ -150,20 +153,20 @@ fn signed_and_unsigned_failures_are_different_errors() {
 
     let unsigned = r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-cert-sn","sub_msg":"应用公钥证书序列号不正确"}}"#;
     let error = verify(unsigned).unwrap_err();
-    let ResponseError::Unverified(unverified) = &error else { panic!("{error:?}") };
+    let ResponseErrorKind::Unverified(unverified) = error.kind() else { panic!("{error:?}") };
     assert_eq!(unverified.failure.sub_code.as_deref(), Some("isv.invalid-app-cert-sn"));
     assert!(error.to_string().starts_with("UNVERIFIED"));
 
     // An error_response with a signature that does not verify is not promoted to verified.
     let body = format!(r#"{{"error_response":{failure},"sign":"{}"}}"#, sign("something else"));
-    assert!(matches!(verify(&body), Err(ResponseError::Unverified(_))));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::Unverified(_))));
     // A signed error_response without SN is verified if one of our certificates checks it.
     let body = format!(r#"{{"error_response":{failure},"sign":"{}"}}"#, sign(failure));
-    assert!(matches!(verify(&body), Err(ResponseError::Business(_))));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::Business(_))));
     // A "failure" signed by a forger with a claimed SN is an invalid signature.
     let other = PrivateKey::from_path(pki("keys/other_pkcs8.pem")).unwrap();
     let body = signed_body(METHOD, failure, Some(&alipay_cert_sn()), &other);
-    assert!(matches!(verify(&body), Err(ResponseError::InvalidSignature { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. })));
 }
 
 #[test]
@@ -180,25 +183,31 @@ fn encrypted_node_is_verified_with_quotes_then_decrypted() {
         alipay_cert_sn(),
         sign(encrypted.trim_matches('"'))
     );
-    assert!(matches!(config.verify_response(METHOD, body.as_bytes()), Err(ResponseError::InvalidSignature { .. })));
+    assert!(
+        matches!(config.verify_response(METHOD, body.as_bytes()), Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. }))
+    );
     // Without an AES key: a clear error after verification.
     let body = signed_body(METHOD, &encrypted, Some(&alipay_cert_sn()), &alipay_key());
-    assert!(matches!(verify(&body), Err(ResponseError::NoAesKey { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::NoAesKey { .. })));
     // An encrypted failure is a business error once decrypted.
     let failure = format!("\"{}\"", aes.encrypt(br#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.X"}"#));
     let body = signed_body(METHOD, &failure, Some(&alipay_cert_sn()), &alipay_key());
-    assert!(matches!(config.verify_response(METHOD, body.as_bytes()), Err(ResponseError::Business(_))));
+    assert!(
+        matches!(config.verify_response(METHOD, body.as_bytes()), Err(e) if matches!(e.kind(), ResponseErrorKind::Business(_)))
+    );
 }
 
 #[test]
 fn malformed_bodies_are_rejected() {
     let body = signed_body(METHOD, NODE, Some(&alipay_cert_sn()), &alipay_key());
     for bad in [&body[..body.len() / 2], "", "<html>502 Bad Gateway</html>", "[]", &format!("{body}trailing")] {
-        assert!(matches!(verify(bad), Err(ResponseError::Malformed { .. })), "{bad}");
+        assert!(matches!(verify(bad), Err(e) if matches!(e.kind(), ResponseErrorKind::Malformed { .. })), "{bad}");
     }
     let other_method = signed_body("alipay.trade.pay", NODE, Some(&alipay_cert_sn()), &alipay_key());
-    assert!(matches!(verify(&other_method), Err(ResponseError::MissingNode { .. })));
-    assert!(matches!(config().verify_response(METHOD, &[0xff, 0xfe]), Err(ResponseError::Charset(_))));
+    assert!(matches!(verify(&other_method), Err(e) if matches!(e.kind(), ResponseErrorKind::MissingNode { .. })));
+    assert!(
+        matches!(config().verify_response(METHOD, &[0xff, 0xfe]), Err(e) if matches!(e.kind(), ResponseErrorKind::Charset(_)))
+    );
 }
 
 #[test]
@@ -233,7 +242,7 @@ fn real_alipay_signed_response_verifies_in_public_key_mode() {
     let tampered = std::fs::read(shared("nodesdk-real/vr-real-file-upload-tampered.json")).unwrap();
     assert!(matches!(
         config.verify_response("alipay.open.file.upload", &tampered),
-        Err(ResponseError::InvalidSignature { .. })
+        Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. })
     ));
 }
 
@@ -245,5 +254,5 @@ fn sign_type_comes_from_configuration_not_the_message() {
         r#"{{"alipay_trade_query_response":{NODE},"alipay_cert_sn":"{}","sign":"{sha1}","sign_type":"RSA"}}"#,
         alipay_cert_sn()
     );
-    assert!(matches!(verify(&body), Err(ResponseError::InvalidSignature { .. })));
+    assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. })));
 }

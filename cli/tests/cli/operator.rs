@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::common::{pki, shared};
 use alipay_sandbox::{Sandbox, SandboxHandle};
-use alipay_sdk::config_file::{ConfigFile, ConfigFileError, Mode};
+use alipay_sdk::config_file::{ConfigFile, ConfigFileErrorKind, Mode};
 use alipay_sdk::key::PrivateKey;
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNum;
@@ -111,7 +111,10 @@ fn config_file_resolves_paths_and_takes_environment_overrides() {
 
     std::fs::write(&file, "app_id = \"1\"\napp_privat_key = \"typo.pem\"\n").unwrap();
     let error = ConfigFile::load_with_env(&file, |_| None).unwrap_err();
-    assert!(matches!(error, ConfigFileError::Parse { .. }) && error.to_string().contains("app_privat_key"), "{error}");
+    assert!(
+        matches!(error.kind(), ConfigFileErrorKind::Parse { .. }) && error.to_string().contains("app_privat_key"),
+        "{error}"
+    );
     std::fs::write(&file, "mode = \"certificate\"\n").unwrap();
     let error = ConfigFile::load_with_env(&file, |_| None).unwrap().builder().unwrap_err();
     assert!(error.to_string().contains("setting app_id: missing"), "{error}");
