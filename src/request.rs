@@ -5,6 +5,8 @@
 //! `alipay_root_cert_sn`, …), signs the sorted parameters and returns a [`SignedRequest`]: the
 //! query and form body to send, and the exact sign content for diagnosis.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
@@ -15,7 +17,7 @@ use crate::key::KeyError;
 #[derive(Debug, Clone)]
 pub struct Request {
     pub(crate) method: String,
-    pub(crate) biz_content: Option<Result<String, String>>,
+    pub(crate) biz_content: Option<Result<String, BizContentError>>,
     pub(crate) notify_url: Option<String>,
     pub(crate) return_url: Option<String>,
     pub(crate) app_auth_token: Option<String>,
@@ -71,7 +73,7 @@ impl Request {
 
     /// Sets `biz_content` from any serializable value (serialized once, here).
     pub fn biz<T: Serialize + ?Sized>(mut self, value: &T) -> Request {
-        self.biz_content = Some(serde_json::to_string(value).map_err(|e| e.to_string()));
+        self.biz_content = Some(serde_json::to_string(value).map_err(|e| BizContentError::Serialize(Arc::new(e))));
         self
     }
 
@@ -80,8 +82,8 @@ impl Request {
         let json = json.into();
         let checked = match serde_json::from_str::<serde_json::Value>(&json) {
             Ok(serde_json::Value::Object(_)) => Ok(json),
-            Ok(_) => Err("biz_content must be a JSON object".to_string()),
-            Err(e) => Err(format!("biz_content is not JSON: {e}")),
+            Ok(_) => Err(BizContentError::NotAnObject),
+            Err(e) => Err(BizContentError::NotJson(Arc::new(e))),
         };
         self.biz_content = Some(checked);
         self
@@ -136,17 +138,35 @@ impl Request {
     }
 }
 
+/// Why `biz_content` is unusable.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum BizContentError {
+    /// The value given to [`Request::biz`] could not be serialized.
+    #[error("biz_content could not be serialized: {0}")]
+    Serialize(#[source] Arc<serde_json::Error>),
+    /// The text given to [`Request::biz_json`] is not JSON.
+    #[error("biz_content is not JSON: {0}")]
+    NotJson(#[source] Arc<serde_json::Error>),
+    /// The text given to [`Request::biz_json`] is JSON but not an object.
+    #[error("biz_content must be a JSON object")]
+    NotAnObject,
+    /// Encryption was asked for without a `biz_content` to encrypt.
+    #[error("encrypt(true) needs biz_content")]
+    MissingForEncryption,
+}
+
 /// Why a request could not be signed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestErrorKind {
     /// `biz_content` could not be produced.
-    #[error("{method}: {detail}")]
+    #[error("{method}: {source}")]
     BizContent {
         /// The method.
         method: String,
         /// What went wrong.
-        detail: String,
+        source: BizContentError,
     },
     /// A parameter the SDK sets itself was given as an extra parameter.
     #[error("{method}: parameter {name:?} is set by the SDK and cannot be given as an extra parameter")]

@@ -40,7 +40,7 @@ impl Config {
         if let Some(biz) = &request.biz_content {
             let biz = biz
                 .as_ref()
-                .map_err(|detail| RequestErrorKind::BizContent { method: method.clone(), detail: detail.clone() })?;
+                .map_err(|source| RequestErrorKind::BizContent { method: method.clone(), source: source.clone() })?;
             let value = if request.encrypt {
                 let aes = self.aes.as_ref().ok_or_else(|| RequestErrorKind::NoAesKey { method: method.clone() })?;
                 query.push(("encrypt_type".into(), "AES".into()));
@@ -52,7 +52,7 @@ impl Config {
         } else if request.encrypt {
             return Err(RequestErrorKind::BizContent {
                 method: method.clone(),
-                detail: "encrypt(true) needs biz_content".into(),
+                source: crate::request::BizContentError::MissingForEncryption,
             }
             .into());
         }
