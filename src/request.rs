@@ -316,6 +316,28 @@ impl SignedRequest {
     }
 }
 
+/// Whether Alipay's Java SDK counts `value` as empty (`StringUtils.isEmpty`): no characters, or
+/// only characters `java.lang.Character.isWhitespace` accepts. Such parameters are left out of
+/// the sign content and off the wire.
+///
+/// Java's whitespace is not Rust's: U+00A0, U+2007 and U+202F (non-breaking spaces) and U+0085
+/// are not whitespace in Java, while U+001C–U+001F (the information separators) are.
+pub fn is_java_blank(value: &str) -> bool {
+    value.chars().all(is_java_whitespace)
+}
+
+/// `java.lang.Character.isWhitespace` (current JDKs, Unicode 6.3 and later): a space, line or
+/// paragraph separator other than the non-breaking ones, or one of `\t \n \u{b} \u{c} \r` and
+/// U+001C–U+001F.
+pub fn is_java_whitespace(c: char) -> bool {
+    matches!(c, '\u{9}'..='\u{d}' | '\u{1c}'..='\u{1f}')
+        || matches!(
+            c,
+            ' ' | '\u{1680}' | '\u{2000}'..='\u{2006}' | '\u{2008}'..='\u{200a}' | '\u{205f}' | '\u{3000}'
+        )
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// A boundary no part can contain by chance: 24 random bytes, hex.
 fn multipart_boundary() -> String {
     let mut random = [0u8; 24];
@@ -353,7 +375,7 @@ pub fn encode_pairs<'a>(
 /// The sign content of request parameters ([protocol](crate::protocol#signing-a-request)): `sign` and empty values dropped,
 /// sorted by key in byte order, `key=value` joined with `&`, no URL-encoding.
 pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut kept: Vec<(&str, &str)> = params.into_iter().filter(|(k, v)| *k != "sign" && !v.is_empty()).collect();
+    let mut kept: Vec<(&str, &str)> = params.into_iter().filter(|(k, v)| *k != "sign" && !is_java_blank(v)).collect();
     kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = String::with_capacity(kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (i, (k, v)) in kept.iter().enumerate() {

@@ -73,6 +73,9 @@ impl Config {
                 RequestErrorKind::DuplicateParameter { method: method.clone(), name: pair[0].to_string() }.into()
             );
         }
+        // Like Java: blank values are neither signed nor sent.
+        query.retain(|(_, v)| !request::is_java_blank(v));
+        body.retain(|(_, v)| !request::is_java_blank(v));
         let sign_content =
             request::sign_content(query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())));
         let encoded = self.charset.encode(&sign_content, "sign content")?;

@@ -13,4 +13,5 @@ mod entry_points;
 mod keys;
 mod notifications;
 mod response_verify;
+mod java_parity;
 mod timestamp_tz;

@@ -1,0 +1,63 @@
+//! Parity with Alipay's Java SDK on the edges a live gateway exercises (issue: Java parity).
+
+use std::collections::BTreeSet;
+
+use alipay_sdk::Request;
+use alipay_sdk::request::is_java_whitespace;
+
+use crate::common::wire::{cert_config, openssl_verifies};
+use crate::common::{pki, root};
+
+/// The BMP code points `Character.isWhitespace` accepts, from the JDK itself.
+fn jdk_whitespace() -> BTreeSet<u32> {
+    let output = std::process::Command::new("java")
+        .arg(root().join("testdata/oracle/Whitespace.java"))
+        .output()
+        .expect("a JDK is installed (java runs single source files)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().lines().map(|l| u32::from_str_radix(l, 16).unwrap()).collect()
+}
+
+#[test]
+fn java_whitespace_is_the_jdks_on_every_bmp_character() {
+    let jdk = jdk_whitespace();
+    assert!(jdk.contains(&0x1c) && !jdk.contains(&0xa0), "the oracle ran");
+    for code in 0..=0xffffu32 {
+        let Some(c) = char::from_u32(code) else { continue };
+        assert_eq!(is_java_whitespace(c), jdk.contains(&code), "U+{code:04X}");
+    }
+    // Where Rust and Java disagree, Java wins.
+    for (c, java) in [('\u{a0}', false), ('\u{2007}', false), ('\u{202f}', false), ('\u{85}', false), ('\u{1c}', true)] {
+        assert_eq!(is_java_whitespace(c), java, "{c:?}");
+        assert_ne!(c.is_whitespace(), java, "{c:?} is one of the characters Rust sees differently");
+    }
+}
+
+#[test]
+fn blank_values_are_neither_signed_nor_sent_like_java() {
+    let config = cert_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+    let request = Request::new("alipay.trade.query")
+        .biz_json(r#"{"out_trade_no":"j-1"}"#)
+        .param("blank_space", " ")
+        .param("blank_ideographic", "\u{3000}\t")
+        .param("separator", "\u{1c}")
+        .param("nbsp", "\u{a0}")
+        .param("kept", " x ");
+    let signed = config.sign_request(&request).unwrap();
+    let sent: Vec<&str> = signed.all_params().map(|(k, _)| k).collect();
+    for blank in ["blank_space", "blank_ideographic", "separator"] {
+        assert!(!sent.contains(&blank), "{blank} is not sent");
+        assert!(!signed.sign_content.contains(blank), "{blank} is not signed");
+    }
+    assert!(signed.sign_content.contains("&nbsp=\u{a0}&"), "U+00A0 is not blank in Java: sent and signed");
+    assert!(signed.sign_content.contains("kept= x "), "other values are signed verbatim");
+    // The content the test computes itself from what is sent verifies the signature.
+    let jdk = jdk_whitespace();
+    let mut expected: Vec<(&str, &str)> = signed
+        .all_params()
+        .filter(|(k, v)| *k != "sign" && !v.chars().all(|c| jdk.contains(&(c as u32))))
+        .collect();
+    expected.sort();
+    let content: Vec<String> = expected.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert!(openssl_verifies(&pki("keys/app_public.pem"), content.join("&").as_bytes(), signed.sign()));
+}
