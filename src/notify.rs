@@ -207,8 +207,21 @@ pub fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
 /// The content a notification's signature covers: `sign` (and for V1 `sign_type`) left out,
 /// empty values kept, sorted by key, `k=v` joined with `&`.
 pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
-    let mut kept: Vec<(&str, &str)> =
-        params.into_iter().filter(|(k, _)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type")).collect();
+    content(params, rule, |_| true)
+}
+
+/// The content Alipay's current Java SDKs check (`getSignCheckContentV1/V2`): like
+/// [`sign_content`], but parameters with an empty or blank value (Java's
+/// [`is_java_blank`](crate::request::is_java_blank)) are left out.
+pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
+    content(params, rule, |value| !crate::request::is_java_blank(value))
+}
+
+fn content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule, keep: impl Fn(&str) -> bool) -> String {
+    let mut kept: Vec<(&str, &str)> = params
+        .into_iter()
+        .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
+        .collect();
     kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
@@ -281,6 +294,10 @@ impl NotificationVerifier {
     }
 
     /// Verifies a raw form body (as received, not yet decoded) with its `Content-Type`.
+    ///
+    /// The content is checked with empty values kept and, if that fails, without them (what
+    /// Alipay's current Java SDKs sign). Under the second rule, parameters whose value is empty
+    /// or blank are not covered by the signature: do not act on them.
     pub fn verify_form(
         &self,
         body: &[u8],
@@ -336,13 +353,22 @@ impl NotificationVerifier {
         {
             return Err(NotifyErrorKind::SignTypeMismatch { expected: self.sign_type, found: found.to_string() }.into());
         }
-        let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
+        let pairs = || params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let content = sign_content(pairs(), rule);
         let bytes = charset.encode(&content, "notification sign content")?;
+        // Empty values kept first (older Java, Node, EasySDK); if that fails, the current Java
+        // SDKs' content without them. Both come from the same received parameters.
+        let java_content = java_sign_content(pairs(), rule);
+        let java_bytes = if java_content == content { None } else { Some(charset.encode(&java_content, "notification sign content")?) };
+        let checks = |key: &PublicKey| {
+            key.verify(&bytes, sign, self.sign_type)
+                || java_bytes.as_ref().is_some_and(|java| key.verify(java, sign, self.sign_type))
+        };
         let cert_sn = get("alipay_cert_sn").filter(|s| !s.is_empty());
         let verified = match (cert_sn, &self.public_key, &self.store) {
-            (_, Some(key), _) => key.verify(&bytes, sign, self.sign_type),
+            (_, Some(key), _) => checks(key),
             (Some(sn), None, Some(store)) => match store.get(sn) {
-                Some(key) => key.verify(&bytes, sign, self.sign_type),
+                Some(key) => checks(&key),
                 None => {
                     return Err(NotifyErrorKind::UnknownCertSn {
                         alipay_cert_sn: crate::excerpt::capped(sn, 64),
@@ -351,7 +377,7 @@ impl NotificationVerifier {
                     .into());
                 }
             },
-            (None, None, Some(store)) => store.public_keys().iter().any(|key| key.verify(&bytes, sign, self.sign_type)),
+            (None, None, Some(store)) => store.public_keys().iter().any(checks),
             (_, None, None) => false,
         };
         if !verified {

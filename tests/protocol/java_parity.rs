@@ -61,3 +61,54 @@ fn blank_values_are_neither_signed_nor_sent_like_java() {
     let content: Vec<String> = expected.iter().map(|(k, v)| format!("{k}={v}")).collect();
     assert!(openssl_verifies(&pki("keys/app_public.pem"), content.join("&").as_bytes(), signed.sign()));
 }
+
+mod notifications {
+    use alipay_sdk::key::{PublicKey, SignType};
+    use alipay_sdk::notify::{NotificationVerifier, NotifyErrorKind, Rule};
+
+    use crate::common::pki;
+    use crate::common::wire::alipay_key;
+
+    const PARAMS: &[(&str, &str)] = &[
+        ("app_id", "2021000000000001"),
+        ("notify_id", "jv-1"),
+        ("out_trade_no", "o-1"),
+        ("trade_no", "t-1"),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", "9.90"),
+        ("gmt_refund", ""),
+        ("body", " "),
+        ("sign_type", "RSA2"),
+    ];
+
+    /// The V1 content written out here: sorted, `sign_type` left out, with or without the blank
+    /// values.
+    fn content(keep_blank: bool) -> String {
+        let mut kept: Vec<&(&str, &str)> = PARAMS
+            .iter()
+            .filter(|(k, v)| *k != "sign_type" && (keep_blank || !v.trim().is_empty()))
+            .collect();
+        kept.sort();
+        kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    }
+
+    fn form(sign: &str, tamper: bool) -> Vec<u8> {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in PARAMS {
+            serializer.append_pair(k, if tamper && *k == "total_amount" { "0.01" } else { v });
+        }
+        serializer.append_pair("sign", sign).finish().into_bytes()
+    }
+
+    #[test]
+    fn signed_with_or_without_empty_values_both_verify_and_tampering_fails_both() {
+        let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
+        for keep_blank in [true, false] {
+            let sign = alipay_key().sign(content(keep_blank).as_bytes(), SignType::Rsa2).unwrap();
+            let verified = verifier.verify_form(&form(&sign, false), None, Rule::V1);
+            assert!(verified.is_ok(), "signed with blank values {}: {verified:?}", if keep_blank { "kept" } else { "left out" });
+            let tampered = verifier.verify_form(&form(&sign, true), None, Rule::V1).unwrap_err();
+            assert!(matches!(tampered.kind(), NotifyErrorKind::InvalidSignature { .. }), "{tampered}");
+        }
+    }
+}
