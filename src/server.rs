@@ -37,6 +37,15 @@ pub enum ServerErrorKind {
         #[source]
         source: Option<serde_json::Error>,
     },
+    /// An element name is not an XML name.
+    #[error("{name:?} is not an XML element name (a letter or '_', then letters, digits, '_', '-', '.')")]
+    BadElementName {
+        /// The name given.
+        name: String,
+    },
+    /// The element given to `xml_element` is not `<response>…</response>`.
+    #[error("the XML answer must be one <response>…</response> element")]
+    NotAResponseElement,
     /// The text cannot be carried in the charset.
     #[error(transparent)]
     Charset(#[from] CharsetError),
@@ -123,18 +132,38 @@ impl Responder {
         Ok(out)
     }
 
-    /// The XML answer: `fields` become `<name>escaped value</name>` inside `<response>`.
+    /// The XML answer: `fields` become `<name>escaped value</name>` inside `<response>`. Names
+    /// must be XML names (a letter or `_`, then letters, digits, `_`, `-`, `.`); values are
+    /// escaped.
     pub fn xml(&self, fields: &[(&str, &str)]) -> Result<String, ServerError> {
-        let inner: String =
-            fields.iter().map(|(name, value)| format!("<{name}>{}</{name}>", xml_escape(value))).collect();
-        self.xml_element(&format!("<response>{inner}</response>"))
+        let mut inner = String::new();
+        for (name, value) in fields {
+            if !is_xml_name(name) {
+                return Err(ServerErrorKind::BadElementName { name: crate::excerpt::capped(name, 64) }.into());
+            }
+            inner.push_str(&format!("<{name}>{}</{name}>", xml_escape(value)));
+        }
+        self.xml_inner(&inner)
     }
 
     /// The XML answer around a `<response>…</response>` element given as is.
     pub fn xml_element(&self, response_element: &str) -> Result<String, ServerError> {
-        let (sign, app_cert_sn) = self.sign(response_element)?;
-        let mut out =
-            format!(r#"<?xml version="1.0" encoding="{}"?><alipay>{response_element}"#, self.charset.as_str());
+        let inner = response_element
+            .strip_prefix("<response>")
+            .and_then(|rest| rest.strip_suffix("</response>"))
+            .ok_or(ServerErrorKind::NotAResponseElement)?;
+        self.xml_inner(inner)
+    }
+
+    /// The XML answer with `inner` (already escaped XML) between `<response>` and
+    /// `</response>`. Like Alipay's Java SDK (`AlipaySignature.encryptAndSign`), the signature
+    /// covers exactly that inner text as emitted, not the element's tags.
+    pub fn xml_inner(&self, inner: &str) -> Result<String, ServerError> {
+        let (sign, app_cert_sn) = self.sign(inner)?;
+        let mut out = format!(
+            r#"<?xml version="1.0" encoding="{}"?><alipay><response>{inner}</response>"#,
+            self.charset.as_str()
+        );
         if let Some(sn) = &app_cert_sn {
             out.push_str(&format!("<app_cert_sn>{sn}</app_cert_sn>"));
         }
@@ -156,6 +185,15 @@ impl Responder {
             }
         }
     }
+}
+
+/// An XML element name this crate emits: ASCII letter or `_`, then letters, digits, `_`, `-`, `.`
+/// (no `:` namespaces, no `xml` prefix games).
+fn is_xml_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && !name.to_ascii_lowercase().starts_with("xml")
 }
 
 /// Escapes text for an XML element.

@@ -278,7 +278,7 @@ mod answers {
     }
 
     #[test]
-    fn xml_answer_signs_the_response_element() {
+    fn xml_answer_signs_the_text_inside_the_response_element() {
         let body = responder(Some("abc")).xml(&[("success", "true"), ("note", "<a&b>")]).unwrap();
         let element = "<response><success>true</success><note>&lt;a&amp;b&gt;</note></response>";
         assert!(
@@ -289,12 +289,23 @@ mod answers {
         );
         assert!(body.ends_with("</sign><sign_type>RSA2</sign_type></alipay>"));
         let sign = body.split("<sign>").nth(1).unwrap().split("</sign>").next().unwrap();
-        assert!(openssl_verifies(&pki("ca/app_cert.pem"), element.as_bytes(), sign));
+        // Java's encryptAndSign signs what is between <response> and </response>, as emitted.
+        let inner = "<success>true</success><note>&lt;a&amp;b&gt;</note>";
+        assert!(openssl_verifies(&pki("ca/app_cert.pem"), inner.as_bytes(), sign));
+        assert!(!openssl_verifies(&pki("ca/app_cert.pem"), element.as_bytes(), sign), "not the element with its tags");
+        // Element names are checked; xml_element needs one <response> element.
+        for bad in ["bad name", "1x", "a<b", "xmlns", ""] {
+            assert!(responder(None).xml(&[(bad, "v")]).is_err(), "{bad:?}");
+        }
+        assert!(responder(None).xml_element("<other>x</other>").is_err());
+        let same = responder(Some("abc")).xml_element(element).unwrap();
+        let same_sign = same.split("<sign>").nth(1).unwrap().split("</sign>").next().unwrap();
+        assert!(openssl_verifies(&pki("ca/app_cert.pem"), inner.as_bytes(), same_sign));
 
         let gbk = responder(None).with_charset(Charset::Gbk).xml(&[("msg", "成功")]).unwrap();
         assert!(gbk.contains(r#"encoding="GBK""#));
         let sign = gbk.split("<sign>").nth(1).unwrap().split("</sign>").next().unwrap();
-        let (bytes, _, _) = encoding_rs::GBK.encode("<response><msg>成功</msg></response>");
+        let (bytes, _, _) = encoding_rs::GBK.encode("<msg>成功</msg>");
         assert!(openssl_verifies(&pki("ca/app_cert.pem"), &bytes, sign));
     }
 }
