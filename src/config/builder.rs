@@ -419,6 +419,12 @@ impl<M: Buildable> ConfigBuilder<M> {
                     })?
                     .load(PublicKey::from_path)
                     .map_err(key_field("alipay_public_key"))?;
+                // The most common mix-up: the app's own public key (应用公钥) given as Alipay's.
+                let probe = b"alipay-sdk: is this the app's own public key?";
+                let sign_type = SignType::default_for(signer.algorithm());
+                if signer.sign(probe, sign_type).is_ok_and(|signature| key.verify(probe, &signature, sign_type)) {
+                    return Err(ConfigErrorKind::AlipayKeyIsAppKey { origin: key.origin().to_string() }.into());
+                }
                 Built { keys: AlipayKeys::PublicKey(key), cert_mode: None, app_cert: None, cert_file: None }
             }
         };

@@ -83,6 +83,15 @@ pub enum ConfigErrorKind {
         /// The error.
         source: std::io::Error,
     },
+    /// Public-key mode was given the app's own public key as the Alipay public key.
+    #[error(
+        "alipay_public_key {origin} is the app's own public key (应用公钥), the other half of app_private_key; \
+         use the Alipay public key (支付宝公钥) shown beside it in the open-platform console"
+    )]
+    AlipayKeyIsAppKey {
+        /// Where the key came from.
+        origin: String,
+    },
     /// The Alipay certificate storage could not be read.
     #[error("alipay_cert_storage: {0}")]
     Storage(crate::lifecycle::StorageError),

@@ -112,3 +112,16 @@ mod notifications {
         }
     }
 }
+
+#[test]
+fn the_apps_own_public_key_given_as_alipays_is_refused() {
+    let error = alipay_sdk::Config::builder("2021000000000001")
+        .app_private_key_file(pki("keys/app_pkcs8.pem"))
+        .alipay_public_key_file(pki("keys/app_public.pem"))
+        .build()
+        .unwrap_err();
+    assert!(matches!(error.kind(), alipay_sdk::ConfigErrorKind::AlipayKeyIsAppKey { .. }), "{error}");
+    assert!(error.to_string().contains("app's own public key"), "{error}");
+    // The real Alipay public key builds.
+    crate::common::wire::public_key_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+}
