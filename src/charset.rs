@@ -1,4 +1,5 @@
-//! The request charset: UTF-8 (default) or GBK (older merchants).
+//! The request charset: UTF-8 (default), GBK (older merchants; `gb2312` is read as GBK, its
+//! superset) or GB18030 (GBK's superset, which Java accepts wherever GBK is).
 //!
 //! The charset decides the bytes that are signed, the percent-encoding on the wire and how
 //! responses and notifications are decoded. Text that cannot be represented is an error, never
@@ -10,12 +11,15 @@ use std::str::FromStr;
 
 /// A charset Alipay accepts in the `charset` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Charset {
     /// UTF-8, the default.
     #[default]
     Utf8,
-    /// GBK.
+    /// GBK (also for `gb2312`).
     Gbk,
+    /// GB18030: GBK plus the rest of Unicode in four-byte sequences.
+    Gb18030,
 }
 
 /// Text that a charset cannot carry.
@@ -43,7 +47,7 @@ pub enum CharsetError {
         context: String,
     },
     /// A charset name we do not support.
-    #[error("unsupported charset {name:?}: expected UTF-8 or GBK")]
+    #[error("unsupported charset {name:?}: expected UTF-8, GBK (gb2312) or GB18030")]
     Unsupported {
         /// The name given.
         name: String,
@@ -56,44 +60,45 @@ impl Charset {
         match self {
             Charset::Utf8 => "UTF-8",
             Charset::Gbk => "GBK",
+            Charset::Gb18030 => "GB18030",
+        }
+    }
+
+    /// The legacy encoding, or `None` for UTF-8 (which needs no conversion).
+    fn legacy(self) -> Option<&'static encoding_rs::Encoding> {
+        match self {
+            Charset::Utf8 => None,
+            Charset::Gbk => Some(encoding_rs::GBK),
+            Charset::Gb18030 => Some(encoding_rs::GB18030),
         }
     }
 
     /// Encodes text in this charset.
     pub fn encode<'a>(self, text: &'a str, context: &str) -> Result<Cow<'a, [u8]>, CharsetError> {
-        match self {
-            Charset::Utf8 => Ok(Cow::Borrowed(text.as_bytes())),
-            Charset::Gbk => {
-                let (bytes, _, had_errors) = encoding_rs::GBK.encode(text);
-                if had_errors {
-                    let character = text
-                        .chars()
-                        .find(|c| encoding_rs::GBK.encode(c.encode_utf8(&mut [0; 4])).2)
-                        .unwrap_or('\u{fffd}');
-                    return Err(CharsetError::Unencodable { charset: self, character, context: context.to_string() });
-                }
-                Ok(bytes)
-            }
+        let Some(encoding) = self.legacy() else { return Ok(Cow::Borrowed(text.as_bytes())) };
+        let (bytes, _, had_errors) = encoding.encode(text);
+        if had_errors {
+            let character = text.chars().find(|c| encoding.encode(c.encode_utf8(&mut [0; 4])).2).unwrap_or('\u{fffd}');
+            return Err(CharsetError::Unencodable { charset: self, character, context: context.to_string() });
         }
+        Ok(bytes)
     }
 
     /// Decodes bytes in this charset; malformed input is an error.
     pub fn decode<'a>(self, bytes: &'a [u8], context: &str) -> Result<Cow<'a, str>, CharsetError> {
-        match self {
-            Charset::Utf8 => std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| CharsetError::Malformed {
+        let Some(encoding) = self.legacy() else {
+            return std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| CharsetError::Malformed {
                 charset: self,
                 offset: e.valid_up_to(),
                 context: context.to_string(),
-            }),
-            Charset::Gbk => {
-                let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
-                if had_errors {
-                    let offset = text.find('\u{fffd}').unwrap_or(0);
-                    return Err(CharsetError::Malformed { charset: self, offset, context: context.to_string() });
-                }
-                Ok(text)
-            }
+            });
+        };
+        let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+        if had_errors {
+            let offset = text.find('\u{fffd}').unwrap_or(0);
+            return Err(CharsetError::Malformed { charset: self, offset, context: context.to_string() });
         }
+        Ok(text)
     }
 
     /// `application/x-www-form-urlencoded` encoding of a value in this charset.
@@ -116,6 +121,7 @@ impl FromStr for Charset {
         match s.to_ascii_lowercase().as_str() {
             "utf-8" | "utf8" => Ok(Charset::Utf8),
             "gbk" | "gb2312" => Ok(Charset::Gbk),
+            "gb18030" => Ok(Charset::Gb18030),
             _ => Err(CharsetError::Unsupported { name: s.to_string() }),
         }
     }

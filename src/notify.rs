@@ -217,7 +217,11 @@ pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)
     content(params, rule, |value| !crate::request::is_java_blank(value))
 }
 
-fn content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule, keep: impl Fn(&str) -> bool) -> String {
+fn content<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    rule: Rule,
+    keep: impl Fn(&str) -> bool,
+) -> String {
     let mut kept: Vec<(&str, &str)> = params
         .into_iter()
         .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
@@ -359,7 +363,11 @@ impl NotificationVerifier {
         // Empty values kept first (older Java, Node, EasySDK); if that fails, the current Java
         // SDKs' content without them. Both come from the same received parameters.
         let java_content = java_sign_content(pairs(), rule);
-        let java_bytes = if java_content == content { None } else { Some(charset.encode(&java_content, "notification sign content")?) };
+        let java_bytes = if java_content == content {
+            None
+        } else {
+            Some(charset.encode(&java_content, "notification sign content")?)
+        };
         let checks = |key: &PublicKey| {
             key.verify(&bytes, sign, self.sign_type)
                 || java_bytes.as_ref().is_some_and(|java| key.verify(java, sign, self.sign_type))

@@ -91,6 +91,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
 fn content_type(charset: Charset) -> &'static str {
     match charset {
         Charset::Gbk => "text/html;charset=GBK",
+        Charset::Gb18030 => "text/html;charset=GB18030",
         _ => "text/html;charset=utf-8",
     }
 }

@@ -59,6 +59,8 @@ pub fn decode_form(bytes: &[u8], charset: Charset) -> Vec<(String, String)> {
         match charset {
             Charset::Utf8 => String::from_utf8(raw).unwrap(),
             Charset::Gbk => encoding_rs::GBK.decode_without_bom_handling(&raw).0.into_owned(),
+            Charset::Gb18030 => encoding_rs::GB18030.decode_without_bom_handling(&raw).0.into_owned(),
+            other => panic!("no decoder for {other} in the tests"),
         }
     };
     bytes

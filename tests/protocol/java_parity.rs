@@ -27,7 +27,8 @@ fn java_whitespace_is_the_jdks_on_every_bmp_character() {
         assert_eq!(is_java_whitespace(c), jdk.contains(&code), "U+{code:04X}");
     }
     // Where Rust and Java disagree, Java wins.
-    for (c, java) in [('\u{a0}', false), ('\u{2007}', false), ('\u{202f}', false), ('\u{85}', false), ('\u{1c}', true)] {
+    for (c, java) in [('\u{a0}', false), ('\u{2007}', false), ('\u{202f}', false), ('\u{85}', false), ('\u{1c}', true)]
+    {
         assert_eq!(is_java_whitespace(c), java, "{c:?}");
         assert_ne!(c.is_whitespace(), java, "{c:?} is one of the characters Rust sees differently");
     }
@@ -53,10 +54,8 @@ fn blank_values_are_neither_signed_nor_sent_like_java() {
     assert!(signed.sign_content.contains("kept= x "), "other values are signed verbatim");
     // The content the test computes itself from what is sent verifies the signature.
     let jdk = jdk_whitespace();
-    let mut expected: Vec<(&str, &str)> = signed
-        .all_params()
-        .filter(|(k, v)| *k != "sign" && !v.chars().all(|c| jdk.contains(&(c as u32))))
-        .collect();
+    let mut expected: Vec<(&str, &str)> =
+        signed.all_params().filter(|(k, v)| *k != "sign" && !v.chars().all(|c| jdk.contains(&(c as u32)))).collect();
     expected.sort();
     let content: Vec<String> = expected.iter().map(|(k, v)| format!("{k}={v}")).collect();
     assert!(openssl_verifies(&pki("keys/app_public.pem"), content.join("&").as_bytes(), signed.sign()));
@@ -84,10 +83,8 @@ mod notifications {
     /// The V1 content written out here: sorted, `sign_type` left out, with or without the blank
     /// values.
     fn content(keep_blank: bool) -> String {
-        let mut kept: Vec<&(&str, &str)> = PARAMS
-            .iter()
-            .filter(|(k, v)| *k != "sign_type" && (keep_blank || !v.trim().is_empty()))
-            .collect();
+        let mut kept: Vec<&(&str, &str)> =
+            PARAMS.iter().filter(|(k, v)| *k != "sign_type" && (keep_blank || !v.trim().is_empty())).collect();
         kept.sort();
         kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
     }
@@ -106,7 +103,11 @@ mod notifications {
         for keep_blank in [true, false] {
             let sign = alipay_key().sign(content(keep_blank).as_bytes(), SignType::Rsa2).unwrap();
             let verified = verifier.verify_form(&form(&sign, false), None, Rule::V1);
-            assert!(verified.is_ok(), "signed with blank values {}: {verified:?}", if keep_blank { "kept" } else { "left out" });
+            assert!(
+                verified.is_ok(),
+                "signed with blank values {}: {verified:?}",
+                if keep_blank { "kept" } else { "left out" }
+            );
             let tampered = verifier.verify_form(&form(&sign, true), None, Rule::V1).unwrap_err();
             assert!(matches!(tampered.kind(), NotifyErrorKind::InvalidSignature { .. }), "{tampered}");
         }
@@ -124,4 +125,40 @@ fn the_apps_own_public_key_given_as_alipays_is_refused() {
     assert!(error.to_string().contains("app's own public key"), "{error}");
     // The real Alipay public key builds.
     crate::common::wire::public_key_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+}
+
+#[test]
+fn gb18030_and_gb2312_are_accepted_wherever_gbk_is() {
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::key::{PublicKey, SignType};
+    use alipay_sdk::notify::{NotificationVerifier, Rule};
+
+    assert_eq!("gb2312".parse::<Charset>().unwrap(), Charset::Gbk);
+    assert_eq!("GB18030".parse::<Charset>().unwrap(), Charset::Gb18030);
+    // U+20000 is outside GBK: GB18030 carries it in four bytes.
+    let subject = "\u{20000} 商品";
+    assert!(Charset::Gbk.encode(subject, "subject").is_err());
+    let gb18030 = |text: &str| encoding_rs::GB18030.encode(text).0.into_owned();
+    assert_eq!(Charset::Gb18030.encode(subject, "subject").unwrap().as_ref(), gb18030(subject).as_slice());
+
+    // A request signed in GB18030: the signature covers the GB18030 bytes of the content.
+    let config =
+        crate::common::wire::cert_config("http://127.0.0.1:9/gateway.do").charset(Charset::Gb18030).build().unwrap();
+    let signed = config.sign_request(&Request::new("alipay.trade.query").param("subject", subject)).unwrap();
+    assert!(signed.all_params().any(|(k, v)| k == "charset" && v == "GB18030"));
+    assert!(openssl_verifies(&pki("keys/app_public.pem"), &gb18030(&signed.sign_content), signed.sign()));
+
+    // A notification in GB18030 (charset named in the form) verifies over those bytes.
+    let params =
+        [("app_id", "2021000000000001"), ("charset", "GB18030"), ("notify_id", "g-18030"), ("subject", subject)];
+    let content: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let sign = crate::common::wire::alipay_key().sign(&gb18030(&content.join("&")), SignType::Rsa2).unwrap();
+    let mut body: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(&gb18030(v)).collect::<String>()))
+        .collect();
+    body.push(format!("sign={}", url::form_urlencoded::byte_serialize(sign.as_bytes()).collect::<String>()));
+    let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
+    let verified = verifier.verify_form(body.join("&").as_bytes(), None, Rule::V1).unwrap();
+    assert_eq!(verified.get("subject"), Some(subject));
 }
