@@ -362,3 +362,45 @@ async fn invalid_signature_length_is_counted_in_the_request_charset() {
     assert_ne!(gbk.len(), content.len(), "CJK text: GBK and UTF-8 lengths differ");
     assert!(error.to_string().contains(&format!("we signed {} bytes", gbk.len())));
 }
+
+#[tokio::test]
+async fn multipart_text_parts_are_in_the_request_charset_and_files_carry_a_content_type() {
+    let server = CaptureServer::start(|_| (502, b"stop here".to_vec())).await;
+    let config = cert_config(&server.url).charset(Charset::Gbk).build().unwrap();
+    let request = Request::new("alipay.offline.material.image.upload")
+        .param("image_name", "门店照片")
+        .file("image_content", "shop.PNG", vec![0x89, b'P', b'N', b'G'])
+        .file_with_type("doc", "notes", "text/markdown", b"# hi".to_vec());
+    let signed = config.sign_request(&request).unwrap();
+    let _ = Client::new(config).unwrap().execute(&request).await;
+    let captured = server.last();
+    let content_type = captured.content_type();
+    let boundary = content_type.split("boundary=").nth(1).expect("a multipart boundary");
+    let body = captured.body;
+    let marker = format!("--{boundary}");
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut rest = body.as_slice();
+    while let Some(at) = rest.windows(marker.len()).position(|w| w == marker.as_bytes()) {
+        if at > 0 {
+            parts.push(&rest[..at]);
+        }
+        rest = &rest[at + marker.len()..];
+    }
+    let find = |needle: &str| {
+        parts
+            .iter()
+            .find(|p| p.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            .copied()
+            .unwrap_or_else(|| panic!("{needle}"))
+    };
+    // The text part carries exactly the GBK bytes that were signed.
+    let (gbk, _, _) = encoding_rs::GBK.encode("门店照片");
+    let text = find("name=\"image_name\"");
+    assert!(text.windows(gbk.len()).any(|w| w == gbk.as_ref()), "GBK bytes in the text part");
+    let sign_content = encoding_rs::GBK.encode(&signed.sign_content).0;
+    assert!(signed.sign_content.contains("image_name=门店照片"));
+    assert!(openssl_verifies(&pki("keys/app_public.pem"), &sign_content, signed.sign()));
+    // File parts: guessed from the extension, or as given.
+    assert!(String::from_utf8_lossy(find("name=\"image_content\"")).contains("Content-Type: image/png"));
+    assert!(String::from_utf8_lossy(find("name=\"doc\"")).contains("Content-Type: text/markdown"));
+}
