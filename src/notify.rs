@@ -18,6 +18,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, FixedOffset};
+
 use crate::cert::CertificateChain;
 use crate::charset::{Charset, CharsetError};
 use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
@@ -448,10 +450,23 @@ impl VerifiedNotification {
             }
         };
         let optional = |field: &str| self.get(field).filter(|v| !v.is_empty()).map(str::to_string);
+        let time = |field: &'static str| -> Result<Option<DateTime<FixedOffset>>, NotifyError> {
+            match self.get(field).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(text) => parse_china_time(text).map(Some).ok_or_else(|| {
+                    NotifyErrorKind::Field {
+                        field,
+                        detail: format!("{text:?} is not a yyyy-MM-dd HH:mm:ss time"),
+                        source: None,
+                    }
+                    .into()
+                }),
+            }
+        };
         Ok(TradeNotification {
             notify_id: required("notify_id")?,
             notify_type: optional("notify_type"),
-            notify_time: optional("notify_time"),
+            notify_time: time("notify_time")?,
             app_id: required("app_id")?,
             trade_no: required("trade_no")?,
             out_trade_no: required("out_trade_no")?,
@@ -466,7 +481,12 @@ impl VerifiedNotification {
             refund_fee: amount("refund_fee")?,
             seller_id: optional("seller_id"),
             buyer_id: optional("buyer_id"),
-            gmt_payment: optional("gmt_payment"),
+            gmt_create: time("gmt_create")?,
+            gmt_payment: time("gmt_payment")?,
+            gmt_refund: time("gmt_refund")?,
+            gmt_close: time("gmt_close")?,
+            buyer_open_id: optional("buyer_open_id"),
+            merchant_app_id: optional("merchant_app_id"),
             out_biz_no: optional("out_biz_no"),
         })
     }
@@ -480,8 +500,8 @@ pub struct TradeNotification {
     pub notify_id: String,
     /// `trade_status_sync` for payment notifications.
     pub notify_type: Option<String>,
-    /// When it was sent (UTC+8).
-    pub notify_time: Option<String>,
+    /// When it was sent (Alipay's UTC+8 local time, with its offset).
+    pub notify_time: Option<DateTime<FixedOffset>>,
     /// The app it is for.
     pub app_id: String,
     /// Alipay's trade number.
@@ -502,10 +522,28 @@ pub struct TradeNotification {
     pub seller_id: Option<String>,
     /// The buyer's user id.
     pub buyer_id: Option<String>,
+    /// When the trade was created (UTC+8).
+    pub gmt_create: Option<DateTime<FixedOffset>>,
     /// When it was paid (UTC+8).
-    pub gmt_payment: Option<String>,
+    pub gmt_payment: Option<DateTime<FixedOffset>>,
+    /// When it was refunded (refund notifications, UTC+8).
+    pub gmt_refund: Option<DateTime<FixedOffset>>,
+    /// When it was closed (UTC+8).
+    pub gmt_close: Option<DateTime<FixedOffset>>,
+    /// The buyer's OpenID (apps on the OpenID scheme, which replaces `buyer_id`).
+    pub buyer_open_id: Option<String>,
+    /// The app that made the trade, when it differs from `app_id` (ISV and service-provider
+    /// trades).
+    pub merchant_app_id: Option<String>,
     /// The refund request number (refund notifications).
     pub out_biz_no: Option<String>,
+}
+
+/// A `yyyy-MM-dd HH:mm:ss` time in UTC+8, as Alipay writes its times.
+fn parse_china_time(text: &str) -> Option<DateTime<FixedOffset>> {
+    let china = FixedOffset::east_opt(8 * 3600)?;
+    let naive = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").ok()?;
+    naive.and_local_timezone(china).single()
 }
 
 /// The merchant's own records a notification must match.

@@ -98,6 +98,42 @@ mod notifications {
     }
 
     #[test]
+    fn trade_notifications_carry_open_ids_and_typed_times() {
+        let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
+        let sign_form = |extra: &[(&str, &str)]| {
+            let mut params: Vec<(String, String)> = PARAMS
+                .iter()
+                .filter(|(k, _)| !["gmt_refund", "body"].contains(k))
+                .chain(extra)
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let sign =
+                alipay_sdk::notify::sign_params(&params, Rule::V1, &alipay_key(), SignType::Rsa2, Default::default())
+                    .unwrap();
+            params.push(("sign".into(), sign));
+            url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
+        };
+        let body = sign_form(&[
+            ("notify_time", "2026-03-01 12:00:05"),
+            ("gmt_payment", "2026-03-01 11:59:58"),
+            ("buyer_open_id", "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"),
+            ("merchant_app_id", "2021000000000002"),
+        ]);
+        let trade = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap().trade().unwrap();
+        // 12:00:05 in UTC+8 is 04:00:05 UTC.
+        let utc = chrono::DateTime::parse_from_rfc3339("2026-03-01T04:00:05Z").unwrap();
+        assert_eq!(trade.notify_time.unwrap(), utc);
+        assert_eq!(trade.notify_time.unwrap().offset().local_minus_utc(), 8 * 3600);
+        assert_eq!(trade.gmt_payment.unwrap().to_rfc3339(), "2026-03-01T11:59:58+08:00");
+        assert_eq!(trade.buyer_open_id.as_deref(), Some("074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"));
+        assert_eq!(trade.merchant_app_id.as_deref(), Some("2021000000000002"));
+
+        let bad = sign_form(&[("gmt_payment", "2026/03/01 11:59")]);
+        let error = verifier.verify_form(bad.as_bytes(), None, Rule::V1).unwrap().trade().unwrap_err();
+        assert!(matches!(error.kind(), NotifyErrorKind::Field { field: "gmt_payment", .. }), "{error}");
+    }
+
+    #[test]
     fn signed_with_or_without_empty_values_both_verify_and_tampering_fails_both() {
         let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
         for keep_blank in [true, false] {
