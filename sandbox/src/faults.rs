@@ -23,6 +23,19 @@ pub enum Fault {
     WrongKeySignature,
     /// Add a second, forged response node after the signed one.
     DuplicatedNode,
+    /// Answer without `sign` and `alipay_cert_sn` (Alipay's own Java SDK does not verify the
+    /// certificate download's answer, so a live one may come so).
+    Unsigned,
+    /// Process the request, then answer this signed business code instead (`10003` waiting for
+    /// the buyer, `20000` with an `isp.*` sub_code: outcomes the caller must query).
+    Code {
+        /// `code`.
+        code: &'static str,
+        /// `msg`.
+        msg: &'static str,
+        /// `sub_code`.
+        sub_code: &'static str,
+    },
 }
 
 /// When to inject a fault.

@@ -66,7 +66,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
     if fault == Some(Fault::ResetBeforeProcessing) {
         return Reply::Reset;
     }
-    let processed = process(&shared, &params);
+    let mut processed = process(&shared, &params);
+    if let Some(Fault::Code { code, msg, sub_code }) = &fault {
+        let sub_msg = format!("sandbox fault: {sub_code}");
+        processed.node = Err(Failure { code, msg, sub_code: sub_code.to_string(), sub_msg });
+    }
     if let Some(trade) = processed.paid.clone() {
         shared.notify(trade);
     }
@@ -377,6 +381,10 @@ impl Shared {
         if fault == Some(Fault::DuplicatedNode) {
             let forged = node_text.replace("WAIT_BUYER_PAY", "TRADE_SUCCESS").replace("\"10000\"", "\"10000\" ");
             body.extend_from_slice(format!(",\"{name}\":{forged}").as_bytes());
+        }
+        if fault == Some(Fault::Unsigned) {
+            body.push(b'}');
+            return body;
         }
         if self.mode == AppMode::Certificate {
             body.extend_from_slice(format!(",\"alipay_cert_sn\":\"{sn}\"").as_bytes());

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::store::{DownloadError, DownloadErrorKind};
 use crate::config::Config;
+use crate::key::PublicKey;
 use crate::request::{Request, SignedRequest};
 use crate::response::{ResponseErrorKind, ResponseVerifier};
 
@@ -46,28 +47,59 @@ pub(crate) fn content(
 ) -> Result<Vec<u8>, DownloadError> {
     match config.verify_response_to(signed, body) {
         Ok(response) => content_of(response.node(), sn),
-        Err(error) if matches!(error.kind(), ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } if alipay_cert_sn == sn) =>
-        {
-            // Signed with the certificate being fetched: check the certificate first, then
-            // the answer's signature with it.
-            let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| call_error(sn, e))?;
-            let node = value
-                .get(crate::response::node_name(METHOD))
-                .ok_or_else(|| call_error(sn, BadAnswer("has no response node")))?;
-            let candidate = content_of(&node.to_string(), sn)?;
-            let store = config
-                .cert_mode()
-                .map(|m| m.store().clone())
-                .ok_or_else(|| DownloadErrorKind::NoRoots { sn: sn.into() })?;
-            let chain = store.validate(&candidate, sn)?;
-            let verifier = ResponseVerifier::certificates([chain])
-                .map_err(|e| call_error(sn, e))?
-                .with_charset(config.charset())
-                .with_sign_type(config.sign_type());
-            let response = verifier.verify(METHOD, body).map_err(|e| call_error(sn, crate::Error::from(e)))?;
-            content_of(response.node(), sn)
-        }
-        Err(error) => Err(call_error(sn, crate::Error::from(error))),
+        Err(error) => match error.kind() {
+            // Signed with the certificate being fetched: check the certificate first, then the
+            // answer's signature with it.
+            ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } if alipay_cert_sn == sn => {
+                trusted_by_its_certificate(config, body, sn, Signature::Required)
+            }
+            // Signed, without saying by which certificate: the one it carries must verify it.
+            ResponseErrorKind::MissingCertSn { .. } => {
+                trusted_by_its_certificate(config, body, sn, Signature::Required)
+            }
+            // Unsigned: Alipay's Java SDK does not verify this answer at all. The certificate it
+            // carries is trusted only on its own checks (chain to the root bundle, validity,
+            // the SN asked for, key strength).
+            ResponseErrorKind::MissingSign { .. } => trusted_by_its_certificate(config, body, sn, Signature::Absent),
+            _ => Err(call_error(sn, crate::Error::from(error))),
+        },
     }
+}
+
+enum Signature {
+    Required,
+    Absent,
+}
+
+/// The content of an answer whose certificate passes every check against the root bundle on
+/// its own, and (when signed) whose signature that certificate verifies.
+fn trusted_by_its_certificate(
+    config: &Config,
+    body: &[u8],
+    sn: &str,
+    signature: Signature,
+) -> Result<Vec<u8>, DownloadError> {
+    let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
+    // The same scan as verification: one node, located exactly (duplicates refused).
+    let members = crate::response::scan::top_level_members(&text).map_err(|e| call_error(sn, e))?;
+    let name = crate::response::node_name(METHOD);
+    let mut nodes = members.iter().filter(|m| m.key == name.as_str());
+    let node = match (nodes.next(), nodes.next()) {
+        (Some(node), None) => &text[node.value.clone()],
+        (None, _) => return Err(call_error(sn, BadAnswer("has no response node"))),
+        (Some(_), Some(_)) => return Err(call_error(sn, BadAnswer("has its response node twice"))),
+    };
+    let candidate = content_of(node, sn)?;
+    let store =
+        config.cert_mode().map(|m| m.store().clone()).ok_or_else(|| DownloadErrorKind::NoRoots { sn: sn.into() })?;
+    let chain = store.validate(&candidate, sn)?;
+    if let Signature::Required = signature {
+        let key = PublicKey::from_certificate(chain.leaf()).map_err(|e| call_error(sn, e))?;
+        let verifier =
+            ResponseVerifier::public_key(key).with_charset(config.charset()).with_sign_type(config.sign_type());
+        verifier.verify(METHOD, body).map_err(|e| call_error(sn, crate::Error::from(e)))?;
+    } else {
+        tracing::info!(sn, "accepting an unsigned certificate download answer on the certificate's own checks");
+    }
+    Ok(candidate)
 }

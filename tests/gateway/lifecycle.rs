@@ -463,3 +463,37 @@ async fn dropping_a_watcher_returns_at_once_even_with_a_long_interval() {
     // It used to join the thread, blocking the async worker for up to the poll interval.
     assert!(started.elapsed() < Duration::from_secs(1), "drop took {:?}", started.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_download_answer_is_accepted_on_the_certificates_own_checks() {
+    use alipay_sandbox::{Fault, FaultRule, Sandbox};
+    use alipay_sdk::model::trade::{TradePrecreate, TradeQuery};
+    const DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    client.call(&TradePrecreate::new("uns-1", "1.00".parse().unwrap(), "Tea")).await.unwrap();
+    // Like a live gateway whose download answer Java never verifies: no sign, no alipay_cert_sn.
+    sandbox.set_faults(DOWNLOAD, vec![FaultRule::always(Fault::Unsigned)]);
+    let new_sn = sandbox.rotate_alipay_cert().unwrap();
+    let verified = client.execute(&TradeQuery::by_out_trade_no("uns-1").to_request()).await.unwrap();
+    assert_eq!(verified.alipay_cert_sn(), Some(new_sn.as_str()));
+    assert_eq!(sandbox.request_count(DOWNLOAD), 1);
+}
+
+#[tokio::test]
+async fn an_unsigned_download_answer_with_a_certificate_that_does_not_chain_is_refused() {
+    use alipay_sdk::lifecycle::DownloadErrorKind;
+    use base64::Engine as _;
+    let rogue = read("ca/alipay_cert_rogue_ca.pem");
+    let rogue_sn = CertificateChain::from_bytes(&rogue).unwrap().sn().to_string();
+    let content = base64::engine::general_purpose::STANDARD.encode(&rogue);
+    let server = crate::common::wire::CaptureServer::start(move |_| {
+        let node = format!(r#"{{"code":"10000","msg":"Success","alipay_cert_content":"{content}"}}"#);
+        (200, format!(r#"{{"alipay_open_app_alipaycert_download_response":{node}}}"#).into_bytes())
+    })
+    .await;
+    let client = alipay_sdk::Client::new(crate::common::wire::cert_config(&server.url).build().unwrap()).unwrap();
+    let error = client.fetch_alipay_cert(&rogue_sn).await.unwrap_err();
+    assert!(matches!(error.alipay_cert().map(|e| e.kind()), Some(DownloadErrorKind::Chain { .. })), "{error}");
+    assert!(!client.config().cert_mode().unwrap().store().contains(&rogue_sn));
+}
