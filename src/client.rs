@@ -122,8 +122,8 @@ impl Client {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         // The URL carries the signed query; keep it out of messages and logs.
         let failed = |e: reqwest::Error| {
-            let timed_out = e.is_timeout();
-            TransportError::new(e.without_url()).timed_out(timed_out)
+            let (timed_out, not_sent) = (e.is_timeout(), e.is_connect());
+            TransportError::new(e.without_url()).timed_out(timed_out).not_sent(not_sent)
         };
         let sent = self.http.post(request.url).header(reqwest::header::CONTENT_TYPE, request.content_type);
         let response = sent.body(request.body).timeout(self.timeout).send().await.map_err(failed)?;

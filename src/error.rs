@@ -41,6 +41,31 @@ pub enum ErrorKind {
     Flow,
 }
 
+/// What a failed call means for the trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The request certainly did not reach Alipay (it could not be built, or the connection was
+    /// never made): retrying it as is is safe.
+    NotSent,
+    /// Alipay answered with a definitive, verified failure: it did not act.
+    Failed,
+    /// Alipay may have acted: a timeout or reset after sending, a 5xx, `10003` (waiting for the
+    /// buyer), `20000` or an `isp.*` sub_code, or an answer that could not be verified. Query
+    /// the trade before retrying, and retry only with the same `out_trade_no`.
+    Unknown,
+}
+
+impl Outcome {
+    fn describe(self) -> &'static str {
+        match self {
+            Outcome::NotSent => "not sent: safe to retry",
+            Outcome::Failed => "definitive: Alipay did not act",
+            Outcome::Unknown => "outcome unknown: query before retrying",
+        }
+    }
+}
+
 /// Why a gateway call, a notification check or a certificate fetch failed.
 pub struct Error {
     inner: Box<Inner>,
@@ -51,13 +76,24 @@ struct Inner {
     method: Option<String>,
     status: Option<u16>,
     timed_out: bool,
+    not_sent: bool,
     message: Option<String>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
 impl Error {
     fn new(kind: ErrorKind, source: Option<Box<dyn StdError + Send + Sync>>) -> Error {
-        Error { inner: Box::new(Inner { kind, method: None, status: None, timed_out: false, message: None, source }) }
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                method: None,
+                status: None,
+                timed_out: false,
+                not_sent: false,
+                message: None,
+                source,
+            }),
+        }
     }
 
     pub(crate) fn with_method(mut self, method: &str) -> Error {
@@ -69,10 +105,12 @@ impl Error {
         method: &str,
         gateway: &str,
         timed_out: bool,
+        not_sent: bool,
         source: Box<dyn StdError + Send + Sync>,
     ) -> Error {
         let mut error = Error::new(ErrorKind::Transport, Some(source)).with_method(method);
         error.inner.timed_out = timed_out;
+        error.inner.not_sent = not_sent;
         error.inner.message =
             Some(format!("{method}: HTTP request to {gateway} failed{}", if timed_out { " (timed out)" } else { "" }));
         error
@@ -131,6 +169,25 @@ impl Error {
     /// Whether a timeout expired ([`ErrorKind::Transport`]).
     pub fn is_timeout(&self) -> bool {
         self.inner.timed_out
+    }
+
+    /// What the failure means for the trade: [`Outcome::NotSent`] (retry as is),
+    /// [`Outcome::Failed`] (Alipay did not act) or [`Outcome::Unknown`] (query before retrying).
+    pub fn outcome(&self) -> Outcome {
+        match self.inner.kind {
+            ErrorKind::Request | ErrorKind::Client | ErrorKind::BlockingInAsync | ErrorKind::Flow => Outcome::NotSent,
+            ErrorKind::Transport if self.inner.not_sent => Outcome::NotSent,
+            ErrorKind::Transport => Outcome::Unknown,
+            ErrorKind::Status if self.inner.status.is_some_and(|s| s >= 500) => Outcome::Unknown,
+            ErrorKind::Status => Outcome::Failed,
+            ErrorKind::Business => match self.business() {
+                Some(business) if business.failure.outcome_unknown() => Outcome::Unknown,
+                _ => Outcome::Failed,
+            },
+            // An answer that cannot be trusted says nothing about what Alipay did.
+            ErrorKind::Unverified | ErrorKind::Response | ErrorKind::AlipayCert => Outcome::Unknown,
+            ErrorKind::Notification => Outcome::Failed,
+        }
     }
 
     fn source_as<T: StdError + 'static>(&self) -> Option<&T> {
@@ -224,12 +281,16 @@ impl From<NotifyError> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.inner.message, &self.inner.source) {
-            (Some(message), Some(source)) => write!(f, "{message}: {}", chain(source.as_ref())),
-            (Some(message), None) => f.write_str(message),
+            (Some(message), Some(source)) => write!(f, "{message}: {}", chain(source.as_ref()))?,
+            (Some(message), None) => f.write_str(message)?,
             // The layer's error says it all (it names the method where it applies).
-            (None, Some(source)) => fmt::Display::fmt(source, f),
-            (None, None) => write!(f, "{:?}", self.inner.kind),
+            (None, Some(source)) => fmt::Display::fmt(source, f)?,
+            (None, None) => write!(f, "{:?}", self.inner.kind)?,
         }
+        if !matches!(self.inner.kind, ErrorKind::Notification) {
+            write!(f, " [{}]", self.outcome().describe())?;
+        }
+        Ok(())
     }
 }
 

@@ -70,18 +70,26 @@ pub struct HttpResponse {
 #[derive(Debug)]
 pub struct TransportError {
     timed_out: bool,
+    not_sent: bool,
     source: Box<dyn StdError + Send + Sync>,
 }
 
 impl TransportError {
     /// A failure of the driver's HTTP stack.
     pub fn new(source: impl Into<Box<dyn StdError + Send + Sync>>) -> TransportError {
-        TransportError { timed_out: false, source: source.into() }
+        TransportError { timed_out: false, not_sent: false, source: source.into() }
     }
 
     /// Marks it as a timeout.
     pub fn timed_out(mut self, timed_out: bool) -> TransportError {
         self.timed_out = timed_out;
+        self
+    }
+
+    /// Marks it as certainly not sent (the connection was never made): the caller may retry
+    /// as is. Without it, a failed exchange counts as "outcome unknown".
+    pub fn not_sent(mut self, not_sent: bool) -> TransportError {
+        self.not_sent = not_sent;
         self
     }
 }
@@ -238,7 +246,7 @@ fn judge_http(
     answer: Result<HttpResponse, TransportError>,
 ) -> Result<Vec<u8>, Error> {
     let method = signed.method();
-    let answer = answer.map_err(|e| Error::transport(method, gateway, e.timed_out, e.source))?;
+    let answer = answer.map_err(|e| Error::transport(method, gateway, e.timed_out, e.not_sent, e.source))?;
     if !(200..300).contains(&answer.status) {
         return Err(Error::status(method, answer.status, &answer.body));
     }

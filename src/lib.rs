@@ -110,7 +110,7 @@ pub mod server;
 
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Outcome};
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;
 

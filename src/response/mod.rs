@@ -176,6 +176,16 @@ pub struct Failure {
     pub body: String,
 }
 
+impl Failure {
+    /// Whether this answer leaves the outcome open: `10003` (waiting for the buyer to confirm),
+    /// `20000` (service unavailable) or an `isp.*` sub_code (Alipay's side failed). Query the
+    /// trade before retrying.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self.code.as_str(), "10003" | "20000")
+            || self.sub_code.as_deref().is_some_and(|c| c.starts_with("isp."))
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: code {} ({})", self.method, self.code, self.msg)?;
