@@ -19,9 +19,67 @@ pub(crate) fn capped(text: &str, max: usize) -> String {
     format!("{}…[cut at {end} of {} bytes]", &text[..end], text.len())
 }
 
-/// A sign content as errors keep it.
+/// A sign content as errors keep it: capped, with token values redacted.
 pub(crate) fn sign_content(text: &str) -> String {
-    capped(text, SIGN_CONTENT_EXCERPT_BYTES)
+    capped(&redact_tokens(text), SIGN_CONTENT_EXCERPT_BYTES)
+}
+
+/// The parameters whose values are secrets even inside a sign content.
+const SECRET_PARAMETERS: [&str; 2] = ["app_auth_token", "auth_token"];
+
+/// `k=v&…` with the values of `app_auth_token` and `auth_token` replaced by their length.
+pub(crate) fn redact_tokens(content: &str) -> String {
+    if !SECRET_PARAMETERS.iter().any(|name| content.contains(name)) {
+        return content.to_string();
+    }
+    content
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if SECRET_PARAMETERS.contains(&name) => {
+                format!("{name}=<redacted: {} characters>", value.chars().count())
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Decodes the HTML entities the gateway uses when it echoes a sign content in `sub_msg`
+/// (`&amp;`, `&quot;`, `&lt;`, `&gt;`, `&#39;`, `&apos;` and numeric ones). Linear; an unknown
+/// entity is kept as it is.
+pub(crate) fn html_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let entity = rest.get(1..rest.len().min(12)).and_then(|s| s.find(';').map(|end| &s[..end]));
+        let decoded = entity.and_then(|name| match name {
+            "amp" => Some('&'),
+            "quot" => Some('"'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "apos" | "#39" => Some('\''),
+            _ => name
+                .strip_prefix("#x")
+                .or_else(|| name.strip_prefix("#X"))
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| name.strip_prefix('#').and_then(|dec| dec.parse().ok()))
+                .and_then(char::from_u32),
+        });
+        match (entity, decoded) {
+            (Some(name), Some(c)) => {
+                out.push(c);
+                rest = &rest[name.len() + 2..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -34,5 +92,14 @@ mod tests {
         let cut = capped("ééé", 3); // é is two bytes: the cut falls back to byte 2
         assert!(cut.starts_with('é') && cut.contains("cut at 2 of 6 bytes"), "{cut}");
         assert!(sign_content(&"a".repeat(50_000)).len() < SIGN_CONTENT_EXCERPT_BYTES + 64);
+    }
+
+    #[test]
+    fn tokens_are_redacted_and_entities_decoded() {
+        assert_eq!(
+            sign_content("app_auth_token=secret123&app_id=1&auth_token=t"),
+            "app_auth_token=<redacted: 9 characters>&app_id=1&auth_token=<redacted: 1 characters>"
+        );
+        assert_eq!(html_unescape("a=&quot;x&quot;&amp;b=&lt;1&gt;&#39;&#x4e2d;&bogus;&"), "a=\"x\"&b=<1>'中&bogus;&");
     }
 }

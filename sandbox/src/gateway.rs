@@ -261,7 +261,11 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     if !verify_key.is_some_and(|key| key.verify(&bytes, sign, sign_type)) {
         return Err(invalid(
             "isv.invalid-signature",
-            format!("验签出错，建议检查签名字符串或签名私钥与应用公钥证书是否匹配，网关生成的验签字符串为：{content}"),
+            // Alipay echoes the content it verified, HTML-escaped.
+            format!(
+                "验签出错，建议检查签名字符串或签名私钥与应用公钥证书是否匹配，网关生成的验签字符串为：{}",
+                alipay_sdk::server::xml_escape(&content)
+            ),
         ));
     }
     let mut biz_text = get(values, "biz_content").unwrap_or("{}").to_string();

@@ -54,19 +54,20 @@ impl Config {
             Ok(verified) => return Ok(verified),
             Err(error) => error.into_kind(),
         };
-        let attach = |failure: &mut response::Failure, content: &mut Option<String>, len: &mut Option<usize>| {
-            if is_invalid_signature(failure) {
-                *content = Some(crate::excerpt::sign_content(&signed.sign_content));
-                *len = Some(signed.sign_content_len());
-            }
+        let diagnose = |failure: &response::Failure| {
+            let sub_msg = failure.sub_msg.as_deref()?;
+            response::SignatureDiagnosis::compare(&signed.sign_content, sub_msg, signed.charset()).map(Box::new)
         };
+        let ours = || Some(crate::excerpt::sign_content(&signed.sign_content));
         Err(match error {
-            ResponseErrorKind::Business(mut e) => {
-                attach(&mut e.failure, &mut e.request_sign_content, &mut e.request_sign_content_len);
+            ResponseErrorKind::Business(mut e) if is_invalid_signature(&e.failure) => {
+                (e.request_sign_content, e.request_sign_content_len) = (ours(), Some(signed.sign_content_len()));
+                e.signature_diagnosis = diagnose(&e.failure);
                 ResponseErrorKind::Business(e)
             }
-            ResponseErrorKind::Unverified(mut e) => {
-                attach(&mut e.failure, &mut e.request_sign_content, &mut e.request_sign_content_len);
+            ResponseErrorKind::Unverified(mut e) if is_invalid_signature(&e.failure) => {
+                (e.request_sign_content, e.request_sign_content_len) = (ours(), Some(signed.sign_content_len()));
+                e.signature_diagnosis = diagnose(&e.failure);
                 ResponseErrorKind::Unverified(e)
             }
             other => other,

@@ -201,11 +201,14 @@ impl fmt::Display for Failure {
 
 /// A business failure whose signature checked out: Alipay really said this.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("Alipay answered {failure}{}", diagnosis(.request_sign_content.as_deref(), *.request_sign_content_len))]
+#[error("Alipay answered {failure}{}", diagnosis(.request_sign_content.as_deref(), *.request_sign_content_len, .signature_diagnosis.as_deref()))]
 #[non_exhaustive]
 pub struct BusinessError {
     /// The failure.
     pub failure: Box<Failure>,
+    /// When the gateway answered `isv.invalid-signature`: our sign content beside the one the
+    /// gateway echoed in `sub_msg`, and where they first differ.
+    pub signature_diagnosis: Option<Box<SignatureDiagnosis>>,
     /// When the gateway answered `isv.invalid-signature`: the exact text we signed (its first
     /// [`SIGN_CONTENT_EXCERPT_BYTES`](crate::excerpt::SIGN_CONTENT_EXCERPT_BYTES) bytes).
     pub request_sign_content: Option<String>,
@@ -216,11 +219,13 @@ pub struct BusinessError {
 /// A failure that was not signed (or whose signature could not be checked): it may come from
 /// anyone on the path and must not be trusted as Alipay's answer.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("UNVERIFIED answer (not signed by Alipay): {failure}{}", diagnosis(.request_sign_content.as_deref(), *.request_sign_content_len))]
+#[error("UNVERIFIED answer (not signed by Alipay): {failure}{}", diagnosis(.request_sign_content.as_deref(), *.request_sign_content_len, .signature_diagnosis.as_deref()))]
 #[non_exhaustive]
 pub struct UnverifiedError {
     /// The failure as it was received.
     pub failure: Box<Failure>,
+    /// When it claims `isv.invalid-signature`: ours beside the content it echoed (untrusted).
+    pub signature_diagnosis: Option<Box<SignatureDiagnosis>>,
     /// When it claims `isv.invalid-signature`: the exact text we signed (its first
     /// [`SIGN_CONTENT_EXCERPT_BYTES`](crate::excerpt::SIGN_CONTENT_EXCERPT_BYTES) bytes).
     pub request_sign_content: Option<String>,
@@ -228,10 +233,79 @@ pub struct UnverifiedError {
     pub request_sign_content_len: Option<usize>,
 }
 
-fn diagnosis(sign_content: Option<&str>, len: Option<usize>) -> String {
-    match sign_content {
-        Some(content) => format!("; we signed {} bytes: {content}", len.unwrap_or(content.len())),
-        None => String::new(),
+fn diagnosis(sign_content: Option<&str>, len: Option<usize>, compared: Option<&SignatureDiagnosis>) -> String {
+    match (compared, sign_content) {
+        (Some(compared), _) => compared.to_string(),
+        (None, Some(content)) => format!("; we signed {} bytes: {content}", len.unwrap_or(content.len())),
+        (None, None) => String::new(),
+    }
+}
+
+/// Our sign content beside the one the gateway says it verified (`isv.invalid-signature`
+/// echoes it in `sub_msg`, HTML-escaped): both lengths in bytes of the request charset and the
+/// first byte where they differ. Token values are redacted; no key material is involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignatureDiagnosis {
+    /// What we signed (capped, tokens redacted).
+    pub ours: String,
+    /// Its length in bytes.
+    pub ours_len: usize,
+    /// What the gateway verified, unescaped (capped, tokens redacted).
+    pub gateway: String,
+    /// Its length in bytes.
+    pub gateway_len: usize,
+    /// The first byte offset where they differ, or `None` when they are the same (then the
+    /// key or the certificate SN is what differs).
+    pub first_difference: Option<usize>,
+}
+
+impl SignatureDiagnosis {
+    /// Compares `ours` (the exact text signed, in `charset`) with the content in the
+    /// gateway's `sub_msg`, if it carries one.
+    pub fn compare(ours: &str, sub_msg: &str, charset: Charset) -> Option<SignatureDiagnosis> {
+        // "…网关生成的验签字符串为：<content>" (full-width or ASCII colon).
+        let marker = ["验签字符串为：", "验签字符串为:"].iter().find_map(|m| sub_msg.find(m).map(|at| at + m.len()))?;
+        let gateway = crate::excerpt::html_unescape(&sub_msg[marker..]);
+        let bytes = |text: &str| {
+            charset.encode(text, "sign content").map(|b| b.into_owned()).unwrap_or_else(|_| text.as_bytes().to_vec())
+        };
+        let (ours_bytes, gateway_bytes) = (bytes(ours), bytes(&gateway));
+        let first_difference =
+            ours_bytes.iter().zip(&gateway_bytes).position(|(a, b)| a != b).or_else(|| {
+                (ours_bytes.len() != gateway_bytes.len()).then(|| ours_bytes.len().min(gateway_bytes.len()))
+            });
+        Some(SignatureDiagnosis {
+            ours: crate::excerpt::sign_content(ours),
+            ours_len: ours_bytes.len(),
+            gateway: crate::excerpt::sign_content(&gateway),
+            gateway_len: gateway_bytes.len(),
+            first_difference,
+        })
+    }
+}
+
+impl fmt::Display for SignatureDiagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "; we signed {} bytes, the gateway verified {} bytes", self.ours_len, self.gateway_len)?;
+        match self.first_difference {
+            Some(at) => {
+                let around = |text: &str| {
+                    let start = text.char_indices().map(|(i, _)| i).take_while(|&i| i + 20 <= at).last().unwrap_or(0);
+                    text.get(start..).unwrap_or_default().chars().take(40).collect::<String>()
+                };
+                write!(
+                    f,
+                    "; they first differ at byte {at}: ours …{:?}…, the gateway's …{:?}…",
+                    around(&self.ours),
+                    around(&self.gateway)
+                )?;
+            }
+            None => {
+                f.write_str("; the contents are identical, so the key (or the app certificate SN) is what differs")?
+            }
+        }
+        write!(f, "; ours: {}; the gateway's: {}", self.ours, self.gateway)
     }
 }
 
@@ -414,6 +488,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 failure: Box::new(failure),
                 request_sign_content: None,
                 request_sign_content_len: None,
+                signature_diagnosis: None,
             }
             .into()),
             None => Err(ResponseErrorKind::MissingSign { method: method.to_string() }.into()),
@@ -466,12 +541,14 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                     failure: Box::new(failure),
                     request_sign_content: None,
                     request_sign_content_len: None,
+                    signature_diagnosis: None,
                 }
                 .into()),
                 Some(failure) => Err(UnverifiedError {
                     failure: Box::new(failure),
                     request_sign_content: None,
                     request_sign_content_len: None,
+                    signature_diagnosis: None,
                 }
                 .into()),
                 None => Err(ResponseErrorKind::MissingCertSn { method: method.to_string() }.into()),
@@ -496,6 +573,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 failure: Box::new(failure),
                 request_sign_content: None,
                 request_sign_content_len: None,
+                signature_diagnosis: None,
             }
             .into());
         }
@@ -506,6 +584,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 failure: Box::new(failure),
                 request_sign_content: None,
                 request_sign_content_len: None,
+                signature_diagnosis: None,
             }
             .into());
         }

@@ -169,8 +169,21 @@ async fn requests_are_checked_like_alipay_does() {
     let Err(error) = config.verify_response_to(&signed, &body) else { panic!("expected a failure") };
     let ResponseErrorKind::Business(error) = error.into_kind() else { panic!("expected a verified failure") };
     assert_eq!(error.failure.sub_code.as_deref(), Some("isv.invalid-signature"));
-    assert!(error.failure.sub_msg.as_deref().unwrap().contains(r#"biz_content={"out_trade_no":"y"}"#));
+    // Echoed HTML-escaped, as Alipay does.
+    assert!(
+        error.failure.sub_msg.as_deref().unwrap().contains(r#"biz_content={&quot;out_trade_no&quot;:&quot;y&quot;}"#)
+    );
     assert_eq!(error.request_sign_content.as_deref(), Some(signed.sign_content.as_str()));
+    // Unescaped and compared: both lengths, and the first byte where they differ, computed
+    // here from the two contents.
+    let gateway_content = alipay_sdk::request::sign_content(tampered.all_params());
+    let compared = error.signature_diagnosis.as_deref().expect("the gateway's content was compared");
+    assert_eq!(compared.gateway, gateway_content);
+    assert_eq!((compared.ours_len, compared.gateway_len), (signed.sign_content.len(), gateway_content.len()));
+    let expected_at = signed.sign_content.bytes().zip(gateway_content.bytes()).position(|(a, b)| a != b);
+    assert_eq!(compared.first_difference, expected_at);
+    let message = error.to_string();
+    assert!(message.contains(&format!("first differ at byte {}", expected_at.unwrap())), "{message}");
 
     // Raw requests missing pieces.
     let raw = |query: String| {
