@@ -54,6 +54,7 @@ pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
     reader.read_line(&mut line)?;
     let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| invalid("status line"))?;
     let mut length = None;
+    let mut trace_id = None;
     loop {
         line.clear();
         reader.read_line(&mut line)?;
@@ -61,10 +62,12 @@ pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = Some(value.trim().parse::<usize>().map_err(|_| invalid("content-length"))?);
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.trim().parse::<usize>().map_err(|_| invalid("content-length"))?);
+            } else if name.eq_ignore_ascii_case("trace_id") {
+                trace_id = Some(value.trim().to_string());
+            }
         }
     }
     let mut body = Vec::new();
@@ -75,7 +78,11 @@ pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
     if length.is_some_and(|l| l != body.len()) {
         return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the body ended early"));
     }
-    Ok(HttpResponse { status, body })
+    let answer = HttpResponse::new(status, body);
+    Ok(match trace_id {
+        Some(id) => answer.header("trace_id", &id),
+        None => answer,
+    })
 }
 
 #[allow(dead_code)]

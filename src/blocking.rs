@@ -48,6 +48,11 @@ impl ClientBuilder {
         ClientBuilder { inner: self.inner.timeout(timeout) }
     }
 
+    /// Retries by `policy` (off by default); see [`crate::RetryPolicy`].
+    pub fn retry(self, policy: crate::RetryPolicy) -> Self {
+        ClientBuilder { inner: self.inner.retry(policy) }
+    }
+
     /// The client.
     pub fn build(self) -> Result<Client, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::runtime)?;

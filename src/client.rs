@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Step, TransportError};
 use crate::model::AlipayApi;
 use crate::notify::{Rule, VerifiedNotification};
@@ -50,6 +50,75 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Total timeout of one HTTP exchange unless the builder says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// When to send a gateway call again. Off unless given to [`ClientBuilder::retry`].
+///
+/// A call is retried only when it certainly did not reach Alipay ([`Outcome::NotSent`]), or
+/// when its outcome is unknown ([`Outcome::Unknown`]: a reset or timeout after sending, a 5xx,
+/// `20000`, `isp.*`, …) **and** its method is marked idempotent — methods that Alipay
+/// de-duplicates by the caller's own number (`alipay.trade.precreate` / `create` / `pay` by
+/// `out_trade_no`, `refund` by `out_request_no`, queries). The same [`Request`] is signed
+/// again (a fresh timestamp), never with a new `out_trade_no`. A definitive failure is never
+/// retried. Delays grow exponentially with jitter, within a total deadline.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    deadline: Duration,
+    idempotent: std::collections::HashSet<String>,
+}
+
+impl RetryPolicy {
+    /// At most `max_attempts` attempts in all (the first included); delays from 200 ms up to
+    /// 2 s; a 30 s deadline; no method idempotent yet.
+    pub fn new(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+            deadline: Duration::from_secs(30),
+            idempotent: Default::default(),
+        }
+    }
+
+    /// The first delay and the largest one (each attempt doubles it, then jitter picks a
+    /// delay between half of it and all of it).
+    pub fn backoff(mut self, base: Duration, max: Duration) -> RetryPolicy {
+        (self.base_delay, self.max_delay) = (base, max.max(base));
+        self
+    }
+
+    /// No retry starts after this much time since the first attempt.
+    pub fn deadline(mut self, total: Duration) -> RetryPolicy {
+        self.deadline = total;
+        self
+    }
+
+    /// Marks `method` idempotent: an unknown outcome may be retried for it.
+    pub fn idempotent(mut self, method: impl Into<String>) -> RetryPolicy {
+        self.idempotent.insert(method.into());
+        self
+    }
+
+    fn allows(&self, error: &Error, method: &str) -> bool {
+        match error.outcome() {
+            Outcome::NotSent => true,
+            Outcome::Unknown => self.idempotent.contains(method),
+            _ => false,
+        }
+    }
+
+    /// The delay before attempt `attempt + 1`: exponential, capped, with jitter.
+    fn delay(&self, attempt: u32) -> Duration {
+        let exponential = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+        let ceiling = exponential.min(self.max_delay);
+        let mut random = [0u8; 8];
+        let _ = openssl::rand::rand_bytes(&mut random);
+        let fraction = (u64::from_le_bytes(random) >> 11) as f64 / (1u64 << 53) as f64;
+        ceiling.mul_f64(0.5 + fraction / 2.0)
+    }
+}
+
 /// Builds a [`Client`].
 #[derive(Debug)]
 pub struct ClientBuilder {
@@ -57,6 +126,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     connect_timeout: Duration,
     timeout: Duration,
+    retry: Option<RetryPolicy>,
 }
 
 impl ClientBuilder {
@@ -79,13 +149,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Retries by `policy` (off by default).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Result<Client, Error> {
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder().connect_timeout(self.connect_timeout).build().map_err(Error::client)?,
         };
-        Ok(Client { config: Arc::new(self.config), http, timeout: self.timeout })
+        Ok(Client { config: Arc::new(self.config), http, timeout: self.timeout, retry: self.retry.map(Arc::new) })
     }
 }
 
@@ -95,6 +171,7 @@ pub struct Client {
     config: Arc<Config>,
     http: reqwest::Client,
     timeout: Duration,
+    retry: Option<Arc<RetryPolicy>>,
 }
 
 impl Client {
@@ -105,7 +182,13 @@ impl Client {
 
     /// A builder: your own `reqwest::Client`, timeouts.
     pub fn builder(config: Config) -> ClientBuilder {
-        ClientBuilder { config, http: None, connect_timeout: DEFAULT_CONNECT_TIMEOUT, timeout: DEFAULT_TIMEOUT }
+        ClientBuilder {
+            config,
+            http: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            retry: None,
+        }
     }
 
     /// The same client (same configuration and connections) with another total timeout, for
@@ -128,7 +211,12 @@ impl Client {
         let sent = self.http.post(request.url).header(reqwest::header::CONTENT_TYPE, request.content_type);
         let response = sent.body(request.body).timeout(self.timeout).send().await.map_err(failed)?;
         let status = response.status().as_u16();
-        Ok(HttpResponse { status, body: response.bytes().await.map_err(failed)?.to_vec() })
+        let trace_id = response.headers().get("trace_id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let answer = HttpResponse::new(status, response.bytes().await.map_err(failed)?.to_vec());
+        Ok(match trace_id {
+            Some(id) => answer.header("trace_id", &id),
+            None => answer,
+        })
     }
 
     /// Drives an IO-free call to its end.
@@ -146,8 +234,28 @@ impl Client {
     /// Signs, sends and verifies a request. An answer signed with an Alipay certificate not
     /// yet known is verified after that certificate is downloaded and checked (once, however
     /// many calls need it at the same time).
+    ///
+    /// With a [`RetryPolicy`], a failed attempt is sent again when the policy allows it.
     pub async fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        self.drive(self.config.start_call(request)?).await
+        let Some(policy) = &self.retry else { return self.drive(self.config.start_call(request)?).await };
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            let error = match self.drive(self.config.start_call(request)?.attempt(attempt)).await {
+                Ok(verified) => return Ok(verified),
+                Err(error) => error,
+            };
+            if attempt >= policy.max_attempts || !policy.allows(&error, request.method()) {
+                return Err(error);
+            }
+            let delay = policy.delay(attempt);
+            if started.elapsed() + delay > policy.deadline {
+                return Err(error);
+            }
+            tracing::info!(method = request.method(), attempt, ?delay, outcome = ?error.outcome(), "retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
     }
 
     /// Makes sure the Alipay certificate `sn` is known, downloading it through

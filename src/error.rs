@@ -77,6 +77,7 @@ struct Inner {
     status: Option<u16>,
     timed_out: bool,
     not_sent: bool,
+    trace_id: Option<String>,
     message: Option<String>,
     source: Option<Box<dyn StdError + Send + Sync>>,
 }
@@ -90,10 +91,29 @@ impl Error {
                 status: None,
                 timed_out: false,
                 not_sent: false,
+                trace_id: None,
                 message: None,
                 source,
             }),
         }
+    }
+
+    pub(crate) fn with_trace_id(mut self, trace_id: Option<String>) -> Error {
+        if trace_id.is_some() {
+            self.inner.trace_id = trace_id;
+        }
+        self
+    }
+
+    /// The gateway's `trace_id` for the call, when an answer arrived: what Alipay support asks
+    /// for first.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.inner.trace_id.as_deref()
+    }
+
+    /// Alipay's diagnosis page for the call's trace id, as Alipay's Java SDK builds it.
+    pub fn diagnosis_link(&self) -> Option<String> {
+        self.trace_id().map(diagnosis_link)
     }
 
     pub(crate) fn with_method(mut self, method: &str) -> Error {
@@ -290,6 +310,9 @@ impl fmt::Display for Error {
         if !matches!(self.inner.kind, ErrorKind::Notification) {
             write!(f, " [{}]", self.outcome().describe())?;
         }
+        if let Some(trace_id) = &self.inner.trace_id {
+            write!(f, " (trace_id {trace_id}: {})", diagnosis_link(trace_id))?;
+        }
         Ok(())
     }
 }
@@ -318,6 +341,13 @@ impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.inner.source.as_deref().map(|s| s as &(dyn StdError + 'static))
     }
+}
+
+/// `https://open.alipay.com/api/errCheck?traceId=…&source=sdk`, the page Alipay's Java SDK
+/// points to for a call's trace id.
+pub(crate) fn diagnosis_link(trace_id: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(trace_id.as_bytes()).collect();
+    format!("https://open.alipay.com/api/errCheck?traceId={encoded}&source=sdk")
 }
 
 /// The error and its causes, one after the other ("connection refused" is usually a cause).

@@ -23,7 +23,7 @@
 //!         step = match step {
 //!             Step::Send(http) => {
 //!                 let answer = my_http_post(&http.url, &http.content_type, &http.body)
-//!                     .map(|(status, body)| HttpResponse { status, body })
+//!                     .map(|(status, body)| HttpResponse::new(status, body))
 //!                     .map_err(|e| TransportError::new(e));
 //!                 call.receive(answer)
 //!             }
@@ -64,6 +64,24 @@ pub struct HttpResponse {
     pub status: u16,
     /// The body, as received.
     pub body: Vec<u8>,
+    /// The `trace_id` response header (Alipay support asks for it first), when present.
+    pub trace_id: Option<String>,
+}
+
+impl HttpResponse {
+    /// An answer without a trace id.
+    pub fn new(status: u16, body: Vec<u8>) -> HttpResponse {
+        HttpResponse { status, body, trace_id: None }
+    }
+
+    /// Takes the trace id from a response header, if `name` is one of the names Alipay uses
+    /// (`trace_id`, and `alipay-trace-id` for OpenAPI v3); call it for every header.
+    pub fn header(mut self, name: &str, value: &str) -> HttpResponse {
+        if name.eq_ignore_ascii_case("trace_id") || name.eq_ignore_ascii_case("alipay-trace-id") {
+            self.trace_id = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        }
+        self
+    }
 }
 
 /// The exchange failed before a whole answer arrived (connect, TLS, reset, timeout).
@@ -137,6 +155,12 @@ pub(crate) mod sealed {
         fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error>;
         fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error>;
         fn check(&self, config: &Config) -> Checked<Self::Output>;
+        /// The method, for the call's span.
+        fn method(&self) -> &str;
+        /// The gateway's trace id, once an answer arrived.
+        fn trace_id(&self) -> Option<&str> {
+            None
+        }
     }
 }
 
@@ -147,6 +171,7 @@ use sealed::{Checked, Judge};
 pub struct Gateway {
     signed: SignedRequest,
     answer: Option<Vec<u8>>,
+    trace_id: Option<String>,
 }
 
 /// A notification (or Alipay's call) to verify.
@@ -166,12 +191,23 @@ pub struct Fetch {
 impl Judge for Gateway {
     type Output = VerifiedResponse;
 
+    fn method(&self) -> &str {
+        self.signed.method()
+    }
+
+    fn trace_id(&self) -> Option<&str> {
+        self.trace_id.as_deref()
+    }
+
     fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error> {
         Ok(Some(self.signed.http_request(config.gateway())?))
     }
 
     fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error> {
-        self.answer = Some(judge_http(&self.signed, config.gateway(), answer)?);
+        self.trace_id = answer.as_ref().ok().and_then(|a| a.trace_id.clone());
+        let body =
+            judge_http(&self.signed, config.gateway(), answer).map_err(|e| e.with_trace_id(self.trace_id.clone()))?;
+        self.answer = Some(body);
         Ok(())
     }
 
@@ -179,20 +215,29 @@ impl Judge for Gateway {
         let Some(body) = &self.answer else {
             return Checked::Done(Err(Error::flow("no answer was received")));
         };
+        let trace = || self.trace_id.clone();
         match config.verify_response_to(&self.signed, body) {
             Err(error) => match error.kind() {
-                ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } => {
-                    Checked::UnknownCert { sn: alipay_cert_sn.clone(), error: error.into() }
-                }
-                _ => Checked::Done(Err(error.into())),
+                ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } => Checked::UnknownCert {
+                    sn: alipay_cert_sn.clone(),
+                    error: Error::from(error).with_trace_id(trace()),
+                },
+                _ => Checked::Done(Err(Error::from(error).with_trace_id(trace()))),
             },
-            Ok(verified) => Checked::Done(Ok(verified)),
+            Ok(verified) => {
+                tracing::debug!(alipay_cert_sn = verified.alipay_cert_sn(), "the answer verified");
+                Checked::Done(Ok(verified.with_trace_id(trace())))
+            }
         }
     }
 }
 
 impl Judge for Notification {
     type Output = VerifiedNotification;
+
+    fn method(&self) -> &str {
+        "notification"
+    }
 
     fn first_request(&self, _: &Config) -> Result<Option<HttpRequest>, Error> {
         Ok(None)
@@ -218,6 +263,10 @@ impl Judge for Notification {
 
 impl Judge for Fetch {
     type Output = ();
+
+    fn method(&self) -> &str {
+        download::METHOD
+    }
 
     fn first_request(&self, _: &Config) -> Result<Option<HttpRequest>, Error> {
         Ok(None)
@@ -266,6 +315,9 @@ pub struct Call<'c, G: Goal> {
     config: &'c Config,
     goal: G,
     state: State,
+    /// One span per call: method, app id, charset, attempt, duration, outcome, trace id.
+    span: tracing::Span,
+    started: std::time::Instant,
     /// The SN already fetched in this call: a second unknown SN is not chased.
     fetched: Option<String>,
 }
@@ -286,7 +338,9 @@ impl<G: Goal> std::fmt::Debug for Call<'_, G> {
 impl<'c> Call<'c, Gateway> {
     pub(crate) fn gateway(config: &'c Config, request: &Request) -> Result<Self, Error> {
         let signed = config.sign_request(request)?;
-        Ok(Call::new(config, Gateway { signed, answer: None }))
+        let call = Call::new(config, Gateway { signed, answer: None, trace_id: None });
+        tracing::debug!(parent: &call.span, sign_content_len = call.goal.signed.sign_content_len(), "signed");
+        Ok(call)
     }
 
     /// The signed request this call sends.
@@ -315,16 +369,59 @@ impl<'c> Call<'c, Fetch> {
 
 impl<'c, G: Goal> Call<'c, G> {
     fn new(config: &'c Config, goal: G) -> Self {
-        Call { config, goal, state: State::Start, fetched: None }
+        let span = tracing::info_span!(
+            "alipay.call",
+            method = goal.method(),
+            app_id = config.app_id(),
+            charset = config.charset().as_str(),
+            attempt = 1u32,
+            duration_ms = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        Call { config, goal, state: State::Start, span, started: std::time::Instant::now(), fetched: None }
+    }
+
+    /// Which attempt this call is (a retry policy's driver sets it; 1 by default).
+    pub fn attempt(self, attempt: u32) -> Self {
+        self.span.record("attempt", attempt);
+        self
     }
 
     fn finish(&mut self, result: Result<G::Output, Error>) -> Step<G::Output> {
         self.state = State::Finished;
+        let span = &self.span;
+        span.record("duration_ms", self.started.elapsed().as_millis() as u64);
+        if let Some(trace_id) = self.goal.trace_id().or_else(|| result.as_ref().err().and_then(Error::trace_id)) {
+            span.record("trace_id", trace_id);
+        }
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => match error.outcome() {
+                crate::error::Outcome::NotSent => "not_sent",
+                crate::error::Outcome::Failed => "failed",
+                _ => "unknown",
+            },
+        };
+        span.record("outcome", outcome);
+        if let Err(error) = &result {
+            let _entered = span.enter();
+            // The kind only: messages may hold sign contents, which stay at DEBUG.
+            match error.kind() {
+                crate::ErrorKind::Response | crate::ErrorKind::Unverified | crate::ErrorKind::AlipayCert => {
+                    tracing::warn!(kind = ?error.kind(), "the answer was not accepted");
+                }
+                _ => tracing::debug!(kind = ?error.kind(), "the call failed"),
+            }
+            tracing::debug!(error = %error, "details");
+        }
         Step::Done(result)
     }
 
     /// The first step.
     pub fn start(&mut self) -> Step<G::Output> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         if !matches!(self.state, State::Start) {
             return self.finish(Err(Error::flow("start called twice")));
         }
@@ -340,6 +437,8 @@ impl<'c, G: Goal> Call<'c, G> {
 
     /// The outcome of the last [`Step::Send`].
     pub fn receive(&mut self, answer: Result<HttpResponse, TransportError>) -> Step<G::Output> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         match std::mem::replace(&mut self.state, State::Finished) {
             State::AwaitingAnswer => match self.goal.take_answer(self.config, answer) {
                 Ok(()) => self.judge(),
@@ -365,6 +464,8 @@ impl<'c, G: Goal> Call<'c, G> {
 
     /// The turn asked for by [`Step::AwaitTurn`], now held.
     pub fn resume(&mut self, turn: TurnGuard) -> Step<G::Output> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         let State::AwaitingTurn { sn } = std::mem::replace(&mut self.state, State::Finished) else {
             return self.finish(Err(Error::flow("resume called without awaiting a turn")));
         };
@@ -378,6 +479,7 @@ impl<'c, G: Goal> Call<'c, G> {
                 self.judge()
             }
             Ok(true) => {
+                tracing::debug!(sn = %sn, "downloading an Alipay certificate");
                 let prepared =
                     self.config.sign_request(&download::request(&sn)).map_err(Error::from).and_then(|signed| {
                         Ok((signed.http_request(self.config.gateway()).map_err(Error::from)?, signed))

@@ -108,7 +108,7 @@ pub mod request;
 pub mod response;
 pub mod server;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, RetryPolicy};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
 pub use error::{Error, ErrorKind, Outcome};
 pub use request::{Request, SignedRequest};

@@ -14,7 +14,7 @@ use crate::charset::{Charset, CharsetError};
 use crate::key::KeyError;
 
 /// One gateway call to be signed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Request {
     pub(crate) method: String,
     pub(crate) biz_content: Option<Result<String, BizContentError>>,
@@ -156,6 +156,51 @@ impl Request {
     }
 }
 
+/// `Debug` for parameter lists: the values of `app_auth_token` and `auth_token` redacted.
+struct Redacted<'a>(&'a [(String, String)]);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, v)| match k.as_str() {
+                "app_auth_token" | "auth_token" => (k.as_str(), "<redacted>"),
+                _ => (k.as_str(), v.as_str()),
+            }))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: only whether one is set.
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("biz_content", &self.biz_content)
+            .field("notify_url", &self.notify_url)
+            .field("return_url", &self.return_url)
+            .field("app_auth_token", &self.app_auth_token.as_ref().map(|_| "<redacted>"))
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"))
+            .field("system_params", &Redacted(&self.system_params))
+            .field("app_params", &Redacted(&self.app_params))
+            .field("files", &self.files)
+            .field("encrypt", &self.encrypt)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("method", &self.method)
+            .field("charset", &self.charset)
+            .field("query", &Redacted(&self.query))
+            .field("body", &Redacted(&self.body))
+            .field("files", &self.files)
+            .field("sign_content", &crate::excerpt::sign_content(&self.sign_content))
+            .finish()
+    }
+}
+
 /// Why `biz_content` is unusable.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -244,7 +289,7 @@ pub(crate) const RESERVED: &[&str] = &[
 ];
 
 /// A signed request, ready for any HTTP stack.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedRequest {
     pub(crate) method: String,
     pub(crate) charset: Charset,

@@ -128,9 +128,18 @@ fn head(status: u16, content_type: &str, length: usize, close: bool, date: &str)
         _ => "Status",
     };
     let connection = if close { "close" } else { "keep-alive" };
+    // Like Alipay's gateway: every answer names its trace (Alipay support asks for it).
+    let trace_id = trace_id();
     format!(
-        "HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: {connection}\r\n\r\n"
+        "HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: {connection}\r\ntrace_id: {trace_id}\r\n\r\n"
     )
+}
+
+/// A trace id shaped like the gateway's: 30 lowercase hex digits.
+fn trace_id() -> String {
+    let mut random = [0u8; 15];
+    let _ = openssl::rand::rand_bytes(&mut random);
+    random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn write_full(

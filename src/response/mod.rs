@@ -116,6 +116,7 @@ pub struct VerifiedResponse {
     node: String,
     body: String,
     alipay_cert_sn: Option<String>,
+    trace_id: Option<String>,
 }
 
 impl VerifiedResponse {
@@ -137,6 +138,22 @@ impl VerifiedResponse {
     /// The SN of the certificate that verified the response (certificate mode).
     pub fn alipay_cert_sn(&self) -> Option<&str> {
         self.alipay_cert_sn.as_deref()
+    }
+
+    /// The gateway's `trace_id` for this call (when the answer came through a driver that
+    /// reads headers): what Alipay support asks for first.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.trace_id.as_deref()
+    }
+
+    /// Alipay's diagnosis page for this call's trace id, as Alipay's Java SDK builds it.
+    pub fn diagnosis_link(&self) -> Option<String> {
+        self.trace_id.as_deref().map(crate::error::diagnosis_link)
+    }
+
+    pub(crate) fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
+        self.trace_id = trace_id;
+        self
     }
 
     /// Deserializes the verified node into a business type.
@@ -590,7 +607,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         }
         node_raw.to_string()
     };
-    Ok(VerifiedResponse { method: method.to_string(), node, body: text.into_owned(), alipay_cert_sn })
+    Ok(VerifiedResponse { method: method.to_string(), node, body: text.into_owned(), alipay_cert_sn, trace_id: None })
 }
 
 /// `alipay.trade.query` → `alipay_trade_query_response`.

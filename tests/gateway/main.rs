@@ -12,6 +12,7 @@ mod examples_e2e;
 mod lifecycle;
 mod node_sdk_gateway;
 mod node_sdk_notify;
+mod observability;
 mod outcomes;
 mod own_http;
 mod remote_signer;

@@ -50,3 +50,48 @@ async fn every_failure_says_whether_alipay_may_have_acted() {
     assert_eq!(error.outcome(), Outcome::NotSent, "{error}");
     assert!(error.to_string().contains("not sent"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_never_execute_a_trade_twice() {
+    use alipay_sdk::RetryPolicy;
+    const PRECREATE: &str = "alipay.trade.precreate";
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let policy = RetryPolicy::new(3)
+        .backoff(Duration::from_millis(20), Duration::from_millis(50))
+        .idempotent(PRECREATE)
+        .idempotent(QUERY);
+    let client = Client::builder(sandbox.client_config().build().unwrap())
+        .timeout(Duration::from_millis(600))
+        .retry(policy.clone())
+        .build()
+        .unwrap();
+    let faults = [
+        Fault::ResetBeforeProcessing,
+        Fault::ResetAfterProcessing,
+        Fault::ServerErrorHtml,
+        Fault::SlowBody(Duration::from_secs(3)),
+    ];
+    for (i, fault) in faults.iter().enumerate() {
+        let out = format!("retry-{i}");
+        sandbox.set_faults(PRECREATE, vec![FaultRule::times(fault.clone(), 1)]);
+        let before = sandbox.request_count(PRECREATE);
+        let created = client.call(&TradePrecreate::new(&out, "2.00".parse().unwrap(), "Tea")).await;
+        assert!(created.is_ok(), "{fault:?}: {created:?}");
+        assert_eq!(sandbox.request_count(PRECREATE) - before, 2, "{fault:?}: sent twice, the same out_trade_no");
+        assert_eq!(sandbox.trade_count(), i + 1, "{fault:?}: one trade, whatever the retries");
+    }
+    // Not marked idempotent: an unknown outcome is returned, not retried.
+    let strict = Client::builder(sandbox.client_config().build().unwrap())
+        .retry(RetryPolicy::new(3).backoff(Duration::from_millis(20), Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    sandbox.set_faults(PRECREATE, vec![FaultRule::times(Fault::ResetAfterProcessing, 1)]);
+    let before = sandbox.request_count(PRECREATE);
+    let error = strict.call(&TradePrecreate::new("retry-strict", "2.00".parse().unwrap(), "Tea")).await.unwrap_err();
+    assert_eq!((error.outcome(), sandbox.request_count(PRECREATE) - before), (Outcome::Unknown, 1));
+    // A definitive failure is never retried.
+    sandbox.clear_faults();
+    let before = sandbox.request_count(QUERY);
+    let error = client.call(&TradeQuery::by_out_trade_no("no-such-trade")).await.unwrap_err();
+    assert_eq!((error.outcome(), sandbox.request_count(QUERY) - before), (Outcome::Failed, 1));
+}
