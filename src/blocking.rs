@@ -115,6 +115,15 @@ impl Client {
         self.run(self.inner.call(api))
     }
 
+    /// Calls a typed API with per-request options; see [`crate::Client::call_with`].
+    pub fn call_with<A: AlipayApi>(
+        &self,
+        api: &A,
+        options: impl FnOnce(Request) -> Request,
+    ) -> Result<A::Response, Error> {
+        self.run(self.inner.call_with(api, options))
+    }
+
     /// A signed page-pay entry point: an auto-submitting HTML form (POST) or a URL (GET).
     pub fn page_execute(&self, request: &Request, method: PageMethod) -> Result<String, Error> {
         self.inner.page_execute(request, method)

@@ -277,7 +277,29 @@ impl Client {
 
     /// Calls a typed API and returns its verified, typed response.
     pub async fn call<A: AlipayApi>(&self, api: &A) -> Result<A::Response, Error> {
-        let response = self.execute(&api.to_request()).await?;
+        self.call_with(api, |request| request).await
+    }
+
+    /// Calls a typed API with per-request options — `notify_url`, `return_url`,
+    /// `app_auth_token`, `auth_token`, extra parameters — set on its [`Request`]:
+    ///
+    /// ```no_run
+    /// # async fn run(client: alipay_sdk::Client) -> Result<(), alipay_sdk::Error> {
+    /// use alipay_sdk::model::trade::TradePrecreate;
+    /// let order = TradePrecreate::new("order-1", "9.99".parse().unwrap(), "Tea");
+    /// let created = client
+    ///     .call_with(&order, |request| request.notify_url("https://shop.example/notify").app_auth_token("…"))
+    ///     .await?;
+    /// # let _ = created;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn call_with<A: AlipayApi>(
+        &self,
+        api: &A,
+        options: impl FnOnce(Request) -> Request,
+    ) -> Result<A::Response, Error> {
+        let response = self.execute(&options(api.to_request())).await?;
         Ok(response.parse()?)
     }
 

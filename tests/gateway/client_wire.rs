@@ -404,3 +404,41 @@ async fn multipart_text_parts_are_in_the_request_charset_and_files_carry_a_conte
     assert!(String::from_utf8_lossy(find("name=\"image_content\"")).contains("Content-Type: image/png"));
     assert!(String::from_utf8_lossy(find("name=\"doc\"")).contains("Content-Type: text/markdown"));
 }
+
+#[tokio::test]
+async fn typed_calls_take_the_same_per_request_options_as_raw_ones() {
+    let key = alipay_key();
+    let sn = alipay_cert_sn();
+    let server = CaptureServer::start(move |_| {
+        let node = r#"{"code":"10000","msg":"Success","out_trade_no":"opt-1","qr_code":"https://qr.example/x"}"#;
+        (200, signed_body("alipay.trade.precreate", node, Some(&sn), &key).into_bytes())
+    })
+    .await;
+    let client = Client::new(cert_config(&server.url).build().unwrap()).unwrap();
+    let order = TradePrecreate::new("opt-1", "1.00".parse().unwrap(), "Tea");
+    let created = client
+        .call_with(&order, |request| {
+            request
+                .notify_url("https://shop.example/notify")
+                .return_url("https://shop.example/return")
+                .app_auth_token("app-token")
+                .auth_token("user-token")
+                .param("extend_param", "x")
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.qr_code, "https://qr.example/x");
+    let captured = server.last();
+    let sent: Vec<(String, String)> =
+        captured.query(Charset::Utf8).into_iter().chain(captured.form(Charset::Utf8)).collect();
+    for (name, value) in [
+        ("notify_url", "https://shop.example/notify"),
+        ("return_url", "https://shop.example/return"),
+        ("app_auth_token", "app-token"),
+        ("auth_token", "user-token"),
+        ("extend_param", "x"),
+    ] {
+        assert!(sent.iter().any(|(k, v)| k == name && v == value), "{name} sent: {sent:?}");
+    }
+    assert!(sent.iter().any(|(k, v)| k == "biz_content" && v.contains("opt-1")), "the typed biz_content is kept");
+}
