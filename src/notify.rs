@@ -16,6 +16,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -145,28 +146,35 @@ pub fn parse_form_with_charset(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<(Vec<(String, String)>, Charset), NotifyError> {
-    let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut raw: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> = Vec::new();
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
             Some(at) => (&pair[..at], &pair[at + 1..]),
             None => (pair, &b""[..]),
         };
-        raw.push((percent_decode(name)?, percent_decode(value)?));
+        raw.push((decode_component(name)?, decode_component(value)?));
     }
-    let named = raw.iter().find(|(k, _)| k == b"charset").map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    let named =
+        raw.iter().find(|(k, _)| k.as_ref() == b"charset").map(|(_, v)| String::from_utf8_lossy(v).into_owned());
     let charset: Charset = match named.or_else(|| content_type.and_then(content_type_charset)) {
         Some(name) if !name.is_empty() => name.parse()?,
         _ => Charset::Utf8,
     };
     let mut params = Vec::with_capacity(raw.len());
-    let mut seen = std::collections::HashSet::with_capacity(raw.len());
-    for (name, value) in raw {
-        let name = charset.decode(&name, "notification parameter name")?.into_owned();
-        let value = charset.decode(&value, &format!("notification parameter {name}"))?.into_owned();
-        if !seen.insert(name.clone()) {
-            return Err(NotifyErrorKind::DuplicateParameter { name }.into());
-        }
+    for (name, value) in &raw {
+        let name = charset.decode(name, "notification parameter name")?.into_owned();
+        // The parameter's name goes into the error only when decoding fails.
+        let value = match charset.decode(value, "notification parameter") {
+            Ok(value) => value.into_owned(),
+            Err(_) => charset.decode(value, &format!("notification parameter {name}"))?.into_owned(),
+        };
         params.push((name, value));
+    }
+    // Duplicates (parameter pollution): sorting the names is O(n log n) and allocation-light.
+    let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(NotifyErrorKind::DuplicateParameter { name: pair[0].to_string() }.into());
     }
     Ok((params, charset))
 }
@@ -177,6 +185,15 @@ fn content_type_charset(content_type: &str) -> Option<String> {
         let (name, value) = part.split_once('=')?;
         name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_string())
     })
+}
+
+/// [`percent_decode`] without copying a component that has nothing to decode.
+fn decode_component(input: &[u8]) -> Result<Cow<'_, [u8]>, NotifyError> {
+    if input.iter().any(|b| matches!(b, b'%' | b'+')) {
+        percent_decode(input).map(Cow::Owned)
+    } else {
+        Ok(Cow::Borrowed(input))
+    }
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once;
@@ -229,7 +246,16 @@ fn content<'a>(
         .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
         .collect();
     kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    kept.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    let mut out = String::with_capacity(kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
+    for (i, (k, v)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
 }
 
 /// The first signed parameter that makes `k=v&…` split into other parameters than received: a
@@ -363,16 +389,16 @@ impl NotificationVerifier {
         let content = sign_content(pairs(), rule);
         let bytes = charset.encode(&content, "notification sign content")?;
         // Empty values kept first (older Java, Node, EasySDK); if that fails, the current Java
-        // SDKs' content without them. Both come from the same received parameters.
-        let java_content = java_sign_content(pairs(), rule);
-        let java_bytes = if java_content == content {
-            None
-        } else {
-            Some(charset.encode(&java_content, "notification sign content")?)
+        // SDKs' content without them. Both come from the same received parameters; the second
+        // is built only when there are blank values and the first check failed.
+        let has_blank = params.iter().any(|(k, v)| k != "sign" && crate::request::is_java_blank(v));
+        let java_bytes = || -> Option<Vec<u8>> {
+            let java_content = java_sign_content(pairs(), rule);
+            charset.encode(&java_content, "notification sign content").ok().map(|b| b.into_owned())
         };
         let checks = |key: &PublicKey| {
             key.verify(&bytes, sign, self.sign_type)
-                || java_bytes.as_ref().is_some_and(|java| key.verify(java, sign, self.sign_type))
+                || (has_blank && java_bytes().is_some_and(|java| key.verify(&java, sign, self.sign_type)))
         };
         let cert_sn = get("alipay_cert_sn").filter(|s| !s.is_empty());
         let verified = match (cert_sn, &self.public_key, &self.store) {
