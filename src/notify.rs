@@ -146,22 +146,22 @@ pub fn parse_form_with_charset(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<(Vec<(String, String)>, Charset), NotifyError> {
-    let mut raw: Vec<(Cow<'_, [u8]>, Cow<'_, [u8]>)> = Vec::new();
+    let mut raw: Vec<[Cow<'_, [u8]>; 2]> = Vec::new();
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
             Some(at) => (&pair[..at], &pair[at + 1..]),
             None => (pair, &b""[..]),
         };
-        raw.push((decode_component(name)?, decode_component(value)?));
+        raw.push([decode_component(name)?, decode_component(value)?]);
     }
     let named =
-        raw.iter().find(|(k, _)| k.as_ref() == b"charset").map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        raw.iter().find(|[k, _]| k.as_ref() == b"charset").map(|[_, v]| String::from_utf8_lossy(v).into_owned());
     let charset: Charset = match named.or_else(|| content_type.and_then(content_type_charset)) {
         Some(name) if !name.is_empty() => name.parse()?,
         _ => Charset::Utf8,
     };
     let mut params = Vec::with_capacity(raw.len());
-    for (name, value) in &raw {
+    for [name, value] in &raw {
         let name = charset.decode(name, "notification parameter name")?.into_owned();
         // The parameter's name goes into the error only when decoding fails.
         let value = match charset.decode(value, "notification parameter") {
