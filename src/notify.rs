@@ -161,13 +161,9 @@ pub fn parse_form_with_charset(
         _ => Charset::Utf8,
     };
     let mut params = Vec::with_capacity(raw.len());
-    for [name, value] in &raw {
-        let name = charset.decode(name, "notification parameter name")?.into_owned();
-        // The parameter's name goes into the error only when decoding fails.
-        let value = match charset.decode(value, "notification parameter") {
-            Ok(value) => value.into_owned(),
-            Err(_) => charset.decode(value, &format!("notification parameter {name}"))?.into_owned(),
-        };
+    for [name, value] in raw {
+        let name = into_text(charset, name, || "notification parameter name".to_string())?;
+        let value = into_text(charset, value, || format!("notification parameter {name}"))?;
         params.push((name, value));
     }
     // Duplicates (parameter pollution): sorting the names is O(n log n) and allocation-light.
@@ -187,6 +183,24 @@ fn content_type_charset(content_type: &str) -> Option<String> {
     })
 }
 
+/// Text in `charset`, reusing a decoded buffer when it already is UTF-8. `context` names the
+/// parameter in the error, and is only built when there is one.
+fn into_text(charset: Charset, bytes: Cow<'_, [u8]>, context: impl Fn() -> String) -> Result<String, NotifyError> {
+    let failed = |bytes: &[u8]| -> NotifyError {
+        match charset.decode(bytes, &context()) {
+            Err(error) => error.into(),
+            Ok(_) => NotifyErrorKind::Malformed { detail: context() }.into(),
+        }
+    };
+    match (charset, bytes) {
+        (Charset::Utf8, Cow::Owned(owned)) => String::from_utf8(owned).map_err(|e| failed(e.as_bytes())),
+        (_, bytes) => match charset.decode(&bytes, "") {
+            Ok(text) => Ok(text.into_owned()),
+            Err(_) => Err(failed(&bytes)),
+        },
+    }
+}
+
 /// [`percent_decode`] without copying a component that has nothing to decode.
 fn decode_component(input: &[u8]) -> Result<Cow<'_, [u8]>, NotifyError> {
     if input.iter().any(|b| matches!(b, b'%' | b'+')) {
@@ -200,26 +214,28 @@ fn decode_component(input: &[u8]) -> Result<Cow<'_, [u8]>, NotifyError> {
 /// `%` must be followed by two hex digits.
 pub fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                // Exactly two hex digits (`from_str_radix` alone would take a sign: `%+1`).
-                let digit = |at: usize| input.get(at).and_then(|&b| char::from(b).to_digit(16));
-                let (Some(high), Some(low)) = (digit(i + 1), digit(i + 2)) else {
-                    return Err(NotifyErrorKind::Malformed {
-                        detail: format!("bad percent-escape at byte {i}: '%' must be followed by two hex digits"),
-                    }
-                    .into());
-                };
-                out.push((high * 16 + low) as u8);
-                i += 2;
-            }
-            other => out.push(other),
+    let mut rest = input;
+    // Runs without escapes are copied whole.
+    while let Some(at) = rest.iter().position(|b| matches!(b, b'%' | b'+')) {
+        out.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            out.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
         }
-        i += 1;
+        // Exactly two hex digits (`from_str_radix` alone would take a sign: `%+1`).
+        let digit = |offset: usize| rest.get(at + offset).and_then(|&b| char::from(b).to_digit(16));
+        let (Some(high), Some(low)) = (digit(1), digit(2)) else {
+            let position = input.len() - rest.len() + at;
+            return Err(NotifyErrorKind::Malformed {
+                detail: format!("bad percent-escape at byte {position}: '%' must be followed by two hex digits"),
+            }
+            .into());
+        };
+        out.push((high * 16 + low) as u8);
+        rest = &rest[at + 3..];
     }
+    out.extend_from_slice(rest);
     Ok(out)
 }
 
