@@ -76,6 +76,8 @@ pub enum Failure {
     Check(String),
     /// The input could not be used (exit 2).
     Input(String),
+    /// The network or the gateway's transport failed (exit 3).
+    Network(String),
 }
 
 impl<E: std::error::Error> From<E> for Failure {
@@ -108,6 +110,10 @@ fn main() -> ExitCode {
         Err(Failure::Input(message)) => {
             eprintln!("alipay: {message}");
             ExitCode::from(2)
+        }
+        Err(Failure::Network(message)) => {
+            eprintln!("alipay: {message}");
+            ExitCode::from(3)
         }
     }
 }

@@ -22,12 +22,39 @@ pub struct CallArgs {
     /// The app's alipay.toml.
     #[arg(long)]
     config: PathBuf,
+    /// notify_url: where Alipay sends the asynchronous notification.
+    #[arg(long)]
+    notify_url: Option<String>,
+    /// return_url: where the buyer's browser goes back to.
+    #[arg(long)]
+    return_url: Option<String>,
+    /// The app_auth_token of an ISV call (or set ALIPAY_APP_AUTH_TOKEN, which keeps it out of
+    /// the process list).
+    #[arg(long, env = "ALIPAY_APP_AUTH_TOKEN", hide_env_values = true)]
+    app_auth_token: Option<String>,
+    /// An extra application parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
 }
 
 pub fn call(args: CallArgs) -> Result<(), Failure> {
     let file = ConfigFile::load(&args.config)?;
     let client = crate::blocking_client(&file, file.builder()?.build()?).map_err(|e| Failure::Input(e.to_string()))?;
-    let request = Request::new(&args.method).biz_json(&args.biz);
+    let mut request = Request::new(&args.method).biz_json(&args.biz);
+    if let Some(url) = args.notify_url {
+        request = request.notify_url(url);
+    }
+    if let Some(url) = args.return_url {
+        request = request.return_url(url);
+    }
+    if let Some(token) = args.app_auth_token {
+        request = request.app_auth_token(token);
+    }
+    for param in &args.params {
+        let (name, value) =
+            param.split_once('=').ok_or_else(|| Failure::Input(format!("--param {param:?}: expected NAME=VALUE")))?;
+        request = request.param(name, value);
+    }
     match client.execute(&request) {
         Ok(response) => {
             let node: serde_json::Value = serde_json::from_str(response.node()).unwrap_or_default();
@@ -37,6 +64,9 @@ pub fn call(args: CallArgs) -> Result<(), Failure> {
             Ok(())
         }
         Err(error) if error.kind() == alipay_sdk::ErrorKind::Request => Err(Failure::Input(error.to_string())),
+        Err(error) if matches!(error.kind(), alipay_sdk::ErrorKind::Transport | alipay_sdk::ErrorKind::Status) => {
+            Err(Failure::Network(error.to_string()))
+        }
         Err(error) => {
             if let Some(business) = error.business() {
                 println!("{}", business.failure.node);

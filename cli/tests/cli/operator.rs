@@ -519,3 +519,59 @@ fn doctor_pointed_at_a_key_file_says_so_without_quoting_it() {
         assert_no_secret(&all, &fragments);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_takes_request_options_and_exits_3_on_the_network() {
+    let sandbox = Sandbox::builder().notify_retry_delays(vec![]).start().await.unwrap();
+    let config = sandbox.dir().join("alipay.toml");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let notify_url = format!("http://{closed}/notify");
+    let (path, url) = (config.clone(), notify_url.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(
+            &[
+                "call",
+                "alipay.trade.precreate",
+                "--biz",
+                r#"{"out_trade_no":"opts-1","total_amount":"1.00","subject":"CLI"}"#,
+                "--config",
+                path.to_str().unwrap(),
+                "--notify-url",
+                &url,
+                "--param",
+                "extend_info=x",
+            ],
+            &[("ALIPAY_APP_AUTH_TOKEN", "token-from-env")],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    // The notify_url given on the command line is where the sandbox delivers.
+    sandbox.buyer_pays("opts-1").unwrap();
+    let mut delivered = None;
+    for _ in 0..500 {
+        delivered = sandbox.deliveries().into_iter().find(|d| d.out_trade_no == "opts-1" && d.attempts > 0);
+        if delivered.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(delivered.expect("a delivery attempt").url, notify_url);
+    let bad = tokio::task::spawn_blocking(move || {
+        alipay(&["call", "alipay.trade.query", "--config", config.to_str().unwrap(), "--param", "no-equals"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+
+    // Unreachable gateway: exit 3, not 1.
+    let dir = tempfile::tempdir().unwrap();
+    let file = toml_file(dir.path(), &format!("http://{closed}/gateway.do"), &[]);
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(&["call", "alipay.trade.query", "--biz", "{}", "--config", file.to_str().unwrap()], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+}
