@@ -95,7 +95,7 @@ fn main() -> ExitCode {
         Command::Response(command) => response::run(command),
         Command::Aes(command) => aes::run(command),
         Command::Notify(command) => notify::run(command),
-        Command::Sandbox(args) => sandbox::serve(args),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Demo => sandbox::demo(),
         Command::Doctor(args) => doctor::run(args),
         Command::Call(args) => tools::call(args),

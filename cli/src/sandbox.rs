@@ -10,7 +10,7 @@ use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeRef, TradeRefund
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::notify::{Expected, NotificationVerifier, Rule};
 use alipay_sdk::{Client, Config};
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::Failure;
@@ -22,10 +22,60 @@ pub enum Mode {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SandboxArgs {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
+    /// Act on a running sandbox instead of starting one.
+    #[command(subcommand)]
+    action: Option<Action>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+/// What to ask a running sandbox (found through DIR/sandbox.json).
+#[derive(Subcommand)]
+enum Action {
+    /// The buyer pays a trade: it is marked paid and its notification is sent.
+    Pay {
+        /// The merchant's order number.
+        out_trade_no: String,
+        /// The sandbox's directory.
+        #[arg(long, default_value = "alipay-sandbox")]
+        dir: PathBuf,
+    },
+    /// Sends a trade's signed payment notification (again) to a URL.
+    Notify {
+        /// The merchant's order number.
+        out_trade_no: String,
+        /// Where to send it (default: the trade's notify_url).
+        #[arg(long)]
+        url: Option<String>,
+        /// The sandbox's directory.
+        #[arg(long, default_value = "alipay-sandbox")]
+        dir: PathBuf,
+    },
+    /// Calls an ISV's SPI / app-gateway endpoint as Alipay does and checks the signed answer.
+    Spi {
+        /// The endpoint.
+        #[arg(long)]
+        url: String,
+        /// The method Alipay calls.
+        #[arg(long, default_value = "alipay.sandbox.spi.test")]
+        method: String,
+        /// biz_content as JSON.
+        #[arg(long, default_value = "{}")]
+        biz: String,
+        /// The sandbox's directory.
+        #[arg(long, default_value = "alipay-sandbox")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port). Default: the port recorded in
+    /// DIR/alipay.toml when there is one, else a free port.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Directory for the PKI and sandbox.json (files there are reused; generated when absent).
     #[arg(long, default_value = "alipay-sandbox")]
     dir: PathBuf,
@@ -44,13 +94,86 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Input(format!("cannot start the async runtime: {e}")))
 }
 
-pub fn serve(args: SandboxArgs) -> Result<(), Failure> {
+pub fn run(args: SandboxArgs) -> Result<(), Failure> {
+    match args.action {
+        None => serve(args.serve),
+        Some(Action::Pay { out_trade_no, dir }) => {
+            control(&dir, &format!("/sandbox/pay?out_trade_no={}", encode(&out_trade_no)), "")
+        }
+        Some(Action::Notify { out_trade_no, url, dir }) => {
+            let mut path = format!("/sandbox/notify?out_trade_no={}", encode(&out_trade_no));
+            if let Some(url) = url {
+                path.push_str(&format!("&url={}", encode(&url)));
+            }
+            control(&dir, &path, "")
+        }
+        Some(Action::Spi { url, method, biz, dir }) => {
+            serde_json::from_str::<serde_json::Value>(&biz)
+                .map_err(|e| Failure::Input(format!("--biz is not JSON: {e}")))?;
+            control(&dir, &format!("/sandbox/spi?url={}&method={}", encode(&url), encode(&method)), &biz)
+        }
+    }
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// POSTs to a running sandbox's control endpoint and prints its JSON answer.
+fn control(dir: &std::path::Path, path: &str, body: &str) -> Result<(), Failure> {
+    let info_path = dir.join("sandbox.json");
+    let info: serde_json::Value = std::fs::read(&info_path)
+        .map_err(|e| {
+            Failure::Input(format!(
+                "{}: {e} (start `alipay sandbox --dir {}` first)",
+                info_path.display(),
+                dir.display()
+            ))
+        })
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| Failure::Input(format!("{}: {e}", info_path.display())))
+        })?;
+    let address =
+        info["address"].as_str().ok_or_else(|| Failure::Input(format!("{}: no address", info_path.display())))?;
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("http://{address}{path}"))
+        .body(body.to_string())
+        .send()
+        .map_err(|e| {
+            Failure::Network(format!("the sandbox at {address} does not answer (is it running?): {}", e.without_url()))
+        })?;
+    let status = answer.status();
+    let text = answer.text().map_err(|e| Failure::Network(e.without_url().to_string()))?;
+    println!("{text}");
+    if status.is_success() { Ok(()) } else { Err(Failure::Check(format!("the sandbox answered HTTP {status}"))) }
+}
+
+/// The port recorded in DIR/alipay.toml by an earlier run, to keep configurations valid.
+fn recorded_listen(dir: &std::path::Path) -> Option<SocketAddr> {
+    let file = alipay_sdk::config_file::ConfigFile::load_with_env(dir.join("alipay.toml"), |_| None).ok()?;
+    let url = url::Url::parse(&file.gateway_url()).ok()?;
+    let port = url.port()?;
+    format!("127.0.0.1:{port}").parse().ok()
+}
+
+fn serve(args: ServeArgs) -> Result<(), Failure> {
     runtime()?.block_on(async {
         let mode = match args.mode {
             Mode::Certificate => AppMode::Certificate,
             Mode::PublicKey => AppMode::PublicKey,
         };
-        let sandbox = Sandbox::builder().listen(args.listen).dir(&args.dir).mode(mode).seed(args.seed).start().await?;
+        let listen = match args.listen {
+            Some(listen) => listen,
+            None => recorded_listen(&args.dir).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        };
+        let sandbox = Sandbox::builder()
+            .listen(listen)
+            .dir(&args.dir)
+            .mode(mode)
+            .seed(args.seed)
+            .progress(|line| eprintln!("{line}"))
+            .start()
+            .await?;
         let info = sandbox.info();
         println!("alipay sandbox gateway listening on {}", info.address);
         println!("  gateway              {}", info.gateway);
@@ -68,7 +191,10 @@ pub fn serve(args: SandboxArgs) -> Result<(), Failure> {
         println!("  Alipay root bundle   {}", info.alipay_root_cert.display());
         println!("  Alipay public key    {}", info.alipay_public_key.display());
         println!("  written to           {}", sandbox.dir().join("sandbox.json").display());
-        println!("buyer pays:  curl -X POST '{}/sandbox/pay?out_trade_no=ORDER'", base(&info.gateway));
+        let dir = sandbox.dir().display();
+        println!("buyer pays:  alipay sandbox pay ORDER --dir {dir}");
+        println!("notify:      alipay sandbox notify ORDER --url URL --dir {dir}");
+        println!("SPI call:    alipay sandbox spi --url URL --dir {dir}");
         println!("rotate cert: curl -X POST '{}/sandbox/rotate'", base(&info.gateway));
         println!("press Ctrl-C to stop");
         tokio::signal::ctrl_c().await.map_err(|e| Failure::Input(e.to_string()))?;

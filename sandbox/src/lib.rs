@@ -148,7 +148,11 @@ pub struct SandboxBuilder {
     clock: Arc<dyn Clock>,
     timestamp_window: Duration,
     retry_delays: Vec<Duration>,
+    progress: Option<Progress>,
 }
+
+/// Where start-up progress lines go.
+type Progress = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The sandbox gateway.
 pub struct Sandbox;
@@ -165,6 +169,7 @@ impl Sandbox {
             clock: Arc::new(SystemClock),
             timestamp_window: Duration::from_secs(15 * 60),
             retry_delays: [1, 2, 4, 8, 15, 30, 60].iter().map(|s| Duration::from_secs(*s)).collect(),
+            progress: None,
         }
     }
 }
@@ -220,8 +225,23 @@ impl SandboxBuilder {
         self
     }
 
-    /// Generates or loads the PKI, binds and starts serving.
+    /// Called with a line of progress while the sandbox starts (generating RSA keys takes a few
+    /// seconds on a small machine).
+    pub fn progress(mut self, report: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(report));
+        self
+    }
+
+    /// Binds, then generates or loads the PKI and starts serving. Binding comes first: a taken
+    /// address fails before anything is written.
     pub async fn start(self) -> Result<SandboxHandle, SandboxError> {
+        let report = |line: &str| {
+            if let Some(progress) = &self.progress {
+                progress(line);
+            }
+        };
+        let listener =
+            TcpListener::bind(self.listen).await.map_err(|source| SandboxError::Bind { addr: self.listen, source })?;
         let (dir, owned) = match self.dir {
             Some(dir) => (dir, false),
             None => {
@@ -233,6 +253,9 @@ impl SandboxBuilder {
         std::fs::create_dir_all(&dir).map_err(|source| SandboxError::Io { path: dir.clone(), source })?;
         let app_id = self.app_id.clone();
         let dir_for_pki = dir.clone();
+        if !dir.join("sandbox-private").exists() {
+            report(&format!("generating the sandbox PKI in {} (RSA-2048 keys, a few seconds)…", dir.display()));
+        }
         let pki = tokio::task::spawn_blocking(move || pki::Pki::load_or_generate(&dir_for_pki, &app_id))
             .await
             .map_err(|e| SandboxError::Pki(e.to_string()))??;
@@ -255,8 +278,7 @@ impl SandboxBuilder {
             .await
             .map_err(|e| SandboxError::Pki(e.to_string()))?
             .map_err(|e| SandboxError::Pki(e.to_string()))?;
-        let listener =
-            TcpListener::bind(self.listen).await.map_err(|source| SandboxError::Bind { addr: self.listen, source })?;
+        report("keys and certificates ready");
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: self.listen, source })?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -348,6 +370,27 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             Ok(sn) => json(200, serde_json::json!({ "alipay_cert_sn": sn })),
             Err(e) => json(500, serde_json::json!({ "error": e.to_string() })),
         },
+        // Sends the signed payment notification of a trade to a URL (its own notify_url unless
+        // `url` is given), redelivered like Alipay does.
+        "/sandbox/notify" => match query_param("out_trade_no") {
+            Some(out) => match shared.notify_to(&out, query_param("url")) {
+                Ok(url) => json(202, serde_json::json!({ "out_trade_no": out, "url": url })),
+                Err(e) => json(400, serde_json::json!({ "error": e.to_string() })),
+            },
+            None => json(400, serde_json::json!({ "error": "out_trade_no is required" })),
+        },
+        // Calls an ISV's SPI / app-gateway endpoint as Alipay does; the body is biz_content.
+        "/sandbox/spi" => match query_param("url") {
+            Some(url) => {
+                let method = query_param("method").unwrap_or_else(|| "alipay.sandbox.spi.test".into());
+                let biz = serde_json::from_slice(&request.body).unwrap_or_else(|_| serde_json::json!({}));
+                match spi::call_spi(&shared, &url, &method, &biz).await {
+                    Ok(answer) => json(200, serde_json::to_value(answer).unwrap_or_default()),
+                    Err(e) => json(502, serde_json::json!({ "error": e.to_string() })),
+                }
+            }
+            None => json(400, serde_json::json!({ "error": "url is required" })),
+        },
         "/sandbox/notifications" => {
             json(200, serde_json::to_value(crate::lock(&shared.deliveries).clone()).unwrap_or_default())
         }
@@ -366,6 +409,24 @@ impl Shared {
             self.notify(trade);
         }
         Ok(())
+    }
+
+    /// Sends the payment notification of `out_trade_no` (to `url`, or the trade's notify_url).
+    fn notify_to(self: &Arc<Self>, out_trade_no: &str, url: Option<String>) -> Result<String, SandboxError> {
+        let mut trade = crate::lock(&self.ledger).get(out_trade_no).ok_or_else(|| SandboxError::Trade {
+            sub_code: "ACQ.TRADE_NOT_EXIST",
+            sub_msg: format!("交易不存在: {out_trade_no}"),
+        })?;
+        let charset = trade.notify.as_ref().map_or(alipay_sdk::charset::Charset::Utf8, |t| t.charset);
+        if let Some(url) = url {
+            trade.notify = Some(ledger::NotifyTarget { url, charset });
+        }
+        let target = trade.notify.as_ref().map(|t| t.url.clone()).ok_or_else(|| SandboxError::Trade {
+            sub_code: "ACQ.NO_NOTIFY_URL",
+            sub_msg: "the trade has no notify_url; give url=…".into(),
+        })?;
+        self.notify(trade);
+        Ok(target)
     }
 
     fn rotate(&self) -> Result<String, SandboxError> {

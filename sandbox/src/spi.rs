@@ -35,80 +35,88 @@ impl SandboxHandle {
         method: &str,
         biz_content: &serde_json::Value,
     ) -> Result<SpiAnswer, SandboxError> {
-        let shared = &self.shared;
-        let (key, sn, app_key, app_cert_sn) = {
-            let pki = crate::lock(&shared.pki);
-            let current = pki.identities.last().expect("identity");
-            let app_key = match shared.mode {
-                AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
-                AppMode::PublicKey => Some(pki.app_key.public_key()),
-            };
-            (current.key.clone(), current.sn().to_string(), app_key, pki.app_cert.sn().to_string())
-        };
-        let mut params: Vec<(String, String)> = vec![
-            ("app_id".into(), shared.app_id.clone()),
-            ("method".into(), method.into()),
-            ("charset".into(), "UTF-8".into()),
-            ("sign_type".into(), "RSA2".into()),
-            ("timestamp".into(), format_timestamp(shared.clock.now())),
-            ("version".into(), "1.0".into()),
-            ("biz_content".into(), biz_content.to_string()),
-        ];
-        if shared.mode == AppMode::Certificate {
-            params.push(("alipay_cert_sn".into(), sn));
-        }
-        let sign = notify::sign_params(&params, Rule::V2, &key, SignType::Rsa2, Charset::Utf8)
-            .map_err(|e| SandboxError::Pki(e.to_string()))?;
-        params.push(("sign".into(), sign));
-        let body = alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8)
-            .map_err(|e| SandboxError::Pki(e.to_string()))?;
-        let answer = shared
-            .http
-            .post(url)
-            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| SandboxError::Pki(format!("SPI call failed: {}", e.without_url())))?;
-        let status = answer.status().as_u16();
-        let text = answer.text().await.unwrap_or_default();
-        let mut result = SpiAnswer { status, body: text.clone(), response: None, accepted: false, reason: None };
-        let members = match scan::top_level_members(&text) {
-            Ok(members) => members,
-            Err(e) => {
-                result.reason = Some(format!("not JSON: {e}"));
-                return Ok(result);
-            }
-        };
-        let one = |name: &str| {
-            let mut found = members.iter().filter(|m| m.key == name);
-            match (found.next(), found.next()) {
-                (Some(m), None) => Ok(Some(&text[m.value.clone()])),
-                (None, _) => Ok(None),
-                _ => Err(format!("{name} appears twice")),
-            }
-        };
-        let checked = (|| -> Result<(), String> {
-            let response = one("response")?.ok_or("no response node")?;
-            result.response = Some(response.to_string());
-            let sign = one("sign")?.and_then(scan::decode_string).ok_or("no sign")?;
-            if shared.mode == AppMode::Certificate {
-                let sent =
-                    one("app_cert_sn")?.and_then(scan::decode_string).ok_or("no app_cert_sn (certificate mode)")?;
-                if sent != app_cert_sn {
-                    return Err(format!("app_cert_sn {sent} is not the registered {app_cert_sn}"));
-                }
-            }
-            let key = app_key.as_ref().ok_or("no app key")?;
-            if !key.verify(response.as_bytes(), &sign, SignType::Rsa2) {
-                return Err("sign does not verify over the response text".into());
-            }
-            Ok(())
-        })();
-        match checked {
-            Ok(()) => result.accepted = true,
-            Err(reason) => result.reason = Some(reason),
-        }
-        Ok(result)
+        call_spi(&self.shared, url, method, biz_content).await
     }
+}
+
+/// [`SandboxHandle::call_spi`], for the handle and the `/sandbox/spi` control endpoint.
+pub(crate) async fn call_spi(
+    shared: &super::Shared,
+    url: &str,
+    method: &str,
+    biz_content: &serde_json::Value,
+) -> Result<SpiAnswer, SandboxError> {
+    let (key, sn, app_key, app_cert_sn) = {
+        let pki = crate::lock(&shared.pki);
+        let current = pki.identities.last().expect("identity");
+        let app_key = match shared.mode {
+            AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
+            AppMode::PublicKey => Some(pki.app_key.public_key()),
+        };
+        (current.key.clone(), current.sn().to_string(), app_key, pki.app_cert.sn().to_string())
+    };
+    let mut params: Vec<(String, String)> = vec![
+        ("app_id".into(), shared.app_id.clone()),
+        ("method".into(), method.into()),
+        ("charset".into(), "UTF-8".into()),
+        ("sign_type".into(), "RSA2".into()),
+        ("timestamp".into(), format_timestamp(shared.clock.now())),
+        ("version".into(), "1.0".into()),
+        ("biz_content".into(), biz_content.to_string()),
+    ];
+    if shared.mode == AppMode::Certificate {
+        params.push(("alipay_cert_sn".into(), sn));
+    }
+    let sign = notify::sign_params(&params, Rule::V2, &key, SignType::Rsa2, Charset::Utf8)
+        .map_err(|e| SandboxError::Pki(e.to_string()))?;
+    params.push(("sign".into(), sign));
+    let body = alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8)
+        .map_err(|e| SandboxError::Pki(e.to_string()))?;
+    let answer = shared
+        .http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| SandboxError::Pki(format!("SPI call failed: {}", e.without_url())))?;
+    let status = answer.status().as_u16();
+    let text = answer.text().await.unwrap_or_default();
+    let mut result = SpiAnswer { status, body: text.clone(), response: None, accepted: false, reason: None };
+    let members = match scan::top_level_members(&text) {
+        Ok(members) => members,
+        Err(e) => {
+            result.reason = Some(format!("not JSON: {e}"));
+            return Ok(result);
+        }
+    };
+    let one = |name: &str| {
+        let mut found = members.iter().filter(|m| m.key == name);
+        match (found.next(), found.next()) {
+            (Some(m), None) => Ok(Some(&text[m.value.clone()])),
+            (None, _) => Ok(None),
+            _ => Err(format!("{name} appears twice")),
+        }
+    };
+    let checked = (|| -> Result<(), String> {
+        let response = one("response")?.ok_or("no response node")?;
+        result.response = Some(response.to_string());
+        let sign = one("sign")?.and_then(scan::decode_string).ok_or("no sign")?;
+        if shared.mode == AppMode::Certificate {
+            let sent = one("app_cert_sn")?.and_then(scan::decode_string).ok_or("no app_cert_sn (certificate mode)")?;
+            if sent != app_cert_sn {
+                return Err(format!("app_cert_sn {sent} is not the registered {app_cert_sn}"));
+            }
+        }
+        let key = app_key.as_ref().ok_or("no app key")?;
+        if !key.verify(response.as_bytes(), &sign, SignType::Rsa2) {
+            return Err("sign does not verify over the response text".into());
+        }
+        Ok(())
+    })();
+    match checked {
+        Ok(()) => result.accepted = true,
+        Err(reason) => result.reason = Some(reason),
+    }
+    Ok(result)
 }

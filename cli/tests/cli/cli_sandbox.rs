@@ -84,3 +84,150 @@ fn sandbox_command_serves_and_writes_what_a_client_needs() {
     assert_eq!(paid.status(), 200);
     assert_eq!(client.call(&TradeQuery::by_out_trade_no("cli-1")).unwrap().trade_status, TradeStatus::TradeSuccess);
 }
+
+/// Starts `alipay sandbox --dir DIR` (extra args appended) and waits for its address.
+fn start_sandbox(dir: &std::path::Path, extra: &[&str]) -> (Killed, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["sandbox", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let guard = Killed(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let address = first.strip_prefix("alipay sandbox gateway listening on ").expect(&first).to_string();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("press Ctrl-C") {
+            break;
+        }
+    }
+    // The progress line went to stderr; read what is there without waiting for the end.
+    let mut progress = vec![0u8; 4096];
+    let n = std::io::Read::read(&mut stderr, &mut progress).unwrap_or(0);
+    (guard, address, String::from_utf8_lossy(&progress[..n]).into_owned())
+}
+
+fn alipay(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_alipay")).args(args).output().unwrap()
+}
+
+#[test]
+fn sandbox_start_up_binds_first_reports_progress_and_keeps_its_port() {
+    // A taken port: an error, and nothing written.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh");
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = alipay(&["sandbox", "--listen", &addr, "--dir", fresh.to_str().unwrap()]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(!fresh.exists(), "nothing generated for a sandbox that cannot listen");
+    drop(taken);
+
+    let (guard, first, progress) = start_sandbox(&fresh, &[]);
+    assert!(progress.contains("generating the sandbox PKI"), "{progress:?}");
+    drop(guard);
+    // Started again without --listen: the same port, so alipay.toml stays right.
+    let (_guard, second, _) = start_sandbox(&fresh, &[]);
+    assert_eq!(first, second);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_sandbox_takes_pay_notify_and_spi_commands() {
+    use alipay_sdk::key::PrivateKey;
+    use alipay_sdk::server::Responder;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let (_guard, address, _) = tokio::task::spawn_blocking(move || start_sandbox(&path, &[])).await.unwrap();
+    let dir_arg = dir.path().to_str().unwrap().to_string();
+
+    // A receiver for notifications and an SPI endpoint answering with the app's key.
+    let key = PrivateKey::from_path(dir.path().join("app_private_key.pem")).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sandbox.json")).unwrap()).unwrap();
+    let responder = Responder::new(key, info["app_cert_sn"].as_str().map(str::to_string));
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = received.clone();
+    let app = axum::Router::new()
+        .route(
+            "/notify",
+            axum::routing::post(move |body: String| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(body);
+                    "success"
+                }
+            }),
+        )
+        .route(
+            "/spi",
+            axum::routing::post(move || {
+                let answer = responder.json(&serde_json::json!({"code": "10000", "msg": "Success"})).unwrap();
+                async move { answer }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let config = alipay_sdk::config_file::ConfigFile::load(dir.path().join("alipay.toml"))
+        .unwrap()
+        .builder()
+        .unwrap()
+        .build()
+        .unwrap();
+    let client = alipay_sdk::Client::new(config).unwrap();
+    client.call(&TradePrecreate::new("cli-pay", "1.00".parse().unwrap(), "Tea")).await.unwrap();
+    let run = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || alipay(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+
+    let paid =
+        run(vec!["sandbox".into(), "pay".into(), "cli-pay".into(), "--dir".into(), dir_arg.clone()]).await.unwrap();
+    assert_eq!(paid.status.code(), Some(0), "{}", String::from_utf8_lossy(&paid.stderr));
+    assert_eq!(
+        client.call(&TradeQuery::by_out_trade_no("cli-pay")).await.unwrap().trade_status,
+        TradeStatus::TradeSuccess
+    );
+
+    let url = format!("{base}/notify");
+    let sent = run(vec![
+        "sandbox".into(),
+        "notify".into(),
+        "cli-pay".into(),
+        "--url".into(),
+        url.clone(),
+        "--dir".into(),
+        dir_arg.clone(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(sent.status.code(), Some(0), "{}", String::from_utf8_lossy(&sent.stderr));
+    for _ in 0..500 {
+        if !received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let body = received.lock().unwrap().first().cloned().expect("the notification arrived");
+    assert!(body.contains("out_trade_no=cli-pay") && body.contains("sign="), "{body}");
+
+    let spi = run(vec![
+        "sandbox".into(),
+        "spi".into(),
+        "--url".into(),
+        format!("{base}/spi"),
+        "--dir".into(),
+        dir_arg.clone(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(spi.status.code(), Some(0), "{}", String::from_utf8_lossy(&spi.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&spi.stdout).unwrap();
+    assert_eq!(answer["accepted"], true, "{answer}");
+    let _ = address;
+}
