@@ -70,6 +70,30 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
+/// A person's name for a key's type (never OpenSSL's `Id(-1)`).
+pub(crate) fn key_type_name<T: openssl::pkey::HasPublic>(key: &PKey<T>) -> String {
+    let curve = || {
+        key.ec_key()
+            .ok()
+            .and_then(|ec| ec.group().curve_name())
+            .and_then(|nid| nid.short_name().ok().map(str::to_string))
+            .unwrap_or_else(|| "an unnamed curve".into())
+    };
+    match key.id() {
+        Id::RSA => "RSA".into(),
+        Id::EC => match curve().as_str() {
+            "SM2" => "an SM2 key".into(),
+            name => format!("an EC key on {name}"),
+        },
+        Id::DSA => "a DSA key".into(),
+        Id::ED25519 => "an Ed25519 key".into(),
+        Id::ED448 => "an Ed448 key".into(),
+        Id::DH => "a DH key".into(),
+        Id::SM2 => "an SM2 key".into(),
+        _ => "a key type this crate does not use".into(),
+    }
+}
+
 /// What signs the app's requests and answers: the in-process [`PrivateKey`], or a KMS or HSM
 /// that keeps the key and only returns signatures (`examples/remote_signer.rs`).
 ///
@@ -313,7 +337,7 @@ fn wrong_kind_hint(found: FileKind, expected: &str) -> &'static str {
             ": in certificate mode configure this file as the Alipay certificate (alipayCertPublicKey_RSA2.crt) instead"
         }
         FileKind::PublicKey | FileKind::Pkcs1PublicKey if wants_private => {
-            ": this is the app public key (应用公钥); the private key is the other file the key tool wrote"
+            ": a public key — the app public key (应用公钥) or the Alipay public key (支付宝公钥); signing needs the app private key (应用私钥), the other file the key tool wrote"
         }
         FileKind::Pkcs1PrivateKey | FileKind::Pkcs8PrivateKey if !wants_private => {
             ": never give out a private key; the Alipay public key (支付宝公钥) comes from the open-platform console"
@@ -364,7 +388,7 @@ impl PrivateKey {
             other => return Err(KeyErrorKind::WrongKind { origin, found: other, expected: PRIVATE_EXPECTED }.into()),
         };
         let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
-            return Err(KeyErrorKind::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }.into());
+            return Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(&pkey) }.into());
         };
         Ok(PrivateKey { pkey, algorithm, origin })
     }
@@ -501,7 +525,7 @@ impl PublicKey {
             other => return Err(KeyErrorKind::WrongKind { origin, found: other, expected: PUBLIC_EXPECTED }.into()),
         };
         let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
-            return Err(KeyErrorKind::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }.into());
+            return Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(&pkey) }.into());
         };
         Ok(PublicKey { pkey, algorithm, origin })
     }
@@ -513,7 +537,7 @@ impl PublicKey {
             Some(pkey) if let Some(algorithm) = KeyAlgorithm::of(pkey) => {
                 Ok(PublicKey { pkey: pkey.clone(), algorithm, origin })
             }
-            Some(pkey) => Err(KeyErrorKind::NotRsa { origin, algorithm: format!("{:?}", pkey.id()) }.into()),
+            Some(pkey) => Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(pkey) }.into()),
             None => Err(KeyErrorKind::NotRsa { origin, algorithm: "an unsupported algorithm".into() }.into()),
         }
     }

@@ -33,7 +33,17 @@ pub enum CertCommand {
 pub fn run(command: CertCommand) -> Result<(), Failure> {
     match command {
         CertCommand::Sn { file } => {
-            println!("{}", CertificateChain::from_path(&file)?.sn());
+            let chain = CertificateChain::from_path(&file)?;
+            let roots = chain.certificates().iter().filter(|c| c.is_self_issued()).count();
+            if chain.certificates().len() > 1 && roots == chain.certificates().len() {
+                return Err(Failure::Input(format!(
+                    "{}: this is a root bundle of {roots} roots, not one certificate; the SN requests carry for it is \
+                     alipay_root_cert_sn: `alipay cert root-sn {}`",
+                    file.display(),
+                    file.display()
+                )));
+            }
+            println!("{}", chain.sn());
         }
         CertCommand::RootSn { file } => {
             println!("{}", RootBundle::from_path(&file)?.sn());

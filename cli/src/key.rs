@@ -28,7 +28,8 @@ pub fn run(command: KeyCommand) -> Result<(), Failure> {
         KeyCommand::Gen(args) => crate::tools::key_gen(args),
         KeyCommand::Check { key, cert } => {
             let key = PrivateKey::from_path(&key)?;
-            let chain = CertificateChain::from_path(&cert)?;
+            // The app's own pair: an Alipay or root certificate here is named as such.
+            let chain = CertificateChain::from_path(&cert)?.expect_app_certificate()?;
             match key.check_matches(&chain) {
                 Ok(()) => {
                     println!("ok: {} matches {} (SN {})", key.origin(), chain.origin(), chain.sn());

@@ -43,7 +43,10 @@ pub fn run(command: ResponseCommand) -> Result<(), Failure> {
     let verifier = match alipay_public_key {
         Some(path) => ResponseVerifier::public_key(PublicKey::from_path(path)?),
         None => {
-            let chains = alipay_cert.iter().map(CertificateChain::from_path).collect::<Result<Vec<_>, _>>()?;
+            let chains = alipay_cert
+                .iter()
+                .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::expect_alipay_certificate))
+                .collect::<Result<Vec<_>, _>>()?;
             ResponseVerifier::certificates(chains)?
         }
     };

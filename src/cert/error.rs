@@ -93,6 +93,24 @@ pub enum CertErrorKind {
         /// The signature algorithm OIDs that were found.
         found: String,
     },
+    /// A file given as the root bundle holds a certificate that is not a root (not self-issued):
+    /// usually the Alipay certificate file (leaf + intermediate).
+    #[error(
+        "{origin}: certificate #{index} is {found} (subject {subject}), not a root; this looks like {what}, \
+         but the root bundle is alipayRootCert.crt from the open-platform console"
+    )]
+    NotARootBundle {
+        /// The file or label.
+        origin: String,
+        /// Which certificate (1-based).
+        index: usize,
+        /// What that certificate is.
+        found: String,
+        /// Its subject.
+        subject: String,
+        /// What the whole file looks like.
+        what: &'static str,
+    },
     /// A certificate file of the wrong role: the app certificate where the Alipay certificate
     /// belongs, or the reverse, or a CA certificate.
     #[error("{origin}: expected {expected}, but this is {found} (subject {subject})")]

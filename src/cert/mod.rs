@@ -345,6 +345,21 @@ impl RootBundle {
                 skipped.push(SkippedRoot { index, signature_algorithm_oid: outer_oid, certificate: parsed.ok() });
             }
         }
+        // A root bundle holds roots: a leaf or an intermediate means the wrong file was given.
+        if let Some((position, stranger)) = rsa_roots.iter().enumerate().find(|(_, c)| !c.is_self_issued()) {
+            let what = match stranger.role() {
+                CertRole::App { .. } => "the app certificate",
+                _ => "an Alipay certificate file (leaf + intermediate)",
+            };
+            return Err(CertErrorKind::NotARootBundle {
+                origin,
+                index: position + 1,
+                found: stranger.role().describe(),
+                subject: stranger.subject().to_string(),
+                what,
+            }
+            .into());
+        }
         if rsa_roots.is_empty() {
             let found = skipped.iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");
             return Err(CertErrorKind::NoRsaRoot { origin, found }.into());

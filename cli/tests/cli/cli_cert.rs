@@ -108,3 +108,66 @@ fn the_cli_exits_2_on_hostile_certificate_bytes() {
     assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stderr).contains("time"));
 }
+
+/// The right file in the right place: each mix-up names the file, what it is and what was
+/// expected, with exit 2, and never an OpenSSL internal.
+#[test]
+fn every_wrong_file_is_named_for_what_it_is() {
+    let stderr = |output: &Output| String::from_utf8_lossy(&output.stderr).into_owned();
+    let expect = |args: &[&str], needles: &[&str]| {
+        let output = alipay(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        let message = stderr(&output);
+        for needle in needles {
+            assert!(message.contains(needle), "{args:?}: {needle:?} in {message}");
+        }
+        assert!(!message.contains("Id("), "{args:?}: an OpenSSL internal in {message}");
+    };
+    let leaf_chain = path(pki("ca/alipay_cert.pem"));
+    let bundle = path(pki("ca/root_bundle.pem"));
+    let app_cert = path(pki("ca/app_cert.pem"));
+    // A leaf chain where the root bundle belongs.
+    expect(&["cert", "root-sn", &leaf_chain], &[&leaf_chain, "not a root", "alipayRootCert.crt"]);
+    // A root bundle where one certificate is expected.
+    expect(&["cert", "sn", &bundle], &[&bundle, "root bundle", "alipay cert root-sn"]);
+    // Verifying with a root or an app certificate.
+    for wrong in [&bundle, &app_cert] {
+        expect(
+            &["response", "verify", "--method", "alipay.trade.query", "--alipay-cert", wrong],
+            &[wrong.as_str(), "expected"],
+        );
+        expect(&["notify", "verify", "--alipay-cert", wrong], &[wrong.as_str(), "expected"]);
+    }
+    // key check against the Alipay certificate.
+    expect(
+        &["key", "check", "--key", &path(pki("keys/app_pkcs8.pem")), "--cert", &leaf_chain],
+        &[&leaf_chain, "Alipay certificate"],
+    );
+    // sign with a public key: called a public key, not "the app public key".
+    let alipay_public = path(pki("ca/alipay_public.pem"));
+    let output = Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["sign", "--key", &alipay_public])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains(&alipay_public) && message.contains("public key") && message.contains("app private key"),
+        "{message}"
+    );
+    // A key of another algorithm: a person's name for it.
+    let dir = tempfile::tempdir().unwrap();
+    let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    let ec = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap();
+    let ec_path = dir.path().join("ec.pem");
+    std::fs::write(&ec_path, ec.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["sign", "--key", ec_path.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(message.contains("an EC key on prime256v1") && !message.contains("Id("), "{message}");
+}

@@ -251,6 +251,12 @@ async fn each_doctor_check_fails_with_its_fix() {
         ),
         ("wrong kind", vec![("app_private_key", p("ca/app_cert.pem"))], "app private key", "this is a certificate"),
         ("wrong role", vec![("app_cert", p("ca/alipay_cert.pem"))], "app certificate", "an Alipay certificate"),
+        (
+            "leaf chain as the root bundle",
+            vec![("alipay_root_cert", p("ca/alipay_cert.pem"))],
+            "root bundle",
+            "not a root",
+        ),
         ("unknown charset", vec![("charset", "LATIN1".into())], "charset", "LATIN1"),
         ("missing app_id", vec![("app_id", String::new())], "app_id", "not set"),
         ("unusable by call", vec![("charset", "LATIN1".into())], "client configuration", "charset"),
