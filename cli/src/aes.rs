@@ -10,17 +10,39 @@ use crate::Failure;
 #[derive(Subcommand)]
 pub enum AesCommand {
     /// Encrypt stdin, print base64.
-    Encrypt {
-        /// The AES key as the console shows it (base64).
-        #[arg(long)]
-        key: String,
-    },
+    Encrypt(KeyArgs),
     /// Decrypt base64 from stdin, print the plaintext.
-    Decrypt {
-        /// The AES key as the console shows it (base64).
-        #[arg(long)]
-        key: String,
-    },
+    Decrypt(KeyArgs),
+}
+
+/// Where the AES key comes from: a file or an environment variable keep it out of the process
+/// list and the shell history; `--key` is for throwaway keys.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("aes_key").required(true).args(["key", "key_file", "key_env"])))]
+pub struct KeyArgs {
+    /// The AES key as the console shows it (base64).
+    #[arg(long)]
+    key: Option<String>,
+    /// A file holding the key.
+    #[arg(long)]
+    key_file: Option<std::path::PathBuf>,
+    /// The name of an environment variable holding the key.
+    #[arg(long)]
+    key_env: Option<String>,
+}
+
+impl KeyArgs {
+    fn load(&self) -> Result<AesKey, Failure> {
+        let text = match (&self.key, &self.key_file, &self.key_env) {
+            (Some(key), _, _) => key.clone(),
+            (_, Some(file), _) => std::fs::read_to_string(file)
+                .map_err(|e| Failure::Input(format!("--key-file {}: {e}", file.display())))?,
+            (_, _, Some(var)) => std::env::var(var)
+                .map_err(|_| Failure::Input(format!("--key-env: environment variable {var} is not set")))?,
+            _ => return Err(Failure::Input("give --key, --key-file or --key-env".into())),
+        };
+        Ok(AesKey::from_base64(text.trim())?)
+    }
 }
 
 pub fn run(command: AesCommand) -> Result<(), Failure> {
@@ -28,12 +50,12 @@ pub fn run(command: AesCommand) -> Result<(), Failure> {
     std::io::stdin().read_to_end(&mut input).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
     let mut stdout = std::io::stdout();
     match command {
-        AesCommand::Encrypt { key } => {
-            let key = AesKey::from_base64(&key)?;
+        AesCommand::Encrypt(key) => {
+            let key = key.load()?;
             writeln!(stdout, "{}", key.encrypt(&input)).map_err(|e| Failure::Input(e.to_string()))?;
         }
-        AesCommand::Decrypt { key } => {
-            let key = AesKey::from_base64(&key)?;
+        AesCommand::Decrypt(key) => {
+            let key = key.load()?;
             let text = String::from_utf8(input).map_err(|_| Failure::Input("stdin is not base64 text".into()))?;
             let plain = key.decrypt(&text)?;
             stdout.write_all(&plain).map_err(|e| Failure::Input(e.to_string()))?;

@@ -14,11 +14,17 @@ pub enum CertCommand {
     Sn {
         /// Certificate file (PEM or DER; a chain is identified by its first certificate).
         file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Print alipay_root_cert_sn of a root bundle (RSA-family roots only).
     RootSn {
         /// Root bundle (alipayRootCert.crt).
         file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Describe every certificate in the file.
     Inspect {
@@ -32,7 +38,7 @@ pub enum CertCommand {
 
 pub fn run(command: CertCommand) -> Result<(), Failure> {
     match command {
-        CertCommand::Sn { file } => {
+        CertCommand::Sn { file, json } => {
             let chain = CertificateChain::from_path(&file)?;
             let roots = chain.certificates().iter().filter(|c| c.is_self_issued()).count();
             if chain.certificates().len() > 1 && roots == chain.certificates().len() {
@@ -43,10 +49,26 @@ pub fn run(command: CertCommand) -> Result<(), Failure> {
                     file.display()
                 )));
             }
-            println!("{}", chain.sn());
+            if json {
+                let value = serde_json::json!({ "file": file.display().to_string(), "sn": chain.sn() });
+                println!("{value}");
+            } else {
+                println!("{}", chain.sn());
+            }
         }
-        CertCommand::RootSn { file } => {
-            println!("{}", RootBundle::from_path(&file)?.sn());
+        CertCommand::RootSn { file, json } => {
+            let bundle = RootBundle::from_path(&file)?;
+            if json {
+                let value = serde_json::json!({
+                    "file": file.display().to_string(),
+                    "alipay_root_cert_sn": bundle.sn(),
+                    "roots_counted": bundle.rsa_roots().len(),
+                    "roots_skipped": bundle.skipped().len(),
+                });
+                println!("{value}");
+            } else {
+                println!("{}", bundle.sn());
+            }
         }
         CertCommand::Inspect { file, json } => inspect(file, json)?,
     }

@@ -20,17 +20,31 @@ pub enum KeyCommand {
         /// The certificate (its first certificate is checked).
         #[arg(long)]
         cert: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub fn run(command: KeyCommand) -> Result<(), Failure> {
     match command {
         KeyCommand::Gen(args) => crate::tools::key_gen(args),
-        KeyCommand::Check { key, cert } => {
+        KeyCommand::Check { key, cert, json } => {
             let key = PrivateKey::from_path(&key)?;
             // The app's own pair: an Alipay or root certificate here is named as such.
             let chain = CertificateChain::from_path(&cert)?.expect_app_certificate()?;
-            match key.check_matches(&chain) {
+            let result = key.check_matches(&chain);
+            if json {
+                let value = serde_json::json!({
+                    "matches": result.is_ok(),
+                    "key": key.origin(),
+                    "cert": chain.origin(),
+                    "app_cert_sn": chain.sn(),
+                });
+                println!("{value}");
+            }
+            match result {
+                Ok(()) if json => Ok(()),
                 Ok(()) => {
                     println!("ok: {} matches {} (SN {})", key.origin(), chain.origin(), chain.sn());
                     Ok(())

@@ -35,11 +35,14 @@ pub enum ResponseCommand {
         /// RSA2 or RSA.
         #[arg(long, default_value = "RSA2")]
         sign_type: SignType,
+        /// Print JSON: the outcome, the certificate that verified it and the node.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub fn run(command: ResponseCommand) -> Result<(), Failure> {
-    let ResponseCommand::Verify { method, alipay_cert, alipay_public_key, aes_key, charset, sign_type } = command;
+    let ResponseCommand::Verify { method, alipay_cert, alipay_public_key, aes_key, charset, sign_type, json } = command;
     let verifier = match alipay_public_key {
         Some(path) => ResponseVerifier::public_key(PublicKey::from_path(path)?),
         None => {
@@ -54,11 +57,21 @@ pub fn run(command: ResponseCommand) -> Result<(), Failure> {
     let verifier = verifier.with_charset(charset).with_sign_type(sign_type).with_aes_key(aes);
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
+    // stdout holds the verified node (or JSON with --json); what it was goes to stderr.
+    let report = |outcome: &str, alipay_cert_sn: Option<&str>, node: &str| {
+        if json {
+            let node: serde_json::Value = serde_json::from_str(node).unwrap_or_else(|_| node.into());
+            let value = serde_json::json!({ "verified": true, "outcome": outcome, "alipay_cert_sn": alipay_cert_sn, "node": node });
+            println!("{value}");
+        } else {
+            println!("{node}");
+        }
+    };
     match verifier.verify(&method, &body) {
         Ok(response) => {
             let by = response.alipay_cert_sn().map(|sn| format!(" by Alipay certificate {sn}")).unwrap_or_default();
-            println!("verified{by}: success");
-            println!("{}", response.node());
+            eprintln!("verified{by}: success");
+            report("success", response.alipay_cert_sn(), response.node());
             Ok(())
         }
         Err(error) => match error.into_kind() {
@@ -66,8 +79,8 @@ pub fn run(command: ResponseCommand) -> Result<(), Failure> {
                 let failure = error.failure();
                 let kind =
                     if failure.body.contains("\"error_response\"") { "error_response" } else { "business failure" };
-                println!("verified: {kind}: {failure}");
-                println!("{}", failure.node);
+                eprintln!("verified: {kind}: {failure}");
+                report(kind, None, &failure.node);
                 Ok(())
             }
             kind @ (ResponseErrorKind::Malformed { .. } | ResponseErrorKind::Charset(_)) => {

@@ -24,6 +24,9 @@ pub struct SignArgs {
     /// Print the sign content and its byte length before the signature.
     #[arg(long)]
     explain: bool,
+    /// Print JSON: the signature, the sign content and its length in bytes.
+    #[arg(long, conflicts_with = "explain")]
+    json: bool,
 }
 
 pub fn run(args: SignArgs) -> Result<(), Failure> {
@@ -34,6 +37,17 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
     let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let bytes = args.charset.encode(&content, "sign content")?;
     let signature = key.sign(&bytes, args.sign_type)?;
+    if args.json {
+        let value = serde_json::json!({
+            "sign": signature,
+            "sign_type": args.sign_type.as_str(),
+            "charset": args.charset.as_str(),
+            "sign_content": content,
+            "sign_content_len": bytes.len(),
+        });
+        println!("{value}");
+        return Ok(());
+    }
     if args.explain {
         println!("sign content ({} bytes, {}):", bytes.len(), args.charset);
         println!("{content}");

@@ -171,3 +171,32 @@ fn every_wrong_file_is_named_for_what_it_is() {
     assert_eq!(output.status.code(), Some(2), "{message}");
     assert!(message.contains("an EC key on prime256v1") && !message.contains("Id("), "{message}");
 }
+
+#[test]
+fn results_are_json_on_request_and_alone_on_stdout() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let output = alipay(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stdout(&output)))
+    };
+    let cert = path(pki("ca/app_cert.pem"));
+    let sn = json(&["cert", "sn", &cert, "--json"]);
+    assert_eq!(sn["sn"], oracle_for("app_cert.pem")["sn"]);
+    let roots = json(&["cert", "root-sn", &path(pki("ca/root_bundle.pem")), "--json"]);
+    assert!(roots["alipay_root_cert_sn"].as_str().unwrap().contains('_'));
+    let check = json(&["key", "check", "--key", &path(pki("keys/app_pkcs8.pem")), "--cert", &cert, "--json"]);
+    assert_eq!(check["matches"], true);
+    let signed = Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["sign", "--key", &path(pki("keys/app_pkcs8.pem")), "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(br#"{"b":"2","a":"1"}"#)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!((value["sign_content"].as_str(), value["sign_content_len"].as_u64()), (Some("a=1&b=2"), Some(7)));
+}

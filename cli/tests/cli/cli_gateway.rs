@@ -81,14 +81,24 @@ fn response_verify_outcomes() {
 
     let output = verify(body.as_bytes());
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let out = text(&output.stdout);
-    assert!(out.starts_with(&format!("verified by Alipay certificate {}: success\n", alipay_cert_sn())), "{out}");
-    assert!(out.contains(node));
+    // The result on stdout, the note on stderr.
+    assert!(
+        text(&output.stderr).starts_with(&format!("verified by Alipay certificate {}: success\n", alipay_cert_sn()))
+    );
+    assert_eq!(text(&output.stdout).trim_end(), node);
+    let json = alipay(
+        &["response", "verify", "--method", "alipay.trade.query", "--alipay-cert", &cert, "--json"],
+        body.as_bytes(),
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((value["outcome"].as_str(), value["node"]["out_trade_no"].as_str()), (Some("success"), Some("c-1")));
+    assert_eq!(value["alipay_cert_sn"], alipay_cert_sn());
 
     let failure = r#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST"}"#;
     let output = verify(signed_body("alipay.trade.query", failure, Some(&alipay_cert_sn()), &alipay_key()).as_bytes());
     assert_eq!(output.status.code(), Some(0));
-    assert!(text(&output.stdout).starts_with("verified: business failure: alipay.trade.query: code 40004"));
+    assert!(text(&output.stderr).starts_with("verified: business failure: alipay.trade.query: code 40004"));
+    assert_eq!(text(&output.stdout).trim_end(), failure);
 
     let output = verify(body.replace("c-1", "c-2").as_bytes());
     assert_eq!(output.status.code(), Some(1));
@@ -131,4 +141,18 @@ fn aes_round_trip_and_openssl_compatibility() {
     assert_eq!(output.stdout, r#"{"a":"中"}"#.as_bytes());
     assert_eq!(alipay(&["aes", "decrypt", "--key", key], b"AAAA").status.code(), Some(2));
     assert_eq!(alipay(&["aes", "encrypt", "--key", "short"], b"x").status.code(), Some(2));
+    // The key from a file or the environment, never only the command line.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("aes_key.txt");
+    std::fs::write(&key_file, format!("{key}\n")).unwrap();
+    let from_file = alipay(&["aes", "decrypt", "--key-file", key_file.to_str().unwrap()], encrypted.as_bytes());
+    assert_eq!(from_file.stdout, r#"{"a":"中"}"#.as_bytes(), "{}", text(&from_file.stderr));
+    let from_env = Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["aes", "encrypt", "--key-env", "ALIPAY_TEST_AES_KEY"])
+        .env("ALIPAY_TEST_AES_KEY", key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(from_env.status.code(), Some(0), "{}", text(&from_env.stderr));
+    assert_eq!(alipay(&["aes", "encrypt"], b"x").status.code(), Some(2), "a key source is required");
 }
