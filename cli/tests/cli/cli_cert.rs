@@ -199,4 +199,13 @@ fn results_are_json_on_request_and_alone_on_stdout() {
         .unwrap();
     let value: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert_eq!((value["sign_content"].as_str(), value["sign_content_len"].as_u64()), (Some("a=1&b=2"), Some(7)));
+    // key gen --json keeps the private key in its file; csr --json carries the PEM.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("app.pem");
+    let generated = json(&["key", "gen", "--out", key_file.to_str().unwrap(), "--json"]);
+    assert!(generated["public_key_pem"].as_str().unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+    assert!(!generated.to_string().contains("PRIVATE KEY"));
+    let csr = json(&["csr", "--key", key_file.to_str().unwrap(), "--json"]);
+    assert!(csr["csr_pem"].as_str().unwrap().contains("BEGIN CERTIFICATE REQUEST"));
+    assert_ne!(alipay(&["key", "gen", "--json"]).status.code(), Some(0), "--json needs --out");
 }
