@@ -257,21 +257,12 @@ fn content<'a>(
     rule: Rule,
     keep: impl Fn(&str) -> bool,
 ) -> String {
-    let mut kept: Vec<(&str, &str)> = params
-        .into_iter()
-        .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
-        .collect();
-    kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::with_capacity(kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (i, (k, v)) in kept.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    }
-    out
+    crate::request::sorted_content(
+        params
+            .into_iter()
+            .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
+            .collect(),
+    )
 }
 
 /// The first signed parameter that makes `k=v&…` split into other parameters than received: a

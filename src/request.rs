@@ -461,7 +461,12 @@ pub fn encode_pairs<'a>(
 /// The sign content of request parameters ([protocol](crate::protocol#signing-a-request)): `sign` and empty values dropped,
 /// sorted by key in byte order, `key=value` joined with `&`, no URL-encoding.
 pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut kept: Vec<(&str, &str)> = params.into_iter().filter(|(k, v)| *k != "sign" && !is_java_blank(v)).collect();
+    sorted_content(params.into_iter().filter(|(k, v)| *k != "sign" && !is_java_blank(v)).collect())
+}
+
+/// `k=v` pairs sorted by key in byte order and joined with `&`, unescaped: the shape of every
+/// sign content of the gateway protocol (requests and notifications).
+pub(crate) fn sorted_content(mut kept: Vec<(&str, &str)>) -> String {
     kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = String::with_capacity(kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (i, (k, v)) in kept.iter().enumerate() {

@@ -132,3 +132,15 @@ fn blocking_client(
     }
     builder.build()
 }
+
+/// Alipay certificate files, each checked to be an Alipay certificate (not a root, not the
+/// app's own), for the commands that verify.
+fn alipay_certificates(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<alipay_sdk::cert::CertificateChain>, alipay_sdk::cert::CertError> {
+    use alipay_sdk::cert::CertificateChain;
+    paths
+        .iter()
+        .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::expect_alipay_certificate))
+        .collect()
+}

@@ -3,7 +3,6 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::key::{PublicKey, SignType};
 use alipay_sdk::notify::{NotificationVerifier, NotifyErrorKind, Rule};
 use clap::{ArgGroup, Subcommand};
@@ -35,13 +34,7 @@ pub fn run(command: NotifyCommand) -> Result<(), Failure> {
     let NotifyCommand::Verify { alipay_cert, alipay_public_key, v2, sign_type } = command;
     let verifier = match alipay_public_key {
         Some(path) => NotificationVerifier::public_key(PublicKey::from_path(path)?),
-        None => {
-            let chains = alipay_cert
-                .iter()
-                .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::expect_alipay_certificate))
-                .collect::<Result<Vec<_>, _>>()?;
-            NotificationVerifier::certificates(chains)?
-        }
+        None => NotificationVerifier::certificates(crate::alipay_certificates(&alipay_cert)?)?,
     }
     .with_sign_type(sign_type);
     let mut body = Vec::new();

@@ -4,7 +4,6 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use alipay_sdk::aes::AesKey;
-use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PublicKey, SignType};
 use alipay_sdk::response::{ResponseError, ResponseErrorKind, ResponseVerifier};
@@ -45,13 +44,7 @@ pub fn run(command: ResponseCommand) -> Result<(), Failure> {
     let ResponseCommand::Verify { method, alipay_cert, alipay_public_key, aes_key, charset, sign_type, json } = command;
     let verifier = match alipay_public_key {
         Some(path) => ResponseVerifier::public_key(PublicKey::from_path(path)?),
-        None => {
-            let chains = alipay_cert
-                .iter()
-                .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::expect_alipay_certificate))
-                .collect::<Result<Vec<_>, _>>()?;
-            ResponseVerifier::certificates(chains)?
-        }
+        None => ResponseVerifier::certificates(crate::alipay_certificates(&alipay_cert)?)?,
     };
     let aes = aes_key.as_deref().map(AesKey::from_base64).transpose()?;
     let verifier = verifier.with_charset(charset).with_sign_type(sign_type).with_aes_key(aes);
