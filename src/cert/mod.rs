@@ -329,6 +329,8 @@ impl RootBundle {
     pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<RootBundle, CertError> {
         let origin = origin.into();
         let mut rsa_roots = Vec::new();
+        // Each counted root's position in the file (1-based), for messages.
+        let mut positions = Vec::new();
         let mut skipped = Vec::new();
         for (index, der) in parse::certificate_ders(bytes, &origin)? {
             let outer_oid = parse::outer_signature_oid(&der).map_err(|source| CertErrorKind::Malformed {
@@ -341,19 +343,20 @@ impl RootBundle {
                 let certificate =
                     parsed.map_err(|source| CertErrorKind::Malformed { origin: origin.clone(), index, source })?;
                 rsa_roots.push(certificate);
+                positions.push(index);
             } else {
                 skipped.push(SkippedRoot { index, signature_algorithm_oid: outer_oid, certificate: parsed.ok() });
             }
         }
         // A root bundle holds roots: a leaf or an intermediate means the wrong file was given.
-        if let Some((position, stranger)) = rsa_roots.iter().enumerate().find(|(_, c)| !c.is_self_issued()) {
+        if let Some((position, stranger)) = positions.iter().zip(&rsa_roots).find(|(_, c)| !c.is_self_issued()) {
             let what = match stranger.role() {
                 CertRole::App { .. } => "the app certificate",
                 _ => "an Alipay certificate file (leaf + intermediate)",
             };
             return Err(CertErrorKind::NotARootBundle {
                 origin,
-                index: position + 1,
+                index: *position,
                 found: stranger.role().describe(),
                 subject: stranger.subject().to_string(),
                 what,
