@@ -146,31 +146,44 @@ pub fn parse_form_with_charset(
     body: &[u8],
     content_type: Option<&str>,
 ) -> Result<(Vec<(String, String)>, Charset), NotifyError> {
-    let mut raw: Vec<[Cow<'_, [u8]>; 2]> = Vec::new();
-    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+    let pairs = || {
+        body.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| match pair.iter().position(|b| *b == b'=') {
             Some(at) => (&pair[..at], &pair[at + 1..]),
             None => (pair, &b""[..]),
-        };
-        raw.push([decode_component(name)?, decode_component(value)?]);
+        })
+    };
+    // The charset first (the values are decoded in it), then everything in one pass.
+    let mut named = None;
+    for (name, value) in pairs() {
+        if decode_component(name)?.as_ref() == b"charset" {
+            named = Some(String::from_utf8_lossy(&decode_component(value)?).into_owned());
+            break;
+        }
     }
-    let named =
-        raw.iter().find(|[k, _]| k.as_ref() == b"charset").map(|[_, v]| String::from_utf8_lossy(v).into_owned());
     let charset: Charset = match named.or_else(|| content_type.and_then(content_type_charset)) {
         Some(name) if !name.is_empty() => name.parse()?,
         _ => Charset::Utf8,
     };
-    let mut params = Vec::with_capacity(raw.len());
-    for [name, value] in raw {
-        let name = into_text(charset, name, || "notification parameter name".to_string())?;
-        let value = into_text(charset, value, || format!("notification parameter {name}"))?;
+    let mut params: Vec<(String, String)> = Vec::with_capacity(body.iter().filter(|b| **b == b'&').count() + 1);
+    for (name, value) in pairs() {
+        let name = into_text(charset, decode_component(name)?, || "notification parameter name".to_string())?;
+        let value = into_text(charset, decode_component(value)?, || format!("notification parameter {name}"))?;
         params.push((name, value));
     }
-    // Duplicates (parameter pollution): sorting the names is O(n log n) and allocation-light.
-    let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
-    names.sort_unstable();
-    if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(NotifyErrorKind::DuplicateParameter { name: pair[0].to_string() }.into());
+    // Duplicates (parameter pollution): a notification has a few dozen parameters, compared
+    // pairwise without allocating; a large form is sorted instead (O(n log n), never quadratic).
+    let duplicate = if params.len() <= 64 {
+        params
+            .iter()
+            .enumerate()
+            .find_map(|(i, (name, _))| params[..i].iter().any(|(k, _)| k == name).then_some(name.as_str()))
+    } else {
+        let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    };
+    if let Some(name) = duplicate {
+        return Err(NotifyErrorKind::DuplicateParameter { name: name.to_string() }.into());
     }
     Ok((params, charset))
 }
