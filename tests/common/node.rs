@@ -7,8 +7,14 @@ use std::process::Command;
 /// The pinned version, so results do not change under us.
 pub const VERSION: &str = "4.14.0";
 
-/// Installs the SDK (once) and returns the folder holding `node_modules`.
+/// Installs the SDK (once per process: the interop tests run in parallel, and concurrent
+/// `npm install`s into one folder undo each other) and returns the folder holding `node_modules`.
 pub fn install() -> PathBuf {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(install_now).clone()
+}
+
+fn install_now() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("node-alipay-sdk-{VERSION}"));
     let marker = dir.join("node_modules/alipay-sdk/package.json");
     if !marker.exists() {
