@@ -78,6 +78,11 @@ fn verifying(c: &mut Criterion) {
         b.iter(|| config.verify_response("alipay.trade.query", black_box(body.as_bytes())).unwrap())
     });
     group.finish();
+    let ratio = paired_ratio(
+        || raw_verify(&alipay_public, black_box(node.as_bytes()), &signature),
+        || config.verify_response("alipay.trade.query", black_box(body.as_bytes())).unwrap(),
+    );
+    eprintln!("verify_1k: verify_response / raw verify, paired median over 41 rounds: {ratio:.3} (target <= 1.25)");
 }
 
 fn whole_call(c: &mut Criterion) {
@@ -173,6 +178,43 @@ fn notification(c: &mut Criterion) {
         })
     });
     group.finish();
+    let ratio = paired_ratio(
+        || raw_verify(&alipay_public, black_box(content.as_bytes()), &signature),
+        || {
+            verifier
+                .verify_form(black_box(&body), Some("application/x-www-form-urlencoded; charset=utf-8"), Rule::V1)
+                .unwrap()
+        },
+    );
+    eprintln!("notify_26_fields: verify_form / raw verify, paired median over 41 rounds: {ratio:.3} (target <= 1.15)");
+}
+
+/// The median ratio of `ours` to `raw` over rounds that alternate the two, so that the
+/// machine's drift (frequency, neighbours) hits both alike; criterion measures them minutes
+/// apart.
+fn paired_ratio<A, B>(mut raw: impl FnMut() -> A, mut ours: impl FnMut() -> B) -> f64 {
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..300 {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..41)
+        .map(|round| {
+            // Which goes first alternates, so neither always runs on a warmer machine.
+            let (raw_time, our_time) = if round % 2 == 0 {
+                let raw_time = time(&mut || drop(black_box(raw())));
+                (raw_time, time(&mut || drop(black_box(ours()))))
+            } else {
+                let our_time = time(&mut || drop(black_box(ours())));
+                (time(&mut || drop(black_box(raw()))), our_time)
+            };
+            our_time / raw_time
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
 }
 
 criterion_group!(benches, signing, verifying, whole_call, notification);

@@ -27,6 +27,11 @@ pub(crate) fn sign_content(text: &str) -> String {
 /// The parameters whose values are secrets even inside a sign content.
 const SECRET_PARAMETERS: [&str; 2] = ["app_auth_token", "auth_token"];
 
+/// Whether a parameter's value is a secret (`app_auth_token`, `auth_token`).
+pub(crate) fn is_secret_parameter(name: &str) -> bool {
+    SECRET_PARAMETERS.contains(&name)
+}
+
 /// `k=v&…` with the values of `app_auth_token` and `auth_token` replaced by their length.
 pub(crate) fn redact_tokens(content: &str) -> String {
     if !SECRET_PARAMETERS.iter().any(|name| content.contains(name)) {

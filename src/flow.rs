@@ -38,7 +38,6 @@
 
 use std::error::Error as StdError;
 
-use crate::charset::Charset;
 use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::{AlipayCertStore, DownloadError, DownloadErrorKind, Turn, TurnGuard, download};
@@ -177,8 +176,7 @@ pub struct Gateway {
 /// A notification (or Alipay's call) to verify.
 #[derive(Debug)]
 pub struct Notification {
-    params: Vec<(String, String)>,
-    charset: Charset,
+    form: notify::Form,
     rule: Rule,
 }
 
@@ -249,7 +247,7 @@ impl Judge for Notification {
 
     fn check(&self, config: &Config) -> Checked<VerifiedNotification> {
         let verifier = config.notification_verifier();
-        match verifier.verify_params_in(self.params.clone(), self.charset, self.rule) {
+        match verifier.verify(self.form.clone(), self.rule) {
             Err(error) => match error.kind() {
                 NotifyErrorKind::UnknownCertSn { alipay_cert_sn, .. } => {
                     Checked::UnknownCert { sn: alipay_cert_sn.clone(), error: error.into() }
@@ -356,8 +354,8 @@ impl<'c> Call<'c, Notification> {
         content_type: Option<&str>,
         rule: Rule,
     ) -> Result<Self, Error> {
-        let (params, charset) = notify::parse_form_with_charset(body, content_type)?;
-        Ok(Call::new(config, Notification { params, charset, rule }))
+        let form = notify::Form::parse(body, content_type)?;
+        Ok(Call::new(config, Notification { form, rule }))
     }
 }
 

@@ -35,7 +35,7 @@
 //! | [`flow`] | the call flow as a state machine, for any driver |
 //! | [`Client`], [`blocking`] | the async and blocking drivers; [`Error`] and [`ErrorKind`] |
 //! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
-//! | [`notify`], [`server`] | notifications and Alipay's calls; signed answers to Alipay |
+//! | [`notify`], [`form`], [`server`] | notifications and their form bodies; Alipay's calls; signed answers to Alipay |
 //! | [`lifecycle`] | certificate store, storage and rotation, app key pair reload, expiry |
 //! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; AES content encryption; bounded error excerpts |
 //! | [`protocol`] | the protocol facts and their reasons (documentation only) |
@@ -96,6 +96,7 @@ mod der;
 mod error;
 pub mod excerpt;
 pub mod flow;
+pub mod form;
 pub mod key;
 pub mod kind;
 pub mod lifecycle;

@@ -16,7 +16,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -134,123 +133,7 @@ crate::error::layer_error!(
     NotifyError => NotifyErrorKind
 );
 
-/// Parses a form body: split on `&`, each side percent-decoded exactly once (`+` is a space),
-/// values decoded in the form's `charset` (or the content type's, or UTF-8).
-pub fn parse_form(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String, String)>, NotifyError> {
-    parse_form_with_charset(body, content_type).map(|(params, _)| params)
-}
-
-/// [`parse_form`], also returning the charset the values were decoded in: the `charset`
-/// parameter, else the `Content-Type` charset, else UTF-8. The sign content is encoded in it.
-pub fn parse_form_with_charset(
-    body: &[u8],
-    content_type: Option<&str>,
-) -> Result<(Vec<(String, String)>, Charset), NotifyError> {
-    let pairs = || {
-        body.split(|b| *b == b'&').filter(|p| !p.is_empty()).map(|pair| match pair.iter().position(|b| *b == b'=') {
-            Some(at) => (&pair[..at], &pair[at + 1..]),
-            None => (pair, &b""[..]),
-        })
-    };
-    // The charset first (the values are decoded in it), then everything in one pass.
-    let mut named = None;
-    for (name, value) in pairs() {
-        if decode_component(name)?.as_ref() == b"charset" {
-            named = Some(String::from_utf8_lossy(&decode_component(value)?).into_owned());
-            break;
-        }
-    }
-    let charset: Charset = match named.or_else(|| content_type.and_then(content_type_charset)) {
-        Some(name) if !name.is_empty() => name.parse()?,
-        _ => Charset::Utf8,
-    };
-    let mut params: Vec<(String, String)> = Vec::with_capacity(body.iter().filter(|b| **b == b'&').count() + 1);
-    for (name, value) in pairs() {
-        let name = into_text(charset, decode_component(name)?, || "notification parameter name".to_string())?;
-        let value = into_text(charset, decode_component(value)?, || format!("notification parameter {name}"))?;
-        params.push((name, value));
-    }
-    // Duplicates (parameter pollution): a notification has a few dozen parameters, compared
-    // pairwise without allocating; a large form is sorted instead (O(n log n), never quadratic).
-    let duplicate = if params.len() <= 64 {
-        params
-            .iter()
-            .enumerate()
-            .find_map(|(i, (name, _))| params[..i].iter().any(|(k, _)| k == name).then_some(name.as_str()))
-    } else {
-        let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
-        names.sort_unstable();
-        names.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
-    };
-    if let Some(name) = duplicate {
-        return Err(NotifyErrorKind::DuplicateParameter { name: name.to_string() }.into());
-    }
-    Ok((params, charset))
-}
-
-/// The `charset` parameter of a `Content-Type` header value.
-fn content_type_charset(content_type: &str) -> Option<String> {
-    content_type.split(';').map(str::trim).find_map(|part| {
-        let (name, value) = part.split_once('=')?;
-        name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_string())
-    })
-}
-
-/// Text in `charset`, reusing a decoded buffer when it already is UTF-8. `context` names the
-/// parameter in the error, and is only built when there is one.
-fn into_text(charset: Charset, bytes: Cow<'_, [u8]>, context: impl Fn() -> String) -> Result<String, NotifyError> {
-    let failed = |bytes: &[u8]| -> NotifyError {
-        match charset.decode(bytes, &context()) {
-            Err(error) => error.into(),
-            Ok(_) => NotifyErrorKind::Malformed { detail: context() }.into(),
-        }
-    };
-    match (charset, bytes) {
-        (Charset::Utf8, Cow::Owned(owned)) => String::from_utf8(owned).map_err(|e| failed(e.as_bytes())),
-        (_, bytes) => match charset.decode(&bytes, "") {
-            Ok(text) => Ok(text.into_owned()),
-            Err(_) => Err(failed(&bytes)),
-        },
-    }
-}
-
-/// [`percent_decode`] without copying a component that has nothing to decode.
-fn decode_component(input: &[u8]) -> Result<Cow<'_, [u8]>, NotifyError> {
-    if input.iter().any(|b| matches!(b, b'%' | b'+')) {
-        percent_decode(input).map(Cow::Owned)
-    } else {
-        Ok(Cow::Borrowed(input))
-    }
-}
-
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once;
-/// `%` must be followed by two hex digits.
-pub fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut rest = input;
-    // Runs without escapes are copied whole.
-    while let Some(at) = rest.iter().position(|b| matches!(b, b'%' | b'+')) {
-        out.extend_from_slice(&rest[..at]);
-        if rest[at] == b'+' {
-            out.push(b' ');
-            rest = &rest[at + 1..];
-            continue;
-        }
-        // Exactly two hex digits (`from_str_radix` alone would take a sign: `%+1`).
-        let digit = |offset: usize| rest.get(at + offset).and_then(|&b| char::from(b).to_digit(16));
-        let (Some(high), Some(low)) = (digit(1), digit(2)) else {
-            let position = input.len() - rest.len() + at;
-            return Err(NotifyErrorKind::Malformed {
-                detail: format!("bad percent-escape at byte {position}: '%' must be followed by two hex digits"),
-            }
-            .into());
-        };
-        out.push((high * 16 + low) as u8);
-        rest = &rest[at + 3..];
-    }
-    out.extend_from_slice(rest);
-    Ok(out)
-}
+pub use crate::form::{Form, parse_form, parse_form_with_charset, percent_decode};
 
 /// The content a notification's signature covers: `sign` (and for V1 `sign_type`) left out,
 /// empty values kept, sorted by key, `k=v` joined with `&`.
@@ -263,6 +146,22 @@ pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, ru
 /// [`is_java_blank`](crate::request::is_java_blank)) are left out.
 pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
     content(params, rule, |value| !crate::request::is_java_blank(value))
+}
+
+/// [`sign_content`] (or with `keep`, [`java_sign_content`]) of a form, whose parameters are
+/// already sorted.
+fn form_content(form: &Form, rule: Rule, keep: impl Fn(&str) -> bool) -> String {
+    let kept = form.sorted().filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v));
+    let mut out = String::with_capacity(form.text_len() + 2 * form.len());
+    for (k, v) in kept {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
 }
 
 fn content<'a>(
@@ -283,16 +182,16 @@ fn content<'a>(
 /// (`…&trade_status=…`). A name here is what parameters are named: letters, digits, `_`, `.`
 /// and `-`. Text like `A&B` or `x & y=z` (a space before the `=`) cannot become a parameter
 /// anyone reads, and genuine subjects contain it, so it is accepted. Linear in the input.
-fn ambiguous_parameter(params: &[(String, String)], rule: Rule) -> Option<&str> {
+fn ambiguous_parameter(form: &Form, rule: Rule) -> Option<&str> {
     let looks_like_parameter = |piece: &str| {
         piece.split_once('=').is_some_and(|(name, _)| {
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         })
     };
-    params.iter().filter(|(k, _)| k != "sign" && !(rule == Rule::V1 && k == "sign_type")).find_map(|(name, value)| {
+    form.iter().filter(|(k, _)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type")).find_map(|(name, value)| {
         let bad_name = name.contains(['=', '&']);
-        let bad_value = value.split('&').skip(1).any(looks_like_parameter);
-        (bad_name || bad_value).then_some(name.as_str())
+        let bad_value = value.contains('&') && value.split('&').skip(1).any(looks_like_parameter);
+        (bad_name || bad_value).then_some(name)
     })
 }
 
@@ -356,8 +255,7 @@ impl NotificationVerifier {
         content_type: Option<&str>,
         rule: Rule,
     ) -> Result<VerifiedNotification, NotifyError> {
-        let (params, charset) = parse_form_with_charset(body, content_type)?;
-        self.verify_decoded(params, charset, rule)
+        self.verify(Form::parse(body, content_type)?, rule)
     }
 
     /// Verifies already decoded parameters (decode them exactly once). The sign content is
@@ -370,7 +268,7 @@ impl NotificationVerifier {
     ) -> Result<VerifiedNotification, NotifyError> {
         let named = params.iter().find(|(k, _)| k == "charset").map(|(_, v)| v.as_str());
         let charset: Charset = named.filter(|c| !c.is_empty()).unwrap_or("UTF-8").parse()?;
-        self.verify_decoded(params, charset, rule)
+        self.verify(Form::from_pairs(params, charset)?, rule)
     }
 
     /// Verifies decoded parameters whose values were in `charset` (the sign content is
@@ -381,17 +279,33 @@ impl NotificationVerifier {
         charset: Charset,
         rule: Rule,
     ) -> Result<VerifiedNotification, NotifyError> {
-        self.verify_decoded(params, charset, rule)
+        self.verify(Form::from_pairs(params, charset)?, rule)
     }
 
-    fn verify_decoded(
-        &self,
-        params: Vec<(String, String)>,
-        charset: Charset,
-        rule: Rule,
-    ) -> Result<VerifiedNotification, NotifyError> {
-        let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        if let Some(named) = get("charset").filter(|c| !c.is_empty())
+    /// Verifies a decoded [`Form`].
+    pub fn verify(&self, form: Form, rule: Rule) -> Result<VerifiedNotification, NotifyError> {
+        self.check(&form, rule)?;
+        Ok(VerifiedNotification { form, rule })
+    }
+
+    fn check(&self, form: &Form, rule: Rule) -> Result<(), NotifyError> {
+        let charset = form.charset();
+        let mut get_charset = None;
+        let mut sign = None;
+        let mut sign_type = None;
+        let mut cert_sn = None;
+        let mut has_blank = false;
+        for (name, value) in form.iter() {
+            match name {
+                "charset" => get_charset = Some(value),
+                "sign" => sign = Some(value),
+                "sign_type" => sign_type = Some(value),
+                "alipay_cert_sn" => cert_sn = Some(value),
+                _ => {}
+            }
+            has_blank |= name != "sign" && crate::request::is_java_blank(value);
+        }
+        if let Some(named) = get_charset.filter(|c| !c.is_empty())
             && named.parse::<Charset>()? != charset
         {
             return Err(NotifyErrorKind::Malformed {
@@ -399,28 +313,26 @@ impl NotificationVerifier {
             }
             .into());
         }
-        let sign = get("sign").filter(|s| !s.is_empty()).ok_or(NotifyErrorKind::MissingSign)?;
-        if let Some(found) = get("sign_type")
+        let sign = sign.filter(|s| !s.is_empty()).ok_or(NotifyErrorKind::MissingSign)?;
+        if let Some(found) = sign_type
             && found != self.sign_type.as_str()
         {
             return Err(NotifyErrorKind::SignTypeMismatch { expected: self.sign_type, found: found.to_string() }.into());
         }
-        let pairs = || params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        let content = sign_content(pairs(), rule);
+        let content = form_content(form, rule, |_| true);
         let bytes = charset.encode(&content, "notification sign content")?;
         // Empty values kept first (older Java, Node, EasySDK); if that fails, the current Java
         // SDKs' content without them. Both come from the same received parameters; the second
         // is built only when there are blank values and the first check failed.
-        let has_blank = params.iter().any(|(k, v)| k != "sign" && crate::request::is_java_blank(v));
         let java_bytes = || -> Option<Vec<u8>> {
-            let java_content = java_sign_content(pairs(), rule);
+            let java_content = form_content(form, rule, |value| !crate::request::is_java_blank(value));
             charset.encode(&java_content, "notification sign content").ok().map(|b| b.into_owned())
         };
         let checks = |key: &PublicKey| {
             key.verify(&bytes, sign, self.sign_type)
                 || (has_blank && java_bytes().is_some_and(|java| key.verify(&java, sign, self.sign_type)))
         };
-        let cert_sn = get("alipay_cert_sn").filter(|s| !s.is_empty());
+        let cert_sn = cert_sn.filter(|s| !s.is_empty());
         let verified = match (cert_sn, &self.public_key, &self.store) {
             (_, Some(key), _) => checks(key),
             (Some(sn), None, Some(store)) => match store.get(sn) {
@@ -443,29 +355,36 @@ impl NotificationVerifier {
             }
             .into());
         }
-        if let Some(name) = ambiguous_parameter(&params, rule) {
+        if form.may_resplit()
+            && let Some(name) = ambiguous_parameter(form, rule)
+        {
             return Err(NotifyErrorKind::AmbiguousContent { name: name.to_string() }.into());
         }
-        Ok(VerifiedNotification { params, rule })
+        Ok(())
     }
 }
 
 /// A notification whose signature checked out.
 #[derive(Debug, Clone)]
 pub struct VerifiedNotification {
-    params: Vec<(String, String)>,
+    form: Form,
     rule: Rule,
 }
 
 impl VerifiedNotification {
     /// A parameter's value.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.form.get(name)
     }
 
     /// Every parameter, in the order received.
-    pub fn params(&self) -> &[(String, String)] {
-        &self.params
+    pub fn params(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
+        self.form.iter()
+    }
+
+    /// The decoded form.
+    pub fn form(&self) -> &Form {
+        &self.form
     }
 
     /// The rule it was verified with.

@@ -584,8 +584,12 @@ mod mutation_sweep {
     }
 
     /// The signed part of a notification: every parameter but `sign` and `sign_type`, sorted.
-    fn signed_part(params: &[(String, String)]) -> Vec<(String, String)> {
-        let mut kept: Vec<_> = params.iter().filter(|(k, _)| k != "sign" && k != "sign_type").cloned().collect();
+    fn signed_part<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+        let mut kept: Vec<_> = params
+            .into_iter()
+            .filter(|(k, _)| *k != "sign" && *k != "sign_type")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         kept.sort();
         kept
     }
@@ -641,7 +645,7 @@ mod mutation_sweep {
     fn every_bit_of_a_signed_notification_flipped() {
         let verifier = notification_verifier();
         let body = notification();
-        let expected = signed_part(&notification_params());
+        let expected = signed_part(notification_params().iter().map(|(k, v)| (k.as_str(), v.as_str())));
         assert!(check_notification(&verifier, &expected, &body), "the genuine notification verifies");
         for at in 0..body.len() {
             for bit in 0..8 {
@@ -668,7 +672,7 @@ mod mutation_sweep {
             check_response(&response_verifier, &body);
 
             let verifier = notification_verifier();
-            let expected = signed_part(&notification_params());
+            let expected = signed_part(notification_params().iter().map(|(k, v)| (k.as_str(), v.as_str())));
             let mut form = notification();
             for (at, byte) in &edits {
                 let i = at.index(form.len());

@@ -44,7 +44,7 @@ pub fn run(command: NotifyCommand) -> Result<(), Failure> {
     match verifier.verify_form(trimmed, None, rule) {
         Ok(verified) => {
             let fields: serde_json::Map<String, serde_json::Value> =
-                verified.params().iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+                verified.params().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();
             println!("{}", serde_json::to_string_pretty(&fields).expect("serializable"));
             Ok(())
         }
