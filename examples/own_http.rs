@@ -22,7 +22,7 @@ pub fn drive<G: Goal>(mut call: Call<'_, G>) -> Result<G::Output, Error> {
     let mut step = call.start();
     loop {
         step = match step {
-            Step::Send(request) => call.receive(post(&request).map_err(TransportError::new)),
+            Step::Send(request) => call.receive(send(&request).map_err(TransportError::new)),
             Step::AwaitTurn(turn) => call.resume(turn.wait_blocking()),
             Step::Done(result) => return result,
         };
@@ -34,19 +34,22 @@ pub fn execute(config: &Config, request: &Request) -> Result<VerifiedResponse, E
     drive(config.start_call(request)?)
 }
 
-/// `POST` over HTTP/1.1 with `Connection: close`: status line, headers, then a body framed by
+/// The request over HTTP/1.1 with `Connection: close`: status line, headers, then a body framed by
 /// `Content-Length` or read to the end.
-pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
+pub fn send(request: &HttpRequest) -> std::io::Result<HttpResponse> {
     let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     let rest = request.url.strip_prefix("http://").ok_or_else(|| invalid("only http:// URLs"))?;
     let (authority, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(15)))?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        request.content_type,
-        request.body.len()
-    );
+    let mut head = format!("{} {path} HTTP/1.1\r\nHost: {authority}\r\n", request.method);
+    if !request.content_type.is_empty() {
+        head.push_str(&format!("Content-Type: {}\r\n", request.content_type));
+    }
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", request.body.len()));
     stream.write_all(head.as_bytes())?;
     stream.write_all(&request.body)?;
     let mut reader = BufReader::new(stream);
@@ -54,7 +57,7 @@ pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
     reader.read_line(&mut line)?;
     let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| invalid("status line"))?;
     let mut length = None;
-    let mut trace_id = None;
+    let mut headers = Vec::new();
     loop {
         line.clear();
         reader.read_line(&mut line)?;
@@ -65,9 +68,8 @@ pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
         if let Some((name, value)) = header.split_once(':') {
             if name.eq_ignore_ascii_case("content-length") {
                 length = Some(value.trim().parse::<usize>().map_err(|_| invalid("content-length"))?);
-            } else if name.eq_ignore_ascii_case("trace_id") {
-                trace_id = Some(value.trim().to_string());
             }
+            headers.push((name.trim().to_string(), value.trim().to_string()));
         }
     }
     let mut body = Vec::new();
@@ -78,11 +80,8 @@ pub fn post(request: &HttpRequest) -> std::io::Result<HttpResponse> {
     if length.is_some_and(|l| l != body.len()) {
         return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the body ended early"));
     }
-    let answer = HttpResponse::new(status, body);
-    Ok(match trace_id {
-        Some(id) => answer.header("trace_id", &id),
-        None => answer,
-    })
+    // Every header goes to the flow: v3 answers are signed in theirs.
+    Ok(headers.iter().fold(HttpResponse::new(status, body), |answer, (name, value)| answer.header(name, value)))
 }
 
 #[allow(dead_code)]

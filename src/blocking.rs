@@ -94,6 +94,25 @@ impl Client {
         self.run(self.inner.execute(request))
     }
 
+    /// Signs, sends and verifies an OpenAPI v3 request; see [`crate::Client::v3`].
+    pub fn v3(&self, request: &crate::v3::V3Request) -> Result<crate::v3::V3Response, Error> {
+        self.run(self.inner.v3(request))
+    }
+
+    /// Calls a typed API over OpenAPI v3; see [`crate::Client::v3_call`].
+    pub fn v3_call<A: crate::v3::V3Api>(&self, api: &A) -> Result<A::Response, Error> {
+        self.run(self.inner.v3_call(api))
+    }
+
+    /// [`Self::v3_call`] with per-request options; see [`crate::Client::v3_call_with`].
+    pub fn v3_call_with<A: crate::v3::V3Api>(
+        &self,
+        api: &A,
+        options: impl FnOnce(crate::v3::V3Request) -> crate::v3::V3Request,
+    ) -> Result<A::Response, Error> {
+        self.run(self.inner.v3_call_with(api, options))
+    }
+
     /// Makes sure the Alipay certificate `sn` is known, downloading it if needed.
     pub fn fetch_alipay_cert(&self, sn: &str) -> Result<(), Error> {
         self.run(self.inner.fetch_alipay_cert(sn))

@@ -38,12 +38,13 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::error::{Error, Outcome};
-use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Step, TransportError};
+use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Method, Step, TransportError};
 use crate::model::AlipayApi;
 use crate::notify::{Rule, VerifiedNotification};
 use crate::page::{self, PageMethod};
 use crate::request::Request;
 use crate::response::VerifiedResponse;
+use crate::v3::{V3Api, V3Request, V3Response};
 
 /// Connect timeout unless the builder says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -208,15 +209,29 @@ impl Client {
             let (timed_out, not_sent) = (e.is_timeout(), e.is_connect());
             TransportError::new(e.without_url()).timed_out(timed_out).not_sent(not_sent)
         };
-        let sent = self.http.post(request.url).header(reqwest::header::CONTENT_TYPE, request.content_type);
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut sent = self.http.request(method, request.url);
+        if !request.content_type.is_empty() {
+            sent = sent.header(reqwest::header::CONTENT_TYPE, request.content_type);
+        }
+        for (name, value) in &request.headers {
+            sent = sent.header(name.as_str(), value.as_str());
+        }
         let response = sent.body(request.body).timeout(self.timeout).send().await.map_err(failed)?;
         let status = response.status().as_u16();
-        let trace_id = response.headers().get("trace_id").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let answer = HttpResponse::new(status, response.bytes().await.map_err(failed)?.to_vec());
-        Ok(match trace_id {
-            Some(id) => answer.header("trace_id", &id),
-            None => answer,
-        })
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())))
+            .collect();
+        let body = response.bytes().await.map_err(failed)?.to_vec();
+        Ok(headers.iter().fold(HttpResponse::new(status, body), |answer, (name, value)| answer.header(name, value)))
     }
 
     /// Drives an IO-free call to its end.
@@ -237,25 +252,60 @@ impl Client {
     ///
     /// With a [`RetryPolicy`], a failed attempt is sent again when the policy allows it.
     pub async fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        let Some(policy) = &self.retry else { return self.drive(self.config.start_call(request)?).await };
+        self.with_retries(request.method(), |attempt| Ok(self.config.start_call(request)?.attempt(attempt))).await
+    }
+
+    /// Runs the calls `start` makes, one per attempt, as the [`RetryPolicy`] allows
+    /// (`method` is what the policy's idempotent list names).
+    async fn with_retries<'s, G: Goal>(
+        &'s self,
+        method: &str,
+        start: impl Fn(u32) -> Result<Call<'s, G>, Error>,
+    ) -> Result<G::Output, Error> {
+        let Some(policy) = &self.retry else { return self.drive(start(1)?).await };
         let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
-            let error = match self.drive(self.config.start_call(request)?.attempt(attempt)).await {
+            let error = match self.drive(start(attempt)?).await {
                 Ok(verified) => return Ok(verified),
                 Err(error) => error,
             };
-            if attempt >= policy.max_attempts || !policy.allows(&error, request.method()) {
+            if attempt >= policy.max_attempts || !policy.allows(&error, method) {
                 return Err(error);
             }
             let delay = policy.delay(attempt);
             if started.elapsed() + delay > policy.deadline {
                 return Err(error);
             }
-            tracing::info!(method = request.method(), attempt, ?delay, outcome = ?error.outcome(), "retrying");
+            tracing::info!(method, attempt, ?delay, outcome = ?error.outcome(), "retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
+    }
+
+    /// Signs, sends and verifies an OpenAPI v3 request ([`crate::v3`]). An answer signed
+    /// with an Alipay certificate not yet known is verified after that certificate is
+    /// downloaded and checked, as for the gateway. With a [`RetryPolicy`], the path (for
+    /// example `/v3/alipay/trade/query`) is what [`RetryPolicy::idempotent`] names.
+    pub async fn v3(&self, request: &V3Request) -> Result<V3Response, Error> {
+        let path = request.path().to_string();
+        self.with_retries(&path, |attempt| Ok(self.config.start_v3(request)?.attempt(attempt))).await
+    }
+
+    /// Calls a typed API over OpenAPI v3 and returns its verified, typed answer.
+    pub async fn v3_call<A: V3Api>(&self, api: &A) -> Result<A::Response, Error> {
+        self.v3_call_with(api, |request| request).await
+    }
+
+    /// [`Self::v3_call`] with per-request options (`app_auth_token`, query, headers) set on
+    /// its [`V3Request`].
+    pub async fn v3_call_with<A: V3Api>(
+        &self,
+        api: &A,
+        options: impl FnOnce(V3Request) -> V3Request,
+    ) -> Result<A::Response, Error> {
+        let answer = self.v3(&options(api.to_v3_request())).await?;
+        Ok(answer.parse()?)
     }
 
     /// Makes sure the Alipay certificate `sn` is known, downloading it through

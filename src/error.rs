@@ -200,8 +200,9 @@ impl Error {
             ErrorKind::Transport => Outcome::Unknown,
             ErrorKind::Status if self.inner.status.is_some_and(|s| s >= 500) => Outcome::Unknown,
             ErrorKind::Status => Outcome::Failed,
-            ErrorKind::Business => match self.business() {
-                Some(business) if business.failure.outcome_unknown() => Outcome::Unknown,
+            ErrorKind::Business => match (self.business(), self.v3_failure()) {
+                (Some(business), _) if business.failure.outcome_unknown() => Outcome::Unknown,
+                (_, Some(failure)) if failure.status >= 500 => Outcome::Unknown,
                 _ => Outcome::Failed,
             },
             // An answer that cannot be trusted says nothing about what Alipay did.
@@ -245,6 +246,21 @@ impl Error {
         self.source_as()
     }
 
+    /// Why an OpenAPI v3 call failed, when it did on the v3 side (request building, answer
+    /// verification, an error answer).
+    pub fn v3(&self) -> Option<&crate::v3::V3Error> {
+        self.source_as()
+    }
+
+    /// A v3 error answer (`{code, message, details, links}` with its status);
+    /// [`crate::v3::V3Failure::signed`] says whether it was verified.
+    pub fn v3_failure(&self) -> Option<&crate::v3::V3Failure> {
+        match self.v3().map(crate::v3::V3Error::kind) {
+            Some(crate::v3::V3ErrorKind::Failed(failure)) => Some(failure),
+            _ => None,
+        }
+    }
+
     /// Why a notification was refused ([`ErrorKind::Notification`]).
     pub fn notification(&self) -> Option<&NotifyError> {
         self.source_as()
@@ -283,6 +299,26 @@ impl From<ResponseError> for Error {
             _ => ErrorKind::Response,
         };
         Error::new(kind, Some(Box::new(error)))
+    }
+}
+
+impl From<crate::v3::V3Error> for Error {
+    fn from(error: crate::v3::V3Error) -> Self {
+        use crate::v3::V3ErrorKind;
+        let (kind, status) = match error.kind() {
+            _ if error.is_request_side() => (ErrorKind::Request, None),
+            V3ErrorKind::Failed(failure) if failure.signed => (ErrorKind::Business, Some(failure.status)),
+            V3ErrorKind::Failed(failure) => (ErrorKind::Unverified, Some(failure.status)),
+            V3ErrorKind::UnexpectedStatus { status, signed: false, .. } => (ErrorKind::Unverified, Some(*status)),
+            V3ErrorKind::UnexpectedStatus { status, .. } => (ErrorKind::Status, Some(*status)),
+            V3ErrorKind::Unsigned { status } | V3ErrorKind::InvalidSignature { status, .. } => {
+                (ErrorKind::Response, Some(*status))
+            }
+            _ => (ErrorKind::Response, None),
+        };
+        let mut error = Error::new(kind, Some(Box::new(error)));
+        error.inner.status = status;
+        error
     }
 }
 
@@ -434,6 +470,7 @@ mod tests {
             ("DownloadError", std::mem::size_of::<DownloadError>()),
             ("ReloadError", std::mem::size_of::<crate::lifecycle::ReloadError>()),
             ("ServerError", std::mem::size_of::<crate::server::ServerError>()),
+            ("V3Error", std::mem::size_of::<crate::v3::V3Error>()),
         ] {
             assert_eq!(size, pointer, "{name}");
         }

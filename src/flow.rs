@@ -45,14 +45,66 @@ use crate::notify::{self, NotifyErrorKind, Rule, VerifiedNotification};
 use crate::request::{Request, SignedRequest};
 use crate::response::{ResponseErrorKind, VerifiedResponse};
 
-/// An HTTP request for the driver to send: always a `POST`.
+/// An HTTP method. The gateway protocol always `POST`s; OpenAPI v3 uses all five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name, upper case (as it is signed in OpenAPI v3).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+
+    /// A method name, in any case.
+    fn from_str(name: &str) -> Result<Method, String> {
+        [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("unknown HTTP method {name:?}: expected GET, POST, PUT, PATCH or DELETE"))
+    }
+}
+
+/// An HTTP request for the driver to send.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
-    /// The gateway URL with the signed system parameters in its query.
+    /// `POST` for the gateway; any of the five for OpenAPI v3.
+    pub method: Method,
+    /// The URL: for the gateway, with the signed system parameters in its query; for v3, the
+    /// endpoint, the path and the query exactly as signed.
     pub url: String,
-    /// The `Content-Type` of `body` (a form, or multipart with its boundary).
+    /// The `Content-Type` of `body` (a form, JSON, or multipart with its boundary). Empty when
+    /// there is no body.
     pub content_type: String,
-    /// The body, already encoded in the request charset.
+    /// Further headers to send as they are (v3: `authorization`, `alipay-root-cert-sn`, …).
+    pub headers: Vec<(String, String)>,
+    /// The body, already encoded.
     pub body: Vec<u8>,
 }
 
@@ -65,21 +117,29 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
     /// The `trace_id` response header (Alipay support asks for it first), when present.
     pub trace_id: Option<String>,
+    /// Every header received, names in lower case (v3 answers are signed in their headers).
+    pub headers: Vec<(String, String)>,
 }
 
 impl HttpResponse {
-    /// An answer without a trace id.
+    /// An answer without headers.
     pub fn new(status: u16, body: Vec<u8>) -> HttpResponse {
-        HttpResponse { status, body, trace_id: None }
+        HttpResponse { status, body, trace_id: None, headers: Vec::new() }
     }
 
-    /// Takes the trace id from a response header, if `name` is one of the names Alipay uses
-    /// (`trace_id`, and `alipay-trace-id` for OpenAPI v3); call it for every header.
+    /// Adds a response header; call it for every header. `trace_id` (and `alipay-trace-id`
+    /// for OpenAPI v3) also becomes the answer's trace id.
     pub fn header(mut self, name: &str, value: &str) -> HttpResponse {
         if name.eq_ignore_ascii_case("trace_id") || name.eq_ignore_ascii_case("alipay-trace-id") {
             self.trace_id = Some(value.trim().to_string()).filter(|v| !v.is_empty());
         }
+        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
         self
+    }
+
+    /// The first header named `name` (any case).
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -125,13 +185,14 @@ pub enum Step<T> {
     Done(Result<T, Error>),
 }
 
-/// What a call is for ([`Gateway`], [`Notification`], [`Fetch`]): its first request, and how
+/// What a call is for ([`Gateway`], [`V3`], [`Notification`], [`Fetch`]): its first request, and how
 /// to judge the outcome. Sealed: the flow's goals are the crate's.
 pub trait Goal: sealed::Judge {}
 
 impl Goal for Gateway {}
 impl Goal for Notification {}
 impl Goal for Fetch {}
+impl Goal for V3 {}
 
 pub(crate) mod sealed {
     use super::{HttpRequest, HttpResponse, TransportError};
@@ -171,6 +232,15 @@ pub struct Gateway {
     signed: SignedRequest,
     answer: Option<Vec<u8>>,
     trace_id: Option<String>,
+}
+
+/// An OpenAPI v3 call: send the signed request, verify the answer's headers and body.
+#[derive(Debug)]
+pub struct V3 {
+    signed: crate::v3::SignedV3Request,
+    /// `METHOD /path`, for the span and errors (the query may hold user data).
+    label: String,
+    answer: Option<HttpResponse>,
 }
 
 /// A notification (or Alipay's call) to verify.
@@ -225,6 +295,49 @@ impl Judge for Gateway {
             Ok(verified) => {
                 tracing::debug!(alipay_cert_sn = verified.alipay_cert_sn(), "the answer verified");
                 Checked::Done(Ok(verified.with_trace_id(trace())))
+            }
+        }
+    }
+}
+
+impl Judge for V3 {
+    type Output = crate::v3::V3Response;
+
+    fn method(&self) -> &str {
+        &self.label
+    }
+
+    fn trace_id(&self) -> Option<&str> {
+        self.answer.as_ref().and_then(|a| a.trace_id.as_deref())
+    }
+
+    fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error> {
+        Ok(Some(self.signed.http_request(&config.v3_endpoint())))
+    }
+
+    fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error> {
+        let endpoint = config.v3_endpoint();
+        let answer = answer.map_err(|e| Error::transport(&self.label, &endpoint, e.timed_out, e.not_sent, e.source))?;
+        self.answer = Some(answer);
+        Ok(())
+    }
+
+    fn check(&self, config: &Config) -> Checked<crate::v3::V3Response> {
+        let Some(answer) = &self.answer else {
+            return Checked::Done(Err(Error::flow("no answer was received")));
+        };
+        let trace = || answer.trace_id.clone();
+        match config.verify_v3(&self.signed, answer) {
+            Err(error) => match error.kind() {
+                crate::v3::V3ErrorKind::UnknownCertSn { alipay_sn, .. } => Checked::UnknownCert {
+                    sn: alipay_sn.clone(),
+                    error: Error::from(error).with_method(&self.label).with_trace_id(trace()),
+                },
+                _ => Checked::Done(Err(Error::from(error).with_method(&self.label).with_trace_id(trace()))),
+            },
+            Ok(verified) => {
+                tracing::debug!(alipay_cert_sn = verified.alipay_sn(), "the v3 answer verified");
+                Checked::Done(Ok(verified))
             }
         }
     }
@@ -343,6 +456,22 @@ impl<'c> Call<'c, Gateway> {
 
     /// The signed request this call sends.
     pub fn signed_request(&self) -> &SignedRequest {
+        &self.goal.signed
+    }
+}
+
+impl<'c> Call<'c, V3> {
+    pub(crate) fn v3(config: &'c Config, request: &crate::v3::V3Request) -> Result<Self, Error> {
+        let signed = config.sign_v3(request).map_err(Error::from)?;
+        let path = signed.uri().split('?').next().unwrap_or_default();
+        let label = format!("{} {path}", signed.method());
+        let call = Call::new(config, V3 { signed, label, answer: None });
+        tracing::debug!(parent: &call.span, sign_content_len = call.goal.signed.sign_content().len(), "signed");
+        Ok(call)
+    }
+
+    /// The signed request this call sends.
+    pub fn signed_v3_request(&self) -> &crate::v3::SignedV3Request {
         &self.goal.signed
     }
 }

@@ -32,6 +32,7 @@
 //! | [`key`], [`kind`] | key algorithms, private and public keys, signers; what a file really is |
 //! | [`config`], [`config_file`] | the IO-free configuration and `alipay.toml` |
 //! | [`request`], [`response`] | sign content and signed requests; verified responses, typed failures |
+//! | [`v3`] | OpenAPI v3: header-signed REST requests and answers, on the same configuration and drivers |
 //! | [`flow`] | the call flow as a state machine, for any driver |
 //! | [`Client`], [`blocking`] | the async and blocking drivers; [`Error`] and [`ErrorKind`] |
 //! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
@@ -108,6 +109,7 @@ pub mod protocol;
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod v3;
 
 pub use client::{Client, ClientBuilder, RetryPolicy};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};

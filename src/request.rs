@@ -347,7 +347,13 @@ impl SignedRequest {
     pub fn http_request(&self, gateway: &str) -> Result<crate::flow::HttpRequest, RequestError> {
         let url = self.url(gateway)?;
         if self.files.is_empty() {
-            return Ok(crate::flow::HttpRequest { url, content_type: self.content_type(), body: self.form_body()? });
+            return Ok(crate::flow::HttpRequest {
+                method: crate::flow::Method::Post,
+                url,
+                content_type: self.content_type(),
+                headers: Vec::new(),
+                body: self.form_body()?,
+            });
         }
         let boundary = multipart_boundary();
         let mut body = Vec::new();
@@ -371,7 +377,13 @@ impl SignedRequest {
             );
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        Ok(crate::flow::HttpRequest { url, content_type: format!("multipart/form-data; boundary={boundary}"), body })
+        Ok(crate::flow::HttpRequest {
+            method: crate::flow::Method::Post,
+            url,
+            content_type: format!("multipart/form-data; boundary={boundary}"),
+            headers: Vec::new(),
+            body,
+        })
     }
 
     /// The sign content's length in bytes, in the request charset.
@@ -425,7 +437,7 @@ pub fn guess_content_type(file_name: &str) -> &'static str {
 }
 
 /// A boundary no part can contain by chance: 24 random bytes, hex.
-fn multipart_boundary() -> String {
+pub(crate) fn multipart_boundary() -> String {
     let mut random = [0u8; 24];
     // Falls back to a fixed boundary only if the system RNG fails (the body is still valid
     // unless a part contains it).
@@ -436,7 +448,7 @@ fn multipart_boundary() -> String {
 }
 
 /// A name for a `Content-Disposition` parameter: quotes and line breaks escaped.
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     name.replace('\\', "\\\\").replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 

@@ -160,7 +160,7 @@ fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Text parts of a multipart body (file parts are not signed and not needed here).
-fn multipart_text_parts(body: &[u8], boundary: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub(crate) fn multipart_text_parts(body: &[u8], boundary: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     let delimiter = format!("--{boundary}");
     let mut parts = Vec::new();
     let mut rest = body;

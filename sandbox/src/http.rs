@@ -43,6 +43,8 @@ impl HttpRequest {
 pub(crate) enum Reply {
     /// A complete response.
     Full { status: u16, content_type: &'static str, body: Vec<u8> },
+    /// A complete response with headers of its own (OpenAPI v3 answers are signed in them).
+    Headed { status: u16, content_type: &'static str, headers: Vec<(String, String)>, body: Vec<u8> },
     /// Close the connection with a TCP reset, sending nothing.
     Reset,
     /// Announce the full length, send part of the body, close.
@@ -82,6 +84,22 @@ pub(crate) async fn serve_connection<F, Fut>(
                     return;
                 }
             }
+            Reply::Headed { status, content_type, headers, body } => {
+                // One trace id: the answer's own `alipay-trace-id`, also as `trace_id`.
+                let trace = headers.iter().find(|(k, _)| k == "alipay-trace-id").map(|(_, v)| v.clone());
+                let trace = trace.unwrap_or_else(trace_id);
+                let mut out = head_traced(status, content_type, body.len(), close, &date, &trace);
+                out.truncate(out.len() - 2);
+                for (name, value) in &headers {
+                    out.push_str(&format!("{name}: {value}\r\n"));
+                }
+                out.push_str("\r\n");
+                let mut bytes = out.into_bytes();
+                bytes.extend_from_slice(&body);
+                if stream.write_all(&bytes).await.is_err() || stream.flush().await.is_err() || close {
+                    return;
+                }
+            }
             Reply::Reset => {
                 let _ = stream.set_zero_linger();
                 return;
@@ -118,10 +136,15 @@ fn http_date(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 fn head(status: u16, content_type: &str, length: usize, close: bool, date: &str) -> String {
+    head_traced(status, content_type, length, close, date, &trace_id())
+}
+
+fn head_traced(status: u16, content_type: &str, length: usize, close: bool, date: &str, trace_id: &str) -> String {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        401 => "Unauthorized",
         405 => "Method Not Allowed",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
@@ -129,14 +152,13 @@ fn head(status: u16, content_type: &str, length: usize, close: bool, date: &str)
     };
     let connection = if close { "close" } else { "keep-alive" };
     // Like Alipay's gateway: every answer names its trace (Alipay support asks for it).
-    let trace_id = trace_id();
     format!(
         "HTTP/1.1 {status} {reason}\r\nDate: {date}\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\nConnection: {connection}\r\ntrace_id: {trace_id}\r\n\r\n"
     )
 }
 
 /// A trace id shaped like the gateway's: 30 lowercase hex digits.
-fn trace_id() -> String {
+pub(crate) fn trace_id() -> String {
     let mut random = [0u8; 15];
     let _ = openssl::rand::rand_bytes(&mut random);
     random.iter().map(|b| format!("{b:02x}")).collect()

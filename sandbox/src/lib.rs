@@ -29,6 +29,7 @@ mod http;
 mod ledger;
 mod pki;
 mod spi;
+mod v3;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -394,6 +395,7 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
         "/sandbox/notifications" => {
             json(200, serde_json::to_value(crate::lock(&shared.deliveries).clone()).unwrap_or_default())
         }
+        path if path.starts_with("/v3/") => v3::handle(shared, request).await,
         _ if request.method == "POST" || request.method == "GET" => gateway::handle(shared, request).await,
         _ => Reply::Full { status: 405, content_type: "text/plain", body: b"method not allowed".to_vec() },
     }

@@ -25,6 +25,7 @@ mod builder;
 mod clock;
 mod lifecycle;
 mod signing;
+mod v3;
 mod verifying;
 
 pub use builder::{CertificateMode, ConfigBuilder, EitherMode, PublicKeyMode, Undecided};

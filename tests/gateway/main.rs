@@ -18,3 +18,4 @@ mod own_http;
 mod remote_signer;
 mod sandbox;
 mod storage;
+mod v3;

@@ -1,0 +1,228 @@
+//! OpenAPI v3 on the same port: `METHOD /v3/…` checked as Alipay checks it (the
+//! `Authorization` header, its signature, timestamp and SNs), run against the same ledger as
+//! the gateway, answered with a signed body and signature headers.
+//!
+//! Error codes and statuses: `invalid-auth-token` (401) is Alipay's; the others follow its
+//! naming (`invalid-signature`, `invalid-timestamp`, `invalid-app-cert-sn` 401;
+//! `missing-alipay-root-cert-sn`, `invalid-alipay-root-cert-sn` 400; business failures 400
+//! with the gateway's `sub_code` as `code`).
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::faults::Fault;
+use super::http::{HttpRequest, Reply};
+use super::ledger::NotifyTarget;
+use super::{AppMode, Shared};
+use alipay_sdk::charset::Charset;
+use alipay_sdk::flow::Method;
+use alipay_sdk::key::{PublicKey, SignType};
+
+/// A failure to answer with: HTTP status, code, message.
+struct Refusal {
+    status: u16,
+    code: String,
+    message: String,
+}
+
+fn refuse(status: u16, code: &str, message: impl Into<String>) -> Refusal {
+    Refusal { status, code: code.into(), message: message.into() }
+}
+
+/// Handles one v3 request, faults included.
+pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
+    // The gateway method this path stands for: faults and the request log use its name.
+    let api = request.path.trim_start_matches("/v3/").replace('/', ".");
+    let fault = crate::lock(&shared.faults).pick(&api);
+    crate::lock(&shared.requests).push(format!("v3 {api}"));
+    if fault == Some(Fault::ResetBeforeProcessing) {
+        return Reply::Reset;
+    }
+    let encrypted = request.header("alipay-encrypt-type").is_some_and(|t| t.eq_ignore_ascii_case("AES"));
+    let outcome = check_and_run(&shared, &request, &api, encrypted);
+    let (status, body) = match outcome {
+        Ok((mut node, paid)) => {
+            if let Some(trade) = paid {
+                shared.notify(trade);
+            }
+            node.remove("code");
+            node.remove("msg");
+            let text = Value::Object(node).to_string();
+            (200, if encrypted { shared.aes.encrypt(text.as_bytes()) } else { text })
+        }
+        Err(refusal) => (refusal.status, json!({"code": refusal.code, "message": refusal.message}).to_string()),
+    };
+    match fault {
+        Some(Fault::ResetAfterProcessing) => return Reply::Reset,
+        Some(Fault::ServerErrorHtml) => {
+            return Reply::Full {
+                status: 502,
+                content_type: "text/html",
+                body: b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec(),
+            };
+        }
+        Some(Fault::TruncatedBody) => return Reply::Truncated { body: body.into_bytes() },
+        Some(Fault::SlowBody(duration)) => return Reply::Slow { body: body.into_bytes(), duration },
+        _ => {}
+    }
+    let mut headers = vec![("alipay-trace-id".to_string(), super::http::trace_id())];
+    if !matches!(fault, Some(Fault::Unsigned) | Some(Fault::UnsignedErrorResponse)) {
+        headers.extend(shared.sign_v3_answer(body.as_bytes(), fault == Some(Fault::WrongKeySignature)));
+    }
+    let content_type =
+        if encrypted && status == 200 { "text/plain;charset=utf-8" } else { "application/json;charset=utf-8" };
+    Reply::Headed { status, content_type, headers, body: body.into_bytes() }
+}
+
+type Ran = (Map<String, Value>, Option<super::ledger::Trade>);
+
+fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: bool) -> Result<Ran, Refusal> {
+    let method: Method = request.method.parse().map_err(|e: String| refuse(405, "invalid-method", e))?;
+    let authorization =
+        request.header("authorization").ok_or_else(|| refuse(401, "invalid-auth-token", "缺少 Authorization 头"))?;
+    let rest = authorization
+        .strip_prefix("ALIPAY-SHA256withRSA ")
+        .ok_or_else(|| refuse(401, "invalid-auth-token", "Authorization 须以 ALIPAY-SHA256withRSA 开头"))?;
+    let (auth_string, sign) =
+        rest.rsplit_once(",sign=").ok_or_else(|| refuse(401, "invalid-auth-token", "Authorization 缺少 sign"))?;
+    let item = |name: &str| {
+        auth_string.split(',').find_map(|pair| pair.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+    };
+    let app_id = item("app_id").ok_or_else(|| refuse(401, "invalid-auth-token", "Authorization 缺少 app_id"))?;
+    if app_id != shared.app_id {
+        return Err(refuse(401, "invalid-app-id", format!("无效的 app_id: {app_id}")));
+    }
+    let nonce = item("nonce").filter(|n| !n.is_empty());
+    nonce.ok_or_else(|| refuse(401, "invalid-auth-token", "Authorization 缺少 nonce"))?;
+    let timestamp = item("timestamp")
+        .and_then(|t| t.parse::<i64>().ok())
+        .ok_or_else(|| refuse(401, "invalid-auth-token", "Authorization 的 timestamp 不是毫秒数"))?;
+    let drift = (shared.clock.now().timestamp_millis() - timestamp).abs();
+    if drift > shared.timestamp_window.num_milliseconds() {
+        return Err(refuse(
+            401,
+            "invalid-timestamp",
+            format!("timestamp {timestamp} 与网关时间相差超过 {} 分钟", shared.timestamp_window.num_minutes()),
+        ));
+    }
+    let (verify_key, root_sn, app_sn) = {
+        let pki = crate::lock(&shared.pki);
+        let key = match shared.mode {
+            AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
+            AppMode::PublicKey => Some(pki.app_key.public_key()),
+        };
+        (key, pki.roots.sn().to_string(), pki.app_cert.sn().to_string())
+    };
+    if shared.mode == AppMode::Certificate {
+        match item("app_cert_sn") {
+            Some(sn) if sn == app_sn => {}
+            Some(sn) => return Err(refuse(401, "invalid-app-cert-sn", format!("应用公钥证书序列号不匹配: {sn}"))),
+            None => return Err(refuse(401, "invalid-app-cert-sn", "Authorization 缺少 app_cert_sn")),
+        }
+        match request.header("alipay-root-cert-sn") {
+            Some(sn) if sn == root_sn => {}
+            Some(sn) => {
+                return Err(refuse(400, "invalid-alipay-root-cert-sn", format!("支付宝根证书序列号不匹配: {sn}")));
+            }
+            None => return Err(refuse(400, "missing-alipay-root-cert-sn", "缺少 alipay-root-cert-sn 头")),
+        }
+    }
+    let body = signed_body(request)?;
+    let uri =
+        if request.query.is_empty() { request.path.clone() } else { format!("{}?{}", request.path, request.query) };
+    let token = request.header("alipay-app-auth-token");
+    let content = alipay_sdk::v3::request_sign_content(auth_string, method, &uri, &body, token);
+    if !verify_key.is_some_and(|key| key.verify(content.as_bytes(), sign, SignType::Rsa2)) {
+        return Err(refuse(401, "invalid-signature", format!("验签出错，网关生成的验签字符串为：{content:?}")));
+    }
+    let json_text = if encrypted {
+        let plain = shared.aes.decrypt(body.trim()).map_err(|_| refuse(400, "decryption-error", "解密出错"))?;
+        String::from_utf8(plain).map_err(|_| refuse(400, "decryption-error", "解密后不是 UTF-8"))?
+    } else {
+        body
+    };
+    let biz: Value = if json_text.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&json_text).map_err(|_| refuse(400, "invalid-parameter", "请求体不是合法的 JSON"))?
+    };
+    if !biz.is_object() {
+        return Err(refuse(400, "invalid-parameter", "请求体必须是 JSON 对象"));
+    }
+    let notify = biz
+        .get("notify_url")
+        .and_then(Value::as_str)
+        .map(|url| NotifyTarget { url: url.to_string(), charset: Charset::Utf8 });
+    let now = shared.clock.now();
+    let mut ledger = crate::lock(&shared.ledger);
+    let business = |e: super::ledger::BizError| refuse(400, e.sub_code, e.sub_msg);
+    let mut paid = None;
+    let node = match (method, api) {
+        (Method::Post, "alipay.trade.precreate") => ledger.precreate(&biz, notify, now),
+        (Method::Post, "alipay.trade.create") => ledger.create(&biz, notify, now),
+        (Method::Post, "alipay.trade.pay") => {
+            let (result, newly_paid) = ledger.pay(&biz, notify, now).map_err(business)?;
+            if newly_paid {
+                paid = ledger.get(biz.get("out_trade_no").and_then(Value::as_str).unwrap_or_default());
+            }
+            result
+        }
+        (Method::Post, "alipay.trade.query") => ledger.query(&biz),
+        (Method::Post, "alipay.trade.refund") => ledger.refund(&biz, now),
+        (Method::Post, "alipay.trade.fastpay.refund.query") => ledger.refund_query(&biz),
+        (Method::Post, "alipay.trade.close") => ledger.close(&biz),
+        (Method::Post, "alipay.trade.cancel") => ledger.cancel(&biz, now),
+        _ => return Err(refuse(404, "invalid-method", format!("不存在的接口: {} {}", request.method, request.path))),
+    };
+    Ok((node.map_err(business)?, paid))
+}
+
+/// The body that is signed: the request body, or the `data` part of a multipart request.
+fn signed_body(request: &HttpRequest) -> Result<String, Refusal> {
+    let content_type = request.header("content-type").unwrap_or_default();
+    let bytes = if content_type.starts_with("multipart/form-data") {
+        let boundary = content_type
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))
+            .map(|b| b.trim_matches('"').to_string())
+            .ok_or_else(|| refuse(400, "invalid-parameter", "multipart 缺少 boundary"))?;
+        super::gateway::multipart_text_parts(&request.body, &boundary)
+            .into_iter()
+            .find(|(name, _)| name == b"data")
+            .map(|(_, content)| content)
+            .unwrap_or_default()
+    } else {
+        request.body.clone()
+    };
+    String::from_utf8(bytes).map_err(|_| refuse(400, "invalid-parameter", "请求体不是 UTF-8"))
+}
+
+impl Shared {
+    /// `alipay-timestamp`, `alipay-nonce`, `alipay-signature` over `timestamp\nnonce\nbody\n`
+    /// with the current Alipay key (another key when told to fault), and in certificate mode
+    /// `alipay-sn`.
+    fn sign_v3_answer(&self, body: &[u8], wrong_key: bool) -> Vec<(String, String)> {
+        let (key, sn) = {
+            let pki = crate::lock(&self.pki);
+            let current = pki.identities.last().expect("an Alipay identity");
+            (current.key.clone(), current.sn().to_string())
+        };
+        let key = if wrong_key { self.wrong_key.clone() } else { key };
+        let timestamp = self.clock.now().timestamp_millis().to_string();
+        let mut random = [0u8; 16];
+        let _ = openssl::rand::rand_bytes(&mut random);
+        let nonce: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let content = alipay_sdk::v3::answer_sign_content(&timestamp, &nonce, body);
+        let signature = key.sign(&content, SignType::Rsa2).unwrap_or_default();
+        let mut headers = vec![
+            ("alipay-timestamp".to_string(), timestamp),
+            ("alipay-nonce".to_string(), nonce),
+            ("alipay-signature".to_string(), signature),
+        ];
+        if self.mode == AppMode::Certificate {
+            headers.push(("alipay-sn".to_string(), sn));
+        }
+        headers
+    }
+}
