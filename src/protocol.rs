@@ -89,6 +89,21 @@
 //! `</response>`. `app_cert_sn` is not signed and is required in certificate mode. See
 //! [`crate::server`].
 //!
+//! # OpenAPI v3
+//!
+//! The header-signed protocol ([`crate::v3`]). A request signs
+//! `authString\nMETHOD\nURI\nBODY\n` (then `app_auth_token\n` when one is sent) with
+//! SHA256withRSA, where `authString = app_id=…[,app_cert_sn=…],nonce=…,timestamp=<ms>`; URI is
+//! the path and query exactly as sent, BODY the JSON text (or its AES ciphertext, or the `data`
+//! part of a multipart upload), empty when there is none — the line is still there. It is sent
+//! as `Authorization: ALIPAY-SHA256withRSA <authString>,sign=<base64>`, with
+//! `alipay-root-cert-sn` in certificate mode. An answer signs `timestamp\nnonce\nBODY\n` over
+//! the raw body, in `alipay-timestamp` / `alipay-nonce` / `alipay-signature`, with `alipay-sn`
+//! naming the Alipay certificate (an unknown one is fetched as for the gateway). Peers skip
+//! whitespace in the signature's base64, and so does this crate. A 2xx answer without a
+//! signature is refused: Alipay's Java v3 SDK returns an empty unsigned 2xx as a success, which
+//! anyone on the path could forge.
+//!
 //! # What the protocol cannot prevent
 //!
 //! The response node's name is not signed, so someone inside the TLS channel could replay a

@@ -11,6 +11,7 @@ mod response;
 mod sandbox;
 mod sign;
 mod tools;
+mod v3;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,9 @@ enum Command {
     Call(tools::CallArgs),
     /// Create a certificate signing request for the open-platform console.
     Csr(tools::CsrArgs),
+    /// OpenAPI v3: sign a request, verify an answer, make a call.
+    #[command(subcommand)]
+    V3(v3::V3Command),
 }
 
 /// Reads a JSON object whose values are all strings, keeping the order given.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Call(args) => tools::call(args),
         Command::Csr(args) => tools::csr(args),
+        Command::V3(command) => v3::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,19 +42,14 @@ impl Config {
         let identity = self.identity.current();
         let nonce = random_uuid();
         let timestamp = self.clock.now().timestamp_millis();
-        let mut auth_string = format!("app_id={}", self.app_id);
-        if self.cert_mode.is_some()
-            && let Some(sn) = identity.app_cert_sn()
-        {
-            auth_string.push_str(&format!(",app_cert_sn={sn}"));
-        }
-        auth_string.push_str(&format!(",nonce={nonce},timestamp={timestamp}"));
+        let app_cert_sn = if self.cert_mode.is_some() { identity.app_cert_sn() } else { None };
+        let auth_string = v3::auth_string(&self.app_id, app_cert_sn, &nonce, timestamp);
         let token = request.app_auth_token.as_deref().filter(|t| !t.is_empty());
         let sign_content = v3::request_sign_content(&auth_string, request.method, &uri, &body, token);
         // v3 is SHA256withRSA whatever the gateway's sign_type (an old RSA app signs v3 with
         // SHA-256 over the same key).
         let signature = identity.signer().sign(sign_content.as_bytes(), SignType::Rsa2)?;
-        let authorization = format!("ALIPAY-SHA256withRSA {auth_string},sign={signature}");
+        let authorization = v3::authorization(&auth_string, &signature);
         headers.push(("authorization".into(), authorization.clone()));
         headers.push(("alipay-request-id".into(), random_uuid()));
         if let Some(token) = token {

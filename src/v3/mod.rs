@@ -303,6 +303,23 @@ pub fn answer_sign_content(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8>
     content
 }
 
+/// The auth string: `app_id=…[,app_cert_sn=…],nonce=…,timestamp=…` (certificate mode adds
+/// `app_cert_sn`; the timestamp is in milliseconds).
+pub fn auth_string(app_id: &str, app_cert_sn: Option<&str>, nonce: &str, timestamp_ms: i64) -> String {
+    let mut auth = format!("app_id={app_id}");
+    if let Some(sn) = app_cert_sn {
+        auth.push_str(",app_cert_sn=");
+        auth.push_str(sn);
+    }
+    auth.push_str(&format!(",nonce={nonce},timestamp={timestamp_ms}"));
+    auth
+}
+
+/// The `Authorization` header value for an auth string and its base64 signature.
+pub fn authorization(auth_string: &str, signature: &str) -> String {
+    format!("ALIPAY-SHA256withRSA {auth_string},sign={signature}")
+}
+
 /// The content a request's signature covers: `authString\nMETHOD\nURI\nBODY\n`, then
 /// `app_auth_token\n` when one is sent.
 pub fn request_sign_content(

@@ -12,4 +12,5 @@ mod cli_cert;
 mod cli_gateway;
 mod cli_notify;
 mod cli_sandbox;
+mod cli_v3;
 mod operator;

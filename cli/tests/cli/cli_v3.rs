@@ -1,0 +1,212 @@
+//! `alipay v3 sign | verify | call`: signatures the `openssl` command line agrees with, exit
+//! codes, and a verified call against the sandbox.
+
+use std::process::Command;
+
+use crate::command::alipay;
+use crate::common::pki;
+
+fn path(p: std::path::PathBuf) -> String {
+    p.display().to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `openssl dgst -sha256 -sign KEY` over `content`, base64 (PKCS#1 v1.5 is deterministic).
+fn openssl_sign(key: &std::path::Path, content: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("content");
+    std::fs::write(&file, content).unwrap();
+    let output = Command::new("openssl").args(["dgst", "-sha256", "-sign"]).arg(key).arg(&file).output().unwrap();
+    assert!(output.status.success());
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(output.stdout)
+}
+
+#[test]
+fn v3_sign_matches_openssl_and_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let body_file = dir.path().join("body.json");
+    std::fs::write(&body_file, r#"{"out_trade_no":"cli-v3"}"#).unwrap();
+    let app_cert_sn = alipay_sdk::cert::CertificateChain::from_path(pki("ca/app_cert.pem")).unwrap().sn().to_string();
+    let args = [
+        "v3",
+        "sign",
+        "--key",
+        &path(pki("keys/app_pkcs8.pem")),
+        "--app-id",
+        "2021000000000001",
+        "--app-cert",
+        &path(pki("ca/app_cert.pem")),
+        "--method",
+        "post",
+        "--uri",
+        "/v3/alipay/trade/query?x=a%20b",
+        "--body-file",
+        &path(body_file.clone()),
+        "--app-auth-token",
+        "tok-1",
+        "--nonce",
+        "n-1",
+        "--timestamp",
+        "1700000000000",
+        "--explain",
+    ];
+    let output = alipay(&args, b"");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let auth = format!("app_id=2021000000000001,app_cert_sn={app_cert_sn},nonce=n-1,timestamp=1700000000000");
+    let content = format!("{auth}\nPOST\n/v3/alipay/trade/query?x=a%20b\n{{\"out_trade_no\":\"cli-v3\"}}\ntok-1\n");
+    let expected =
+        format!("ALIPAY-SHA256withRSA {auth},sign={}", openssl_sign(&pki("keys/app_pkcs8.pem"), content.as_bytes()));
+    assert_eq!(stdout.lines().last(), Some(expected.as_str()), "{stdout}");
+    assert!(stdout.contains(&format!("({} bytes", content.len())), "{stdout}");
+    assert!(stdout.contains(&content), "the exact content is shown: {stdout}");
+
+    // No body: the empty line is still signed. Public-key mode: no app_cert_sn.
+    let output = alipay(
+        &[
+            "v3",
+            "sign",
+            "--key",
+            &path(pki("keys/app_pkcs8.pem")),
+            "--app-id",
+            "1",
+            "--method",
+            "GET",
+            "--uri",
+            "/v3/x",
+            "--nonce",
+            "n",
+            "--timestamp",
+            "5",
+        ],
+        b"",
+    );
+    let content = "app_id=1,nonce=n,timestamp=5\nGET\n/v3/x\n\n";
+    let expected = format!(
+        "ALIPAY-SHA256withRSA app_id=1,nonce=n,timestamp=5,sign={}",
+        openssl_sign(&pki("keys/app_pkcs8.pem"), content.as_bytes())
+    );
+    assert_eq!(text(&output.stdout).trim_end(), expected);
+
+    // Unusable input: exit 2, naming what is wrong.
+    let bad = alipay(
+        &[
+            "v3",
+            "sign",
+            "--key",
+            &path(pki("keys/app_pkcs8.pem")),
+            "--app-id",
+            "1",
+            "--method",
+            "FETCH",
+            "--uri",
+            "/v3/x",
+        ],
+        b"",
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = alipay(
+        &["v3", "sign", "--key", &path(pki("keys/app_pkcs8.pem")), "--app-id", "1", "--method", "GET", "--uri", "v3/x"],
+        b"",
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("--uri"), "{}", text(&bad.stderr));
+}
+
+#[test]
+fn v3_verify_exit_codes() {
+    let body = br#"{"trade_status":"TRADE_SUCCESS"}"#;
+    let content = [b"1700000000000\nnonce-9\n".as_slice(), body, b"\n"].concat();
+    let signature = openssl_sign(&pki("ca/alipay.key"), &content);
+    let sn = alipay_sdk::cert::CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap().sn().to_string();
+    let cert = path(pki("ca/alipay_cert.pem"));
+    let args = |sn: &str| {
+        vec![
+            "v3",
+            "verify",
+            "--alipay-cert",
+            &cert,
+            "--timestamp",
+            "1700000000000",
+            "--nonce",
+            "nonce-9",
+            "--signature",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .chain([signature.clone(), "--sn".into(), sn.to_string()])
+        .collect::<Vec<String>>()
+    };
+    let run = |args: &[String], stdin: &[u8]| alipay(&args.iter().map(String::as_str).collect::<Vec<_>>(), stdin);
+    let ok = run(&args(&sn), body);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(text(&ok.stderr).contains(&sn));
+    let tampered = run(&args(&sn), br#"{"trade_status":"TRADE_CLOSED"}"#);
+    assert_eq!(tampered.status.code(), Some(1));
+    let unknown = run(&args("ffff"), body);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("--sn ffff"), "{}", text(&unknown.stderr));
+    // The public key works the same; a root bundle where the Alipay certificate belongs is named.
+    let public = alipay(
+        &[
+            "v3",
+            "verify",
+            "--alipay-public-key",
+            &path(pki("ca/alipay_public.pem")),
+            "--timestamp",
+            "1700000000000",
+            "--nonce",
+            "nonce-9",
+            "--signature",
+            &signature,
+        ],
+        body,
+    );
+    assert_eq!(public.status.code(), Some(0), "{}", text(&public.stderr));
+    let root = alipay(
+        &[
+            "v3",
+            "verify",
+            "--alipay-cert",
+            &path(pki("ca/root_bundle.pem")),
+            "--timestamp",
+            "1",
+            "--nonce",
+            "n",
+            "--signature",
+            &signature,
+        ],
+        body,
+    );
+    assert_eq!(root.status.code(), Some(2), "{}", text(&root.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v3_call_against_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = alipay_sandbox::Sandbox::builder().dir(dir.path()).start().await.unwrap();
+    let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    let order = alipay_sdk::model::trade::TradePrecreate::new("cli-v3-1", "4.56".parse().unwrap(), "cli v3");
+    client.call(&order).await.unwrap();
+    let config = path(dir.path().join("alipay.toml"));
+    let run = move |out: &'static str| {
+        let config = config.clone();
+        move || {
+            let body = format!(r#"{{"out_trade_no":"{out}"}}"#);
+            alipay(&["v3", "call", "POST", "/v3/alipay/trade/query", "--body", &body, "--config", &config], b"")
+        }
+    };
+    let found = tokio::task::spawn_blocking(run("cli-v3-1")).await.unwrap();
+    assert_eq!(found.status.code(), Some(0), "{}", text(&found.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(value["out_trade_no"], "cli-v3-1");
+    assert!(text(&found.stderr).contains("verified HTTP 200"), "{}", text(&found.stderr));
+    let missing = tokio::task::spawn_blocking(run("nope")).await.unwrap();
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&missing.stdout).unwrap();
+    assert_eq!(value["code"], "ACQ.TRADE_NOT_EXIST");
+}
