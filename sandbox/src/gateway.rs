@@ -180,8 +180,13 @@ pub(crate) fn multipart_text_parts(body: &[u8], boundary: &str) -> Vec<(Vec<u8>,
         if headers.contains("filename=") {
             continue;
         }
-        let name =
-            headers.split(';').find_map(|p| p.trim().strip_prefix("name=")).map(|n| n.trim_matches('"').to_string());
+        // The name from the Content-Disposition line only (other part headers may follow it).
+        let disposition =
+            headers.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition:")).unwrap_or_default();
+        let name = disposition
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("name="))
+            .map(|n| n.trim().trim_matches('"').to_string());
         if let Some(name) = name {
             parts.push((name.into_bytes(), content.to_vec()));
         }

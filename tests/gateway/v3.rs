@@ -87,6 +87,40 @@ async fn encrypted_bodies_and_the_blocking_client() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    client.v3_call(&TradePrecreate::new("mp-1", amount("1.00"), "multipart")).await.unwrap();
+    let upload = V3Request::for_api("alipay.trade.query").body(&json!({"out_trade_no": "mp-1"})).file(
+        "image_content",
+        "receipt.png",
+        vec![0x89, b'P', b'N', b'G', 0, 1, 2],
+    );
+    let signed = client.config().sign_v3(&upload).unwrap();
+    assert!(signed.sign_content().ends_with("\n{\"out_trade_no\":\"mp-1\"}\n"), "only the data part is signed");
+    let http = signed.http_request("http://x");
+    assert!(http.content_type.starts_with("multipart/form-data; boundary="));
+    let answer = client.v3(&upload).await.expect("the sandbox verifies the data part");
+    assert!(answer.body().contains("mp-1"));
+    let nonce = |s: &alipay_sdk::v3::SignedV3Request| {
+        s.authorization().split(',').find_map(|p| p.strip_prefix("nonce=")).unwrap().to_string()
+    };
+    let again = client.config().sign_v3(&upload).unwrap();
+    assert_ne!(nonce(&signed), nonce(&again));
+    // Encryption of an upload, a header the SDK owns, a placeholder without a value: refused
+    // before anything is sent.
+    for bad in [
+        upload.clone().encrypt(true),
+        V3Request::post("/v3/x").header("Authorization", "mine"),
+        V3Request::post("/v3/{id}"),
+        V3Request::post("/v3/x").path_param("id", "1"),
+    ] {
+        let error = client.v3(&bad).await.unwrap_err();
+        assert_eq!((error.kind(), error.outcome()), (ErrorKind::Request, alipay_sdk::Outcome::NotSent), "{error}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn public_key_mode_sends_no_certificate_serials() {
     let sandbox = Sandbox::builder().mode(AppMode::PublicKey).start().await.unwrap();
     let config = sandbox.client_config().build().unwrap();
