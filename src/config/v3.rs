@@ -133,6 +133,12 @@ impl Config {
             return Err(match serde_json::from_slice::<V3Failure>(&answer.body) {
                 Ok(mut failure) => {
                     (failure.status, failure.signed, failure.trace_id) = (status, verified, answer.trace_id.clone());
+                    // The gateway may echo the content it checked, token included: never keep it.
+                    if let Some((_, token)) = signed.headers.iter().find(|(k, _)| k == "alipay-app-auth-token")
+                        && !token.is_empty()
+                    {
+                        failure.message = failure.message.replace(token.as_str(), "<app_auth_token redacted>");
+                    }
                     V3ErrorKind::Failed(Box::new(failure))
                 }
                 Err(_) => V3ErrorKind::UnexpectedStatus {

@@ -261,6 +261,23 @@ fn a_signature_with_whitespace_verifies_as_the_peers_do() {
     assert!(matches!(empty.kind(), V3ErrorKind::Unsigned { status: 204 }));
 }
 
+#[test]
+fn an_echoed_app_auth_token_never_reaches_an_error_message() {
+    let config = wire::cert_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+    let token = "202611BB0123456789abcdef0123456789abcd";
+    let signed = config.sign_v3(&V3Request::for_api("alipay.trade.query").app_auth_token(token)).unwrap();
+    assert!(!format!("{signed:?}").contains(token));
+    assert!(!signed.redacted_sign_content().contains(token));
+    let echoed = json!({"code": "invalid-signature", "message": format!("验签字符串为：{}", signed.sign_content())});
+    let answer = HttpResponse::new(401, echoed.to_string().into_bytes());
+    let error = alipay_sdk::Error::from(config.verify_v3(&signed, &answer).unwrap_err());
+    assert_eq!(error.kind(), ErrorKind::Unverified);
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(!shown.contains(token), "{shown}");
+        assert!(shown.contains("invalid-signature"), "{shown}");
+    }
+}
+
 /// Rebuilds the signed content from the HTTP request alone (not from our signing code) and
 /// checks the signature with `openssl dgst -sha256 -verify` and the app's public key.
 fn openssl_accepts(http: &alipay_sdk::flow::HttpRequest, app_public_pem: &std::path::Path) -> bool {
