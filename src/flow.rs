@@ -312,12 +312,12 @@ impl Judge for V3 {
     }
 
     fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error> {
-        Ok(Some(self.signed.http_request(&config.v3_endpoint())))
+        Ok(Some(self.signed.http_request(config.v3_endpoint())))
     }
 
     fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error> {
         let endpoint = config.v3_endpoint();
-        let answer = answer.map_err(|e| Error::transport(&self.label, &endpoint, e.timed_out, e.not_sent, e.source))?;
+        let answer = answer.map_err(|e| Error::transport(&self.label, endpoint, e.timed_out, e.not_sent, e.source))?;
         self.answer = Some(answer);
         Ok(())
     }

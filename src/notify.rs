@@ -152,16 +152,7 @@ pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)
 /// already sorted.
 fn form_content(form: &Form, rule: Rule, keep: impl Fn(&str) -> bool) -> String {
     let kept = form.sorted().filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v));
-    let mut out = String::with_capacity(form.text_len() + 2 * form.len());
-    for (k, v) in kept {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    }
-    out
+    crate::request::joined(kept, form.text_len() + 2 * form.len())
 }
 
 fn content<'a>(

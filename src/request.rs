@@ -355,35 +355,12 @@ impl SignedRequest {
                 body: self.form_body()?,
             });
         }
-        let boundary = multipart_boundary();
-        let mut body = Vec::new();
-        let mut part = |headers: String, content: &[u8]| {
-            body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
-            body.extend_from_slice(content);
-            body.extend_from_slice(b"\r\n");
-        };
+        let mut texts = Vec::with_capacity(self.body.len());
         for (name, value) in &self.body {
-            let name = quoted(name);
-            part(format!("Content-Disposition: form-data; name=\"{name}\""), &self.charset.encode(value, &name)?);
+            texts.push(TextPart { name, content_type: None, bytes: self.charset.encode(value, &quoted(name))? });
         }
-        for file in &self.files {
-            let (name, file_name) = (quoted(&file.name), quoted(&file.file_name));
-            part(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {}",
-                    quoted(&file.content_type)
-                ),
-                &file.bytes,
-            );
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        Ok(crate::flow::HttpRequest {
-            method: crate::flow::Method::Post,
-            url,
-            content_type: format!("multipart/form-data; boundary={boundary}"),
-            headers: Vec::new(),
-            body,
-        })
+        let (content_type, body) = multipart(&texts, &self.files);
+        Ok(crate::flow::HttpRequest { method: crate::flow::Method::Post, url, content_type, headers: Vec::new(), body })
     }
 
     /// The sign content's length in bytes, in the request charset.
@@ -437,7 +414,7 @@ pub fn guess_content_type(file_name: &str) -> &'static str {
 }
 
 /// A boundary no part can contain by chance: 24 random bytes, hex.
-pub(crate) fn multipart_boundary() -> String {
+fn multipart_boundary() -> String {
     let mut random = [0u8; 24];
     // Falls back to a fixed boundary only if the system RNG fails (the body is still valid
     // unless a part contains it).
@@ -448,7 +425,46 @@ pub(crate) fn multipart_boundary() -> String {
 }
 
 /// A name for a `Content-Disposition` parameter: quotes and line breaks escaped.
-pub(crate) fn quoted(name: &str) -> String {
+/// A text part of a multipart body.
+pub(crate) struct TextPart<'a> {
+    pub name: &'a str,
+    /// Its `Content-Type` header, when it has one.
+    pub content_type: Option<&'a str>,
+    pub bytes: std::borrow::Cow<'a, [u8]>,
+}
+
+/// A `multipart/form-data` body — the text parts, then the file parts — and its
+/// `Content-Type` (with a fresh boundary).
+pub(crate) fn multipart(texts: &[TextPart<'_>], files: &[FilePart]) -> (String, Vec<u8>) {
+    let boundary = multipart_boundary();
+    let mut body = Vec::new();
+    let mut part = |headers: String, content: &[u8]| {
+        body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    };
+    for text in texts {
+        let mut headers = format!("Content-Disposition: form-data; name=\"{}\"", quoted(text.name));
+        if let Some(content_type) = text.content_type {
+            headers.push_str(&format!("\r\nContent-Type: {}", quoted(content_type)));
+        }
+        part(headers, &text.bytes);
+    }
+    for file in files {
+        let (name, file_name) = (quoted(&file.name), quoted(&file.file_name));
+        part(
+            format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {}",
+                quoted(&file.content_type)
+            ),
+            &file.bytes,
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn quoted(name: &str) -> String {
     name.replace('\\', "\\\\").replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
@@ -480,8 +496,14 @@ pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) ->
 /// sign content of the gateway protocol (requests and notifications).
 pub(crate) fn sorted_content(mut kept: Vec<(&str, &str)>) -> String {
     kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = String::with_capacity(kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
-    for (i, (k, v)) in kept.iter().enumerate() {
+    let capacity = kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    joined(kept.into_iter(), capacity)
+}
+
+/// `k=v` joined with `&`, in the order given.
+pub(crate) fn joined<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
+    for (i, (k, v)) in pairs.enumerate() {
         if i > 0 {
             out.push('&');
         }

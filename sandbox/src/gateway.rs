@@ -125,10 +125,7 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
     add_form(request.query.as_bytes()).map_err(|f| (Charset::Utf8, f))?;
     let content_type = request.header("content-type").unwrap_or("").to_string();
     if content_type.starts_with("multipart/form-data") {
-        let boundary = content_type
-            .split(';')
-            .find_map(|p| p.trim().strip_prefix("boundary="))
-            .map(|b| b.trim_matches('"').to_string())
+        let boundary = multipart_boundary(&content_type)
             .ok_or_else(|| (Charset::Utf8, invalid("isv.invalid-parameter", "multipart 缺少 boundary")))?;
         raw.extend(multipart_text_parts(&request.body, &boundary));
     } else {
@@ -157,6 +154,11 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
 
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     alipay_sdk::notify::percent_decode(input).ok()
+}
+
+/// The `boundary` parameter of a multipart `Content-Type`.
+pub(crate) fn multipart_boundary(content_type: &str) -> Option<String> {
+    content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary=")).map(|b| b.trim_matches('"').to_string())
 }
 
 /// Text parts of a multipart body (file parts are not signed and not needed here).
@@ -240,14 +242,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     if get(values, "version").is_some_and(|v| v != "1.0") {
         return Err(invalid("isv.invalid-version", "版本号不合法"));
     }
-    let (verify_key, pki_root_sn, pki_app_sn) = {
-        let pki = crate::lock(&shared.pki);
-        let key = match shared.mode {
-            AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
-            AppMode::PublicKey => Some(pki.app_key.public_key()),
-        };
-        (key, pki.roots.sn().to_string(), pki.app_cert.sn().to_string())
-    };
+    let (verify_key, pki_root_sn, pki_app_sn) = shared.registered_app();
     if shared.mode == AppMode::Certificate {
         let app_sn =
             get(values, "app_cert_sn").ok_or_else(|| missing("isv.missing-app-cert-sn", "缺少应用公钥证书序列号"))?;
@@ -340,6 +335,26 @@ fn download(shared: &Shared, biz: &Value) -> Result<Map<String, Value>, Failure>
 }
 
 impl Shared {
+    /// What requests of the registered app are checked against: its public key (from its
+    /// certificate in certificate mode), the root SN and the app certificate's SN.
+    pub(crate) fn registered_app(&self) -> (Option<PublicKey>, String, String) {
+        let pki = crate::lock(&self.pki);
+        let key = match self.mode {
+            AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
+            AppMode::PublicKey => Some(pki.app_key.public_key()),
+        };
+        (key, pki.roots.sn().to_string(), pki.app_cert.sn().to_string())
+    }
+
+    /// The key answers are signed with and its certificate's SN: the current Alipay identity,
+    /// or a key that is not Alipay's when a fault says so.
+    pub(crate) fn alipay_signer(&self, wrong_key: bool) -> (alipay_sdk::key::PrivateKey, String) {
+        let pki = crate::lock(&self.pki);
+        let current = pki.identities.last().expect("an Alipay identity");
+        let key = if wrong_key { self.wrong_key.clone() } else { current.key.clone() };
+        (key, current.sn().to_string())
+    }
+
     /// The response body: the node signed with the current Alipay key (or faulted as told).
     fn signed_body(
         &self,
@@ -374,12 +389,7 @@ impl Shared {
             let text = json!({ "error_response": forged }).to_string();
             return charset.encode(&text, "response").map(|b| b.into_owned()).unwrap_or_else(|_| text.into_bytes());
         }
-        let (key, sn) = {
-            let pki = crate::lock(&self.pki);
-            let current = pki.identities.last().expect("an Alipay identity");
-            (current.key.clone(), current.sn().to_string())
-        };
-        let key = if fault == Some(Fault::WrongKeySignature) { self.wrong_key.clone() } else { key };
+        let (key, sn) = self.alipay_signer(fault == Some(Fault::WrongKeySignature));
         let node_bytes = charset
             .encode(&node_text, "response")
             .map(|b| b.into_owned())

@@ -446,11 +446,8 @@ impl Shared {
             *sequence += 1;
             format!("sandbox{:012}", *sequence)
         };
-        let (key, sn, partner) = {
-            let pki = crate::lock(&self.pki);
-            let current = pki.identities.last().expect("identity");
-            (current.key.clone(), current.sn().to_string(), pki.partner_id.clone())
-        };
+        let (key, sn) = self.alipay_signer(false);
+        let partner = crate::lock(&self.pki).partner_id.clone();
         let now = self.clock.now();
         let amount = trade.total_amount.to_string();
         let mut params: Vec<(String, String)> = vec![

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{AppMode, SandboxError, SandboxHandle};
 use alipay_sdk::charset::Charset;
-use alipay_sdk::key::{PublicKey, SignType};
+use alipay_sdk::key::SignType;
 use alipay_sdk::notify::{self, Rule};
 use alipay_sdk::request::format_timestamp;
 use alipay_sdk::response::scan;
@@ -46,15 +46,8 @@ pub(crate) async fn call_spi(
     method: &str,
     biz_content: &serde_json::Value,
 ) -> Result<SpiAnswer, SandboxError> {
-    let (key, sn, app_key, app_cert_sn) = {
-        let pki = crate::lock(&shared.pki);
-        let current = pki.identities.last().expect("identity");
-        let app_key = match shared.mode {
-            AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
-            AppMode::PublicKey => Some(pki.app_key.public_key()),
-        };
-        (current.key.clone(), current.sn().to_string(), app_key, pki.app_cert.sn().to_string())
-    };
+    let (key, sn) = shared.alipay_signer(false);
+    let (app_key, _, app_cert_sn) = shared.registered_app();
     let mut params: Vec<(String, String)> = vec![
         ("app_id".into(), shared.app_id.clone()),
         ("method".into(), method.into()),

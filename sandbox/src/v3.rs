@@ -17,7 +17,7 @@ use super::ledger::NotifyTarget;
 use super::{AppMode, Shared};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::flow::Method;
-use alipay_sdk::key::{PublicKey, SignType};
+use alipay_sdk::key::SignType;
 
 /// A failure to answer with: HTTP status, code, message.
 struct Refusal {
@@ -106,14 +106,7 @@ fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: b
             format!("timestamp {timestamp} 与网关时间相差超过 {} 分钟", shared.timestamp_window.num_minutes()),
         ));
     }
-    let (verify_key, root_sn, app_sn) = {
-        let pki = crate::lock(&shared.pki);
-        let key = match shared.mode {
-            AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
-            AppMode::PublicKey => Some(pki.app_key.public_key()),
-        };
-        (key, pki.roots.sn().to_string(), pki.app_cert.sn().to_string())
-    };
+    let (verify_key, root_sn, app_sn) = shared.registered_app();
     if shared.mode == AppMode::Certificate {
         match item("app_cert_sn") {
             Some(sn) if sn == app_sn => {}
@@ -182,10 +175,7 @@ fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: b
 fn signed_body(request: &HttpRequest) -> Result<String, Refusal> {
     let content_type = request.header("content-type").unwrap_or_default();
     let bytes = if content_type.starts_with("multipart/form-data") {
-        let boundary = content_type
-            .split(';')
-            .find_map(|p| p.trim().strip_prefix("boundary="))
-            .map(|b| b.trim_matches('"').to_string())
+        let boundary = super::gateway::multipart_boundary(content_type)
             .ok_or_else(|| refuse(400, "invalid-parameter", "multipart 缺少 boundary"))?;
         super::gateway::multipart_text_parts(&request.body, &boundary)
             .into_iter()
@@ -203,12 +193,7 @@ impl Shared {
     /// with the current Alipay key (another key when told to fault), and in certificate mode
     /// `alipay-sn`.
     fn sign_v3_answer(&self, body: &[u8], wrong_key: bool) -> Vec<(String, String)> {
-        let (key, sn) = {
-            let pki = crate::lock(&self.pki);
-            let current = pki.identities.last().expect("an Alipay identity");
-            (current.key.clone(), current.sn().to_string())
-        };
-        let key = if wrong_key { self.wrong_key.clone() } else { key };
+        let (key, sn) = self.alipay_signer(wrong_key);
         let timestamp = self.clock.now().timestamp_millis().to_string();
         let mut random = [0u8; 16];
         let _ = openssl::rand::rand_bytes(&mut random);

@@ -436,6 +436,9 @@ impl<M: Buildable> ConfigBuilder<M> {
             expiry_thresholds: common.expiry_thresholds,
             sign_type: common.sign_type,
             charset: common.charset,
+            v3_endpoint: url::Url::parse(&common.gateway)
+                .map(|url| url.origin().ascii_serialization())
+                .unwrap_or_default(),
             gateway: common.gateway,
             cert_mode: built.cert_mode,
             verifier: ResponseVerifier {

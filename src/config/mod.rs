@@ -141,6 +141,8 @@ pub struct Config {
     sign_type: SignType,
     charset: Charset,
     gateway: String,
+    /// The gateway's origin, where OpenAPI v3 paths go.
+    v3_endpoint: String,
     cert_mode: Option<CertMode>,
     verifier: ResponseVerifier,
     aes: Option<AesKey>,

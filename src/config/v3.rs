@@ -8,9 +8,9 @@ use crate::v3::{self, SignedV3Request, V3Error, V3ErrorKind, V3Failure, V3Reques
 
 impl Config {
     /// The OpenAPI v3 endpoint: the gateway's origin (`https://openapi.alipay.com` for the
-    /// production gateway, the sandbox's own host for Alipay's and ours).
-    pub fn v3_endpoint(&self) -> String {
-        url::Url::parse(&self.gateway).map(|url| url.origin().ascii_serialization()).unwrap_or_default()
+    /// production gateway, the sandbox's own host for Alipay's and ours), derived once at build.
+    pub fn v3_endpoint(&self) -> &str {
+        &self.v3_endpoint
     }
 
     /// Signs a v3 request: the auth string (`app_id`, `app_cert_sn` in certificate mode, a
@@ -95,14 +95,11 @@ impl Config {
                     answer.header_value("alipay-nonce").ok_or(V3ErrorKind::MissingHeader { header: "alipay-nonce" })?;
                 let content = v3::answer_sign_content(timestamp, nonce, &answer.body);
                 let checks = |key: &crate::key::PublicKey| key.verify(&content, signature, SignType::Rsa2);
-                let store = match (&self.cert_mode, &self.verifier.keys) {
-                    (Some(mode), _) => Some(mode.store.clone()),
-                    (None, AlipayKeys::Store(store)) => Some(store.clone()),
-                    (None, AlipayKeys::PublicKey(_)) => None,
-                };
-                let ok = match (&self.verifier.keys, store, alipay_sn) {
-                    (AlipayKeys::PublicKey(key), None, _) => checks(key),
-                    (_, Some(store), Some(sn)) => match store.get(sn) {
+                // Certificate mode's keys are the store `alipay-sn` chooses from (the same
+                // store the gateway protocol and its rotation use).
+                let ok = match (&self.verifier.keys, alipay_sn) {
+                    (AlipayKeys::PublicKey(key), _) => checks(key),
+                    (AlipayKeys::Store(store), Some(sn)) => match store.get(sn) {
                         Some(key) => checks(&key),
                         None => {
                             return Err(V3ErrorKind::UnknownCertSn {
@@ -112,8 +109,7 @@ impl Config {
                             .into());
                         }
                     },
-                    (_, Some(store), None) => store.public_keys().iter().any(checks),
-                    (_, None, _) => false,
+                    (AlipayKeys::Store(store), None) => store.public_keys().iter().any(checks),
                 };
                 if !ok {
                     let text = String::from_utf8_lossy(&content);

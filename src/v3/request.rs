@@ -314,34 +314,12 @@ impl SignedV3Request {
                 if body.is_empty() && self.method == Method::Get { String::new() } else { self.content_type.clone() };
             return HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body };
         }
-        let boundary = crate::request::multipart_boundary();
-        let mut body = Vec::new();
-        let mut part = |headers: String, content: &[u8]| {
-            body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
-            body.extend_from_slice(content);
-            body.extend_from_slice(b"\r\n");
+        let data = crate::request::TextPart {
+            name: "data",
+            content_type: Some("application/json"),
+            bytes: std::borrow::Cow::Borrowed(self.body.as_bytes()),
         };
-        part(
-            "Content-Disposition: form-data; name=\"data\"\r\nContent-Type: application/json".into(),
-            self.body.as_bytes(),
-        );
-        for file in &self.files {
-            let (name, file_name) = (crate::request::quoted(&file.name), crate::request::quoted(&file.file_name));
-            part(
-                format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {}",
-                    crate::request::quoted(&file.content_type)
-                ),
-                &file.bytes,
-            );
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        HttpRequest {
-            method: self.method,
-            url,
-            content_type: format!("multipart/form-data; boundary={boundary}"),
-            headers: self.headers.clone(),
-            body,
-        }
+        let (content_type, body) = crate::request::multipart(&[data], &self.files);
+        HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body }
     }
 }
