@@ -14,6 +14,9 @@ use alipay_sdk::notify::{NotificationVerifier, Rule};
 use alipay_sdk::response::ResponseVerifier;
 
 const ALIPAY_CERT: &[u8] = include_bytes!("../testdata/pki/ca/alipay_cert.pem");
+const APP_KEY: &[u8] = include_bytes!("../testdata/pki/keys/app_pkcs8.pem");
+const APP_CERT: &[u8] = include_bytes!("../testdata/pki/ca/app_cert.pem");
+const ROOT_BUNDLE: &[u8] = include_bytes!("../testdata/pki/ca/root_bundle.pem");
 
 /// Certificate files and root bundles: every reader, and what is derived from a parsed one.
 pub fn certificate(data: &[u8]) {
@@ -84,4 +87,88 @@ pub fn notification(data: &[u8]) {
             }
         }
     }
+}
+
+/// A certificate-mode and a public-key-mode configuration of the test PKI (with an AES key),
+/// and a plain and an encrypted v3 request signed by each, made once.
+fn v3_setup() -> &'static [(alipay_sdk::Config, [alipay_sdk::v3::SignedV3Request; 2]); 2] {
+    use alipay_sdk::Config;
+    use alipay_sdk::v3::V3Request;
+    static SETUP: OnceLock<[(Config, [alipay_sdk::v3::SignedV3Request; 2]); 2]> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let key = || PrivateKey::from_bytes(APP_KEY).expect("test PKI app key");
+        let chain = CertificateChain::from_bytes(ALIPAY_CERT).expect("test PKI Alipay certificate");
+        let aes = || alipay_sdk::aes::AesKey::from_bytes(vec![7; 16]).expect("an AES key");
+        let certificate = Config::builder("2021000000000001")
+            .app_private_key(key())
+            .aes_key(aes())
+            .app_cert(CertificateChain::from_bytes(APP_CERT).expect("test PKI app certificate"))
+            .alipay_cert(chain.clone())
+            .alipay_root_cert(RootBundle::from_bytes(ROOT_BUNDLE).expect("test PKI roots"))
+            .build()
+            .expect("certificate-mode configuration");
+        let public_key = Config::builder("2021000000000001")
+            .app_private_key(key())
+            .aes_key(aes())
+            .alipay_public_key(PublicKey::from_certificate(chain.leaf()).expect("its key"))
+            .build()
+            .expect("public-key-mode configuration");
+        let request = V3Request::for_api("alipay.trade.query").body(&serde_json::json!({"out_trade_no": "o-1"}));
+        let signed = |config: &Config| {
+            [
+                config.sign_v3(&request).expect("signs"),
+                config.sign_v3(&request.clone().encrypt(true)).expect("signs encrypted"),
+            ]
+        };
+        let certificate_signed = signed(&certificate);
+        let public_key_signed = signed(&public_key);
+        [(certificate, certificate_signed), (public_key, public_key_signed)]
+    })
+}
+
+/// OpenAPI v3 answers: the first byte picks the HTTP status, then `name: value` header lines
+/// up to an empty line, then the body; judged in both modes, for a plain and an encrypted
+/// request. The same bytes, as text, also serve as a path template, a path parameter and a
+/// query value of a request whose URI is built (not signed: the path is what can go wrong).
+pub fn v3(data: &[u8]) {
+    v3_verified(data);
+}
+
+/// [`v3`], returning how many of the four judgements accepted the answer.
+pub fn v3_verified(data: &[u8]) -> usize {
+    const STATUSES: [u16; 6] = [200, 204, 400, 401, 500, 502];
+    let Some((&first, rest)) = data.split_first() else { return 0 };
+    let status = STATUSES[usize::from(first) % STATUSES.len()];
+    let split = rest.windows(2).position(|w| w == b"\n\n");
+    let (head, body) = match split {
+        Some(at) => (&rest[..at], &rest[at + 2..]),
+        None => (&rest[..0], rest),
+    };
+    let mut answer = alipay_sdk::flow::HttpResponse::new(status, body.to_vec());
+    for line in String::from_utf8_lossy(head).lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            answer = answer.header(name.trim(), value.trim());
+        }
+    }
+    let mut accepted = 0;
+    for (config, signed) in v3_setup() {
+        for request in signed {
+            if let Ok(verified) = config.verify_v3(request, &answer) {
+                let _ = verified.parse::<serde_json::Value>();
+                accepted += 1;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let request = alipay_sdk::v3::V3Request::post(text.as_ref())
+        .path_param(text.as_ref(), text.as_ref())
+        .query(text.as_ref(), text.as_ref());
+    if let Ok(uri) = request.uri() {
+        // Whatever the caller gave, what is sent is a path and a query: no raw space, brace,
+        // fragment or second '?'.
+        let (path, _query) = uri.split_once('?').unwrap_or((&uri, ""));
+        assert!(path.starts_with('/') && !uri.contains([' ', '{', '}', '#']) && !path.contains('?'), "{uri}");
+    }
+    let _ = format!("{request:?}");
+    accepted
 }

@@ -155,6 +155,36 @@ def main():
     write("regressions", "notification", "long_sn.form", "alipay_cert_sn=" + "a" * 4096 + "&sign=AAAA")
     write("regressions", "notification", "many_params.form", "&".join(f"p{i}=v" for i in range(20000)) + "&p1=x")
 
+    # OpenAPI v3 answers: status byte (index into 200, 204, 400, 401, 500, 502), headers, a
+    # blank line, the body; signed over timestamp\nnonce\nbody\n.
+    def v3_answer(status_index, body, signed=True, sn=alipay_cert_sn, signature=None, extra=""):
+        headers = "alipay-trace-id: 0123456789abcdef0123456789abcd\n" + extra
+        if signed:
+            signature = signature or sign(b"1700000000000\nnonce-1\n" + body.encode() + b"\n")
+            headers += f"alipay-timestamp: 1700000000000\nalipay-nonce: nonce-1\nalipay-signature: {signature}\n"
+            if sn:
+                headers += f"alipay-sn: {sn}\n"
+        return bytes([status_index]) + headers.encode() + b"\n" + body.encode()
+
+    ok = '{"out_trade_no":"o-1","trade_status":"TRADE_SUCCESS","total_amount":"9.99"}'
+    write("corpus", "v3", "success", v3_answer(0, ok))
+    write("corpus", "v3", "success_public_key_mode", v3_answer(0, ok, sn=None))
+    failure_body = '{"code":"ACQ.TRADE_NOT_EXIST","message":"交易不存在","details":[{"field":"out_trade_no","issue":"x"}],"links":[{"link":"https://x","desc":"d"}]}'
+    write("corpus", "v3", "signed_failure", v3_answer(2, failure_body))
+    write("corpus", "v3", "unsigned_failure", v3_answer(3, '{"code":"invalid-signature","message":"m"}', signed=False))
+    write("corpus", "v3", "unsigned_success", v3_answer(0, ok, signed=False))
+    write("corpus", "v3", "empty_204", v3_answer(1, "", signed=False))
+    aes_cipher = base64.b64encode(b"\x00" * 32).decode()
+    write("corpus", "v3", "encrypted", v3_answer(0, aes_cipher))
+    write("corpus", "v3", "path_template", b"\x00/v3/alipay/{id}/x?{q}")
+    whitespace = sign(b"1700000000000\nnonce-1\n" + ok.encode() + b"\n")
+    write("regressions", "v3", "signature_with_whitespace",
+          v3_answer(0, ok, signature=" ".join(whitespace[i:i + 64] for i in range(0, len(whitespace), 64))))
+    write("regressions", "v3", "unknown_sn", v3_answer(0, ok, sn="f" * 4096))
+    write("regressions", "v3", "missing_nonce", bytes([0]) + b"alipay-signature: QUJD\n\n{}")
+    write("regressions", "v3", "unclosed_brace", b"\x00/v3/{" + b"{" * 10000)
+    write("regressions", "v3", "deep_json_failure", bytes([2]) + b"\n" + b"[" * 100000)
+
 
 if __name__ == "__main__":
     main()

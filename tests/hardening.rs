@@ -527,6 +527,20 @@ mod fuzz_corpus {
     fn notification() {
         replay("notification", super::harness::notification);
     }
+
+    #[test]
+    fn v3() {
+        replay("v3", super::harness::v3);
+        // The seeds reach the verified path, and only the signed ones do.
+        let seed = |name: &str| {
+            let path = crate::common::root().join("fuzz/corpus/v3").join(name);
+            super::harness::v3_verified(&std::fs::read(path).unwrap())
+        };
+        assert_eq!(seed("success"), 2, "plain request, both modes");
+        assert_eq!(seed("success_public_key_mode"), 2);
+        assert_eq!(seed("unsigned_success"), 0);
+        assert_eq!(seed("signed_failure"), 0, "an error answer is never a success");
+    }
 }
 
 /// Flipping bytes of genuinely signed messages: whatever still verifies must carry exactly the

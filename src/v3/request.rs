@@ -154,47 +154,51 @@ impl V3Request {
         self
     }
 
-    /// The path with its placeholders filled, each value percent-encoded as a segment.
+    /// The path with its placeholders filled, each value percent-encoded as a segment. The
+    /// template's own text is sent as written, so it may hold only what a path may (RFC 3986
+    /// `pchar` and `/`); a query goes through [`Self::query`].
     pub(crate) fn filled_path(&self) -> Result<String, V3Error> {
+        let invalid = |detail: String| -> V3Error {
+            V3ErrorKind::PathParameter { path: crate::excerpt::capped(&self.path, 256), detail }.into()
+        };
+        let literal = |text: &str| match text.chars().find(|c| !is_path_char(*c)) {
+            Some(c) => Err(invalid(format!("{c:?} cannot be sent in a path as written (use .path_param or .query)"))),
+            None => Ok(()),
+        };
         let mut path = String::with_capacity(self.path.len());
         let mut used = vec![false; self.path_params.len()];
         let mut rest = self.path.as_str();
         while let Some(open) = rest.find('{') {
+            literal(&rest[..open])?;
             path.push_str(&rest[..open]);
-            let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| V3ErrorKind::PathParameter {
-                path: self.path.clone(),
-                detail: "a '{' is not closed".into(),
-            })?;
+            let close =
+                rest[open..].find('}').map(|c| open + c).ok_or_else(|| invalid("a '{' is not closed".into()))?;
             let name = &rest[open + 1..close];
             let Some(at) = self.path_params.iter().position(|(k, _)| k == name) else {
-                return Err(V3ErrorKind::PathParameter {
-                    path: self.path.clone(),
-                    detail: format!("no value for {{{name}}}: use .path_param({name:?}, …)"),
-                }
-                .into());
+                let name = crate::excerpt::capped(name, 64);
+                return Err(invalid(format!("no value for {{{name}}}: use .path_param({name:?}, …)")));
             };
             used[at] = true;
             path.push_str(&encode_component(&self.path_params[at].1));
             rest = &rest[close + 1..];
         }
+        literal(rest)?;
         path.push_str(rest);
         if let Some(at) = used.iter().position(|u| !u) {
-            return Err(V3ErrorKind::PathParameter {
-                path: self.path.clone(),
-                detail: format!("the path has no {{{}}} placeholder", self.path_params[at].0),
-            }
-            .into());
+            let name = crate::excerpt::capped(&self.path_params[at].0, 64);
+            return Err(invalid(format!("the path has no {{{name}}} placeholder")));
         }
         if !path.starts_with('/') {
-            return Err(
-                V3ErrorKind::PathParameter { path: self.path.clone(), detail: "must start with '/'".into() }.into()
-            );
+            return Err(invalid("must start with '/'".into()));
         }
         Ok(path)
     }
 
-    /// `path?query`, exactly as sent and signed.
-    pub(crate) fn uri(&self) -> Result<String, V3Error> {
+    /// `path?query`, exactly as it will be sent and signed: placeholders filled (each value
+    /// percent-encoded as one segment), the query encoded once (RFC 3986). An error names a
+    /// placeholder without a value, a value without a placeholder, or a path not starting with
+    /// `/`.
+    pub fn uri(&self) -> Result<String, V3Error> {
         let mut uri = self.filled_path()?;
         for (i, (name, value)) in self.query.iter().enumerate() {
             uri.push(if i == 0 { '?' } else { '&' });
@@ -211,6 +215,12 @@ impl V3Request {
             None => Ok(()),
         }
     }
+}
+
+/// What a path may hold as written: RFC 3986 `pchar` (unreserved, sub-delims, `:`, `@`, and
+/// `%` of an escape already made) and `/`.
+fn is_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c)
 }
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters.

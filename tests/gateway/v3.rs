@@ -114,6 +114,8 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
         V3Request::post("/v3/x").header("Authorization", "mine"),
         V3Request::post("/v3/{id}"),
         V3Request::post("/v3/x").path_param("id", "1"),
+        V3Request::post("/v3/a b"),
+        V3Request::post("/v3/x?already=query"),
     ] {
         let error = client.v3(&bad).await.unwrap_err();
         assert_eq!((error.kind(), error.outcome()), (ErrorKind::Request, alipay_sdk::Outcome::NotSent), "{error}");
