@@ -440,7 +440,7 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKey {
         let der = self.pkey.public_key_to_der().expect("an RSA key always has a public part");
         let pkey = PKey::public_key_from_der(&der).expect("just encoded");
-        PublicKey { pkey, algorithm: self.algorithm, origin: format!("public part of {}", self.origin) }
+        PublicKey::new(pkey, self.algorithm, format!("public part of {}", self.origin))
     }
 
     /// Whether this key is the private half of `certificate`'s public key.
@@ -491,11 +491,18 @@ impl fmt::Debug for PrivateKey {
 #[derive(Clone)]
 pub struct PublicKey {
     pkey: PKey<Public>,
+    /// The RSA key itself, extracted once: verification runs on it ([`crate::pkcs1`]).
+    rsa: Option<Rsa<Public>>,
     algorithm: KeyAlgorithm,
     origin: String,
 }
 
 impl PublicKey {
+    fn new(pkey: PKey<Public>, algorithm: KeyAlgorithm, origin: String) -> PublicKey {
+        let rsa = pkey.rsa().ok();
+        PublicKey { pkey, rsa, algorithm, origin }
+    }
+
     /// Loads a public key from a file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<PublicKey, KeyError> {
         let path = path.as_ref();
@@ -527,7 +534,7 @@ impl PublicKey {
         let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
             return Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(&pkey) }.into());
         };
-        Ok(PublicKey { pkey, algorithm, origin })
+        Ok(PublicKey::new(pkey, algorithm, origin))
     }
 
     /// The public key of a certificate (RSA only).
@@ -535,7 +542,7 @@ impl PublicKey {
         let origin = format!("certificate {}", certificate.sn());
         match certificate.public_key() {
             Some(pkey) if let Some(algorithm) = KeyAlgorithm::of(pkey) => {
-                Ok(PublicKey { pkey: pkey.clone(), algorithm, origin })
+                Ok(PublicKey::new(pkey.clone(), algorithm, origin))
             }
             Some(pkey) => Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(pkey) }.into()),
             None => Err(KeyErrorKind::NotRsa { origin, algorithm: "an unsupported algorithm".into() }.into()),
@@ -561,6 +568,9 @@ impl PublicKey {
     pub fn verify_raw(&self, content: &[u8], signature: &[u8], sign_type: SignType) -> bool {
         if sign_type.algorithm() != self.algorithm {
             return false;
+        }
+        if let Some(rsa) = &self.rsa {
+            return crate::pkcs1::verify(rsa, content, signature, sign_type);
         }
         let Ok(mut verifier) = Verifier::new(sign_type.digest(), &self.pkey) else { return false };
         verifier.verify_oneshot(signature, content).unwrap_or(false)

@@ -105,6 +105,7 @@ pub mod model;
 pub mod notify;
 pub mod page;
 mod pem;
+mod pkcs1;
 pub mod protocol;
 pub mod request;
 pub mod response;
