@@ -15,15 +15,19 @@
 //! use alipay_sdk::flow::{HttpResponse, Step, TransportError};
 //! use alipay_sdk::{Config, Request};
 //!
-//! # fn my_http_post(url: &str, content_type: &str, body: &[u8]) -> Result<(u16, Vec<u8>), std::io::Error> { unimplemented!() }
+//! # fn my_http(method: &str, url: &str, headers: &[(String, String)], content_type: &str, body: &[u8]) -> Result<(u16, Vec<(String, String)>, Vec<u8>), std::io::Error> { unimplemented!() }
 //! fn execute(config: &Config, request: &Request) -> Result<alipay_sdk::VerifiedResponse, alipay_sdk::Error> {
 //!     let mut call = config.start_call(request)?;
 //!     let mut step = call.start();
 //!     loop {
 //!         step = match step {
 //!             Step::Send(http) => {
-//!                 let answer = my_http_post(&http.url, &http.content_type, &http.body)
-//!                     .map(|(status, body)| HttpResponse::new(status, body))
+//!                 // The method, URL, headers and body as given (OpenAPI v3 signs its headers);
+//!                 // every response header goes back (v3 answers are signed in theirs).
+//!                 let answer = my_http(http.method.as_str(), &http.url, &http.headers, &http.content_type, &http.body)
+//!                     .map(|(status, headers, body)| {
+//!                         headers.iter().fold(HttpResponse::new(status, body), |a, (k, v)| a.header(k, v))
+//!                     })
 //!                     .map_err(|e| TransportError::new(e));
 //!                 call.receive(answer)
 //!             }
