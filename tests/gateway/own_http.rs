@@ -81,3 +81,16 @@ fn the_blocking_client_follows_rotation_and_refuses_to_run_inside_a_runtime() {
     let inside = runtime.block_on(async { client.execute(&TradeQuery::by_out_trade_no("blk-1").to_request()) });
     assert_eq!(inside.unwrap_err().kind(), alipay_sdk::ErrorKind::BlockingInAsync);
 }
+
+#[test]
+fn the_tcp_stream_driver_speaks_v3_too() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime.block_on(Sandbox::builder().start()).unwrap();
+    let config = sandbox.client_config().build().unwrap();
+    example::execute(&config, &TradePrecreate::new("own-v3", "2.00".parse().unwrap(), "Tea").to_request()).unwrap();
+    let request =
+        alipay_sdk::v3::V3Request::for_api("alipay.trade.query").body(&serde_json::json!({"out_trade_no": "own-v3"}));
+    let answer = example::drive(config.start_v3(&request).unwrap()).expect("method, headers and signed answer");
+    assert_eq!(answer.alipay_sn(), Some(sandbox.info().alipay_cert_sn.as_str()));
+    assert!(answer.body().contains("\"out_trade_no\":\"own-v3\""), "{}", answer.body());
+}
