@@ -1,17 +1,26 @@
-//! AES content encryption (`encrypt_type=AES`): AES-CBC with a zero IV, PKCS#7 padding,
-//! standard base64 — what the open-platform console's "接口内容加密" key is for.
+//! Content encryption (`encrypt_type`): the "接口内容加密" key of the open-platform console.
+//!
+//! - `AES` (the default): AES-CBC with a zero IV, PKCS#7 padding, standard base64.
+//! - `AES_V2` (Alipay's Java `AesEncryptV2`): AES-CBC, PKCS#7 padding, a random 16-byte IV
+//!   put in front of the ciphertext, base64 of `IV || ciphertext`.
+//! - `SM4` (Java `SM4Encrypt`, for SM2 apps): SM4-GCM without padding, a random 16-byte IV
+//!   in front, the 128-bit tag after the ciphertext: base64 of `IV || ciphertext || tag`.
+//!
+//! The scheme belongs to the key ([`AesKey::encrypt_type`]), never to a message: an answer
+//! is decrypted with the configured scheme whatever it claims.
 
 use std::fmt;
+use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::symm::{Cipher, Crypter, Mode};
 
-/// Why AES encryption or decryption failed. Never contains key material.
+/// Why encryption or decryption failed. Never contains key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AesError {
-    /// The key is not base64 of 16, 24 or 32 bytes.
+    /// The key is not base64 of 16, 24 or 32 bytes (16 for SM4).
     #[error("the AES key must be the base64 of 16, 24 or 32 bytes (the console shows a 24-character key); {detail}")]
     InvalidKey {
         /// What was wrong.
@@ -24,33 +33,105 @@ pub enum AesError {
         source: base64::DecodeError,
     },
     /// Decryption failed (wrong key or damaged content).
-    #[error("AES decryption failed: wrong key or damaged content")]
-    Decrypt,
+    #[error("{encrypt_type} decryption failed: wrong key, another encrypt_type, or damaged content")]
+    Decrypt {
+        /// The configured scheme.
+        encrypt_type: EncryptType,
+    },
+    /// An `encrypt_type` other than `AES`, `AES_V2` or `SM4`.
+    #[error("unknown encrypt_type {value:?}: expected AES, AES_V2 or SM4")]
+    UnknownEncryptType {
+        /// The value given.
+        value: String,
+    },
 }
 
-/// An AES content-encryption key.
+/// The content-encryption scheme: the `encrypt_type` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum EncryptType {
+    /// AES-CBC, zero IV (what the console's AES key is for, and the only one the Node SDK knows).
+    #[default]
+    Aes,
+    /// AES-CBC with a random IV in front (Java `AesEncryptV2`).
+    AesV2,
+    /// SM4-GCM with a random IV in front and the tag behind (Java `SM4Encrypt`), for SM2 apps.
+    Sm4,
+}
+
+impl EncryptType {
+    /// The value of the `encrypt_type` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncryptType::Aes => "AES",
+            EncryptType::AesV2 => "AES_V2",
+            EncryptType::Sm4 => "SM4",
+        }
+    }
+}
+
+impl fmt::Display for EncryptType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EncryptType {
+    type Err = AesError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "AES" => Ok(EncryptType::Aes),
+            "AES_V2" => Ok(EncryptType::AesV2),
+            "SM4" => Ok(EncryptType::Sm4),
+            other => Err(AesError::UnknownEncryptType { value: other.to_string() }),
+        }
+    }
+}
+
+/// The IV length of `AES_V2` and `SM4`.
+const IV_LEN: usize = 16;
+
+/// A content-encryption key and its scheme (`AES` unless chosen).
 #[derive(Clone)]
 pub struct AesKey {
     key: Vec<u8>,
+    encrypt_type: EncryptType,
 }
 
 impl AesKey {
-    /// Loads the key as the console shows it (base64).
+    /// Loads the key as the console shows it (base64), for `encrypt_type=AES`.
     pub fn from_base64(text: &str) -> Result<AesKey, AesError> {
         let key =
             STANDARD.decode(text.trim()).map_err(|e| AesError::InvalidKey { detail: format!("not base64 ({e})") })?;
         AesKey::from_bytes(key)
     }
 
-    /// Uses raw key bytes (16, 24 or 32).
+    /// Uses raw key bytes (16, 24 or 32), for `encrypt_type=AES`.
     pub fn from_bytes(key: Vec<u8>) -> Result<AesKey, AesError> {
         if !matches!(key.len(), 16 | 24 | 32) {
             return Err(AesError::InvalidKey { detail: format!("it decodes to {} bytes", key.len()) });
         }
-        Ok(AesKey { key })
+        Ok(AesKey { key, encrypt_type: EncryptType::Aes })
     }
 
-    fn cipher(&self) -> Cipher {
+    /// The same key used with another scheme. SM4 keys are 16 bytes.
+    pub fn with_encrypt_type(mut self, encrypt_type: EncryptType) -> Result<AesKey, AesError> {
+        if encrypt_type == EncryptType::Sm4 && self.key.len() != 16 {
+            return Err(AesError::InvalidKey {
+                detail: format!("an SM4 key is 16 bytes, this one decodes to {} bytes", self.key.len()),
+            });
+        }
+        self.encrypt_type = encrypt_type;
+        Ok(self)
+    }
+
+    /// The scheme: the `encrypt_type` value sent with encrypted requests.
+    pub fn encrypt_type(&self) -> EncryptType {
+        self.encrypt_type
+    }
+
+    fn cbc_cipher(&self) -> Cipher {
         match self.key.len() {
             16 => Cipher::aes_128_cbc(),
             24 => Cipher::aes_192_cbc(),
@@ -58,33 +139,91 @@ impl AesKey {
         }
     }
 
-    fn run(&self, mode: Mode, input: &[u8]) -> Result<Vec<u8>, AesError> {
-        let cipher = self.cipher();
-        let iv = [0u8; 16];
-        let mut crypter = Crypter::new(cipher, mode, &self.key, Some(&iv)).map_err(|_| AesError::Decrypt)?;
+    fn cbc(&self, mode: Mode, iv: &[u8], input: &[u8]) -> Result<Vec<u8>, AesError> {
+        let failed = || AesError::Decrypt { encrypt_type: self.encrypt_type };
+        let cipher = self.cbc_cipher();
+        let mut crypter = Crypter::new(cipher, mode, &self.key, Some(iv)).map_err(|_| failed())?;
         let mut out = vec![0; input.len() + cipher.block_size()];
-        let mut count = crypter.update(input, &mut out).map_err(|_| AesError::Decrypt)?;
-        count += crypter.finalize(&mut out[count..]).map_err(|_| AesError::Decrypt)?;
+        let mut count = crypter.update(input, &mut out).map_err(|_| failed())?;
+        count += crypter.finalize(&mut out[count..]).map_err(|_| failed())?;
         out.truncate(count);
         Ok(out)
     }
 
+    fn random_iv() -> [u8; IV_LEN] {
+        let mut iv = [0u8; IV_LEN];
+        openssl::rand::rand_bytes(&mut iv).expect("the OpenSSL random generator works");
+        iv
+    }
+
     /// Encrypts and returns base64.
     pub fn encrypt(&self, plaintext: &[u8]) -> String {
-        STANDARD.encode(self.run(Mode::Encrypt, plaintext).expect("AES-CBC encryption of any input succeeds"))
+        let data = match self.encrypt_type {
+            EncryptType::Aes => {
+                self.cbc(Mode::Encrypt, &[0u8; IV_LEN], plaintext).expect("AES-CBC encryption of any input succeeds")
+            }
+            EncryptType::AesV2 => {
+                let iv = Self::random_iv();
+                let mut out = iv.to_vec();
+                out.extend(self.cbc(Mode::Encrypt, &iv, plaintext).expect("AES-CBC encryption of any input succeeds"));
+                out
+            }
+            EncryptType::Sm4 => {
+                let iv = Self::random_iv();
+                let mut out = iv.to_vec();
+                out.extend(crate::gcm::seal(&Sm4Block(&self.key), &iv, plaintext));
+                out
+            }
+        };
+        STANDARD.encode(data)
     }
 
     /// Decrypts base64 ciphertext.
     pub fn decrypt(&self, base64_text: &str) -> Result<Vec<u8>, AesError> {
         let compact: String = base64_text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let data = STANDARD.decode(compact).map_err(|source| AesError::Base64 { source })?;
-        self.run(Mode::Decrypt, &data)
+        let failed = AesError::Decrypt { encrypt_type: self.encrypt_type };
+        match self.encrypt_type {
+            EncryptType::Aes => self.cbc(Mode::Decrypt, &[0u8; IV_LEN], &data),
+            EncryptType::AesV2 => {
+                // The IV, then at least one whole block.
+                if data.len() < 2 * IV_LEN || data.len() % 16 != 0 {
+                    return Err(failed);
+                }
+                let (iv, body) = data.split_at(IV_LEN);
+                self.cbc(Mode::Decrypt, iv, body)
+            }
+            EncryptType::Sm4 => {
+                if data.len() < IV_LEN + crate::gcm::TAG_LEN {
+                    return Err(failed);
+                }
+                let (iv, sealed) = data.split_at(IV_LEN);
+                crate::gcm::open(&Sm4Block(&self.key), iv, sealed).ok_or(failed)
+            }
+        }
+    }
+}
+
+/// SM4 (ECB, no padding) as GCM's block function.
+struct Sm4Block<'a>(&'a [u8]);
+
+impl crate::gcm::BlockEncrypt for Sm4Block<'_> {
+    fn encrypt_blocks(&self, blocks: &mut [u8]) {
+        let mut crypter = Crypter::new(Cipher::sm4_ecb(), Mode::Encrypt, self.0, None)
+            .expect("SM4 is available and the key is 16 bytes (checked when set)");
+        crypter.pad(false);
+        let mut out = vec![0; blocks.len() + 16];
+        let n = crypter.update(blocks, &mut out).expect("whole blocks encrypt");
+        blocks.copy_from_slice(&out[..n]);
     }
 }
 
 impl fmt::Debug for AesKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AesKey(AES-{}, redacted)", self.key.len() * 8)
+        match self.encrypt_type {
+            EncryptType::Sm4 => write!(f, "AesKey(SM4, redacted)"),
+            scheme => write!(f, "AesKey({scheme}, AES-{}, redacted)", self.key.len() * 8),
+        }
     }
 }
 

@@ -10,7 +10,9 @@
 //! alipay_cert = "alipayCertPublicKey_RSA2.crt"   # or a list, during a rotation
 //! alipay_root_cert = "alipayRootCert.crt"
 //! # alipay_public_key = "alipay_public_key.pem"  # public-key mode
+//! # sign_type = "SM2"                            # RSA2 (default), SM2 (国密), RSA
 //! # aes_key_file = "aes_key.txt"                 # or aes_key_env = "ALIPAY_AES_KEY"
+//! # encrypt_type = "SM4"                         # AES (default), AES_V2, SM4
 //! # alipay_cert_dir = "alipay-certs"             # persist downloaded Alipay certificates
 //! ```
 //!
@@ -110,8 +112,10 @@ pub struct ConfigFile {
     pub gateway: Option<String>,
     /// `UTF-8` or `GBK`.
     pub charset: Option<String>,
-    /// `RSA2` (or `RSA` for old public-key-mode apps).
+    /// `RSA2`, `SM2` (or `RSA` for old public-key-mode apps).
     pub sign_type: Option<String>,
+    /// The content-encryption scheme: `AES` (default), `AES_V2` or `SM4`.
+    pub encrypt_type: Option<String>,
     /// The app private key file.
     pub app_private_key: Option<PathBuf>,
     /// The app certificate file.
@@ -200,6 +204,7 @@ impl ConfigFile {
             ("ALIPAY_GATEWAY", &mut self.gateway),
             ("ALIPAY_CHARSET", &mut self.charset),
             ("ALIPAY_SIGN_TYPE", &mut self.sign_type),
+            ("ALIPAY_ENCRYPT_TYPE", &mut self.encrypt_type),
             ("ALIPAY_AES_KEY_ENV", &mut self.aes_key_env),
         ] {
             if let Some(v) = text(name) {
@@ -335,7 +340,14 @@ impl ConfigFile {
                 .map_err(|_| self.invalid("aes_key_env", format!("environment variable {var} is not set")))?,
             (None, None) => return Ok(None),
         };
-        AesKey::from_base64(&text).map(Some).map_err(|e| self.unusable("aes_key", e))
+        let key = AesKey::from_base64(&text).map_err(|e| self.unusable("aes_key", e))?;
+        match &self.encrypt_type {
+            None => Ok(Some(key)),
+            Some(name) => {
+                let scheme = name.parse().map_err(|e| self.unusable("encrypt_type", e))?;
+                key.with_encrypt_type(scheme).map(Some).map_err(|e| self.unusable("encrypt_type", e))
+            }
+        }
     }
 
     /// A client configuration builder with every setting applied (files are loaded and

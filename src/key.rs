@@ -1,7 +1,8 @@
-//! Keys and signatures: the app private key, the Alipay public key (public-key mode), RSA2/RSA.
+//! Keys and signatures: the app private key, the Alipay public key (public-key mode);
+//! RSA2/RSA with RSA keys, SM2 (SM3withSM2, [`crate::sm2`]'s user id) with SM2 keys.
 //!
-//! Private keys come as PKCS#1 PEM, PKCS#8 PEM, or the bare base64 body Alipay's key tool
-//! writes to a `.txt` file (of either DER form). Keys are parsed once; signing and verifying
+//! Private keys come as PKCS#1 PEM (RSA), PKCS#8 PEM (RSA or SM2), or the bare base64 body
+//! Alipay's key tool writes to a `.txt` file (of either DER form). Keys are parsed once; signing and verifying
 //! reuse the parsed key. Key material never appears in `Debug`, `Display` or errors.
 //!
 //! ```
@@ -29,30 +30,64 @@ use crate::kind::{self, FileKind};
 use crate::pem::{self, PemBodyError};
 
 /// The key algorithm family: what a key is, which [`SignType`]s it can make, and which roots
-/// of the bundle count in `alipay_root_cert_sn`. Adding an algorithm (SM2) means adding a
-/// variant here and recognising its keys where they are loaded.
+/// of the bundle count in `alipay_root_cert_sn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyAlgorithm {
     /// RSA: `RSA2` (SHA256withRSA) and `RSA` (SHA1withRSA).
     Rsa,
+    /// SM2 (国密): `SM2` (SM3withSM2 with the user id `1234567812345678`).
+    Sm2,
+}
+
+/// What loading found a key to be: its algorithm and, for SM2, its `Z` digest (computed once:
+/// it depends only on the key and the user id).
+#[derive(Clone, Copy)]
+struct KeyShape {
+    algorithm: KeyAlgorithm,
+    sm2_z: Option<[u8; 32]>,
+}
+
+impl KeyShape {
+    /// The shape of an OpenSSL key, or a person's description of why this crate cannot sign
+    /// with it.
+    fn of<T: openssl::pkey::HasPublic>(key: &PKey<T>) -> Result<KeyShape, String> {
+        if key.id() == Id::RSA {
+            return Ok(KeyShape { algorithm: KeyAlgorithm::Rsa, sm2_z: None });
+        }
+        let spki = key.public_key_to_der().map_err(|_| key_type_name(key))?;
+        match crate::sm2::spki_kind(&spki) {
+            crate::sm2::SpkiKind::Sm2(point) if crate::sm2::openssl_treats_as_sm2(key) => Ok(KeyShape {
+                algorithm: KeyAlgorithm::Sm2,
+                sm2_z: Some(crate::sm2::z_digest(&point, crate::sm2::USER_ID)),
+            }),
+            crate::sm2::SpkiKind::Sm2(_) => {
+                Err("an SM2 key that this OpenSSL build holds as an ECDSA key (SM2 signatures need OpenSSL 3)".into())
+            }
+            crate::sm2::SpkiKind::Other => Err(key_type_name(key)),
+        }
+    }
 }
 
 impl KeyAlgorithm {
-    /// The algorithm of an OpenSSL key, if it is one this crate signs with.
-    pub(crate) fn of<T: openssl::pkey::HasPublic>(key: &PKey<T>) -> Option<KeyAlgorithm> {
-        match key.id() {
-            Id::RSA => Some(KeyAlgorithm::Rsa),
-            _ => None,
-        }
-    }
-
     /// Roots whose signature algorithm OID starts with this count in `alipay_root_cert_sn`
     /// (the RSA family: `1.2.840.113549.1.1.`, the arc of sha1WithRSA `.5`, sha256WithRSA
-    /// `.11`, RSASSA-PSS `.10`, …).
+    /// `.11`, RSASSA-PSS `.10`, …; SM2: SM3withSM2 `1.2.156.10197.1.501`).
     pub const fn root_signature_oid_prefix(self) -> &'static str {
         match self {
             KeyAlgorithm::Rsa => "1.2.840.113549.1.1.",
+            KeyAlgorithm::Sm2 => crate::sm2::SM3_WITH_SM2_OID,
+        }
+    }
+
+    /// Whether a certificate signed with `oid` belongs to this algorithm's family.
+    pub fn signs_with_oid(self, oid: &str) -> bool {
+        match self {
+            KeyAlgorithm::Rsa => oid.starts_with(self.root_signature_oid_prefix()),
+            // The exact OID or an arc below it; not 1.2.156.10197.1.5010.
+            KeyAlgorithm::Sm2 => oid
+                .strip_prefix(self.root_signature_oid_prefix())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.')),
         }
     }
 
@@ -60,6 +95,7 @@ impl KeyAlgorithm {
     pub const fn name(self) -> &'static str {
         match self {
             KeyAlgorithm::Rsa => "RSA",
+            KeyAlgorithm::Sm2 => "SM2",
         }
     }
 }
@@ -149,6 +185,8 @@ pub enum SignType {
     Rsa2,
     /// SHA1withRSA — old public-key-mode apps only.
     Rsa,
+    /// SM3withSM2 with the user id `1234567812345678` (国密), with an SM2 key.
+    Sm2,
 }
 
 impl SignType {
@@ -157,6 +195,7 @@ impl SignType {
         match self {
             SignType::Rsa2 => "RSA2",
             SignType::Rsa => "RSA",
+            SignType::Sm2 => "SM2",
         }
     }
 
@@ -164,6 +203,7 @@ impl SignType {
     pub fn algorithm(self) -> KeyAlgorithm {
         match self {
             SignType::Rsa2 | SignType::Rsa => KeyAlgorithm::Rsa,
+            SignType::Sm2 => KeyAlgorithm::Sm2,
         }
     }
 
@@ -171,13 +211,16 @@ impl SignType {
     pub fn default_for(algorithm: KeyAlgorithm) -> SignType {
         match algorithm {
             KeyAlgorithm::Rsa => SignType::Rsa2,
+            KeyAlgorithm::Sm2 => SignType::Sm2,
         }
     }
 
-    fn digest(self) -> MessageDigest {
+    /// The RSA digest (SM2 hashes with SM3 over `Z || M`, see [`crate::sm2`]).
+    pub(crate) fn digest(self) -> MessageDigest {
         match self {
             SignType::Rsa2 => MessageDigest::sha256(),
             SignType::Rsa => MessageDigest::sha1(),
+            SignType::Sm2 => MessageDigest::sm3(),
         }
     }
 }
@@ -195,6 +238,7 @@ impl FromStr for SignType {
         match s {
             "RSA2" => Ok(SignType::Rsa2),
             "RSA" => Ok(SignType::Rsa),
+            "SM2" => Ok(SignType::Sm2),
             other => Err(KeyErrorKind::UnknownSignType { value: other.to_string() }.into()),
         }
     }
@@ -274,9 +318,9 @@ pub enum KeyErrorKind {
         /// The key's algorithm.
         key: KeyAlgorithm,
     },
-    /// The key is not of an algorithm the crate signs with (RSA).
-    #[error("{origin}: the key is {algorithm}, but Alipay RSA2/RSA signatures need an RSA key")]
-    NotRsa {
+    /// The key is not of an algorithm the crate signs with (RSA, SM2).
+    #[error("{origin}: the key is {algorithm}, but Alipay signatures need an RSA key (RSA2, RSA) or an SM2 key (SM2)")]
+    UnsupportedKey {
         /// The file or label.
         origin: String,
         /// The key's algorithm.
@@ -295,8 +339,8 @@ pub enum KeyErrorKind {
         /// The certificate's SN.
         cert_sn: String,
     },
-    /// A `sign_type` other than `RSA2` or `RSA`.
-    #[error("unknown sign type {value:?}: expected RSA2 (or RSA for old public-key-mode apps)")]
+    /// A `sign_type` other than `RSA2`, `RSA` or `SM2`.
+    #[error("unknown sign type {value:?}: expected RSA2, SM2 (国密), or RSA for old public-key-mode apps")]
     UnknownSignType {
         /// The value given.
         value: String,
@@ -346,14 +390,17 @@ fn wrong_kind_hint(found: FileKind, expected: &str) -> &'static str {
     }
 }
 
-const PRIVATE_EXPECTED: &str = "an RSA private key (PKCS#1 or PKCS#8 PEM, or the bare base64 of Alipay's key tool)";
-const PUBLIC_EXPECTED: &str = "an RSA public key (PEM 'BEGIN PUBLIC KEY' or bare base64)";
+const PRIVATE_EXPECTED: &str =
+    "an RSA or SM2 private key (PKCS#8 PEM, PKCS#1 PEM for RSA, or the bare base64 of Alipay's key tool)";
+const PUBLIC_EXPECTED: &str = "an RSA or SM2 public key (PEM 'BEGIN PUBLIC KEY' or bare base64)";
 
 /// The app private key. Parsed once; signing reuses it.
 #[derive(Clone)]
 pub struct PrivateKey {
     pkey: PKey<Private>,
     algorithm: KeyAlgorithm,
+    /// SM2 only: `Z` for this key and the user id.
+    sm2_z: Option<[u8; 32]>,
     origin: String,
 }
 
@@ -387,10 +434,9 @@ impl PrivateKey {
             FileKind::EncryptedPrivateKey => return Err(KeyErrorKind::Encrypted { origin }.into()),
             other => return Err(KeyErrorKind::WrongKind { origin, found: other, expected: PRIVATE_EXPECTED }.into()),
         };
-        let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
-            return Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(&pkey) }.into());
-        };
-        Ok(PrivateKey { pkey, algorithm, origin })
+        let shape = KeyShape::of(&pkey)
+            .map_err(|algorithm| KeyErrorKind::UnsupportedKey { origin: origin.clone(), algorithm })?;
+        Ok(PrivateKey { pkey, algorithm: shape.algorithm, sm2_z: shape.sm2_z, origin })
     }
 
     /// Generates a new RSA key (for tests, the sandbox and `alipay key gen`).
@@ -401,8 +447,42 @@ impl PrivateKey {
         Ok(PrivateKey {
             pkey: PKey::from_rsa(rsa).map_err(sign_error)?,
             algorithm: KeyAlgorithm::Rsa,
+            sm2_z: None,
             origin: "generated key".into(),
         })
+    }
+
+    /// Generates a new SM2 key (for tests, the sandbox and `alipay key gen --algorithm sm2`).
+    pub fn generate_sm2() -> Result<PrivateKey, KeyError> {
+        let pkey = crate::sm2::generate()
+            .map_err(|source| KeyErrorKind::Crypto { operation: "generating an SM2 key", source })?;
+        let shape = KeyShape::of(&pkey)
+            .map_err(|algorithm| KeyErrorKind::UnsupportedKey { origin: "generated SM2 key".into(), algorithm })?;
+        Ok(PrivateKey { pkey, algorithm: shape.algorithm, sm2_z: shape.sm2_z, origin: "generated key".into() })
+    }
+
+    /// Generates a key of `algorithm` (RSA keys of `rsa_bits`).
+    pub fn generate_for(algorithm: KeyAlgorithm, rsa_bits: u32) -> Result<PrivateKey, KeyError> {
+        match algorithm {
+            KeyAlgorithm::Rsa => PrivateKey::generate(rsa_bits),
+            KeyAlgorithm::Sm2 => PrivateKey::generate_sm2(),
+        }
+    }
+
+    /// Replaces the outer signature of a DER certificate or certificate request signed with
+    /// this SM2 key by OpenSSL (which puts an empty user id into the signature) with one made
+    /// with Alipay's user id `1234567812345678`. For the tools that issue SM2 certificates
+    /// and CSRs (`alipay csr`, the sandbox).
+    pub fn resign_sm2_x509(&self, der: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let Some(z) = &self.sm2_z else {
+            return Err(KeyErrorKind::AlgorithmMismatch { sign_type: SignType::Sm2, key: self.algorithm }.into());
+        };
+        crate::sm2::resign(der, &self.pkey, z).map_err(|detail| KeyErrorKind::Sign { detail }.into())
+    }
+
+    /// The OpenSSL key (for building certificates and requests around it).
+    pub fn openssl_key(&self) -> &PKey<Private> {
+        &self.pkey
     }
 
     /// Signs `content` and returns the standard base64 signature.
@@ -416,6 +496,9 @@ impl PrivateKey {
             |source: openssl::error::ErrorStack| KeyErrorKind::Crypto { operation: "signing", source }.into();
         if sign_type.algorithm() != self.algorithm() {
             return Err(KeyErrorKind::AlgorithmMismatch { sign_type, key: self.algorithm() }.into());
+        }
+        if let Some(z) = &self.sm2_z {
+            return crate::sm2::sign(&self.pkey, z, content).map_err(sign_error);
         }
         let mut signer = OpensslSigner::new(sign_type.digest(), &self.pkey).map_err(sign_error)?;
         signer.sign_oneshot_to_vec(content).map_err(sign_error)
@@ -438,9 +521,13 @@ impl PrivateKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
-        let der = self.pkey.public_key_to_der().expect("an RSA key always has a public part");
+        let der = self.pkey.public_key_to_der().expect("a private key always has a public part");
         let pkey = PKey::public_key_from_der(&der).expect("just encoded");
-        PublicKey::new(pkey, self.algorithm, format!("public part of {}", self.origin))
+        PublicKey::new(
+            pkey,
+            KeyShape { algorithm: self.algorithm, sm2_z: self.sm2_z },
+            format!("public part of {}", self.origin),
+        )
     }
 
     /// Whether this key is the private half of `certificate`'s public key.
@@ -483,24 +570,31 @@ impl PrivateKey {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey").field("origin", &self.origin).field("bits", &self.bits()).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("origin", &self.origin)
+            .field("algorithm", &self.algorithm)
+            .field("bits", &self.bits())
+            .finish_non_exhaustive()
     }
 }
 
-/// An RSA public key: the Alipay public key in public-key mode, or the public half of a key.
+/// A public key (RSA or SM2): the Alipay public key in public-key mode, a certificate's key,
+/// or the public half of a key.
 #[derive(Clone)]
 pub struct PublicKey {
     pkey: PKey<Public>,
     /// The RSA key itself, extracted once: verification runs on it ([`crate::pkcs1`]).
     rsa: Option<Rsa<Public>>,
     algorithm: KeyAlgorithm,
+    /// SM2 only: `Z` for this key and the user id.
+    sm2_z: Option<[u8; 32]>,
     origin: String,
 }
 
 impl PublicKey {
-    fn new(pkey: PKey<Public>, algorithm: KeyAlgorithm, origin: String) -> PublicKey {
-        let rsa = pkey.rsa().ok();
-        PublicKey { pkey, rsa, algorithm, origin }
+    fn new(pkey: PKey<Public>, shape: KeyShape, origin: String) -> PublicKey {
+        let rsa = if shape.algorithm == KeyAlgorithm::Rsa { pkey.rsa().ok() } else { None };
+        PublicKey { pkey, rsa, algorithm: shape.algorithm, sm2_z: shape.sm2_z, origin }
     }
 
     /// Loads a public key from a file.
@@ -531,21 +625,27 @@ impl PublicKey {
             }
             other => return Err(KeyErrorKind::WrongKind { origin, found: other, expected: PUBLIC_EXPECTED }.into()),
         };
-        let Some(algorithm) = KeyAlgorithm::of(&pkey) else {
-            return Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(&pkey) }.into());
-        };
-        Ok(PublicKey::new(pkey, algorithm, origin))
+        let shape = KeyShape::of(&pkey)
+            .map_err(|algorithm| KeyErrorKind::UnsupportedKey { origin: origin.clone(), algorithm })?;
+        Ok(PublicKey::new(pkey, shape, origin))
     }
 
-    /// The public key of a certificate (RSA only).
+    /// Wraps an OpenSSL public key (a certificate's issuer key, say).
+    pub(crate) fn from_der_key(pkey: PKey<Public>) -> Result<PublicKey, KeyError> {
+        let shape = KeyShape::of(&pkey)
+            .map_err(|algorithm| KeyErrorKind::UnsupportedKey { origin: "public key".into(), algorithm })?;
+        Ok(PublicKey::new(pkey, shape, "public key".into()))
+    }
+
+    /// The public key of a certificate (RSA or SM2).
     pub fn from_certificate(certificate: &Certificate) -> Result<PublicKey, KeyError> {
         let origin = format!("certificate {}", certificate.sn());
-        match certificate.public_key() {
-            Some(pkey) if let Some(algorithm) = KeyAlgorithm::of(pkey) => {
-                Ok(PublicKey::new(pkey.clone(), algorithm, origin))
-            }
-            Some(pkey) => Err(KeyErrorKind::NotRsa { origin, algorithm: key_type_name(pkey) }.into()),
-            None => Err(KeyErrorKind::NotRsa { origin, algorithm: "an unsupported algorithm".into() }.into()),
+        let Some(pkey) = certificate.public_key() else {
+            return Err(KeyErrorKind::UnsupportedKey { origin, algorithm: "an unsupported algorithm".into() }.into());
+        };
+        match KeyShape::of(pkey) {
+            Ok(shape) => Ok(PublicKey::new(pkey.clone(), shape, origin)),
+            Err(algorithm) => Err(KeyErrorKind::UnsupportedKey { origin, algorithm }.into()),
         }
     }
 
@@ -572,6 +672,9 @@ impl PublicKey {
         if let Some(rsa) = &self.rsa {
             return crate::pkcs1::verify(rsa, content, signature, sign_type);
         }
+        if let Some(z) = &self.sm2_z {
+            return crate::sm2::verify(&self.pkey, z, content, signature);
+        }
         let Ok(mut verifier) = Verifier::new(sign_type.digest(), &self.pkey) else { return false };
         verifier.verify_oneshot(signature, content).unwrap_or(false)
     }
@@ -593,7 +696,7 @@ impl PublicKey {
 
     /// The SubjectPublicKeyInfo DER.
     pub fn to_der(&self) -> Vec<u8> {
-        self.pkey.public_key_to_der().expect("an RSA public key encodes")
+        self.pkey.public_key_to_der().expect("a loaded public key encodes")
     }
 
     /// PEM text (`BEGIN PUBLIC KEY`).
@@ -604,7 +707,11 @@ impl PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey").field("origin", &self.origin).field("bits", &self.bits()).finish()
+        f.debug_struct("PublicKey")
+            .field("origin", &self.origin)
+            .field("algorithm", &self.algorithm)
+            .field("bits", &self.bits())
+            .finish()
     }
 }
 

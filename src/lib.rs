@@ -98,6 +98,7 @@ mod error;
 pub mod excerpt;
 pub mod flow;
 pub mod form;
+mod gcm;
 pub mod key;
 pub mod kind;
 pub mod lifecycle;
@@ -110,6 +111,7 @@ pub mod protocol;
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod sm2;
 pub mod v3;
 
 pub use client::{Client, ClientBuilder, RetryPolicy};

@@ -216,12 +216,13 @@ impl NotificationVerifier {
 
     /// Certificate mode with a shared store (which may follow Alipay's rotation).
     pub fn from_store(store: Arc<AlipayCertStore>) -> Self {
-        NotificationVerifier { store: Some(store), public_key: None, sign_type: SignType::Rsa2 }
+        let sign_type = SignType::default_for(store.key_algorithm());
+        NotificationVerifier { store: Some(store), public_key: None, sign_type }
     }
 
     /// Public-key mode: the Alipay public key.
     pub fn public_key(key: PublicKey) -> Self {
-        NotificationVerifier { store: None, public_key: Some(key), sign_type: SignType::Rsa2 }
+        NotificationVerifier { sign_type: SignType::default_for(key.algorithm()), store: None, public_key: Some(key) }
     }
 
     /// The certificate store (certificate mode).
@@ -229,7 +230,8 @@ impl NotificationVerifier {
         self.store.as_ref()
     }
 
-    /// The configured signature type (RSA2 unless the app is an old RSA app).
+    /// The configured signature type (by default the keys' algorithm's: RSA2 or SM2; RSA for an
+    /// old RSA app).
     pub fn with_sign_type(mut self, sign_type: SignType) -> Self {
         self.sign_type = sign_type;
         self

@@ -43,6 +43,8 @@ pub(crate) fn verify(key: &Rsa<Public>, content: &[u8], signature: &[u8], sign_t
             sha1 = openssl::sha::sha1(content);
             (&SHA1_PREFIX, &sha1)
         }
+        // Not an RSA signature (callers check the key's algorithm first).
+        SignType::Sm2 => return false,
     };
     let digest_info = prefix.len() + hash.len();
     // At least eight bytes of FF padding.
@@ -64,10 +66,7 @@ mod tests {
 
     /// OpenSSL's own verdict, the oracle.
     fn evp(key: &PKey<Public>, content: &[u8], signature: &[u8], sign_type: SignType) -> bool {
-        let digest = match sign_type {
-            SignType::Rsa2 => MessageDigest::sha256(),
-            SignType::Rsa => MessageDigest::sha1(),
-        };
+        let digest = sign_type.digest();
         Verifier::new(digest, key).and_then(|mut v| v.verify_oneshot(signature, content)).unwrap_or(false)
     }
 

@@ -84,12 +84,9 @@ impl Responder {
     /// A responder for a key (or any [`crate::key::Signer`]); `app_cert_sn` is required when
     /// the app is in certificate mode.
     pub fn new(key: impl crate::key::Signer + 'static, app_cert_sn: Option<String>) -> Responder {
+        let sign_type = SignType::default_for(key.algorithm());
         let signer = std::sync::Arc::new(key);
-        Responder {
-            signer: AnswerSigner::Fixed { signer, app_cert_sn },
-            sign_type: SignType::Rsa2,
-            charset: Charset::Utf8,
-        }
+        Responder { signer: AnswerSigner::Fixed { signer, app_cert_sn }, sign_type, charset: Charset::Utf8 }
     }
 
     /// A responder using a client configuration's key, `app_cert_sn`, sign type and charset.

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use alipay_sdk::cert::{CertificateChain, CertificateInfo, RootBundle};
+use alipay_sdk::key::SignType;
 use clap::Subcommand;
 
 use crate::Failure;
@@ -18,10 +19,14 @@ pub enum CertCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print alipay_root_cert_sn of a root bundle (RSA-family roots only).
+    /// Print alipay_root_cert_sn of a root bundle: the RSA-signed roots for RSA2 apps, the
+    /// SM2-signed roots for SM2 apps.
     RootSn {
         /// Root bundle (alipayRootCert.crt).
         file: PathBuf,
+        /// The app's sign_type: RSA2 (or RSA) counts the RSA roots, SM2 the SM2 roots.
+        #[arg(long, default_value = "RSA2")]
+        sign_type: SignType,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -56,18 +61,32 @@ pub fn run(command: CertCommand) -> Result<(), Failure> {
                 println!("{}", chain.sn());
             }
         }
-        CertCommand::RootSn { file, json } => {
+        CertCommand::RootSn { file, sign_type, json } => {
             let bundle = RootBundle::from_path(&file)?;
+            let algorithm = sign_type.algorithm();
+            let Some(sn) = bundle.sn_for(algorithm) else {
+                let found = bundle.skipped().iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>();
+                return Err(Failure::Input(
+                    alipay_sdk::cert::CertError::from(alipay_sdk::cert::CertErrorKind::NoRootForAlgorithm {
+                        origin: file.display().to_string(),
+                        algorithm,
+                        found: found.join(", "),
+                    })
+                    .to_string(),
+                ));
+            };
+            let counted = bundle.roots_for(algorithm).len();
             if json {
                 let value = serde_json::json!({
                     "file": file.display().to_string(),
-                    "alipay_root_cert_sn": bundle.sn(),
-                    "roots_counted": bundle.rsa_roots().len(),
-                    "roots_skipped": bundle.skipped().len(),
+                    "sign_type": sign_type.as_str(),
+                    "alipay_root_cert_sn": sn,
+                    "roots_counted": counted,
+                    "roots_skipped": bundle.rsa_roots().len() + bundle.sm2_roots().len() + bundle.skipped().len() - counted,
                 });
                 println!("{value}");
             } else {
-                println!("{}", bundle.sn());
+                println!("{sn}");
             }
         }
         CertCommand::Inspect { file, json } => inspect(file, json)?,

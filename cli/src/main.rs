@@ -41,13 +41,13 @@ enum Command {
     /// Notifications: verify a raw form body.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
-    /// AES content encryption (encrypt_type=AES).
+    /// Content encryption (encrypt_type AES, AES_V2, SM4).
     #[command(subcommand)]
     Aes(aes::AesCommand),
     /// Run a local gateway that behaves like Alipay's.
     Sandbox(sandbox::SandboxArgs),
     /// Run a whole certificate-mode payment against an in-process sandbox.
-    Demo,
+    Demo(sandbox::DemoArgs),
     /// Check a deployment: files, key, chains, SNs, expiry, TLS trust store, clock.
     Doctor(doctor::DoctorArgs),
     /// Make a verified gateway call and print the verified response.
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
         Command::Aes(command) => aes::run(command),
         Command::Notify(command) => notify::run(command),
         Command::Sandbox(args) => sandbox::run(args),
-        Command::Demo => sandbox::demo(),
+        Command::Demo(args) => sandbox::demo(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Call(args) => tools::call(args),
         Command::Csr(args) => tools::csr(args),

@@ -24,7 +24,7 @@ pub enum NotifyCommand {
         /// messages); by default payment notifications' V1 rule leaves out `sign_type` too.
         #[arg(long)]
         v2: bool,
-        /// The configured signature type.
+        /// The configured signature type: RSA2, SM2 or RSA.
         #[arg(long, default_value = "RSA2")]
         sign_type: SignType,
     },

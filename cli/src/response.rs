@@ -31,7 +31,7 @@ pub enum ResponseCommand {
         /// The response charset.
         #[arg(long, default_value = "UTF-8")]
         charset: Charset,
-        /// RSA2 or RSA.
+        /// RSA2, SM2 or RSA.
         #[arg(long, default_value = "RSA2")]
         sign_type: SignType,
         /// Print JSON: the outcome, the certificate that verified it and the node.

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use alipay_sandbox::{AppMode, Sandbox, SandboxHandle};
+use alipay_sdk::aes::EncryptType;
 use alipay_sdk::cert::CertificateChain;
+use alipay_sdk::key::SignType;
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeRef, TradeRefund, TradeRefundQuery, TradeStatus};
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::notify::{Expected, NotificationVerifier, Rule};
@@ -82,6 +84,9 @@ struct ServeArgs {
     /// The registered app's signing mode.
     #[arg(long, value_enum, default_value = "certificate")]
     mode: Mode,
+    /// The registered app's sign_type: RSA2, or SM2 for an SM2 (国密) app and PKI.
+    #[arg(long, default_value = "RSA2")]
+    sign_type: SignType,
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -170,6 +175,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             .listen(listen)
             .dir(&args.dir)
             .mode(mode)
+            .sign_type(args.sign_type)
             .seed(args.seed)
             .progress(|line| eprintln!("{line}"))
             .start()
@@ -182,6 +188,7 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
             "  mode                 {}",
             serde_json::to_value(info.mode).unwrap_or_default().as_str().unwrap_or("")
         );
+        println!("  sign_type            {}", info.sign_type);
         println!("  app_cert_sn          {}", info.app_cert_sn);
         println!("  alipay_root_cert_sn  {}", info.alipay_root_cert_sn);
         println!("  alipay_cert_sn       {}", info.alipay_cert_sn);
@@ -244,9 +251,22 @@ fn step(number: u32, text: &str) {
     println!("[{number}] {text}");
 }
 
-pub fn demo() -> Result<(), Failure> {
+/// `alipay demo`.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// RSA2, or SM2 to run the payment as an SM2 (国密) app (SM2 keys and certificates, SM4
+    /// content encryption).
+    #[arg(long, default_value = "RSA2")]
+    sign_type: SignType,
+}
+
+pub fn demo(args: DemoArgs) -> Result<(), Failure> {
     runtime()?.block_on(async {
-        let sandbox = Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(200); 5]).start().await?;
+        let sandbox = Sandbox::builder()
+            .sign_type(args.sign_type)
+            .notify_retry_delays(vec![Duration::from_millis(200); 5])
+            .start()
+            .await?;
         match run_demo(&sandbox).await {
             Ok(()) => {
                 println!("demo finished: every signature checked out");
@@ -259,10 +279,23 @@ pub fn demo() -> Result<(), Failure> {
 
 async fn run_demo(sandbox: &SandboxHandle) -> Result<(), String> {
     let info = sandbox.info();
-    step(1, &format!("sandbox gateway {} (certificate mode, app {})", info.gateway, info.app_id));
+    let sm2 = info.sign_type == "SM2";
+    step(
+        1,
+        &format!(
+            "sandbox gateway {} (certificate mode, sign_type {}, app {})",
+            info.gateway, info.sign_type, info.app_id
+        ),
+    );
     println!("    app_cert_sn {}  alipay_root_cert_sn {}", info.app_cert_sn, info.alipay_root_cert_sn);
 
-    let config: Config = sandbox.client_config().build().map_err(|e| e.to_string())?;
+    let mut builder = sandbox.client_config();
+    if sm2 {
+        // SM2 apps encrypt content with SM4 (the query below goes encrypted).
+        let key = sandbox.aes_key().with_encrypt_type(EncryptType::Sm4).map_err(|e| e.to_string())?;
+        builder = builder.aes_key(key);
+    }
+    let config: Config = builder.build().map_err(|e| e.to_string())?;
     println!("    client loaded the key, app certificate, Alipay certificate and root bundle once");
     let client = Client::new(config).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
@@ -302,11 +335,14 @@ async fn run_demo(sandbox: &SandboxHandle) -> Result<(), String> {
         ),
     );
 
-    let trade = client.call(&TradeQuery::by_out_trade_no(&out_trade_no)).await.map_err(|e| e.to_string())?;
+    let query = TradeQuery::by_out_trade_no(&out_trade_no).to_request().encrypt(sm2);
+    let trade: alipay_sdk::model::trade::TradeQueryResponse =
+        client.execute(&query).await.map_err(|e| e.to_string())?.parse().map_err(|e| e.to_string())?;
     if trade.trade_status != TradeStatus::TradeSuccess {
         return Err(format!("query says {}", trade.trade_status.as_str()));
     }
-    step(5, &format!("alipay.trade.query: {} {} (verified)", trade.trade_status.as_str(), trade.total_amount));
+    let how = if sm2 { "verified, SM4-encrypted both ways" } else { "verified" };
+    step(5, &format!("alipay.trade.query: {} {} ({how})", trade.trade_status.as_str(), trade.total_amount));
 
     let refund_amount: Amount = "8.88".parse().map_err(|e: alipay_sdk::model::AmountError| e.to_string())?;
     let refund = TradeRefund::new(TradeRef::out_trade_no(&out_trade_no), refund_amount, "refund-1");

@@ -15,7 +15,7 @@ pub struct SignArgs {
     /// The private key (PKCS#1/PKCS#8 PEM or bare base64).
     #[arg(long)]
     key: PathBuf,
-    /// RSA2 (SHA256withRSA) or RSA (SHA1withRSA).
+    /// RSA2 (SHA256withRSA), SM2 (SM3withSM2) or RSA (SHA1withRSA).
     #[arg(long, default_value = "RSA2")]
     sign_type: SignType,
     /// The request charset: UTF-8 or GBK.

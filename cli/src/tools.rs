@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use alipay_sdk::Request;
 use alipay_sdk::config_file::ConfigFile;
-use alipay_sdk::key::PrivateKey;
+use alipay_sdk::key::{KeyAlgorithm, PrivateKey};
 use clap::{Args, ValueEnum};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
@@ -86,9 +86,20 @@ pub enum KeyFormat {
     Base64,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KeyAlgorithmArg {
+    /// RSA-2048 (sign_type RSA2).
+    Rsa,
+    /// SM2 (sign_type SM2, 国密).
+    Sm2,
+}
+
 #[derive(Args)]
 pub struct KeyGenArgs {
-    /// Output format.
+    /// The key algorithm.
+    #[arg(long, value_enum, default_value = "rsa")]
+    algorithm: KeyAlgorithmArg,
+    /// Output format (`pkcs1` is RSA only).
     #[arg(long, value_enum, default_value = "pkcs8")]
     format: KeyFormat,
     /// Write the private key here (mode 0600) and print the public key; default: print the
@@ -102,8 +113,16 @@ pub struct KeyGenArgs {
 }
 
 pub fn key_gen(args: KeyGenArgs) -> Result<(), Failure> {
-    let key = PrivateKey::generate(2048)?;
+    let key = match args.algorithm {
+        KeyAlgorithmArg::Rsa => PrivateKey::generate(2048)?,
+        KeyAlgorithmArg::Sm2 => PrivateKey::generate_sm2()?,
+    };
     let text = match args.format {
+        KeyFormat::Pkcs1 if key.algorithm() != KeyAlgorithm::Rsa => {
+            return Err(Failure::Input(
+                "--format pkcs1 holds RSA keys only; an SM2 key is written as pkcs8 or base64".into(),
+            ));
+        }
         KeyFormat::Pkcs1 => key.to_pkcs1_pem()?,
         KeyFormat::Pkcs8 => key.to_pkcs8_pem()?,
         KeyFormat::Base64 => {
@@ -167,8 +186,7 @@ pub struct CsrArgs {
 pub fn csr(args: CsrArgs) -> Result<(), Failure> {
     let key = PrivateKey::from_path(&args.key)?;
     let openssl_error = |e: openssl::error::ErrorStack| Failure::Input(format!("cannot build the CSR: {e}"));
-    let pkey = openssl::pkey::PKey::private_key_from_pkcs8(&pem_body(&key.to_pkcs8_pem()?).map_err(Failure::Input)?)
-        .map_err(openssl_error)?;
+    let pkey = key.openssl_key();
     let mut name = X509NameBuilder::new().map_err(openssl_error)?;
     name.append_entry_by_nid(Nid::COUNTRYNAME, "CN").map_err(openssl_error)?;
     name.append_entry_by_nid(Nid::ORGANIZATIONNAME, &args.org).map_err(openssl_error)?;
@@ -177,9 +195,20 @@ pub fn csr(args: CsrArgs) -> Result<(), Failure> {
     let mut builder = X509ReqBuilder::new().map_err(openssl_error)?;
     builder.set_version(0).map_err(openssl_error)?;
     builder.set_subject_name(&name).map_err(openssl_error)?;
-    builder.set_pubkey(&pkey).map_err(openssl_error)?;
-    builder.sign(&pkey, MessageDigest::sha256()).map_err(openssl_error)?;
-    let pem = String::from_utf8(builder.build().to_pem().map_err(openssl_error)?).unwrap_or_default();
+    builder.set_pubkey(pkey).map_err(openssl_error)?;
+    let pem = match key.algorithm() {
+        KeyAlgorithm::Sm2 => {
+            // OpenSSL signs with an empty SM2 user id; the request is re-signed with Alipay's.
+            builder.sign(pkey, MessageDigest::sm3()).map_err(openssl_error)?;
+            let der = key.resign_sm2_x509(&builder.build().to_der().map_err(openssl_error)?)?;
+            let req = openssl::x509::X509Req::from_der(&der).map_err(openssl_error)?;
+            String::from_utf8(req.to_pem().map_err(openssl_error)?).unwrap_or_default()
+        }
+        _ => {
+            builder.sign(pkey, MessageDigest::sha256()).map_err(openssl_error)?;
+            String::from_utf8(builder.build().to_pem().map_err(openssl_error)?).unwrap_or_default()
+        }
+    };
     if let Some(path) = &args.out {
         std::fs::write(path, &pem).map_err(|e| Failure::Input(format!("{}: {e}", path.display())))?;
     }
@@ -190,10 +219,4 @@ pub fn csr(args: CsrArgs) -> Result<(), Failure> {
         print!("{pem}");
     }
     Ok(())
-}
-
-fn pem_body(pem: &str) -> Result<Vec<u8>, String> {
-    use base64::Engine as _;
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).map_err(|e| e.to_string())
 }

@@ -42,7 +42,7 @@ struct Processed {
     method: Option<String>,
     charset: Charset,
     node: Result<Map<String, Value>, Failure>,
-    encrypt: bool,
+    encrypt: Option<alipay_sdk::aes::EncryptType>,
     paid: Option<Trade>,
 }
 
@@ -54,7 +54,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             return Reply::Full {
                 status: 200,
                 content_type: content_type(charset),
-                body: shared.signed_body(None, Err(failure), charset, false, None),
+                body: shared.signed_body(None, Err(failure), charset, None, None),
             };
         }
     };
@@ -204,7 +204,7 @@ fn process(shared: &Shared, params: &Params) -> Processed {
     let values = &params.values;
     let charset = params.charset;
     let method = get(values, "method").map(str::to_string);
-    let mut processed = Processed { method: method.clone(), charset, node: Ok(Map::new()), encrypt: false, paid: None };
+    let mut processed = Processed { method: method.clone(), charset, node: Ok(Map::new()), encrypt: None, paid: None };
     processed.node = check_and_run(shared, params, &mut processed);
     processed
 }
@@ -222,8 +222,10 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     let sign_type_text =
         get(values, "sign_type").ok_or_else(|| missing("isv.missing-signature-type", "缺少签名类型"))?;
     let sign_type = match (sign_type_text, shared.mode) {
-        ("RSA2", _) => SignType::Rsa2,
-        ("RSA", AppMode::PublicKey) => SignType::Rsa,
+        // The registered app's algorithm decides; the message only has to agree.
+        ("RSA2", _) if shared.sign_type == SignType::Rsa2 => SignType::Rsa2,
+        ("RSA", AppMode::PublicKey) if shared.sign_type == SignType::Rsa2 => SignType::Rsa,
+        ("SM2", _) if shared.sign_type == SignType::Sm2 => SignType::Sm2,
         (other, _) => return Err(invalid("isv.invalid-signature-type", format!("无效签名类型: {other}"))),
     };
     let timestamp = get(values, "timestamp").ok_or_else(|| missing("isv.missing-timestamp", "缺少时间戳参数"))?;
@@ -270,16 +272,21 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     }
     let mut biz_text = get(values, "biz_content").unwrap_or("{}").to_string();
     if let Some(kind) = get(values, "encrypt_type") {
-        if kind != "AES" {
-            return Err(invalid("isv.invalid-encrypt-type", format!("不支持的加密类型: {kind}")));
-        }
-        let plain = shared.aes.decrypt(&biz_text).map_err(|_| invalid("isv.decryption-error", "解密出错"))?;
+        let scheme: alipay_sdk::aes::EncryptType =
+            kind.parse().map_err(|_| invalid("isv.invalid-encrypt-type", format!("不支持的加密类型: {kind}")))?;
+        // The app's key, used with the scheme the request names; the answer uses it too.
+        let key = shared
+            .aes
+            .clone()
+            .with_encrypt_type(scheme)
+            .map_err(|_| invalid("isv.invalid-encrypt-type", format!("密钥不支持加密类型: {kind}")))?;
+        let plain = key.decrypt(&biz_text).map_err(|_| invalid("isv.decryption-error", "解密出错"))?;
         biz_text = params
             .charset
             .decode(&plain, "biz_content")
             .map_err(|_| invalid("isv.decryption-error", "解密出错"))?
             .into_owned();
-        processed.encrypt = true;
+        processed.encrypt = Some(scheme);
     }
     let biz: Value = serde_json::from_str(&biz_text)
         .map_err(|_| invalid("isv.invalid-biz-content", "biz_content 不是合法的 JSON"))?;
@@ -343,7 +350,7 @@ impl Shared {
             AppMode::Certificate => PublicKey::from_certificate(pki.app_cert.leaf()).ok(),
             AppMode::PublicKey => Some(pki.app_key.public_key()),
         };
-        (key, pki.roots.sn().to_string(), pki.app_cert.sn().to_string())
+        (key, pki.roots.sn_for(pki.algorithm).unwrap_or_default().to_string(), pki.app_cert.sn().to_string())
     }
 
     /// The key answers are signed with and its certificate's SN: the current Alipay identity,
@@ -361,7 +368,7 @@ impl Shared {
         method: Option<&str>,
         node: Result<Map<String, Value>, Failure>,
         charset: Charset,
-        encrypt: bool,
+        encrypt: Option<alipay_sdk::aes::EncryptType>,
         fault: Option<Fault>,
     ) -> Vec<u8> {
         let is_error = node.is_err();
@@ -381,8 +388,11 @@ impl Shared {
         }
         let name = method.map_or_else(|| "error_response".to_string(), node_name);
         let mut node_text = Value::Object(fields).to_string();
-        if encrypt && !is_error {
-            node_text = Value::String(self.aes.encrypt(node_text.as_bytes())).to_string();
+        if let Some(scheme) = encrypt
+            && !is_error
+            && let Ok(key) = self.aes.clone().with_encrypt_type(scheme)
+        {
+            node_text = Value::String(key.encrypt(node_text.as_bytes())).to_string();
         }
         if fault == Some(Fault::UnsignedErrorResponse) {
             let forged = json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "forged"});
@@ -394,7 +404,7 @@ impl Shared {
             .encode(&node_text, "response")
             .map(|b| b.into_owned())
             .unwrap_or_else(|_| node_text.clone().into_bytes());
-        let sign = key.sign(&node_bytes, SignType::Rsa2).unwrap_or_default();
+        let sign = key.sign(&node_bytes, self.sign_type).unwrap_or_default();
         let mut body = format!("{{\"{name}\":").into_bytes();
         body.extend_from_slice(&node_bytes);
         if fault == Some(Fault::DuplicatedNode) {

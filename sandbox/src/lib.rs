@@ -133,6 +133,8 @@ pub(crate) struct Shared {
     clock: Arc<dyn Clock>,
     timestamp_window: chrono::Duration,
     aes: AesKey,
+    /// RSA2, or SM2 for an SM2 app: what requests are verified with and answers signed with.
+    sign_type: SignType,
     wrong_key: PrivateKey,
     retry_delays: Vec<Duration>,
     http: reqwest::Client,
@@ -145,6 +147,7 @@ pub struct SandboxBuilder {
     listen: SocketAddr,
     app_id: String,
     mode: AppMode,
+    sign_type: SignType,
     seed: u64,
     clock: Arc<dyn Clock>,
     timestamp_window: Duration,
@@ -166,6 +169,7 @@ impl Sandbox {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             app_id: DEFAULT_APP_ID.to_string(),
             mode: AppMode::Certificate,
+            sign_type: SignType::Rsa2,
             seed: 1,
             clock: Arc::new(SystemClock),
             timestamp_window: Duration::from_secs(15 * 60),
@@ -198,6 +202,14 @@ impl SandboxBuilder {
     /// Certificate mode (default) or public-key mode.
     pub fn mode(mut self, mode: AppMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// The registered app's `sign_type`: `RSA2` (default) or `SM2` — an SM2 app gets SM2 keys
+    /// and certificates under the bundle's SM2 root, and every answer and notification is
+    /// signed with SM2. A directory already holding a PKI must be of the same algorithm.
+    pub fn sign_type(mut self, sign_type: SignType) -> Self {
+        self.sign_type = sign_type;
         self
     }
 
@@ -257,7 +269,12 @@ impl SandboxBuilder {
         if !dir.join("sandbox-private").exists() {
             report(&format!("generating the sandbox PKI in {} (RSA-2048 keys, a few seconds)…", dir.display()));
         }
-        let pki = tokio::task::spawn_blocking(move || pki::Pki::load_or_generate(&dir_for_pki, &app_id))
+        let sign_type = match self.sign_type {
+            SignType::Sm2 => SignType::Sm2,
+            _ => SignType::Rsa2,
+        };
+        let algorithm = sign_type.algorithm();
+        let pki = tokio::task::spawn_blocking(move || pki::Pki::load_or_generate(&dir_for_pki, &app_id, algorithm))
             .await
             .map_err(|e| SandboxError::Pki(e.to_string()))??;
         let aes_path = dir.join("aes_key.txt");
@@ -275,7 +292,7 @@ impl SandboxBuilder {
         };
         let aes =
             AesKey::from_base64(&aes_text).map_err(|e| SandboxError::Pki(format!("{}: {e}", aes_path.display())))?;
-        let wrong_key = tokio::task::spawn_blocking(|| PrivateKey::generate(2048))
+        let wrong_key = tokio::task::spawn_blocking(move || PrivateKey::generate_for(algorithm, 2048))
             .await
             .map_err(|e| SandboxError::Pki(e.to_string()))?
             .map_err(|e| SandboxError::Pki(e.to_string()))?;
@@ -299,6 +316,7 @@ impl SandboxBuilder {
             timestamp_window: chrono::Duration::from_std(self.timestamp_window)
                 .unwrap_or(chrono::Duration::minutes(15)),
             aes,
+            sign_type,
             wrong_key,
             retry_delays: self.retry_delays,
             http,
@@ -458,7 +476,7 @@ impl Shared {
             ("auth_app_id".into(), self.app_id.clone()),
             ("charset".into(), target.charset.as_str().into()),
             ("version".into(), "1.0".into()),
-            ("sign_type".into(), "RSA2".into()),
+            ("sign_type".into(), self.sign_type.as_str().into()),
             ("trade_no".into(), trade.trade_no.clone()),
             ("out_trade_no".into(), trade.out_trade_no.clone()),
             ("buyer_id".into(), ledger::BUYER_ID.into()),
@@ -478,7 +496,7 @@ impl Shared {
         if self.mode == AppMode::Certificate {
             params.push(("alipay_cert_sn".into(), sn));
         }
-        let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, target.charset) else { return };
+        let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, self.sign_type, target.charset) else { return };
         params.push(("sign".into(), sign));
         let Ok(body) = alipay_sdk::request::encode_pairs(params.iter(), target.charset) else { return };
         crate::lock(&self.deliveries).push(Delivery {
@@ -548,6 +566,8 @@ pub struct SandboxInfo {
     pub app_id: String,
     /// Certificate or public-key mode.
     pub mode: AppMode,
+    /// The app's `sign_type` (RSA2 or SM2).
+    pub sign_type: String,
     /// `app_cert_sn` the app must send.
     pub app_cert_sn: String,
     /// `alipay_root_cert_sn` the app must send.
@@ -603,8 +623,9 @@ impl SandboxHandle {
             gateway: self.gateway_url(),
             app_id: self.shared.app_id.clone(),
             mode: self.shared.mode,
+            sign_type: self.shared.sign_type.as_str().to_string(),
             app_cert_sn: pki.app_cert.sn().to_string(),
-            alipay_root_cert_sn: pki.roots.sn().to_string(),
+            alipay_root_cert_sn: pki.roots.sn_for(pki.algorithm).unwrap_or_default().to_string(),
             alipay_cert_sn: pki.identities.last().map(|i| i.sn().to_string()).unwrap_or_default(),
             app_private_key: dir.join(APP_PRIVATE_KEY),
             app_cert: dir.join(pki::Pki::app_cert_file(&self.shared.app_id)),
@@ -631,12 +652,15 @@ impl SandboxHandle {
             ("mode", mode),
             ("gateway", &info.gateway),
             ("charset", "UTF-8"),
+            ("sign_type", &info.sign_type),
             ("app_private_key", &name(&info.app_private_key)),
             ("app_cert", &name(&info.app_cert)),
             ("alipay_cert", &name(&info.alipay_cert)),
             ("alipay_root_cert", &name(&info.alipay_root_cert)),
             ("alipay_public_key", &name(&info.alipay_public_key)),
             ("aes_key_file", &name(&info.aes_key)),
+            // SM2 apps encrypt with SM4 (Alipay's Java SDK pairs them so).
+            ("encrypt_type", if self.shared.sign_type == SignType::Sm2 { "SM4" } else { "AES" }),
         ]);
         let path = self.shared.dir.join("alipay.toml");
         std::fs::write(&path, toml).map_err(|source| SandboxError::Io { path, source })
@@ -657,6 +681,7 @@ impl SandboxHandle {
         let info = self.info();
         Config::builder(info.app_id)
             .gateway(info.gateway)
+            .sign_type(self.shared.sign_type)
             .app_private_key_file(info.app_private_key)
             .app_cert_file(info.app_cert)
             .alipay_cert_file(info.alipay_cert)
@@ -668,6 +693,7 @@ impl SandboxHandle {
         let info = self.info();
         Config::builder(info.app_id)
             .gateway(info.gateway)
+            .sign_type(self.shared.sign_type)
             .app_private_key_file(info.app_private_key)
             .alipay_public_key_file(info.alipay_public_key)
     }

@@ -1,6 +1,10 @@
-//! The sandbox's PKI, shaped like Alipay's: two RSA roots and an ECDSA root in the bundle (the
-//! ECDSA one must not count in the root SN), a "Class 1" CA issuing the app certificate and a
-//! "Class 2" CA issuing the Alipay certificate (leaf + CA in one file, as Alipay ships it).
+//! The sandbox's PKI, shaped like Alipay's: two RSA roots, an SM2 root and an ECDSA root in
+//! the bundle (RSA apps count the RSA roots in the root SN, SM2 apps the SM2 root, nobody the
+//! ECDSA one), a "Class 1" CA issuing the app certificate and a "Class 2" CA issuing the
+//! Alipay certificate (leaf + CA in one file, as Alipay ships it).
+//!
+//! An RSA sandbox issues RSA keys under an RSA root; an SM2 sandbox SM2 keys under the SM2
+//! root, every SM2 signature made with Alipay's user id (OpenSSL's own would use an empty one).
 //!
 //! Everything is written to a directory and read back from it, so a sandbox restarted on the
 //! same directory keeps its app, certificates and SNs.
@@ -18,7 +22,7 @@ use openssl::x509::{X509, X509Builder, X509NameBuilder};
 
 use super::SandboxError;
 use alipay_sdk::cert::{Certificate, CertificateChain, RootBundle};
-use alipay_sdk::key::PrivateKey;
+use alipay_sdk::key::{KeyAlgorithm, PrivateKey};
 
 /// The file names a client needs, inside the sandbox directory.
 pub const APP_PRIVATE_KEY: &str = "app_private_key.pem";
@@ -60,6 +64,8 @@ pub(crate) struct Pki {
     pub app_cert: CertificateChain,
     pub roots: RootBundle,
     pub identities: Vec<AlipayIdentity>,
+    /// The app's key algorithm (RSA or SM2): the whole PKI below the roots uses it.
+    pub algorithm: KeyAlgorithm,
     /// The CA that issues Alipay certificates (needed only to rotate).
     issuer: Option<(PKey<Private>, X509)>,
 }
@@ -71,6 +77,21 @@ fn err(context: &str) -> impl Fn(openssl::error::ErrorStack) -> SandboxError + '
 fn rsa_key() -> Result<PKey<Private>, SandboxError> {
     let rsa = openssl::rsa::Rsa::generate(2048).map_err(err("generate RSA key"))?;
     PKey::from_rsa(rsa).map_err(err("wrap RSA key"))
+}
+
+fn key_for(algorithm: KeyAlgorithm) -> Result<PKey<Private>, SandboxError> {
+    match algorithm {
+        KeyAlgorithm::Sm2 => PrivateKey::generate_sm2()
+            .map(|key| key.openssl_key().clone())
+            .map_err(|e| SandboxError::Pki(format!("generate SM2 key: {e}"))),
+        _ => rsa_key(),
+    }
+}
+
+/// The signing key as the SDK holds it: says the algorithm, and signs SM2 with the user id.
+fn sdk_key(key: &PKey<Private>) -> Result<PrivateKey, SandboxError> {
+    let der = key.private_key_to_pkcs8().map_err(err("key DER"))?;
+    PrivateKey::from_bytes(&der).map_err(|e| SandboxError::Pki(e.to_string()))
 }
 
 fn name(o: &str, ou: &str, cn: &str) -> Result<openssl::x509::X509Name, SandboxError> {
@@ -87,7 +108,6 @@ struct Spec<'a> {
     public: &'a PKey<Private>,
     issuer: Option<(&'a X509, &'a PKey<Private>)>,
     ca: bool,
-    digest: MessageDigest,
 }
 
 /// Builds a certificate whose SN does not start with `0`: the official Node.js SDK does not
@@ -123,9 +143,19 @@ fn build(spec: Spec<'_>) -> Result<X509, SandboxError> {
                 .map_err(err("ext"))?;
         }
         let signer = spec.issuer.map_or(spec.public, |(_, key)| key);
-        builder.sign(signer, spec.digest).map_err(err("sign certificate"))?;
-        let cert = builder.build();
-        let der = cert.to_der().map_err(err("encode"))?;
+        // The ECDSA root signs itself with OpenSSL alone; SM2 signers re-sign with the user id.
+        let sm2_signer = sdk_key(signer).ok().filter(|key| key.algorithm() == KeyAlgorithm::Sm2);
+        let (cert, der) = if let Some(signer_key) = sm2_signer {
+            builder.sign(signer, MessageDigest::sm3()).map_err(err("sign certificate"))?;
+            let der = builder.build().to_der().map_err(err("encode"))?;
+            let der = signer_key.resign_sm2_x509(&der).map_err(|e| SandboxError::Pki(e.to_string()))?;
+            (X509::from_der(&der).map_err(err("re-read"))?, der)
+        } else {
+            builder.sign(signer, MessageDigest::sha256()).map_err(err("sign certificate"))?;
+            let cert = builder.build();
+            let der = cert.to_der().map_err(err("encode"))?;
+            (cert, der)
+        };
         let parsed = Certificate::from_der(&der).map_err(|e| SandboxError::Pki(e.to_string()))?;
         if !parsed.sn().starts_with('0') {
             return Ok(cert);
@@ -163,15 +193,26 @@ impl Pki {
     /// `alipayRootCert.crt`, and in `sandbox-private/` the Alipay key and certificate to sign
     /// with (`alipay_1.key`, `alipay_1.crt`, …) and, to rotate, the CA issuing them
     /// (`class2.key`, `class2.crt`).
-    pub fn load_or_generate(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
+    ///
+    /// A PKI generated here uses `algorithm` (RSA or SM2); a loaded one must be of it.
+    pub fn load_or_generate(dir: &Path, app_id: &str, algorithm: KeyAlgorithm) -> Result<Pki, SandboxError> {
         let given = [APP_PRIVATE_KEY.to_string(), ROOT_CERT.to_string(), Pki::app_cert_file(app_id)]
             .iter()
             .any(|name| dir.join(name).exists())
             || dir.join(PRIVATE_DIR).exists();
-        if given { Pki::load(dir, app_id) } else { Pki::generate(dir, app_id) }
+        let pki = if given { Pki::load(dir, app_id)? } else { Pki::generate(dir, app_id, algorithm)? };
+        if pki.algorithm != algorithm {
+            return Err(SandboxError::Pki(format!(
+                "{} holds an {} app (its key and certificates), but an {algorithm} sandbox was asked for; \
+                 use another directory or the matching --sign-type",
+                dir.display(),
+                pki.algorithm
+            )));
+        }
+        Ok(pki)
     }
 
-    fn generate(dir: &Path, app_id: &str) -> Result<Pki, SandboxError> {
+    fn generate(dir: &Path, app_id: &str, algorithm: KeyAlgorithm) -> Result<Pki, SandboxError> {
         let private = dir.join(PRIVATE_DIR);
         std::fs::create_dir_all(&private).map_err(|source| SandboxError::Io { path: private.clone(), source })?;
         let partner_id = "2088000000000001".to_string();
@@ -182,7 +223,6 @@ impl Pki {
             public: &root_key,
             issuer: None,
             ca: true,
-            digest: MessageDigest::sha256(),
         })?;
         let root2_key = rsa_key()?;
         let root2 = build(Spec {
@@ -190,8 +230,19 @@ impl Pki {
             public: &root2_key,
             issuer: None,
             ca: true,
-            digest: MessageDigest::sha256(),
         })?;
+        let sm2_root_key = key_for(KeyAlgorithm::Sm2)?;
+        let sm2_root = build(Spec {
+            subject: name(org, "Certification Authority", "Sandbox Root S1")?,
+            public: &sm2_root_key,
+            issuer: None,
+            ca: true,
+        })?;
+        // The CAs below the root of the app's algorithm.
+        let (ca_root, ca_root_key) = match algorithm {
+            KeyAlgorithm::Sm2 => (&sm2_root, &sm2_root_key),
+            _ => (&root, &root_key),
+        };
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(err("EC group"))?;
         let ec_key = PKey::from_ec_key(EcKey::generate(&group).map_err(err("EC key"))?).map_err(err("EC key"))?;
         let ec_root = build(Spec {
@@ -199,34 +250,30 @@ impl Pki {
             public: &ec_key,
             issuer: None,
             ca: true,
-            digest: MessageDigest::sha256(),
         })?;
-        let class1_key = rsa_key()?;
+        let class1_key = key_for(algorithm)?;
         let class1 = build(Spec {
             subject: name(org, "Certification Authority", "Sandbox Class 1 R1")?,
             public: &class1_key,
-            issuer: Some((&root, &root_key)),
+            issuer: Some((ca_root, ca_root_key)),
             ca: true,
-            digest: MessageDigest::sha256(),
         })?;
-        let class2_key = rsa_key()?;
+        let class2_key = key_for(algorithm)?;
         let class2 = build(Spec {
             subject: name(org, "Certification Authority", "Sandbox Class 2 R1")?,
             public: &class2_key,
-            issuer: Some((&root, &root_key)),
+            issuer: Some((ca_root, ca_root_key)),
             ca: true,
-            digest: MessageDigest::sha256(),
         })?;
-        let app_key = rsa_key()?;
+        let app_key = key_for(algorithm)?;
         let app_cert = build(Spec {
             subject: name("Sandbox Merchant", "Alipay", &format!("{partner_id}-{app_id}"))?,
             public: &app_key,
             issuer: Some((&class1, &class1_key)),
             ca: false,
-            digest: MessageDigest::sha256(),
         })?;
-        // Bundle order as in Alipay's: a non-RSA root first, then the RSA roots.
-        let bundle = format!("{}{}{}", pem_of(&ec_root)?, pem_of(&root)?, pem_of(&root2)?);
+        // Bundle order as in Alipay's: the SM2 root first, the RSA roots, the ECDSA root between.
+        let bundle = format!("{}{}{}{}", pem_of(&sm2_root)?, pem_of(&root)?, pem_of(&ec_root)?, pem_of(&root2)?);
         write(dir, ROOT_CERT, &bundle)?;
         write(dir, &Pki::app_cert_file(app_id), &pem_of(&app_cert)?)?;
         write(dir, APP_PRIVATE_KEY, &key_pem(&app_key)?)?;
@@ -294,7 +341,8 @@ impl Pki {
             alipay_sdk::cert::CertRole::App { partner_id, .. } => partner_id,
             _ => "2088000000000001".to_string(),
         };
-        Ok(Pki { partner_id, app_key, app_cert, roots, identities: Vec::new(), issuer })
+        let algorithm = app_key.algorithm();
+        Ok(Pki { partner_id, app_key, app_cert, roots, identities: Vec::new(), algorithm, issuer })
     }
 
     /// Issues a new Alipay certificate, makes it current and writes it to `dir`.
@@ -305,13 +353,12 @@ impl Pki {
                 dir.join(PRIVATE_DIR).display()
             ))
         })?;
-        let key = rsa_key()?;
+        let key = key_for(self.algorithm)?;
         let leaf = build(Spec {
             subject: name("Sandbox Merchant", "Alipay", &format!("支付宝(中国)网络技术有限公司-{}", self.partner_id))?,
             public: &key,
             issuer: Some((issuer_cert, issuer_key)),
             ca: false,
-            digest: MessageDigest::sha256(),
         })?;
         let pem = format!("{}{}", pem_of(&leaf)?, pem_of(issuer_cert)?);
         let number = self.identities.len() + 1;

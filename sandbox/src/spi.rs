@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use super::{AppMode, SandboxError, SandboxHandle};
 use alipay_sdk::charset::Charset;
-use alipay_sdk::key::SignType;
 use alipay_sdk::notify::{self, Rule};
 use alipay_sdk::request::format_timestamp;
 use alipay_sdk::response::scan;
@@ -60,7 +59,7 @@ pub(crate) async fn call_spi(
     if shared.mode == AppMode::Certificate {
         params.push(("alipay_cert_sn".into(), sn));
     }
-    let sign = notify::sign_params(&params, Rule::V2, &key, SignType::Rsa2, Charset::Utf8)
+    let sign = notify::sign_params(&params, Rule::V2, &key, shared.sign_type, Charset::Utf8)
         .map_err(|e| SandboxError::Pki(e.to_string()))?;
     params.push(("sign".into(), sign));
     let body = alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8)
@@ -102,7 +101,7 @@ pub(crate) async fn call_spi(
             }
         }
         let key = app_key.as_ref().ok_or("no app key")?;
-        if !key.verify(response.as_bytes(), &sign, SignType::Rsa2) {
+        if !key.verify(response.as_bytes(), &sign, shared.sign_type) {
             return Err("sign does not verify over the response text".into());
         }
         Ok(())

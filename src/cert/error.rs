@@ -84,13 +84,27 @@ pub enum CertErrorKind {
     },
     /// The root bundle has no RSA-family certificate, so `alipay_root_cert_sn` would be empty.
     #[error(
-        "{origin}: no RSA-signed certificate in the root bundle (signature algorithms found: {found}); \
+        "{origin}: no RSA- or SM2-signed certificate in the root bundle (signature algorithms found: {found}); \
          alipay_root_cert_sn would be empty. Use Alipay's alipayRootCert.crt from the open-platform console"
     )]
     NoRsaRoot {
         /// The file or label.
         origin: String,
         /// The signature algorithm OIDs that were found.
+        found: String,
+    },
+    /// The root bundle has no root signed in the configured key algorithm's family (an SM2
+    /// app needs the SM2 root of Alipay's bundle).
+    #[error(
+        "{origin}: no {algorithm}-signed root in the root bundle (other signature algorithms found: {found}); \
+         alipay_root_cert_sn for sign_type {algorithm} would be empty. Use Alipay's current alipayRootCert.crt from the open-platform console"
+    )]
+    NoRootForAlgorithm {
+        /// The file or label.
+        origin: String,
+        /// The configured key algorithm.
+        algorithm: crate::key::KeyAlgorithm,
+        /// The signature algorithm OIDs of the roots that count for no algorithm.
         found: String,
     },
     /// A file given as the root bundle holds a certificate that is not a root (not self-issued):

@@ -33,6 +33,7 @@ pub use error::{CertError, CertErrorKind, DerError};
 pub use info::{CertRole, CertificateInfo, KeyUsage};
 
 use crate::der;
+use crate::key::KeyAlgorithm;
 
 /// The signature-algorithm OID prefix of the RSA family (PKCS#1): only these roots count in
 /// `alipay_root_cert_sn`.
@@ -300,12 +301,20 @@ pub struct SkippedRoot {
 }
 
 /// Alipay's root bundle (`alipayRootCert.crt`) and its `alipay_root_cert_sn`.
+///
+/// The bundle serves both key algorithms: RSA apps send the SNs of the RSA-signed roots,
+/// SM2 apps those of the SM2-signed roots ([`RootBundle::sn_for`]).
 #[derive(Clone, Debug)]
 pub struct RootBundle {
     origin: String,
     rsa_roots: Vec<Certificate>,
+    sm2_roots: Vec<Certificate>,
+    /// Whether an SM2-signed certificate of the file could not be read (then the SM2 SN
+    /// would be incomplete, and SM2 mode refuses the bundle).
+    sm2_unreadable: bool,
     skipped: Vec<SkippedRoot>,
     sn: String,
+    sm2_sn: Option<String>,
 }
 
 impl RootBundle {
@@ -323,12 +332,14 @@ impl RootBundle {
 
     /// Loads a root bundle from bytes; `origin` names them in errors.
     ///
-    /// Certificates outside the RSA family are skipped, even when they cannot be parsed in
-    /// full; an RSA certificate that cannot be parsed is an error; a bundle without any RSA
-    /// certificate is an error ([`CertErrorKind::NoRsaRoot`]).
+    /// Certificates outside the RSA and SM2 families are skipped, even when they cannot be
+    /// parsed in full; an RSA certificate that cannot be parsed is an error; a bundle without
+    /// any RSA or SM2 root is an error ([`CertErrorKind::NoRsaRoot`]).
     pub fn from_bytes_named(bytes: &[u8], origin: impl Into<String>) -> Result<RootBundle, CertError> {
         let origin = origin.into();
         let mut rsa_roots = Vec::new();
+        let mut sm2_roots = Vec::new();
+        let mut sm2_unreadable = false;
         // Each counted root's position in the file (1-based), for messages.
         let mut positions = Vec::new();
         let mut skipped = Vec::new();
@@ -342,14 +353,19 @@ impl RootBundle {
             if outer_oid.starts_with(RSA_FAMILY_PREFIX) {
                 let certificate =
                     parsed.map_err(|source| CertErrorKind::Malformed { origin: origin.clone(), index, source })?;
+                positions.push((index, certificate.clone()));
                 rsa_roots.push(certificate);
-                positions.push(index);
+            } else if KeyAlgorithm::Sm2.signs_with_oid(&outer_oid) && parsed.is_ok() {
+                let certificate = parsed.expect("checked");
+                positions.push((index, certificate.clone()));
+                sm2_roots.push(certificate);
             } else {
+                sm2_unreadable |= KeyAlgorithm::Sm2.signs_with_oid(&outer_oid);
                 skipped.push(SkippedRoot { index, signature_algorithm_oid: outer_oid, certificate: parsed.ok() });
             }
         }
         // A root bundle holds roots: a leaf or an intermediate means the wrong file was given.
-        if let Some((position, stranger)) = positions.iter().zip(&rsa_roots).find(|(_, c)| !c.is_self_issued()) {
+        if let Some((position, stranger)) = positions.iter().find(|(_, c)| !c.is_self_issued()) {
             let what = match stranger.role() {
                 CertRole::App { .. } => "the app certificate",
                 _ => "an Alipay certificate file (leaf + intermediate)",
@@ -363,32 +379,45 @@ impl RootBundle {
             }
             .into());
         }
-        if rsa_roots.is_empty() {
+        if rsa_roots.is_empty() && sm2_roots.is_empty() {
             let found = skipped.iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");
             return Err(CertErrorKind::NoRsaRoot { origin, found }.into());
         }
-        let sn = rsa_roots.iter().map(Certificate::sn).collect::<Vec<_>>().join("_");
-        Ok(RootBundle { origin, rsa_roots, skipped, sn })
+        let joined = |roots: &[Certificate]| roots.iter().map(Certificate::sn).collect::<Vec<_>>().join("_");
+        let sm2_sn = (!sm2_roots.is_empty()).then(|| joined(&sm2_roots));
+        let sn = if rsa_roots.is_empty() { sm2_sn.clone().unwrap_or_default() } else { joined(&rsa_roots) };
+        Ok(RootBundle { origin, rsa_roots, sm2_roots, sm2_unreadable, skipped, sn, sm2_sn })
     }
 
-    /// `alipay_root_cert_sn`: the SNs of the RSA-family roots in file order, joined by `_`.
+    /// `alipay_root_cert_sn` of RSA apps: the SNs of the RSA-family roots in file order,
+    /// joined by `_` (for a bundle of SM2 roots only, theirs). [`RootBundle::sn_for`] says it
+    /// per algorithm.
     pub fn sn(&self) -> &str {
         &self.sn
     }
 
     /// `alipay_root_cert_sn` for apps signing with `algorithm`: the roots signed in that
     /// algorithm's family count ([`crate::key::KeyAlgorithm::root_signature_oid_prefix`]).
-    pub fn sn_for(&self, algorithm: crate::key::KeyAlgorithm) -> Option<&str> {
+    /// `None` when the bundle holds none (or, for SM2, one of them could not be read).
+    pub fn sn_for(&self, algorithm: KeyAlgorithm) -> Option<&str> {
         match algorithm {
-            crate::key::KeyAlgorithm::Rsa => Some(&self.sn),
+            KeyAlgorithm::Rsa => (!self.rsa_roots.is_empty()).then_some(self.sn.as_str()),
+            KeyAlgorithm::Sm2 if self.sm2_unreadable => None,
+            KeyAlgorithm::Sm2 => self.sm2_sn.as_deref(),
         }
     }
 
     /// The roots that anchor chains for `algorithm`.
-    pub fn roots_for(&self, algorithm: crate::key::KeyAlgorithm) -> &[Certificate] {
+    pub fn roots_for(&self, algorithm: KeyAlgorithm) -> &[Certificate] {
         match algorithm {
-            crate::key::KeyAlgorithm::Rsa => &self.rsa_roots,
+            KeyAlgorithm::Rsa => &self.rsa_roots,
+            KeyAlgorithm::Sm2 => &self.sm2_roots,
         }
+    }
+
+    /// The SM2-signed roots (SM3withSM2): the ones in SM2 apps' root SN.
+    pub fn sm2_roots(&self) -> &[Certificate] {
+        &self.sm2_roots
     }
 
     /// The RSA-family roots (the ones in the SN and used to validate chains).
@@ -396,7 +425,7 @@ impl RootBundle {
         &self.rsa_roots
     }
 
-    /// The certificates that do not count (SM2, ECDSA, …).
+    /// The certificates that count for no algorithm (ECDSA, …).
     pub fn skipped(&self) -> &[SkippedRoot] {
         &self.skipped
     }

@@ -214,6 +214,11 @@ impl Parsed {
     /// Verifies this certificate's signature over its TBS bytes with `key`.
     pub fn signature_verifies_with(&self, key: Option<&PKey<Public>>) -> bool {
         let Some(key) = key else { return false };
+        if self.signature_algorithm_oid == crate::sm2::SM3_WITH_SM2_OID {
+            // SM2 chains are signed with the same user id as messages (PROTOCOL §11).
+            let Ok(issuer) = crate::key::PublicKey::from_der_key(key.clone()) else { return false };
+            return issuer.verify_raw(&self.der[self.tbs.clone()], &self.signature, crate::key::SignType::Sm2);
+        }
         let digest = match self.signature_algorithm_oid.as_str() {
             "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" => MessageDigest::sha1(),
             "1.2.840.113549.1.1.11" | "1.2.840.10045.4.3.2" => MessageDigest::sha256(),

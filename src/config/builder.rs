@@ -419,6 +419,15 @@ impl<M: Buildable> ConfigBuilder<M> {
                     })?
                     .load(PublicKey::from_path)
                     .map_err(key_field("alipay_public_key"))?;
+                if key.algorithm() != common.sign_type.algorithm() {
+                    return Err(ConfigErrorKind::AlipayKeyAlgorithm {
+                        field: "alipay_public_key",
+                        origin: key.origin().to_string(),
+                        found: key.algorithm(),
+                        sign_type: common.sign_type,
+                    }
+                    .into());
+                }
                 // The most common mix-up: the app's own public key (应用公钥) given as Alipay's.
                 let probe = b"alipay-sdk: is this the app's own public key?";
                 let sign_type = SignType::default_for(signer.algorithm());
@@ -464,9 +473,10 @@ fn check_gateway(gateway: &str) -> Result<(), ConfigError> {
 
 fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &Common) -> Result<Built, ConfigError> {
     let cert_field = |field| move |source| ConfigErrorKind::Cert { field, source };
-    if common.sign_type != SignType::Rsa2 {
+    if !matches!(common.sign_type, SignType::Rsa2 | SignType::Sm2) {
         return Err(ConfigErrorKind::CertificateModeNeedsRsa2.into());
     }
+    let algorithm = common.sign_type.algorithm();
     let missing: Vec<&'static str> = [
         ("app_cert", mode.app_cert.is_none()),
         ("alipay_cert", mode.alipay_certs.is_empty()),
@@ -488,11 +498,16 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
         .map_err(cert_field("app_cert"))?;
     signer.check_matches(&app_cert).map_err(ConfigErrorKind::KeyMismatch)?;
     let root = root.load(RootBundle::from_path).map_err(cert_field("alipay_root_cert"))?;
-    if root.sn_for(common.sign_type.algorithm()).is_none() {
+    if root.sn_for(algorithm).is_none() {
+        let found = root.skipped().iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");
         return Err(ConfigErrorKind::Cert {
             field: "alipay_root_cert",
-            source: crate::cert::CertErrorKind::NoRsaRoot { origin: root.origin().to_string(), found: String::new() }
-                .into(),
+            source: crate::cert::CertErrorKind::NoRootForAlgorithm {
+                origin: root.origin().to_string(),
+                algorithm,
+                found,
+            }
+            .into(),
         }
         .into());
     }
@@ -502,10 +517,22 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
             .load(CertificateChain::from_path)
             .and_then(CertificateChain::expect_alipay_certificate)
             .map_err(cert_field("alipay_cert"))?;
+        let key = PublicKey::from_certificate(chain.leaf())
+            .map_err(|source| ConfigErrorKind::Key { field: "alipay_cert", source })?;
+        if key.algorithm() != algorithm {
+            return Err(ConfigErrorKind::AlipayKeyAlgorithm {
+                field: "alipay_cert",
+                origin: chain.origin().to_string(),
+                found: key.algorithm(),
+                sign_type: common.sign_type,
+            }
+            .into());
+        }
         alipay_certs.push(chain);
     }
     let mut store = AlipayCertStore::new(alipay_certs)
         .map_err(|source| ConfigErrorKind::Key { field: "alipay_cert", source })?
+        .algorithm(algorithm)
         .with_roots(root.clone())
         .with_clock(common.clock.clone())
         .strict(mode.strict_key_usage)

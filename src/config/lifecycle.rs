@@ -44,6 +44,7 @@ impl Config {
             stored.sort_by(|a, b| a.chain.sn().cmp(b.chain.sn()));
             certificates.extend(stored.iter().map(|c| (CertKind::Alipay, c.chain.leaf().clone())));
             certificates.extend(mode.root.rsa_roots().iter().map(|r| (CertKind::Root, r.clone())));
+            certificates.extend(mode.root.sm2_roots().iter().map(|r| (CertKind::Root, r.clone())));
             certificates
                 .extend(mode.root.skipped().iter().filter_map(|s| s.certificate.clone()).map(|c| (CertKind::Root, c)));
         }

@@ -54,9 +54,27 @@ pub enum ConfigErrorKind {
         /// The missing settings.
         missing: Vec<&'static str>,
     },
-    /// Certificate mode signs with RSA2 only.
-    #[error("certificate mode uses sign_type RSA2; RSA (SHA1) exists only for old public-key-mode apps")]
+    /// Certificate mode signs with RSA2 or SM2 only.
+    #[error(
+        "certificate mode uses sign_type RSA2 (or SM2 with SM2 keys and certificates); RSA (SHA1) exists only for old public-key-mode apps"
+    )]
     CertificateModeNeedsRsa2,
+    /// An Alipay certificate or public key is of another algorithm than `sign_type`.
+    #[error(
+        "{field}: {origin} holds {found} key, but sign_type {sign_type} verifies Alipay's signatures with {} keys; \
+         use the Alipay certificate / public key issued for {sign_type}",
+        sign_type.algorithm()
+    )]
+    AlipayKeyAlgorithm {
+        /// The setting.
+        field: &'static str,
+        /// The file or label.
+        origin: String,
+        /// The key's algorithm.
+        found: crate::key::KeyAlgorithm,
+        /// The configured signature type.
+        sign_type: SignType,
+    },
     /// A key setting could not be loaded.
     #[error("{field}: {source}")]
     Key {

@@ -43,7 +43,7 @@ impl Config {
                 .map_err(|source| RequestErrorKind::BizContent { method: method.clone(), source: source.clone() })?;
             let value = if request.encrypt {
                 let aes = self.aes.as_ref().ok_or_else(|| RequestErrorKind::NoAesKey { method: method.clone() })?;
-                query.push(("encrypt_type".into(), "AES".into()));
+                query.push(("encrypt_type".into(), aes.encrypt_type().as_str().into()));
                 aes.encrypt(&self.charset.encode(biz, "biz_content")?)
             } else {
                 biz.clone()

@@ -33,6 +33,15 @@ impl Config {
             let aes = self.aes.as_ref().ok_or_else(|| V3ErrorKind::Encryption {
                 detail: "no AES key is configured (ConfigBuilder::aes_key)".into(),
             })?;
+            if aes.encrypt_type() != crate::aes::EncryptType::Aes {
+                return Err(V3ErrorKind::Encryption {
+                    detail: format!(
+                        "OpenAPI v3 encrypts with AES only; the configured key is for encrypt_type {}",
+                        aes.encrypt_type()
+                    ),
+                }
+                .into());
+            }
             headers.push(("alipay-encrypt-type".into(), "AES".into()));
             headers.push(("alipay-encryption-algm".into(), "AES".into()));
             (aes.encrypt(json.as_bytes()), "text/plain".to_string())

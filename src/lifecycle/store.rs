@@ -21,7 +21,7 @@ use super::lock;
 use super::storage::{CertStorage, DirStorage, StorageError};
 use crate::cert::{Certificate, CertificateChain, RootBundle};
 use crate::config::{Clock, SystemClock};
-use crate::key::{KeyError, PublicKey};
+use crate::key::{KeyAlgorithm, KeyError, PublicKey};
 
 /// Why a downloaded Alipay certificate was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -61,6 +61,16 @@ pub enum DownloadErrorKind {
         key: String,
         /// The minimum.
         minimum: u32,
+    },
+    /// The key is not of the configured algorithm (an SM2 app got an RSA certificate, say).
+    #[error("downloaded certificate {sn} has {key}, but this app verifies {expected} signatures")]
+    WrongAlgorithm {
+        /// The SN.
+        sn: String,
+        /// What the key is.
+        key: String,
+        /// The configured key algorithm.
+        expected: KeyAlgorithm,
     },
     /// No chain by signature to a root of the bundle.
     #[error("downloaded certificate {sn} does not chain to the configured root bundle: {detail}")]
@@ -175,6 +185,7 @@ pub struct AlipayCertStore {
     roots: Option<RootBundle>,
     clock: Arc<dyn Clock>,
     strict: bool,
+    algorithm: KeyAlgorithm,
     min_rsa_bits: u32,
     retry_after: chrono::Duration,
     failures: Mutex<HashMap<String, (DateTime<Utc>, String)>>,
@@ -196,10 +207,15 @@ impl std::fmt::Debug for AlipayCertStore {
 
 impl AlipayCertStore {
     /// A store holding the configured certificates.
+    ///
+    /// The store's key algorithm is the configured certificates' (RSA when none is given);
+    /// [`AlipayCertStore::algorithm`] sets it.
     pub fn new(configured: impl IntoIterator<Item = CertificateChain>) -> Result<AlipayCertStore, KeyError> {
         let mut map = HashMap::new();
+        let mut algorithm = None;
         for chain in configured {
             let public_key = PublicKey::from_certificate(chain.leaf())?;
+            algorithm.get_or_insert(public_key.algorithm());
             map.insert(
                 chain.sn().to_string(),
                 Arc::new(StoredCert { chain, public_key, source: CertSource::Configured }),
@@ -210,6 +226,7 @@ impl AlipayCertStore {
             roots: None,
             clock: Arc::new(SystemClock),
             strict: false,
+            algorithm: algorithm.unwrap_or(KeyAlgorithm::Rsa),
             min_rsa_bits: 2048,
             retry_after: chrono::Duration::minutes(10),
             failures: Mutex::new(HashMap::new()),
@@ -219,6 +236,18 @@ impl AlipayCertStore {
             downloads: AtomicU64::new(0),
             write_lock: Mutex::new(()),
         })
+    }
+
+    /// The key algorithm of the app (`sign_type`'s): downloaded certificates must carry a key
+    /// of it and chain to the roots of its family. RSA unless set.
+    pub fn algorithm(mut self, algorithm: KeyAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// The key algorithm downloaded certificates must have.
+    pub fn key_algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
     }
 
     /// The root bundle downloaded certificates must chain to.
@@ -328,8 +357,20 @@ impl AlipayCertStore {
         if leaf.sn() != requested_sn {
             return Err(DownloadErrorKind::SnMismatch { requested: sn, found: leaf.sn().to_string() }.into());
         }
+        let leaf_key = PublicKey::from_certificate(leaf).ok();
+        if self.algorithm != KeyAlgorithm::Rsa {
+            // SM2 keys have one size (256-bit curve); the key must be of the app's algorithm.
+            if leaf_key.as_ref().map(PublicKey::algorithm) != Some(self.algorithm) {
+                let key = leaf_key.map_or_else(
+                    || "a key of an unsupported type".to_string(),
+                    |k| format!("an {} key", k.algorithm()),
+                );
+                return Err(DownloadErrorKind::WrongAlgorithm { sn, key, expected: self.algorithm }.into());
+            }
+        }
         let rsa_bits = leaf.public_key().filter(|k| k.id() == openssl::pkey::Id::RSA).map(|k| k.bits());
         match rsa_bits {
+            _ if self.algorithm != KeyAlgorithm::Rsa => {}
             Some(bits) if bits >= self.min_rsa_bits => {}
             Some(bits) => {
                 return Err(DownloadErrorKind::WeakKey {
@@ -346,8 +387,8 @@ impl AlipayCertStore {
             }
         }
         let roots = self.roots.as_ref().ok_or_else(|| DownloadErrorKind::NoRoots { sn: sn.clone() })?;
-        let path =
-            chain_to_root(&chain, roots).map_err(|detail| DownloadErrorKind::Chain { sn: sn.clone(), detail })?;
+        let path = chain_to_root(&chain, roots, self.algorithm)
+            .map_err(|detail| DownloadErrorKind::Chain { sn: sn.clone(), detail })?;
         let now = self.clock.now();
         for link in &path {
             if now > link.not_after() {
@@ -588,14 +629,16 @@ impl DownloadBudget {
 }
 
 /// The path leaf → intermediates (from the file) → a root of the bundle, linked by signature.
-fn chain_to_root(chain: &CertificateChain, roots: &RootBundle) -> Result<Vec<Certificate>, String> {
+fn chain_to_root(
+    chain: &CertificateChain,
+    roots: &RootBundle,
+    algorithm: KeyAlgorithm,
+) -> Result<Vec<Certificate>, String> {
     let mut path = vec![chain.leaf().clone()];
     let pool = &chain.certificates()[1..];
     for _ in 0..8 {
         let current = path.last().expect("not empty");
-        if let Some(root) =
-            roots.roots_for(crate::key::KeyAlgorithm::Rsa).iter().find(|root| current.is_signed_by(root))
-        {
+        if let Some(root) = roots.roots_for(algorithm).iter().find(|root| current.is_signed_by(root)) {
             if root != current {
                 path.push(root.clone());
             }

@@ -77,7 +77,11 @@ impl ResponseVerifier {
     }
 
     fn new(keys: AlipayKeys) -> ResponseVerifier {
-        ResponseVerifier { charset: Charset::Utf8, sign_type: SignType::Rsa2, keys, aes: None }
+        let algorithm = match &keys {
+            AlipayKeys::Store(store) => store.key_algorithm(),
+            AlipayKeys::PublicKey(key) => key.algorithm(),
+        };
+        ResponseVerifier { charset: Charset::Utf8, sign_type: SignType::default_for(algorithm), keys, aes: None }
     }
 
     /// The charset of the responses (the request charset).
@@ -86,7 +90,8 @@ impl ResponseVerifier {
         self
     }
 
-    /// The signature type (RSA2 unless the app is an old public-key-mode RSA app).
+    /// The signature type (by default the keys' algorithm's: RSA2 or SM2; RSA for an old
+    /// public-key-mode RSA app).
     pub fn with_sign_type(mut self, sign_type: SignType) -> Self {
         self.sign_type = sign_type;
         self

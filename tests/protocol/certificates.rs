@@ -2,6 +2,7 @@
 
 use crate::common::{oracle, oracle_for, pki, shared};
 use alipay_sdk::cert::{CertErrorKind, CertRole, Certificate, CertificateChain, RootBundle};
+use alipay_sdk::key::KeyAlgorithm;
 use alipay_sdk::kind::FileKind;
 use base64::Engine as _;
 
@@ -32,11 +33,15 @@ fn every_real_root_bundle_gives_its_known_root_sn() {
 }
 
 #[test]
-fn production_bundle_skips_sm2_and_ecdsa_roots_and_knows_each_sn() {
+fn production_bundle_counts_rsa_roots_for_rsa_apps_and_the_sm2_root_for_sm2_apps() {
     let expected = expected();
     let bundle = RootBundle::from_path(shared("alipay/prod_alipayRootCert.crt")).unwrap();
-    let mut all: Vec<(String, String)> =
-        bundle.rsa_roots().iter().map(|c| (c.signature_algorithm_oid().to_string(), c.sn().to_string())).collect();
+    let mut all: Vec<(String, String)> = bundle
+        .rsa_roots()
+        .iter()
+        .chain(bundle.sm2_roots())
+        .map(|c| (c.signature_algorithm_oid().to_string(), c.sn().to_string()))
+        .collect();
     for skipped in bundle.skipped() {
         let sn = skipped.certificate.as_ref().map(|c| c.sn().to_string()).unwrap_or_default();
         all.push((skipped.signature_algorithm_oid.clone(), sn));
@@ -47,9 +52,18 @@ fn production_bundle_skips_sm2_and_ecdsa_roots_and_knows_each_sn() {
         let counted = bundle.rsa_roots().iter().any(|c| c.sn() == pair.1);
         assert_eq!(counted, entry["in_root_sn"].as_bool().unwrap(), "{pair:?}");
     }
-    assert_eq!(bundle.skipped().len(), 2);
-    assert_eq!(bundle.skipped()[0].index, 1);
-    assert_eq!(bundle.skipped()[0].signature_algorithm_oid, "1.2.156.10197.1.501");
+    // The ECDSA root counts for nobody; the SM2 root (first in the file) for SM2 apps only.
+    assert_eq!(bundle.skipped().len(), 1);
+    assert_eq!(bundle.skipped()[0].index, 3);
+    assert_eq!(bundle.skipped()[0].signature_algorithm_oid, "1.2.840.10045.4.3.3");
+    assert_eq!(bundle.sm2_roots().len(), 1);
+    assert_eq!(bundle.sm2_roots()[0].signature_algorithm_oid(), "1.2.156.10197.1.501");
+    // PROTOCOL.md §11: the production bundle's SM2 root SN.
+    assert_eq!(bundle.sn_for(KeyAlgorithm::Sm2), Some("9e64d67d36446de33aae13a33a89e5a7"));
+    assert_eq!(
+        bundle.sn_for(KeyAlgorithm::Rsa),
+        Some(expected["root_cert_sn"]["prod_alipayRootCert.crt"].as_str().unwrap())
+    );
 }
 
 #[test]
@@ -188,7 +202,7 @@ fn facts_about_a_certificate() {
     let app = CertificateChain::from_path(shared("alipay/prod_appCertPublicKey_2021001161683774_nodesdk.crt")).unwrap();
     assert!(matches!(app.leaf().role(), CertRole::App { ref app_id, .. } if app_id == "2021001161683774"));
     let roots = RootBundle::from_path(shared("alipay/prod_alipayRootCert.crt")).unwrap();
-    let sm2 = roots.skipped()[0].certificate.as_ref().expect("our reader parses the SM2 root");
+    let sm2 = &roots.sm2_roots()[0];
     assert_eq!(sm2.info(at).key_type, "SM2");
     assert_eq!(roots.rsa_roots()[0].role(), CertRole::Authority);
 }

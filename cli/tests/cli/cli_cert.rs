@@ -34,7 +34,7 @@ fn cert_root_sn_prints_one_line() {
 
     let output = alipay(&["cert", "root-sn", &path(pki("ca/root_bundle_no_rsa.pem"))]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("no RSA-signed certificate"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no RSA- or SM2-signed certificate"));
     assert!(output.stdout.is_empty());
 }
 
