@@ -1,8 +1,8 @@
-//! `alipay aes encrypt|decrypt`: AES content encryption between stdin and stdout.
+//! `alipay aes encrypt|decrypt`: content encryption (AES, AES_V2, SM4) between stdin and stdout.
 
 use std::io::{Read, Write};
 
-use alipay_sdk::aes::AesKey;
+use alipay_sdk::aes::{AesKey, EncryptType};
 use clap::Subcommand;
 
 use crate::Failure;
@@ -29,6 +29,9 @@ pub struct KeyArgs {
     /// The name of an environment variable holding the key.
     #[arg(long)]
     key_env: Option<String>,
+    /// The scheme: AES (zero IV), AES_V2 (random IV in front) or SM4 (SM4-GCM, for SM2 apps).
+    #[arg(long, default_value = "AES")]
+    encrypt_type: EncryptType,
 }
 
 impl KeyArgs {
@@ -41,7 +44,7 @@ impl KeyArgs {
                 .map_err(|_| Failure::Input(format!("--key-env: environment variable {var} is not set")))?,
             _ => return Err(Failure::Input("give --key, --key-file or --key-env".into())),
         };
-        Ok(AesKey::from_base64(text.trim())?)
+        Ok(AesKey::from_base64(text.trim())?.with_encrypt_type(self.encrypt_type)?)
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use alipay_sdk::aes::AesKey;
+use alipay_sdk::aes::{AesKey, EncryptType};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PublicKey, SignType};
 use alipay_sdk::response::{ResponseError, ResponseErrorKind, ResponseVerifier};
@@ -28,6 +28,9 @@ pub enum ResponseCommand {
         /// The AES key (base64) for encrypted responses.
         #[arg(long)]
         aes_key: Option<String>,
+        /// The key's scheme: AES, AES_V2 or SM4.
+        #[arg(long, default_value = "AES", requires = "aes_key")]
+        encrypt_type: EncryptType,
         /// The response charset.
         #[arg(long, default_value = "UTF-8")]
         charset: Charset,
@@ -41,12 +44,26 @@ pub enum ResponseCommand {
 }
 
 pub fn run(command: ResponseCommand) -> Result<(), Failure> {
-    let ResponseCommand::Verify { method, alipay_cert, alipay_public_key, aes_key, charset, sign_type, json } = command;
+    let ResponseCommand::Verify {
+        method,
+        alipay_cert,
+        alipay_public_key,
+        aes_key,
+        encrypt_type,
+        charset,
+        sign_type,
+        json,
+    } = command;
     let verifier = match alipay_public_key {
         Some(path) => ResponseVerifier::public_key(PublicKey::from_path(path)?),
         None => ResponseVerifier::certificates(crate::alipay_certificates(&alipay_cert)?)?,
     };
-    let aes = aes_key.as_deref().map(AesKey::from_base64).transpose()?;
+    let aes = aes_key
+        .as_deref()
+        .map(AesKey::from_base64)
+        .transpose()?
+        .map(|k| k.with_encrypt_type(encrypt_type))
+        .transpose()?;
     let verifier = verifier.with_charset(charset).with_sign_type(sign_type).with_aes_key(aes);
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;

@@ -51,7 +51,7 @@ pub(crate) async fn call_spi(
         ("app_id".into(), shared.app_id.clone()),
         ("method".into(), method.into()),
         ("charset".into(), "UTF-8".into()),
-        ("sign_type".into(), "RSA2".into()),
+        ("sign_type".into(), shared.sign_type.as_str().into()),
         ("timestamp".into(), format_timestamp(shared.clock.now())),
         ("version".into(), "1.0".into()),
         ("biz_content".into(), biz_content.to_string()),

@@ -44,5 +44,6 @@ pub fn oracle_for(file: &str) -> serde_json::Value {
     oracle().into_iter().find(|v| v["file"] == file).unwrap_or_else(|| panic!("no oracle value for {file}"))
 }
 
+pub mod bc;
 pub mod node;
 pub mod wire;

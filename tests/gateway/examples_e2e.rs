@@ -14,7 +14,7 @@ use std::time::Duration;
 use alipay_sandbox::{Sandbox, SandboxHandle};
 use alipay_sdk::Client;
 use alipay_sdk::cert::CertificateChain;
-use alipay_sdk::key::PrivateKey;
+use alipay_sdk::key::{PrivateKey, SignType};
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradePrecreate;
 use alipay_sdk::notify::NotificationVerifier;
@@ -105,7 +105,17 @@ async fn notify_handler_processes_each_trade_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spi_endpoint_answers_what_alipay_accepts() {
-    let sandbox = Sandbox::builder().start().await.unwrap();
+    spi_round(SignType::Rsa2).await;
+}
+
+/// An SM2 app's endpoint: the same example code, SM2 from the keys alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn spi_endpoint_of_an_sm2_app_answers_what_alipay_accepts() {
+    spi_round(SignType::Sm2).await;
+}
+
+async fn spi_round(sign_type: SignType) {
+    let sandbox = Sandbox::builder().sign_type(sign_type).start().await.unwrap();
     let info = sandbox.info();
     let verifier =
         || NotificationVerifier::certificates([CertificateChain::from_path(&info.alipay_cert).unwrap()]).unwrap();
@@ -129,10 +139,13 @@ async fn spi_endpoint_answers_what_alipay_accepts() {
     let answer = sandbox.call_spi(&url, "alipay.open.spi.demo", &biz).await.unwrap();
     assert!(!answer.accepted && answer.reason.as_deref().unwrap().contains("app_cert_sn"), "{answer:?}");
 
-    let other = PrivateKey::from_path(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki/keys/other_pkcs8.pem"),
-    )
-    .unwrap();
+    let other = match sign_type {
+        SignType::Sm2 => PrivateKey::generate_sm2().unwrap(),
+        _ => PrivateKey::from_path(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pki/keys/other_pkcs8.pem"),
+        )
+        .unwrap(),
+    };
     let wrong = Arc::new(spi_server::SpiState {
         verifier: verifier(),
         responder: Responder::new(other, Some(app_cert.sn().into())),

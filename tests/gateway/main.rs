@@ -17,5 +17,6 @@ mod outcomes;
 mod own_http;
 mod remote_signer;
 mod sandbox;
+mod sm2;
 mod storage;
 mod v3;

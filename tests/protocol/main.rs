@@ -14,4 +14,5 @@ mod java_parity;
 mod keys;
 mod notifications;
 mod response_verify;
+mod sm2;
 mod timestamp_tz;

@@ -12,5 +12,6 @@ mod cli_cert;
 mod cli_gateway;
 mod cli_notify;
 mod cli_sandbox;
+mod cli_sm2;
 mod cli_v3;
 mod operator;

@@ -437,7 +437,8 @@ fn key_gen_in_every_format_and_a_csr_openssl_accepts() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let verify =
         Command::new("openssl").args(["req", "-verify", "-noout", "-subject", "-in"]).arg(&csr).output().unwrap();
-    assert!(verify.status.success(), "{}", text(&verify));
+    // `openssl req -verify` exits 0 even when the signature fails: its verdict is in the text.
+    assert!(verify.status.success() && text(&verify).contains("verify OK"), "{}", text(&verify));
     assert!(String::from_utf8_lossy(&verify.stdout).contains("Example App"));
     let public = Command::new("openssl").args(["req", "-pubkey", "-noout", "-in"]).arg(&csr).output().unwrap();
     assert_eq!(String::from_utf8(public.stdout).unwrap(), key.public_key().to_pem());
