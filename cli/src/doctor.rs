@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use alipay_sdk::cert::{Certificate, CertificateChain, RootBundle};
 use alipay_sdk::config_file::{ConfigFile, Mode};
-use alipay_sdk::key::{PrivateKey, PublicKey};
+use alipay_sdk::key::{KeyAlgorithm, PrivateKey, PublicKey, SignType};
 use alipay_sdk::lifecycle::{CertKind, ExpiryReport, ExpiryStatus};
 use alipay_sdk::model::AlipayApi;
 use alipay_sdk::model::trade::TradeQuery;
@@ -111,6 +111,9 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
         }
     };
     settings(report, &file);
+    // The configured algorithm (a bad sign_type was reported by `settings`; RSA2 then).
+    let sign_type: SignType = file.sign_type.as_deref().and_then(|t| t.parse().ok()).unwrap_or_default();
+    let algorithm = sign_type.algorithm();
     let setting = |name: &str| file.path_of(name);
     let key = match setting("app_private_key") {
         None => {
@@ -118,8 +121,19 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
             None
         }
         Some(path) => match PrivateKey::from_path(&path) {
+            Ok(key) if key.algorithm() != algorithm => {
+                report.fail(
+                    "app private key",
+                    format!("{} is an {} key, but sign_type is {sign_type}", path.display(), key.algorithm()),
+                    "set sign_type to the key's algorithm (RSA2 for RSA keys, SM2 for SM2 keys), or use the app's key of that algorithm",
+                );
+                None
+            }
             Ok(key) => {
-                report.pass("app private key", format!("RSA-{} from {}", key.bits(), path.display()));
+                report.pass(
+                    "app private key",
+                    format!("{} from {}", describe_key(key.algorithm(), key.bits()), path.display()),
+                );
                 Some(key)
             }
             Err(error) => {
@@ -131,7 +145,15 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
     let mut certificates: Vec<(CertKind, Certificate)> = Vec::new();
     if file.mode == Mode::PublicKey {
         match setting("alipay_public_key").map(|p| PublicKey::from_path(&p)) {
-            Some(Ok(key)) => report.pass("Alipay public key", format!("RSA-{} from {}", key.bits(), key.origin())),
+            Some(Ok(key)) if key.algorithm() != algorithm => report.fail(
+                "Alipay public key",
+                format!("{} is an {} key, but sign_type is {sign_type}", key.origin(), key.algorithm()),
+                "use the Alipay public key shown for the app's sign_type in the console",
+            ),
+            Some(Ok(key)) => report.pass(
+                "Alipay public key",
+                format!("{} from {}", describe_key(key.algorithm(), key.bits()), key.origin()),
+            ),
             Some(Err(error)) => report.fail(
                 "Alipay public key",
                 error.to_string(),
@@ -176,17 +198,29 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
                 None
             }
             Some(path) => match RootBundle::from_path(&path) {
+                Ok(bundle) if bundle.sn_for(algorithm).is_none() => {
+                    report.fail(
+                        "root bundle",
+                        format!(
+                            "{}: no {algorithm}-signed root, so alipay_root_cert_sn would be empty",
+                            path.display()
+                        ),
+                        ROOT_FIX,
+                    );
+                    None
+                }
                 Ok(bundle) => {
+                    let counted = bundle.roots_for(algorithm).len();
+                    let all = bundle.rsa_roots().len() + bundle.sm2_roots().len() + bundle.skipped().len();
                     report.pass(
                         "root bundle",
                         format!(
-                            "{} RSA roots counted, {} others skipped ({})",
-                            bundle.rsa_roots().len(),
-                            bundle.skipped().len(),
+                            "{counted} {algorithm} roots counted for sign_type {sign_type}, {} others skipped ({})",
+                            all - counted,
                             path.display()
                         ),
                     );
-                    certificates.extend(bundle.rsa_roots().iter().map(|r| (CertKind::Root, r.clone())));
+                    certificates.extend(bundle.roots_for(algorithm).iter().map(|r| (CertKind::Root, r.clone())));
                     Some(bundle)
                 }
                 Err(error) => {
@@ -211,10 +245,24 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
         if let Some(roots) = &roots {
             let pool: Vec<Certificate> = alipay_certs.iter().flat_map(|c| c.certificates().to_vec()).collect();
             if let Some(app_cert) = &app_cert {
-                chain_check(report, "app certificate chains to the root bundle", app_cert, &pool, roots, true);
+                chain_check(
+                    report,
+                    "app certificate chains to the root bundle",
+                    app_cert,
+                    &pool,
+                    roots.roots_for(algorithm),
+                    true,
+                );
             }
             for chain in &alipay_certs {
-                chain_check(report, "Alipay certificate chains to the root bundle", chain, &pool, roots, false);
+                chain_check(
+                    report,
+                    "Alipay certificate chains to the root bundle",
+                    chain,
+                    &pool,
+                    roots.roots_for(algorithm),
+                    false,
+                );
             }
             if let Some(app_cert) = &app_cert {
                 let alipay_sns = alipay_certs.iter().map(|c| c.sn()).collect::<Vec<_>>().join(", ");
@@ -223,7 +271,7 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
                     format!(
                         "app_cert_sn={} alipay_root_cert_sn={} (Alipay certificates: {alipay_sns})",
                         app_cert.sn(),
-                        roots.sn()
+                        roots.sn_for(algorithm).unwrap_or_default()
                     ),
                 );
             }
@@ -278,7 +326,7 @@ fn settings(report: &mut Report, file: &ConfigFile) {
     if let Some(sign_type) = &file.sign_type
         && let Err(error) = sign_type.parse::<alipay_sdk::key::SignType>()
     {
-        report.fail("sign_type", error.to_string(), "set sign_type to \"RSA2\" (or leave it out)");
+        report.fail("sign_type", error.to_string(), "set sign_type to \"RSA2\" or \"SM2\" (or leave it out for RSA2)");
     }
     let gateway = file.gateway_url();
     match url::Url::parse(&gateway) {
@@ -288,6 +336,14 @@ fn settings(report: &mut Report, file: &ConfigFile) {
             format!("{gateway:?} is not an http(s) URL"),
             "set gateway to \"production\", \"sandbox\" or the gateway URL",
         ),
+    }
+}
+
+/// "RSA-2048", "SM2 (256-bit)".
+fn describe_key(algorithm: KeyAlgorithm, bits: u32) -> String {
+    match algorithm {
+        KeyAlgorithm::Rsa => format!("RSA-{bits}"),
+        other => format!("{other} ({bits}-bit)"),
     }
 }
 
@@ -319,13 +375,13 @@ fn chain_check(
     check: &str,
     chain: &CertificateChain,
     pool: &[Certificate],
-    roots: &RootBundle,
+    roots: &[Certificate],
     leaf_only_is_normal: bool,
 ) {
     let mut current = chain.leaf().clone();
     let candidates: Vec<Certificate> = chain.certificates().iter().chain(pool.iter()).cloned().collect();
     for _ in 0..8 {
-        if let Some(root) = roots.rsa_roots().iter().find(|r| current.is_signed_by(r)) {
+        if let Some(root) = roots.iter().find(|r| current.is_signed_by(r)) {
             report.pass(check, format!("{} → … → {} (signatures verified)", chain.leaf().subject(), root.subject()));
             return;
         }
@@ -334,7 +390,7 @@ fn chain_check(
             None => break,
         }
     }
-    let issuer_known = candidates.iter().chain(roots.rsa_roots()).any(|c| c.subject_rfc2253() == current.issuer());
+    let issuer_known = candidates.iter().chain(roots).any(|c| c.subject_rfc2253() == current.issuer());
     if leaf_only_is_normal && !issuer_known {
         report.add(
             check,

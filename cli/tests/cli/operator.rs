@@ -189,6 +189,33 @@ async fn doctor_and_call_against_the_sandbox_files() {
 }
 
 /// An app key and an app certificate that expired in 2001, issued by the test PKI's class 1 CA.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_and_a_probe_for_an_sm2_app() {
+    let sandbox = Sandbox::builder().sign_type(alipay_sdk::key::SignType::Sm2).start().await.unwrap();
+    let config = sandbox.dir().join("alipay.toml");
+    let path = config.clone();
+    let (code, report) = tokio::task::spawn_blocking(move || doctor_json(&path, &[])).await.unwrap();
+    assert_eq!((code, report["failed"].as_u64()), (Some(0), Some(0)), "{report}");
+    let detail = |name: &str| check(&report, name)["detail"].as_str().unwrap().to_string();
+    assert!(detail("app private key").starts_with("SM2"), "{report}");
+    assert!(detail("root bundle").contains("1 SM2 roots counted"), "{report}");
+    assert!(detail("Alipay certificate chains").contains("Sandbox Root S1"), "{report}");
+    assert!(detail("SNs sent").contains(&sandbox.info().alipay_root_cert_sn), "{report}");
+    let path = config.clone();
+    let output =
+        tokio::task::spawn_blocking(move || alipay(&["doctor", "--config", path.to_str().unwrap(), "--probe"], &[]))
+            .await
+            .unwrap();
+    assert!(text(&output).contains("✔ signed probe"), "{}", text(&output));
+    // The same files with sign_type RSA2: the key is named as the mismatch.
+    let path = config.clone();
+    let (code, report) =
+        tokio::task::spawn_blocking(move || doctor_json(&path, &[("ALIPAY_SIGN_TYPE", "RSA2")])).await.unwrap();
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(check(&report, "app private key")["status"], "fail", "{report}");
+    assert!(check(&report, "app private key")["detail"].as_str().unwrap().contains("SM2 key, but sign_type is RSA2"));
+}
+
 fn expired_app_pair(dir: &Path) -> (PathBuf, PathBuf) {
     let ca_key = PKey::private_key_from_pem(&std::fs::read(pki("ca/class1.key")).unwrap()).unwrap();
     let ca = X509::from_pem(&std::fs::read(pki("ca/class1.pem")).unwrap()).unwrap();
