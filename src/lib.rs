@@ -29,7 +29,7 @@
 //! | module | concept |
 //! |---|---|
 //! | [`cert`] | certificates, `app_cert_sn`, `alipay_cert_sn`, `alipay_root_cert_sn` |
-//! | [`key`], [`kind`] | key algorithms, private and public keys, signers; what a file really is |
+//! | [`key`], [`sm2`], [`kind`] | key algorithms (RSA, SM2), private and public keys, signers; SM3withSM2 with Alipay's user id; what a file really is |
 //! | [`config`], [`config_file`] | the IO-free configuration and `alipay.toml` |
 //! | [`request`], [`response`] | sign content and signed requests; verified responses, typed failures |
 //! | [`v3`] | OpenAPI v3: header-signed REST requests and answers, on the same configuration and drivers |
@@ -38,7 +38,7 @@
 //! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
 //! | [`notify`], [`form`], [`server`] | notifications and their form bodies; Alipay's calls; signed answers to Alipay |
 //! | [`lifecycle`] | certificate store, storage and rotation, app key pair reload, expiry |
-//! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; AES content encryption; bounded error excerpts |
+//! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
 //! | [`protocol`] | the protocol facts and their reasons (documentation only) |
 //!
 //! Features: `blocking` adds [`blocking::Client`]. The local sandbox gateway is the

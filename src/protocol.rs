@@ -21,11 +21,13 @@
 //!
 //! `alipay_root_cert_sn` joins with `_`, in file order, the SNs of the bundle's roots signed in
 //! the app's key-algorithm family ([`crate::key::KeyAlgorithm::root_signature_oid_prefix`]: for
-//! RSA, OIDs under `1.2.840.113549.1.1.`). The production bundle also holds an SM2 root and an
-//! ECDSA root with a non-standard NULL parameter: counting them makes the gateway answer
+//! RSA, OIDs under `1.2.840.113549.1.1.`; for SM2, SM3withSM2 `1.2.156.10197.1.501`). The
+//! production bundle holds an SM2 root (it alone is an SM2 app's root SN,
+//! `9e64d67d36446de33aae13a33a89e5a7`) and an ECDSA root with a non-standard NULL parameter that
+//! counts for nobody: counting another family's root makes the gateway answer
 //! `invalid-alipay-root-cert-sn`, and strict parsers reject them, so each block is read on its
-//! own and skipped, never fatal. A bundle without a root of the family is an error at load time,
-//! never an empty SN on the wire.
+//! own and skipped, never fatal. A bundle without a root of the family is an error when the
+//! configuration is built, never an empty SN on the wire.
 //!
 //! # Signing a request
 //!
@@ -71,10 +73,19 @@
 //! `seller_id` and the amount are then checked against the merchant's own records; Alipay
 //! redelivers until it receives `success`. See [`crate::notify`].
 //!
-//! # AES content encryption
+//! # Content encryption
 //!
 //! `encrypt_type=AES`: AES-128-CBC, a zero IV, PKCS#7 padding, base64; the request's
-//! `biz_content` is encrypted before signing. See [`crate::aes`].
+//! `biz_content` is encrypted before signing. Alipay's Java SDK adds `AES_V2` (AES-CBC with a
+//! random 16-byte IV in front) and `SM4` (SM4-GCM, a random 16-byte IV in front, the 128-bit
+//! tag behind). The scheme is configured with the key. See [`crate::aes`].
+//!
+//! # SM2 (国密)
+//!
+//! `sign_type=SM2`: SM3withSM2 over the same sign contents as RSA2, the signature the base64 of
+//! the DER `SEQUENCE{r, s}`, with the user id `1234567812345678` in `Z` — OpenSSL's default is an
+//! empty id, which Alipay does not accept, so the crate computes `Z` itself. SM2 signatures are
+//! randomised. SM2 certificate chains are signed with the same id. See [`crate::sm2`].
 //!
 //! # Browser and app entry points
 //!
