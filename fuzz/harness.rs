@@ -39,9 +39,16 @@ pub fn certificate(data: &[u8]) {
 pub fn key(data: &[u8]) {
     if let Ok(key) = PrivateKey::from_bytes(data) {
         let _ = key.bits();
+        // A key that loads signs with its own algorithm and its public half verifies it
+        // (SM2 keys: SM3withSM2 with the user id).
+        let sign_type = alipay_sdk::key::SignType::default_for(key.algorithm());
+        let signature = key.sign(b"probe", sign_type).expect("a loaded key signs");
+        assert!(key.public_key().verify(b"probe", &signature, sign_type));
     }
     if let Ok(key) = PublicKey::from_bytes(data) {
         let _ = key.bits();
+        let sign_type = alipay_sdk::key::SignType::default_for(key.algorithm());
+        assert!(!key.verify(b"probe", "MEUCIQ==", sign_type));
     }
 }
 

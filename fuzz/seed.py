@@ -114,6 +114,15 @@ def main():
         write("corpus", "key", name.replace("/", "_"), read(name))
     write("regressions", "key", "pem_garbage.pem", b"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n")
     write("regressions", "key", "truncated_der.der", base64.b64decode(b"".join(read("keys/app_pkcs8_base64.txt").split()))[:100])
+    # SM2 keys (made here by openssl: the test PKI is RSA) and a P-256 key that must be refused.
+    sm2 = subprocess.run(["openssl", "genpkey", "-algorithm", "SM2"], capture_output=True, check=True).stdout
+    sm2_public = subprocess.run(["openssl", "pkey", "-pubout"], input=sm2, capture_output=True, check=True).stdout
+    write("corpus", "key", "sm2_pkcs8.pem", sm2)
+    write("corpus", "key", "sm2_pkcs8_base64.txt", b"".join(l for l in sm2.splitlines() if not l.startswith(b"-----")))
+    write("corpus", "key", "sm2_public.pem", sm2_public)
+    p256 = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                          capture_output=True, check=True).stdout
+    write("corpus", "key", "p256_pkcs8.pem", p256)
 
     # Gateway responses.
     method = "alipay_trade_query_response"

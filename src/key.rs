@@ -311,7 +311,7 @@ pub enum KeyErrorKind {
         source: openssl::error::ErrorStack,
     },
     /// The signature type needs another key algorithm than the key's.
-    #[error("sign_type {sign_type} needs a {} key, but the key is {key}", sign_type.algorithm())]
+    #[error("sign_type {sign_type} needs an {} key, but the key is {key}", sign_type.algorithm())]
     AlgorithmMismatch {
         /// The configured signature type.
         sign_type: SignType,
@@ -436,7 +436,33 @@ impl PrivateKey {
         };
         let shape = KeyShape::of(&pkey)
             .map_err(|algorithm| KeyErrorKind::UnsupportedKey { origin: origin.clone(), algorithm })?;
-        Ok(PrivateKey { pkey, algorithm: shape.algorithm, sm2_z: shape.sm2_z, origin })
+        let key = PrivateKey { pkey, algorithm: shape.algorithm, sm2_z: shape.sm2_z, origin };
+        key.check_consistent()?;
+        Ok(key)
+    }
+
+    /// Signs a probe and verifies it with the key's own public part. A damaged key file can
+    /// hold parts that do not agree (an RSA key whose `n` is not `p·q` loads and signs, but
+    /// nothing it signs verifies — and an RSA-CRT signature from such a key can reveal the
+    /// key's factors), so it is refused when loaded, not at the first call.
+    fn check_consistent(&self) -> Result<(), KeyError> {
+        let sign_type = SignType::default_for(self.algorithm);
+        let probe = b"alipay-sdk: do this key's parts agree?";
+        let agrees = self
+            .sign_raw(probe, sign_type)
+            .is_ok_and(|signature| self.public_key().verify_raw(probe, &signature, sign_type));
+        if agrees {
+            Ok(())
+        } else {
+            Err(KeyErrorKind::Invalid {
+                origin: self.origin.clone(),
+                expected: PRIVATE_EXPECTED,
+                detail:
+                    "its private and public parts do not agree (what it signs would not verify): the file is damaged"
+                        .into(),
+            }
+            .into())
+        }
     }
 
     /// Generates a new RSA key (for tests, the sandbox and `alipay key gen`).

@@ -5,9 +5,10 @@
 //
 // One command per line, arguments in standard base64, one answer line per command:
 //   keypair                         -> "<PKCS#8 private key> <SPKI public key>" (BC-generated SM2)
-//   sign KEY CONTENT                -> SM3withSM2 signature (BC's default user id 1234567812345678)
+//   sign KEY CONTENT                -> SM3withSM2 signature (user id 1234567812345678, as the Java SDK sets it)
 //   verify SPKI CONTENT SIGNATURE   -> true | false
-//   certverify CERT ISSUER_SPKI     -> true | false (X.509 signature checked by BC)
+//   certverify CERT ISSUER_SPKI     -> true | false (X.509 signature checked by BC, its default id
+//                                      1234567812345678)
 //   sm4enc KEY PLAIN | sm4dec KEY DATA        -> SM4/GCM/NoPadding, 16-byte IV in front
 //   aesv2enc KEY PLAIN | aesv2dec KEY DATA    -> AES/CBC/PKCS5Padding, 16-byte IV in front
 // A failure answers "error <reason>".
@@ -35,6 +36,7 @@ import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
+import org.bouncycastle.jcajce.spec.SM2ParameterSpec;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 
 public class Sm2Oracle {
@@ -66,13 +68,16 @@ public class Sm2Oracle {
                         + E.encodeToString(pair.getPublic().getEncoded());
             }
             case "sign": {
+                // As Alipay's Java SDK (SM2Encryptor): the user id set explicitly.
                 Signature s = Signature.getInstance("SM3withSM2", "BC");
+                s.setParameter(new SM2ParameterSpec("1234567812345678".getBytes(StandardCharsets.US_ASCII)));
                 s.initSign(privateKey(p[1]));
                 s.update(D.decode(p[2]));
                 return E.encodeToString(s.sign());
             }
             case "verify": {
                 Signature s = Signature.getInstance("SM3withSM2", "BC");
+                s.setParameter(new SM2ParameterSpec("1234567812345678".getBytes(StandardCharsets.US_ASCII)));
                 s.initVerify(publicKey(p[1]));
                 s.update(D.decode(p[2]));
                 return String.valueOf(s.verify(D.decode(p[3])));

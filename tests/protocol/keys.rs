@@ -142,3 +142,16 @@ fn sign_type_comes_from_a_closed_set() {
     assert_eq!("RSA".parse::<SignType>().unwrap(), SignType::Rsa);
     assert!(matches!("rsa256".parse::<SignType>(), Err(e) if matches!(e.kind(), KeyErrorKind::UnknownSignType { .. })));
 }
+
+#[test]
+fn a_damaged_key_whose_parts_disagree_is_refused_at_load() {
+    // Found by fuzzing: the test app key with a few base64 characters of its modulus changed.
+    // It parses, and OpenSSL signs with it (by CRT from p and q), but n is not p·q: nothing it
+    // signs verifies, and such signatures can reveal the factors.
+    let path = crate::common::root().join("fuzz/regressions/key/rsa_n_not_p_times_q.pem");
+    let error = PrivateKey::from_path(&path).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error.kind(), KeyErrorKind::Invalid { .. }), "{message}");
+    assert!(message.contains("rsa_n_not_p_times_q.pem") && message.contains("do not agree"), "{message}");
+    assert!(!message.contains("MIIE"), "no key material: {message}");
+}

@@ -77,7 +77,7 @@ fn our_sm2_signatures_verify_with_bouncycastle_and_theirs_with_us() {
     assert!(!ours.public_key().verify(b"x", &ours.sign(b"x", SignType::Sm2).unwrap(), SignType::Rsa2));
     let error = ours.sign(b"x", SignType::Rsa2).unwrap_err();
     assert!(matches!(error.kind(), KeyErrorKind::AlgorithmMismatch { .. }), "{error}");
-    assert!(error.to_string().contains("RSA2 needs a RSA key, but the key is SM2"), "{error}");
+    assert!(error.to_string().contains("RSA2 needs an RSA key, but the key is SM2"), "{error}");
     // SM2 signatures are randomised: two signatures of the same content differ, both verify.
     let (a, b) = (ours.sign(b"same", SignType::Sm2).unwrap(), ours.sign(b"same", SignType::Sm2).unwrap());
     assert_ne!(a, b);
