@@ -421,7 +421,7 @@ enum State {
     Start,
     AwaitingAnswer,
     AwaitingTurn { sn: String },
-    AwaitingDownload { sn: String, turn: TurnGuard, signed: SignedRequest },
+    AwaitingDownload { sn: String, turn: Box<TurnGuard>, signed: SignedRequest },
     Finished,
 }
 
@@ -617,7 +617,7 @@ impl<'c, G: Goal> Call<'c, G> {
                     });
                 match prepared {
                     Ok((request, signed)) => {
-                        self.state = State::AwaitingDownload { sn, turn, signed };
+                        self.state = State::AwaitingDownload { sn, turn: Box::new(turn), signed };
                         Step::Send(request)
                     }
                     Err(error) => {

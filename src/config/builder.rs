@@ -10,6 +10,7 @@ use crate::aes::AesKey;
 use crate::cert::{CertificateChain, RootBundle};
 use crate::charset::Charset;
 use crate::key::{KeyErrorKind, PrivateKey, PublicKey, SignType, Signer};
+use crate::lifecycle::fleet::{FleetBackend, FleetSettings};
 use crate::lifecycle::{AlipayCertStore, CertStorage, DirStorage, IdentityCell};
 use crate::response::{AlipayKeys, ResponseVerifier};
 
@@ -50,6 +51,8 @@ pub struct CertificateMode {
     alipay_certs: Vec<Source<CertificateChain>>,
     root: Option<Source<RootBundle>>,
     storage: Option<StorageSetting>,
+    fleet: Option<Arc<dyn FleetBackend>>,
+    fleet_settings: FleetSettings,
     strict_key_usage: bool,
     cert_retry_after: Duration,
     download_limit: Option<(u32, Duration)>,
@@ -80,6 +83,8 @@ impl Default for CertificateMode {
             alipay_certs: Vec::new(),
             root: None,
             storage: None,
+            fleet: None,
+            fleet_settings: FleetSettings::default(),
             strict_key_usage: false,
             cert_retry_after: Duration::from_secs(600),
             download_limit: None,
@@ -322,6 +327,19 @@ impl<M: ToCertificate> ConfigBuilder<M> {
         self.certificate(|m| m.storage = Some(StorageSetting::Custom(storage)))
     }
 
+    /// Share accepted Alipay certificates and the download of each new SN with the other
+    /// instances of a fleet (`redis_fleet::RedisFleet` with the `redis` feature): what another
+    /// instance accepted is loaded and re-validated here, and one instance downloads while
+    /// the others wait ([`crate::lifecycle::fleet`]).
+    pub fn fleet(self, backend: Arc<dyn FleetBackend>) -> ConfigBuilder<CertificateMode> {
+        self.certificate(|m| m.fleet = Some(backend))
+    }
+
+    /// Timeouts and waits of the fleet ([`FleetSettings`]).
+    pub fn fleet_settings(self, settings: FleetSettings) -> ConfigBuilder<CertificateMode> {
+        self.certificate(|m| m.fleet_settings = settings)
+    }
+
     /// Check downloaded certificates' key usage strictly (RFC 5280); off by default, like
     /// Alipay's Java SDK, because Alipay's sandbox intermediate lacks `keyCertSign`.
     pub fn strict_key_usage(self, strict: bool) -> ConfigBuilder<CertificateMode> {
@@ -551,6 +569,9 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
         }
         Some(StorageSetting::Custom(storage)) => store.with_storage(storage).map_err(ConfigErrorKind::Storage)?,
     };
+    if let Some(backend) = mode.fleet {
+        store = store.with_fleet(backend, mode.fleet_settings);
+    }
     let store = Arc::new(store);
     Ok(Built {
         keys: AlipayKeys::Store(store.clone()),

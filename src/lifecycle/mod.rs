@@ -8,6 +8,7 @@
 
 pub(crate) mod download;
 mod expiry;
+pub mod fleet;
 mod identity;
 mod storage;
 mod store;

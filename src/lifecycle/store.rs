@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 
+use super::fleet::{FleetBackend, FleetLock, FleetSettings};
 use super::lock;
 use super::storage::{CertStorage, DirStorage, StorageError};
 use crate::cert::{Certificate, CertificateChain, RootBundle};
@@ -166,6 +167,9 @@ pub enum CertSource {
     Downloaded,
     /// Reloaded from the persistence directory.
     Persisted,
+    /// Accepted by another instance of the fleet, loaded from the shared storage and
+    /// validated here.
+    Shared,
 }
 
 /// A certificate in the store.
@@ -192,6 +196,7 @@ pub struct AlipayCertStore {
     in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     limiter: Mutex<DownloadBudget>,
     storage: Option<Arc<dyn CertStorage>>,
+    fleet: Option<(Arc<dyn FleetBackend>, FleetSettings)>,
     downloads: AtomicU64,
     write_lock: Mutex<()>,
 }
@@ -233,6 +238,7 @@ impl AlipayCertStore {
             in_flight: Mutex::new(HashMap::new()),
             limiter: Mutex::new(DownloadBudget::new(DEFAULT_DOWNLOAD_LIMIT, DEFAULT_DOWNLOAD_WINDOW)),
             storage: None,
+            fleet: None,
             downloads: AtomicU64::new(0),
             write_lock: Mutex::new(()),
         })
@@ -297,6 +303,18 @@ impl AlipayCertStore {
         Ok(self)
     }
 
+    /// Shares accepted certificates and the download of each new SN with the other instances
+    /// of a fleet ([`super::fleet`]).
+    pub fn with_fleet(mut self, backend: Arc<dyn FleetBackend>, settings: FleetSettings) -> Self {
+        self.fleet = Some((backend, settings));
+        self
+    }
+
+    /// The fleet backend, when the store is part of one.
+    pub fn fleet(&self) -> Option<&Arc<dyn FleetBackend>> {
+        self.fleet.as_ref().map(|(backend, _)| backend)
+    }
+
     /// [`Self::with_storage`] with a [`DirStorage`] in `dir`.
     pub fn persist_to(self, dir: impl AsRef<Path>) -> std::io::Result<Self> {
         let storage = DirStorage::new(dir)?;
@@ -338,6 +356,10 @@ impl AlipayCertStore {
     /// How many downloads were attempted.
     pub fn download_count(&self) -> u64 {
         self.downloads.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn insert_from(&self, chain: CertificateChain, source: CertSource) {
+        self.insert(chain, source);
     }
 
     fn insert(&self, chain: CertificateChain, source: CertSource) {
@@ -431,6 +453,10 @@ impl AlipayCertStore {
 
     /// Validates and stores downloaded content (persisting it when configured).
     pub fn accept(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
+        self.accept_inner(content, requested_sn)
+    }
+
+    fn accept_inner(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
         let chain = self.validate(content, requested_sn)?;
         if let Some(storage) = &self.storage
             && let Err(error) = storage.save(requested_sn, content)
@@ -537,11 +563,18 @@ impl AlipayCertStore {
     /// which is then not retried for `retry_after`).
     pub fn finish(
         &self,
-        _turn: &TurnGuard,
+        turn: &TurnGuard,
         sn: &str,
         content: Result<Vec<u8>, DownloadError>,
     ) -> Result<(), DownloadError> {
-        let result = content.and_then(|content| self.accept(&content, sn));
+        let result = content.and_then(|content| {
+            self.accept_inner(&content, sn)?;
+            // The fleet's lock holder shares what it accepted, then lets the others go.
+            if let Some(fleet_lock) = turn.take_fleet_lock() {
+                fleet_lock.save_and_release(content);
+            }
+            Ok(())
+        });
         self.record(sn, &result);
         result
     }
@@ -668,17 +701,42 @@ pub struct Turn {
 }
 
 impl Turn {
-    /// Waits (asynchronously) until no other caller is fetching this SN.
+    /// Waits (asynchronously) until no other caller is fetching this SN — in this process,
+    /// and in the fleet when the store is part of one ([`super::fleet`]).
     pub async fn wait(self) -> TurnGuard {
         let guard = self.gate.clone().lock_owned().await;
-        TurnGuard { guard: Some(guard), store: self.store, sn: self.sn, gate: self.gate }
+        let fleet_lock = match &self.store.fleet {
+            Some((backend, settings)) if !self.store.contains(&self.sn) => {
+                super::fleet::fleet_turn_async(self.store.clone(), backend.clone(), *settings, self.sn.clone()).await
+            }
+            _ => None,
+        };
+        TurnGuard {
+            guard: Some(guard),
+            fleet_lock: Mutex::new(fleet_lock),
+            store: self.store,
+            sn: self.sn,
+            gate: self.gate,
+        }
     }
 
-    /// Waits (blocking the thread) until no other caller is fetching this SN. Not from inside
-    /// an async runtime.
+    /// Waits (blocking the thread) until no other caller is fetching this SN, in this process
+    /// and in the fleet. Not from inside an async runtime.
     pub fn wait_blocking(self) -> TurnGuard {
         let guard = self.gate.clone().blocking_lock_owned();
-        TurnGuard { guard: Some(guard), store: self.store, sn: self.sn, gate: self.gate }
+        let fleet_lock = match &self.store.fleet {
+            Some((backend, settings)) if !self.store.contains(&self.sn) => {
+                super::fleet::fleet_turn_blocking(self.store.clone(), backend.clone(), *settings, self.sn.clone())
+            }
+            _ => None,
+        };
+        TurnGuard {
+            guard: Some(guard),
+            fleet_lock: Mutex::new(fleet_lock),
+            store: self.store,
+            sn: self.sn,
+            gate: self.gate,
+        }
     }
 
     /// The SN this turn is for.
@@ -691,13 +749,25 @@ impl Turn {
 #[derive(Debug)]
 pub struct TurnGuard {
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// The fleet-wide download lock, when this instance is the fleet's downloader.
+    fleet_lock: Mutex<Option<FleetLock>>,
     store: Arc<AlipayCertStore>,
     sn: String,
     gate: Arc<tokio::sync::Mutex<()>>,
 }
 
+impl TurnGuard {
+    fn take_fleet_lock(&self) -> Option<FleetLock> {
+        lock(&self.fleet_lock).take()
+    }
+}
+
 impl Drop for TurnGuard {
     fn drop(&mut self) {
+        // A fleet lock still held: the download did not succeed; let another instance try.
+        if let Some(fleet_lock) = self.take_fleet_lock() {
+            fleet_lock.release();
+        }
         drop(self.guard.take());
         self.store.release(&self.sn, &self.gate);
     }

@@ -46,4 +46,5 @@ pub fn oracle_for(file: &str) -> serde_json::Value {
 
 pub mod bc;
 pub mod node;
+pub mod redis_server;
 pub mod wire;

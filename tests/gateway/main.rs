@@ -9,6 +9,8 @@ mod common;
 
 mod client_wire;
 mod examples_e2e;
+#[cfg(feature = "redis")]
+mod fleet;
 mod lifecycle;
 mod node_sdk_gateway;
 mod node_sdk_notify;
