@@ -94,6 +94,19 @@ impl Client {
         self.run(self.inner.execute(request))
     }
 
+    /// Fetches and parses a daily bill; see [`crate::Client::download_bill`].
+    #[cfg(feature = "bill")]
+    pub fn download_bill(
+        &self,
+        query: &crate::model::settle::BillDownloadUrlQuery,
+        progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<crate::bill::Bill, crate::bill::BillError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(crate::bill::BillErrorKind::Query(Box::new(Error::blocking_in_async())).into());
+        }
+        self.runtime.block_on(self.inner.download_bill(query, progress))
+    }
+
     /// Signs, sends and verifies an OpenAPI v3 request; see [`crate::Client::v3`].
     pub fn v3(&self, request: &crate::v3::V3Request) -> Result<crate::v3::V3Response, Error> {
         self.run(self.inner.v3(request))

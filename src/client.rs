@@ -176,6 +176,30 @@ pub struct Client {
 }
 
 impl Client {
+    /// Fetches and parses a daily bill: queries its URL (a verified call), downloads the zip
+    /// (streamed, size-capped, `progress(bytes so far, total)` as it comes) and reads its GBK
+    /// CSV files into typed rows ([`crate::bill`]).
+    #[cfg(feature = "bill")]
+    pub async fn download_bill(
+        &self,
+        query: &crate::model::settle::BillDownloadUrlQuery,
+        progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<crate::bill::Bill, crate::bill::BillError> {
+        self.download_bill_with(query, crate::bill::BillLimits::default(), progress).await
+    }
+
+    /// [`Self::download_bill`] with size limits.
+    #[cfg(feature = "bill")]
+    pub async fn download_bill_with(
+        &self,
+        query: &crate::model::settle::BillDownloadUrlQuery,
+        limits: crate::bill::BillLimits,
+        progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<crate::bill::Bill, crate::bill::BillError> {
+        let url = self.call(query).await.map_err(|e| crate::bill::BillErrorKind::Query(Box::new(e)))?;
+        let zip = crate::bill::download(&self.http, &url.bill_download_url, limits, progress).await?;
+        crate::bill::parse(&zip, query.bill_type, limits)
+    }
     /// A client with default timeouts.
     pub fn new(config: Config) -> Result<Client, Error> {
         Client::builder(config).build()

@@ -19,15 +19,78 @@ pub(crate) fn capped(text: &str, max: usize) -> String {
     format!("{}…[cut at {end} of {} bytes]", &text[..end], text.len())
 }
 
-/// A sign content as errors keep it: capped, with token values redacted.
+/// A sign content as errors keep it: capped, with token values redacted (in `k=v&…` forms
+/// and in JSON nodes).
 pub(crate) fn sign_content(text: &str) -> String {
-    capped(&redact_tokens(text), SIGN_CONTENT_EXCERPT_BYTES)
+    capped(&redact_json_secrets(&redact_tokens(text)), SIGN_CONTENT_EXCERPT_BYTES)
+}
+
+/// JSON members whose string values are secrets: the tokens of login and ISV authorisation
+/// answers.
+const SECRET_JSON_MEMBERS: [&str; 5] =
+    ["access_token", "refresh_token", "app_auth_token", "app_refresh_token", "auth_token"];
+
+/// JSON text with the string values of [`SECRET_JSON_MEMBERS`] replaced by their length. A
+/// linear scan (no parse): an answer whose signature failed may not even be valid JSON.
+pub(crate) fn redact_json_secrets(text: &str) -> String {
+    if !SECRET_JSON_MEMBERS.iter().any(|name| text.contains(name)) {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        // A string: find its end.
+        let start = i + 1;
+        let mut end = start;
+        while end < bytes.len() && bytes[end] != b'"' {
+            end += if bytes[end] == b'\\' { 2 } else { 1 };
+        }
+        let end = end.min(bytes.len());
+        let name = &text[start..end];
+        i = end + 1;
+        if !SECRET_JSON_MEMBERS.contains(&name) {
+            continue;
+        }
+        // `"name" : "value"`: redact the value.
+        let mut j = i;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if bytes.get(j) != Some(&b':') {
+            continue;
+        }
+        j += 1;
+        while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if bytes.get(j) != Some(&b'"') {
+            continue;
+        }
+        let value_start = j + 1;
+        let mut value_end = value_start;
+        while value_end < bytes.len() && bytes[value_end] != b'"' {
+            value_end += if bytes[value_end] == b'\\' { 2 } else { 1 };
+        }
+        let value_end = value_end.min(bytes.len());
+        out.push_str(&text[copied..value_start]);
+        out.push_str(&format!("<redacted: {} characters>", text[value_start..value_end].chars().count()));
+        copied = value_end;
+        i = value_end + 1;
+    }
+    out.push_str(&text[copied.min(text.len())..]);
+    out
 }
 
 /// The parameters whose values are secrets even inside a sign content.
-const SECRET_PARAMETERS: [&str; 2] = ["app_auth_token", "auth_token"];
+const SECRET_PARAMETERS: [&str; 3] = ["app_auth_token", "auth_token", "refresh_token"];
 
-/// Whether a parameter's value is a secret (`app_auth_token`, `auth_token`).
+/// Whether a parameter's value is a secret (`app_auth_token`, `auth_token`, `refresh_token`).
 pub(crate) fn is_secret_parameter(name: &str) -> bool {
     SECRET_PARAMETERS.contains(&name)
 }
@@ -90,6 +153,22 @@ pub(crate) fn html_unescape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_secrets_are_redacted_wherever_they_sit() {
+        let node = r#"{"access_token":"composeB6d1e3","user_id":"2088","refresh_token" : "r\"x","alipay_user_id":"a"}"#;
+        let redacted = redact_json_secrets(node);
+        assert!(!redacted.contains("composeB6d1e3") && !redacted.contains("r\\\"x"), "{redacted}");
+        assert!(redacted.contains(r#""access_token":"<redacted: 13 characters>""#), "{redacted}");
+        assert!(redacted.contains(r#""user_id":"2088""#) && redacted.contains(r#""alipay_user_id":"a""#));
+        // Truncated or odd text does not panic.
+        for cut in 0..node.len() {
+            if node.is_char_boundary(cut) {
+                let _ = redact_json_secrets(&node[..cut]);
+            }
+        }
+        assert_eq!(redact_json_secrets(r#"{"a":"b"}"#), r#"{"a":"b"}"#);
+    }
 
     #[test]
     fn cuts_on_a_character_boundary_and_says_so() {

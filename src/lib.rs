@@ -35,13 +35,16 @@
 //! | [`v3`] | OpenAPI v3: header-signed REST requests and answers, on the same configuration and drivers |
 //! | [`flow`] | the call flow as a state machine, for any driver |
 //! | [`Client`], [`blocking`] | the async and blocking drivers; [`Error`] and [`ErrorKind`] |
-//! | [`page`], [`model`] | page/app entry points; typed trade APIs, exact amounts |
+//! | [`page`], [`model`] | page/app entry points; typed APIs (trade, payouts, login, ISV authorisation, royalty, bill URL), exact amounts |
 //! | [`notify`], [`form`], [`server`] | notifications and their form bodies; Alipay's calls; signed answers to Alipay |
-//! | [`lifecycle`] | certificate store, storage and rotation, app key pair reload, expiry |
+//! | [`lifecycle`] | certificate store, storage and rotation (one download per fleet: `lifecycle::fleet`), app key pair reload, expiry |
+//! | `bill` (feature `bill`) | the daily bill: download, unzip, GBK CSV into typed rows |
+//! | `redis_fleet` (feature `redis`) | a fleet on Redis: shared certificates, once-only notifications |
 //! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
 //! | [`protocol`] | the protocol facts and their reasons (documentation only) |
 //!
-//! Features: `blocking` adds [`blocking::Client`]. The local sandbox gateway is the
+//! Features: `blocking` adds [`blocking::Client`], `bill` the bill module, `redis` the fleet on
+//! Redis. The local sandbox gateway is the
 //! `alipay-sandbox` package, the `alipay` command the `alipay-cli` package.
 //!
 //! Loading the four files of certificate mode, once, and signing:
@@ -85,6 +88,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod aes;
+#[cfg(feature = "bill")]
+pub mod bill;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;

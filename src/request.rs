@@ -26,6 +26,7 @@ pub struct Request {
     pub(crate) app_params: Vec<(String, String)>,
     pub(crate) files: Vec<FilePart>,
     pub(crate) encrypt: bool,
+    pub(crate) certificate_mode_only: bool,
 }
 
 /// A file part of a multipart upload (never signed).
@@ -65,7 +66,15 @@ impl Request {
             app_params: Vec::new(),
             files: Vec::new(),
             encrypt: false,
+            certificate_mode_only: false,
         }
+    }
+
+    /// Marks an API Alipay serves in certificate mode only (fund transfers): signing it with a
+    /// public-key-mode configuration is an error that says so, before anything is sent.
+    pub fn certificate_mode_only(mut self) -> Request {
+        self.certificate_mode_only = true;
+        self
     }
 
     /// The method name.
@@ -162,9 +171,12 @@ struct Redacted<'a>(&'a [(String, String)]);
 impl std::fmt::Debug for Redacted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.0.iter().map(|(k, v)| match k.as_str() {
-                "app_auth_token" | "auth_token" => (k.as_str(), "<redacted>"),
-                _ => (k.as_str(), v.as_str()),
+            .entries(self.0.iter().map(|(k, v)| {
+                if crate::excerpt::is_secret_parameter(k) {
+                    (k.as_str(), "<redacted>")
+                } else {
+                    (k.as_str(), v.as_str())
+                }
             }))
             .finish()
     }
@@ -246,6 +258,17 @@ pub enum RequestErrorKind {
         method: String,
         /// The parameter.
         name: String,
+    },
+    /// The API is served in certificate mode only (fund transfers), and the configuration is
+    /// in public-key mode.
+    #[error(
+        "{method}: Alipay serves this API to apps in certificate mode (公钥证书模式) only; this configuration is in \
+         public-key mode. Switch the app to certificate mode in the console and configure app_cert, alipay_cert and \
+         alipay_root_cert (see MIGRATION.md)"
+    )]
+    CertificateModeRequired {
+        /// The method.
+        method: String,
     },
     /// Encryption was asked for without an AES key.
     #[error("{method}: encrypt(true) needs an AES key in the configuration (aes_key)")]

@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 a check failed (signature, key mismatch, …), 2 bad input or usage.
 
 mod aes;
+mod bill;
 mod cert;
 mod doctor;
 mod key;
@@ -54,6 +55,9 @@ enum Command {
     Call(tools::CallArgs),
     /// Create a certificate signing request for the open-platform console.
     Csr(tools::CsrArgs),
+    /// The daily bill: download, verify, parse.
+    #[command(subcommand)]
+    Bill(bill::BillCommand),
     /// OpenAPI v3: sign a request, verify an answer, make a call.
     #[command(subcommand)]
     V3(v3::V3Command),
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Call(args) => tools::call(args),
         Command::Csr(args) => tools::csr(args),
+        Command::Bill(command) => bill::run(command),
         Command::V3(command) => v3::run(command),
     };
     match result {

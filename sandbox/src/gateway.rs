@@ -31,6 +31,12 @@ fn invalid(sub_code: &str, sub_msg: impl Into<String>) -> Failure {
     Failure { code: "40002", msg: "Invalid Arguments", sub_code: sub_code.into(), sub_msg: sub_msg.into() }
 }
 
+impl From<crate::services::ServiceFailure> for Failure {
+    fn from(failure: crate::services::ServiceFailure) -> Self {
+        Failure { code: failure.code, msg: failure.msg, sub_code: failure.sub_code.into(), sub_msg: failure.sub_msg }
+    }
+}
+
 impl From<BizError> for Failure {
     fn from(error: BizError) -> Self {
         Failure { code: "40004", msg: "Business Failed", sub_code: error.sub_code.into(), sub_msg: error.sub_msg }
@@ -296,6 +302,34 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     let notify = get(values, "notify_url").map(|url| NotifyTarget { url: url.to_string(), charset: params.charset });
     let now = shared.clock.now();
     let mut ledger = crate::lock(&shared.ledger);
+    if method == "alipay.data.dataservice.bill.downloadurl.query" {
+        let movements = ledger.movements();
+        drop(ledger);
+        let partner = crate::lock(&shared.pki).partner_id.clone();
+        let mut services = crate::lock(&shared.services);
+        let transfers = services.transfers.clone();
+        let token = services
+            .bill_link(&biz, now, |bill_type, day| {
+                crate::bill::zip(bill_type, day, &partner, &movements, &transfers, now)
+            })
+            .map_err(Failure::from)?;
+        let mut node = Map::new();
+        node.insert("bill_download_url".into(), format!("{}/sandbox/bill/{token}.zip", shared.base_url).into());
+        return Ok(node);
+    }
+    {
+        let partner = crate::lock(&shared.pki).partner_id.clone();
+        let caller = crate::services::Caller {
+            app_id: &shared.app_id,
+            partner_id: &partner,
+            certificate_mode: shared.mode == AppMode::Certificate,
+            now,
+            params: values,
+        };
+        if let Some(result) = crate::lock(&shared.services).handle(method, &biz, &caller, &ledger) {
+            return result.map_err(Failure::from);
+        }
+    }
     let result = match method {
         "alipay.trade.precreate" => ledger.precreate(&biz, notify, now),
         "alipay.trade.create" => ledger.create(&biz, notify, now),
@@ -372,11 +406,17 @@ impl Shared {
         fault: Option<Fault>,
     ) -> Vec<u8> {
         let is_error = node.is_err();
+        // Alipay's login token exchange answers success without code and msg, and its
+        // failures as error_response.
+        let login = method == Some("alipay.system.oauth.token");
+        let method = if login && is_error { None } else { method };
         let mut fields = Map::new();
         match node {
             Ok(values) => {
-                fields.insert("code".into(), "10000".into());
-                fields.insert("msg".into(), "Success".into());
+                if !login {
+                    fields.insert("code".into(), "10000".into());
+                    fields.insert("msg".into(), "Success".into());
+                }
                 fields.extend(values);
             }
             Err(failure) => {

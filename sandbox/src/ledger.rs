@@ -340,4 +340,58 @@ impl Ledger {
     pub fn all(&self) -> Vec<Trade> {
         self.trades.values().cloned().collect()
     }
+
+    /// Every payment and refund, in time order: what the bills are made of.
+    pub fn movements(&self) -> Vec<Movement> {
+        let mut out = Vec::new();
+        for trade in self.trades.values() {
+            if let Some(paid) = trade.paid {
+                out.push(Movement {
+                    trade_no: trade.trade_no.clone(),
+                    out_trade_no: trade.out_trade_no.clone(),
+                    subject: trade.subject.clone(),
+                    created: trade.created,
+                    at: paid,
+                    cents: i64::try_from(trade.total_amount.cents()).unwrap_or(i64::MAX),
+                    refund_request_no: None,
+                });
+            }
+            for refund in &trade.refunds {
+                out.push(Movement {
+                    trade_no: trade.trade_no.clone(),
+                    out_trade_no: trade.out_trade_no.clone(),
+                    subject: trade.subject.clone(),
+                    created: trade.created,
+                    at: refund.at,
+                    cents: -i64::try_from(refund.amount.cents()).unwrap_or(i64::MAX),
+                    refund_request_no: Some(refund.out_request_no.clone()),
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.at, &a.trade_no, a.cents).cmp(&(b.at, &b.trade_no, b.cents)));
+        out
+    }
+
+    /// Whether a trade with this Alipay trade number is paid.
+    pub fn paid_trade(&self, trade_no: &str) -> Option<Trade> {
+        let out = self.by_trade_no.get(trade_no)?;
+        self.trades.get(out).filter(|t| t.status.is_paid()).cloned()
+    }
+
+    /// A trade by Alipay trade number.
+    pub fn by_trade_no(&self, trade_no: &str) -> Option<Trade> {
+        self.by_trade_no.get(trade_no).and_then(|out| self.trades.get(out)).cloned()
+    }
+}
+
+/// A payment (positive) or refund (negative) of a trade.
+#[derive(Debug, Clone)]
+pub(crate) struct Movement {
+    pub trade_no: String,
+    pub out_trade_no: String,
+    pub subject: String,
+    pub created: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub cents: i64,
+    pub refund_request_no: Option<String>,
 }

@@ -23,11 +23,13 @@
 //! # }
 //! ```
 
+mod bill;
 mod faults;
 mod gateway;
 mod http;
 mod ledger;
 mod pki;
+mod services;
 mod spi;
 mod v3;
 
@@ -139,6 +141,10 @@ pub(crate) struct Shared {
     retry_delays: Vec<Duration>,
     http: reqwest::Client,
     sequence: Mutex<u64>,
+    /// Payouts, login, ISV authorisation, royalty, bill links.
+    services: Mutex<services::Services>,
+    /// `http://127.0.0.1:PORT`: where the bill URLs point.
+    base_url: String,
 }
 
 /// Configures a sandbox.
@@ -321,6 +327,8 @@ impl SandboxBuilder {
             retry_delays: self.retry_delays,
             http,
             sequence: Mutex::new(0),
+            services: Mutex::new(services::Services::default()),
+            base_url: format!("http://{addr}"),
         });
         let serving = shared.clone();
         let task = tokio::spawn(async move {
@@ -410,6 +418,23 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             }
             None => json(400, serde_json::json!({ "error": "url is required" })),
         },
+        // A bill URL handed out by `alipay.data.dataservice.bill.downloadurl.query`: the zip
+        // while it lives; afterwards 403 with an expired-request body, as OSS answers.
+        path if path.starts_with("/sandbox/bill/") => {
+            let token = path.trim_start_matches("/sandbox/bill/").trim_end_matches(".zip");
+            let now = shared.clock.now();
+            let link = crate::lock(&shared.services).bill_links.get(token).cloned();
+            match link {
+                Some(link) if link.expires > now => {
+                    Reply::Full { status: 200, content_type: "application/zip", body: link.zip }
+                }
+                _ => Reply::Full {
+                    status: 403,
+                    content_type: "application/xml",
+                    body: b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired.</Message></Error>".to_vec(),
+                },
+            }
+        }
         "/sandbox/notifications" => {
             json(200, serde_json::to_value(crate::lock(&shared.deliveries).clone()).unwrap_or_default())
         }
@@ -696,6 +721,34 @@ impl SandboxHandle {
             .sign_type(self.shared.sign_type)
             .app_private_key_file(info.app_private_key)
             .alipay_public_key_file(info.alipay_public_key)
+    }
+
+    /// A one-time user `auth_code`, as the user's authorisation page returns it (exchange it
+    /// with `alipay.system.oauth.token`).
+    pub fn issue_auth_code(&self) -> String {
+        crate::lock(&self.shared.services).issue_auth_code()
+    }
+
+    /// A one-time merchant `app_auth_code`, as the ISV authorisation page returns it
+    /// (exchange it with `alipay.open.auth.token.app`).
+    pub fn issue_app_auth_code(&self) -> String {
+        crate::lock(&self.shared.services).issue_app_auth_code()
+    }
+
+    /// The merchant's payout balance (starts at 10 000.00; transfers take from it).
+    pub fn payout_balance(&self) -> alipay_sdk::model::Amount {
+        let cents = crate::lock(&self.shared.services).balance_cents.max(0) as u64;
+        alipay_sdk::model::Amount::from_cents(cents).expect("a balance in range")
+    }
+
+    /// How long bill URLs work (default 30 seconds, as Alipay's).
+    pub fn set_bill_url_ttl(&self, ttl: Duration) {
+        crate::lock(&self.shared.services).bill_url_ttl = ttl;
+    }
+
+    /// The sandbox merchant's partner id (`2088…`).
+    pub fn partner_id(&self) -> String {
+        crate::lock(&self.shared.pki).partner_id.clone()
     }
 
     /// The app's AES content-encryption key.

@@ -7,6 +7,9 @@ impl Config {
     /// Signs a request: adds the system parameters, signs, splits query and body.
     pub fn sign_request(&self, request: &Request) -> Result<SignedRequest, RequestError> {
         let method = &request.method;
+        if request.certificate_mode_only && self.cert_mode.is_none() {
+            return Err(RequestErrorKind::CertificateModeRequired { method: method.clone() }.into());
+        }
         let timestamp = request::format_timestamp(self.clock.now());
         let mut query: Vec<(String, String)> = vec![
             ("app_id".into(), self.app_id.clone()),

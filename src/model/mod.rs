@@ -4,6 +4,9 @@
 //! `client.call(&TradeQuery::by_out_trade_no("o-1"))` returns a verified `TradeQueryResponse`.
 
 pub mod amount;
+pub mod auth;
+pub mod fund;
+pub mod settle;
 pub mod trade;
 
 pub use amount::{Amount, AmountError};

@@ -173,7 +173,7 @@ impl fmt::Debug for VerifiedResponse {
         f.debug_struct("VerifiedResponse")
             .field("method", &self.method)
             .field("alipay_cert_sn", &self.alipay_cert_sn)
-            .field("node", &self.node)
+            .field("node", &crate::excerpt::redact_json_secrets(&self.node))
             .finish()
     }
 }

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod apis;
 mod client_wire;
 mod examples_e2e;
 #[cfg(feature = "redis")]

@@ -7,6 +7,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[cfg(feature = "bill")]
+mod bills;
 mod certificates;
 mod config_errors;
 mod entry_points;

@@ -8,6 +8,7 @@ mod command;
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 
+mod cli_bill;
 mod cli_cert;
 mod cli_gateway;
 mod cli_notify;

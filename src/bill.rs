@@ -1,0 +1,564 @@
+//! The daily bill (feature `bill`): fetch the zip behind the short-lived URL of
+//! `alipay.data.dataservice.bill.downloadurl.query`, unzip it, decode its GBK CSV files and
+//! parse them into typed rows.
+//!
+//! ```no_run
+//! # async fn run(client: alipay_sdk::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use alipay_sdk::bill::BillDetails;
+//! use alipay_sdk::model::settle::{BillDownloadUrlQuery, BillType};
+//!
+//! let query = BillDownloadUrlQuery { bill_type: BillType::Trade, bill_date: "2026-11-30".into() };
+//! let bill = client.download_bill(&query, |done, total| eprintln!("{done} of {total:?} bytes")).await?;
+//! if let BillDetails::Trade(rows) = &bill.details {
+//!     for row in rows {
+//!         println!("{} {} {}", row.out_trade_no, row.business_type, row.total_amount);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! What a bill zip holds (the trade bill; the account bill `signcustomer` likewise with
+//! 账务明细): `<partner>_<date>_业务明细.csv` and `<partner>_<date>_业务明细(汇总).csv`, GBK text,
+//! a few `#` lines before and after the table (the account, the period, totals, the export
+//! time), values often padded with tabs so spreadsheets keep them as text. Columns are found
+//! by their header, so an added column does not shift the others (it lands in `extra`).
+
+use std::io::Read;
+
+use crate::model::settle::BillType;
+
+/// Why a bill could not be fetched or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BillErrorKind {
+    /// The download-URL query failed.
+    #[error("the bill download URL could not be obtained: {0}")]
+    Query(#[source] Box<crate::Error>),
+    /// The URL has expired (they live about 30 seconds): ask for a new one.
+    #[error("the bill URL has expired or is no longer valid (HTTP {status}): query a new URL and download it at once")]
+    UrlExpired {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The download failed.
+    #[error("downloading the bill failed: {0}")]
+    Download(#[source] reqwest::Error),
+    /// The server stopped sending.
+    #[error("downloading the bill stalled: nothing received for {seconds} s")]
+    Stalled {
+        /// How long nothing came.
+        seconds: u64,
+    },
+    /// The server answered another status.
+    #[error("downloading the bill failed: HTTP {status}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The file is larger than the configured limit.
+    #[error("the bill is larger than the {limit}-byte limit (BillLimits)")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The file is not a zip archive (or a damaged one).
+    #[error("the bill is not a readable zip archive: {detail}")]
+    NotZip {
+        /// What the zip reader said.
+        detail: String,
+    },
+    /// The archive lacks the detail file.
+    #[error("the bill archive has no {expected} file (it holds: {})", found.join(", "))]
+    MissingFile {
+        /// What was looked for.
+        expected: &'static str,
+        /// The names in the archive.
+        found: Vec<String>,
+    },
+    /// A file of the archive could not be read.
+    #[error("{file}, line {line}: {detail}")]
+    Malformed {
+        /// The file in the archive.
+        file: String,
+        /// The line (1-based; 0 for the whole file).
+        line: u64,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+crate::error::layer_error!(
+    /// Why a bill could not be fetched or read; see [`BillErrorKind`].
+    BillError => BillErrorKind
+);
+
+/// Size limits for a bill (a hostile or broken server chooses what it sends).
+#[derive(Debug, Clone, Copy)]
+pub struct BillLimits {
+    /// The most bytes downloaded (default 512 MiB).
+    pub max_download_bytes: u64,
+    /// The most bytes a file of the archive may unpack to (default 2 GiB).
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for BillLimits {
+    fn default() -> Self {
+        BillLimits { max_download_bytes: 512 << 20, max_unpacked_bytes: 2 << 30 }
+    }
+}
+
+/// A signed amount in yuan with two decimals, as bills write them (`-8.88` for a refund).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct BillAmount {
+    cents: i64,
+}
+
+impl BillAmount {
+    /// The amount in fen (cents), negative for money going out.
+    pub fn cents(self) -> i64 {
+        self.cents
+    }
+
+    fn parse(text: &str) -> Option<BillAmount> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Some(BillAmount::default());
+        }
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let valid = !whole.is_empty()
+            && whole.len() <= 15
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && fraction.len() <= 2
+            && fraction.bytes().all(|b| b.is_ascii_digit());
+        if !valid {
+            return None;
+        }
+        let fraction_cents = match fraction.len() {
+            0 => 0,
+            1 => fraction.parse::<i64>().ok()? * 10,
+            _ => fraction.parse::<i64>().ok()?,
+        };
+        let cents = whole.parse::<i64>().ok()? * 100 + fraction_cents;
+        Some(BillAmount { cents: if negative { -cents } else { cents } })
+    }
+}
+
+impl std::fmt::Display for BillAmount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.cents < 0 { "-" } else { "" };
+        let abs = self.cents.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl serde::Serialize for BillAmount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+/// A row of the trade bill's detail file (业务明细): a payment or a refund.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TradeBillRow {
+    /// 支付宝交易号.
+    pub trade_no: String,
+    /// 商户订单号.
+    pub out_trade_no: String,
+    /// 业务类型: `交易` (payment) or `退款` (refund).
+    pub business_type: String,
+    /// 商品名称.
+    pub subject: String,
+    /// 创建时间.
+    pub created_at: String,
+    /// 完成时间.
+    pub finished_at: String,
+    /// 门店编号.
+    pub store_id: String,
+    /// 对方账户.
+    pub counterparty: String,
+    /// 订单金额（元）: negative for a refund.
+    pub total_amount: BillAmount,
+    /// 商家实收（元）.
+    pub received_amount: BillAmount,
+    /// 退款批次号/请求号.
+    pub refund_request_no: String,
+    /// 服务费（元）.
+    pub service_fee: BillAmount,
+    /// 备注.
+    pub remark: String,
+    /// Every other column, by its header.
+    pub extra: Vec<(String, String)>,
+}
+
+/// A row of the account bill's detail file (账务明细): a movement of the balance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountBillRow {
+    /// 账务流水号.
+    pub account_log_id: String,
+    /// 业务流水号.
+    pub biz_no: String,
+    /// 商户订单号.
+    pub out_trade_no: String,
+    /// 商品名称.
+    pub subject: String,
+    /// 发生时间.
+    pub occurred_at: String,
+    /// 对方账号.
+    pub counterparty: String,
+    /// 收入金额（+元）.
+    pub income: BillAmount,
+    /// 支出金额（-元）: negative.
+    pub outgo: BillAmount,
+    /// 账户余额（元）.
+    pub balance: BillAmount,
+    /// 业务类型.
+    pub business_type: String,
+    /// 备注.
+    pub remark: String,
+    /// Every other column, by its header.
+    pub extra: Vec<(String, String)>,
+}
+
+/// A row of a summary file (汇总): its columns by header, amounts readable as such.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SummaryRow {
+    /// The columns, in file order.
+    pub columns: Vec<(String, String)>,
+}
+
+impl SummaryRow {
+    /// The value under `header`.
+    pub fn get(&self, header: &str) -> Option<&str> {
+        self.columns.iter().find(|(name, _)| name == header).map(|(_, value)| value.as_str())
+    }
+
+    /// The value under `header` read as an amount.
+    pub fn amount(&self, header: &str) -> Option<BillAmount> {
+        self.get(header).and_then(BillAmount::parse)
+    }
+}
+
+/// The detail rows of a bill.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum BillDetails {
+    /// The trade bill's.
+    Trade(Vec<TradeBillRow>),
+    /// The account bill's.
+    Account(Vec<AccountBillRow>),
+}
+
+impl BillDetails {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        match self {
+            BillDetails::Trade(rows) => rows.len(),
+            BillDetails::Account(rows) => rows.len(),
+        }
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A parsed bill.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Bill {
+    /// Which bill.
+    pub bill_type: BillType,
+    /// The detail rows.
+    pub details: BillDetails,
+    /// The summary rows (the last one is usually the total, `合计`).
+    pub summary: Vec<SummaryRow>,
+    /// The `#` lines of the detail file (account, period, totals, export time).
+    pub notes: Vec<String>,
+    /// The files of the archive.
+    pub files: Vec<String>,
+}
+
+/// Downloads the bill behind `url` (streamed, at most `limits.max_download_bytes`), calling
+/// `progress(bytes so far, total if announced)` as it goes.
+pub async fn download(
+    http: &reqwest::Client,
+    url: &str,
+    limits: BillLimits,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, BillError> {
+    let mut response = http.get(url).send().await.map_err(BillErrorKind::Download)?;
+    let status = response.status().as_u16();
+    match status {
+        200 => {}
+        // OSS answers an expired or revoked signed URL with 403 (AccessDenied, "Request has
+        // expired"); 404 and 410 when the object is gone.
+        403 | 404 | 410 => return Err(BillErrorKind::UrlExpired { status }.into()),
+        _ => return Err(BillErrorKind::Status { status }.into()),
+    }
+    let total = response.content_length();
+    if total.is_some_and(|total| total > limits.max_download_bytes) {
+        return Err(BillErrorKind::TooLarge { limit: limits.max_download_bytes }.into());
+    }
+    let mut body = Vec::with_capacity(total.unwrap_or(0).min(limits.max_download_bytes) as usize);
+    progress(0, total);
+    // A server that stops sending is given up on after a minute of silence.
+    let stalled = std::time::Duration::from_secs(60);
+    while let Some(chunk) = tokio::time::timeout(stalled, response.chunk())
+        .await
+        .map_err(|_| BillErrorKind::Stalled { seconds: stalled.as_secs() })?
+        .map_err(BillErrorKind::Download)?
+    {
+        if body.len() as u64 + chunk.len() as u64 > limits.max_download_bytes {
+            return Err(BillErrorKind::TooLarge { limit: limits.max_download_bytes }.into());
+        }
+        body.extend_from_slice(&chunk);
+        progress(body.len() as u64, total);
+    }
+    Ok(body)
+}
+
+/// Reads a bill zip of `bill_type`.
+pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill, BillError> {
+    let not_zip = |e: zip::result::ZipError| BillErrorKind::NotZip { detail: e.to_string() };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(not_zip)?;
+    let mut files = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).map_err(not_zip)?;
+        // Alipay's archives name their files in GBK without the UTF-8 flag.
+        let name = decode_name(entry.name_raw());
+        if entry.is_dir() {
+            continue;
+        }
+        let mut raw = Vec::new();
+        let read = (&mut entry).take(limits.max_unpacked_bytes + 1).read_to_end(&mut raw);
+        read.map_err(|e| BillErrorKind::Malformed { file: name.clone(), line: 0, detail: e.to_string() })?;
+        if raw.len() as u64 > limits.max_unpacked_bytes {
+            return Err(BillErrorKind::TooLarge { limit: limits.max_unpacked_bytes }.into());
+        }
+        files.push((name, raw));
+    }
+    let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    let (detail_marker, expected) = match bill_type {
+        BillType::Trade => ("支付宝交易号", "trade detail (业务明细)"),
+        BillType::SignCustomer => ("账务流水号", "account detail (账务明细)"),
+    };
+    let mut details = None;
+    let mut summary = Vec::new();
+    let mut notes = Vec::new();
+    for (name, raw) in &files {
+        if !name.to_ascii_lowercase().ends_with(".csv") {
+            continue;
+        }
+        let table = Table::read(name, raw)?;
+        if name.contains("汇总") {
+            summary = table.rows.iter().map(|(_, row)| SummaryRow { columns: table.columns(row) }).collect();
+        } else if table.header.iter().any(|h| h == detail_marker) {
+            notes = table.notes.clone();
+            details = Some(match bill_type {
+                BillType::Trade => BillDetails::Trade(table.trade_rows()?),
+                BillType::SignCustomer => BillDetails::Account(table.account_rows()?),
+            });
+        }
+    }
+    let details = details.ok_or(BillErrorKind::MissingFile { expected, found: names.clone() })?;
+    Ok(Bill { bill_type, details, summary, notes, files: names })
+}
+
+fn decode_name(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(text) => text.to_string(),
+        Err(_) => encoding_rs::GB18030.decode_without_bom_handling(raw).0.into_owned(),
+    }
+}
+
+/// One CSV file: its `#` notes, header and rows (with their line numbers).
+struct Table {
+    file: String,
+    notes: Vec<String>,
+    header: Vec<String>,
+    rows: Vec<(u64, Vec<String>)>,
+}
+
+fn clean(value: &str) -> String {
+    value.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string()
+}
+
+impl Table {
+    fn read(file: &str, raw: &[u8]) -> Result<Table, BillError> {
+        let text = match std::str::from_utf8(raw) {
+            // A UTF-8 file (some exports are) is taken as it is; otherwise GBK.
+            Ok(text) if raw.starts_with(&[0xef, 0xbb, 0xbf]) => text.to_string(),
+            _ => encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(raw)
+                .ok_or_else(|| BillErrorKind::Malformed {
+                    file: file.to_string(),
+                    line: 0,
+                    detail: "not GBK text".into(),
+                })?
+                .into_owned(),
+        };
+        let notes: Vec<String> =
+            text.lines().map(str::trim).filter(|l| l.starts_with('#')).map(str::to_string).collect();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        let mut header = None;
+        let mut rows = Vec::new();
+        // Line numbers from byte offsets, counted incrementally (linear in the file).
+        let (mut counted_to, mut line_at) = (0usize, 1u64);
+        let mut line_of = |byte: usize| {
+            // The csv crate starts a record at the previous record's terminator (its `\n`
+            // under `\r\n` endings): the record's own line begins after it.
+            let mut byte = byte.min(text.len());
+            while byte < text.len() && matches!(text.as_bytes()[byte], b'\r' | b'\n') {
+                byte += 1;
+            }
+            if byte > counted_to {
+                line_at += text.as_bytes()[counted_to..byte].iter().filter(|&&b| b == b'\n').count() as u64;
+                counted_to = byte;
+            }
+            line_at
+        };
+        for record in reader.records() {
+            let record = record.map_err(|e| BillErrorKind::Malformed {
+                file: file.to_string(),
+                line: e.position().map_or(0, |p| p.line()),
+                detail: e.to_string(),
+            })?;
+            let line = record.position().map_or(0, |p| line_of(p.byte() as usize));
+            let values: Vec<String> = record.iter().map(clean).collect();
+            if values.iter().all(String::is_empty) {
+                continue;
+            }
+            match &header {
+                None => header = Some(values),
+                Some(_) => rows.push((line, values)),
+            }
+        }
+        let header = header.ok_or_else(|| BillErrorKind::Malformed {
+            file: file.to_string(),
+            line: 0,
+            detail: "no header row".into(),
+        })?;
+        Ok(Table { file: file.to_string(), notes, header, rows })
+    }
+
+    fn columns(&self, row: &[String]) -> Vec<(String, String)> {
+        self.header.iter().cloned().zip(row.iter().cloned()).collect()
+    }
+
+    /// A row's fields by header; unknown headers left for `extra`.
+    fn fields<'a>(&'a self, line: u64, row: &'a [String]) -> Fields<'a> {
+        Fields { table: self, line, row, used: vec![false; self.header.len()] }
+    }
+
+    fn trade_rows(&self) -> Result<Vec<TradeBillRow>, BillError> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        for (line, row) in &self.rows {
+            let mut f = self.fields(*line, row);
+            out.push(TradeBillRow {
+                trade_no: f.text("支付宝交易号", true)?,
+                out_trade_no: f.text("商户订单号", false)?,
+                business_type: f.text("业务类型", false)?,
+                subject: f.text("商品名称", false)?,
+                created_at: f.text("创建时间", false)?,
+                finished_at: f.text("完成时间", false)?,
+                store_id: f.text("门店编号", false)?,
+                counterparty: f.text("对方账户", false)?,
+                total_amount: f.amount("订单金额（元）", true)?,
+                received_amount: f.amount("商家实收（元）", false)?,
+                refund_request_no: f.text("退款批次号/请求号", false)?,
+                service_fee: f.amount("服务费（元）", false)?,
+                remark: f.text("备注", false)?,
+                extra: f.rest(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn account_rows(&self) -> Result<Vec<AccountBillRow>, BillError> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        for (line, row) in &self.rows {
+            let mut f = self.fields(*line, row);
+            out.push(AccountBillRow {
+                account_log_id: f.text("账务流水号", true)?,
+                biz_no: f.text("业务流水号", false)?,
+                out_trade_no: f.text("商户订单号", false)?,
+                subject: f.text("商品名称", false)?,
+                occurred_at: f.text("发生时间", false)?,
+                counterparty: f.text("对方账号", false)?,
+                income: f.amount("收入金额（+元）", false)?,
+                outgo: f.amount("支出金额（-元）", false)?,
+                balance: f.amount("账户余额（元）", false)?,
+                business_type: f.text("业务类型", false)?,
+                remark: f.text("备注", false)?,
+                extra: f.rest(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+struct Fields<'a> {
+    table: &'a Table,
+    line: u64,
+    row: &'a [String],
+    used: Vec<bool>,
+}
+
+impl Fields<'_> {
+    fn malformed(&self, detail: String) -> BillError {
+        BillErrorKind::Malformed { file: self.table.file.clone(), line: self.line, detail }.into()
+    }
+
+    fn text(&mut self, header: &str, required: bool) -> Result<String, BillError> {
+        let Some(index) = self.table.header.iter().position(|h| h == header) else {
+            return if required { Err(self.malformed(format!("no column {header:?}"))) } else { Ok(String::new()) };
+        };
+        self.used[index] = true;
+        let value = self.row.get(index).cloned().unwrap_or_default();
+        if required && value.is_empty() {
+            return Err(self.malformed(format!("column {header:?} is empty")));
+        }
+        Ok(value)
+    }
+
+    fn amount(&mut self, header: &str, required: bool) -> Result<BillAmount, BillError> {
+        let text = self.text(header, required)?;
+        BillAmount::parse(&text).ok_or_else(|| self.malformed(format!("column {header:?}: {text:?} is not an amount")))
+    }
+
+    fn rest(&self) -> Vec<(String, String)> {
+        self.table
+            .header
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !self.used[*index])
+            .map(|(index, header)| (header.clone(), self.row.get(index).cloned().unwrap_or_default()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact_and_signed() {
+        assert_eq!(BillAmount::parse("-8.88").unwrap().cents(), -888);
+        assert_eq!(BillAmount::parse("88.8").unwrap().cents(), 8880);
+        assert_eq!(BillAmount::parse("+1").unwrap().cents(), 100);
+        assert_eq!(BillAmount::parse("\t0.01 ").unwrap().to_string(), "0.01");
+        assert_eq!(BillAmount::parse("").unwrap().cents(), 0);
+        for bad in ["1.234", "1e3", "--1", "1,000.00", ".5", "abc"] {
+            assert!(BillAmount::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(BillAmount::parse("-0.05").unwrap().to_string(), "-0.05");
+    }
+}

@@ -1,0 +1,134 @@
+//! Bill parsing on archives built independently of the sandbox's writer: Python's `zipfile`
+//! and `csv` modules, GBK text, laid out as Alipay's (notes around the table, tab-padded
+//! values, a quoted comma, an unknown column) — with the expected values printed by Python.
+
+use alipay_sdk::bill::{self, BillDetails, BillErrorKind, BillLimits};
+use alipay_sdk::model::settle::BillType;
+
+const PYTHON: &str = r##"
+import csv, io, json, sys, zipfile
+
+def table(notes_before, header, rows, notes_after):
+    out = io.StringIO()
+    for note in notes_before:
+        out.write(note + "\r\n")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+    for note in notes_after:
+        out.write(note + "\r\n")
+    return out.getvalue().encode("gbk")
+
+trade_header = ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "创建时间", "完成时间", "门店编号", "门店名称",
+    "操作员", "终端号", "对方账户", "订单金额（元）", "商家实收（元）", "支付宝红包（元）", "集分宝（元）",
+    "支付宝优惠（元）", "商家优惠（元）", "券核销金额（元）", "券名称", "商家红包消费金额（元）", "卡消费金额（元）",
+    "退款批次号/请求号", "服务费（元）", "分润（元）", "备注", "新增列"]
+trade_rows = [
+    ["2026113022001404\t", "order-1\t", "交易", "会员, 月卡", "2026-11-30 10:00:00", "2026-11-30 10:00:05", "S001", "西湖店",
+     "", "", "buyer***@example.com", "88.88", "88.88", "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00",
+     "", "-0.53", "0.00", "首单", "x1"],
+    ["2026113022001404\t", "order-1\t", "退款", "会员, 月卡", "2026-11-30 10:00:00", "2026-11-30 12:30:00", "S001", "西湖店",
+     "", "", "buyer***@example.com", "-8.88", "-8.88", "0.00", "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00",
+     "refund-1\t", "0.05", "0.00", "", "x2"],
+]
+summary_header = ["门店编号", "门店名称", "交易订单总笔数", "退款订单总笔数", "订单金额（元）", "商家实收（元）", "实收净额（元）"]
+summary_rows = [["S001", "西湖店", "1", "1", "80.00", "80.00", "79.52"], ["合计", "", "1", "1", "80.00", "80.00", "79.52"]]
+account_header = ["账务流水号", "业务流水号", "商户订单号", "商品名称", "发生时间", "对方账号", "收入金额（+元）",
+    "支出金额（-元）", "账户余额（元）", "交易渠道", "业务类型", "备注"]
+account_rows = [
+    ["202611300001\t", "2026113022001404\t", "order-1\t", "会员, 月卡", "2026-11-30 10:00:05", "buyer***@example.com",
+     "+88.88", "0.00", "10088.88", "支付宝", "在线支付", ""],
+    ["202611300002\t", "20261130110070000001\t", "payout-1\t", "佣金", "2026-11-30 15:00:00", "2088102177846880",
+     "0.00", "-100.00", "9988.88", "支付宝", "转账", "十一月"],
+]
+notes = ["#支付宝业务明细查询", "#账号：[20880000000000010156]", "#-----------------------------------------业务明细列表----------------------------------------"]
+after = ["#-----------------------------------------业务明细列表结束------------------------------------", "#交易合计：1笔，商家实收：88.88元", "#导出时间：[2026-12-01 09:00:00]"]
+
+target = sys.argv[1]
+with zipfile.ZipFile(target + "/trade.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("20880000000000010156_20261130_业务明细.csv", table(notes, trade_header, trade_rows, after))
+    z.writestr("20880000000000010156_20261130_业务明细(汇总).csv", table(["#支付宝业务汇总查询"], summary_header, summary_rows, ["#导出时间：[2026-12-01 09:00:00]"]))
+with zipfile.ZipFile(target + "/account.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("20880000000000010156_20261130_账务明细.csv", table(["#支付宝账务明细查询"], account_header, account_rows, ["#导出时间：[2026-12-01 09:00:00]"]))
+    z.writestr("20880000000000010156_20261130_账务明细(汇总).csv", table([], ["业务类型", "笔数"], [["合计", "2"]], []))
+with zipfile.ZipFile(target + "/no_detail.zip", "w") as z:
+    z.writestr("readme.txt", "nothing")
+with zipfile.ZipFile(target + "/bad_amount.zip", "w") as z:
+    bad = [list(trade_rows[0])]
+    bad[0][11] = "88.888"
+    z.writestr("x_业务明细.csv", table([], trade_header, bad, []))
+
+expected = {
+    "trade": [{"trade_no": r[0].strip(), "out_trade_no": r[1].strip(), "business_type": r[2], "subject": r[3],
+               "total_cents": round(float(r[11]) * 100), "fee_cents": round(float(r[22]) * 100),
+               "refund_request_no": r[21].strip(), "remark": r[24], "extra": r[25]} for r in trade_rows],
+    "account": [{"id": r[0].strip(), "out_trade_no": r[2].strip(), "income_cents": round(float(r[6]) * 100),
+                 "outgo_cents": round(float(r[7]) * 100), "balance_cents": round(float(r[8]) * 100)} for r in account_rows],
+    "summary_net": summary_rows[-1][6],
+}
+print(json.dumps(expected, ensure_ascii=False))
+"##;
+
+#[test]
+fn python_built_bills_parse_into_the_values_python_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("make_bills.py");
+    std::fs::write(&script, PYTHON).unwrap();
+    let output = std::process::Command::new("python3").arg(&script).arg(dir.path()).output().expect("python3 runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let expected: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+
+    let trade = bill::parse(&read("trade.zip"), BillType::Trade, BillLimits::default()).unwrap();
+    let BillDetails::Trade(rows) = &trade.details else { panic!("trade rows") };
+    assert_eq!(rows.len(), 2);
+    for (row, want) in rows.iter().zip(expected["trade"].as_array().unwrap()) {
+        assert_eq!(row.trade_no, want["trade_no"].as_str().unwrap(), "tab padding is removed");
+        assert_eq!(row.out_trade_no, want["out_trade_no"].as_str().unwrap());
+        assert_eq!(row.business_type, want["business_type"].as_str().unwrap());
+        assert_eq!(row.subject, want["subject"].as_str().unwrap(), "a quoted comma stays in the value");
+        assert_eq!(row.total_amount.cents(), want["total_cents"].as_i64().unwrap());
+        assert_eq!(row.service_fee.cents(), want["fee_cents"].as_i64().unwrap());
+        assert_eq!(row.refund_request_no, want["refund_request_no"].as_str().unwrap());
+        assert_eq!(row.remark, want["remark"].as_str().unwrap());
+        assert!(row.extra.contains(&("新增列".to_string(), want["extra"].as_str().unwrap().to_string())));
+        assert!(row.extra.iter().any(|(name, value)| name == "门店名称" && value == "西湖店"));
+    }
+    assert_eq!(trade.summary.len(), 2);
+    assert_eq!(trade.summary[1].get("门店编号"), Some("合计"));
+    assert_eq!(
+        trade.summary[1].amount("实收净额（元）").unwrap().to_string(),
+        expected["summary_net"].as_str().unwrap()
+    );
+    assert!(trade.notes.iter().any(|n| n.contains("交易合计")), "{:?}", trade.notes);
+    assert_eq!(trade.files.len(), 2);
+
+    let account = bill::parse(&read("account.zip"), BillType::SignCustomer, BillLimits::default()).unwrap();
+    let BillDetails::Account(rows) = &account.details else { panic!("account rows") };
+    for (row, want) in rows.iter().zip(expected["account"].as_array().unwrap()) {
+        assert_eq!(row.account_log_id, want["id"].as_str().unwrap());
+        assert_eq!(row.out_trade_no, want["out_trade_no"].as_str().unwrap());
+        assert_eq!(row.income.cents(), want["income_cents"].as_i64().unwrap());
+        assert_eq!(row.outgo.cents(), want["outgo_cents"].as_i64().unwrap());
+        assert_eq!(row.balance.cents(), want["balance_cents"].as_i64().unwrap());
+    }
+    assert_eq!(rows.len(), 2);
+
+    // A trade bill is not an account bill.
+    let error = bill::parse(&read("trade.zip"), BillType::SignCustomer, BillLimits::default()).unwrap_err();
+    assert!(matches!(error.kind(), BillErrorKind::MissingFile { .. }), "{error}");
+    assert!(error.to_string().contains("业务明细"), "names the files found: {error}");
+    let error = bill::parse(&read("no_detail.zip"), BillType::Trade, BillLimits::default()).unwrap_err();
+    assert!(error.to_string().contains("readme.txt"), "{error}");
+    let error = bill::parse(&read("bad_amount.zip"), BillType::Trade, BillLimits::default()).unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error.kind(), BillErrorKind::Malformed { line: 2, .. }), "{message}");
+    assert!(message.contains("x_业务明细.csv") && message.contains("88.888"), "{message}");
+    let error = bill::parse(b"<Error>not a zip</Error>", BillType::Trade, BillLimits::default()).unwrap_err();
+    assert!(matches!(error.kind(), BillErrorKind::NotZip { .. }), "{error}");
+    // A file unpacking beyond the limit is refused, not read whole.
+    let tiny = BillLimits { max_unpacked_bytes: 100, ..BillLimits::default() };
+    let error = bill::parse(&read("trade.zip"), BillType::Trade, tiny).unwrap_err();
+    assert!(matches!(error.kind(), BillErrorKind::TooLarge { limit: 100 }), "{error}");
+}
