@@ -200,6 +200,27 @@ pub fn sign_params(
     key.sign(&bytes, sign_type)
 }
 
+/// The verified parameters of a return to `return_url` ([`NotificationVerifier::verify_return`]):
+/// a hint for the page — the notification or a query is the proof of payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedReturn {
+    /// The merchant's order number.
+    pub out_trade_no: String,
+    /// Alipay's trade number.
+    pub trade_no: String,
+    /// The amount.
+    pub total_amount: Amount,
+    /// The seller (`2088…`).
+    pub seller_id: Option<String>,
+    /// The app.
+    pub app_id: String,
+    /// `alipay.trade.page.pay.return` or `alipay.trade.wap.pay.return`.
+    pub method: String,
+    /// When Alipay made the return.
+    pub timestamp: Option<String>,
+}
+
 /// Verifies notifications and other signed forms from Alipay.
 #[derive(Clone, Debug)]
 pub struct NotificationVerifier {
@@ -249,6 +270,53 @@ impl NotificationVerifier {
         rule: Rule,
     ) -> Result<VerifiedNotification, NotifyError> {
         self.verify(Form::parse(body, content_type)?, rule)
+    }
+
+    /// Verifies the parameters Alipay appends to `return_url` when the cashier sends the
+    /// buyer back after page or wap pay: `query` is the URL's query string as received (after
+    /// `?`). Same rules and certificate choice as notifications (V1: `sign` and `sign_type`
+    /// left out; `alipay_cert_sn` names the certificate in certificate mode), and `method`
+    /// must be a `….return`.
+    ///
+    /// **A return is a hint for the page, never proof of payment**: the buyer's browser
+    /// carries it, it can be replayed, and the buyer may close the page before it happens.
+    /// Ship goods on the verified notification or a verified `alipay.trade.query`.
+    ///
+    /// Give `return_url` no query parameters of your own: they arrive beside Alipay's, are not
+    /// signed, and make the return fail verification (Alipay's documentation asks for a bare `return_url`).
+    pub fn verify_return(&self, query: &str) -> Result<VerifiedReturn, NotifyError> {
+        let verified = self.verify(Form::parse(query.as_bytes(), None)?, Rule::V1)?;
+        let field = |name: &'static str| {
+            verified.get(name).filter(|v| !v.is_empty()).map(str::to_string).ok_or_else(|| {
+                NotifyError::from(NotifyErrorKind::Field { field: name, detail: "missing".into(), source: None })
+            })
+        };
+        let method = field("method")?;
+        if !method.ends_with(".return") {
+            return Err(NotifyErrorKind::Field {
+                field: "method",
+                detail: format!(
+                    "{method:?} is not a return (alipay.trade.page.pay.return, alipay.trade.wap.pay.return)"
+                ),
+                source: None,
+            }
+            .into());
+        }
+        let total = field("total_amount")?;
+        let total_amount = total.parse().map_err(|e: crate::model::AmountError| NotifyErrorKind::Field {
+            field: "total_amount",
+            detail: "not an amount".into(),
+            source: Some(e),
+        })?;
+        Ok(VerifiedReturn {
+            out_trade_no: field("out_trade_no")?,
+            trade_no: field("trade_no")?,
+            total_amount,
+            seller_id: verified.get("seller_id").map(str::to_string),
+            app_id: field("app_id")?,
+            method,
+            timestamp: verified.get("timestamp").map(str::to_string),
+        })
     }
 
     /// Verifies already decoded parameters (decode them exactly once). The sign content is

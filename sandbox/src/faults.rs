@@ -90,6 +90,13 @@ impl Faults {
         self.rules.clear();
     }
 
+    /// The rules in force, by method (for the dashboard).
+    pub fn rules(&self) -> Vec<(String, Vec<FaultRule>)> {
+        let mut rules: Vec<_> = self.rules.iter().map(|(m, r)| (m.clone(), r.clone())).collect();
+        rules.sort_by(|a, b| a.0.cmp(&b.0));
+        rules
+    }
+
     /// SplitMix64: small, fast and reproducible.
     fn next(&mut self) -> f64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -73,6 +73,20 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
         return Reply::Reset;
     }
     let mut processed = process(&shared, &params);
+    // Page and wap pay: the browser gets the cashier, or an error page naming the sub_code.
+    if method.as_deref().is_some_and(crate::cashier::is_cashier_method) {
+        return match processed.node {
+            Ok(node) => {
+                let token = node.get("cashier_token").and_then(Value::as_str).unwrap_or_default().to_string();
+                let session = crate::lock(&shared.cashier).get(&token).cloned();
+                match session {
+                    Some(session) => crate::cashier::render(&shared, &token, &session),
+                    None => crate::cashier::error_page(params.charset, "isp.unknow-error", "收银台会话丢失"),
+                }
+            }
+            Err(failure) => crate::cashier::error_page(params.charset, &failure.sub_code, &failure.sub_msg),
+        };
+    }
     if let Some(Fault::Code { code, msg, sub_code }) = &fault {
         let sub_msg = format!("sandbox fault: {sub_code}");
         processed.node = Err(Failure { code, msg, sub_code: sub_code.to_string(), sub_msg });
@@ -340,6 +354,24 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
                 processed.paid = ledger.get(out);
             }
             result
+        }
+        "alipay.trade.page.pay" | "alipay.trade.wap.pay" => {
+            let mut node = ledger.create(&biz, notify, now)?;
+            let token = {
+                let mut bytes = [0u8; 16];
+                openssl::rand::rand_bytes(&mut bytes).map_err(|_| invalid("isp.unknow-error", "随机数失败"))?;
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            let session = crate::cashier::Session {
+                out_trade_no: biz.get("out_trade_no").and_then(Value::as_str).unwrap_or_default().to_string(),
+                method: method.to_string(),
+                return_url: get(values, "return_url").map(str::to_string),
+                quit_url: biz.get("quit_url").and_then(Value::as_str).map(str::to_string),
+                charset: params.charset,
+            };
+            crate::lock(&shared.cashier).insert(token.clone(), session);
+            node.insert("cashier_token".into(), token.into());
+            Ok(node)
         }
         "alipay.trade.query" => ledger.query(&biz),
         "alipay.trade.refund" => ledger.refund(&biz, now),

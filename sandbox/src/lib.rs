@@ -24,6 +24,7 @@
 //! ```
 
 mod bill;
+mod cashier;
 mod faults;
 mod gateway;
 mod http;
@@ -118,6 +119,8 @@ pub struct Delivery {
     pub acknowledged: bool,
     /// What the receiver answered last (status and body, or the connection error).
     pub last_answer: String,
+    /// Every attempt's answer, in order.
+    pub answers: Vec<String>,
 }
 
 pub(crate) struct Shared {
@@ -145,6 +148,8 @@ pub(crate) struct Shared {
     services: Mutex<services::Services>,
     /// `http://127.0.0.1:PORT`: where the bill URLs point.
     base_url: String,
+    /// Page and wap pay sessions waiting on the cashier, by token.
+    cashier: Mutex<std::collections::HashMap<String, cashier::Session>>,
 }
 
 /// Configures a sandbox.
@@ -329,6 +334,7 @@ impl SandboxBuilder {
             sequence: Mutex::new(0),
             services: Mutex::new(services::Services::default()),
             base_url: format!("http://{addr}"),
+            cashier: Mutex::new(std::collections::HashMap::new()),
         });
         let serving = shared.clone();
         let task = tokio::spawn(async move {
@@ -435,6 +441,14 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
                 },
             }
         }
+        "/" | "/sandbox" if request.method == "GET" => cashier::dashboard(&shared),
+        "/sandbox/dashboard/rotate" if request.method == "POST" => {
+            let _ = rotate_off_the_runtime(&shared).await;
+            cashier::see_other("/")
+        }
+        "/sandbox/dashboard/faults" if request.method == "POST" => cashier::set_faults(&shared, &request.body),
+        "/sandbox/cashier/pay" if request.method == "POST" => cashier::pay(&shared, &request.body),
+        "/sandbox/cashier/cancel" if request.method == "POST" => cashier::cancel(&shared, &request.body),
         "/sandbox/notifications" => {
             json(200, serde_json::to_value(crate::lock(&shared.deliveries).clone()).unwrap_or_default())
         }
@@ -532,6 +546,7 @@ impl Shared {
             attempts: 0,
             acknowledged: false,
             last_answer: String::new(),
+            answers: Vec::new(),
         });
         let shared = self.clone();
         let content_type =
@@ -557,6 +572,7 @@ impl Shared {
                     if let Some(delivery) = deliveries.iter_mut().find(|d| d.notify_id == notify_id) {
                         delivery.attempts += 1;
                         delivery.acknowledged = acknowledged;
+                        delivery.answers.push(text.clone());
                         delivery.last_answer = text;
                     }
                 }

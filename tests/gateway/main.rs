@@ -8,6 +8,7 @@
 mod common;
 
 mod apis;
+mod cashier;
 mod client_wire;
 mod examples_e2e;
 #[cfg(feature = "redis")]

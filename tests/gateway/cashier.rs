@@ -1,0 +1,273 @@
+//! The sandbox's cashier in a real browser (headless Chromium over WebDriver, Debian's
+//! `chromium` and `chromium-driver`, installed by `.ci/run`), through the axum checkout
+//! example; the signed return; the dashboard.
+
+#[path = "../../examples/checkout.rs"]
+#[allow(dead_code)]
+mod checkout;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alipay_sandbox::{Sandbox, SandboxHandle};
+use alipay_sdk::model::EntryPointApi;
+use alipay_sdk::model::trade::{TradePagePay, TradeStatus};
+use alipay_sdk::page::PageMethod;
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser() -> (Driver, Browser) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (Debian's chromium-driver; .ci/run installs it)");
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver { child, port, _profile: profile };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=900,700".into(),
+        format!("--user-data-dir={}", driver._profile.path().display()),
+    ];
+    let mut capabilities = serde_json::Map::new();
+    capabilities
+        .insert("goog:chromeOptions".into(), serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }));
+    let client = ClientBuilder::native()
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session");
+    (driver, client)
+}
+
+/// The checkout example serving on a free port, for the sandbox's app.
+async fn shop(sandbox: &SandboxHandle) -> String {
+    let config = sandbox.client_config().build().unwrap();
+    let verifier = config.notification_verifier();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let shop = Arc::new(checkout::Shop {
+        client: alipay_sdk::Client::new(config).unwrap(),
+        verifier,
+        base_url: base_url.clone(),
+        orders: Mutex::new(HashMap::new()),
+    });
+    tokio::spawn(async move { axum::serve(listener, checkout::router(shop)).await.unwrap() });
+    base_url
+}
+
+async fn text_of(browser: &Browser, css: &str) -> String {
+    browser.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+async fn wait_for_text(browser: &Browser, css: &str, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = text_of(browser, css).await;
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} never said {wanted:?}; it says {text:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_buyer_pays_at_the_cashier_and_the_shop_sees_the_return_then_the_notification() {
+    let sandbox = Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(100); 5]).start().await.unwrap();
+    let shop = shop(&sandbox).await;
+    let (_driver, browser) = browser().await;
+    browser.goto(&shop).await.unwrap();
+    browser.find(Locator::Id("buy")).await.unwrap().click().await.unwrap();
+    // The auto-submitted form lands on the cashier.
+    assert_eq!(text_of(&browser, "#amount").await, "￥88.88");
+    assert_eq!(text_of(&browser, "#subject").await, "Sandbox coffee");
+    assert_eq!(text_of(&browser, "#app-id").await, sandbox.app_id());
+    let order = text_of(&browser, "#out-trade-no").await;
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a screenshot of the cashier");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cashier.png");
+    std::fs::write(&target, &png).unwrap();
+    if std::env::var_os("UPDATE_CASHIER_SCREENSHOT").is_some() {
+        std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cashier.png"), &png).unwrap();
+    }
+    browser.find(Locator::Id("pay")).await.unwrap().click().await.unwrap();
+    // Back on the shop's return_url: the verified return at once, the verified notification after.
+    let returned = wait_for_text(&browser, "#return-status", "Return verified").await;
+    assert!(returned.contains(&order) && returned.contains("88.88"), "{returned}");
+    wait_for_text(&browser, "#notify-status", "Notification verified: TRADE_SUCCESS").await;
+    assert_eq!(sandbox.trade_status(&order), Some(TradeStatus::TradeSuccess));
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_buyer_cancels_and_the_shop_shows_no_payment() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let shop = shop(&sandbox).await;
+    let (_driver, browser) = browser().await;
+    browser.goto(&shop).await.unwrap();
+    browser.find(Locator::Id("buy")).await.unwrap().click().await.unwrap();
+    let order = text_of(&browser, "#out-trade-no").await;
+    browser.find(Locator::Id("cancel")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "#return-status", "Payment not completed").await;
+    assert_eq!(sandbox.trade_status(&order), Some(TradeStatus::TradeClosed));
+    assert!(sandbox.deliveries().is_empty(), "no notification for a cancelled payment");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_form_gets_the_error_page_and_the_get_url_the_cashier() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    let request = TradePagePay::new("tampered-1", "88.88".parse().unwrap(), "Sandbox coffee").to_request();
+    let form = client.page_execute(&request, PageMethod::Post).unwrap();
+    let tampered = form.replace("&quot;88.88&quot;", "&quot;0.01&quot;");
+    assert_ne!(tampered, form, "the amount was changed in the form");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tampered.html");
+    std::fs::write(&file, format!("<!doctype html><html><body>{tampered}</body></html>")).unwrap();
+    let (_driver, browser) = browser().await;
+    browser.goto(&format!("file://{}", file.display())).await.unwrap();
+    assert_eq!(text_of(&browser, "#sub-code").await, "isv.invalid-signature");
+    assert_eq!(sandbox.trade_count(), 0);
+
+    // The GET form of the same request opens the cashier directly.
+    let request = TradePagePay::new("get-1", "1.23".parse().unwrap(), "GET <b>coffee</b>").to_request();
+    let url = client.page_execute(&request, PageMethod::Get).unwrap();
+    browser.goto(&url).await.unwrap();
+    assert_eq!(text_of(&browser, "#amount").await, "￥1.23");
+    assert_eq!(text_of(&browser, "#subject").await, "GET <b>coffee</b>", "shown as text, escaped");
+    browser.close().await.unwrap();
+}
+
+/// The signed return without a browser: the shop's verifier accepts it, and a changed amount
+/// is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_return_is_signed_and_a_changed_amount_is_refused() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let config = sandbox.client_config().build().unwrap();
+    let verifier = config.notification_verifier();
+    let client = alipay_sdk::Client::new(config).unwrap();
+    let request = TradePagePay::new("return-1", "5.00".parse().unwrap(), "R")
+        .to_request()
+        .return_url("https://shop.example/return");
+    let url = client.page_execute(&request, PageMethod::Get).unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let cashier = http.get(&url).send().await.unwrap().text().await.unwrap();
+    let token = cashier.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let base = sandbox.gateway_url().replace("/gateway.do", "");
+    let paid = http
+        .post(format!("{base}/sandbox/cashier/pay"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status().as_u16(), 303);
+    let location = paid.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("https://shop.example/return?"), "{location}");
+    let query = location.split_once('?').unwrap().1;
+    let back = verifier.verify_return(query).unwrap();
+    assert_eq!((back.out_trade_no.as_str(), back.total_amount.to_string().as_str()), ("return-1", "5.00"));
+    assert_eq!(back.method, "alipay.trade.page.pay.return");
+    let changed = query.replace("total_amount=5.00", "total_amount=0.01");
+    assert_ne!(changed, query);
+    assert!(verifier.verify_return(&changed).is_err());
+    // A notification is no return.
+    assert!(verifier.verify_return(&query.replace("page.pay.return", "page.pay")).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_shows_trades_notifications_certificate_and_faults() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    client
+        .call(&alipay_sdk::model::trade::TradePrecreate::new("dash-1", "3.00".parse().unwrap(), "<script>x</script>"))
+        .await
+        .unwrap();
+    let base = sandbox.gateway_url().replace("/gateway.do", "");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("dash-1") && page.contains("&lt;script&gt;x&lt;/script&gt;"), "escaped");
+    assert!(!page.contains("<script>x</script>"));
+    let old_sn = sandbox.info().alipay_cert_sn;
+    assert!(page.contains(&old_sn));
+    let rotated = http.post(format!("{base}/sandbox/dashboard/rotate")).send().await.unwrap();
+    assert_eq!(rotated.status().as_u16(), 303);
+    let page = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&sandbox.info().alipay_cert_sn) && sandbox.info().alipay_cert_sn != old_sn);
+    let set = http
+        .post(format!("{base}/sandbox/dashboard/faults"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("method=alipay.trade.query&fault=ServerErrorHtml&probability=1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 303);
+    let page = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("alipay.trade.query") && page.contains("ServerErrorHtml"), "{page}");
+    let error = client.call(&alipay_sdk::model::trade::TradeQuery::by_out_trade_no("dash-1")).await.unwrap_err();
+    assert_eq!(error.status_code(), Some(502));
+}
+
+/// Wap pay in GBK: the cashier in the request's charset; cancel goes back to `quit_url`.
+#[tokio::test(flavor = "multi_thread")]
+async fn wap_pay_renders_in_gbk_and_cancel_returns_to_quit_url() {
+    use alipay_sdk::model::trade::TradeWapPay;
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let config = sandbox.client_config().charset(alipay_sdk::charset::Charset::Gbk).build().unwrap();
+    let client = alipay_sdk::Client::new(config).unwrap();
+    let request = TradeWapPay::new("wap-1", "2.50".parse().unwrap(), "手机咖啡")
+        .with("quit_url", "https://shop.example/quit")
+        .to_request()
+        .return_url("https://shop.example/return");
+    let url = client.page_execute(&request, PageMethod::Get).unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = http.get(&url).send().await.unwrap();
+    assert_eq!(answer.headers()["content-type"].to_str().unwrap(), "text/html;charset=GBK");
+    let bytes = answer.bytes().await.unwrap();
+    let (text, _, malformed) = encoding_rs::GBK.decode(&bytes);
+    assert!(!malformed && text.contains("手机咖啡") && text.contains("￥2.50"), "{text}");
+    let token = text.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let base = sandbox.gateway_url().replace("/gateway.do", "");
+    let cancelled = http
+        .post(format!("{base}/sandbox/cashier/cancel"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status().as_u16(), 303);
+    assert_eq!(cancelled.headers()["location"].to_str().unwrap(), "https://shop.example/quit");
+    assert_eq!(sandbox.trade_status("wap-1"), Some(TradeStatus::TradeClosed));
+}
