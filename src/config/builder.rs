@@ -437,15 +437,7 @@ impl<M: Buildable> ConfigBuilder<M> {
                     })?
                     .load(PublicKey::from_path)
                     .map_err(key_field("alipay_public_key"))?;
-                if key.algorithm() != common.sign_type.algorithm() {
-                    return Err(ConfigErrorKind::AlipayKeyAlgorithm {
-                        field: "alipay_public_key",
-                        origin: key.origin().to_string(),
-                        found: key.algorithm(),
-                        sign_type: common.sign_type,
-                    }
-                    .into());
-                }
+                check_alipay_key_algorithm("alipay_public_key", &key, key.origin(), common.sign_type)?;
                 // The most common mix-up: the app's own public key (应用公钥) given as Alipay's.
                 let probe = b"alipay-sdk: is this the app's own public key?";
                 let sign_type = SignType::default_for(signer.algorithm());
@@ -478,6 +470,20 @@ impl<M: Buildable> ConfigBuilder<M> {
             clock: common.clock,
         })
     }
+}
+
+/// An Alipay key (certificate or public key) must be of the configured algorithm.
+fn check_alipay_key_algorithm(
+    field: &'static str,
+    key: &PublicKey,
+    origin: &str,
+    sign_type: SignType,
+) -> Result<(), ConfigError> {
+    if key.algorithm() == sign_type.algorithm() {
+        return Ok(());
+    }
+    Err(ConfigErrorKind::AlipayKeyAlgorithm { field, origin: origin.to_string(), found: key.algorithm(), sign_type }
+        .into())
 }
 
 fn check_gateway(gateway: &str) -> Result<(), ConfigError> {
@@ -537,15 +543,7 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
             .map_err(cert_field("alipay_cert"))?;
         let key = PublicKey::from_certificate(chain.leaf())
             .map_err(|source| ConfigErrorKind::Key { field: "alipay_cert", source })?;
-        if key.algorithm() != algorithm {
-            return Err(ConfigErrorKind::AlipayKeyAlgorithm {
-                field: "alipay_cert",
-                origin: chain.origin().to_string(),
-                found: key.algorithm(),
-                sign_type: common.sign_type,
-            }
-            .into());
-        }
+        check_alipay_key_algorithm("alipay_cert", &key, chain.origin(), common.sign_type)?;
         alipay_certs.push(chain);
     }
     let mut store = AlipayCertStore::new(alipay_certs)

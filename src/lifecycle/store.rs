@@ -711,6 +711,10 @@ impl Turn {
             }
             _ => None,
         };
+        self.held(guard, fleet_lock)
+    }
+
+    fn held(self, guard: tokio::sync::OwnedMutexGuard<()>, fleet_lock: Option<FleetLock>) -> TurnGuard {
         TurnGuard {
             guard: Some(guard),
             fleet_lock: Mutex::new(fleet_lock),
@@ -730,13 +734,7 @@ impl Turn {
             }
             _ => None,
         };
-        TurnGuard {
-            guard: Some(guard),
-            fleet_lock: Mutex::new(fleet_lock),
-            store: self.store,
-            sn: self.sn,
-            gate: self.gate,
-        }
+        self.held(guard, fleet_lock)
     }
 
     /// The SN this turn is for.

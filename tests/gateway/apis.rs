@@ -8,7 +8,9 @@ use alipay_sdk::model::settle::*;
 use alipay_sdk::model::trade::{TradePrecreate, TradeRef, TradeRefund};
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::request::RequestErrorKind;
-use alipay_sdk::{Client, Error, ErrorKind};
+use alipay_sdk::{Client, ErrorKind};
+
+use crate::sandbox::sub_code;
 
 fn amount(text: &str) -> Amount {
     text.parse().unwrap()
@@ -16,13 +18,6 @@ fn amount(text: &str) -> Amount {
 
 fn client(sandbox: &SandboxHandle) -> Client {
     Client::new(sandbox.client_config().build().unwrap()).unwrap()
-}
-
-fn sub_code(error: &Error) -> String {
-    match error.business() {
-        Some(e) => e.failure.sub_code.clone().unwrap_or_default(),
-        None => panic!("expected a verified business error, got {error:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

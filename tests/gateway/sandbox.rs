@@ -22,7 +22,7 @@ fn client(sandbox: &SandboxHandle) -> Client {
     Client::new(sandbox.client_config().build().unwrap()).unwrap()
 }
 
-fn sub_code(error: &Error) -> String {
+pub(crate) fn sub_code(error: &Error) -> String {
     match error.business() {
         Some(e) => e.failure.sub_code.clone().unwrap_or_default(),
         None => panic!("expected a verified business error, got {error:?}"),
@@ -241,7 +241,7 @@ async fn public_key_mode_gbk_and_aes() {
 }
 
 /// A notify_url receiver that answers `fail` `failures` times, then `success`.
-async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+pub(crate) async fn receiver(failures: usize) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
     use axum::body::Bytes;
     use axum::http::HeaderMap;
     let received = Arc::new(Mutex::new(Vec::new()));

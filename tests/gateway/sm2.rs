@@ -37,25 +37,7 @@ type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 /// A notify_url receiver answering `success`.
 async fn receiver() -> (String, Received) {
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let log = received.clone();
-    let app = axum::Router::new().route(
-        "/notify",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let log = log.clone();
-            async move {
-                let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                log.lock().unwrap().push((content_type, body.to_vec()));
-                "success"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/notify", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, received)
+    crate::sandbox::receiver(0).await
 }
 
 async fn first_notification(received: &Received) -> (String, Vec<u8>) {
