@@ -696,3 +696,53 @@ mod mutation_sweep {
         }
     }
 }
+
+/// Bill archives come from the network: a damaged or hostile zip is a typed error, never a
+/// panic, and sizes stay capped.
+#[cfg(feature = "bill")]
+mod bill_archives {
+    use std::io::Write;
+
+    use alipay_sdk::bill::{self, BillLimits};
+    use alipay_sdk::model::settle::BillType;
+    use proptest::prelude::*;
+
+    fn archive() -> Vec<u8> {
+        let detail = "#支付宝业务明细查询\r\n\"支付宝交易号\",\"商户订单号\",\"业务类型\",\"订单金额（元）\"\r\n\
+                      \"2026\t\",\"o-1\t\",\"交易\",\"1.00\"\r\n#导出时间：[2026-12-01]\r\n";
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        {
+            let mut writer = zip::ZipWriter::new(&mut buffer);
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            writer.start_file("x_业务明细.csv", options).unwrap();
+            writer.write_all(&encoding_rs::GBK.encode(detail).0).unwrap();
+            writer.finish().unwrap();
+        }
+        buffer.into_inner()
+    }
+
+    #[test]
+    fn the_untouched_archive_parses() {
+        let parsed = bill::parse(&archive(), BillType::Trade, BillLimits::default()).unwrap();
+        assert_eq!(parsed.details.len(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #[test]
+        fn damaged_archives_are_errors_not_panics(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = archive();
+            for (at, value) in edits {
+                let index = at.index(bytes.len());
+                bytes[index] = value;
+            }
+            let keep = cut.index(bytes.len() + 1);
+            bytes.truncate(keep.max(bytes.len() / 2));
+            let limits = BillLimits { max_unpacked_bytes: 1 << 20, ..BillLimits::default() };
+            let _ = bill::parse(&bytes, BillType::Trade, limits);
+        }
+    }
+}
