@@ -223,23 +223,52 @@ pub struct AccountBillRow {
     pub extra: Vec<(String, String)>,
 }
 
-/// A row of a summary file (汇总): its columns by header, amounts readable as such.
+/// A row of the trade bill's summary file (业务明细(汇总)): one per store, then `合计`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct SummaryRow {
-    /// The columns, in file order.
-    pub columns: Vec<(String, String)>,
+pub struct TradeSummaryRow {
+    /// 门店编号 (`合计` on the total row).
+    pub store_id: String,
+    /// 门店名称.
+    pub store_name: String,
+    /// 交易订单总笔数.
+    pub trade_count: u64,
+    /// 退款订单总笔数.
+    pub refund_count: u64,
+    /// 订单金额（元）.
+    pub total_amount: BillAmount,
+    /// 商家实收（元）.
+    pub received_amount: BillAmount,
+    /// 服务费（元）.
+    pub service_fee: BillAmount,
+    /// 实收净额（元）.
+    pub net_amount: BillAmount,
+    /// Every other column, by its header.
+    pub extra: Vec<(String, String)>,
 }
 
-impl SummaryRow {
-    /// The value under `header`.
-    pub fn get(&self, header: &str) -> Option<&str> {
-        self.columns.iter().find(|(name, _)| name == header).map(|(_, value)| value.as_str())
-    }
+/// A row of the account bill's summary file (账务明细(汇总)): one per business type, then `合计`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountSummaryRow {
+    /// 业务类型 (`合计` on the total row).
+    pub business_type: String,
+    /// 笔数 (or 收入笔数 + 支出笔数 where the file splits them).
+    pub count: u64,
+    /// 收入金额（+元）.
+    pub income: BillAmount,
+    /// 支出金额（-元）.
+    pub outgo: BillAmount,
+    /// Every other column, by its header.
+    pub extra: Vec<(String, String)>,
+}
 
-    /// The value under `header` read as an amount.
-    pub fn amount(&self, header: &str) -> Option<BillAmount> {
-        self.get(header).and_then(BillAmount::parse)
-    }
+/// The summary rows of a bill.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum BillSummary {
+    /// The trade bill's.
+    Trade(Vec<TradeSummaryRow>),
+    /// The account bill's.
+    Account(Vec<AccountSummaryRow>),
 }
 
 /// The detail rows of a bill.
@@ -274,8 +303,9 @@ pub struct Bill {
     pub bill_type: BillType,
     /// The detail rows.
     pub details: BillDetails,
-    /// The summary rows (the last one is usually the total, `合计`).
-    pub summary: Vec<SummaryRow>,
+    /// The summary rows (the last one is usually the total, `合计`); empty when the archive
+    /// has no summary file.
+    pub summary: BillSummary,
     /// The `#` lines of the detail file (account, period, totals, export time).
     pub notes: Vec<String>,
     /// The files of the archive.
@@ -347,7 +377,10 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
         BillType::SignCustomer => ("账务流水号", "account detail (账务明细)"),
     };
     let mut details = None;
-    let mut summary = Vec::new();
+    let mut summary = match bill_type {
+        BillType::Trade => BillSummary::Trade(Vec::new()),
+        BillType::SignCustomer => BillSummary::Account(Vec::new()),
+    };
     let mut notes = Vec::new();
     for (name, raw) in &files {
         if !name.to_ascii_lowercase().ends_with(".csv") {
@@ -355,7 +388,10 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
         }
         let table = Table::read(name, raw)?;
         if name.contains("汇总") {
-            summary = table.rows.iter().map(|(_, row)| SummaryRow { columns: table.columns(row) }).collect();
+            summary = match bill_type {
+                BillType::Trade => BillSummary::Trade(table.trade_summary_rows()?),
+                BillType::SignCustomer => BillSummary::Account(table.account_summary_rows()?),
+            };
         } else if table.header.iter().any(|h| h == detail_marker) {
             notes = table.notes.clone();
             details = Some(match bill_type {
@@ -449,10 +485,6 @@ impl Table {
         Ok(Table { file: file.to_string(), notes, header, rows })
     }
 
-    fn columns(&self, row: &[String]) -> Vec<(String, String)> {
-        self.header.iter().cloned().zip(row.iter().cloned()).collect()
-    }
-
     /// A row's fields by header; unknown headers left for `extra`.
     fn fields<'a>(&'a self, line: u64, row: &'a [String]) -> Fields<'a> {
         Fields { table: self, line, row, used: vec![false; self.header.len()] }
@@ -476,6 +508,41 @@ impl Table {
                 refund_request_no: f.text("退款批次号/请求号", false)?,
                 service_fee: f.amount("服务费（元）", false)?,
                 remark: f.text("备注", false)?,
+                extra: f.rest(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn trade_summary_rows(&self) -> Result<Vec<TradeSummaryRow>, BillError> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        for (line, row) in &self.rows {
+            let mut f = self.fields(*line, row);
+            out.push(TradeSummaryRow {
+                store_id: f.text("门店编号", false)?,
+                store_name: f.text("门店名称", false)?,
+                trade_count: f.count("交易订单总笔数")?,
+                refund_count: f.count("退款订单总笔数")?,
+                total_amount: f.amount("订单金额（元）", false)?,
+                received_amount: f.amount("商家实收（元）", false)?,
+                service_fee: f.amount("服务费（元）", false)?,
+                net_amount: f.amount("实收净额（元）", false)?,
+                extra: f.rest(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn account_summary_rows(&self) -> Result<Vec<AccountSummaryRow>, BillError> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        for (line, row) in &self.rows {
+            let mut f = self.fields(*line, row);
+            let count = f.count("笔数")? + f.count("收入笔数")? + f.count("支出笔数")?;
+            out.push(AccountSummaryRow {
+                business_type: f.text("业务类型", false)?,
+                count,
+                income: f.amount("收入金额（+元）", false)?,
+                outgo: f.amount("支出金额（-元）", false)?,
                 extra: f.rest(),
             });
         }
@@ -532,6 +599,15 @@ impl Fields<'_> {
     fn amount(&mut self, header: &str, required: bool) -> Result<BillAmount, BillError> {
         let text = self.text(header, required)?;
         BillAmount::parse(&text).ok_or_else(|| self.malformed(format!("column {header:?}: {text:?} is not an amount")))
+    }
+
+    /// A count column (absent or empty: 0).
+    fn count(&mut self, header: &str) -> Result<u64, BillError> {
+        let text = self.text(header, false)?;
+        if text.is_empty() {
+            return Ok(0);
+        }
+        text.parse().map_err(|_| self.malformed(format!("column {header:?}: {text:?} is not a count")))
     }
 
     fn rest(&self) -> Vec<(String, String)> {

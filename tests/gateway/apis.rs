@@ -205,7 +205,9 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
     assert_eq!((payment.total_amount.cents(), payment.subject.as_str()), (6666, "账单测试, 一"));
     let refund = rows.iter().find(|r| r.business_type == "退款").unwrap();
     assert_eq!((refund.total_amount.cents(), refund.refund_request_no.as_str()), (-666, "bill-refund-1"));
-    assert_eq!(bill.summary.last().unwrap().amount("商家实收（元）").unwrap().cents(), 6000);
+    let alipay_sdk::bill::BillSummary::Trade(summary) = &bill.summary else { panic!("trade summary") };
+    let total = summary.last().unwrap();
+    assert_eq!((total.store_id.as_str(), total.received_amount.cents(), total.trade_count), ("合计", 6000, 1));
     let (last_done, last_total) = *reports.last().unwrap();
     assert!(last_total.is_some_and(|total| total == last_done) && last_done > 0, "{reports:?}");
 

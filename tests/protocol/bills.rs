@@ -2,7 +2,7 @@
 //! and `csv` modules, GBK text, laid out as Alipay's (notes around the table, tab-padded
 //! values, a quoted comma, an unknown column) — with the expected values printed by Python.
 
-use alipay_sdk::bill::{self, BillDetails, BillErrorKind, BillLimits};
+use alipay_sdk::bill::{self, BillDetails, BillErrorKind, BillLimits, BillSummary};
 use alipay_sdk::model::settle::BillType;
 
 const PYTHON: &str = r##"
@@ -95,12 +95,11 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
         assert!(row.extra.contains(&("新增列".to_string(), want["extra"].as_str().unwrap().to_string())));
         assert!(row.extra.iter().any(|(name, value)| name == "门店名称" && value == "西湖店"));
     }
-    assert_eq!(trade.summary.len(), 2);
-    assert_eq!(trade.summary[1].get("门店编号"), Some("合计"));
-    assert_eq!(
-        trade.summary[1].amount("实收净额（元）").unwrap().to_string(),
-        expected["summary_net"].as_str().unwrap()
-    );
+    let BillSummary::Trade(summary) = &trade.summary else { panic!("trade summary") };
+    assert_eq!(summary.len(), 2);
+    assert_eq!((summary[1].store_id.as_str(), summary[1].trade_count, summary[1].refund_count), ("合计", 1, 1));
+    assert_eq!(summary[1].net_amount.to_string(), expected["summary_net"].as_str().unwrap());
+    assert_eq!(summary[0].store_name, "西湖店");
     assert!(trade.notes.iter().any(|n| n.contains("交易合计")), "{:?}", trade.notes);
     assert_eq!(trade.files.len(), 2);
 
@@ -114,6 +113,8 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
         assert_eq!(row.balance.cents(), want["balance_cents"].as_i64().unwrap());
     }
     assert_eq!(rows.len(), 2);
+    let BillSummary::Account(summary) = &account.summary else { panic!("account summary") };
+    assert_eq!((summary[0].business_type.as_str(), summary[0].count), ("合计", 2));
 
     // A trade bill is not an account bill.
     let error = bill::parse(&read("trade.zip"), BillType::SignCustomer, BillLimits::default()).unwrap_err();
