@@ -102,7 +102,7 @@ async fn eight_processes_download_a_rotated_certificate_once() {
     let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
     client.call(&TradeCreate::new("fleet-1", amount("1.00"), "fleet")).await.unwrap();
     let signals = tempfile::tempdir().unwrap();
-    let workers: Vec<std::process::Child> = (0..8)
+    let workers: Vec<KillOnDrop> = (0..8)
         .map(|id| {
             let spec = WorkerSpec {
                 id,
@@ -120,6 +120,7 @@ async fn eight_processes_download_a_rotated_certificate_once() {
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
+                .map(|child| KillOnDrop(Some(child)))
                 .unwrap()
         })
         .collect();
@@ -133,7 +134,7 @@ async fn eight_processes_download_a_rotated_certificate_once() {
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     std::fs::write(signals.path().join("rotated"), b"").unwrap();
     let outputs = tokio::task::spawn_blocking(move || {
-        workers.into_iter().map(|worker| worker.wait_with_output().unwrap()).collect::<Vec<_>>()
+        workers.into_iter().map(|mut worker| worker.0.take().unwrap().wait_with_output().unwrap()).collect::<Vec<_>>()
     })
     .await
     .unwrap();
@@ -157,6 +158,18 @@ async fn eight_processes_download_a_rotated_certificate_once() {
         CertificateChain::from_bytes(&stored).unwrap().certificates(),
         CertificateChain::from_bytes(served.as_bytes()).unwrap().certificates()
     );
+}
+
+/// A worker process, killed if the test ends (or fails) before waiting for it.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Notifications signed like the sandbox's, verified, ready for a guard.
