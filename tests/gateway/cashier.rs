@@ -28,8 +28,17 @@ struct Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // chromedriver leads its own process group: the Chromium it started goes with it,
-        // even when a failed test never closed the session.
-        let _ = Command::new("kill").args(["-KILL", &format!("-{}", self.child.id())]).status();
+        // even when a failed test never closed the session. The signal is sent here, not by
+        // `/usr/bin/kill`: procps' kill misreads `-KILL -<pgid>` (seen sending kill(-1, …),
+        // which takes every process of the machine with it).
+        if let Ok(group) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: getpgrp and kill take and return plain integers; no memory is shared.
+            let own_group = unsafe { libc::getpgrp() };
+            if group > 1 && group != own_group {
+                // SAFETY: as above; a negative pid names exactly the process group `group`.
+                unsafe { libc::kill(-group, libc::SIGKILL) };
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
