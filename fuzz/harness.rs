@@ -179,3 +179,62 @@ pub fn v3_verified(data: &[u8]) -> usize {
     let _ = format!("{request:?}");
     accepted
 }
+
+/// Bill archives (feature `bill`): the bytes as an archive; as the text of both detail files put
+/// into an archive here; and as the text of both summary files beside minimal detail files —
+/// each read as a trade and as an account bill. A bill that parses lists every file of its
+/// archive and serializes.
+#[cfg(feature = "bill")]
+pub fn bill(data: &[u8]) {
+    bill_parsed(data);
+}
+
+/// [`bill`], returning how many of its six readings parsed (so the replay test can tell that the
+/// seeds reach the typed rows).
+#[cfg(feature = "bill")]
+pub fn bill_parsed(data: &[u8]) -> usize {
+    use alipay_sdk::bill::{self, BillLimits};
+    use alipay_sdk::model::settle::BillType;
+
+    // UTF-8 with a byte-order mark is read as UTF-8; the markers make them detail files.
+    const TRADE_DETAIL: &[u8] = "\u{feff}支付宝交易号\r\n".as_bytes();
+    const ACCOUNT_DETAIL: &[u8] = "\u{feff}账务流水号\r\n".as_bytes();
+    let archives = [
+        data.to_vec(),
+        stored_zip(&[("x_业务明细.csv", data), ("x_账务明细.csv", data)]),
+        stored_zip(&[
+            ("x_业务明细.csv", TRADE_DETAIL),
+            ("x_账务明细.csv", ACCOUNT_DETAIL),
+            ("x_业务明细(汇总).csv", data),
+            ("x_账务明细(汇总).csv", data),
+        ]),
+    ];
+    let limits = BillLimits { max_download_bytes: 1 << 20, max_unpacked_bytes: 1 << 20 };
+    let mut parsed_count = 0;
+    for archive in &archives {
+        for bill_type in [BillType::Trade, BillType::SignCustomer] {
+            if let Ok(parsed) = bill::parse(archive, bill_type, limits) {
+                assert_eq!(parsed.bill_type, bill_type);
+                assert!(!parsed.files.is_empty());
+                serde_json::to_string(&parsed).expect("a parsed bill serializes");
+                parsed_count += 1;
+            }
+        }
+    }
+    parsed_count
+}
+
+/// An archive of `files`, stored (not compressed) so the fuzzer's bytes reach the CSV reader.
+#[cfg(feature = "bill")]
+fn stored_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    let mut writer = zip::ZipWriter::new(&mut buffer);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, content) in files {
+        writer.start_file(*name, options).expect("an entry starts");
+        writer.write_all(content).expect("an entry is written");
+    }
+    writer.finish().expect("the archive is finished");
+    buffer.into_inner()
+}

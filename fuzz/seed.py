@@ -194,6 +194,57 @@ def main():
     write("regressions", "v3", "unclosed_brace", b"\x00/v3/{" + b"{" * 10000)
     write("regressions", "v3", "deep_json_failure", bytes([2]) + b"\n" + b"[" * 100000)
 
+    bills()
+
+
+def bills():
+    """Bill archives as Alipay lays them out (GBK CSV with `#` notes, tab-padded numbers), the
+    detail and summary texts alone (the harness wraps them in an archive), and hostile ones."""
+    import csv
+    import io
+    import zipfile
+
+    def table(notes_before, header, rows, notes_after):
+        out = io.StringIO()
+        for note in notes_before:
+            out.write(note + "\r\n")
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        for note in notes_after:
+            out.write(note + "\r\n")
+        return out.getvalue().encode("gbk")
+
+    def archive(files):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, content in files:
+                z.writestr(name, content)
+        return buffer.getvalue()
+
+    trade = table(["#支付宝业务明细查询", "#账号：[20880000000000010156]"],
+                  ["支付宝交易号", "商户订单号", "业务类型", "商品名称", "订单金额（元）", "商家实收（元）", "服务费（元）", "备注"],
+                  [["2026113022001404\t", "order-1\t", "交易", "会员, 月卡", "88.88", "88.88", "-0.53", "首单"],
+                   ["2026113022001404\t", "order-1\t", "退款", "会员, 月卡", "-8.88", "-8.88", "0.05", ""]],
+                  ["#交易合计：1笔", "#导出时间：[2026-12-01 09:00:00]"])
+    trade_summary = table(["#支付宝业务汇总查询"],
+                          ["门店编号", "门店名称", "交易订单总笔数", "退款订单总笔数", "订单金额（元）", "商家实收（元）", "实收净额（元）"],
+                          [["合计", "", "1", "1", "80.00", "80.00", "79.52"]], [])
+    account = table(["#支付宝账务明细查询"],
+                    ["账务流水号", "业务流水号", "商户订单号", "收入金额（+元）", "支出金额（-元）", "账户余额（元）", "业务类型"],
+                    [["202611300001\t", "2026113022001404\t", "order-1\t", "+88.88", "0.00", "10088.88", "在线支付"]], [])
+    account_summary = table([], ["业务类型", "收入笔数", "收入金额（+元）", "支出笔数", "支出金额（-元）"],
+                            [["合计", "1", "88.88", "0", "0.00"]], [])
+    write("corpus", "bill", "trade_zip", archive([("x_业务明细.csv", trade), ("x_业务明细(汇总).csv", trade_summary)]))
+    write("corpus", "bill", "account_zip", archive([("x_账务明细.csv", account), ("x_账务明细(汇总).csv", account_summary)]))
+    write("corpus", "bill", "trade_detail_text", trade)
+    write("corpus", "bill", "trade_summary_text", trade_summary)
+    write("corpus", "bill", "account_detail_text", account)
+    write("corpus", "bill", "account_summary_text", account_summary)
+    write("regressions", "bill", "unterminated_quote", b'"\xd6\xa7\xb8\xb6\xb1\xa6\xbd\xbb\xd2\xd7\xba\xc5\r\n"' + b"x" * 100000)
+    write("regressions", "bill", "huge_amount", table([], ["支付宝交易号", "订单金额（元）"], [["1", "9" * 5000 + ".99"]], []))
+    write("regressions", "bill", "many_columns", table([], ["支付宝交易号"] + ["c%d" % i for i in range(20000)], [["1"]], []))
+
 
 if __name__ == "__main__":
     main()

@@ -56,10 +56,12 @@ pub enum BillErrorKind {
         status: u16,
     },
     /// The file is larger than the configured limit.
-    #[error("the bill is larger than the {limit}-byte limit (BillLimits)")]
+    #[error("the bill is larger than its {limit}-byte limit (BillLimits::{limit_name})")]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
+        /// Which limit: `max_download_bytes` or `max_unpacked_bytes`.
+        limit_name: &'static str,
     },
     /// The file is not a zip archive (or a damaged one).
     #[error("the bill is not a readable zip archive: {detail}")]
@@ -97,7 +99,8 @@ crate::error::layer_error!(
 pub struct BillLimits {
     /// The most bytes downloaded (default 512 MiB).
     pub max_download_bytes: u64,
-    /// The most bytes a file of the archive may unpack to (default 2 GiB).
+    /// The most bytes the archive's CSV files may unpack to, all together (default 2 GiB):
+    /// a small archive of many highly compressed entries cannot take more than this.
     pub max_unpacked_bytes: u64,
 }
 
@@ -331,7 +334,9 @@ pub async fn download(
     }
     let total = response.content_length();
     if total.is_some_and(|total| total > limits.max_download_bytes) {
-        return Err(BillErrorKind::TooLarge { limit: limits.max_download_bytes }.into());
+        return Err(
+            BillErrorKind::TooLarge { limit: limits.max_download_bytes, limit_name: "max_download_bytes" }.into()
+        );
     }
     let mut body = Vec::with_capacity(total.unwrap_or(0).min(limits.max_download_bytes) as usize);
     progress(0, total);
@@ -343,7 +348,9 @@ pub async fn download(
         .map_err(BillErrorKind::Download)?
     {
         if body.len() as u64 + chunk.len() as u64 > limits.max_download_bytes {
-            return Err(BillErrorKind::TooLarge { limit: limits.max_download_bytes }.into());
+            return Err(
+                BillErrorKind::TooLarge { limit: limits.max_download_bytes, limit_name: "max_download_bytes" }.into()
+            );
         }
         body.extend_from_slice(&chunk);
         progress(body.len() as u64, total);
@@ -355,7 +362,10 @@ pub async fn download(
 pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill, BillError> {
     let not_zip = |e: zip::result::ZipError| BillErrorKind::NotZip { detail: e.to_string() };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).map_err(not_zip)?;
+    let mut names = Vec::new();
     let mut files = Vec::new();
+    // One budget for the whole archive, so many entries cannot multiply the limit.
+    let mut unpack_budget = limits.max_unpacked_bytes;
     for index in 0..archive.len() {
         let mut entry = archive.by_index(index).map_err(not_zip)?;
         // Alipay's archives name their files in GBK without the UTF-8 flag.
@@ -363,15 +373,22 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
         if entry.is_dir() {
             continue;
         }
-        let mut raw = Vec::new();
-        let read = (&mut entry).take(limits.max_unpacked_bytes + 1).read_to_end(&mut raw);
-        read.map_err(|e| BillErrorKind::Malformed { file: name.clone(), line: 0, detail: e.to_string() })?;
-        if raw.len() as u64 > limits.max_unpacked_bytes {
-            return Err(BillErrorKind::TooLarge { limit: limits.max_unpacked_bytes }.into());
+        names.push(name.clone());
+        // Only the CSV files are read; anything else is listed, never unpacked.
+        if !name.to_ascii_lowercase().ends_with(".csv") {
+            continue;
         }
+        let mut raw = Vec::new();
+        let read = (&mut entry).take(unpack_budget + 1).read_to_end(&mut raw);
+        read.map_err(|e| BillErrorKind::Malformed { file: name.clone(), line: 0, detail: e.to_string() })?;
+        if raw.len() as u64 > unpack_budget {
+            return Err(
+                BillErrorKind::TooLarge { limit: limits.max_unpacked_bytes, limit_name: "max_unpacked_bytes" }.into()
+            );
+        }
+        unpack_budget -= raw.len() as u64;
         files.push((name, raw));
     }
-    let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
     let (detail_marker, expected) = match bill_type {
         BillType::Trade => ("支付宝交易号", "trade detail (业务明细)"),
         BillType::SignCustomer => ("账务流水号", "account detail (账务明细)"),
@@ -383,9 +400,6 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
     };
     let mut notes = Vec::new();
     for (name, raw) in &files {
-        if !name.to_ascii_lowercase().ends_with(".csv") {
-            continue;
-        }
         let table = Table::read(name, raw)?;
         if name.contains("汇总") {
             summary = match bill_type {

@@ -528,6 +528,21 @@ mod fuzz_corpus {
         replay("notification", super::harness::notification);
     }
 
+    #[cfg(feature = "bill")]
+    #[test]
+    fn bill() {
+        replay("bill", super::harness::bill);
+        // The seeds (written by Python in `fuzz/seed.py`) reach the typed rows.
+        let parsed = |name: &str| {
+            let path = crate::common::root().join("fuzz/corpus/bill").join(name);
+            super::harness::bill_parsed(&std::fs::read(path).unwrap())
+        };
+        for seed in ["trade_zip", "account_zip", "trade_detail_text", "account_detail_text"] {
+            assert!(parsed(seed) >= 1, "{seed} parses");
+        }
+        assert!(parsed("trade_summary_text") >= 1 && parsed("account_summary_text") >= 1);
+    }
+
     #[test]
     fn v3() {
         replay("v3", super::harness::v3);

@@ -58,6 +58,15 @@ with zipfile.ZipFile(target + "/bad_amount.zip", "w") as z:
     bad = [list(trade_rows[0])]
     bad[0][11] = "88.888"
     z.writestr("x_业务明细.csv", table([], trade_header, bad, []))
+# Forty 64 KiB summary files (each well under a 1 MiB limit, 2.5 MiB together), and an archive
+# whose only big entry is not a CSV file.
+with zipfile.ZipFile(target + "/many_entries.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("x_业务明细.csv", table([], trade_header, trade_rows, []))
+    for i in range(40):
+        z.writestr("x_%d_业务明细(汇总).csv" % i, table(["#" + " " * 65536], summary_header, summary_rows, []))
+with zipfile.ZipFile(target + "/big_attachment.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("x_业务明细.csv", table([], trade_header, trade_rows, []))
+    z.writestr("readme.pdf", b"\0" * (4 << 20))
 
 expected = {
     "trade": [{"trade_no": r[0].strip(), "out_trade_no": r[1].strip(), "business_type": r[2], "subject": r[3],
@@ -131,5 +140,15 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
     // A file unpacking beyond the limit is refused, not read whole.
     let tiny = BillLimits { max_unpacked_bytes: 100, ..BillLimits::default() };
     let error = bill::parse(&read("trade.zip"), BillType::Trade, tiny).unwrap_err();
-    assert!(matches!(error.kind(), BillErrorKind::TooLarge { limit: 100 }), "{error}");
+    assert!(matches!(error.kind(), BillErrorKind::TooLarge { limit: 100, .. }), "{error}");
+    assert!(error.to_string().contains("max_unpacked_bytes"), "names the limit: {error}");
+    // The limit is for the archive as a whole: many entries cannot multiply it.
+    let one_mib = BillLimits { max_unpacked_bytes: 1 << 20, ..BillLimits::default() };
+    let error = bill::parse(&read("many_entries.zip"), BillType::Trade, one_mib).unwrap_err();
+    assert!(matches!(error.kind(), BillErrorKind::TooLarge { limit: 1048576, .. }), "{error}");
+    assert!(bill::parse(&read("many_entries.zip"), BillType::Trade, BillLimits::default()).is_ok());
+    // Files other than CSV are listed, not unpacked: a 4 MiB attachment passes a 1 MiB limit.
+    let bill = bill::parse(&read("big_attachment.zip"), BillType::Trade, one_mib).unwrap();
+    assert_eq!(bill.files, ["x_业务明细.csv", "readme.pdf"]);
+    assert_eq!(bill.details.len(), 2);
 }
