@@ -338,7 +338,8 @@ pub async fn download(
             BillErrorKind::TooLarge { limit: limits.max_download_bytes, limit_name: "max_download_bytes" }.into()
         );
     }
-    let mut body = Vec::with_capacity(total.unwrap_or(0).min(limits.max_download_bytes) as usize);
+    // Room for what was announced, but never more than 8 MiB ahead of the bytes themselves.
+    let mut body = Vec::with_capacity(total.unwrap_or(0).min(limits.max_download_bytes).min(8 << 20) as usize);
     progress(0, total);
     // A server that stops sending is given up on after a minute of silence.
     let stalled = std::time::Duration::from_secs(60);
@@ -379,7 +380,7 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
             continue;
         }
         let mut raw = Vec::new();
-        let read = (&mut entry).take(unpack_budget + 1).read_to_end(&mut raw);
+        let read = (&mut entry).take(unpack_budget.saturating_add(1)).read_to_end(&mut raw);
         read.map_err(|e| BillErrorKind::Malformed { file: name.clone(), line: 0, detail: e.to_string() })?;
         if raw.len() as u64 > unpack_budget {
             return Err(

@@ -151,4 +151,7 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
     let bill = bill::parse(&read("big_attachment.zip"), BillType::Trade, one_mib).unwrap();
     assert_eq!(bill.files, ["x_业务明细.csv", "readme.pdf"]);
     assert_eq!(bill.details.len(), 2);
+    // "No limit" is a limit like any other (no overflow, nothing read short).
+    let unlimited = BillLimits { max_download_bytes: u64::MAX, max_unpacked_bytes: u64::MAX };
+    assert_eq!(bill::parse(&read("trade.zip"), BillType::Trade, unlimited).unwrap(), trade);
 }
