@@ -9,6 +9,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/paired.rs"]
+mod paired;
 
 use std::hint::black_box;
 
@@ -20,6 +22,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::{Signer, Verifier};
+use paired::paired_ratio;
 
 /// A realistic ~1 KB `alipay.trade.query` node.
 fn node_1k() -> String {
@@ -81,6 +84,7 @@ fn verifying(c: &mut Criterion) {
     });
     group.finish();
     let ratio = paired_ratio(
+        300,
         || raw_verify(&alipay_public, black_box(node.as_bytes()), &signature),
         || config.verify_response("alipay.trade.query", black_box(body.as_bytes())).unwrap(),
     );
@@ -181,6 +185,7 @@ fn notification(c: &mut Criterion) {
     });
     group.finish();
     let ratio = paired_ratio(
+        300,
         || raw_verify(&alipay_public, black_box(content.as_bytes()), &signature),
         || {
             verifier
@@ -189,34 +194,6 @@ fn notification(c: &mut Criterion) {
         },
     );
     eprintln!("notify_26_fields: verify_form / raw verify, paired median over 41 rounds: {ratio:.3} (target <= 1.15)");
-}
-
-/// The median ratio of `ours` to `raw` over rounds that alternate the two, so that the
-/// machine's drift (frequency, neighbours) hits both alike; criterion measures them minutes
-/// apart.
-fn paired_ratio<A, B>(mut raw: impl FnMut() -> A, mut ours: impl FnMut() -> B) -> f64 {
-    let time = |f: &mut dyn FnMut()| {
-        let start = std::time::Instant::now();
-        for _ in 0..300 {
-            f();
-        }
-        start.elapsed().as_secs_f64()
-    };
-    let mut ratios: Vec<f64> = (0..41)
-        .map(|round| {
-            // Which goes first alternates, so neither always runs on a warmer machine.
-            let (raw_time, our_time) = if round % 2 == 0 {
-                let raw_time = time(&mut || drop(black_box(raw())));
-                (raw_time, time(&mut || drop(black_box(ours()))))
-            } else {
-                let our_time = time(&mut || drop(black_box(ours())));
-                (time(&mut || drop(black_box(raw()))), our_time)
-            };
-            our_time / raw_time
-        })
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
 }
 
 /// OpenAPI v3: signing a request and verifying a ~1 KB answer, beside the raw sign and verify
@@ -253,6 +230,7 @@ fn v3(c: &mut Criterion) {
     group.bench_function("verify_v3", |b| b.iter(|| config.verify_v3(&signed, black_box(&answer)).unwrap()));
     group.finish();
     let ratio = paired_ratio(
+        300,
         || raw_verify(&alipay_public, black_box(&content), &raw_signature),
         || config.verify_v3(&signed, black_box(&answer)).unwrap(),
     );
@@ -286,6 +264,7 @@ fn sm2(c: &mut Criterion) {
     group.bench_function("verify", |b| b.iter(|| public.verify(black_box(&body), &signature, SignType::Sm2)));
     group.finish();
     let ratio = paired_ratio(
+        300,
         || raw_sm2_verify(black_box(&body)),
         || public.verify(black_box(&body), &signature, SignType::Sm2),
     );

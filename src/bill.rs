@@ -164,6 +164,82 @@ impl serde::Serialize for BillAmount {
     }
 }
 
+/// The values of a row that no typed field takes, by their header: the columns Alipay added
+/// after this SDK was written, the ones it does not type (门店名称, 操作员, …), and values beyond
+/// the header row (under an empty name). Compared, printed and serialized as its
+/// `(header, value)` pairs in file order.
+///
+/// ```
+/// # fn show(row: &alipay_sdk::bill::TradeBillRow) {
+/// if let Some(store) = row.extra.get("门店名称") {
+///     println!("{store}");
+/// }
+/// for (header, value) in row.extra.iter() {
+///     println!("{header} = {value}");
+/// }
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct BillExtra {
+    /// The table's header and which of its columns are typed, shared by all its rows.
+    columns: Option<std::sync::Arc<ExtraColumns>>,
+    /// The whole row (the typed values are skipped when reading).
+    row: Row,
+}
+
+#[derive(Debug)]
+struct ExtraColumns {
+    header: Vec<String>,
+    typed: Vec<bool>,
+}
+
+impl BillExtra {
+    /// The `(header, value)` pairs, in file order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let columns = self.columns.as_deref();
+        self.row.iter().enumerate().filter_map(move |(index, value)| {
+            let typed = columns.is_some_and(|c| c.typed.get(index).copied().unwrap_or(false));
+            let header = columns.and_then(|c| c.header.get(index)).map_or("", String::as_str);
+            (!typed).then_some((header, value))
+        })
+    }
+
+    /// The value of the first untyped column named `header`.
+    pub fn get(&self, header: &str) -> Option<&str> {
+        self.iter().find(|(name, _)| *name == header).map(|(_, value)| value)
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the row has no value beyond its typed fields.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+impl PartialEq for BillExtra {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for BillExtra {}
+
+impl std::fmt::Debug for BillExtra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl serde::Serialize for BillExtra {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
 /// A row of the trade bill's detail file (业务明细): a payment or a refund.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TradeBillRow {
@@ -193,8 +269,8 @@ pub struct TradeBillRow {
     pub service_fee: BillAmount,
     /// 备注.
     pub remark: String,
-    /// Every other column, by its header.
-    pub extra: Vec<(String, String)>,
+    /// Every other value of the row, by its header.
+    pub extra: BillExtra,
 }
 
 /// A row of the account bill's detail file (账务明细): a movement of the balance.
@@ -222,8 +298,8 @@ pub struct AccountBillRow {
     pub business_type: String,
     /// 备注.
     pub remark: String,
-    /// Every other column, by its header.
-    pub extra: Vec<(String, String)>,
+    /// Every other value of the row, by its header.
+    pub extra: BillExtra,
 }
 
 /// A row of the trade bill's summary file (业务明细(汇总)): one per store, then `合计`.
@@ -245,8 +321,8 @@ pub struct TradeSummaryRow {
     pub service_fee: BillAmount,
     /// 实收净额（元）.
     pub net_amount: BillAmount,
-    /// Every other column, by its header.
-    pub extra: Vec<(String, String)>,
+    /// Every other value of the row, by its header.
+    pub extra: BillExtra,
 }
 
 /// A row of the account bill's summary file (账务明细(汇总)): one per business type, then `合计`.
@@ -260,8 +336,8 @@ pub struct AccountSummaryRow {
     pub income: BillAmount,
     /// 支出金额（-元）.
     pub outgo: BillAmount,
-    /// Every other column, by its header.
-    pub extra: Vec<(String, String)>,
+    /// Every other value of the row, by its header.
+    pub extra: BillExtra,
 }
 
 /// The summary rows of a bill.
@@ -401,14 +477,14 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
     };
     let mut notes = Vec::new();
     for (name, raw) in &files {
-        let table = Table::read(name, raw)?;
+        let mut table = Table::read(name, raw)?;
         if name.contains("汇总") {
             summary = match bill_type {
                 BillType::Trade => BillSummary::Trade(table.trade_summary_rows()?),
                 BillType::SignCustomer => BillSummary::Account(table.account_summary_rows()?),
             };
         } else if table.header.iter().any(|h| h == detail_marker) {
-            notes = table.notes.clone();
+            notes = std::mem::take(&mut table.notes);
             details = Some(match bill_type {
                 BillType::Trade => BillDetails::Trade(table.trade_rows()?),
                 BillType::SignCustomer => BillDetails::Account(table.account_rows()?),
@@ -431,11 +507,45 @@ struct Table {
     file: String,
     notes: Vec<String>,
     header: Vec<String>,
-    rows: Vec<(u64, Vec<String>)>,
+    /// The first column of each header name (a bill names a column once).
+    columns: std::collections::HashMap<String, usize>,
+    rows: Vec<(u64, Row)>,
 }
 
-fn clean(value: &str) -> String {
-    value.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').to_string()
+/// A row's cleaned values in one buffer (two allocations a row, not one a value); a value
+/// becomes a `String` only when a typed field takes it, the rest stay here as the row's
+/// [`BillExtra`].
+#[derive(Debug, Clone, Default)]
+struct Row {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Row {
+    fn new(record: &csv::StringRecord) -> Row {
+        let mut row =
+            Row { text: String::with_capacity(record.as_slice().len()), ends: Vec::with_capacity(record.len()) };
+        for value in record {
+            row.text.push_str(clean(value));
+            row.ends.push(row.text.len());
+        }
+        row
+    }
+
+    fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        Some(&self.text[start..end])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).filter_map(|index| self.get(index))
+    }
+}
+
+/// A value without the tabs and spaces bills pad it with (and a stray byte-order mark).
+fn clean(value: &str) -> &str {
+    value.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 impl Table {
@@ -459,7 +569,7 @@ impl Table {
             .flexible(true)
             .comment(Some(b'#'))
             .from_reader(text.as_bytes());
-        let mut header = None;
+        let mut header: Option<Vec<String>> = None;
         let mut rows = Vec::new();
         // Line numbers from byte offsets, counted incrementally (linear in the file).
         let (mut counted_to, mut line_at) = (0usize, 1u64);
@@ -476,20 +586,25 @@ impl Table {
             }
             line_at
         };
-        for record in reader.records() {
-            let record = record.map_err(|e| BillErrorKind::Malformed {
+        // One record read into again and again: the csv crate's `records()` clones each one with
+        // room for the widest row so far, which a wide header makes quadratic.
+        let mut record = csv::StringRecord::new();
+        loop {
+            let more = reader.read_record(&mut record).map_err(|e| BillErrorKind::Malformed {
                 file: file.to_string(),
                 line: e.position().map_or(0, |p| p.line()),
                 detail: e.to_string(),
             })?;
-            let line = record.position().map_or(0, |p| line_of(p.byte() as usize));
-            let values: Vec<String> = record.iter().map(clean).collect();
-            if values.iter().all(String::is_empty) {
+            if !more {
+                break;
+            }
+            if record.iter().all(|value| clean(value).is_empty()) {
                 continue;
             }
+            let line = record.position().map_or(0, |p| line_of(p.byte() as usize));
             match &header {
-                None => header = Some(values),
-                Some(_) => rows.push((line, values)),
+                None => header = Some(record.iter().map(|value| clean(value).to_string()).collect()),
+                Some(_) => rows.push((line, Row::new(&record))),
             }
         }
         let header = header.ok_or_else(|| BillErrorKind::Malformed {
@@ -497,142 +612,193 @@ impl Table {
             line: 0,
             detail: "no header row".into(),
         })?;
-        Ok(Table { file: file.to_string(), notes, header, rows })
+        let mut columns = std::collections::HashMap::with_capacity(header.len());
+        for (index, name) in header.iter().enumerate() {
+            columns.entry(name.clone()).or_insert(index);
+        }
+        Ok(Table { file: file.to_string(), notes, header, columns, rows })
     }
 
-    /// A row's fields by header; unknown headers left for `extra`.
-    fn fields<'a>(&'a self, line: u64, row: &'a [String]) -> Fields<'a> {
-        Fields { table: self, line, row, used: vec![false; self.header.len()] }
-    }
-
-    fn trade_rows(&self) -> Result<Vec<TradeBillRow>, BillError> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (line, row) in &self.rows {
-            let mut f = self.fields(*line, row);
-            out.push(TradeBillRow {
-                trade_no: f.text("支付宝交易号", true)?,
-                out_trade_no: f.text("商户订单号", false)?,
-                business_type: f.text("业务类型", false)?,
-                subject: f.text("商品名称", false)?,
-                created_at: f.text("创建时间", false)?,
-                finished_at: f.text("完成时间", false)?,
-                store_id: f.text("门店编号", false)?,
-                counterparty: f.text("对方账户", false)?,
-                total_amount: f.amount("订单金额（元）", true)?,
-                received_amount: f.amount("商家实收（元）", false)?,
-                refund_request_no: f.text("退款批次号/请求号", false)?,
-                service_fee: f.amount("服务费（元）", false)?,
-                remark: f.text("备注", false)?,
-                extra: f.rest(),
+    /// Typed rows: `build` takes its fields by header; the columns it did not take stay in the
+    /// row, moved (not copied) into each row's `extra`.
+    fn typed_rows<T>(
+        self,
+        build: impl Fn(&mut Fields<'_>) -> Result<T, BillError>,
+        extra_of: fn(&mut T) -> &mut BillExtra,
+    ) -> Result<Vec<T>, BillError> {
+        let Table { file, header, columns, rows, .. } = self;
+        // Every row looks up the same headers in the same order (`build` does not branch on
+        // values), so the first row resolves them — the column of its k-th lookup — and the
+        // others reuse that plan; which columns are typed is likewise worked out once, shared.
+        let mut plan: Vec<Option<usize>> = Vec::new();
+        let mut shared: Option<std::sync::Arc<ExtraColumns>> = None;
+        let mut out = Vec::with_capacity(rows.len());
+        for (line, row) in rows {
+            let mut fields = Fields { file: &file, columns: &columns, line, row: &row, plan: &mut plan, step: 0 };
+            let mut typed = build(&mut fields)?;
+            let extra_columns = shared.get_or_insert_with(|| {
+                let mut typed_columns = vec![false; header.len()];
+                for index in plan.iter().flatten() {
+                    typed_columns[*index] = true;
+                }
+                std::sync::Arc::new(ExtraColumns { header: header.clone(), typed: typed_columns })
             });
+            *extra_of(&mut typed) = BillExtra { columns: Some(extra_columns.clone()), row };
+            out.push(typed);
         }
         Ok(out)
     }
 
-    fn trade_summary_rows(&self) -> Result<Vec<TradeSummaryRow>, BillError> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (line, row) in &self.rows {
-            let mut f = self.fields(*line, row);
-            out.push(TradeSummaryRow {
-                store_id: f.text("门店编号", false)?,
-                store_name: f.text("门店名称", false)?,
-                trade_count: f.count("交易订单总笔数")?,
-                refund_count: f.count("退款订单总笔数")?,
-                total_amount: f.amount("订单金额（元）", false)?,
-                received_amount: f.amount("商家实收（元）", false)?,
-                service_fee: f.amount("服务费（元）", false)?,
-                net_amount: f.amount("实收净额（元）", false)?,
-                extra: f.rest(),
-            });
-        }
-        Ok(out)
+    fn trade_rows(self) -> Result<Vec<TradeBillRow>, BillError> {
+        self.typed_rows(
+            |f| {
+                Ok(TradeBillRow {
+                    trade_no: f.text("支付宝交易号", true)?,
+                    out_trade_no: f.text("商户订单号", false)?,
+                    business_type: f.text("业务类型", false)?,
+                    subject: f.text("商品名称", false)?,
+                    created_at: f.text("创建时间", false)?,
+                    finished_at: f.text("完成时间", false)?,
+                    store_id: f.text("门店编号", false)?,
+                    counterparty: f.text("对方账户", false)?,
+                    total_amount: f.amount("订单金额（元）", true)?,
+                    received_amount: f.amount("商家实收（元）", false)?,
+                    refund_request_no: f.text("退款批次号/请求号", false)?,
+                    service_fee: f.amount("服务费（元）", false)?,
+                    remark: f.text("备注", false)?,
+                    extra: BillExtra::default(),
+                })
+            },
+            |row| &mut row.extra,
+        )
     }
 
-    fn account_summary_rows(&self) -> Result<Vec<AccountSummaryRow>, BillError> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (line, row) in &self.rows {
-            let mut f = self.fields(*line, row);
-            let count = f.count("笔数")? + f.count("收入笔数")? + f.count("支出笔数")?;
-            out.push(AccountSummaryRow {
-                business_type: f.text("业务类型", false)?,
-                count,
-                income: f.amount("收入金额（+元）", false)?,
-                outgo: f.amount("支出金额（-元）", false)?,
-                extra: f.rest(),
-            });
-        }
-        Ok(out)
+    fn trade_summary_rows(self) -> Result<Vec<TradeSummaryRow>, BillError> {
+        self.typed_rows(
+            |f| {
+                Ok(TradeSummaryRow {
+                    store_id: f.text("门店编号", false)?,
+                    store_name: f.text("门店名称", false)?,
+                    trade_count: f.count("交易订单总笔数")?,
+                    refund_count: f.count("退款订单总笔数")?,
+                    total_amount: f.amount("订单金额（元）", false)?,
+                    received_amount: f.amount("商家实收（元）", false)?,
+                    service_fee: f.amount("服务费（元）", false)?,
+                    net_amount: f.amount("实收净额（元）", false)?,
+                    extra: BillExtra::default(),
+                })
+            },
+            |row| &mut row.extra,
+        )
     }
 
-    fn account_rows(&self) -> Result<Vec<AccountBillRow>, BillError> {
-        let mut out = Vec::with_capacity(self.rows.len());
-        for (line, row) in &self.rows {
-            let mut f = self.fields(*line, row);
-            out.push(AccountBillRow {
-                account_log_id: f.text("账务流水号", true)?,
-                biz_no: f.text("业务流水号", false)?,
-                out_trade_no: f.text("商户订单号", false)?,
-                subject: f.text("商品名称", false)?,
-                occurred_at: f.text("发生时间", false)?,
-                counterparty: f.text("对方账号", false)?,
-                income: f.amount("收入金额（+元）", false)?,
-                outgo: f.amount("支出金额（-元）", false)?,
-                balance: f.amount("账户余额（元）", false)?,
-                business_type: f.text("业务类型", false)?,
-                remark: f.text("备注", false)?,
-                extra: f.rest(),
-            });
-        }
-        Ok(out)
+    fn account_summary_rows(self) -> Result<Vec<AccountSummaryRow>, BillError> {
+        self.typed_rows(
+            |f| {
+                let count = f.count("笔数")? + f.count("收入笔数")? + f.count("支出笔数")?;
+
+                Ok(AccountSummaryRow {
+                    business_type: f.text("业务类型", false)?,
+                    count,
+                    income: f.amount("收入金额（+元）", false)?,
+                    outgo: f.amount("支出金额（-元）", false)?,
+                    extra: BillExtra::default(),
+                })
+            },
+            |row| &mut row.extra,
+        )
+    }
+
+    fn account_rows(self) -> Result<Vec<AccountBillRow>, BillError> {
+        self.typed_rows(
+            |f| {
+                Ok(AccountBillRow {
+                    account_log_id: f.text("账务流水号", true)?,
+                    biz_no: f.text("业务流水号", false)?,
+                    out_trade_no: f.text("商户订单号", false)?,
+                    subject: f.text("商品名称", false)?,
+                    occurred_at: f.text("发生时间", false)?,
+                    counterparty: f.text("对方账号", false)?,
+                    income: f.amount("收入金额（+元）", false)?,
+                    outgo: f.amount("支出金额（-元）", false)?,
+                    balance: f.amount("账户余额（元）", false)?,
+                    business_type: f.text("业务类型", false)?,
+                    remark: f.text("备注", false)?,
+                    extra: BillExtra::default(),
+                })
+            },
+            |row| &mut row.extra,
+        )
     }
 }
 
 struct Fields<'a> {
-    table: &'a Table,
+    file: &'a str,
+    columns: &'a std::collections::HashMap<String, usize>,
     line: u64,
-    row: &'a [String],
-    used: Vec<bool>,
+    row: &'a Row,
+    /// The column of each lookup, resolved by the first row (see `Table::typed_rows`).
+    plan: &'a mut Vec<Option<usize>>,
+    /// Which lookup of this row comes next.
+    step: usize,
 }
 
 impl Fields<'_> {
     fn malformed(&self, detail: String) -> BillError {
-        BillErrorKind::Malformed { file: self.table.file.clone(), line: self.line, detail }.into()
+        BillErrorKind::Malformed { file: self.file.to_string(), line: self.line, detail }.into()
     }
 
-    fn text(&mut self, header: &str, required: bool) -> Result<String, BillError> {
-        let Some(index) = self.table.header.iter().position(|h| h == header) else {
-            return if required { Err(self.malformed(format!("no column {header:?}"))) } else { Ok(String::new()) };
+    /// The cleaned value of the column named `header` ("" when the file has no such column
+    /// and it is not `required`, or the row stops short of it).
+    fn value(&mut self, header: &str, required: bool) -> Result<&str, BillError> {
+        let column = match self.plan.get(self.step) {
+            Some(&planned) => planned,
+            None => {
+                let found = self.columns.get(header).copied();
+                self.plan.push(found);
+                found
+            }
         };
-        self.used[index] = true;
-        let value = self.row.get(index).cloned().unwrap_or_default();
+        debug_assert_eq!(column, self.columns.get(header).copied(), "every row looks up the same headers in order");
+        self.step += 1;
+        let Some(index) = column else {
+            return if required { Err(self.malformed(format!("no column {header:?}"))) } else { Ok("") };
+        };
+        let value = self.row.get(index).unwrap_or("");
         if required && value.is_empty() {
             return Err(self.malformed(format!("column {header:?} is empty")));
         }
         Ok(value)
     }
 
+    fn text(&mut self, header: &str, required: bool) -> Result<String, BillError> {
+        self.value(header, required).map(str::to_string)
+    }
+
     fn amount(&mut self, header: &str, required: bool) -> Result<BillAmount, BillError> {
-        let text = self.text(header, required)?;
-        BillAmount::parse(&text).ok_or_else(|| self.malformed(format!("column {header:?}: {text:?} is not an amount")))
+        let text = self.value(header, required)?;
+        match BillAmount::parse(text) {
+            Some(amount) => Ok(amount),
+            None => {
+                let detail = format!("column {header:?}: {text:?} is not an amount");
+                Err(self.malformed(detail))
+            }
+        }
     }
 
     /// A count column (absent or empty: 0).
     fn count(&mut self, header: &str) -> Result<u64, BillError> {
-        let text = self.text(header, false)?;
+        let text = self.value(header, false)?;
         if text.is_empty() {
             return Ok(0);
         }
-        text.parse().map_err(|_| self.malformed(format!("column {header:?}: {text:?} is not a count")))
-    }
-
-    fn rest(&self) -> Vec<(String, String)> {
-        self.table
-            .header
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| !self.used[*index])
-            .map(|(index, header)| (header.clone(), self.row.get(index).cloned().unwrap_or_default()))
-            .collect()
+        match text.parse() {
+            Ok(count) => Ok(count),
+            Err(_) => {
+                let detail = format!("column {header:?}: {text:?} is not a count");
+                Err(self.malformed(detail))
+            }
+        }
     }
 }
 

@@ -742,6 +742,33 @@ mod bill_archives {
         assert_eq!(parsed.details.len(), 1);
     }
 
+    /// A header of 20,000 columns over 20,000 two-value rows: each row's `extra` holds what the
+    /// row holds, not an entry per header column (which was 400 million strings).
+    #[test]
+    fn a_wide_header_costs_nothing_in_short_rows() {
+        let mut text = String::from("\u{feff}支付宝交易号,订单金额（元）");
+        for i in 0..20_000 {
+            text.push_str(&format!(",c{i}"));
+        }
+        text.push_str("\r\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},1.00\r\n"));
+        }
+        let mut buffer = std::io::Cursor::new(Vec::new());
+        {
+            let mut writer = zip::ZipWriter::new(&mut buffer);
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            writer.start_file("x_业务明细.csv", options).unwrap();
+            writer.write_all(text.as_bytes()).unwrap();
+            writer.finish().unwrap();
+        }
+        let parsed = bill::parse(&buffer.into_inner(), BillType::Trade, BillLimits::default()).unwrap();
+        let alipay_sdk::bill::BillDetails::Trade(rows) = &parsed.details else { panic!("trade rows") };
+        assert_eq!(rows.len(), 20_000);
+        assert!(rows.iter().all(|row| row.extra.is_empty()));
+        assert_eq!(rows[19_999].trade_no, "19999");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
         #[test]

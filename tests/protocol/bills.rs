@@ -64,6 +64,9 @@ with zipfile.ZipFile(target + "/many_entries.zip", "w", zipfile.ZIP_DEFLATED) as
     z.writestr("x_业务明细.csv", table([], trade_header, trade_rows, []))
     for i in range(40):
         z.writestr("x_%d_业务明细(汇总).csv" % i, table(["#" + " " * 65536], summary_header, summary_rows, []))
+# A row with one value more than the header, and one that stops before the last columns.
+with zipfile.ZipFile(target + "/ragged.zip", "w") as z:
+    z.writestr("x_业务明细.csv", table([], trade_header, [trade_rows[0] + ["多余"], trade_rows[1][:12]], []))
 with zipfile.ZipFile(target + "/big_attachment.zip", "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("x_业务明细.csv", table([], trade_header, trade_rows, []))
     z.writestr("readme.pdf", b"\0" * (4 << 20))
@@ -101,8 +104,29 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
         assert_eq!(row.service_fee.cents(), want["fee_cents"].as_i64().unwrap());
         assert_eq!(row.refund_request_no, want["refund_request_no"].as_str().unwrap());
         assert_eq!(row.remark, want["remark"].as_str().unwrap());
-        assert!(row.extra.contains(&("新增列".to_string(), want["extra"].as_str().unwrap().to_string())));
-        assert!(row.extra.iter().any(|(name, value)| name == "门店名称" && value == "西湖店"));
+        assert_eq!(row.extra.get("新增列"), want["extra"].as_str());
+        assert_eq!(row.extra.get("门店名称"), Some("西湖店"));
+        // The untyped columns, in file order, and nothing typed among them.
+        let names: Vec<&str> = row.extra.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "门店名称",
+                "操作员",
+                "终端号",
+                "支付宝红包（元）",
+                "集分宝（元）",
+                "支付宝优惠（元）",
+                "商家优惠（元）",
+                "券核销金额（元）",
+                "券名称",
+                "商家红包消费金额（元）",
+                "卡消费金额（元）",
+                "分润（元）",
+                "新增列"
+            ]
+        );
+        assert_eq!(row.extra.get("订单金额（元）"), None, "a typed column is not extra");
     }
     let BillSummary::Trade(summary) = &trade.summary else { panic!("trade summary") };
     assert_eq!(summary.len(), 2);
@@ -151,6 +175,16 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
     let bill = bill::parse(&read("big_attachment.zip"), BillType::Trade, one_mib).unwrap();
     assert_eq!(bill.files, ["x_业务明细.csv", "readme.pdf"]);
     assert_eq!(bill.details.len(), 2);
+    // Nothing a row holds is lost: a value beyond the header is kept under an empty name; a
+    // short row has no value for the columns it lacks.
+    let ragged = bill::parse(&read("ragged.zip"), BillType::Trade, BillLimits::default()).unwrap();
+    let BillDetails::Trade(rows) = &ragged.details else { panic!("trade rows") };
+    assert_eq!(rows[0].extra.iter().last(), Some(("", "多余")), "{:?}", rows[0].extra);
+    assert_eq!(rows[0].extra.get("新增列"), Some("x1"));
+    assert_eq!((rows[1].total_amount.cents(), rows[1].service_fee.cents(), rows[1].remark.as_str()), (-888, 0, ""));
+    assert_eq!(rows[1].extra.get("新增列"), None, "{:?}", rows[1].extra);
+    let names: Vec<&str> = rows[1].extra.iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["门店名称", "操作员", "终端号"], "the untyped columns the short row reaches");
     // "No limit" is a limit like any other (no overflow, nothing read short).
     let unlimited = BillLimits { max_download_bytes: u64::MAX, max_unpacked_bytes: u64::MAX };
     assert_eq!(bill::parse(&read("trade.zip"), BillType::Trade, unlimited).unwrap(), trade);
