@@ -696,7 +696,6 @@ impl Table {
         self.typed_rows(
             |f| {
                 let count = f.count("笔数")? + f.count("收入笔数")? + f.count("支出笔数")?;
-
                 Ok(AccountSummaryRow {
                     business_type: f.text("业务类型", false)?,
                     count,
