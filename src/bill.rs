@@ -627,18 +627,18 @@ impl Table {
         extra_of: fn(&mut T) -> &mut BillExtra,
     ) -> Result<Vec<T>, BillError> {
         let Table { file, header, columns, rows, .. } = self;
-        // Every row looks up the same headers in the same order (`build` does not branch on
-        // values), so the first row resolves them — the column of its k-th lookup — and the
-        // others reuse that plan; which columns are typed is likewise worked out once, shared.
-        let mut plan: Vec<Option<usize>> = Vec::new();
+        // Every row takes the same columns (the same headers looked up in the same table), so
+        // which ones are typed is worked out on the first row and shared by all.
+        let mut taken = Vec::new();
         let mut shared: Option<std::sync::Arc<ExtraColumns>> = None;
         let mut out = Vec::with_capacity(rows.len());
         for (line, row) in rows {
-            let mut fields = Fields { file: &file, columns: &columns, line, row: &row, plan: &mut plan, step: 0 };
+            taken.clear();
+            let mut fields = Fields { file: &file, columns: &columns, line, row: &row, taken: &mut taken };
             let mut typed = build(&mut fields)?;
             let extra_columns = shared.get_or_insert_with(|| {
                 let mut typed_columns = vec![false; header.len()];
-                for index in plan.iter().flatten() {
+                for index in &taken {
                     typed_columns[*index] = true;
                 }
                 std::sync::Arc::new(ExtraColumns { header: header.clone(), typed: typed_columns })
@@ -736,10 +736,8 @@ struct Fields<'a> {
     columns: &'a std::collections::HashMap<String, usize>,
     line: u64,
     row: &'a Row,
-    /// The column of each lookup, resolved by the first row (see `Table::typed_rows`).
-    plan: &'a mut Vec<Option<usize>>,
-    /// Which lookup of this row comes next.
-    step: usize,
+    /// The columns typed fields took (one list reused for every row).
+    taken: &'a mut Vec<usize>,
 }
 
 impl Fields<'_> {
@@ -750,19 +748,10 @@ impl Fields<'_> {
     /// The cleaned value of the column named `header` ("" when the file has no such column
     /// and it is not `required`, or the row stops short of it).
     fn value(&mut self, header: &str, required: bool) -> Result<&str, BillError> {
-        let column = match self.plan.get(self.step) {
-            Some(&planned) => planned,
-            None => {
-                let found = self.columns.get(header).copied();
-                self.plan.push(found);
-                found
-            }
-        };
-        debug_assert_eq!(column, self.columns.get(header).copied(), "every row looks up the same headers in order");
-        self.step += 1;
-        let Some(index) = column else {
+        let Some(&index) = self.columns.get(header) else {
             return if required { Err(self.malformed(format!("no column {header:?}"))) } else { Ok("") };
         };
+        self.taken.push(index);
         let value = self.row.get(index).unwrap_or("");
         if required && value.is_empty() {
             return Err(self.malformed(format!("column {header:?} is empty")));
