@@ -387,7 +387,7 @@ pub(crate) fn diagnosis_link(trace_id: &str) -> String {
 }
 
 /// The error and its causes, one after the other ("connection refused" is usually a cause).
-fn chain(error: &(dyn StdError + 'static)) -> String {
+pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -577,7 +577,7 @@ impl<'c, G: Goal> Call<'c, G> {
             },
             State::AwaitingDownload { sn, turn, signed } => {
                 let content = judge_http(&signed, self.config.gateway(), answer)
-                    .map_err(|e| download::call_error(&sn, e))
+                    .map_err(|e| download::failure(&sn, e))
                     .and_then(|body| download::content(self.config, &signed, &body, &sn));
                 let stored = match self.config.cert_mode() {
                     Some(mode) => mode.store().finish(&turn, &sn, content),

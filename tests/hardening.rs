@@ -788,3 +788,240 @@ mod bill_archives {
         }
     }
 }
+
+/// Another merchant's certificates chain to the same roots as ours (Alipay's Class 1 CA issues
+/// every app certificate, its Class 2 CA every Alipay certificate), and their owners hold the
+/// keys. Planted in storage, in the fleet's Redis or in a certificate-download answer (signed
+/// or not), they are refused, and a notification signed with their keys does not verify.
+mod foreign_certificates {
+    use std::sync::Arc;
+
+    use alipay_sdk::Client;
+    use alipay_sdk::cert::CertificateChain;
+    use alipay_sdk::lifecycle::DownloadErrorKind;
+    use alipay_sdk::notify::Rule;
+    use base64::Engine as _;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::{PKey, Private};
+    use openssl::x509::{X509, X509NameBuilder};
+
+    use crate::common::pki;
+    use crate::common::wire::{CaptureServer, FixedClock, cert_config};
+
+    /// A certificate issued by the test PKI's CA to someone else, with its key.
+    struct Stranger {
+        what: &'static str,
+        pem: Vec<u8>,
+        key: PKey<Private>,
+        sn: String,
+    }
+
+    fn issue(what: &'static str, ca: &str, cn: &str) -> Stranger {
+        let ca_cert = X509::from_pem(&std::fs::read(pki(&format!("ca/{ca}.pem"))).unwrap()).unwrap();
+        let ca_key = PKey::private_key_from_pem(&std::fs::read(pki(&format!("ca/{ca}.key"))).unwrap()).unwrap();
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("C", "CN").unwrap();
+        name.append_entry_by_text("O", "another merchant").unwrap();
+        name.append_entry_by_text("OU", "Alipay").unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut builder = X509::builder().unwrap();
+        builder.set_version(2).unwrap();
+        let serial = openssl::bn::BigNum::from_u32(0x5eed_0000 + cn.len() as u32).unwrap();
+        builder.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+        builder.set_subject_name(&name).unwrap();
+        builder.set_issuer_name(ca_cert.subject_name()).unwrap();
+        builder.set_pubkey(&key).unwrap();
+        builder.set_not_before(ca_cert.not_before()).unwrap();
+        builder.set_not_after(ca_cert.not_after()).unwrap();
+        builder.sign(&ca_key, MessageDigest::sha256()).unwrap();
+        let mut pem = builder.build().to_pem().unwrap();
+        pem.extend(ca_cert.to_pem().unwrap());
+        let sn = CertificateChain::from_bytes(&pem).unwrap().sn().to_string();
+        Stranger { what, pem, key, sn }
+    }
+
+    /// Another merchant's app certificate (Class 1) and another merchant's Alipay certificate
+    /// (Class 2): both chain to the configured roots.
+    fn strangers() -> Vec<Stranger> {
+        vec![
+            issue("another merchant's app certificate", "class1", "2088000000000099-2021000000000099"),
+            issue("another merchant's Alipay certificate", "class2", "支付宝(中国)网络技术有限公司-2088000000000099"),
+        ]
+    }
+
+    /// Inside every test certificate's validity, whatever today's date.
+    fn clock() -> Arc<FixedClock> {
+        let ours = CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap();
+        Arc::new(FixedClock(ours.leaf().not_before() + chrono::Duration::days(1)))
+    }
+
+    fn sign(key: &PKey<Private>, content: &[u8]) -> String {
+        let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), key).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(signer.sign_oneshot_to_vec(content).unwrap())
+    }
+
+    /// A TRADE_SUCCESS notification for our app, signed (V1 rule, built here from the protocol
+    /// text, not by the SDK) with the stranger's key and naming the stranger's SN.
+    fn notification(stranger: &Stranger) -> Vec<u8> {
+        let mut params = vec![
+            ("app_id", "2021000000000001".to_string()),
+            ("charset", "utf-8".into()),
+            ("notify_id", "forged-1".into()),
+            ("notify_time", "2024-01-01 12:00:00".into()),
+            ("notify_type", "trade_status_sync".into()),
+            ("out_trade_no", "order-1".into()),
+            ("total_amount", "88.88".into()),
+            ("trade_no", "2024010122001400000000000001".into()),
+            ("trade_status", "TRADE_SUCCESS".into()),
+            ("version", "1.0".into()),
+            ("alipay_cert_sn", stranger.sn.clone()),
+        ];
+        params.sort();
+        let content = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        params.push(("sign", sign(&stranger.key, content.as_bytes())));
+        params.push(("sign_type", "RSA2".into()));
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish().into_bytes()
+    }
+
+    fn refused_as_foreign(error: &alipay_sdk::Error) -> bool {
+        error.alipay_cert().is_some_and(|e| matches!(e.kind(), DownloadErrorKind::NotThisAppsAlipayCert { .. }))
+    }
+
+    #[tokio::test]
+    async fn in_a_download_answer_signed_or_unsigned() {
+        for stranger in strangers() {
+            for signed in [true, false] {
+                let content = base64::engine::general_purpose::STANDARD.encode(&stranger.pem);
+                let node = format!(r#"{{"code":"10000","msg":"Success","alipay_cert_content":"{content}"}}"#);
+                let name = "alipay_open_app_alipaycert_download_response";
+                let body = if signed {
+                    let sign = sign(&stranger.key, node.as_bytes());
+                    format!(r#"{{"{name}":{node},"alipay_cert_sn":"{}","sign":"{sign}"}}"#, stranger.sn)
+                } else {
+                    format!(r#"{{"{name}":{node}}}"#)
+                };
+                let server = CaptureServer::start(move |_| (200, body.clone().into_bytes())).await;
+                let client = Client::new(cert_config(&server.url).clock(clock()).build().unwrap()).unwrap();
+                let what = format!("{} (answer signed: {signed})", stranger.what);
+                let error = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+                assert!(refused_as_foreign(&error), "{what}: {error}");
+                let text = alipay_sdk::lifecycle::DownloadError::to_string(error.alipay_cert().unwrap());
+                assert!(text.contains("2088000000000099") && text.contains("2088000000000001"), "{what}: {text}");
+                let store = client.config().cert_mode().unwrap().store();
+                assert!(!store.contains(&stranger.sn), "{what}");
+                assert_eq!(store.refused_count(), 1, "{what}: counted like a refused download");
+                // Remembered like any refused certificate: not downloaded again at once.
+                let again = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+                assert!(
+                    again.alipay_cert().is_some_and(|e| matches!(e.kind(), DownloadErrorKind::RecentlyFailed { .. })),
+                    "{what}: {again}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn in_the_certificate_directory() {
+        for stranger in strangers() {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(format!("alipayCertPublicKey_{}.crt", stranger.sn)), &stranger.pem).unwrap();
+            // Nothing listens at the gateway: the only way to the key would be the directory.
+            let config = cert_config("http://127.0.0.1:9/gateway.do")
+                .clock(clock())
+                .alipay_cert_dir(dir.path())
+                .build()
+                .unwrap();
+            let store = config.cert_mode().unwrap().store().clone();
+            assert!(!store.contains(&stranger.sn), "{}", stranger.what);
+            assert_eq!(store.refused_count(), 1, "{}", stranger.what);
+            let client = Client::new(config).unwrap();
+            let error = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+            assert_eq!(error.kind(), alipay_sdk::ErrorKind::AlipayCert, "{}: {error}", stranger.what);
+            assert!(!store.contains(&stranger.sn));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_the_fleets_redis() {
+        let redis = crate::common::redis_server::RedisServer::start();
+        let client = redis::Client::open(redis.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        for stranger in strangers() {
+            let () = redis::cmd("SET")
+                .arg(format!("alipay:cert:{}", stranger.sn))
+                .arg(&stranger.pem)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            let fleet = alipay_sdk::redis_fleet::RedisFleet::connect(&redis.url()).unwrap();
+            let config = cert_config("http://127.0.0.1:9/gateway.do").clock(clock()).fleet(fleet).build().unwrap();
+            let client = Client::new(config).unwrap();
+            let error = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+            assert_eq!(error.kind(), alipay_sdk::ErrorKind::AlipayCert, "{}: {error}", stranger.what);
+            let store = client.config().cert_mode().unwrap().store();
+            assert!(!store.contains(&stranger.sn), "{}", stranger.what);
+            assert!(store.refused_count() >= 1, "{}: the fleet's copy was refused and counted", stranger.what);
+        }
+    }
+
+    #[test]
+    fn our_own_alipay_certificate_still_passes_the_same_checks() {
+        // The control: a certificate with the configured CN, issued by the same CA, is accepted.
+        let ours = issue("our rotated Alipay certificate", "class2", "支付宝(中国)网络技术有限公司-2088000000000001");
+        let config = cert_config("http://127.0.0.1:9/gateway.do").clock(clock()).build().unwrap();
+        let store = config.cert_mode().unwrap().store().clone();
+        store.validate(&ours.pem, &ours.sn).unwrap();
+        for stranger in strangers() {
+            let error = store.validate(&stranger.pem, &stranger.sn).unwrap_err();
+            assert!(matches!(error.kind(), DownloadErrorKind::NotThisAppsAlipayCert { .. }), "{error}");
+        }
+    }
+}
+
+/// A failed certificate download is not an outage: a reset while fetching a rotated
+/// certificate is retried after seconds, and the call that resolves a trade works again.
+mod download_outages {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reset_download_is_not_an_outage_calls_recover_within_seconds() {
+        use alipay_sandbox::{Fault, FaultRule, Sandbox};
+        use alipay_sdk::model::trade::TradePrecreate;
+        const DOWNLOAD: &str = "alipay.open.app.alipaycert.download";
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+        client.call(&TradePrecreate::new("reset-1", "1.00".parse().unwrap(), "Tea")).await.unwrap();
+        sandbox.set_faults(DOWNLOAD, vec![FaultRule::times(Fault::ResetBeforeProcessing, 1)]);
+        let new_sn = sandbox.rotate_alipay_cert().unwrap();
+        let started = std::time::Instant::now();
+        let first = client.call(&alipay_sdk::model::trade::TradeQuery::by_out_trade_no("reset-1")).await.unwrap_err();
+        let failure = first.alipay_cert().expect("the download failed");
+        assert!(matches!(failure.kind(), alipay_sdk::lifecycle::DownloadErrorKind::Unreachable { .. }), "{first}");
+        assert!(failure.to_string().contains("failed for now ("), "the cause is given: {failure}");
+        // The query that resolves the trade works again within seconds, not after ten minutes.
+        let mut waits = 0;
+        let answer = loop {
+            match client.call(&alipay_sdk::model::trade::TradeQuery::by_out_trade_no("reset-1")).await {
+                Ok(answer) => break answer,
+                Err(error) => {
+                    let kind = error.alipay_cert().map(|e| e.kind());
+                    assert!(
+                        matches!(kind, Some(alipay_sdk::lifecycle::DownloadErrorKind::RecentlyFailed { .. })),
+                        "{error}"
+                    );
+                    assert!(
+                        started.elapsed() < std::time::Duration::from_secs(5),
+                        "not recovered after {:?}",
+                        started.elapsed()
+                    );
+                    waits += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            }
+        };
+        assert_eq!(answer.out_trade_no, "reset-1");
+        assert!(waits > 0, "the retry waited for its backoff");
+        assert!(client.config().cert_mode().unwrap().store().contains(&new_sn));
+        assert_eq!(sandbox.request_count(DOWNLOAD), 2, "one failed download, one that worked");
+    }
+}

@@ -132,6 +132,14 @@ impl Certificate {
         &self.inner.der[self.inner.spki.clone()]
     }
 
+    /// The subject's common name (its first CN attribute), decoded as Unicode text.
+    ///
+    /// Alipay's certificates for a merchant carry `支付宝(中国)网络技术有限公司-<partner id>`;
+    /// a rotated certificate carries the same CN as the one it replaces.
+    pub fn subject_cn(&self) -> Option<String> {
+        dn::attribute(&self.inner.der[self.inner.subject.clone()], "2.5.4.3")
+    }
+
     /// What the certificate is for in the Alipay world (app, Alipay, authority).
     pub fn role(&self) -> CertRole {
         self.inner.role.clone()

@@ -24,6 +24,25 @@ pub(crate) fn call_error(sn: &str, source: impl Into<Box<dyn std::error::Error +
     DownloadErrorKind::Call { sn: sn.to_string(), source: std::sync::Arc::from(source.into()) }.into()
 }
 
+/// A failed download call: [`DownloadErrorKind::Unreachable`] when it says nothing about the
+/// certificate (transport, timeout, HTTP 5xx or 429, Alipay's `isp.*` / `20000` system errors),
+/// so that it is retried after seconds; [`DownloadErrorKind::Call`] otherwise.
+pub(crate) fn failure(sn: &str, error: crate::Error) -> DownloadError {
+    use crate::ErrorKind;
+    let transient = match error.kind() {
+        ErrorKind::Transport => true,
+        ErrorKind::Status => error.status_code().is_some_and(|status| status >= 500 || status == 429),
+        ErrorKind::Business => error.outcome() == crate::Outcome::Unknown,
+        _ => false,
+    };
+    if transient {
+        let cause = crate::excerpt::capped(&crate::error::chain(&error), 512);
+        DownloadErrorKind::Unreachable { sn: sn.to_string(), cause, source: std::sync::Arc::new(error) }.into()
+    } else {
+        call_error(sn, error)
+    }
+}
+
 /// What is wrong with a download answer's shape.
 #[derive(Debug, thiserror::Error)]
 #[error("the download answer {0}")]
@@ -61,7 +80,7 @@ pub(crate) fn content(
             // carries is trusted only on its own checks (chain to the root bundle, validity,
             // the SN asked for, key strength).
             ResponseErrorKind::MissingSign { .. } => trusted_by_its_certificate(config, body, sn, Signature::Absent),
-            _ => Err(call_error(sn, crate::Error::from(error))),
+            _ => Err(failure(sn, crate::Error::from(error))),
         },
     }
 }

@@ -206,7 +206,7 @@ pub(crate) async fn fleet_turn(
                     return None;
                 }
                 Err(error) => {
-                    tracing::warn!(sn, %error, "refused an Alipay certificate from the fleet's shared storage");
+                    store.refused(&sn, "the fleet's shared storage", &error);
                     refused = Some(content);
                 }
             }

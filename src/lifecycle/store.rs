@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use super::fleet::{FleetBackend, FleetLock, FleetSettings};
 use super::lock;
 use super::storage::{CertStorage, DirStorage, StorageError};
-use crate::cert::{Certificate, CertificateChain, RootBundle};
+use crate::cert::{CertRole, Certificate, CertificateChain, RootBundle};
 use crate::config::{Clock, SystemClock};
 use crate::key::{KeyAlgorithm, KeyError, PublicKey};
 
@@ -138,8 +138,48 @@ pub enum DownloadErrorKind {
         /// When a download is possible again.
         retry_at: DateTime<Utc>,
     },
+    /// The certificate is not Alipay's certificate for this app: another merchant's app
+    /// certificate or Alipay certificate chains to the same roots, and its owner holds its key.
+    /// Its role and subject CN must match the Alipay certificate in the configuration.
+    #[error(
+        "Alipay certificate {sn} is refused: it is {found} with subject CN {found_cn:?}, \
+         but only an Alipay certificate with subject CN {expected_cn:?} (the configured one's) is trusted"
+    )]
+    NotThisAppsAlipayCert {
+        /// The SN.
+        sn: String,
+        /// What the certificate is ("an app certificate (app id …)").
+        found: String,
+        /// Its subject CN (capped), or `""` when it has none.
+        found_cn: String,
+        /// The CN every Alipay certificate of this app carries.
+        expected_cn: String,
+    },
+    /// The store has no configured Alipay certificate to bind new ones to, so it accepts none
+    /// ([`AlipayCertStore::issued_to`] names the expected subject CN).
+    #[error(
+        "cannot accept Alipay certificate {sn}: no configured Alipay certificate says which subject CN this app's \
+         Alipay certificates carry"
+    )]
+    NoIdentity {
+        /// The SN.
+        sn: String,
+    },
+    /// The download could not be made or answered for now (connection refused or reset, a
+    /// timeout, an HTTP 5xx, an `isp.*` system error): it is tried again after a short backoff,
+    /// not after [`AlipayCertStore::retry_after`].
+    #[error("downloading Alipay certificate {sn} failed for now ({cause}); it is tried again after a short backoff")]
+    Unreachable {
+        /// The requested SN.
+        sn: String,
+        /// The cause, with its own causes (capped).
+        cause: String,
+        /// The call's error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// A recent attempt for this SN failed; not retried yet.
-    #[error("Alipay certificate {sn} was rejected recently ({reason}); not retried before {retry_at}")]
+    #[error("a recent attempt to get Alipay certificate {sn} failed ({reason}); not tried again before {retry_at}")]
     RecentlyFailed {
         /// The SN.
         sn: String,
@@ -192,7 +232,11 @@ pub struct AlipayCertStore {
     algorithm: KeyAlgorithm,
     min_rsa_bits: u32,
     retry_after: chrono::Duration,
-    failures: Mutex<HashMap<String, (DateTime<Utc>, String)>>,
+    failures: Mutex<HashMap<String, Failure>>,
+    /// The subject CNs of the configured Alipay certificates: every accepted certificate must
+    /// carry one of them.
+    issued_to: Vec<String>,
+    refusals: AtomicU64,
     in_flight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     limiter: Mutex<DownloadBudget>,
     storage: Option<Arc<dyn CertStorage>>,
@@ -218,9 +262,15 @@ impl AlipayCertStore {
     pub fn new(configured: impl IntoIterator<Item = CertificateChain>) -> Result<AlipayCertStore, KeyError> {
         let mut map = HashMap::new();
         let mut algorithm = None;
+        let mut issued_to = Vec::new();
         for chain in configured {
             let public_key = PublicKey::from_certificate(chain.leaf())?;
             algorithm.get_or_insert(public_key.algorithm());
+            if let Some(cn) = chain.leaf().subject_cn()
+                && !issued_to.contains(&cn)
+            {
+                issued_to.push(cn);
+            }
             map.insert(
                 chain.sn().to_string(),
                 Arc::new(StoredCert { chain, public_key, source: CertSource::Configured }),
@@ -235,6 +285,8 @@ impl AlipayCertStore {
             min_rsa_bits: 2048,
             retry_after: chrono::Duration::minutes(10),
             failures: Mutex::new(HashMap::new()),
+            issued_to,
+            refusals: AtomicU64::new(0),
             in_flight: Mutex::new(HashMap::new()),
             limiter: Mutex::new(DownloadBudget::new(DEFAULT_DOWNLOAD_LIMIT, DEFAULT_DOWNLOAD_WINDOW)),
             storage: None,
@@ -254,6 +306,23 @@ impl AlipayCertStore {
     /// The key algorithm downloaded certificates must have.
     pub fn key_algorithm(&self) -> KeyAlgorithm {
         self.algorithm
+    }
+
+    /// The subject CN that this app's Alipay certificates carry
+    /// (`支付宝(中国)网络技术有限公司-<partner id>`), for a store built without a configured
+    /// Alipay certificate (which otherwise says it). A certificate from a download, storage or
+    /// the fleet is accepted only with this CN and the role of an Alipay certificate.
+    pub fn issued_to(mut self, subject_cn: impl Into<String>) -> Self {
+        let cn = subject_cn.into();
+        if !self.issued_to.contains(&cn) {
+            self.issued_to.push(cn);
+        }
+        self
+    }
+
+    /// The subject CNs an accepted Alipay certificate may carry.
+    pub fn expected_subject_cns(&self) -> &[String] {
+        &self.issued_to
     }
 
     /// The root bundle downloaded certificates must chain to.
@@ -296,7 +365,10 @@ impl AlipayCertStore {
         for (sn, bytes) in storage.load_all()? {
             match self.validate(&bytes, &sn) {
                 Ok(chain) => self.insert(chain, CertSource::Persisted),
-                Err(error) => tracing::warn!(sn, %error, "ignoring a stored Alipay certificate"),
+                Err(error) => {
+                    self.refusals.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(sn, error = %crate::error::chain(&error), "ignoring a stored Alipay certificate");
+                }
             }
         }
         self.storage = Some(storage);
@@ -358,6 +430,17 @@ impl AlipayCertStore {
         self.downloads.load(Ordering::Relaxed)
     }
 
+    /// How many certificates were refused, from downloads, storage and the fleet alike.
+    pub fn refused_count(&self) -> u64 {
+        self.refusals.load(Ordering::Relaxed)
+    }
+
+    /// Counts and logs a certificate refused outside a download (storage, the fleet).
+    pub(crate) fn refused(&self, sn: &str, origin: &'static str, error: &DownloadError) {
+        self.refusals.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(sn, origin, error = %crate::error::chain(error), "refused an Alipay certificate");
+    }
+
     pub(crate) fn insert_from(&self, chain: CertificateChain, source: CertSource) {
         self.insert(chain, source);
     }
@@ -379,6 +462,7 @@ impl AlipayCertStore {
         if leaf.sn() != requested_sn {
             return Err(DownloadErrorKind::SnMismatch { requested: sn, found: leaf.sn().to_string() }.into());
         }
+        self.check_identity(leaf, &sn)?;
         let leaf_key = PublicKey::from_certificate(leaf).ok();
         if self.algorithm != KeyAlgorithm::Rsa {
             // SM2 keys have one size (256-bit curve); the key must be of the app's algorithm.
@@ -451,6 +535,30 @@ impl AlipayCertStore {
         Ok(chain)
     }
 
+    /// The role and CN check: the certificate is an Alipay certificate (not an app certificate,
+    /// not a CA), and its subject CN is the configured Alipay certificate's. Any merchant's app
+    /// certificate chains to the same roots (through Alipay's Class 1 CA), and so does any
+    /// merchant's Alipay certificate; their owners hold their keys.
+    fn check_identity(&self, leaf: &Certificate, sn: &str) -> Result<(), DownloadError> {
+        if self.issued_to.is_empty() {
+            return Err(DownloadErrorKind::NoIdentity { sn: sn.to_string() }.into());
+        }
+        let role = leaf.role();
+        let cn = leaf.subject_cn();
+        let role_ok = !matches!(role, CertRole::App { .. } | CertRole::Authority);
+        let cn_ok = cn.as_ref().is_some_and(|cn| self.issued_to.contains(cn));
+        if role_ok && cn_ok {
+            return Ok(());
+        }
+        Err(DownloadErrorKind::NotThisAppsAlipayCert {
+            sn: sn.to_string(),
+            found: role.describe(),
+            found_cn: crate::excerpt::capped(cn.as_deref().unwrap_or_default(), 200),
+            expected_cn: self.issued_to.join(" or "),
+        }
+        .into())
+    }
+
     /// Validates and stores downloaded content (persisting it when configured).
     pub fn accept(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
         self.accept_inner(content, requested_sn)
@@ -470,12 +578,16 @@ impl AlipayCertStore {
 
     fn recent_failure(&self, sn: &str) -> Option<DownloadError> {
         let failures = lock(&self.failures);
-        let (at, reason) = failures.get(sn)?;
-        let retry_at = *at + self.retry_after;
+        let failure = failures.get(sn)?;
         let now = self.clock.now();
-        // A clock stepped back before the failure does not block retries forever.
-        (*at <= now && now < retry_at)
-            .then(|| DownloadErrorKind::RecentlyFailed { sn: sn.to_string(), reason: reason.clone(), retry_at }.into())
+        failure.blocks(now).then(|| {
+            DownloadErrorKind::RecentlyFailed {
+                sn: sn.to_string(),
+                reason: failure.reason.clone(),
+                retry_at: failure.retry_at,
+            }
+            .into()
+        })
     }
 
     fn record(&self, sn: &str, result: &Result<(), DownloadError>) {
@@ -485,18 +597,28 @@ impl AlipayCertStore {
                 failures.remove(sn);
             }
             Err(error) => {
-                tracing::warn!(sn, %error, "rejected an Alipay certificate download");
                 let now = self.clock.now();
+                let cause = crate::error::chain(error);
+                let (retry_at, streak) = if let DownloadErrorKind::Unreachable { .. } = error.kind() {
+                    // Not the certificate's fault: tried again after seconds, not minutes.
+                    let streak = failures.get(sn).map_or(0, |f| f.transient_streak).saturating_add(1);
+                    (now + transient_backoff(streak), streak)
+                } else {
+                    self.refusals.fetch_add(1, Ordering::Relaxed);
+                    (now + self.retry_after, 0)
+                };
+                tracing::warn!(sn, error = %cause, %retry_at, "an Alipay certificate download failed");
                 if failures.len() >= MAX_REMEMBERED_FAILURES {
                     // Forget what may be retried already, then the oldest: the map stays bounded.
-                    failures.retain(|_, (at, _)| *at <= now && now < *at + self.retry_after);
+                    failures.retain(|_, failure| failure.blocks(now));
                     if failures.len() >= MAX_REMEMBERED_FAILURES
-                        && let Some(oldest) = failures.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone())
+                        && let Some(oldest) = failures.iter().min_by_key(|(_, f)| f.at).map(|(k, _)| k.clone())
                     {
                         failures.remove(&oldest);
                     }
                 }
-                failures.insert(sn.to_string(), (now, error.to_string()));
+                let reason = crate::excerpt::capped(&cause, 512);
+                failures.insert(sn.to_string(), Failure { at: now, retry_at, reason, transient_streak: streak });
             }
         }
     }
@@ -612,6 +734,38 @@ impl AlipayCertStore {
     pub fn remembered_failures(&self) -> usize {
         lock(&self.failures).len()
     }
+}
+
+/// A failed attempt for one SN, remembered until `retry_at`.
+#[derive(Debug)]
+struct Failure {
+    at: DateTime<Utc>,
+    retry_at: DateTime<Utc>,
+    reason: String,
+    /// Transport failures in a row (0 for a refused certificate): the backoff grows with it.
+    transient_streak: u32,
+}
+
+impl Failure {
+    /// Whether a new attempt must wait. A clock stepped back before the failure does not
+    /// block retries forever.
+    fn blocks(&self, now: DateTime<Utc>) -> bool {
+        self.at <= now && now < self.retry_at
+    }
+}
+
+/// The wait after the `streak`-th transport failure in a row: 2 s, 4 s, 8 s … up to 60 s,
+/// each drawn from its upper half at random, so that a fleet does not retry in step.
+fn transient_backoff(streak: u32) -> chrono::Duration {
+    let ceiling_ms = (2_000u64 << streak.saturating_sub(1).min(5)).min(60_000);
+    let mut random = [0u8; 8];
+    // Without randomness the full ceiling is used: still bounded, just without jitter.
+    let fraction = match openssl::rand::rand_bytes(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % 1_001,
+        Err(_) => 1_000,
+    };
+    let millis = ceiling_ms / 2 + ceiling_ms / 2 * fraction / 1_000;
+    chrono::Duration::milliseconds(i64::try_from(millis).unwrap_or(60_000))
 }
 
 /// The most failed SNs remembered for negative caching.

@@ -93,6 +93,7 @@ fn each_bad_download_is_rejected_and_changes_nothing() {
     let store = Arc::new(
         AlipayCertStore::new([])
             .unwrap()
+            .issued_to(good_chain.leaf().subject_cn().unwrap())
             .with_roots(RootBundle::from_path(pki("ca/root_bundle.pem")).unwrap())
             .with_clock(clock.clone())
             .retry_after(Duration::from_secs(600)),
@@ -149,9 +150,12 @@ fn java_leniency_on_key_usage_and_a_strict_mode() {
     let chain = CertificateChain::from_bytes(&content).unwrap();
     let roots = RootBundle::from_path(shared("alipay/sandbox_dev_alipayRootCert_javasdk.crt")).unwrap();
     let clock = ManualClock::at(chain.leaf().not_before() + chrono::Duration::days(1));
-    let lenient = AlipayCertStore::new([]).unwrap().with_roots(roots.clone()).with_clock(clock.clone());
+    let cn = chain.leaf().subject_cn().unwrap();
+    assert_eq!(cn, "支付宝(中国)网络技术有限公司-2088721004113593", "the real sandbox certificate's CN");
+    let lenient =
+        AlipayCertStore::new([]).unwrap().issued_to(cn.clone()).with_roots(roots.clone()).with_clock(clock.clone());
     lenient.validate(&content, "05d88faef76d723019c5c14d3ecd014a").unwrap();
-    let strict = AlipayCertStore::new([]).unwrap().with_roots(roots).with_clock(clock).strict(true);
+    let strict = AlipayCertStore::new([]).unwrap().issued_to(cn).with_roots(roots).with_clock(clock).strict(true);
     let error = strict.validate(&content, "05d88faef76d723019c5c14d3ecd014a").unwrap_err();
     assert!(matches!(error.kind(), DownloadErrorKind::KeyUsage { .. }), "{error:?}");
 
@@ -160,6 +164,7 @@ fn java_leniency_on_key_usage_and_a_strict_mode() {
     let prod_chain = CertificateChain::from_bytes(&prod).unwrap();
     let strict = AlipayCertStore::new([])
         .unwrap()
+        .issued_to(prod_chain.leaf().subject_cn().unwrap())
         .with_roots(RootBundle::from_path(shared("alipay/prod_alipayRootCert.crt")).unwrap())
         .with_clock(ManualClock::at(prod_chain.leaf().not_before() + chrono::Duration::days(1)))
         .strict(true);
@@ -171,7 +176,10 @@ async fn concurrent_fetches_download_once() {
     let good = read("ca/alipay_cert.pem");
     let sn = CertificateChain::from_bytes(&good).unwrap().sn().to_string();
     let store = Arc::new(
-        AlipayCertStore::new([]).unwrap().with_roots(RootBundle::from_path(pki("ca/root_bundle.pem")).unwrap()),
+        AlipayCertStore::new([])
+            .unwrap()
+            .issued_to("支付宝(中国)网络技术有限公司-2088000000000001")
+            .with_roots(RootBundle::from_path(pki("ca/root_bundle.pem")).unwrap()),
     );
     let calls = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -496,4 +504,54 @@ async fn an_unsigned_download_answer_with_a_certificate_that_does_not_chain_is_r
     let error = client.fetch_alipay_cert(&rogue_sn).await.unwrap_err();
     assert!(matches!(error.alipay_cert().map(|e| e.kind()), Some(DownloadErrorKind::Chain { .. })), "{error}");
     assert!(!client.config().cert_mode().unwrap().store().contains(&rogue_sn));
+}
+
+#[test]
+fn transport_failures_back_off_for_seconds_refusals_for_the_retry_window() {
+    let good = read("ca/alipay_cert.pem");
+    let chain = CertificateChain::from_bytes(&good).unwrap();
+    let sn = chain.sn().to_string();
+    let start = chain.leaf().not_before() + chrono::Duration::days(1);
+    let clock = ManualClock::at(start);
+    let store = Arc::new(
+        AlipayCertStore::new([])
+            .unwrap()
+            .issued_to(chain.leaf().subject_cn().unwrap())
+            .with_roots(RootBundle::from_path(pki("ca/root_bundle.pem")).unwrap())
+            .with_clock(clock.clone())
+            .download_limit(100, Duration::from_secs(1)),
+    );
+    let reset = |sn: &str| -> Result<Vec<u8>, alipay_sdk::lifecycle::DownloadError> {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        Err(DownloadErrorKind::Unreachable { sn: sn.into(), cause: io.to_string(), source: Arc::new(io) }.into())
+    };
+    // Each failure in a row waits longer, up to a minute, never the ten-minute window.
+    let mut previous = chrono::Duration::zero();
+    for streak in 1..=8u32 {
+        let now = clock.now();
+        store.fetch_blocking(&sn, || reset(&sn)).unwrap_err();
+        let blocked = store.fetch_blocking(&sn, || panic!("not before the backoff")).unwrap_err();
+        let DownloadErrorKind::RecentlyFailed { retry_at, reason, .. } = blocked.kind() else { panic!("{blocked}") };
+        assert!(reason.contains("connection reset by peer"), "the cause is kept: {reason}");
+        let wait = *retry_at - now;
+        let ceiling = chrono::Duration::seconds((2i64 << (streak - 1).min(5)).min(60));
+        assert!(wait <= ceiling && wait * 2 >= ceiling, "streak {streak}: waited {wait}, ceiling {ceiling}");
+        assert!(wait >= previous / 2, "streak {streak}: the backoff does not shrink much ({wait} after {previous})");
+        previous = wait;
+        clock.set(*retry_at);
+    }
+    assert_eq!(store.refused_count(), 0, "transport failures are not refusals");
+    // A working download then succeeds and clears the streak.
+    store.fetch_blocking(&sn, || Ok(good.clone())).unwrap();
+    assert!(store.contains(&sn));
+
+    // A certificate refused on its own checks waits the whole window.
+    let rogue = read("ca/alipay_cert_rogue_ca.pem");
+    let rogue_sn = CertificateChain::from_bytes(&rogue).unwrap().sn().to_string();
+    let now = clock.now();
+    store.fetch_blocking(&rogue_sn, || Ok(rogue.clone())).unwrap_err();
+    let blocked = store.fetch_blocking(&rogue_sn, || panic!("not retried")).unwrap_err();
+    let DownloadErrorKind::RecentlyFailed { retry_at, .. } = blocked.kind() else { panic!("{blocked}") };
+    assert_eq!(*retry_at - now, chrono::Duration::minutes(10));
+    assert_eq!(store.refused_count(), 1);
 }
