@@ -28,9 +28,6 @@ pub struct Form {
     /// Indices into `fields` (with the name's first eight bytes as a number), sorted by name:
     /// duplicates are neighbours, and the signed content (sorted by name) needs no second sort.
     by_name: Vec<(u64, usize)>,
-    /// Whether a `%26` (`&`) was decoded, or a `%3D` (`=`) in a name: only then can a name or
-    /// value hold text that re-splits into other parameters (the check is skipped otherwise).
-    escaped_separator: bool,
     charset: Charset,
 }
 
@@ -58,7 +55,7 @@ impl Form {
     /// A parameter named twice is refused (parameter pollution), as is a `%` not followed by
     /// two hex digits, or bytes that are not valid in the charset.
     pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<Form, NotifyError> {
-        let (bytes, fields, escaped_separator) = decode_bytes(body)?;
+        let (bytes, fields) = decode_bytes(body)?;
         let named = fields.iter().find(|f| &bytes[f.name()] == b"charset").map(|f| &bytes[f.value()]);
         let charset = match named.filter(|v| !v.is_empty()) {
             Some(name) => String::from_utf8_lossy(name).parse()?,
@@ -72,7 +69,7 @@ impl Form {
             // between characters (a value may not end inside a character the next name ends).
             Charset::Utf8 => match String::from_utf8(bytes) {
                 Ok(text) if fields.iter().all(|f| text.is_char_boundary(f.split) && text.is_char_boundary(f.end)) => {
-                    return Form::checked(text, fields, charset, escaped_separator);
+                    return Form::checked(text, fields, charset);
                 }
                 Ok(text) => return Err(first_undecodable(charset, text.as_bytes(), &fields)),
                 Err(error) => return Err(first_undecodable(charset, error.as_bytes(), &fields)),
@@ -97,7 +94,7 @@ impl Form {
             }
             converted.push(Field { start, split, end: decoded.len() });
         }
-        Form::checked(decoded, converted, charset, escaped_separator)
+        Form::checked(decoded, converted, charset)
     }
 
     /// A form from parameters decoded elsewhere (exactly once), whose values were in
@@ -108,26 +105,19 @@ impl Form {
     ) -> Result<Form, NotifyError> {
         let mut text = String::new();
         let mut fields = Vec::new();
-        let mut escaped_separator = false;
         for (name, value) in pairs {
             let (name, value) = (name.as_ref(), value.as_ref());
-            escaped_separator |= name.contains(['&', '=']) || value.contains('&');
             let start = text.len();
             text.push_str(name);
             let split = text.len();
             text.push_str(value);
             fields.push(Field { start, split, end: text.len() });
         }
-        Form::checked(text, fields, charset, escaped_separator)
+        Form::checked(text, fields, charset)
     }
 
     /// Sorts the parameters by name and refuses a parameter named twice (O(n log n)).
-    fn checked(
-        text: String,
-        fields: Vec<Field>,
-        charset: Charset,
-        escaped_separator: bool,
-    ) -> Result<Form, NotifyError> {
+    fn checked(text: String, fields: Vec<Field>, charset: Charset) -> Result<Form, NotifyError> {
         // Keyed by the name's first eight bytes as a number, so that most comparisons of the
         // sort are one integer comparison.
         let prefix = |name: &[u8]| {
@@ -143,12 +133,7 @@ impl Form {
             let name = String::from_utf8_lossy(name(pair[0].1));
             return Err(NotifyErrorKind::DuplicateParameter { name: crate::excerpt::capped(&name, 256) }.into());
         }
-        Ok(Form { text, fields, by_name, escaped_separator, charset })
-    }
-
-    /// Whether some name holds `&` or `=`, or some value `&` (see the field).
-    pub(crate) fn may_resplit(&self) -> bool {
-        self.escaped_separator
+        Ok(Form { text, fields, by_name, charset })
     }
 
     /// A parameter's value.
@@ -259,7 +244,7 @@ const NOT_HEX: u8 = 0xff;
 
 /// Every name and value percent-decoded into one buffer, with their ranges in it: one pass
 /// over the body, plain runs copied whole.
-fn decode_bytes(body: &[u8]) -> Result<(Vec<u8>, Vec<Field>, bool), NotifyError> {
+fn decode_bytes(body: &[u8]) -> Result<(Vec<u8>, Vec<Field>), NotifyError> {
     let mut out = Vec::with_capacity(body.len());
     let mut fields = Vec::with_capacity(32);
     // The current pair: where it starts in `out`, where its value starts (after the first
@@ -267,7 +252,6 @@ fn decode_bytes(body: &[u8]) -> Result<(Vec<u8>, Vec<Field>, bool), NotifyError>
     let mut start = 0;
     let mut split = None;
     let mut empty = true;
-    let mut escaped_separator = false;
     let mut at = 0;
     while at < body.len() {
         let run = at;
@@ -297,7 +281,6 @@ fn decode_bytes(body: &[u8]) -> Result<(Vec<u8>, Vec<Field>, bool), NotifyError>
                     return Err(bad_escape(at));
                 }
                 let decoded = high << 4 | low;
-                escaped_separator |= decoded == b'&' || (decoded == b'=' && split.is_none());
                 out.push(decoded);
                 at += 2;
             }
@@ -308,7 +291,7 @@ fn decode_bytes(body: &[u8]) -> Result<(Vec<u8>, Vec<Field>, bool), NotifyError>
     if !empty {
         fields.push(Field { start, split: split.unwrap_or(out.len()), end: out.len() });
     }
-    Ok((out, fields, escaped_separator))
+    Ok((out, fields))
 }
 
 /// The position of the first `&`, `=`, `%` or `+` at or after `from`, or the length. Eight
@@ -425,15 +408,6 @@ mod tests {
         let form =
             Form::parse(b"charset=&s=%D6%D0", Some("application/x-www-form-urlencoded; charset=\"gbk\"")).unwrap();
         assert_eq!((form.charset(), form.get("s")), (Charset::Gbk, Some("中")));
-    }
-
-    #[test]
-    fn separators_that_were_escaped_are_remembered() {
-        assert!(Form::parse(b"a=x%26b%3Dc", None).unwrap().may_resplit());
-        assert!(Form::parse(b"a%3Db=1", None).unwrap().may_resplit());
-        // Base64 padding in `sign` is an escaped `=` in a value: harmless.
-        assert!(!Form::parse(b"a=1&sign=QUJD%3D", None).unwrap().may_resplit());
-        assert!(Form::from_pairs([("a", "x&b=c")], Charset::Utf8).unwrap().may_resplit());
     }
 
     #[test]

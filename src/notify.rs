@@ -88,18 +88,6 @@ pub enum NotifyErrorKind {
         /// Its whole length in bytes.
         sign_content_len: usize,
     },
-    /// The signed content `k=v&…` would split into other parameters than the ones received:
-    /// a value holds `&name=` with `name` a parameter-like name (or a name holds `=` or `&`). The signature may well verify —
-    /// the content is not escaped — but an attacker can move text between a value and a new
-    /// parameter this way, so the message is refused.
-    #[error(
-        "parameter {name:?} holds '&…=' or a name holds '=' or '&': the signed content would split into \
-         other parameters than the ones received; rejected as a possible re-split forgery"
-    )]
-    AmbiguousContent {
-        /// The parameter whose name or value is ambiguous.
-        name: String,
-    },
     /// A field needed for the typed notification is missing or malformed.
     #[error(
         "verified notification field {field}: {detail}{}",
@@ -166,24 +154,6 @@ fn content<'a>(
             .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
             .collect(),
     )
-}
-
-/// The first signed parameter that makes `k=v&…` split into other parameters than received: a
-/// name holding `=` or `&`, or a value holding `&` followed by a parameter name and `=`
-/// (`…&trade_status=…`). A name here is what parameters are named: letters, digits, `_`, `.`
-/// and `-`. Text like `A&B` or `x & y=z` (a space before the `=`) cannot become a parameter
-/// anyone reads, and genuine subjects contain it, so it is accepted. Linear in the input.
-fn ambiguous_parameter(form: &Form, rule: Rule) -> Option<&str> {
-    let looks_like_parameter = |piece: &str| {
-        piece.split_once('=').is_some_and(|(name, _)| {
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-        })
-    };
-    form.iter().filter(|(k, _)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type")).find_map(|(name, value)| {
-        let bad_name = name.contains(['=', '&']);
-        let bad_value = value.contains('&') && value.split('&').skip(1).any(looks_like_parameter);
-        (bad_name || bad_value).then_some(name)
-    })
 }
 
 /// Signs form parameters as Alipay does for notifications (used by the sandbox and tests) and
@@ -287,7 +257,7 @@ impl NotificationVerifier {
     pub fn verify_return(&self, query: &str) -> Result<VerifiedReturn, NotifyError> {
         let verified = self.verify(Form::parse(query.as_bytes(), None)?, Rule::V1)?;
         let field = |name: &'static str| {
-            verified.get(name).filter(|v| !v.is_empty()).map(str::to_string).ok_or_else(|| {
+            verified.get(name).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string).ok_or_else(|| {
                 NotifyError::from(NotifyErrorKind::Field { field: name, detail: "missing".into(), source: None })
             })
         };
@@ -416,11 +386,10 @@ impl NotificationVerifier {
             }
             .into());
         }
-        if form.may_resplit()
-            && let Some(name) = ambiguous_parameter(form, rule)
-        {
-            return Err(NotifyErrorKind::AmbiguousContent { name: name.to_string() }.into());
-        }
+        // A value holding `&name=` is not refused: the signed content `k=v&…` is not escaped,
+        // so such a value cannot be told from two parameters (Alipay signs it that way, and
+        // genuine `passback_params` hold it). Alipay's Java SDK verifies it; so do we. The
+        // typed notification parses its fields strictly instead.
         Ok(())
     }
 }
@@ -458,26 +427,29 @@ impl VerifiedNotification {
         ACK
     }
 
-    /// The typed payment notification.
+    /// The typed payment notification, parsed strictly: a blank value (empty or whitespace
+    /// only) is absent, amounts must be amounts and times `yyyy-MM-dd HH:mm:ss`, so that a
+    /// parameter merged into another's value (which the signature cannot reveal, see
+    /// [`crate::protocol`]) cannot pass as a valid field.
     pub fn trade(&self) -> Result<TradeNotification, NotifyError> {
         let required = |field: &'static str| {
-            self.get(field).filter(|v| !v.is_empty()).map(str::to_string).ok_or(NotifyErrorKind::Field {
+            self.get(field).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string).ok_or(NotifyErrorKind::Field {
                 field,
                 detail: "missing".into(),
                 source: None,
             })
         };
         let amount = |field: &'static str| -> Result<Option<Amount>, NotifyError> {
-            match self.get(field).filter(|v| !v.is_empty()) {
+            match self.get(field).filter(|v| !crate::request::is_java_blank(v)) {
                 Some(text) => text.parse().map(Some).map_err(|e: crate::model::AmountError| {
                     NotifyErrorKind::Field { field, detail: "not an amount".into(), source: Some(e) }.into()
                 }),
                 None => Ok(None),
             }
         };
-        let optional = |field: &str| self.get(field).filter(|v| !v.is_empty()).map(str::to_string);
+        let optional = |field: &str| self.get(field).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string);
         let time = |field: &'static str| -> Result<Option<DateTime<FixedOffset>>, NotifyError> {
-            match self.get(field).filter(|v| !v.is_empty()) {
+            match self.get(field).filter(|v| !crate::request::is_java_blank(v)) {
                 None => Ok(None),
                 Some(text) => parse_china_time(text).map(Some).ok_or_else(|| {
                     NotifyErrorKind::Field {

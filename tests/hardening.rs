@@ -187,16 +187,28 @@ mod notification_content {
     ];
 
     #[test]
-    fn a_value_that_would_split_differently_is_refused_though_the_signature_holds() {
-        let genuine = signed(GENUINE, Charset::Utf8);
-        // `A&B` cannot start a parameter: the genuine message verifies.
-        let verified = verifier().verify_form(form(&genuine, Charset::Utf8).as_bytes(), None, Rule::V1).unwrap();
-        assert_eq!(verified.get("subject"), Some("A&B coffee"));
+    fn genuine_values_holding_ampersand_name_equals_verify_as_in_java() {
+        // Real notifications carry such values: a passback_params of `a=1&b=2`, a subject such
+        // as `Fish&Chips=5`. Alipay signs them unescaped and Java verifies them.
+        let mut genuine = GENUINE.to_vec();
+        genuine.push(("passback_params", "a=1&b=2"));
+        genuine.push(("body", "Fish&Chips=5"));
+        let params = signed(&genuine, Charset::Utf8);
+        let body = form(&params, Charset::Utf8);
+        assert!(body.contains("passback_params=a%3D1%26b%3D2"), "{body}");
+        let verified = verifier().verify_form(body.as_bytes(), None, Rule::V1).unwrap();
+        assert_eq!(verified.get("passback_params"), Some("a=1&b=2"));
+        assert_eq!(verified.get("body"), Some("Fish&Chips=5"));
+        assert_eq!(verified.trade().unwrap().total_amount.to_string(), "100.00");
+    }
 
-        // Hide trade_status inside trade_no (they sort next to each other): same content, same
-        // signature, and a message that no longer says the trade was closed.
-        let mut forged: Vec<(String, String)> = genuine.iter().filter(|(k, _)| k != "trade_status").cloned().collect();
-        for (k, v) in forged.iter_mut() {
+    #[test]
+    fn a_merged_parameter_verifies_but_cannot_pass_as_a_typed_field() {
+        // The protocol's own ambiguity (documented in the security section): hide trade_status
+        // inside trade_no (they sort next to each other), and the signed content is the same.
+        let genuine = signed(GENUINE, Charset::Utf8);
+        let mut merged: Vec<(String, String)> = genuine.iter().filter(|(k, _)| k != "trade_status").cloned().collect();
+        for (k, v) in merged.iter_mut() {
             if k == "trade_no" {
                 *v = "t-1&trade_status=TRADE_CLOSED".into();
             }
@@ -204,18 +216,47 @@ mod notification_content {
         let content = |params: &[(String, String)]| {
             notify::sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), Rule::V1)
         };
-        assert_eq!(content(&forged), content(&genuine), "the attack keeps the signed content");
-        match verifier().verify_form(form(&forged, Charset::Utf8).as_bytes(), None, Rule::V1) {
-            Err(e) if matches!(e.kind(), NotifyErrorKind::AmbiguousContent { name } if name == "trade_no") => {}
-            other => panic!("expected AmbiguousContent, got {other:?}"),
+        assert_eq!(content(&merged), content(&genuine), "the merge keeps the signed content");
+        let verified = verifier().verify_form(form(&merged, Charset::Utf8).as_bytes(), None, Rule::V1).unwrap();
+        // The typed notification does not invent the missing status.
+        match verified.trade() {
+            Err(e) => assert!(matches!(e.kind(), NotifyErrorKind::Field { field: "trade_status", .. }), "{e}"),
+            Ok(trade) => panic!("a merged status passed as a typed field: {trade:?}"),
         }
-        // A name holding `=` is refused the same way.
-        let mut params = owned(&[("app_id", "1"), ("a=b", "c")]);
-        let sign = sign_params(&params, Rule::V1, &alipay_key(), SignType::Rsa2, Charset::Utf8).unwrap();
-        params.push(("sign".into(), sign));
-        assert!(
-            matches!(verifier().verify_params(params, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::AmbiguousContent { .. }))
-        );
+        // Merged into an amount, the amount is not an amount.
+        let mut amount_merged = owned(&[
+            ("app_id", "2021000000000001"),
+            ("notify_id", "n-2"),
+            ("out_trade_no", "o-1"),
+            ("total_amount", "100.00&receipt_amount=90.00"),
+            ("trade_no", "t-1"),
+            ("trade_status", "TRADE_SUCCESS"),
+        ]);
+        let sign = sign_params(&amount_merged, Rule::V1, &alipay_key(), SignType::Rsa2, Charset::Utf8).unwrap();
+        amount_merged.push(("sign".into(), sign));
+        let verified = verifier().verify_params(amount_merged, Rule::V1).unwrap();
+        let error = verified.trade().unwrap_err();
+        assert!(matches!(error.kind(), NotifyErrorKind::Field { field: "total_amount", .. }), "{error}");
+    }
+
+    #[test]
+    fn the_typed_notification_treats_blank_values_as_absent() {
+        let mut with_blanks = GENUINE.to_vec();
+        with_blanks.push(("merchant_app_id", " "));
+        with_blanks.push(("seller_id", "\t"));
+        with_blanks.push(("receipt_amount", "  "));
+        let verified = verifier().verify_params(signed(&with_blanks, Charset::Utf8), Rule::V1).unwrap();
+        let trade = verified.trade().unwrap();
+        assert_eq!(trade.merchant_app_id, None);
+        assert_eq!(trade.seller_id, None);
+        assert_eq!(trade.receipt_amount, None);
+        // A blank required field is missing, not an empty value.
+        let mut blank_id = GENUINE.to_vec();
+        blank_id.retain(|(k, _)| *k != "out_trade_no");
+        blank_id.push(("out_trade_no", "   "));
+        let verified = verifier().verify_params(signed(&blank_id, Charset::Utf8), Rule::V1).unwrap();
+        let error = verified.trade().unwrap_err();
+        assert!(matches!(error.kind(), NotifyErrorKind::Field { field: "out_trade_no", .. }), "{error}");
     }
 
     #[test]
