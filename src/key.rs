@@ -604,6 +604,10 @@ impl fmt::Debug for PrivateKey {
     }
 }
 
+/// The smallest RSA modulus, in bits, trusted to verify Alipay's signatures (configured keys
+/// and certificates, and downloaded ones alike).
+pub const MIN_ALIPAY_RSA_BITS: u32 = 2048;
+
 /// A public key (RSA or SM2): the Alipay public key in public-key mode, a certificate's key,
 /// or the public half of a key.
 #[derive(Clone)]
@@ -713,6 +717,35 @@ impl PublicKey {
     /// The key's algorithm.
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.algorithm
+    }
+
+    /// Why this RSA key must not be trusted to verify Alipay's signatures, if it must not: a
+    /// modulus under [`MIN_ALIPAY_RSA_BITS`] bits, or a public exponent that is even or under
+    /// 65537 (with e = 1 every encoding is its own signature). Alipay's keys are RSA-2048 with
+    /// e = 65537. `None` for a sound RSA key and for SM2 keys (one size).
+    pub fn weakness(&self) -> Option<String> {
+        self.weakness_below(MIN_ALIPAY_RSA_BITS)
+    }
+
+    /// [`Self::weakness`] with another minimum modulus size.
+    pub(crate) fn weakness_below(&self, min_bits: u32) -> Option<String> {
+        let rsa = self.rsa.as_ref()?;
+        let bits = rsa.n().num_bits();
+        if bits < i32::try_from(min_bits).unwrap_or(i32::MAX) {
+            return Some(format!("an RSA-{bits} key (at least {min_bits} bits are required)"));
+        }
+        let e = rsa.e();
+        let small = openssl::bn::BigNum::from_u32(65_537).is_ok_and(|floor| e.ucmp(&floor).is_lt());
+        if !e.is_bit_set(0) || small {
+            let exponent = match e.num_bits() {
+                0..=64 => e.to_dec_str().map(|d| d.to_string()).unwrap_or_default(),
+                n => format!("of {n} bits"),
+            };
+            return Some(format!(
+                "an RSA key with public exponent {exponent} (an odd exponent of at least 65537 is required)"
+            ));
+        }
+        None
     }
 
     /// Where the key came from.

@@ -433,11 +433,10 @@ impl VerifiedNotification {
     /// [`crate::protocol`]) cannot pass as a valid field.
     pub fn trade(&self) -> Result<TradeNotification, NotifyError> {
         let required = |field: &'static str| {
-            self.get(field).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string).ok_or(NotifyErrorKind::Field {
-                field,
-                detail: "missing".into(),
-                source: None,
-            })
+            self.get(field)
+                .filter(|v| !crate::request::is_java_blank(v))
+                .map(str::to_string)
+                .ok_or(NotifyErrorKind::Field { field, detail: "missing".into(), source: None })
         };
         let amount = |field: &'static str| -> Result<Option<Amount>, NotifyError> {
             match self.get(field).filter(|v| !crate::request::is_java_blank(v)) {

@@ -1066,3 +1066,100 @@ mod download_outages {
         assert_eq!(sandbox.request_count(DOWNLOAD), 2, "one failed download, one that worked");
     }
 }
+
+/// An Alipay public key or certificate that cannot be Alipay's (e = 1 makes every encoding its
+/// own signature; an even or small exponent, a short modulus) is refused when the
+/// configuration is built, by the rule downloads pass too.
+mod configured_keys {
+    use alipay_sdk::config::ConfigErrorKind;
+    use alipay_sdk::key::SignType;
+    use openssl::bn::BigNum;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::X509;
+
+    use crate::common::pki;
+    use crate::common::wire::{cert_config, public_key_config};
+
+    /// (what, modulus bits, exponent)
+    const WEAK: &[(&str, u32, u32)] = &[
+        ("e = 1", 2048, 1),
+        ("e = 2", 2048, 2),
+        ("e = 3", 2048, 3),
+        ("even e", 2048, 65_538),
+        ("RSA-1024", 1024, 65_537),
+    ];
+
+    fn public_key(bits: u32, e: u32) -> PKey<openssl::pkey::Public> {
+        let n = Rsa::generate(bits).unwrap().n().to_owned().unwrap();
+        PKey::from_rsa(Rsa::from_public_components(n, BigNum::from_u32(e).unwrap()).unwrap()).unwrap()
+    }
+
+    fn certificate(key: &PKey<openssl::pkey::Public>) -> Vec<u8> {
+        let ca = X509::from_pem(&std::fs::read(pki("ca/class2.pem")).unwrap()).unwrap();
+        let ca_key = PKey::private_key_from_pem(&std::fs::read(pki("ca/class2.key")).unwrap()).unwrap();
+        let ours = X509::from_pem(&std::fs::read(pki("ca/alipay_cert.pem")).unwrap()).unwrap();
+        let mut builder = X509::builder().unwrap();
+        builder.set_version(2).unwrap();
+        builder.set_serial_number(&BigNum::from_u32(77).unwrap().to_asn1_integer().unwrap()).unwrap();
+        builder.set_subject_name(ours.subject_name()).unwrap();
+        builder.set_issuer_name(ca.subject_name()).unwrap();
+        builder.set_pubkey(key).unwrap();
+        builder.set_not_before(ours.not_before()).unwrap();
+        builder.set_not_after(ours.not_after()).unwrap();
+        builder.sign(&ca_key, openssl::hash::MessageDigest::sha256()).unwrap();
+        let mut pem = builder.build().to_pem().unwrap();
+        pem.extend(ca.to_pem().unwrap());
+        pem
+    }
+
+    fn weak(error: &alipay_sdk::config::ConfigError) -> Option<&str> {
+        match error.kind() {
+            ConfigErrorKind::WeakAlipayKey { weakness, .. } => Some(weakness),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn weak_alipay_keys_and_certificates_are_refused_at_build() {
+        let dir = tempfile::tempdir().unwrap();
+        for &(what, bits, e) in WEAK {
+            let key = public_key(bits, e);
+            let key_file = dir.path().join(format!("key-{bits}-{e}.pem"));
+            std::fs::write(&key_file, key.public_key_to_pem().unwrap()).unwrap();
+            let error = public_key_config("http://127.0.0.1:9/gateway.do")
+                .alipay_public_key_file(&key_file)
+                .build()
+                .unwrap_err();
+            let weakness = weak(&error).unwrap_or_else(|| panic!("{what}: {error}"));
+            let named = if bits < 2048 { format!("RSA-{bits}") } else { format!("exponent {e}") };
+            assert!(weakness.contains(&named), "{what}: {weakness}");
+            assert!(error.to_string().contains("alipay_public_key"), "{what}: names the setting: {error}");
+
+            let cert_file = dir.path().join(format!("cert-{bits}-{e}.pem"));
+            std::fs::write(&cert_file, certificate(&key)).unwrap();
+            let error = cert_config("http://127.0.0.1:9/gateway.do").alipay_cert_file(&cert_file).build();
+            let error = error.err().unwrap_or_else(|| panic!("{what}: a weak Alipay certificate was configured"));
+            assert!(weak(&error).is_some(), "{what}: {error}");
+            assert!(error.to_string().contains("alipay_cert"), "{what}: {error}");
+        }
+        // The genuine test key passes, and so does a legacy RSA (SHA1) app's 1024-bit Alipay key
+        // (old public-key-mode apps may hold one); its exponent is still checked.
+        public_key_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+        let legacy = dir.path().join("legacy.pem");
+        std::fs::write(&legacy, public_key(1024, 65_537).public_key_to_pem().unwrap()).unwrap();
+        public_key_config("http://127.0.0.1:9/gateway.do")
+            .sign_type(SignType::Rsa)
+            .alipay_public_key_file(&legacy)
+            .build()
+            .unwrap();
+        let legacy_e1 = dir.path().join("legacy-e1.pem");
+        std::fs::write(&legacy_e1, public_key(1024, 1).public_key_to_pem().unwrap()).unwrap();
+        let error = public_key_config("http://127.0.0.1:9/gateway.do")
+            .sign_type(SignType::Rsa)
+            .alipay_public_key_file(&legacy_e1)
+            .build()
+            .unwrap_err();
+        assert!(weak(&error).is_some_and(|w| w.contains("exponent 1")), "{error}");
+    }
+}

@@ -479,11 +479,31 @@ fn check_alipay_key_algorithm(
     origin: &str,
     sign_type: SignType,
 ) -> Result<(), ConfigError> {
-    if key.algorithm() == sign_type.algorithm() {
-        return Ok(());
+    if key.algorithm() != sign_type.algorithm() {
+        return Err(ConfigErrorKind::AlipayKeyAlgorithm {
+            field,
+            origin: origin.to_string(),
+            found: key.algorithm(),
+            sign_type,
+        }
+        .into());
     }
-    Err(ConfigErrorKind::AlipayKeyAlgorithm { field, origin: origin.to_string(), found: key.algorithm(), sign_type }
-        .into())
+    // The rule downloaded certificates pass too: no weak key is trusted for Alipay's signatures.
+    // Legacy `RSA` (SHA1) public-key-mode apps may still hold a 1024-bit Alipay key: their
+    // exponent is checked, their size only warned about.
+    let weakness = match sign_type {
+        SignType::Rsa => key.weakness_below(1024).or_else(|| {
+            if let Some(size) = key.weakness() {
+                tracing::warn!(field, origin, "{size}: accepted only because sign_type is the legacy RSA (SHA1)");
+            }
+            None
+        }),
+        _ => key.weakness(),
+    };
+    match weakness {
+        Some(weakness) => Err(ConfigErrorKind::WeakAlipayKey { field, origin: origin.to_string(), weakness }.into()),
+        None => Ok(()),
+    }
 }
 
 fn check_gateway(gateway: &str) -> Result<(), ConfigError> {

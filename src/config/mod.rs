@@ -75,6 +75,17 @@ pub enum ConfigErrorKind {
         /// The configured signature type.
         sign_type: SignType,
     },
+    /// An Alipay certificate or public key whose RSA key is too weak to trust: too short, or an
+    /// exponent that is even or under 65537 (e = 1 makes any encoding its own signature).
+    #[error("{field}: {origin} holds {weakness}; this is not an Alipay key (Alipay's are RSA-2048, e = 65537)")]
+    WeakAlipayKey {
+        /// The setting.
+        field: &'static str,
+        /// The file or label.
+        origin: String,
+        /// What is wrong with the key.
+        weakness: String,
+    },
     /// A key setting could not be loaded.
     #[error("{field}: {source}")]
     Key {

@@ -477,7 +477,12 @@ impl AlipayCertStore {
         let rsa_bits = leaf.public_key().filter(|k| k.id() == openssl::pkey::Id::RSA).map(|k| k.bits());
         match rsa_bits {
             _ if self.algorithm != KeyAlgorithm::Rsa => {}
-            Some(bits) if bits >= self.min_rsa_bits => {}
+            Some(bits) if bits >= self.min_rsa_bits => {
+                // The same rule as configured keys: no even or small exponent either.
+                if let Some(weakness) = leaf_key.as_ref().and_then(PublicKey::weakness) {
+                    return Err(DownloadErrorKind::WeakKey { sn, key: weakness, minimum: self.min_rsa_bits }.into());
+                }
+            }
             Some(bits) => {
                 return Err(DownloadErrorKind::WeakKey {
                     sn,
