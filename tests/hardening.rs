@@ -1163,3 +1163,97 @@ mod configured_keys {
         assert!(weak(&error).is_some_and(|w| w.contains("exponent 1")), "{error}");
     }
 }
+
+/// OpenAPI v3 answers: the verified body is the exact signed bytes, a line break in a signed
+/// header is refused before it enters the content, and an old signed answer replayed is refused.
+mod v3_answers {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use alipay_sdk::flow::HttpResponse;
+    use alipay_sdk::key::SignType;
+    use alipay_sdk::v3::{V3ErrorKind, V3Request};
+
+    use crate::common::wire::{FixedClock, alipay_cert_sn, alipay_key, cert_config};
+
+    const NOW_MS: i64 = 1_700_000_000_000;
+
+    fn config(window: Option<Duration>) -> alipay_sdk::Config {
+        let clock = Arc::new(FixedClock(chrono::DateTime::from_timestamp_millis(NOW_MS).unwrap()));
+        let builder = cert_config("http://127.0.0.1:9/gateway.do").clock(clock);
+        match window {
+            Some(window) => builder.v3_answer_window(window),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    }
+
+    /// An answer signed by the test PKI's Alipay key over `timestamp\nnonce\nbody\n`, built
+    /// here from the protocol text with OpenSSL directly.
+    fn answer(timestamp: &str, nonce: &str, body: &[u8]) -> HttpResponse {
+        use base64::Engine as _;
+        let mut content = format!("{timestamp}\n{nonce}\n").into_bytes();
+        content.extend_from_slice(body);
+        content.push(b'\n');
+        let key = alipay_key();
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), key.openssl_key()).unwrap();
+        let signature = base64::engine::general_purpose::STANDARD.encode(signer.sign_oneshot_to_vec(&content).unwrap());
+        assert!(key.sign(&content, SignType::Rsa2).unwrap() == signature, "PKCS#1 v1.5 is deterministic");
+        HttpResponse::new(200, body.to_vec())
+            .header("alipay-timestamp", timestamp)
+            .header("alipay-nonce", nonce)
+            .header("alipay-signature", &signature)
+            .header("alipay-sn", &alipay_cert_sn())
+    }
+
+    #[test]
+    fn the_verified_body_is_the_exact_signed_bytes() {
+        let config = config(None);
+        let signed = config.sign_v3(&V3Request::for_api("alipay.trade.query")).unwrap();
+        // GBK bytes inside a JSON string: not UTF-8, signed as they are.
+        let body = b"{\"subject\":\"\xd6\xd0\xce\xc4\"}".to_vec();
+        let verified = config.verify_v3(&signed, &answer(&NOW_MS.to_string(), "n-1", &body)).unwrap();
+        assert_eq!(verified.bytes(), &body[..], "no lossy conversion");
+        let error = verified.text().unwrap_err();
+        assert!(error.to_string().contains("not UTF-8 at byte 12"), "{error}");
+        let utf8 = "{\"subject\":\"中文\"}".as_bytes();
+        let verified = config.verify_v3(&signed, &answer(&NOW_MS.to_string(), "n-2", utf8)).unwrap();
+        assert_eq!(verified.text().unwrap(), "{\"subject\":\"中文\"}");
+    }
+
+    #[test]
+    fn a_line_break_in_a_signed_header_is_refused() {
+        let config = config(None);
+        let signed = config.sign_v3(&V3Request::for_api("alipay.trade.query")).unwrap();
+        let now = NOW_MS.to_string();
+        // The signature holds, but the boundaries of the content moved.
+        for (timestamp, nonce) in [(now.as_str(), "n\n1"), (now.as_str(), "n\r1"), ("1700000000000\nx", "n")] {
+            let error = config.verify_v3(&signed, &answer(timestamp, nonce, b"{}")).unwrap_err();
+            assert!(matches!(error.kind(), V3ErrorKind::BadHeader { .. }), "{timestamp:?} {nonce:?}: {error}");
+            assert!(error.to_string().contains("line break"), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_old_signed_answer_replayed_is_refused() {
+        let config = config(None);
+        let signed = config.sign_v3(&V3Request::for_api("alipay.trade.query")).unwrap();
+        let minutes = |m: i64| (NOW_MS + m * 60_000).to_string();
+        for inside in [minutes(-14), minutes(14), minutes(0)] {
+            config.verify_v3(&signed, &answer(&inside, "n", b"{}")).unwrap();
+        }
+        for outside in [minutes(-16), minutes(16), minutes(-60 * 24 * 365)] {
+            let error = config.verify_v3(&signed, &answer(&outside, "n", b"{}")).unwrap_err();
+            assert!(matches!(error.kind(), V3ErrorKind::Stale { .. }), "{outside}: {error}");
+        }
+        // Seconds are read as seconds; garbage is refused.
+        config.verify_v3(&signed, &answer(&(NOW_MS / 1000).to_string(), "n", b"{}")).unwrap();
+        let error = config.verify_v3(&signed, &answer("yesterday", "n", b"{}")).unwrap_err();
+        assert!(matches!(error.kind(), V3ErrorKind::BadHeader { header: "alipay-timestamp", .. }), "{error}");
+        // The window is configurable.
+        let wide = self::config(Some(Duration::from_secs(3600)));
+        let signed = wide.sign_v3(&V3Request::for_api("alipay.trade.query")).unwrap();
+        wide.verify_v3(&signed, &answer(&minutes(-59), "n", b"{}")).unwrap();
+    }
+}

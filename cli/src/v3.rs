@@ -203,8 +203,15 @@ fn call(args: CallArgs) -> Result<(), Failure> {
         Ok(answer) => {
             let by = answer.alipay_sn().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default();
             eprintln!("verified HTTP {}{by}", answer.status());
-            let value: serde_json::Value = serde_json::from_str(answer.body()).unwrap_or_else(|_| answer.body().into());
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            match serde_json::from_slice::<serde_json::Value>(answer.bytes()) {
+                Ok(value) => println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default()),
+                // Not JSON: the verified bytes as they came.
+                Err(_) => {
+                    use std::io::Write as _;
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = stdout.write_all(answer.bytes()).and_then(|()| stdout.write_all(b"\n"));
+                }
+            }
             Ok(())
         }
         Err(error) if error.kind() == alipay_sdk::ErrorKind::Request => Err(Failure::Input(error.to_string())),

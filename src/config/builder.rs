@@ -38,6 +38,7 @@ struct Common {
     aes: Option<AesKey>,
     clock: Arc<dyn Clock>,
     expiry_thresholds: Vec<i64>,
+    v3_answer_window: Duration,
 }
 
 /// No mode chosen yet.
@@ -209,6 +210,7 @@ impl Config {
                 aes: None,
                 clock: Arc::new(SystemClock),
                 expiry_thresholds: vec![30, 7, 1],
+                v3_answer_window: super::DEFAULT_V3_ANSWER_WINDOW,
             },
             mode: Undecided,
         }
@@ -270,6 +272,14 @@ impl<M> ConfigBuilder<M> {
     /// Days-left thresholds for expiry warnings (default 30, 7, 1).
     pub fn expiry_thresholds(mut self, days: Vec<i64>) -> Self {
         self.common.expiry_thresholds = days;
+        self
+    }
+
+    /// How far an OpenAPI v3 answer's `alipay-timestamp` may be from the clock, either way
+    /// (default 15 minutes): a signed answer replayed later than that is refused. Generous,
+    /// so that a host whose clock drifts a little keeps working.
+    pub fn v3_answer_window(mut self, window: Duration) -> Self {
+        self.common.v3_answer_window = window;
         self
     }
 }
@@ -468,6 +478,7 @@ impl<M: Buildable> ConfigBuilder<M> {
             },
             aes: common.aes,
             clock: common.clock,
+            v3_answer_window: common.v3_answer_window,
         })
     }
 }

@@ -176,7 +176,12 @@ pub struct Config {
     verifier: ResponseVerifier,
     aes: Option<AesKey>,
     clock: Arc<dyn Clock>,
+    /// How far a v3 answer's `alipay-timestamp` may be from the clock.
+    v3_answer_window: std::time::Duration,
 }
+
+/// The default for [`ConfigBuilder::v3_answer_window`]: 15 minutes.
+pub const DEFAULT_V3_ANSWER_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Config {
     /// The app id.

@@ -31,7 +31,7 @@
 //! // Raw: any path, method, query and body.
 //! use alipay_sdk::v3::V3Request;
 //! let answer = client.v3(&V3Request::get("/v3/alipay/user/info/share").app_auth_token("…")).await?;
-//! println!("{} {}", answer.status(), answer.body());
+//! println!("{} {}", answer.status(), answer.text()?);
 //! # Ok(())
 //! # }
 //! ```
@@ -92,6 +92,31 @@ pub enum V3ErrorKind {
     MissingHeader {
         /// The missing header.
         header: &'static str,
+    },
+    /// A header of the signed content holds a line break (it would move the boundaries of
+    /// `timestamp\nnonce\nbody\n`) or is not what it must be.
+    #[error("the v3 answer's {header} header {detail}: rejected")]
+    BadHeader {
+        /// The header.
+        header: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The answer's `alipay-timestamp` is too far from the clock: an old signed answer replayed.
+    #[error(
+        "the v3 answer's alipay-timestamp {timestamp} is {} s from the clock ({now}); more than the window of {} s: \
+         rejected as a possible replay (ConfigBuilder::v3_answer_window)",
+        .skew.as_secs(), .window.as_secs()
+    )]
+    Stale {
+        /// The answer's time.
+        timestamp: chrono::DateTime<chrono::Utc>,
+        /// The clock's time.
+        now: chrono::DateTime<chrono::Utc>,
+        /// How far apart.
+        skew: std::time::Duration,
+        /// The window allowed.
+        window: std::time::Duration,
     },
     /// The answer names an Alipay certificate we do not have.
     #[error("the v3 answer is signed with Alipay certificate {alipay_sn}, which is not configured (known: {known:?})")]
@@ -244,7 +269,7 @@ pub struct V3FailureLink {
 #[derive(Debug, Clone)]
 pub struct V3Response {
     pub(crate) status: u16,
-    pub(crate) body: String,
+    pub(crate) body: Vec<u8>,
     pub(crate) alipay_sn: Option<String>,
     pub(crate) trace_id: Option<String>,
 }
@@ -255,9 +280,18 @@ impl V3Response {
         self.status
     }
 
-    /// The business JSON (decrypted when the request was encrypted); may be empty.
-    pub fn body(&self) -> &str {
+    /// The body exactly as it was signed (for an encrypted request, the decrypted plaintext of
+    /// the signed ciphertext); may be empty.
+    pub fn bytes(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The body as text: an error naming where it is not UTF-8 (JSON always is), never a
+    /// lossy conversion.
+    pub fn text(&self) -> Result<&str, V3Error> {
+        std::str::from_utf8(&self.body).map_err(|e| {
+            V3ErrorKind::Parse { detail: format!("the verified body is not UTF-8 at byte {}", e.valid_up_to()) }.into()
+        })
     }
 
     /// The Alipay certificate that signed it (`alipay-sn`; certificate mode).
@@ -272,7 +306,7 @@ impl V3Response {
 
     /// The body as `T`.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, V3Error> {
-        serde_json::from_str(&self.body).map_err(|e| V3ErrorKind::Parse { detail: e.to_string() }.into())
+        serde_json::from_slice(&self.body).map_err(|e| V3ErrorKind::Parse { detail: e.to_string() }.into())
     }
 }
 

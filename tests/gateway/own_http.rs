@@ -92,5 +92,5 @@ fn the_tcp_stream_driver_speaks_v3_too() {
         alipay_sdk::v3::V3Request::for_api("alipay.trade.query").body(&serde_json::json!({"out_trade_no": "own-v3"}));
     let answer = example::drive(config.start_v3(&request).unwrap()).expect("method, headers and signed answer");
     assert_eq!(answer.alipay_sn(), Some(sandbox.info().alipay_cert_sn.as_str()));
-    assert!(answer.body().contains("\"out_trade_no\":\"own-v3\""), "{}", answer.body());
+    assert!(answer.text().unwrap().contains("\"out_trade_no\":\"own-v3\""), "{}", answer.text().unwrap());
 }
