@@ -34,9 +34,9 @@
 //!
 //! When Redis is down or slow, every operation gives up after its timeout and the instance
 //! works on local state: certificates are downloaded per instance (still once per process),
-//! notifications are guarded per instance — each is still processed before it is
-//! acknowledged, but two instances may then both process a redelivery. The change is logged
-//! once each way, not per call.
+//! and notifications are deferred (answered `fail`, redelivered by Alipay) unless
+//! [`WhenUnreachable::ProcessLocally`] is chosen. The change is logged once each way, not per
+//! call.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -104,12 +104,21 @@ if v == 'done' then return 'done' end
 return 'busy'
 ";
 
+/// Marks a notification done if the claim is still ours, or if nobody holds it (a claim that
+/// never landed, or expired unclaimed). `'other'`: another instance holds or completed it — our
+/// claim was lost while processing.
 const COMPLETE: &str = r"
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == ARGV[1] then
   redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
-  return 1
+  return 'ok'
 end
+return 'other'
+";
+
+/// Extends our claim while the handler runs; 0 when it is no longer ours.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 ";
 
@@ -298,6 +307,10 @@ pub enum Handled {
     /// Another instance is processing it right now: not acknowledged, so that Alipay
     /// redelivers and the next delivery learns the result.
     ProcessingElsewhere,
+    /// Redis could not be reached, so nobody can tell whether another instance processed or
+    /// is processing it: not processed, not acknowledged; Alipay redelivers (for about 25
+    /// hours). The default ([`WhenUnreachable::Defer`]).
+    Deferred,
 }
 
 impl Handled {
@@ -305,9 +318,23 @@ impl Handled {
     pub fn ack(self) -> &'static str {
         match self {
             Handled::Processed | Handled::AlreadyProcessed => "success",
-            Handled::ProcessingElsewhere => "fail",
+            Handled::ProcessingElsewhere | Handled::Deferred => "fail",
         }
     }
+}
+
+/// What [`NotifyOnce`] does with a delivery when Redis cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WhenUnreachable {
+    /// Answer `fail` without processing ([`Handled::Deferred`]): Alipay redelivers for about
+    /// 25 hours, so nothing is lost, and nothing is processed twice. The default.
+    #[default]
+    Defer,
+    /// Process on this instance's own guard and mark it done in Redis once Redis is back:
+    /// notifications keep flowing during an outage, but a redelivery reaching another instance
+    /// meanwhile is processed there too. Choose it only for idempotent processing.
+    ProcessLocally,
 }
 
 /// Why a delivery was not handled.
@@ -325,15 +352,30 @@ pub enum OnceError<E> {
 /// Lets exactly one instance of a fleet process each notification, keyed by `app_id` and
 /// `notify_id`.
 ///
+/// A delivery takes a claim in Redis (a random token, with an expiry of
+/// [`NotifyOnce::processing_timeout`]) before its handler runs. While the handler runs the
+/// claim is renewed every third of that time, so a slow handler keeps it; a holder that dies
+/// stops renewing and its claim expires, so another instance processes the redelivery.
+/// Completion and release name the token: a claim that is no longer ours is never completed or
+/// released by us, and a lost claim is logged. A claim whose answer did not arrive in time
+/// (Redis stalled) is made harmless: it is released (or, once processed, completed) as soon
+/// as Redis answers again, so a late-landing claim does not block redeliveries.
+///
 /// A processing failure releases the claim (the redelivery is processed again); a completed
 /// notification is answered `success` on every later delivery without being processed again,
 /// for [`NotifyOnce::remember_for`] (26 hours by default: Alipay redelivers for about 25).
-/// A claim whose holder dies expires after [`NotifyOnce::processing_timeout`].
+///
+/// When Redis is unreachable the delivery is deferred by default ([`WhenUnreachable`]). Run
+/// Redis with persistence (AOF): a Redis that restarts empty forgets which notifications were
+/// processed. Keep processing idempotent where you can: a handler that stalls for longer than
+/// the processing timeout while Redis is unreachable can lose its claim to another instance.
 pub struct NotifyOnce {
     fleet: Arc<RedisFleet>,
     processing_timeout: Duration,
     remember_for: Duration,
+    when_unreachable: WhenUnreachable,
     local: Mutex<LocalGuard>,
+    pending: Arc<Mutex<Reconciliation>>,
 }
 
 impl std::fmt::Debug for NotifyOnce {
@@ -341,6 +383,8 @@ impl std::fmt::Debug for NotifyOnce {
         f.debug_struct("NotifyOnce")
             .field("processing_timeout", &self.processing_timeout)
             .field("remember_for", &self.remember_for)
+            .field("when_unreachable", &self.when_unreachable)
+            .field("pending", &self.pending_reconciliations())
             .finish_non_exhaustive()
     }
 }
@@ -355,19 +399,51 @@ struct LocalGuard {
 const LOCAL_LIMIT: usize = 100_000;
 
 enum Claim {
-    Taken(String),
+    Taken,
     Done,
     Busy,
 }
 
+/// What is still to be said to Redis about claims whose operations did not get through.
+#[derive(Default)]
+struct Reconciliation {
+    ops: Vec<PendingOp>,
+    running: bool,
+}
+
+#[derive(Clone)]
+struct PendingOp {
+    key: String,
+    token: String,
+    complete: bool,
+    /// A release is retried until it deletes the claim or this passes (the late claim, if it
+    /// ever lands, has expired by then).
+    until: Instant,
+}
+
+/// Stops the claim's renewal when the delivery ends, however it ends (a dropped future too).
+struct Renewal {
+    task: tokio::task::JoinHandle<()>,
+    lost: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl NotifyOnce {
-    /// A guard on `fleet` (5 minutes processing timeout, 26 hours memory).
+    /// A guard on `fleet` (60 s claims renewed while the handler runs, 26 hours memory,
+    /// deliveries deferred while Redis is unreachable).
     pub fn new(fleet: Arc<RedisFleet>) -> NotifyOnce {
         NotifyOnce {
             fleet,
-            processing_timeout: Duration::from_secs(300),
+            processing_timeout: Duration::from_secs(60),
             remember_for: Duration::from_secs(26 * 3600),
+            when_unreachable: WhenUnreachable::Defer,
             local: Mutex::new(LocalGuard::default()),
+            pending: Arc::new(Mutex::new(Reconciliation::default())),
         }
     }
 
@@ -377,15 +453,30 @@ impl NotifyOnce {
         self
     }
 
-    /// How long a claim lives if its holder never completes or releases it.
+    /// How long a claim lives without renewal: how soon a redelivery is processed elsewhere
+    /// after its holder died (default 60 s; renewed every third of it while the handler
+    /// runs). Keep it well above the longest Redis stall you expect.
     pub fn processing_timeout(mut self, duration: Duration) -> Self {
-        self.processing_timeout = duration;
+        self.processing_timeout = duration.max(Duration::from_millis(30));
         self
     }
 
-    /// Runs `process` for a verified notification unless it was processed before or is being
-    /// processed by another instance; answer Alipay with [`Handled::ack`] (and `fail` on an
-    /// error).
+    /// What happens to a delivery when Redis is unreachable ([`WhenUnreachable::Defer`] by
+    /// default).
+    pub fn when_unreachable(mut self, policy: WhenUnreachable) -> Self {
+        self.when_unreachable = policy;
+        self
+    }
+
+    /// How many claim operations wait for Redis to answer again (completions and releases of
+    /// claims whose first attempt did not get through).
+    pub fn pending_reconciliations(&self) -> usize {
+        crate::lifecycle::lock(&self.pending).ops.len()
+    }
+
+    /// Runs `process` for a verified notification unless it was processed before, is being
+    /// processed by another instance, or Redis cannot say; answer Alipay with
+    /// [`Handled::ack`] (and `fail` on an error).
     pub async fn handle<F, Fut, E>(
         &self,
         notification: &VerifiedNotification,
@@ -398,56 +489,84 @@ impl NotifyOnce {
         let notify_id = notification.get("notify_id").filter(|id| !id.is_empty()).ok_or(OnceError::NoNotifyId)?;
         let id = format!("{}:{notify_id}", notification.get("app_id").unwrap_or_default());
         let key = self.fleet.key("notify", &id);
-        // Processed here while Redis was unreachable: Redis may not know.
+        // Processed here while Redis was unreachable: Redis may not know yet.
         if self.locally_done(&id) {
             return Ok(Handled::AlreadyProcessed);
         }
-        match self.claim(&key).await {
+        let token = random_token();
+        match self.claim(&key, &token).await {
             Some(Claim::Done) => Ok(Handled::AlreadyProcessed),
             Some(Claim::Busy) => Ok(Handled::ProcessingElsewhere),
-            Some(Claim::Taken(token)) => match process().await {
-                Ok(()) => {
-                    self.local_done(&id);
-                    self.complete(&key, &token).await;
-                    Ok(Handled::Processed)
-                }
-                Err(error) => {
-                    self.release(&key, &token).await;
-                    Err(OnceError::Process(error))
-                }
-            },
-            // Redis unreachable: this instance's own guard.
-            None => {
-                if let Some(handled) = self.local_claim(&id) {
-                    return Ok(handled);
-                }
+            Some(Claim::Taken) => {
+                let renewal = self.renew_while_processing(&key, &token);
                 let result = process().await;
-                let mut local = crate::lifecycle::lock(&self.local);
-                local.processing.remove(&id);
+                let lost = renewal.lost.load(std::sync::atomic::Ordering::Acquire);
+                drop(renewal);
                 match result {
                     Ok(()) => {
-                        local.done.insert(id, Instant::now());
+                        self.local_done(&id);
+                        match self.complete(&key, &token).await {
+                            Some(true) if !lost => {}
+                            Some(_) => tracing::error!(
+                                notify_id,
+                                "the once-only claim expired while this instance processed the notification                                  (stalled longer than the processing timeout): another instance may have processed it too"
+                            ),
+                            None => self.reconcile_later(&key, &token, true),
+                        }
                         Ok(Handled::Processed)
                     }
-                    Err(error) => Err(OnceError::Process(error)),
+                    Err(error) => {
+                        if !self.release(&key, &token).await {
+                            self.reconcile_later(&key, &token, false);
+                        }
+                        Err(OnceError::Process(error))
+                    }
                 }
             }
+            // Redis did not answer: the claim may still land later. Make it harmless.
+            None => match self.when_unreachable {
+                WhenUnreachable::Defer => {
+                    self.reconcile_later(&key, &token, false);
+                    Ok(Handled::Deferred)
+                }
+                WhenUnreachable::ProcessLocally => {
+                    if let Some(handled) = self.local_claim(&id) {
+                        self.reconcile_later(&key, &token, false);
+                        return Ok(handled);
+                    }
+                    let result = process().await;
+                    let mut local = crate::lifecycle::lock(&self.local);
+                    local.processing.remove(&id);
+                    match result {
+                        Ok(()) => {
+                            local.done.insert(id, Instant::now());
+                            drop(local);
+                            self.reconcile_later(&key, &token, true);
+                            Ok(Handled::Processed)
+                        }
+                        Err(error) => {
+                            drop(local);
+                            self.reconcile_later(&key, &token, false);
+                            Err(OnceError::Process(error))
+                        }
+                    }
+                }
+            },
         }
     }
 
-    async fn claim(&self, key: &str) -> Option<Claim> {
-        let key = key.to_string();
-        let ttl = self.processing_timeout.as_millis().max(1) as u64;
+    async fn claim(&self, key: &str, token: &str) -> Option<Claim> {
+        let (key, token) = (key.to_string(), token.to_string());
+        let ttl = millis(self.processing_timeout);
         self.fleet
             .on_runtime("claim a notification", move |fleet| {
                 Box::pin(async move {
-                    let token = random_token();
                     let script = ::redis::Script::new(CLAIM);
                     let mut invocation = script.prepare_invoke();
                     invocation.key(&key).arg(&token).arg(ttl);
                     let answer: String = fleet.invoke(invocation).await?;
                     Ok(match answer.as_str() {
-                        "taken" => Claim::Taken(token),
+                        "taken" => Claim::Taken,
                         "done" => Claim::Done,
                         _ => Claim::Busy,
                     })
@@ -456,35 +575,86 @@ impl NotifyOnce {
             .await
     }
 
-    async fn complete(&self, key: &str, token: &str) {
-        let (key, token) = (key.to_string(), token.to_string());
-        let remember = self.remember_for.as_millis().max(1) as u64;
-        self.fleet
-            .on_runtime("complete a notification", move |fleet| {
-                Box::pin(async move {
-                    let script = ::redis::Script::new(COMPLETE);
-                    let mut invocation = script.prepare_invoke();
-                    invocation.key(&key).arg(&token).arg(remember);
-                    let _: i64 = fleet.invoke(invocation).await?;
-                    Ok(())
-                })
-            })
-            .await;
+    /// Renews the claim every third of its lifetime on the fleet's runtime until dropped.
+    fn renew_while_processing(&self, key: &str, token: &str) -> Renewal {
+        let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (fleet, key, token, flag) = (self.fleet.clone(), key.to_string(), token.to_string(), lost.clone());
+        let ttl = self.processing_timeout;
+        let task = self.fleet.handle.spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let (key, token) = (key.clone(), token.clone());
+                let renewed = fleet
+                    .on_runtime("renew a notification claim", move |fleet| {
+                        Box::pin(async move {
+                            let script = ::redis::Script::new(RENEW);
+                            let mut invocation = script.prepare_invoke();
+                            invocation.key(&key).arg(&token).arg(millis(ttl));
+                            fleet.invoke::<i64>(invocation).await
+                        })
+                    })
+                    .await;
+                // Not reachable: try again at the next tick (the claim lives a whole ttl).
+                if renewed == Some(0) {
+                    flag.store(true, std::sync::atomic::Ordering::Release);
+                    tracing::warn!("a once-only claim was lost while its handler ran");
+                    return;
+                }
+            }
+        });
+        Renewal { task, lost }
     }
 
-    async fn release(&self, key: &str, token: &str) {
-        let (key, token) = (key.to_string(), token.to_string());
-        self.fleet
-            .on_runtime("release a notification", move |fleet| {
-                Box::pin(async move {
-                    let script = ::redis::Script::new(RELEASE);
-                    let mut invocation = script.prepare_invoke();
-                    invocation.key(&key).arg(&token);
-                    let _: i64 = fleet.invoke(invocation).await?;
-                    Ok(())
-                })
-            })
-            .await;
+    /// `Some(true)`: marked done; `Some(false)`: the claim was someone else's; `None`: Redis
+    /// did not answer.
+    async fn complete(&self, key: &str, token: &str) -> Option<bool> {
+        complete_on(&self.fleet, key, token, self.remember_for).await
+    }
+
+    /// Whether Redis answered (the claim is gone, or was not ours).
+    async fn release(&self, key: &str, token: &str) -> bool {
+        release_on(&self.fleet, key, token).await.is_some()
+    }
+
+    /// Keeps an operation for when Redis answers again, and makes sure a task says it.
+    fn reconcile_later(&self, key: &str, token: &str, complete: bool) {
+        let until = Instant::now() + self.processing_timeout + self.fleet.op_timeout * 2;
+        let mut pending = crate::lifecycle::lock(&self.pending);
+        if pending.ops.len() >= LOCAL_LIMIT {
+            tracing::warn!("too many once-only claims wait for Redis: the oldest is forgotten");
+            pending.ops.remove(0);
+        }
+        pending.ops.push(PendingOp { key: key.to_string(), token: token.to_string(), complete, until });
+        if pending.running {
+            return;
+        }
+        pending.running = true;
+        let (fleet, shared, remember) = (self.fleet.clone(), self.pending.clone(), self.remember_for);
+        self.fleet.handle.spawn(async move {
+            loop {
+                tokio::time::sleep(RECONCILE_EVERY).await;
+                let ops = std::mem::take(&mut crate::lifecycle::lock(&shared).ops);
+                let mut left = Vec::new();
+                for op in ops {
+                    let keep = if op.complete {
+                        complete_on(&fleet, &op.key, &op.token, remember).await.is_none()
+                    } else {
+                        // Until it deletes our claim, or a late claim can no longer be alive.
+                        release_on(&fleet, &op.key, &op.token).await != Some(true) && Instant::now() < op.until
+                    };
+                    if keep {
+                        left.push(op);
+                    }
+                }
+                let mut pending = crate::lifecycle::lock(&shared);
+                left.append(&mut pending.ops);
+                pending.ops = left;
+                if pending.ops.is_empty() {
+                    pending.running = false;
+                    return;
+                }
+            }
+        });
     }
 
     /// The local claim while Redis is unreachable: `Some` when the delivery must not be
@@ -503,7 +673,7 @@ impl NotifyOnce {
         if local.done.get(id).is_some_and(|at| now.duration_since(*at) < remember) {
             return Some(Handled::AlreadyProcessed);
         }
-        if local.processing.get(id).is_some_and(|at| now.duration_since(*at) < processing_timeout) {
+        if local.processing.contains_key(id) {
             return Some(Handled::ProcessingElsewhere);
         }
         local.processing.insert(id.to_string(), now);
@@ -518,8 +688,50 @@ impl NotifyOnce {
     /// Remembers locally what was processed (answers later deliveries while Redis is down).
     fn local_done(&self, id: &str) {
         let mut local = crate::lifecycle::lock(&self.local);
+        if local.done.len() >= LOCAL_LIMIT {
+            let (now, remember) = (Instant::now(), self.remember_for);
+            local.done.retain(|_, at| now.duration_since(*at) < remember);
+        }
         if local.done.len() < LOCAL_LIMIT {
             local.done.insert(id.to_string(), Instant::now());
         }
     }
+}
+
+/// How often claims waiting for Redis are tried again.
+const RECONCILE_EVERY: Duration = Duration::from_millis(250);
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+async fn complete_on(fleet: &Arc<RedisFleet>, key: &str, token: &str, remember: Duration) -> Option<bool> {
+    let (key, token) = (key.to_string(), token.to_string());
+    fleet
+        .on_runtime("complete a notification", move |fleet| {
+            Box::pin(async move {
+                let script = ::redis::Script::new(COMPLETE);
+                let mut invocation = script.prepare_invoke();
+                invocation.key(&key).arg(&token).arg(millis(remember));
+                let answer: String = fleet.invoke(invocation).await?;
+                Ok(answer == "ok")
+            })
+        })
+        .await
+}
+
+/// `Some(true)`: our claim was deleted; `Some(false)`: there was none of ours.
+async fn release_on(fleet: &Arc<RedisFleet>, key: &str, token: &str) -> Option<bool> {
+    let (key, token) = (key.to_string(), token.to_string());
+    fleet
+        .on_runtime("release a notification", move |fleet| {
+            Box::pin(async move {
+                let script = ::redis::Script::new(RELEASE);
+                let mut invocation = script.prepare_invoke();
+                invocation.key(&key).arg(&token);
+                let deleted: i64 = fleet.invoke(invocation).await?;
+                Ok(deleted == 1)
+            })
+        })
+        .await
 }

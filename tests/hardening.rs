@@ -1257,3 +1257,300 @@ mod v3_answers {
         wide.verify_v3(&signed, &answer(&minutes(-59), "n", b"{}")).unwrap();
     }
 }
+
+/// Once-only notifications stay once-only off the happy path: a handler slower than its claim,
+/// Redis frozen across a claim, Redis killed and restarted between deliveries, an instance
+/// killed mid-handler, and all of it at once over four instances. Every notification is
+/// processed exactly once and never acknowledged before it was processed.
+mod once_only {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::key::{PublicKey, SignType};
+    use alipay_sdk::notify::{NotificationVerifier, Rule, VerifiedNotification};
+    use alipay_sdk::redis_fleet::{Handled, NotifyOnce, RedisFleet, WhenUnreachable};
+
+    use crate::common::redis_server::RedisServer;
+
+    fn notification(name: &str) -> VerifiedNotification {
+        let key = crate::common::wire::alipay_key();
+        let verifier =
+            NotificationVerifier::public_key(PublicKey::from_bytes(key.public_key().to_pem().as_bytes()).unwrap());
+        let mut params: Vec<(String, String)> = vec![
+            ("app_id".into(), "2021000000000001".into()),
+            ("notify_id".into(), name.into()),
+            ("out_trade_no".into(), format!("order-{name}")),
+            ("trade_status".into(), "TRADE_SUCCESS".into()),
+            ("total_amount".into(), "1.00".into()),
+        ];
+        let sign = alipay_sdk::notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, Charset::Utf8).unwrap();
+        params.push(("sign".into(), sign));
+        verifier.verify_params(params, Rule::V1).unwrap()
+    }
+
+    /// Completed processings and acknowledgements per notification.
+    #[derive(Default, Debug, Clone)]
+    struct Entry {
+        processed: usize,
+        acked: usize,
+        acked_before_processed: bool,
+    }
+
+    type Ledger = Arc<Mutex<HashMap<String, Entry>>>;
+
+    fn guard(redis: &RedisServer, claim: Duration) -> Arc<NotifyOnce> {
+        let fleet = RedisFleet::connect_with(&redis.url(), "alipay:", Duration::from_millis(200)).unwrap();
+        Arc::new(NotifyOnce::new(fleet).processing_timeout(claim))
+    }
+
+    /// One delivery as Alipay makes it: the handler takes `work`, then records the processing.
+    async fn deliver(
+        guard: &NotifyOnce,
+        notification: &VerifiedNotification,
+        ledger: &Ledger,
+        work: Duration,
+    ) -> Handled {
+        let id = notification.get("notify_id").unwrap().to_string();
+        let handled = guard
+            .handle(notification, || async {
+                tokio::time::sleep(work).await;
+                ledger.lock().unwrap().entry(id.clone()).or_default().processed += 1;
+                Ok::<(), std::io::Error>(())
+            })
+            .await
+            .unwrap();
+        if handled.ack() == "success" {
+            let mut ledger = ledger.lock().unwrap();
+            let entry = ledger.entry(id).or_default();
+            entry.acked += 1;
+            entry.acked_before_processed |= entry.processed == 0;
+        }
+        handled
+    }
+
+    /// Redelivers to the instances in turn until one answers `success`.
+    async fn until_acked(guards: &[Arc<NotifyOnce>], notification: &VerifiedNotification, ledger: &Ledger) -> usize {
+        for attempt in 0..400 {
+            let guard = &guards[attempt % guards.len()];
+            if deliver(guard, notification, ledger, Duration::from_millis(5)).await.ack() == "success" {
+                return attempt + 1;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{} never acknowledged", notification.get("notify_id").unwrap());
+    }
+
+    fn assert_once(ledger: &Ledger, ids: &[&str]) {
+        let ledger = ledger.lock().unwrap();
+        for id in ids {
+            let entry = ledger.get(*id).unwrap_or_else(|| panic!("{id} was never processed"));
+            assert_eq!(entry.processed, 1, "{id}: {entry:?}");
+            assert!(entry.acked >= 1 && !entry.acked_before_processed, "{id}: {entry:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_handler_slower_than_its_claim_keeps_it() {
+        let redis = RedisServer::start();
+        let guards: Vec<_> = (0..3).map(|_| guard(&redis, Duration::from_millis(300))).collect();
+        let ledger = Ledger::default();
+        let slow = notification("slow-1");
+        // The handler takes five claim lifetimes; the claim is renewed meanwhile.
+        let running = Arc::new(tokio::sync::Notify::new());
+        let first = {
+            let (guard, slow, ledger, running) = (guards[0].clone(), slow.clone(), ledger.clone(), running.clone());
+            tokio::spawn(async move {
+                guard
+                    .handle(&slow, || async {
+                        running.notify_one();
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                        ledger.lock().unwrap().entry("slow-1".into()).or_default().processed += 1;
+                        Ok::<(), std::io::Error>(())
+                    })
+                    .await
+                    .unwrap()
+            })
+        };
+        running.notified().await;
+        let started = Instant::now();
+        let mut elsewhere = 0;
+        while started.elapsed() < Duration::from_millis(1200) {
+            let handled = deliver(&guards[1 + elsewhere % 2], &slow, &ledger, Duration::ZERO).await;
+            assert_eq!(handled, Handled::ProcessingElsewhere, "after {:?}", started.elapsed());
+            elsewhere += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(first.await.unwrap(), Handled::Processed);
+        assert_eq!(deliver(&guards[2], &slow, &ledger, Duration::ZERO).await, Handled::AlreadyProcessed);
+        assert_once(&ledger, &["slow-1"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_frozen_across_a_claim_defers_then_processes_once() {
+        let redis = RedisServer::start();
+        let guards: Vec<_> = (0..4).map(|_| guard(&redis, Duration::from_secs(3))).collect();
+        let ledger = Ledger::default();
+        let frozen = notification("frozen-1");
+        // Warm the connections, then freeze Redis and deliver: the claim does not come back in
+        // time, but it is queued on the socket and lands when Redis thaws.
+        assert_eq!(deliver(&guards[0], &notification("warm"), &ledger, Duration::ZERO).await, Handled::Processed);
+        redis.pause();
+        let handled = deliver(&guards[0], &frozen, &ledger, Duration::ZERO).await;
+        assert_eq!(handled, Handled::Deferred, "not processed while Redis cannot say");
+        assert_eq!(guards[0].pending_reconciliations(), 1, "the given-up claim is to be released");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        redis.resume();
+        // The late claim is released long before it would expire (3 s): redeliveries to the
+        // other instances are processed once, soon.
+        let started = Instant::now();
+        until_acked(&guards[1..], &frozen, &ledger).await;
+        assert!(started.elapsed() < Duration::from_millis(2500), "blocked for {:?}", started.elapsed());
+        for guard in &guards {
+            assert_eq!(deliver(guard, &frozen, &ledger, Duration::ZERO).await, Handled::AlreadyProcessed);
+        }
+        assert_once(&ledger, &["warm", "frozen-1"]);
+        assert_eq!(guards[0].pending_reconciliations(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn processed_locally_during_a_freeze_is_marked_done_when_redis_thaws() {
+        let redis = RedisServer::start();
+        let fleet = RedisFleet::connect_with(&redis.url(), "alipay:", Duration::from_millis(200)).unwrap();
+        let local = Arc::new(NotifyOnce::new(fleet).when_unreachable(WhenUnreachable::ProcessLocally));
+        let other = guard(&redis, Duration::from_secs(3));
+        let ledger = Ledger::default();
+        let n = notification("local-1");
+        deliver(&local, &notification("warm"), &ledger, Duration::ZERO).await;
+        redis.pause();
+        assert_eq!(deliver(&local, &n, &ledger, Duration::ZERO).await, Handled::Processed);
+        redis.resume();
+        // Once reconciled, the other instance knows it was processed.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while local.pending_reconciliations() > 0 {
+            assert!(Instant::now() < deadline, "never reconciled");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(deliver(&other, &n, &ledger, Duration::ZERO).await, Handled::AlreadyProcessed);
+        assert_once(&ledger, &["local-1"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis_killed_and_restarted_between_two_deliveries() {
+        let mut redis = RedisServer::start_persistent();
+        let guards: Vec<_> = (0..2).map(|_| guard(&redis, Duration::from_secs(3))).collect();
+        let ledger = Ledger::default();
+        let n = notification("restart-1");
+        assert_eq!(deliver(&guards[0], &n, &ledger, Duration::ZERO).await, Handled::Processed);
+        redis.stop();
+        // While it is down, deliveries are deferred, not processed.
+        assert_eq!(deliver(&guards[1], &n, &ledger, Duration::ZERO).await, Handled::Deferred);
+        redis.restart();
+        until_acked(&guards[1..], &n, &ledger).await;
+        assert_once(&ledger, &["restart-1"]);
+    }
+
+    /// The entry point of the worker process `an_instance_killed_mid_handler` starts (this test
+    /// binary run again with `ONCE_WORKER` set): it claims a notification and hangs in its
+    /// handler until killed.
+    #[test]
+    #[ignore = "a worker process of once_only::an_instance_killed_mid_handler, started by it"]
+    fn once_worker() {
+        let Ok(spec) = std::env::var("ONCE_WORKER") else { return };
+        let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let fleet = RedisFleet::connect(spec["redis"].as_str().unwrap()).unwrap();
+            let guard = NotifyOnce::new(fleet).processing_timeout(Duration::from_millis(600));
+            let started = std::path::PathBuf::from(spec["started"].as_str().unwrap());
+            let _ = guard
+                .handle(&notification("killed-1"), || async {
+                    std::fs::write(&started, b"").unwrap();
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok::<(), std::io::Error>(())
+                })
+                .await;
+        });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_instance_killed_mid_handler() {
+        let redis = RedisServer::start();
+        let signals = tempfile::tempdir().unwrap();
+        let started = signals.path().join("started");
+        let spec = serde_json::json!({ "redis": redis.url(), "started": started });
+        let mut worker = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["once_only::once_worker", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .env("ONCE_WORKER", spec.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !started.exists() {
+            if Instant::now() > deadline {
+                let _ = worker.kill();
+                panic!("the worker never started its handler");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let guards: Vec<_> = (0..2).map(|_| guard(&redis, Duration::from_millis(600))).collect();
+        let ledger = Ledger::default();
+        let n = notification("killed-1");
+        // Alive, it holds the claim (renewed past its 600 ms lifetime).
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(deliver(&guards[0], &n, &ledger, Duration::ZERO).await, Handled::ProcessingElsewhere);
+        worker.kill().unwrap();
+        worker.wait().unwrap();
+        // Dead, its claim expires and a redelivery is processed elsewhere, once.
+        let started = Instant::now();
+        until_acked(&guards, &n, &ledger).await;
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert_once(&ledger, &["killed-1"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn four_instances_many_redeliveries_with_slow_handlers_and_a_freeze() {
+        let redis = Arc::new(RedisServer::start());
+        let guards: Vec<_> = (0..4).map(|_| guard(&redis, Duration::from_millis(1500))).collect();
+        let guards = Arc::new(guards);
+        let ledger = Ledger::default();
+        let names: Vec<String> = (0..40).map(|i| format!("soak-{i:02}")).collect();
+        let freezer = {
+            let redis = redis.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                redis.pause();
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                redis.resume();
+            })
+        };
+        let mut tasks = Vec::new();
+        for (index, name) in names.iter().enumerate() {
+            // Three concurrent delivery streams per notification, as Alipay's retries and a
+            // load balancer make them; every 5th handler outlives its claim.
+            for stream in 0..3 {
+                let (guards, ledger, n) = (guards.clone(), ledger.clone(), notification(name));
+                tasks.push(tokio::spawn(async move {
+                    let work = if index % 5 == 0 { Duration::from_millis(2500) } else { Duration::from_millis(20) };
+                    for attempt in 0..400 {
+                        let guard = &guards[(index + stream + attempt) % 4];
+                        tokio::time::sleep(Duration::from_millis(((index * 37 + stream * 11) % 50) as u64)).await;
+                        if deliver(guard, &n, &ledger, work).await.ack() == "success" {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                    }
+                    panic!("never acknowledged");
+                }));
+            }
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        freezer.await.unwrap();
+        let ids: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_once(&ledger, &ids);
+    }
+}

@@ -9,21 +9,59 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    /// With persistence: the folder of its append-only file (kept across restarts).
+    data: Option<tempfile::TempDir>,
 }
 
 impl RedisServer {
     /// Starts one on a free port and waits until it answers.
     pub fn start() -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut server = RedisServer { child: None, port };
+        let mut server = RedisServer { child: None, port, data: None };
         server.restart();
         server
     }
 
+    /// Starts one that keeps its data across restarts (an append-only file, fsync on every
+    /// write), as a production Redis behind once-only notifications should.
+    pub fn start_persistent() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = RedisServer { child: None, port, data: Some(tempfile::tempdir().unwrap()) };
+        server.restart();
+        server
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.as_ref().expect("running").id();
+        let pid = libc::pid_t::try_from(pid).unwrap();
+        // Never a group, never init: only the server this test started.
+        assert!(pid > 1 && pid != libc::pid_t::try_from(std::process::id()).unwrap());
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal {signal} to redis-server {pid}");
+    }
+
     /// (Re)starts it on the same port (after [`Self::stop`]).
     pub fn restart(&mut self) {
+        let mut args: Vec<String> =
+            ["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""].map(String::from).to_vec();
+        match &self.data {
+            Some(dir) => args.extend(
+                ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir.path().to_str().unwrap()]
+                    .map(String::from),
+            ),
+            None => args.extend(["--appendonly", "no"].map(String::from)),
+        }
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -14,7 +14,7 @@ use alipay_sdk::key::{PublicKey, SignType};
 use alipay_sdk::lifecycle::fleet::FleetSettings;
 use alipay_sdk::model::trade::{TradeCreate, TradeQuery};
 use alipay_sdk::notify::{NotificationVerifier, Rule, VerifiedNotification};
-use alipay_sdk::redis_fleet::{NotifyOnce, OnceError, RedisFleet};
+use alipay_sdk::redis_fleet::{NotifyOnce, OnceError, RedisFleet, WhenUnreachable};
 use alipay_sdk::{Client, Config};
 
 use crate::common::redis_server::RedisServer;
@@ -295,7 +295,8 @@ async fn redis_stopped_mid_run_loses_no_notification_and_calls_keep_working() {
     let fleet = RedisFleet::connect_with(&redis.url(), "alipay:", Duration::from_millis(300)).unwrap();
     let config = sandbox.certificate_config().fleet(fleet.clone()).build().unwrap();
     let client = Client::new(config).unwrap();
-    let guard = NotifyOnce::new(fleet.clone());
+    // This test is about keeping notifications flowing during an outage: the opt-in policy.
+    let guard = NotifyOnce::new(fleet.clone()).when_unreachable(WhenUnreachable::ProcessLocally);
     let all = notifications(21);
     let (notifications, fresh) = (&all[..20], &all[20]);
     let ledger = Mutex::new(HashMap::new());
