@@ -70,12 +70,18 @@ pub enum BillErrorKind {
         detail: String,
     },
     /// The archive lacks the detail file.
-    #[error("the bill archive has no {expected} file (it holds: {})", found.join(", "))]
+    #[error(
+        "the bill archive has no {expected} file (it holds {total} entries: {}{})",
+        found.join(", "),
+        if *total > found.len() { ", …" } else { "" }
+    )]
     MissingFile {
         /// What was looked for.
         expected: &'static str,
-        /// The names in the archive.
+        /// The first names in the archive (at most 20, each capped).
         found: Vec<String>,
+        /// How many entries it holds.
+        total: usize,
     },
     /// A file of the archive could not be read.
     #[error("{file}, line {line}: {detail}")]
@@ -93,6 +99,17 @@ crate::error::layer_error!(
     /// Why a bill could not be fetched or read; see [`BillErrorKind`].
     BillError => BillErrorKind
 );
+
+/// A malformed-file error; the file name and the detail (which may quote a value of the file)
+/// are capped, so a hostile archive cannot make a huge error.
+fn malformed(file: &str, line: u64, detail: String) -> BillError {
+    BillErrorKind::Malformed {
+        file: crate::excerpt::capped(file, 200),
+        line,
+        detail: crate::excerpt::capped(&detail, 1024),
+    }
+    .into()
+}
 
 /// Size limits for a bill (a hostile or broken server chooses what it sends).
 #[derive(Debug, Clone, Copy)]
@@ -457,7 +474,7 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
         }
         let mut raw = Vec::new();
         let read = (&mut entry).take(unpack_budget.saturating_add(1)).read_to_end(&mut raw);
-        read.map_err(|e| BillErrorKind::Malformed { file: name.clone(), line: 0, detail: e.to_string() })?;
+        read.map_err(|e| malformed(&name, 0, e.to_string()))?;
         if raw.len() as u64 > unpack_budget {
             return Err(
                 BillErrorKind::TooLarge { limit: limits.max_unpacked_bytes, limit_name: "max_unpacked_bytes" }.into()
@@ -491,7 +508,11 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
             });
         }
     }
-    let details = details.ok_or(BillErrorKind::MissingFile { expected, found: names.clone() })?;
+    let details = details.ok_or_else(|| BillErrorKind::MissingFile {
+        expected,
+        found: names.iter().take(20).map(|name| crate::excerpt::capped(name, 200)).collect(),
+        total: names.len(),
+    })?;
     Ok(Bill { bill_type, details, summary, notes, files: names })
 }
 
@@ -555,11 +576,7 @@ impl Table {
             Ok(text) if raw.starts_with(&[0xef, 0xbb, 0xbf]) => text.to_string(),
             _ => encoding_rs::GB18030
                 .decode_without_bom_handling_and_without_replacement(raw)
-                .ok_or_else(|| BillErrorKind::Malformed {
-                    file: file.to_string(),
-                    line: 0,
-                    detail: "not GBK text".into(),
-                })?
+                .ok_or_else(|| malformed(file, 0, "not GBK text".into()))?
                 .into_owned(),
         };
         let notes: Vec<String> =
@@ -590,11 +607,9 @@ impl Table {
         // room for the widest row so far, which a wide header makes quadratic.
         let mut record = csv::StringRecord::new();
         loop {
-            let more = reader.read_record(&mut record).map_err(|e| BillErrorKind::Malformed {
-                file: file.to_string(),
-                line: e.position().map_or(0, |p| p.line()),
-                detail: e.to_string(),
-            })?;
+            let more = reader
+                .read_record(&mut record)
+                .map_err(|e| malformed(file, e.position().map_or(0, |p| p.line()), e.to_string()))?;
             if !more {
                 break;
             }
@@ -607,11 +622,7 @@ impl Table {
                 Some(_) => rows.push((line, Row::new(&record))),
             }
         }
-        let header = header.ok_or_else(|| BillErrorKind::Malformed {
-            file: file.to_string(),
-            line: 0,
-            detail: "no header row".into(),
-        })?;
+        let header = header.ok_or_else(|| malformed(file, 0, "no header row".into()))?;
         let mut columns = std::collections::HashMap::with_capacity(header.len());
         for (index, name) in header.iter().enumerate() {
             columns.entry(name.clone()).or_insert(index);
@@ -742,7 +753,7 @@ struct Fields<'a> {
 
 impl Fields<'_> {
     fn malformed(&self, detail: String) -> BillError {
-        BillErrorKind::Malformed { file: self.file.to_string(), line: self.line, detail }.into()
+        malformed(self.file, self.line, detail)
     }
 
     /// The cleaned value of the column named `header` ("" when the file has no such column
@@ -768,7 +779,7 @@ impl Fields<'_> {
         match BillAmount::parse(text) {
             Some(amount) => Ok(amount),
             None => {
-                let detail = format!("column {header:?}: {text:?} is not an amount");
+                let detail = format!("column {header:?}: {:?} is not an amount", crate::excerpt::capped(text, 200));
                 Err(self.malformed(detail))
             }
         }
@@ -783,7 +794,7 @@ impl Fields<'_> {
         match text.parse() {
             Ok(count) => Ok(count),
             Err(_) => {
-                let detail = format!("column {header:?}: {text:?} is not a count");
+                let detail = format!("column {header:?}: {:?} is not a count", crate::excerpt::capped(text, 200));
                 Err(self.malformed(detail))
             }
         }

@@ -122,7 +122,7 @@ impl FromStr for Charset {
             "utf-8" | "utf8" => Ok(Charset::Utf8),
             "gbk" | "gb2312" => Ok(Charset::Gbk),
             "gb18030" => Ok(Charset::Gb18030),
-            _ => Err(CharsetError::Unsupported { name: s.to_string() }),
+            _ => Err(CharsetError::Unsupported { name: crate::excerpt::capped(s, 64) }),
         }
     }
 }

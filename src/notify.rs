@@ -348,7 +348,11 @@ impl NotificationVerifier {
         if let Some(found) = sign_type
             && found != self.sign_type.as_str()
         {
-            return Err(NotifyErrorKind::SignTypeMismatch { expected: self.sign_type, found: found.to_string() }.into());
+            return Err(NotifyErrorKind::SignTypeMismatch {
+                expected: self.sign_type,
+                found: crate::excerpt::capped(found, 64),
+            }
+            .into());
         }
         let content = form_content(form, rule, |_| true);
         let bytes = charset.encode(&content, "notification sign content")?;

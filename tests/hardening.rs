@@ -1554,3 +1554,96 @@ mod once_only {
         assert_once(&ledger, &ids);
     }
 }
+
+/// No attacker-sized string reaches an error or a log whole: each is cut, with its length
+/// given. 5 MB in every field a peer controls makes an error of a few kilobytes.
+mod bounded_errors {
+    use alipay_sdk::charset::Charset;
+    use alipay_sdk::flow::HttpResponse;
+    use alipay_sdk::key::PublicKey;
+    use alipay_sdk::notify::{NotificationVerifier, Rule};
+    use alipay_sdk::response::ResponseVerifier;
+    use alipay_sdk::v3::V3Request;
+
+    use crate::common::pki;
+    use crate::common::wire::cert_config;
+
+    const HUGE: usize = 5_000_000;
+    const BOUND: usize = 16 * 1024;
+
+    fn huge(letter: char) -> String {
+        std::iter::repeat_n(letter, HUGE).collect()
+    }
+
+    fn assert_bounded(what: &str, error: &(dyn std::error::Error + 'static), debug: String) {
+        let mut shown = error.to_string();
+        let mut cause = error.source();
+        while let Some(next) = cause {
+            shown.push_str(&format!(": {next}"));
+            cause = next.source();
+        }
+        assert!(shown.len() < BOUND, "{what}: Display is {} bytes", shown.len());
+        assert!(debug.len() < BOUND, "{what}: Debug is {} bytes", debug.len());
+        assert!(shown.contains(&format!("{HUGE} bytes")), "{what}: the length is given: {shown:.300}");
+    }
+
+    #[test]
+    fn a_notifications_sign_type_and_charset() {
+        let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
+        let body = format!("app_id=1&notify_id=2&sign_type={}&sign=AAAA", huge('R'));
+        let error = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap_err();
+        assert_bounded("sign_type", &error, format!("{error:?}"));
+        let body = format!("app_id=1&charset={}&sign=AAAA", huge('x'));
+        let error = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap_err();
+        assert_bounded("charset", &error, format!("{error:?}"));
+        let content_type = format!("application/x-www-form-urlencoded; charset={}", huge('y'));
+        let error = verifier.verify_form(b"app_id=1&sign=AAAA", Some(&content_type), Rule::V1).unwrap_err();
+        assert_bounded("Content-Type charset", &error, format!("{error:?}"));
+        assert!(Charset::Utf8.to_string().len() < 10);
+    }
+
+    #[test]
+    fn an_unsigned_failures_codes_and_messages() {
+        let verifier = ResponseVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
+        let node = format!(
+            r#"{{"code":"{}","msg":"{}","sub_code":"{}","sub_msg":"{}"}}"#,
+            huge('4'),
+            huge('m'),
+            huge('c'),
+            huge('s')
+        );
+        let body = format!(r#"{{"error_response":{node}}}"#);
+        let error = verifier.verify("alipay.trade.query", body.as_bytes()).unwrap_err();
+        assert_bounded("error_response", &error, format!("{error:?}"));
+        let as_sdk_error = alipay_sdk::Error::from(error);
+        assert!(format!("{as_sdk_error:?}").len() < BOUND);
+    }
+
+    #[test]
+    fn a_v3_error_answers_message() {
+        let config = cert_config("http://127.0.0.1:9/gateway.do").build().unwrap();
+        let signed = config.sign_v3(&V3Request::for_api("alipay.trade.query")).unwrap();
+        let detail = serde_json::json!({"field": huge('f'), "issue": huge('i'), "description": huge('d')});
+        let answer = serde_json::json!({"code": huge('c'), "message": huge('m'), "details": vec![detail; 3]});
+        let error = config.verify_v3(&signed, &HttpResponse::new(400, answer.to_string().into_bytes())).unwrap_err();
+        assert_bounded("v3 failure", &error, format!("{error:?}"));
+    }
+
+    #[test]
+    fn a_bill_value() {
+        use std::io::Write as _;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("2088000000000001_20240101_业务明细.csv", options).unwrap();
+        let header = "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,订单金额（元）,商家实收（元）\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(header);
+        zip.write_all(&gbk).unwrap();
+        let row = format!("t1,o1,交易,Tea,2024-01-01 10:00:00,2024-01-01 10:00:01,{},1.00\n", huge('9'));
+        let (gbk, _, _) = encoding_rs::GBK.encode(&row);
+        zip.write_all(&gbk).unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let limits = alipay_sdk::bill::BillLimits::default();
+        let error = alipay_sdk::bill::parse(&bytes, alipay_sdk::model::settle::BillType::Trade, limits).unwrap_err();
+        assert_bounded("bill value", &error, format!("{error:?}"));
+    }
+}

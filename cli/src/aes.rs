@@ -24,7 +24,7 @@ pub struct KeyArgs {
     #[arg(long)]
     key: Option<String>,
     /// A file holding the key.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     key_file: Option<std::path::PathBuf>,
     /// The name of an environment variable holding the key.
     #[arg(long)]

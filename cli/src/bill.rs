@@ -22,10 +22,10 @@ pub enum BillCommand {
         #[arg(long = "type", default_value = "trade")]
         bill_type: BillType,
         /// The app's alipay.toml.
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         config: PathBuf,
         /// Where to write the files.
-        #[arg(long, default_value = ".")]
+        #[arg(allow_hyphen_values = true, long, default_value = ".")]
         out: PathBuf,
         /// Print the parsed bill as JSON.
         #[arg(long)]

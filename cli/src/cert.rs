@@ -14,6 +14,7 @@ pub enum CertCommand {
     /// Print the SN (app_cert_sn / alipay_cert_sn) of the file's first certificate.
     Sn {
         /// Certificate file (PEM or DER; a chain is identified by its first certificate).
+        #[arg(allow_hyphen_values = true)]
         file: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -23,6 +24,7 @@ pub enum CertCommand {
     /// SM2-signed roots for SM2 apps.
     RootSn {
         /// Root bundle (alipayRootCert.crt).
+        #[arg(allow_hyphen_values = true)]
         file: PathBuf,
         /// The app's sign_type: RSA2 (or RSA) counts the RSA roots, SM2 the SM2 roots.
         #[arg(long, default_value = "RSA2")]
@@ -34,6 +36,7 @@ pub enum CertCommand {
     /// Describe every certificate in the file.
     Inspect {
         /// Certificate file or bundle.
+        #[arg(allow_hyphen_values = true)]
         file: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]

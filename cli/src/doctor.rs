@@ -17,7 +17,7 @@ use crate::Failure;
 #[derive(Args)]
 pub struct DoctorArgs {
     /// The app's alipay.toml.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     config: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -15,10 +15,10 @@ pub enum KeyCommand {
     /// Check that a private key belongs to a certificate.
     Check {
         /// The app private key (PKCS#1/PKCS#8 PEM or bare base64).
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         key: PathBuf,
         /// The certificate (its first certificate is checked).
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         cert: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]

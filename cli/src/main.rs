@@ -95,7 +95,20 @@ impl<E: std::error::Error> From<E> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // The parser quotes the argument it could not place: a key pasted where a path
+            // belongs would be printed whole. Name it instead.
+            let text = redact_key_material(&error.render().to_string());
+            if error.use_stderr() {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
     let result = match cli.command {
         Command::Cert(command) => cert::run(command),
         Command::Key(command) => key::run(command),
@@ -153,4 +166,49 @@ fn alipay_certificates(
         .iter()
         .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::expect_alipay_certificate))
         .collect()
+}
+
+/// `text` with key-looking content replaced by a description of it: PEM blocks (`-----BEGIN …`
+/// to the end of its `-----END …-----` line, or to the end of the text) and runs of base64 of
+/// 100 characters or more (a bare key as Alipay's key tool writes it).
+pub fn redact_key_material(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN") {
+        out.push_str(&redact_base64_runs(&rest[..start]));
+        let block = &rest[start..];
+        let end = block
+            .find("-----END")
+            .and_then(|at| block[at + 8..].find("-----").map(|close| at + 8 + close + 5))
+            .unwrap_or(block.len());
+        out.push_str(&format!("<PEM content, {} characters, not shown>", block[..end].chars().count()));
+        rest = &block[end..];
+    }
+    out.push_str(&redact_base64_runs(rest));
+    out
+}
+
+fn redact_base64_runs(text: &str) -> String {
+    const MIN_RUN: usize = 100;
+    let is_base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= MIN_RUN {
+            out.push_str(&format!("<base64 content, {} characters, not shown>", run.len()));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_base64(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }

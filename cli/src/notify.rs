@@ -18,7 +18,7 @@ pub enum NotifyCommand {
         #[arg(long, num_args = 1..)]
         alipay_cert: Vec<PathBuf>,
         /// The Alipay public key (public-key mode).
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         alipay_public_key: Option<PathBuf>,
         /// V2 rule: only `sign` is left out of the signed content (life-account / app-gateway
         /// messages); by default payment notifications' V1 rule leaves out `sign_type` too.

@@ -23,7 +23,7 @@ pub enum ResponseCommand {
         #[arg(long, num_args = 1..)]
         alipay_cert: Vec<PathBuf>,
         /// The Alipay public key (public-key mode).
-        #[arg(long)]
+        #[arg(allow_hyphen_values = true, long)]
         alipay_public_key: Option<PathBuf>,
         /// The AES key (base64) for encrypted responses.
         #[arg(long)]

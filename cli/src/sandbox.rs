@@ -41,7 +41,7 @@ enum Action {
         /// The merchant's order number.
         out_trade_no: String,
         /// The sandbox's directory.
-        #[arg(long, default_value = "alipay-sandbox")]
+        #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
         dir: PathBuf,
     },
     /// Sends a trade's signed payment notification (again) to a URL.
@@ -52,7 +52,7 @@ enum Action {
         #[arg(long)]
         url: Option<String>,
         /// The sandbox's directory.
-        #[arg(long, default_value = "alipay-sandbox")]
+        #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
         dir: PathBuf,
     },
     /// Calls an ISV's SPI / app-gateway endpoint as Alipay does and checks the signed answer.
@@ -67,7 +67,7 @@ enum Action {
         #[arg(long, default_value = "{}")]
         biz: String,
         /// The sandbox's directory.
-        #[arg(long, default_value = "alipay-sandbox")]
+        #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
         dir: PathBuf,
     },
 }
@@ -79,7 +79,7 @@ struct ServeArgs {
     #[arg(long)]
     listen: Option<SocketAddr>,
     /// Directory for the PKI and sandbox.json (files there are reused; generated when absent).
-    #[arg(long, default_value = "alipay-sandbox")]
+    #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
     dir: PathBuf,
     /// The registered app's signing mode.
     #[arg(long, value_enum, default_value = "certificate")]

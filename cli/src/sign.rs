@@ -13,7 +13,7 @@ use crate::Failure;
 #[derive(Args)]
 pub struct SignArgs {
     /// The private key (PKCS#1/PKCS#8 PEM or bare base64).
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     key: PathBuf,
     /// RSA2 (SHA256withRSA), SM2 (SM3withSM2) or RSA (SHA1withRSA).
     #[arg(long, default_value = "RSA2")]

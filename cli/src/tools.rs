@@ -20,7 +20,7 @@ pub struct CallArgs {
     #[arg(long, default_value = "{}")]
     biz: String,
     /// The app's alipay.toml.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     config: PathBuf,
     /// notify_url: where Alipay sends the asynchronous notification.
     #[arg(long)]
@@ -104,7 +104,7 @@ pub struct KeyGenArgs {
     format: KeyFormat,
     /// Write the private key here (mode 0600) and print the public key; default: print the
     /// private key.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     out: Option<PathBuf>,
     /// Print JSON (needs --out: the private key stays in its file): the file, the public key
     /// PEM and its bare base64 (what the open-platform console takes).
@@ -167,7 +167,7 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), Failure> {
 #[derive(Args)]
 pub struct CsrArgs {
     /// The app private key.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     key: PathBuf,
     /// Organisation (company) name in the request.
     #[arg(long, default_value = "alipay-sdk")]
@@ -176,7 +176,7 @@ pub struct CsrArgs {
     #[arg(long, default_value = "alipay-sdk app")]
     cn: String,
     /// Write the CSR here instead of stdout.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     out: Option<PathBuf>,
     /// Print JSON: the CSR PEM (and the file, with --out).
     #[arg(long)]

@@ -26,7 +26,7 @@ pub enum V3Command {
 #[command(group(ArgGroup::new("sn").args(["app_cert_sn", "app_cert"])))]
 pub struct SignArgs {
     /// The app's private key file.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     key: PathBuf,
     /// The app id.
     #[arg(long)]
@@ -35,7 +35,7 @@ pub struct SignArgs {
     #[arg(long)]
     app_cert_sn: Option<String>,
     /// The app certificate, whose SN is computed (certificate mode).
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     app_cert: Option<PathBuf>,
     /// The HTTP method.
     #[arg(long)]
@@ -44,7 +44,7 @@ pub struct SignArgs {
     #[arg(long)]
     uri: String,
     /// The body exactly as sent (default: none, which still signs an empty line).
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     body_file: Option<PathBuf>,
     /// The app_auth_token of an ISV call (or ALIPAY_APP_AUTH_TOKEN).
     #[arg(long, env = "ALIPAY_APP_AUTH_TOKEN", hide_env_values = true)]
@@ -67,7 +67,7 @@ pub struct VerifyArgs {
     #[arg(long, num_args = 1..)]
     alipay_cert: Vec<PathBuf>,
     /// The Alipay public key (public-key mode).
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     alipay_public_key: Option<PathBuf>,
     /// The alipay-timestamp header.
     #[arg(long)]
@@ -99,7 +99,7 @@ pub struct CallArgs {
     #[arg(long, env = "ALIPAY_APP_AUTH_TOKEN", hide_env_values = true)]
     app_auth_token: Option<String>,
     /// The app's alipay.toml.
-    #[arg(long)]
+    #[arg(allow_hyphen_values = true, long)]
     config: PathBuf,
 }
 

@@ -154,7 +154,8 @@ impl Config {
         let text = || String::from_utf8_lossy(&answer.body).into_owned();
         if !success {
             return Err(match serde_json::from_slice::<V3Failure>(&answer.body) {
-                Ok(mut failure) => {
+                Ok(failure) => {
+                    let mut failure = failure.capped();
                     (failure.status, failure.signed, failure.trace_id) = (status, verified, answer.trace_id.clone());
                     // The gateway may echo the content it checked, token included: never keep it.
                     if let Some((_, token)) = signed.headers.iter().find(|(k, _)| k == "alipay-app-auth-token")

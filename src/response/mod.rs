@@ -179,7 +179,7 @@ impl fmt::Debug for VerifiedResponse {
 }
 
 /// The business fields of a failed call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Failure {
     /// The method.
@@ -208,16 +208,36 @@ impl Failure {
     }
 }
 
+/// How much of each field of a failure reaches a message: an unsigned failure is anyone's
+/// text, of any size.
+const FAILURE_FIELD_EXCERPT: usize = 512;
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: code {} ({})", self.method, self.code, self.msg)?;
+        let cap = |text: &str| crate::excerpt::capped(text, FAILURE_FIELD_EXCERPT);
+        write!(f, "{}: code {} ({})", cap(&self.method), cap(&self.code), cap(&self.msg))?;
         if let Some(sub_code) = &self.sub_code {
-            write!(f, ", sub_code {sub_code}")?;
+            write!(f, ", sub_code {}", cap(sub_code))?;
         }
         if let Some(sub_msg) = &self.sub_msg {
-            write!(f, " ({sub_msg})")?;
+            write!(f, " ({})", cap(sub_msg))?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cap = |text: &str| crate::excerpt::capped(text, FAILURE_FIELD_EXCERPT);
+        f.debug_struct("Failure")
+            .field("method", &cap(&self.method))
+            .field("code", &cap(&self.code))
+            .field("msg", &cap(&self.msg))
+            .field("sub_code", &self.sub_code.as_deref().map(cap))
+            .field("sub_msg", &self.sub_msg.as_deref().map(cap))
+            .field("node", &crate::excerpt::capped(&crate::excerpt::redact_json_secrets(&self.node), 1024))
+            .field("body_len", &self.body.len())
+            .finish()
     }
 }
 

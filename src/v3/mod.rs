@@ -187,7 +187,7 @@ impl V3Error {
 }
 
 /// An error answer: `{code, message, details?, links?}` with its HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct V3Failure {
     /// The HTTP status (401 `invalid-auth-token`, 400 `app-openid-not-match`, …).
@@ -215,17 +215,64 @@ pub struct V3Failure {
 
 impl std::fmt::Display for V3Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "v3 answer HTTP {}: {} {}", self.status, self.code, self.message)?;
-        for detail in &self.details {
-            write!(f, "; {}: {}", detail.field, detail.issue)?;
+        // An error answer may be unsigned: anyone's text, of any size (`capped` cut what
+        // arrived; this keeps a value made here from growing without bound too).
+        let cap = |text: &str| crate::excerpt::capped(text, 2048);
+        write!(f, "v3 answer HTTP {}: {} {}", self.status, cap(&self.code), cap(&self.message))?;
+        for detail in self.details.iter().take(10) {
+            write!(f, "; {}: {}", cap(&detail.field), cap(&detail.issue))?;
             if !detail.description.is_empty() {
-                write!(f, " ({})", detail.description)?;
+                write!(f, " ({})", cap(&detail.description))?;
             }
+        }
+        if self.details.len() > 10 {
+            write!(f, "; … {} details in all", self.details.len())?;
         }
         if !self.signed {
             f.write_str(" [unsigned: not verified to come from Alipay]")?;
         }
         Ok(())
+    }
+}
+
+impl V3Failure {
+    /// Every text field capped (an unsigned error answer is anyone's text), at most 20 details
+    /// and links kept.
+    pub(crate) fn capped(mut self) -> V3Failure {
+        let cap = |text: &mut String| *text = crate::excerpt::capped(text, 1024);
+        cap(&mut self.code);
+        cap(&mut self.message);
+        self.details.truncate(20);
+        for detail in &mut self.details {
+            for field in
+                [&mut detail.field, &mut detail.value, &mut detail.location, &mut detail.issue, &mut detail.description]
+            {
+                cap(field);
+            }
+        }
+        self.links.truncate(20);
+        for link in &mut self.links {
+            for field in [&mut link.link, &mut link.desc, &mut link.rel] {
+                cap(field);
+            }
+        }
+        self
+    }
+}
+
+impl std::fmt::Debug for V3Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cap = |text: &str| crate::excerpt::capped(text, 2048);
+        f.debug_struct("V3Failure")
+            .field("status", &self.status)
+            .field("signed", &self.signed)
+            .field("code", &cap(&self.code))
+            .field("message", &cap(&self.message))
+            .field("details", &self.details.iter().take(10).collect::<Vec<_>>())
+            .field("details_len", &self.details.len())
+            .field("links_len", &self.links.len())
+            .field("trace_id", &self.trace_id.as_deref().map(cap))
+            .finish()
     }
 }
 
@@ -266,12 +313,23 @@ pub struct V3FailureLink {
 }
 
 /// A verified 2xx answer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct V3Response {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
     pub(crate) alipay_sn: Option<String>,
     pub(crate) trace_id: Option<String>,
+}
+
+impl std::fmt::Debug for V3Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V3Response")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .field("alipay_sn", &self.alipay_sn)
+            .field("trace_id", &self.trace_id)
+            .finish()
+    }
 }
 
 impl V3Response {

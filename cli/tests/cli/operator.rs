@@ -609,3 +609,37 @@ async fn call_takes_request_options_and_exits_3_on_the_network() {
     .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", text(&output));
 }
+
+/// A private key pasted where a path belongs (`alipay cert sn "$(cat key.pem)"`) is named,
+/// never echoed: by the argument parser's own errors, and by the commands.
+#[test]
+fn a_pasted_key_is_never_echoed_by_any_error() {
+    let pem = std::fs::read_to_string(crate::common::pki("keys/app_pkcs8.pem")).unwrap();
+    let bare = std::fs::read_to_string(crate::common::pki("keys/app_pkcs8_base64.txt")).unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["cert", "sn", &pem],
+        vec!["cert", "inspect", &pem],
+        vec!["cert", "root-sn", &bare],
+        vec!["key", "check", "--key", &pem, "--cert", &bare],
+        vec!["sign", "--key", &pem],
+        vec!["notify", "verify", "--alipay-cert", &pem],
+        vec!["notify", "verify", "--bogus", &bare],
+        vec!["response", "verify", "--method", "m", "--alipay-public-key", &bare],
+        vec!["cert", "sn", "--no-such-flag", &pem],
+        vec![&pem],
+    ];
+    // Any 40 characters of the key's base64 would be a leak.
+    let body: String = bare.trim().to_string();
+    let chunks: Vec<&str> = (0..body.len() / 40).map(|i| &body[i * 40..i * 40 + 40]).collect();
+    for args in cases {
+        let output = crate::command::alipay(&args, b"{}");
+        let shown = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let label = args.iter().map(|a| if a.len() > 40 { "<key>" } else { a }).collect::<Vec<_>>().join(" ");
+        assert!(!output.status.success(), "{label}: {shown}");
+        assert!(chunks.iter().all(|chunk| !shown.contains(chunk)), "{label} echoed the key: {shown}");
+        // (An error about another argument need not mention the key at all.)
+        if !args.contains(&"--bogus") {
+            assert!(shown.contains("not shown"), "{label}: the key is named: {shown}");
+        }
+    }
+}
