@@ -107,6 +107,21 @@ impl Client {
         self.runtime.block_on(self.inner.download_bill(query, progress))
     }
 
+    /// Writes a daily bill's zip as received to `out`; see [`crate::Client::download_bill_to`].
+    #[cfg(feature = "bill")]
+    pub fn download_bill_to(
+        &self,
+        query: &crate::model::settle::BillDownloadUrlQuery,
+        limits: crate::bill::BillLimits,
+        out: &mut (dyn std::io::Write + Send),
+        progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<u64, crate::bill::BillError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(crate::bill::BillErrorKind::Query(Box::new(Error::blocking_in_async())).into());
+        }
+        self.runtime.block_on(self.inner.download_bill_to(query, limits, out, progress))
+    }
+
     /// Signs, sends and verifies an OpenAPI v3 request; see [`crate::Client::v3`].
     pub fn v3(&self, request: &crate::v3::V3Request) -> Result<crate::v3::V3Response, Error> {
         self.run(self.inner.v3(request))

@@ -160,7 +160,13 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder().connect_timeout(self.connect_timeout).build().map_err(Error::client)?,
+            // No redirect is followed on its own: the gateway never redirects (a redirect is
+            // then an error, not a new destination), and bill downloads check each one.
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(Error::client)?,
         };
         Ok(Client { config: Arc::new(self.config), http, timeout: self.timeout, retry: self.retry.map(Arc::new) })
     }
@@ -188,7 +194,7 @@ impl Client {
         self.download_bill_with(query, crate::bill::BillLimits::default(), progress).await
     }
 
-    /// [`Self::download_bill`] with size limits.
+    /// [`Self::download_bill`] with limits.
     #[cfg(feature = "bill")]
     pub async fn download_bill_with(
         &self,
@@ -196,9 +202,29 @@ impl Client {
         limits: crate::bill::BillLimits,
         progress: impl FnMut(u64, Option<u64>),
     ) -> Result<crate::bill::Bill, crate::bill::BillError> {
-        let url = self.call(query).await.map_err(|e| crate::bill::BillErrorKind::Query(Box::new(e)))?;
-        let zip = crate::bill::download(&self.http, &url.bill_download_url, limits, progress).await?;
+        let mut zip = Vec::new();
+        self.download_bill_to(query, limits, &mut zip, progress).await?;
         crate::bill::parse(&zip, query.bill_type, limits)
+    }
+
+    /// Queries a bill's URL (a verified call) and writes the zip as received to `out`, without
+    /// holding it (read it with [`crate::bill::read`], row by row). The URL and its redirects
+    /// must be on Alipay's bill hosts or the gateway's ([`crate::bill::BillHosts`]); returns
+    /// the number of bytes written.
+    #[cfg(feature = "bill")]
+    pub async fn download_bill_to(
+        &self,
+        query: &crate::model::settle::BillDownloadUrlQuery,
+        limits: crate::bill::BillLimits,
+        out: &mut (dyn std::io::Write + Send),
+        progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<u64, crate::bill::BillError> {
+        let url = self.call(query).await.map_err(|e| crate::bill::BillErrorKind::Query(Box::new(e)))?;
+        let mut hosts = crate::bill::BillHosts::alipay();
+        if let Some(host) = url::Url::parse(self.config.gateway()).ok().and_then(|u| u.host_str().map(str::to_string)) {
+            hosts = hosts.allow(host);
+        }
+        crate::bill::download_to(&self.http, &url.bill_download_url, limits, &hosts, out, progress).await
     }
     /// A client with default timeouts.
     pub fn new(config: Config) -> Result<Client, Error> {

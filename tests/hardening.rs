@@ -1647,3 +1647,174 @@ mod bounded_errors {
         assert_bounded("bill value", &error, format!("{error:?}"));
     }
 }
+
+/// Bills are bounded in memory, not only in bytes: a small archive that unpacks into millions
+/// of tiny rows is refused by the in-memory parser at its row and memory limits, and read in
+/// constant memory by the streaming reader; downloads have a total deadline and follow
+/// redirects only to allowed hosts.
+#[cfg(feature = "bill")]
+mod bill_memory {
+    use std::io::Write as _;
+    use std::time::Duration;
+
+    use alipay_sdk::bill::{self, BillErrorKind, BillHosts, BillLimits};
+    use alipay_sdk::model::settle::BillType;
+
+    const ROWS: usize = 2_000_000;
+    const CHILD: &str = "ALIPAY_SDK_BILL_CHILD";
+
+    /// A deflated archive of a trade detail file with `ROWS` tiny rows (a few kilobytes).
+    fn blow_up_archive() -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("x_业务明细.csv", options).unwrap();
+        let (header, _, _) = encoding_rs::GBK.encode("支付宝交易号,订单金额（元）\n");
+        zip.write_all(&header).unwrap();
+        let block = "t,1\n".repeat(10_000);
+        for _ in 0..ROWS / 10_000 {
+            zip.write_all(block.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn the_in_memory_parser_stops_at_its_row_and_memory_limits() {
+        let archive = blow_up_archive();
+        assert!(archive.len() < 64 * 1024, "{} bytes", archive.len());
+        let error = bill::parse(&archive, BillType::Trade, BillLimits::default()).unwrap_err();
+        assert!(matches!(error.kind(), BillErrorKind::TooLarge { limit_name: "max_rows", .. }), "{error}");
+        let small = BillLimits { max_row_bytes: 16 << 20, ..BillLimits::default() };
+        let error = bill::parse(&archive, BillType::Trade, small).unwrap_err();
+        assert!(matches!(error.kind(), BillErrorKind::TooLarge { limit_name: "max_row_bytes", .. }), "{error}");
+        // A long line is refused at its limit, not read whole.
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("x_业务明细.csv", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(&vec![b'a'; 3 << 20]).unwrap();
+        let long = zip.finish().unwrap().into_inner();
+        let error = bill::parse(&long, BillType::Trade, BillLimits::default()).unwrap_err();
+        assert!(error.to_string().contains("max_line_bytes"), "{error}");
+    }
+
+    /// Memory is measured, so the reading runs alone in a child process.
+    #[test]
+    fn the_streaming_reader_reads_millions_of_rows_in_constant_memory() {
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "bill_memory::stream_in_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success() && all.contains("1 passed"), "{all}");
+    }
+
+    #[test]
+    #[ignore = "helper: run by the_streaming_reader_reads_millions_of_rows_in_constant_memory in a child process"]
+    fn stream_in_child() {
+        assert!(std::env::var(CHILD).is_ok(), "run only as a child");
+        let peak = || -> u64 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        let archive = blow_up_archive();
+        let before = peak();
+        let mut cents = 0i64;
+        let overview = bill::read(std::io::Cursor::new(&archive), BillType::Trade, BillLimits::default(), |row| {
+            if let bill::BillRow::Trade(row) = row {
+                cents += row.total_amount.cents();
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(overview.rows, ROWS as u64);
+        assert_eq!(cents, 100 * ROWS as i64);
+        let grown_kb = peak().saturating_sub(before);
+        // Held whole, these rows took gigabytes; streamed, a few buffers.
+        assert!(grown_kb < 32 * 1024, "peak memory grew {grown_kb} kB for {ROWS} rows");
+    }
+
+    /// A server that trickles a byte now and then is cut off at the total deadline, not kept
+    /// alive by the per-chunk stall timeout.
+    #[tokio::test]
+    async fn a_download_has_a_total_deadline() {
+        use tokio::io::AsyncWriteExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n").await;
+            for _ in 0..100 {
+                if socket.write_all(b"P").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let limits = BillLimits { max_download_time: Duration::from_millis(800), ..BillLimits::default() };
+        let started = std::time::Instant::now();
+        let hosts = BillHosts::none().allow("127.0.0.1");
+        let url = format!("http://{addr}/bill.zip");
+        let error = bill::download(&reqwest::Client::new(), &url, limits, &hosts, |_, _| {}).await.unwrap_err();
+        assert!(matches!(error.kind(), BillErrorKind::Deadline { .. }), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        server.abort();
+    }
+
+    /// Redirects are followed only to allowed http(s) hosts; the first URL is checked too.
+    #[tokio::test]
+    async fn redirects_stay_on_allowed_hosts() {
+        // Answers every request with a redirect chosen by its path.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let mut request = vec![0u8; 4096];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&request[..n]).to_string();
+                let location = if request.contains("to-metadata") {
+                    "http://169.254.169.254/latest/meta-data/"
+                } else if request.contains("to-file") {
+                    "file:///etc/passwd"
+                } else {
+                    "/bill.zip"
+                };
+                let answer = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let base = format!("http://{addr}");
+        let local = BillHosts::alipay().allow("127.0.0.1");
+        for path in ["to-metadata", "to-file"] {
+            let url = format!("{base}/{path}");
+            let error = bill::download(&http, &url, BillLimits::default(), &local, |_, _| {}).await.unwrap_err();
+            assert!(matches!(error.kind(), BillErrorKind::HostNotAllowed { .. }), "{path}: {error}");
+        }
+        // A bill URL on a host nobody allowed is not fetched at all.
+        let error = bill::download(&http, &format!("{base}/x"), BillLimits::default(), &BillHosts::alipay(), |_, _| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(error.kind(), BillErrorKind::HostNotAllowed { .. }), "{error}");
+        assert!(error.to_string().contains("alipay.com"), "{error}");
+        for (host, allowed) in [
+            ("https://dwbillcenter.alipay.com/x", true),
+            ("http://dwbillcenter.alipay.com/x", true),
+            ("https://x.alipaydev.com/x", true),
+            ("https://evilalipay.com/x", false),
+            ("https://alipay.com.evil.example/x", false),
+            ("ftp://dwbillcenter.alipay.com/x", false),
+        ] {
+            assert_eq!(BillHosts::alipay().allows(&url::Url::parse(host).unwrap()), allowed, "{host}");
+        }
+        server.abort();
+    }
+}

@@ -186,6 +186,6 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
     let names: Vec<&str> = rows[1].extra.iter().map(|(name, _)| name).collect();
     assert_eq!(names, ["门店名称", "操作员", "终端号"], "the untyped columns the short row reaches");
     // "No limit" is a limit like any other (no overflow, nothing read short).
-    let unlimited = BillLimits { max_download_bytes: u64::MAX, max_unpacked_bytes: u64::MAX };
+    let unlimited = BillLimits { max_download_bytes: u64::MAX, max_unpacked_bytes: u64::MAX, ..BillLimits::default() };
     assert_eq!(bill::parse(&read("trade.zip"), BillType::Trade, unlimited).unwrap(), trade);
 }

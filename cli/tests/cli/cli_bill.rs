@@ -21,13 +21,34 @@ async fn downloads_verifies_and_writes_the_parsed_bill() {
         .await
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let bill: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let rows = bill["details"].as_array().unwrap();
+    // JSON lines: one per row, then the summary.
+    let lines: Vec<serde_json::Value> = output
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let (summary, rows) = lines.split_last().unwrap();
     let row = rows.iter().find(|r| r["out_trade_no"] == "cli-bill-1").unwrap();
     assert_eq!((row["total_amount"].as_str(), row["subject"].as_str()), (Some("9.99"), Some("命令行账单")));
-    let written = out.path().join(format!("alipay-bill-trade-{today}.json"));
-    let on_disk: serde_json::Value = serde_json::from_slice(&std::fs::read(written).unwrap()).unwrap();
-    assert_eq!(on_disk, bill);
+    assert_eq!(summary["rows"].as_u64(), Some(rows.len() as u64));
+    let net: i64 =
+        rows.iter().map(|r| r["total_amount"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap()).sum();
+    assert_eq!(summary["net"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap(), net);
+    // The files it says it writes: the rows as JSON lines, the summary, and the zip as received.
+    let file = |suffix: &str| out.path().join(format!("alipay-bill-trade-{today}{suffix}"));
+    let on_disk: Vec<serde_json::Value> =
+        std::fs::read_to_string(file(".jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(on_disk, rows);
+    let written_summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file(".summary.json")).unwrap()).unwrap();
+    assert_eq!(&written_summary, summary);
+    let zip = std::fs::read(file(".zip")).unwrap();
+    assert!(zip.starts_with(b"PK\x03\x04"), "the archive as received");
+    assert_eq!(summary["zip_bytes"].as_u64(), Some(zip.len() as u64));
+    let parsed = alipay_sdk::bill::parse(&zip, alipay_sdk::model::settle::BillType::Trade, Default::default()).unwrap();
+    assert_eq!(parsed.details.len(), rows.len());
+    assert!(!file(".zip.part").exists());
     assert!(
         output.stderr.is_empty() || !String::from_utf8_lossy(&output.stderr).contains('\u{1b}'),
         "no progress bar off a terminal"
