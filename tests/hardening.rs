@@ -513,7 +513,12 @@ mod sandbox_http {
             let sandbox = Sandbox::builder().start().await.unwrap();
             let before = sandbox.info().alipay_cert_sn;
             let client = reqwest::Client::new();
-            let answer = client.post(format!("http://{}/sandbox/rotate", sandbox.addr())).send().await.unwrap();
+            let answer = client
+                .post(format!("http://{}/sandbox/rotate", sandbox.addr()))
+                .header("x-sandbox-token", sandbox.control_token())
+                .send()
+                .await
+                .unwrap();
             assert_eq!(answer.status(), 200);
             assert_ne!(sandbox.info().alipay_cert_sn, before);
         });
@@ -1817,5 +1822,207 @@ mod bill_memory {
             assert_eq!(BillHosts::alipay().allows(&url::Url::parse(host).unwrap()), allowed, "{host}");
         }
         server.abort();
+    }
+}
+
+/// The sandbox's web side is safe on a developer's machine: state changes only by POST with
+/// the process's token, no GET that makes it POST anywhere, a `Host` check against DNS
+/// rebinding, no header splitting through `return_url`, private keys readable by their owner
+/// only, and a server that slow clients cannot take over, with bounded memory.
+mod sandbox_web {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    use alipay_sandbox::Sandbox;
+    use alipay_sdk::model::trade::TradePrecreate;
+
+    fn exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(raw).unwrap();
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    fn status(answer: &str) -> &str {
+        answer.split_whitespace().nth(1).unwrap_or("")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn state_changes_need_post_and_the_process_token() {
+        let sandbox = Sandbox::builder().notify_retry_delays(vec![]).start().await.unwrap();
+        let addr = sandbox.addr();
+        let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+        client.call(&TradePrecreate::new("web-1", "1.00".parse().unwrap(), "Tea")).await.unwrap();
+        // A listener the sandbox must never be made to POST to by a GET or a forged POST.
+        let victim = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        victim.set_nonblocking(true).unwrap();
+        let victim_url = format!("http://{}/steal", victim.local_addr().unwrap());
+        let encoded: String = url::form_urlencoded::byte_serialize(victim_url.as_bytes()).collect();
+        let before = sandbox.info().alipay_cert_sn;
+        let cases = [
+            ("GET", "/sandbox/rotate".to_string(), "405"),
+            ("POST", "/sandbox/rotate".to_string(), "403"),
+            ("GET", format!("/sandbox/notify?out_trade_no=web-1&url={encoded}"), "405"),
+            ("POST", format!("/sandbox/notify?out_trade_no=web-1&url={encoded}"), "403"),
+            ("GET", format!("/sandbox/spi?url={encoded}"), "405"),
+            ("POST", format!("/sandbox/spi?url={encoded}&token=wrong"), "403"),
+            ("GET", "/sandbox/pay?out_trade_no=web-1".to_string(), "405"),
+            ("POST", "/sandbox/dashboard/rotate".to_string(), "403"),
+            ("GET", "/sandbox/dashboard/faults".to_string(), "403"),
+        ];
+        for (method, path, want) in cases {
+            let raw = format!(
+                "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let answer = tokio::task::spawn_blocking(move || exchange(addr, raw.as_bytes())).await.unwrap();
+            assert_eq!(status(&answer), want, "{method} {path}: {answer}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(victim.accept().is_err(), "the sandbox posted to the victim");
+        assert_eq!(sandbox.info().alipay_cert_sn, before, "nothing rotated");
+        assert!(sandbox.deliveries().is_empty(), "nothing delivered");
+        // With the token, the same POST works.
+        let answer = reqwest::Client::new()
+            .post(format!("http://{addr}/sandbox/rotate"))
+            .header("x-sandbox-token", sandbox.control_token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_ne!(sandbox.info().alipay_cert_sn, before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_ip_literals_and_localhost_are_served() {
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let addr = sandbox.addr();
+        let port = addr.port();
+        for (host, want) in [
+            (format!("attacker.example:{port}"), "421"),
+            ("rebind.attacker.example".to_string(), "421"),
+            (format!("127.0.0.1:{port}"), "200"),
+            (format!("localhost:{port}"), "200"),
+            (format!("[::1]:{port}"), "200"),
+        ] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            let answer = tokio::task::spawn_blocking(move || exchange(addr, raw.as_bytes())).await.unwrap();
+            assert_eq!(status(&answer), want, "{host}");
+            if want == "421" {
+                assert!(!answer.contains(sandbox.control_token()), "no token to a foreign host");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_return_url_with_a_line_break_is_refused() {
+        use alipay_sdk::model::EntryPointApi as _;
+        use alipay_sdk::model::trade::TradePagePay;
+        use alipay_sdk::page::PageMethod;
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+        let request = TradePagePay::new("crlf-1", "1.00".parse().unwrap(), "Tea")
+            .to_request()
+            .return_url("http://shop.example/return\r\nSet-Cookie: stolen=1");
+        let url = client.page_execute(&request, PageMethod::Get).unwrap();
+        let answer = reqwest::Client::new().get(&url).send().await.unwrap();
+        assert!(answer.headers().get("set-cookie").is_none());
+        let page = answer.text().await.unwrap();
+        assert!(page.contains("isv.invalid-parameter") && page.contains("return_url"), "{page}");
+        assert_eq!(sandbox.trade_status("crlf-1"), None, "no trade, no cashier session");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn private_keys_are_written_for_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::builder().dir(dir.path()).start().await.unwrap();
+        sandbox.rotate_alipay_cert().unwrap();
+        let mode = |file: &str| std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode() & 0o777;
+        for file in [
+            "app_private_key.pem",
+            "aes_key.txt",
+            "sandbox.json",
+            "sandbox-private/class2.key",
+            "sandbox-private/alipay_1.key",
+            "sandbox-private/alipay_2.key",
+        ] {
+            assert_eq!(mode(file), 0o600, "{file}");
+        }
+        assert_eq!(mode("alipayRootCert.crt") & 0o044, 0o044, "certificates stay readable");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn three_hundred_slow_clients_do_not_keep_new_ones_out() {
+        let sandbox = Sandbox::builder().start().await.unwrap();
+        let addr = sandbox.addr();
+        // Slowloris: 300 connections that start a request and send a byte now and then.
+        let slow: Vec<TcpStream> = (0..300)
+            .map(|_| {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream.write_all(b"POST /gateway.do HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap();
+                stream
+            })
+            .collect();
+        let dripping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let drip = {
+            let dripping = dripping.clone();
+            std::thread::spawn(move || {
+                let mut slow = slow;
+                while dripping.load(std::sync::atomic::Ordering::Relaxed) {
+                    for stream in &mut slow {
+                        let _ = stream.write_all(b"a");
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // New clients are still served, at once.
+        for _ in 0..5 {
+            let started = Instant::now();
+            let answer = tokio::task::spawn_blocking(move || {
+                exchange(addr, b"GET /sandbox/notifications HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            })
+            .await
+            .unwrap();
+            assert_eq!(status(&answer), "200", "{answer}");
+            assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        }
+        dripping.store(false, std::sync::atomic::Ordering::Relaxed);
+        drip.join().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_in_memory_history_is_bounded() {
+        let sandbox = Sandbox::builder().notify_retry_delays(vec![]).start().await.unwrap();
+        let addr = sandbox.addr();
+        let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+        client.call(&TradePrecreate::new("hist-1", "1.00".parse().unwrap(), "Tea")).await.unwrap();
+        // 1,200 redeliveries requested: the latest 1,000 are remembered.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let http = reqwest::Client::new();
+        for _ in 0..1200 {
+            let answer = http
+                .post(format!("http://{addr}/sandbox/notify?out_trade_no=hist-1&url=http://{closed}/n"))
+                .header("x-sandbox-token", sandbox.control_token())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), 202);
+        }
+        assert_eq!(sandbox.deliveries().len(), 1000);
+        // 1,500 distinct method names: counted, but in bounded memory.
+        for i in 0..1500 {
+            let _ =
+                http.post(format!("http://{addr}/gateway.do?charset=utf-8&method=made.up.{i}")).send().await.unwrap();
+        }
+        assert_eq!(sandbox.request_count("made.up.1"), 1);
+        assert_eq!(sandbox.request_count("made.up.1499"), 0, "beyond the bound");
+        assert!(sandbox.request_count("<other>") >= 500);
     }
 }

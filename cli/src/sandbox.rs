@@ -140,8 +140,10 @@ fn control(dir: &std::path::Path, path: &str, body: &str) -> Result<(), Failure>
         })?;
     let address =
         info["address"].as_str().ok_or_else(|| Failure::Input(format!("{}: no address", info_path.display())))?;
+    let token = info["control_token"].as_str().unwrap_or_default();
     let answer = reqwest::blocking::Client::new()
         .post(format!("http://{address}{path}"))
+        .header("x-sandbox-token", token)
         .body(body.to_string())
         .send()
         .map_err(|e| {
@@ -202,7 +204,11 @@ fn serve(args: ServeArgs) -> Result<(), Failure> {
         println!("buyer pays:  alipay sandbox pay ORDER --dir {dir}");
         println!("notify:      alipay sandbox notify ORDER --url URL --dir {dir}");
         println!("SPI call:    alipay sandbox spi --url URL --dir {dir}");
-        println!("rotate cert: curl -X POST '{}/sandbox/rotate'", base(&info.gateway));
+        println!(
+            "rotate cert: curl -X POST -H 'x-sandbox-token: {}' '{}/sandbox/rotate'",
+            info.control_token,
+            base(&info.gateway)
+        );
         println!("press Ctrl-C to stop");
         tokio::signal::ctrl_c().await.map_err(|e| Failure::Input(e.to_string()))?;
         Ok(())

@@ -19,6 +19,8 @@ use crate::http::Reply;
 /// A page or wap pay waiting on the cashier.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
+    /// When it was opened: the oldest goes first when there are too many.
+    pub opened: std::time::Instant,
     pub out_trade_no: String,
     pub method: String,
     pub return_url: Option<String>,
@@ -94,6 +96,10 @@ pub(crate) fn error_page(charset: Charset, sub_code: &str, sub_msg: &str) -> Rep
 
 /// A 303 to `location`.
 pub(crate) fn see_other(location: &str) -> Reply {
+    // Never a header split: a location with a control character is not sent.
+    if location.chars().any(char::is_control) {
+        return error_page(Charset::Utf8, "isv.invalid-parameter", "跳转地址含有控制字符 (CR/LF)");
+    }
     Reply::Headed {
         status: 303,
         content_type: "text/plain",
@@ -197,9 +203,11 @@ pub(crate) fn dashboard(shared: &Shared) -> Reply {
     html += &format!(
         "<h2>Alipay certificate</h2><p>app <code>{}</code>, current alipay_cert_sn <code id=\"alipay-cert-sn\">{}</code> \
          ({identities} issued)</p><form method=\"post\" action=\"/sandbox/dashboard/rotate\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <button id=\"rotate\" type=\"submit\">Rotate the Alipay certificate</button></form>",
         html_escape(&shared.app_id),
-        html_escape(&sn)
+        html_escape(&sn),
+        csrf = html_escape(&shared.control_token),
     );
     html += "<h2>Trades</h2><table id=\"trades\"><tr><th>out_trade_no</th><th>trade_no</th><th>subject</th>\
              <th>amount</th><th>status</th><th>created</th></tr>";
@@ -253,8 +261,12 @@ pub(crate) fn dashboard(shared: &Shared) -> Reply {
             );
         }
     }
-    html += "</table><form method=\"post\" action=\"/sandbox/dashboard/faults\">\
-             method <input name=\"method\" value=\"*\"> fault <select name=\"fault\">\
+    html += &format!(
+        "</table><form method=\"post\" action=\"/sandbox/dashboard/faults\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        html_escape(&shared.control_token)
+    );
+    html += "method <input name=\"method\" value=\"*\"> fault <select name=\"fault\">\
              <option>none</option><option>ResetBeforeProcessing</option><option>ResetAfterProcessing</option>\
              <option>ServerErrorHtml</option><option>TruncatedBody</option><option>UnsignedErrorResponse</option>\
              <option>WrongKeySignature</option><option>DuplicatedNode</option></select> \

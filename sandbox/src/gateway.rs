@@ -67,7 +67,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
     let method = get(&params.values, "method").map(str::to_string);
     let fault = method.as_deref().and_then(|m| crate::lock(&shared.faults).pick(m));
     if let Some(m) = &method {
-        crate::lock(&shared.requests).push(m.clone());
+        crate::record_request(&shared, m);
     }
     if fault == Some(Fault::ResetBeforeProcessing) {
         return Reply::Reset;
@@ -356,6 +356,13 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             result
         }
         "alipay.trade.page.pay" | "alipay.trade.wap.pay" => {
+            let return_url = get(values, "return_url").map(str::to_string);
+            let quit_url = biz.get("quit_url").and_then(Value::as_str).map(str::to_string);
+            for (name, url) in [("return_url", &return_url), ("quit_url", &quit_url)] {
+                if url.as_deref().is_some_and(|url| url.chars().any(char::is_control)) {
+                    return Err(invalid("isv.invalid-parameter", format!("{name} 含有控制字符 (CR/LF 等)")).into());
+                }
+            }
             let mut node = ledger.create(&biz, notify, now)?;
             let token = {
                 let mut bytes = [0u8; 16];
@@ -363,13 +370,21 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
                 bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
             };
             let session = crate::cashier::Session {
+                opened: std::time::Instant::now(),
                 out_trade_no: biz.get("out_trade_no").and_then(Value::as_str).unwrap_or_default().to_string(),
                 method: method.to_string(),
-                return_url: get(values, "return_url").map(str::to_string),
-                quit_url: biz.get("quit_url").and_then(Value::as_str).map(str::to_string),
+                return_url,
+                quit_url,
                 charset: params.charset,
             };
-            crate::lock(&shared.cashier).insert(token.clone(), session);
+            let mut sessions = crate::lock(&shared.cashier);
+            if sessions.len() >= MAX_CASHIER_SESSIONS
+                && let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.opened).map(|(k, _)| k.clone())
+            {
+                sessions.remove(&oldest);
+            }
+            sessions.insert(token.clone(), session);
+            drop(sessions);
             node.insert("cashier_token".into(), token.into());
             Ok(node)
         }
@@ -389,6 +404,9 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
     };
     Ok(result?)
 }
+
+/// The most cashier sessions waiting at once (the oldest is dropped).
+const MAX_CASHIER_SESSIONS: usize = 1000;
 
 fn download(shared: &Shared, biz: &Value) -> Result<Map<String, Value>, Failure> {
     let wanted = biz

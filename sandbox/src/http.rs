@@ -11,9 +11,98 @@ const MAX_HEADER_BYTES: usize = 64 * 1024;
 const MAX_REQUEST_LINE_BYTES: usize = 32 * 1024;
 const MAX_CHUNK_LINE_BYTES: usize = 1024;
 const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+/// How long a connection may wait for the first byte of its next request.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections served at once; more are answered 503 and closed.
+/// How long a request may take to arrive once it started (a slowloris client sending a byte
+/// now and then is cut off here), and how long any one read may wait.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once. When all are taken, the one that has waited longest for a
+/// request is let go to make room; only when every connection is being answered is a new one
+/// refused (503).
 pub(crate) const MAX_CONNECTIONS: usize = 256;
+
+/// The connections waiting for a request, oldest first, each with a way to let it go. A
+/// waiting connection's place (its semaphore permit) is kept here, so that letting it go hands
+/// the place straight to the newcomer: no other connection can take it in between.
+pub(crate) struct Readers {
+    waiting: std::sync::Mutex<std::collections::BTreeMap<u64, Waiting>>,
+    next: std::sync::atomic::AtomicU64,
+    /// The server's body budget, in KiB ([`BODY_BUDGET_KIB`]).
+    bodies: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Readers {
+    fn default() -> Self {
+        Readers {
+            waiting: Default::default(),
+            next: Default::default(),
+            bodies: std::sync::Arc::new(tokio::sync::Semaphore::new(BODY_BUDGET_KIB)),
+        }
+    }
+}
+
+struct Waiting {
+    let_go: std::sync::Arc<tokio::sync::Notify>,
+    place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Readers {
+    fn enter(&self, place: tokio::sync::OwnedSemaphorePermit) -> (u64, std::sync::Arc<tokio::sync::Notify>) {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let let_go = std::sync::Arc::new(tokio::sync::Notify::new());
+        crate::lock(&self.waiting).insert(id, Waiting { let_go: let_go.clone(), place });
+        (id, let_go)
+    }
+
+    /// The connection's place back, or `None` when it was let go.
+    fn leave(&self, id: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        crate::lock(&self.waiting).remove(&id).map(|waiting| waiting.place)
+    }
+
+    /// Lets the connection that has waited longest go and hands its place over; `None` when
+    /// none is waiting.
+    pub(crate) fn evict_oldest(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let (_, waiting) = crate::lock(&self.waiting).pop_first()?;
+        waiting.let_go.notify_one();
+        Some(waiting.place)
+    }
+}
+
+/// A reader whose every read must complete within [`READ_TIMEOUT`].
+struct TimedReader<R> {
+    inner: R,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for TimedReader<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            std::task::Poll::Ready(result) => {
+                this.sleep = None;
+                std::task::Poll::Ready(result)
+            }
+            std::task::Poll::Pending => {
+                let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(READ_TIMEOUT)));
+                match sleep.as_mut().poll(cx) {
+                    std::task::Poll::Ready(()) => {
+                        this.sleep = None;
+                        std::task::Poll::Ready(Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no byte for too long",
+                        )))
+                    }
+                    std::task::Poll::Pending => std::task::Poll::Pending,
+                }
+            }
+        }
+    }
+}
 
 /// Answers a connection over the cap with 503 and closes it.
 pub(crate) async fn refuse_busy(mut stream: TcpStream) {
@@ -23,13 +112,39 @@ pub(crate) async fn refuse_busy(mut stream: TcpStream) {
 }
 
 /// A parsed request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct HttpRequest {
     pub method: String,
     pub path: String,
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Its share of the server's body budget, given back when the request is dropped.
+    _budget: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// What all request bodies being read or handled at once by one server may take, in KiB
+/// (64 MiB): many connections each sending a 20 MB body cannot make the sandbox hold gigabytes.
+const BODY_BUDGET_KIB: usize = 64 * 1024;
+
+/// Takes `bytes` more of the body budget for this request (before the bytes are read).
+fn take_budget(
+    budget: &std::sync::Arc<tokio::sync::Semaphore>,
+    held: &mut Option<tokio::sync::OwnedSemaphorePermit>,
+    bytes: usize,
+) -> std::io::Result<()> {
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    if kib == 0 {
+        return Ok(());
+    }
+    let permit = budget.clone().try_acquire_many_owned(kib).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::OutOfMemory, "too many request bodies in flight; try again")
+    })?;
+    match held {
+        Some(held) => held.merge(permit),
+        None => *held = Some(permit),
+    }
+    Ok(())
 }
 
 impl HttpRequest {
@@ -57,25 +172,60 @@ pub(crate) enum Reply {
 /// closes.
 pub(crate) async fn serve_connection<F, Fut>(
     stream: TcpStream,
+    place: tokio::sync::OwnedSemaphorePermit,
+    readers: &Readers,
     now: impl Fn() -> chrono::DateTime<chrono::Utc>,
     handle: F,
 ) where
     F: Fn(HttpRequest) -> Fut,
     Fut: std::future::Future<Output = Reply>,
 {
-    let mut reader = BufReader::new(stream);
+    let mut reader = BufReader::new(TimedReader { inner: stream, sleep: None });
+    let mut place = Some(place);
     loop {
-        let request = match tokio::time::timeout(IDLE_TIMEOUT, read_request(&mut reader)).await {
-            Ok(Ok(Some(request))) => request,
-            Ok(Ok(None)) | Err(_) => return,
-            Ok(Err(error)) => {
+        let Some(held) = place.take() else { return };
+        let (id, let_go) = readers.enter(held);
+        let read = async {
+            // Idle until the next request starts; then it must arrive whole in time.
+            match tokio::time::timeout(IDLE_TIMEOUT, wait_for_data(&mut reader)).await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) | Err(_) => return Ok(None),
+                Ok(Err(error)) => return Err(error),
+            }
+            match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut reader, &readers.bodies)).await {
+                Ok(result) => result,
+                Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the request took too long")),
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = read => Some(outcome),
+            () = let_go.notified() => None,
+        };
+        // Let go to make room for a new connection: its place is the newcomer's already.
+        place = readers.leave(id);
+        if place.is_none() {
+            return;
+        }
+        let request = match outcome {
+            // Let go to make room for a new connection, or closed, or idle for too long.
+            None | Some(Ok(None)) => return,
+            Some(Ok(Some(request))) => request,
+            Some(Err(error)) if error.kind() == std::io::ErrorKind::TimedOut => return,
+            Some(Err(error)) if error.kind() == std::io::ErrorKind::OutOfMemory => {
+                let body = error.to_string().into_bytes();
+                let _ =
+                    write_full(&mut reader.get_mut().inner, 503, "text/plain", &body, true, &http_date(now())).await;
+                return;
+            }
+            Some(Err(error)) => {
                 let body = format!("bad request: {error}").into_bytes();
-                let _ = write_full(reader.get_mut(), 400, "text/plain", &body, true, &http_date(now())).await;
+                let _ =
+                    write_full(&mut reader.get_mut().inner, 400, "text/plain", &body, true, &http_date(now())).await;
                 return;
             }
         };
         let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let stream = reader.get_mut();
+        let stream = &mut reader.get_mut().inner;
         let reply = handle(request).await;
         let date = http_date(now());
         match reply {
@@ -126,6 +276,18 @@ pub(crate) async fn serve_connection<F, Fut>(
                 }
                 return;
             }
+        }
+    }
+}
+
+/// Whether bytes arrived (`false`: the peer closed the connection).
+async fn wait_for_data<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> std::io::Result<bool> {
+    loop {
+        match reader.fill_buf().await {
+            Ok(bytes) => return Ok(!bytes.is_empty()),
+            // Idle: waiting for the first byte is not a slow read.
+            Err(error) if error.kind() == std::io::ErrorKind::TimedOut => continue,
+            Err(error) => return Err(error),
         }
     }
 }
@@ -255,7 +417,10 @@ async fn read_exact_into<R: AsyncReadExt + Unpin>(
     Ok(())
 }
 
-async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> std::io::Result<Option<HttpRequest>> {
+async fn read_request<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    bodies: &std::sync::Arc<tokio::sync::Semaphore>,
+) -> std::io::Result<Option<HttpRequest>> {
     let Some(line) = read_line_limited(reader, MAX_REQUEST_LINE_BYTES, "request line").await? else {
         return Ok(None);
     };
@@ -284,12 +449,14 @@ async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> std::io::Re
         headers.push((name.trim().to_string(), value.trim().to_string()));
     }
     let mut body = Vec::new();
+    let mut budget = None;
     match body_framing(&headers)? {
         None => {}
         Some(Framing::Length(length)) => {
             if length > MAX_BODY_BYTES {
                 return Err(invalid("body too large"));
             }
+            take_budget(bodies, &mut budget, length)?;
             read_exact_into(reader, length, &mut body).await?;
         }
         Some(Framing::Chunked) => loop {
@@ -321,6 +488,7 @@ async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> std::io::Re
             if body.len().saturating_add(size) > MAX_BODY_BYTES {
                 return Err(invalid("body too large"));
             }
+            take_budget(bodies, &mut budget, size)?;
             read_exact_into(reader, size, &mut body).await?;
             let mut crlf = Vec::new();
             read_exact_into(reader, 2, &mut crlf).await?;
@@ -329,16 +497,39 @@ async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> std::io::Re
             }
         },
     }
-    Ok(Some(HttpRequest { method, path, query, headers, body }))
+    Ok(Some(HttpRequest { method, path, query, headers, body, _budget: budget }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn budget(kib: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
+        std::sync::Arc::new(tokio::sync::Semaphore::new(kib))
+    }
+
+    #[test]
+    fn bodies_in_flight_share_one_budget() {
+        block(async {
+            let bodies = budget(100);
+            let raw = |kib: usize| {
+                let mut raw = format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", kib * 1024).into_bytes();
+                raw.extend(std::iter::repeat_n(b'x', kib * 1024));
+                raw
+            };
+            let first = read_request(&mut &raw(60)[..], &bodies).await.unwrap().unwrap();
+            // 60 KiB held: 60 more do not fit until the first request is dropped.
+            let error = read_request(&mut &raw(60)[..], &bodies).await.unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::OutOfMemory);
+            assert!(read_request(&mut &raw(30)[..], &bodies).await.unwrap().is_some());
+            drop(first);
+            assert!(read_request(&mut &raw(60)[..], &bodies).await.unwrap().is_some());
+        });
+    }
+
     async fn parse(raw: &[u8]) -> std::io::Result<Option<HttpRequest>> {
         let mut reader = tokio::io::BufReader::new(raw);
-        read_request(&mut reader).await
+        read_request(&mut reader, &budget(BODY_BUDGET_KIB)).await
     }
 
     fn block<F: std::future::Future>(future: F) -> F::Output {
@@ -374,9 +565,10 @@ mod tests {
         block(async {
             let raw = b"POST /gateway.do HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-Trailer: 1\r\n\r\nGET /next HTTP/1.1\r\n\r\n";
             let mut reader = tokio::io::BufReader::new(&raw[..]);
-            let first = read_request(&mut reader).await.unwrap().unwrap();
+            let bodies = budget(BODY_BUDGET_KIB);
+            let first = read_request(&mut reader, &bodies).await.unwrap().unwrap();
             assert_eq!(first.body, b"abcde");
-            let second = read_request(&mut reader).await.unwrap().unwrap();
+            let second = read_request(&mut reader, &bodies).await.unwrap().unwrap();
             assert_eq!((second.method.as_str(), second.path.as_str()), ("GET", "/next"));
         });
     }

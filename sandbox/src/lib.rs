@@ -133,8 +133,10 @@ pub(crate) struct Shared {
     pki: Mutex<pki::Pki>,
     ledger: Mutex<ledger::Ledger>,
     faults: Mutex<faults::Faults>,
-    requests: Mutex<Vec<String>>,
-    deliveries: Mutex<Vec<Delivery>>,
+    /// Requests per method (bounded: see [`record_request`]).
+    requests: Mutex<std::collections::HashMap<String, usize>>,
+    /// The latest notifications, at most [`MAX_DELIVERIES`].
+    deliveries: Mutex<std::collections::VecDeque<Delivery>>,
     clock: Arc<dyn Clock>,
     timestamp_window: chrono::Duration,
     aes: AesKey,
@@ -150,6 +152,12 @@ pub(crate) struct Shared {
     base_url: String,
     /// Page and wap pay sessions waiting on the cashier, by token.
     cashier: Mutex<std::collections::HashMap<String, cashier::Session>>,
+    /// The per-process token every state-changing control request must carry (the dashboard's
+    /// forms embed it; `sandbox.json`, readable by its owner only, holds it for the CLI).
+    control_token: String,
+    /// Connections waiting for (the rest of) a request: the oldest is let go when the server
+    /// is full, so slow clients cannot take every connection.
+    readers: Arc<http::Readers>,
 }
 
 /// Configures a sandbox.
@@ -296,8 +304,7 @@ impl SandboxBuilder {
                 openssl::rand::rand_bytes(&mut key).map_err(|e| SandboxError::Pki(e.to_string()))?;
                 use base64::Engine as _;
                 let text = base64::engine::general_purpose::STANDARD.encode(key);
-                std::fs::write(&aes_path, &text)
-                    .map_err(|source| SandboxError::Io { path: aes_path.clone(), source })?;
+                write_private_file(&aes_path, text.as_bytes())?;
                 text
             }
         };
@@ -321,8 +328,8 @@ impl SandboxBuilder {
             pki: Mutex::new(pki),
             ledger: Mutex::new(ledger::Ledger::default()),
             faults: Mutex::new(faults::Faults::new(self.seed)),
-            requests: Mutex::new(Vec::new()),
-            deliveries: Mutex::new(Vec::new()),
+            requests: Mutex::new(std::collections::HashMap::new()),
+            deliveries: Mutex::new(std::collections::VecDeque::new()),
             clock: self.clock,
             timestamp_window: chrono::Duration::from_std(self.timestamp_window)
                 .unwrap_or(chrono::Duration::minutes(15)),
@@ -334,6 +341,8 @@ impl SandboxBuilder {
             sequence: Mutex::new(0),
             services: Mutex::new(services::Services::default()),
             base_url: format!("http://{addr}"),
+            control_token: random_hex(16)?,
+            readers: Arc::new(http::Readers::default()),
             cashier: Mutex::new(std::collections::HashMap::new()),
         });
         let serving = shared.clone();
@@ -355,21 +364,100 @@ impl SandboxBuilder {
                         continue;
                     }
                 };
-                let Ok(permit) = connections.clone().try_acquire_owned() else {
-                    tokio::spawn(http::refuse_busy(stream));
-                    continue;
-                };
                 let shared = serving.clone();
+                let place = match connections.clone().try_acquire_owned() {
+                    Ok(place) => place,
+                    // Full: the connection that has waited longest for a request is let go and
+                    // its place handed over; only when every connection is being answered is a
+                    // new one refused.
+                    Err(_) => match shared.readers.evict_oldest() {
+                        Some(place) => place,
+                        None => {
+                            tokio::spawn(http::refuse_busy(stream));
+                            continue;
+                        }
+                    },
+                };
                 tokio::spawn(async move {
                     let clock = shared.clock.clone();
-                    http::serve_connection(stream, move || clock.now(), |request| route(shared.clone(), request)).await;
-                    drop(permit);
+                    let readers = shared.readers.clone();
+                    http::serve_connection(
+                        stream,
+                        place,
+                        &readers,
+                        move || clock.now(),
+                        |request| route(shared.clone(), request),
+                    )
+                    .await;
                 });
             }
         });
         let handle = SandboxHandle { shared, addr, task, owned_dir: owned.then(|| dir.clone()) };
         handle.write_info()?;
         Ok(handle)
+    }
+}
+
+/// The most notifications the sandbox remembers (the oldest are forgotten), the most answers
+/// it keeps per notification, and the most distinct method names it counts requests for.
+const MAX_DELIVERIES: usize = 1000;
+const MAX_ANSWERS_KEPT: usize = 50;
+const MAX_COUNTED_METHODS: usize = 1000;
+
+/// Counts a request to `method`: names beyond [`MAX_COUNTED_METHODS`] distinct ones (anyone
+/// can send any name) are counted together under `<other>`, each name capped.
+pub(crate) fn record_request(shared: &Shared, method: &str) {
+    let mut requests = crate::lock(&shared.requests);
+    let name = if requests.contains_key(method) || requests.len() < MAX_COUNTED_METHODS {
+        method.chars().take(128).collect()
+    } else {
+        "<other>".to_string()
+    };
+    *requests.entry(name).or_insert(0) += 1;
+}
+
+/// `bytes` random bytes in lowercase hex.
+fn random_hex(bytes: usize) -> Result<String, SandboxError> {
+    let mut random = vec![0u8; bytes];
+    openssl::rand::rand_bytes(&mut random).map_err(|e| SandboxError::Pki(format!("random: {e}")))?;
+    Ok(random.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether a `Host` header names this machine by an IP literal or `localhost`.
+fn host_is_local(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host
+            .rsplit_once(':')
+            .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// Compares secrets in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Writes a file only its owner may read (mode 0600 on Unix, set when it is created, and again
+/// on a file that was there): private keys, the AES key, the control token.
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
+    use std::io::Write as _;
+    let io = |source| SandboxError::Io { path: path.to_path_buf(), source };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let file = options.open(path).map_err(io)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        let mut file = file;
+        file.write_all(bytes).map_err(io)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path).and_then(|mut file| file.write_all(bytes)).map_err(io)
     }
 }
 
@@ -391,6 +479,45 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
     let query_param = |name: &str| {
         url::form_urlencoded::parse(request.query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
     };
+    // DNS rebinding: a page on another site whose name was re-pointed at 127.0.0.1 reaches
+    // this server with its own name in `Host`. Only IP literals and `localhost` are served.
+    if let Some(host) = request.header("host")
+        && !host_is_local(host)
+    {
+        return Reply::Full {
+            status: 421,
+            content_type: "text/plain",
+            body: b"the sandbox answers only requests addressed to an IP address or localhost".to_vec(),
+        };
+    }
+    // State-changing control endpoints: POST only, with the process's control token.
+    let control =
+        matches!(request.path.as_str(), "/sandbox/pay" | "/sandbox/rotate" | "/sandbox/notify" | "/sandbox/spi");
+    if control {
+        if request.method != "POST" {
+            return json(405, serde_json::json!({ "error": "control endpoints take POST only" }));
+        }
+        let given = request.header("x-sandbox-token").map(str::to_string).or_else(|| query_param("token"));
+        if !given.is_some_and(|token| constant_time_eq(token.as_bytes(), shared.control_token.as_bytes())) {
+            return json(
+                403,
+                serde_json::json!({ "error": "missing or wrong x-sandbox-token (control_token in sandbox.json)" }),
+            );
+        }
+    }
+    let dashboard_post = matches!(request.path.as_str(), "/sandbox/dashboard/rotate" | "/sandbox/dashboard/faults");
+    if dashboard_post {
+        let given = url::form_urlencoded::parse(&request.body).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+        if request.method != "POST"
+            || !given.is_some_and(|token| constant_time_eq(token.as_bytes(), shared.control_token.as_bytes()))
+        {
+            return Reply::Full {
+                status: 403,
+                content_type: "text/plain",
+                body: b"a dashboard action needs the dashboard's own form (POST with its token)".to_vec(),
+            };
+        }
+    }
     match request.path.as_str() {
         "/sandbox/pay" => match query_param("out_trade_no") {
             Some(out) => match shared.buyer_pays(&out) {
@@ -538,7 +665,11 @@ impl Shared {
         let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, self.sign_type, target.charset) else { return };
         params.push(("sign".into(), sign));
         let Ok(body) = alipay_sdk::request::encode_pairs(params.iter(), target.charset) else { return };
-        crate::lock(&self.deliveries).push(Delivery {
+        let mut deliveries = crate::lock(&self.deliveries);
+        if deliveries.len() >= MAX_DELIVERIES {
+            deliveries.pop_front();
+        }
+        deliveries.push_back(Delivery {
             notify_id: notify_id.clone(),
             out_trade_no: trade.out_trade_no.clone(),
             url: target.url.clone(),
@@ -548,6 +679,7 @@ impl Shared {
             last_answer: String::new(),
             answers: Vec::new(),
         });
+        drop(deliveries);
         let shared = self.clone();
         let content_type =
             format!("application/x-www-form-urlencoded; charset={}", target.charset.as_str().to_ascii_lowercase());
@@ -572,6 +704,9 @@ impl Shared {
                     if let Some(delivery) = deliveries.iter_mut().find(|d| d.notify_id == notify_id) {
                         delivery.attempts += 1;
                         delivery.acknowledged = acknowledged;
+                        if delivery.answers.len() >= MAX_ANSWERS_KEPT {
+                            delivery.answers.remove(0);
+                        }
                         delivery.answers.push(text.clone());
                         delivery.last_answer = text;
                     }
@@ -627,6 +762,9 @@ pub struct SandboxInfo {
     pub alipay_public_key: PathBuf,
     /// The AES content-encryption key file.
     pub aes_key: PathBuf,
+    /// The token state-changing control requests carry (`x-sandbox-token` header): the file
+    /// is readable by its owner only.
+    pub control_token: String,
 }
 
 impl SandboxHandle {
@@ -674,14 +812,21 @@ impl SandboxHandle {
             alipay_root_cert: dir.join(ROOT_CERT),
             alipay_public_key: dir.join(ALIPAY_PUBLIC_KEY),
             aes_key: dir.join("aes_key.txt"),
+            control_token: self.shared.control_token.clone(),
         }
+    }
+
+    /// The token state-changing control requests carry (`x-sandbox-token` header, or the
+    /// `csrf` field of the dashboard's forms).
+    pub fn control_token(&self) -> &str {
+        &self.shared.control_token
     }
 
     fn write_info(&self) -> Result<(), SandboxError> {
         let info = self.info();
         let path = self.shared.dir.join("sandbox.json");
         let text = serde_json::to_string_pretty(&info).unwrap_or_default();
-        std::fs::write(&path, text).map_err(|source| SandboxError::Io { path, source })?;
+        write_private_file(&path, text.as_bytes())?;
         // `alipay.toml` for the registered app, so `alipay doctor` and `alipay call` work as is.
         let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mode = match self.shared.mode {
@@ -803,12 +948,12 @@ impl SandboxHandle {
 
     /// The notifications sent so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        crate::lock(&self.shared.deliveries).clone()
+        crate::lock(&self.shared.deliveries).iter().cloned().collect()
     }
 
     /// How many requests named `method` reached the gateway.
     pub fn request_count(&self, method: &str) -> usize {
-        crate::lock(&self.shared.requests).iter().filter(|m| *m == method).count()
+        crate::lock(&self.shared.requests).get(method).copied().unwrap_or(0)
     }
 
     /// The status of a trade, if it exists.

@@ -177,6 +177,11 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<(), SandboxError> {
     std::fs::write(&path, text).map_err(|source| SandboxError::Io { path, source })
 }
 
+/// Writes a private key readable by its owner only (mode 0600 on Unix).
+fn write_private(dir: &Path, name: &str, text: &str) -> Result<(), SandboxError> {
+    crate::write_private_file(&dir.join(name), text.as_bytes())
+}
+
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, SandboxError> {
     let path = dir.join(name);
     std::fs::read(&path).map_err(|source| SandboxError::Io { path, source })
@@ -276,10 +281,10 @@ impl Pki {
         let bundle = format!("{}{}{}{}", pem_of(&sm2_root)?, pem_of(&root)?, pem_of(&ec_root)?, pem_of(&root2)?);
         write(dir, ROOT_CERT, &bundle)?;
         write(dir, &Pki::app_cert_file(app_id), &pem_of(&app_cert)?)?;
-        write(dir, APP_PRIVATE_KEY, &key_pem(&app_key)?)?;
+        write_private(dir, APP_PRIVATE_KEY, &key_pem(&app_key)?)?;
         let app_public = String::from_utf8(app_key.public_key_to_pem().map_err(err("PEM"))?).unwrap_or_default();
         write(dir, APP_PUBLIC_KEY, &app_public)?;
-        write(&private, "class2.key", &key_pem(&class2_key)?)?;
+        write_private(&private, "class2.key", &key_pem(&class2_key)?)?;
         write(&private, "class2.crt", &pem_of(&class2)?)?;
         let mut pki = Pki::load_parts(dir, app_id, Some((class2_key, class2)))?;
         pki.rotate(dir)?;
@@ -363,7 +368,7 @@ impl Pki {
         let pem = format!("{}{}", pem_of(&leaf)?, pem_of(issuer_cert)?);
         let number = self.identities.len() + 1;
         let private = dir.join(PRIVATE_DIR);
-        write(&private, &format!("alipay_{number}.key"), &key_pem(&key)?)?;
+        write_private(&private, &format!("alipay_{number}.key"), &key_pem(&key)?)?;
         write(&private, &format!("alipay_{number}.crt"), &pem)?;
         write(dir, ALIPAY_CERT, &pem)?;
         let public = String::from_utf8(key.public_key_to_pem().map_err(err("PEM"))?).unwrap_or_default();

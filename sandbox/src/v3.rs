@@ -35,7 +35,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
     // The gateway method this path stands for: faults and the request log use its name.
     let api = request.path.trim_start_matches("/v3/").replace('/', ".");
     let fault = crate::lock(&shared.faults).pick(&api);
-    crate::lock(&shared.requests).push(format!("v3 {api}"));
+    crate::record_request(&shared, &format!("v3 {api}"));
     if fault == Some(Fault::ResetBeforeProcessing) {
         return Reply::Reset;
     }

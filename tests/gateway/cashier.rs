@@ -236,14 +236,28 @@ async fn the_dashboard_shows_trades_notifications_certificate_and_faults() {
     assert!(!page.contains("<script>x</script>"));
     let old_sn = sandbox.info().alipay_cert_sn;
     assert!(page.contains(&old_sn));
-    let rotated = http.post(format!("{base}/sandbox/dashboard/rotate")).send().await.unwrap();
+    // The dashboard's own forms carry the process's token; a form posted from elsewhere does not.
+    assert!(page.contains(sandbox.control_token()), "the forms embed the token");
+    let forged = http.post(format!("{base}/sandbox/dashboard/rotate")).send().await.unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(sandbox.info().alipay_cert_sn, old_sn, "nothing rotated");
+    let rotated = http
+        .post(format!("{base}/sandbox/dashboard/rotate"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}", sandbox.control_token()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rotated.status().as_u16(), 303);
     let page = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&sandbox.info().alipay_cert_sn) && sandbox.info().alipay_cert_sn != old_sn);
     let set = http
         .post(format!("{base}/sandbox/dashboard/faults"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("method=alipay.trade.query&fault=ServerErrorHtml&probability=1.0")
+        .body(format!(
+            "csrf={}&method=alipay.trade.query&fault=ServerErrorHtml&probability=1.0",
+            sandbox.control_token()
+        ))
         .send()
         .await
         .unwrap();

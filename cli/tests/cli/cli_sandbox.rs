@@ -77,11 +77,19 @@ fn sandbox_command_serves_and_writes_what_a_client_needs() {
         .unwrap();
     let client = alipay_sdk::blocking::Client::new(config).unwrap();
     client.call(&TradePrecreate::new("cli-1", "1.00".parse().unwrap(), "CLI")).unwrap();
-    let paid = reqwest::blocking::Client::new()
-        .post(format!("http://{address}/sandbox/pay?out_trade_no=cli-1"))
-        .send()
-        .unwrap();
+    // Control endpoints want the process's token (sandbox.json, readable by its owner only).
+    let pay = || reqwest::blocking::Client::new().post(format!("http://{address}/sandbox/pay?out_trade_no=cli-1"));
+    assert_eq!(pay().send().unwrap().status(), 403, "no token");
+    let paid = pay().header("x-sandbox-token", path("control_token")).send().unwrap();
     assert_eq!(paid.status(), 200);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for file in ["sandbox.json", "app_private_key.pem", "aes_key.txt", "sandbox-private/class2.key"] {
+            let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}");
+        }
+    }
     assert_eq!(client.call(&TradeQuery::by_out_trade_no("cli-1")).unwrap().trade_status, TradeStatus::TradeSuccess);
 }
 
