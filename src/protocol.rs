@@ -58,18 +58,28 @@
 //! An answer or notification naming an `alipay_cert_sn` the client does not have triggers
 //! `alipay.open.app.alipaycert.download`. The certificate it carries is accepted only if it
 //! chains by signature to the configured root bundle, every link is inside its validity period,
-//! its recomputed SN is the one asked for, and its key is RSA of at least 2048 bits (key usage
-//! is not checked by default, like Java: Alipay's sandbox intermediate lacks `keyCertSign`).
-//! Downloads are single-flight per SN, rate-limited across SNs (a forged notification can name
-//! any SN), and remembered when they fail. See [`crate::flow`] and [`crate::lifecycle`].
+//! its recomputed SN is the one asked for, its key is RSA of at least 2048 bits with an odd
+//! exponent of at least 65537 (key usage is not checked by default, like Java: Alipay's sandbox
+//! intermediate lacks `keyCertSign`), and it is this app's Alipay certificate: not an app
+//! certificate or a CA, and with the subject CN of the configured Alipay certificate
+//! (`支付宝(中国)网络技术有限公司-<partner id>`; a rotated one keeps it). Any merchant's app
+//! certificate (Class 1 CA) and any merchant's Alipay certificate (Class 2 CA) chain to the same
+//! roots, and their owners hold their keys. Certificates from storage or a fleet pass the same
+//! checks. Downloads are single-flight per SN, rate-limited across SNs (a forged notification can
+//! name any SN); a refused certificate is not fetched again for 10 minutes, a transport failure
+//! after a short backoff. See [`crate::flow`] and [`crate::lifecycle`].
 //!
 //! # Notifications
 //!
 //! A form-encoded POST, decoded exactly once in the form's `charset` (else the `Content-Type`
 //! charset, else UTF-8), and verified over its parameters: `sign` left out, and for payment
 //! notifications (`Rule::V1`) `sign_type` too; empty values kept; sorted; `k=v&…` in that charset.
-//! Because the content is not escaped, a value holding `&name=` could move text between a value
-//! and a parameter without breaking the signature, so such a message is refused. `app_id`,
+//! When that fails, the content without empty values (what Alipay's current Java SDKs sign).
+//! Because the content is not escaped, a value holding `&name=` cannot be told from two
+//! parameters: a relay can merge or split parameters without breaking the signature. Genuine
+//! notifications hold such values (`passback_params=a=1&b=2`), so they are verified as Java
+//! verifies them, and the typed notification is strict instead (blank values absent, amounts
+//! and times parsed strictly), so a merged parameter cannot pass as a typed field. `app_id`,
 //! `seller_id` and the amount are then checked against the merchant's own records; Alipay
 //! redelivers until it receives `success`. See [`crate::notify`].
 //!
