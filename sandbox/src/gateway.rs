@@ -360,7 +360,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             let quit_url = biz.get("quit_url").and_then(Value::as_str).map(str::to_string);
             for (name, url) in [("return_url", &return_url), ("quit_url", &quit_url)] {
                 if url.as_deref().is_some_and(|url| url.chars().any(char::is_control)) {
-                    return Err(invalid("isv.invalid-parameter", format!("{name} 含有控制字符 (CR/LF 等)")).into());
+                    return Err(invalid("isv.invalid-parameter", format!("{name} 含有控制字符 (CR/LF 等)")));
                 }
             }
             let mut node = ledger.create(&biz, notify, now)?;
