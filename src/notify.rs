@@ -138,8 +138,8 @@ pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)
 
 /// [`sign_content`] (or with `keep`, [`java_sign_content`]) of a form, whose parameters are
 /// already sorted.
-fn form_content(form: &Form, rule: Rule, keep: impl Fn(&str) -> bool) -> String {
-    let kept = form.sorted().filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v));
+fn form_content(form: &Form, rule: Rule, keep: impl Fn(&str, &str) -> bool) -> String {
+    let kept = form.sorted().filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(k, v));
     crate::request::joined(kept, form.text_len() + 2 * form.len())
 }
 
@@ -354,18 +354,27 @@ impl NotificationVerifier {
             }
             .into());
         }
-        let content = form_content(form, rule, |_| true);
+        let content = form_content(form, rule, |_, _| true);
         let bytes = charset.encode(&content, "notification sign content")?;
         // Empty values kept first (older Java, Node, EasySDK); if that fails, the current Java
-        // SDKs' content without them. Both come from the same received parameters; the second
-        // is built only when there are blank values and the first check failed.
-        let java_bytes = || -> Option<Vec<u8>> {
-            let java_content = form_content(form, rule, |value| !crate::request::is_java_blank(value));
-            charset.encode(&java_content, "notification sign content").ok().map(|b| b.into_owned())
+        // SDKs' content without them; then, for a message carrying `alipay_cert_sn`, both again
+        // without it (real certificate-mode callbacks are signed without it: smartwalle/alipay
+        // leaves it out since 2019, pay-java-parent issue 66, while Java's generic check keeps
+        // it). All come from the same received parameters, each built only when the ones before
+        // failed and it differs from them.
+        let candidate = |without_cert_sn: bool, drop_blank: bool| -> Option<Vec<u8>> {
+            let content = form_content(form, rule, |name, value| {
+                !(without_cert_sn && name == "alipay_cert_sn") && !(drop_blank && crate::request::is_java_blank(value))
+            });
+            charset.encode(&content, "notification sign content").ok().map(|b| b.into_owned())
         };
+        let has_cert_sn = form.get("alipay_cert_sn").is_some();
         let checks = |key: &PublicKey| {
+            let verifies = |bytes: Option<Vec<u8>>| bytes.is_some_and(|b| key.verify(&b, sign, self.sign_type));
             key.verify(&bytes, sign, self.sign_type)
-                || (has_blank && java_bytes().is_some_and(|java| key.verify(&java, sign, self.sign_type)))
+                || (has_blank && verifies(candidate(false, true)))
+                || (has_cert_sn && verifies(candidate(true, false)))
+                || (has_cert_sn && has_blank && verifies(candidate(true, true)))
         };
         let cert_sn = cert_sn.filter(|s| !s.is_empty());
         let verified = match (cert_sn, &self.public_key, &self.store) {

@@ -309,3 +309,68 @@ mod answers {
         assert!(openssl_verifies(&pki("ca/app_cert.pem"), &bytes, sign));
     }
 }
+
+/// A certificate-mode notification whose signature leaves `alipay_cert_sn` out of the content
+/// (as real callbacks are signed: smartwalle/alipay and pay-java-parent had to leave it out)
+/// verifies, the certificate still chosen by it; the content with it verifies too (Java's generic
+/// check); a changed value fails both ways. The signatures are made here with OpenSSL over text
+/// built from the protocol, not by the SDK. `fund_bill_list` keeps its `&quot;` as signed.
+#[test]
+fn a_notification_signed_without_its_alipay_cert_sn_verifies() {
+    use alipay_sdk::cert::CertificateChain;
+    use base64::Engine as _;
+    let chain = CertificateChain::from_path(crate::common::pki("ca/alipay_cert.pem")).unwrap();
+    let key_pem = std::fs::read(crate::common::pki("ca/alipay.key")).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(&key_pem).unwrap();
+    let sign = |content: &str| {
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(signer.sign_oneshot_to_vec(content.as_bytes()).unwrap())
+    };
+    let fund_bill_list = "[{&quot;amount&quot;:&quot;88.88&quot;,&quot;fundChannel&quot;:&quot;ALIPAYACCOUNT&quot;}]";
+    let mut params = vec![
+        ("app_id", "2021000000000001".to_string()),
+        ("fund_bill_list", fund_bill_list.to_string()),
+        ("gmt_payment", "".to_string()),
+        ("notify_id", "cert-sn-1".to_string()),
+        ("out_trade_no", "o-1".to_string()),
+        ("total_amount", "88.88".to_string()),
+        ("trade_no", "t-1".to_string()),
+        ("trade_status", "TRADE_SUCCESS".to_string()),
+    ];
+    params.sort();
+    let joined = |params: &[(&str, String)], keep_empty: bool| {
+        params
+            .iter()
+            .filter(|(_, v)| keep_empty || !v.is_empty())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let form = |params: &[(&str, String)], signature: &str| {
+        let mut all: Vec<(&str, String)> = params.to_vec();
+        all.push(("alipay_cert_sn", chain.sn().to_string()));
+        all.push(("sign", signature.to_string()));
+        all.push(("sign_type", "RSA2".to_string()));
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(all).finish()
+    };
+    let verifier = NotificationVerifier::certificates([chain.clone()]).unwrap();
+    // Signed without alipay_cert_sn: with the empty value kept, and without it (current Java).
+    for keep_empty in [true, false] {
+        let body = form(&params, &sign(&joined(&params, keep_empty)));
+        let verified = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap();
+        assert_eq!(verified.get("fund_bill_list"), Some(fund_bill_list), "never HTML-unescaped");
+        assert_eq!(verified.get("alipay_cert_sn"), Some(chain.sn()));
+        let tampered = body.replace("total_amount=88.88", "total_amount=0.01");
+        assert!(verifier.verify_form(tampered.as_bytes(), None, Rule::V1).is_err());
+    }
+    // Signed with it (Java's generic check): still verifies.
+    let mut with_sn = params.clone();
+    with_sn.push(("alipay_cert_sn", chain.sn().to_string()));
+    with_sn.sort();
+    let body = form(&params, &sign(&joined(&with_sn, true)));
+    verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap();
+    // An HTML-unescaped fund_bill_list is other content: it does not verify.
+    let unescaped = body.replace("%26quot%3B", "%22");
+    assert_ne!(unescaped, body);
+    assert!(verifier.verify_form(unescaped.as_bytes(), None, Rule::V1).is_err());
+}
