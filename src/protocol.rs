@@ -27,7 +27,11 @@
 //! counts for nobody: counting another family's root makes the gateway answer
 //! `invalid-alipay-root-cert-sn`, and strict parsers reject them, so each block is read on its
 //! own and skipped, never fatal. A bundle without a root of the family is an error when the
-//! configuration is built, never an empty SN on the wire.
+//! configuration is built, never an empty SN on the wire. A CA certificate that is not
+//! self-signed (an intermediate, or a root cross-signed for a migration) counts like any other,
+//! as in Alipay's Java, Node and Python SDKs (`alipay doctor` warns about it); a file without a
+//! self-signed root, or with an end-entity certificate (the Alipay certificate file given as
+//! the bundle), is refused, saying what it looks like.
 //!
 //! # Signing a request
 //!

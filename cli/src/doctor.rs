@@ -220,6 +220,20 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
                             path.display()
                         ),
                     );
+                    for ca in bundle.not_self_signed() {
+                        report.add(
+                            "root bundle",
+                            Status::Warn,
+                            format!(
+                                "{} holds a CA certificate that is not self-signed: {} (issued by {}); it counts in \
+                                 alipay_root_cert_sn, as in Alipay's own SDKs",
+                                path.display(),
+                                ca.subject(),
+                                ca.issuer()
+                            ),
+                            Some("expected during Alipay's root migrations (cross-signed roots); otherwise download alipayRootCert.crt again from the console"),
+                        );
+                    }
                     certificates.extend(bundle.roots_for(algorithm).iter().map(|r| (CertKind::Root, r.clone())));
                     Some(bundle)
                 }

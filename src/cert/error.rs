@@ -107,10 +107,10 @@ pub enum CertErrorKind {
         /// The signature algorithm OIDs of the roots that count for no algorithm.
         found: String,
     },
-    /// A file given as the root bundle holds a certificate that is not a root (not self-issued):
-    /// usually the Alipay certificate file (leaf + intermediate).
+    /// A file given as the root bundle holds an end-entity certificate (usually the Alipay
+    /// certificate file, leaf + intermediate), or CA certificates without a self-signed root.
     #[error(
-        "{origin}: certificate #{index} is {found} (subject {subject}), not a root; this looks like {what}, \
+        "{origin}: certificate #{index} is {found} (subject {subject}), not a root; this file looks like {what}, \
          but the root bundle is alipayRootCert.crt from the open-platform console"
     )]
     NotARootBundle {

@@ -372,11 +372,19 @@ impl RootBundle {
                 skipped.push(SkippedRoot { index, signature_algorithm_oid: outer_oid, certificate: parsed.ok() });
             }
         }
-        // A root bundle holds roots: a leaf or an intermediate means the wrong file was given.
-        if let Some((position, stranger)) = positions.iter().find(|(_, c)| !c.is_self_issued()) {
+        // A root bundle holds CA certificates. An end-entity certificate (an app or Alipay
+        // certificate, no CA flag, not self-issued) means the wrong file was given. A CA that is
+        // not self-signed (an intermediate, or a root cross-signed for a migration) counts like
+        // any other, as in Alipay's Java, Node and Python SDKs; a file without any self-signed
+        // root is not a root bundle either.
+        let end_entity = |c: &Certificate| !c.is_ca() && !c.is_self_issued();
+        if let Some((position, stranger)) = positions.iter().find(|(_, c)| end_entity(c)) {
             let what = match stranger.role() {
-                CertRole::App { .. } => "the app certificate",
-                _ => "an Alipay certificate file (leaf + intermediate)",
+                CertRole::App { .. } => "the app certificate (appCertPublicKey_<app id>.crt)",
+                _ if positions.iter().any(|(_, c)| c.is_ca() && !c.is_self_issued()) => {
+                    "an Alipay certificate file (leaf + intermediate: alipayCertPublicKey_RSA2.crt)"
+                }
+                _ => "an Alipay or app certificate, not a root bundle",
             };
             return Err(CertErrorKind::NotARootBundle {
                 origin,
@@ -386,6 +394,27 @@ impl RootBundle {
                 what,
             }
             .into());
+        }
+        if !positions.is_empty() && !positions.iter().any(|(_, c)| c.is_self_issued()) {
+            let (position, first) = &positions[0];
+            return Err(CertErrorKind::NotARootBundle {
+                origin,
+                index: *position,
+                found: "a CA certificate that is not self-signed".into(),
+                subject: first.subject().to_string(),
+                what: "intermediate CA certificates only, without a self-signed root",
+            }
+            .into());
+        }
+        for (position, ca) in positions.iter().filter(|(_, c)| !c.is_self_issued()) {
+            tracing::warn!(
+                origin,
+                position,
+                subject = ca.subject(),
+                issuer = ca.issuer(),
+                "the root bundle holds a CA certificate that is not self-signed (an intermediate or a cross-signed \
+                 root); it counts in alipay_root_cert_sn as in Alipay's own SDKs"
+            );
         }
         if rsa_roots.is_empty() && sm2_roots.is_empty() {
             let found = skipped.iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");
@@ -431,6 +460,13 @@ impl RootBundle {
     /// The RSA-family roots (the ones in the SN and used to validate chains).
     pub fn rsa_roots(&self) -> &[Certificate] {
         &self.rsa_roots
+    }
+
+    /// The counted CA certificates that are not self-signed (intermediates, cross-signed roots,
+    /// as root migrations ship them): they count in the SN like Java counts them, and deserve a
+    /// look (`alipay doctor` warns about them).
+    pub fn not_self_signed(&self) -> Vec<&Certificate> {
+        self.rsa_roots.iter().chain(&self.sm2_roots).filter(|c| !c.is_self_issued()).collect()
     }
 
     /// The certificates that count for no algorithm (ECDSA, …).

@@ -328,3 +328,78 @@ mod never_panics {
         }
     }
 }
+
+/// Root bundles as root migrations ship them — a root with an intermediate, a root beside a
+/// cross-signed root — count every RSA-signed CA certificate in file order, as Alipay's Java,
+/// Node and Python SDKs do; the expected SNs come from the JDK (`testdata/oracle/SnOracle.java`).
+/// A file of intermediates only, or holding an end-entity certificate, is refused, saying what
+/// it is.
+#[test]
+fn bundles_with_intermediate_or_cross_signed_cas_count_like_java() {
+    use openssl::pkey::PKey;
+    use openssl::x509::X509;
+    let dir = tempfile::tempdir().unwrap();
+    let read = |name: &str| std::fs::read(pki(&format!("ca/{name}"))).unwrap();
+    // The G3 root's key, cross-signed by the R1 root (same subject and key as G3, issuer R1).
+    let root = X509::from_pem(&read("root_rsa.pem")).unwrap();
+    let root_key = PKey::private_key_from_pem(&read("root_rsa.key")).unwrap();
+    let g3 = X509::from_pem(&read("root_rsa_sha1.pem")).unwrap();
+    let mut cross = X509::builder().unwrap();
+    cross.set_version(2).unwrap();
+    cross.set_serial_number(&openssl::bn::BigNum::from_u32(0xC0055).unwrap().to_asn1_integer().unwrap()).unwrap();
+    cross.set_subject_name(g3.subject_name()).unwrap();
+    cross.set_issuer_name(root.subject_name()).unwrap();
+    cross.set_pubkey(&g3.public_key().unwrap()).unwrap();
+    cross.set_not_before(root.not_before()).unwrap();
+    cross.set_not_after(root.not_after()).unwrap();
+    let ca = openssl::x509::extension::BasicConstraints::new().critical().ca().build().unwrap();
+    cross.append_extension(ca).unwrap();
+    cross.sign(&root_key, openssl::hash::MessageDigest::sha256()).unwrap();
+    let cross_path = dir.path().join("cross.pem");
+    std::fs::write(&cross_path, cross.build().to_pem().unwrap()).unwrap();
+
+    // The JDK's SN of each certificate.
+    let files = [pki("ca/root_rsa.pem"), pki("ca/class1.pem"), cross_path.clone(), pki("ca/root_ec.pem")];
+    let output = std::process::Command::new("java")
+        .arg(crate::common::root().join("testdata/oracle/SnOracle.java"))
+        .args(&files)
+        .output()
+        .expect("java runs (a JDK is installed by .ci/run)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let sns: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["sn"].as_str().unwrap().to_string())
+        .collect();
+    let bundle = |parts: &[usize]| {
+        let path = dir.path().join(format!("bundle-{parts:?}.pem"));
+        let text: Vec<u8> = parts.iter().flat_map(|&i| std::fs::read(&files[i]).unwrap()).collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // Root + intermediate; EC root + root + cross-signed root (the EC one counts for nobody).
+    let with_intermediate = RootBundle::from_path(bundle(&[0, 1])).unwrap();
+    assert_eq!(with_intermediate.sn(), format!("{}_{}", sns[0], sns[1]));
+    assert_eq!(with_intermediate.not_self_signed().len(), 1);
+    let migrating = RootBundle::from_path(bundle(&[3, 0, 2])).unwrap();
+    assert_eq!(migrating.sn_for(KeyAlgorithm::Rsa), Some(format!("{}_{}", sns[0], sns[2]).as_str()));
+    assert_eq!(
+        migrating.not_self_signed()[0].subject(),
+        CertificateChain::from_path(&cross_path).unwrap().leaf().subject()
+    );
+    // Chains still anchor: the Alipay certificate (issued by Class 2, under R1) checks out.
+    let alipay = CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap();
+    assert!(alipay.certificates()[1].is_signed_by(&with_intermediate.rsa_roots()[0]));
+
+    // Intermediates only: not a root bundle, and the message says so.
+    let error = RootBundle::from_path(bundle(&[1])).unwrap_err();
+    assert!(matches!(error.kind(), CertErrorKind::NotARootBundle { .. }), "{error}");
+    assert!(error.to_string().contains("without a self-signed root"), "{error}");
+    // The Alipay certificate file (leaf + intermediate) given as the bundle is named as such.
+    let error = RootBundle::from_path(pki("ca/alipay_cert.pem")).unwrap_err();
+    assert!(error.to_string().contains("leaf + intermediate"), "{error}");
+    // Root + a real end-entity certificate: refused, naming the app certificate.
+    let with_leaf = dir.path().join("root-and-app.pem");
+    std::fs::write(&with_leaf, [read("root_rsa.pem"), read("app_cert.pem")].concat()).unwrap();
+    let error = RootBundle::from_path(&with_leaf).unwrap_err();
+    assert!(error.to_string().contains("the app certificate"), "{error}");
+}

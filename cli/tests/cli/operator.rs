@@ -643,3 +643,28 @@ fn a_pasted_key_is_never_echoed_by_any_error() {
         }
     }
 }
+
+/// A root bundle holding an intermediate (as root migrations ship cross-signed roots) is used
+/// as Java uses it, and `doctor` warns about it without failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_warns_about_a_ca_in_the_bundle_that_is_not_self_signed() {
+    let sandbox = sandbox().await;
+    let gateway = sandbox.gateway_url();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.pem");
+    let read = |p: &str| std::fs::read(pki(p)).unwrap();
+    std::fs::write(&bundle, [read("ca/root_bundle.pem"), read("ca/class2.pem")].concat()).unwrap();
+    let file = toml_file(dir.path(), &gateway, &[("alipay_root_cert", bundle.display().to_string())]);
+    let (_, report) = tokio::task::spawn_blocking(move || doctor_json(&file, &[])).await.unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let warning = checks
+        .iter()
+        .find(|c| c["check"] == "root bundle" && c["status"] == "warn")
+        .unwrap_or_else(|| panic!("no warning: {report}"));
+    assert!(warning["detail"].as_str().unwrap().contains("not self-signed"), "{warning}");
+    assert!(warning["detail"].as_str().unwrap().contains("Class 2"), "{warning}");
+    assert!(
+        checks.iter().any(|c| c["check"] == "root bundle" && c["status"] == "pass"),
+        "the bundle itself loads: {report}"
+    );
+}
