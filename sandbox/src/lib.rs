@@ -22,6 +22,38 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The codes it answers
+//!
+//! "Confirmed": the code and its words were checked against captured real answers or Alipay's
+//! own SDK tests. "Documented": a code of Alipay's published error lists, its words the
+//! sandbox's. "Sandbox's own": no public source confirms Alipay answers it; the sandbox needs
+//! some answer there, so do not match on it in production code.
+//!
+//! | code | sub_code | when | source |
+//! |---|---|---|---|
+//! | 40001 | `isv.missing-app-id`, `isv.missing-method`, `isv.missing-signature`, `isv.missing-signature-type`, `isv.missing-timestamp`, `isv.missing-charset`, `isv.missing-app-cert-sn`, `isv.missing-alipay-root-cert-sn`, `isv.missing-parameter` | a required parameter is absent | documented |
+//! | 40002 | `isv.invalid-app-id`, `isv.invalid-method`, `isv.invalid-signature`, `isv.invalid-signature-type`, `isv.invalid-timestamp`, `isv.invalid-charset`, `isv.invalid-version`, `isv.invalid-encrypt-type`, `isv.decryption-error`, `isv.invalid-biz-content`, `isv.invalid-parameter`, `isv.invalid-app-cert-sn`, `isv.invalid-alipay-root-cert-sn` | a parameter is wrong (the signature error echoes the content it checked) | documented |
+//! | 40002 | `isv.missing-app-cert-sn` "缺少应用公钥证书序列号" | a certificate-only API (`alipay.fund.trans.uni.transfer`) called in public-key mode | confirmed |
+//! | 40002 | `isv.code-invalid` "授权码code无效", `isv.refresh-token-invalid` "刷新令牌refresh_token无效", `isv.grant-type-invalid` "grant_type参数不正确" | login and ISV authorisation tokens | confirmed |
+//! | 40002 | `isv.alipay-cert-not-exist` | a certificate download for an SN it never issued | documented |
+//! | 20001 | `aop.invalid-auth-token` | `user.info.share` with a bad `auth_token` | documented |
+//! | 40004 | `ACQ.TRADE_NOT_EXIST`, `ACQ.TRADE_HAS_SUCCESS`, `ACQ.TRADE_HAS_CLOSE`, `ACQ.TRADE_STATUS_ERROR`, `ACQ.INVALID_PARAMETER`, `ACQ.PAYMENT_AUTH_CODE_INVALID`, `ACQ.CONTEXT_INCONSISTENT`, `ACQ.REFUND_AMT_NOT_EQUAL_TOTAL` | trades and refunds | documented |
+//! | 40004 | `PAYMENT_INFO_INCONSISTENCY` "两次请求商户单号一样，但是参数不一致" | a transfer's `out_biz_no` again with other parameters | confirmed |
+//! | 40004 | `PAYEE_USER_INFO_ERROR` "支付宝账号和姓名不匹配，请确认姓名是否正确", `PAYEE_NOT_EXIST` "收款账号不存在" | a payee's name missing; a payee user id that cannot exist | confirmed |
+//! | 40004 | `PAYER_BALANCE_NOT_ENOUGH`, `ORDER_NOT_EXIST` | transfers and their query | documented |
+//! | 40004 | `ACQ.ALLOC_AMOUNT_VALIDATE_ERROR` | settlement over the trade's amount | documented |
+//! | 40004 | `isp.bill_not_exist` | a bill for a day with none | documented |
+//! | 40004 | `ACQ.TRANS_IN_NOT_BIND` | settlement to an account without a royalty relation | sandbox's own |
+//! | 40004 | `ACCOUNT_NOT_EXIST` | an account query for another merchant's account | sandbox's own |
+//! | — | `ACQ.CASHIER_SESSION_EXPIRED` (cashier error page) | Pay or Cancel on a cashier session already used | sandbox's own |
+//! | — | `ACQ.NO_NOTIFY_URL` (control endpoint) | `/sandbox/notify` for a trade without a `notify_url` | sandbox's own |
+//! | 20000 | `isp.unknow-error` | the sandbox itself failed | documented |
+//!
+//! OpenAPI v3 answers carry the same conditions as HTTP statuses with the v3 codes
+//! (`invalid-signature`, `invalid-app-cert-sn`, `missing-alipay-root-cert-sn`, …), and a
+//! business failure as 400 with the gateway's sub_code as `code`. Faults
+//! ([`Fault::Code`]) answer whatever code they are given.
 
 mod bill;
 mod cashier;

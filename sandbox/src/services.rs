@@ -190,11 +190,12 @@ impl Services {
         if caller.certificate_mode {
             Ok(())
         } else {
+            // What the gateway answers a certificate-only API called without certificates.
             Err(ServiceFailure {
-                code: "40006",
-                msg: "Insufficient Permissions",
-                sub_code: "isv.insufficient-isv-permissions",
-                sub_msg: "该接口仅支持公钥证书方式调用".into(),
+                code: "40002",
+                msg: "Invalid Arguments",
+                sub_code: "isv.missing-app-cert-sn",
+                sub_msg: "缺少应用公钥证书序列号".into(),
             })
         }
     }
@@ -216,8 +217,12 @@ impl Services {
         let identity = required(&payee, "identity")?.to_string();
         match text(&payee, "identity_type") {
             Some("ALIPAY_USER_ID") if identity.starts_with("2088") && identity.len() == 16 => {}
+            Some("ALIPAY_USER_ID") => return Err(business("PAYEE_NOT_EXIST", "收款账号不存在")),
             Some("ALIPAY_LOGON_ID") if text(&payee, "name").is_some() => {}
-            _ => return Err(business("PAYEE_USER_INFO_ERROR", "收款方账号或姓名与 identity_type 不符")),
+            Some("ALIPAY_LOGON_ID") => {
+                return Err(business("PAYEE_USER_INFO_ERROR", "支付宝账号和姓名不匹配，请确认姓名是否正确"));
+            }
+            _ => return Err(invalid("isv.invalid-parameter", "identity_type 须为 ALIPAY_USER_ID 或 ALIPAY_LOGON_ID")),
         }
         let fingerprint = format!("{trans_amount}|{identity}|{title}");
         let answer = |t: &Transfer| {
@@ -231,7 +236,7 @@ impl Services {
         };
         if let Some(existing) = self.transfers.iter().find(|t| t.out_biz_no == out_biz_no) {
             if existing.fingerprint != fingerprint {
-                return Err(business("PARAM_ILLEGAL", "同一 out_biz_no 的转账参数不一致"));
+                return Err(business("PAYMENT_INFO_INCONSISTENCY", "两次请求商户单号一样，但是参数不一致"));
             }
             return Ok(answer(existing));
         }
@@ -319,7 +324,7 @@ impl Services {
                     .ok_or_else(|| invalid("isv.refresh-token-invalid", "刷新令牌refresh_token无效"))?;
                 Ok(self.tokens(&user, caller.now))
             }
-            _ => Err(invalid("isv.grant-type-invalid", "grant_type 须为 authorization_code 或 refresh_token")),
+            _ => Err(invalid("isv.grant-type-invalid", "grant_type参数不正确")),
         }
     }
 
@@ -348,16 +353,16 @@ impl Services {
                 let code = required(biz, "code")?;
                 match self.app_auth_codes.get_mut(code) {
                     Some(used) if !*used => *used = true,
-                    _ => return Err(business("isv.invalid-app-auth-code", "app_auth_code 无效或已使用")),
+                    _ => return Err(invalid("isv.code-invalid", "授权码code无效")),
                 }
             }
             Some("refresh_token") => {
                 let token = required(biz, "refresh_token")?;
                 if self.app_refresh_tokens.remove(token).is_none() {
-                    return Err(business("isv.invalid-app-refresh-token", "app_refresh_token 无效"));
+                    return Err(invalid("isv.refresh-token-invalid", "刷新令牌refresh_token无效"));
                 }
             }
-            _ => return Err(invalid("isv.invalid-parameter", "grant_type 须为 authorization_code 或 refresh_token")),
+            _ => return Err(invalid("isv.grant-type-invalid", "grant_type参数不正确")),
         }
         let token = format!("202612BB{}", random_hex(16));
         let refresh = format!("202612BR{}", random_hex(16));

@@ -39,13 +39,25 @@ async fn payouts_take_from_the_balance_once_per_out_biz_no() {
     assert_eq!(client.call(&FundAccountQuery::balance_of(&partner)).await.unwrap().available_amount, after);
     // The same number with other parameters, too much money, a login id without its name.
     let changed = FundTransfer::to_account("payout-1", amount("1.00"), Payee::user_id("2088102177846880"), "佣金");
-    assert_eq!(sub_code(&client.call(&changed).await.unwrap_err()), "PARAM_ILLEGAL");
+    // Alipay's own code and words (confirmed from captured answers).
+    assert_eq!(
+        failure(&client.call(&changed).await.unwrap_err()),
+        ("40004".into(), "PAYMENT_INFO_INCONSISTENCY".into(), "两次请求商户单号一样，但是参数不一致".into())
+    );
     let too_much = FundTransfer::to_account("payout-2", amount("99999.00"), Payee::user_id("2088102177846880"), "x");
     assert_eq!(sub_code(&client.call(&too_much).await.unwrap_err()), "PAYER_BALANCE_NOT_ENOUGH");
     let mut nameless = Payee::logon_id("buyer@example.com", "x");
     nameless.name = None;
     let bad_payee = FundTransfer::to_account("payout-3", amount("1.00"), nameless, "x");
-    assert_eq!(sub_code(&client.call(&bad_payee).await.unwrap_err()), "PAYEE_USER_INFO_ERROR");
+    assert_eq!(
+        failure(&client.call(&bad_payee).await.unwrap_err()),
+        ("40004".into(), "PAYEE_USER_INFO_ERROR".into(), "支付宝账号和姓名不匹配，请确认姓名是否正确".into())
+    );
+    let nobody = FundTransfer::to_account("payout-4", amount("1.00"), Payee::user_id("2088123"), "x");
+    assert_eq!(
+        failure(&client.call(&nobody).await.unwrap_err()),
+        ("40004".into(), "PAYEE_NOT_EXIST".into(), "收款账号不存在".into())
+    );
 
     let by_out = client.call(&FundTransferQuery::by_out_biz_no("payout-1")).await.unwrap();
     assert_eq!((by_out.order_id.as_str(), by_out.trans_amount), (done.order_id.as_str(), Some(amount("100.50"))));
@@ -70,6 +82,14 @@ async fn transfers_need_certificate_mode_and_say_so_before_sending() {
         "{error:?}"
     );
     assert_eq!(sandbox.request_count("alipay.fund.trans.uni.transfer"), 0, "nothing was sent");
+    // Sent anyway, as an untyped request: the gateway's answer for a missing app_cert_sn.
+    let raw = alipay_sdk::Request::new("alipay.fund.trans.uni.transfer").biz(&serde_json::json!({
+        "out_biz_no": "pk-2", "trans_amount": "1.00", "product_code": "TRANS_ACCOUNT_NO_PWD",
+        "biz_scene": "DIRECT_TRANSFER", "order_title": "x",
+        "payee_info": {"identity": "2088102177846880", "identity_type": "ALIPAY_USER_ID"}
+    }));
+    let error = client.execute(&raw).await.unwrap_err();
+    assert_eq!(failure(&error), ("40002".into(), "isv.missing-app-cert-sn".into(), "缺少应用公钥证书序列号".into()));
     // The balance query is open to both modes.
     client.call(&FundAccountQuery::balance_of(sandbox.partner_id())).await.unwrap();
 }
@@ -116,14 +136,14 @@ async fn an_isv_gets_and_refreshes_an_app_auth_token() {
     assert_eq!(token.auth_app_id.as_deref(), Some(sandbox.app_id()));
     assert!(!format!("{token:?}").contains(&token.app_auth_token));
     let error = client.call(&OpenAuthTokenApp::authorization_code(&code)).await.unwrap_err();
-    assert_eq!(sub_code(&error), "isv.invalid-app-auth-code");
+    assert_eq!(failure(&error), ("40002".into(), "isv.code-invalid".into(), "授权码code无效".into()));
     let refresh = token.app_refresh_token.clone().unwrap();
     let renewed = client.call(&OpenAuthTokenApp::refresh(&refresh)).await.unwrap();
     assert_ne!(renewed.app_auth_token, token.app_auth_token);
     // A refresh token works once.
     assert_eq!(
-        sub_code(&client.call(&OpenAuthTokenApp::refresh(&refresh)).await.unwrap_err()),
-        "isv.invalid-app-refresh-token"
+        failure(&client.call(&OpenAuthTokenApp::refresh(&refresh)).await.unwrap_err()),
+        ("40002".into(), "isv.refresh-token-invalid".into(), "刷新令牌refresh_token无效".into())
     );
     // Calling on the merchant's behalf with the token.
     let on_behalf =
@@ -227,4 +247,11 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
     let future = BillDownloadUrlQuery { bill_type: BillType::Trade, bill_date: "2999-01-01".into() };
     let error = client.download_bill(&future, |_, _| {}).await.unwrap_err();
     assert!(matches!(error.kind(), BillErrorKind::Query(_)), "{error}");
+}
+
+/// A verified failure's `code`, `sub_code` and `sub_msg`.
+fn failure(error: &alipay_sdk::Error) -> (String, String, String) {
+    let business = error.business().unwrap_or_else(|| panic!("expected a verified business error, got {error:?}"));
+    let failure = &business.failure;
+    (failure.code.clone(), failure.sub_code.clone().unwrap_or_default(), failure.sub_msg.clone().unwrap_or_default())
 }
