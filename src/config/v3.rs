@@ -27,9 +27,6 @@ impl Config {
         };
         let mut headers: Vec<(String, String)> = vec![("accept".into(), "application/json".into())];
         let (body, content_type) = if request.encrypt {
-            if !request.files.is_empty() {
-                return Err(V3ErrorKind::Encryption { detail: "a multipart request cannot be encrypted".into() }.into());
-            }
             let aes = self.aes.as_ref().ok_or_else(|| V3ErrorKind::Encryption {
                 detail: "no AES key is configured (ConfigBuilder::aes_key)".into(),
             })?;

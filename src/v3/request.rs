@@ -324,9 +324,11 @@ impl SignedV3Request {
                 if body.is_empty() && self.method == Method::Get { String::new() } else { self.content_type.clone() };
             return HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body };
         }
+        // An encrypted `data` part is the base64 ciphertext, sent as text (as Alipay's Java SDK
+        // sends it).
         let data = crate::request::TextPart {
             name: "data",
-            content_type: Some("application/json"),
+            content_type: Some(if self.encrypted { "text/plain" } else { "application/json" }),
             bytes: std::borrow::Cow::Borrowed(self.body.as_bytes()),
         };
         let (content_type, body) = crate::request::multipart(&[data], &self.files);

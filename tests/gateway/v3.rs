@@ -115,10 +115,24 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
     };
     let again = client.config().sign_v3(&upload).unwrap();
     assert_ne!(nonce(&signed), nonce(&again));
-    // Encryption of an upload, a header the SDK owns, a placeholder without a value: refused
-    // before anything is sent.
+    // An encrypted upload: the data part is the ciphertext, sent as text/plain and signed as
+    // sent; the sandbox decrypts it and the answer is decrypted after it is verified.
+    let encrypted = upload.clone().encrypt(true);
+    let client = Client::new(sandbox.client_config().aes_key(sandbox.aes_key()).build().unwrap()).unwrap();
+    let signed = client.config().sign_v3(&encrypted).unwrap();
+    assert!(!signed.body().contains("mp-1"), "the ciphertext is sent");
+    assert!(signed.sign_content().ends_with(&format!("\n{}\n", signed.body())), "the ciphertext is signed");
+    let http = signed.http_request("http://x");
+    let body = String::from_utf8_lossy(&http.body).into_owned();
+    let data_part = body.split("name=\"data\"").nth(1).unwrap();
+    assert!(data_part.starts_with("\r\nContent-Type: text/plain\r\n\r\n"), "{data_part:.80}");
+    assert!(data_part.contains(signed.body()));
+    let plain = client.config().aes_key().unwrap().decrypt(signed.body()).unwrap();
+    assert_eq!(plain, br#"{"out_trade_no":"mp-1"}"#);
+    let answer = client.v3(&encrypted).await.expect("the sandbox decrypts the data part");
+    assert!(answer.text().unwrap().contains("mp-1"));
+    // A header the SDK owns, a placeholder without a value: refused before anything is sent.
     for bad in [
-        upload.clone().encrypt(true),
         V3Request::post("/v3/x").header("Authorization", "mine"),
         V3Request::post("/v3/{id}"),
         V3Request::post("/v3/x").path_param("id", "1"),
