@@ -320,10 +320,10 @@ impl<R: Read> Lines<R> {
                 self.text.push_str(text);
             } else {
                 // A line break cannot be part of a GBK / GB18030 character: splitting the
-                // bytes at `\n` first is safe.
-                let text = encoding_rs::GB18030
-                    .decode_without_bom_handling_and_without_replacement(bytes)
-                    .ok_or_else(|| malformed(&self.file, self.line, "not GBK text".into()))?;
+                // bytes at `\n` first is safe. Read as Java reads it (Alipay writes bills in Java).
+                let text = crate::charset::Charset::Gb18030
+                    .decode(bytes, "")
+                    .map_err(|_| malformed(&self.file, self.line, "not GBK text".into()))?;
                 self.text.push_str(&text);
             }
             let trimmed = self.text.trim();

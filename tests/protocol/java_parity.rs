@@ -198,3 +198,82 @@ fn gb18030_and_gb2312_are_accepted_wherever_gbk_is() {
     let verified = verifier.verify_form(body.join("&").as_bytes(), None, Rule::V1).unwrap();
     assert_eq!(verified.get("subject"), Some(subject));
 }
+
+/// Java's GBK / GB18030 per the JDK itself: `E <char> <bytes|->` and `D <bytes> <char|->`.
+fn jdk_charset(name: &str) -> (Vec<(u32, Option<Vec<u8>>)>, Vec<(Vec<u8>, Option<u32>)>) {
+    let output = std::process::Command::new("java")
+        .arg(root().join("testdata/oracle/CharsetDump.java"))
+        .arg(name)
+        .output()
+        .expect("a JDK is installed (java runs single source files)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<_>>();
+    let (mut encode, mut decode) = (Vec::new(), Vec::new());
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let mut parts = line.split(' ');
+        let (kind, key, value) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        match kind {
+            "E" => encode.push((u32::from_str_radix(key, 16).unwrap(), (value != "-").then(|| hex(value)))),
+            "D" => decode.push((hex(key), u32::from_str_radix(value, 16).ok())),
+            // The test reads back Java's bytes expecting the character: Java must do so too.
+            _ => panic!("the JDK does not read back U+{key} as it writes it"),
+        }
+    }
+    (encode, decode)
+}
+
+/// GBK is Java's GBK (and GB18030 Java's GB18030) on every BMP character Java can encode, and
+/// on every single byte and two-byte sequence it decodes: the gateway signs and checks these
+/// bytes. What Java cannot encode is refused with an error naming the character.
+#[test]
+fn gbk_and_gb18030_are_javas_on_every_character() {
+    use alipay_sdk::charset::{Charset, CharsetError};
+    for (name, charset) in [("GBK", Charset::Gbk), ("GB18030", Charset::Gb18030)] {
+        let (encode, decode) = jdk_charset(name);
+        assert!(encode.len() > 60_000 && decode.len() > 20_000, "the oracle ran");
+        let mut mismatches = Vec::new();
+        for (code, java) in &encode {
+            let c = char::from_u32(*code).unwrap();
+            let mut buffer = [0; 4];
+            let ours = charset.encode(c.encode_utf8(&mut buffer), "test").map(|b| b.into_owned());
+            match (java, ours) {
+                (Some(java), Ok(ours)) if *java == *ours => {}
+                (None, Err(CharsetError::Unencodable { character, .. })) if character == c => {}
+                (java, ours) => mismatches.push(format!("encode U+{code:04X}: Java {java:02x?}, ours {ours:02x?}")),
+            }
+            // What Java writes reads back (GB18030's four-byte sequences included).
+            if let Some(java) = java
+                && charset.decode(java, "test").ok().as_deref() != Some(c.encode_utf8(&mut [0; 4]) as &str)
+            {
+                mismatches.push(format!("decode {java:02x?}: not U+{code:04X}"));
+            }
+        }
+        for (bytes, java) in &decode {
+            let ours = charset.decode(bytes, "test").ok().map(|text| text.chars().map(u32::from).collect::<Vec<_>>());
+            let ours_single = ours.as_ref().filter(|chars| chars.len() == 1).map(|chars| chars[0]);
+            let agree = match java {
+                Some(java) => ours_single == Some(*java),
+                None => ours.is_none(),
+            };
+            if !agree {
+                mismatches.push(format!("decode {bytes:02x?}: Java {java:x?}, ours {ours:x?}"));
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "{name}: {} differences, first: {:#?}",
+            mismatches.len(),
+            &mismatches[..mismatches.len().min(20)]
+        );
+    }
+    // The one users meet: the euro sign.
+    assert_eq!(&*Charset::Gbk.encode("€", "test").unwrap(), &[0xa2, 0xe3]);
+    assert!(Charset::Gbk.decode(&[0x80], "test").is_err());
+    // A four-byte sequence is GB18030's, not GBK's (Java's GBK refuses it).
+    assert_eq!(Charset::Gb18030.decode(&[0x81, 0x30, 0x81, 0x30], "test").unwrap(), "\u{80}");
+    assert!(Charset::Gbk.decode(&[b'a', 0x81, 0x30, 0x81, 0x30], "test").is_err());
+    let error = Charset::Gbk.encode("a\u{1f9}b", "subject").unwrap_err();
+    assert!(error.to_string().contains("subject"), "{error}");
+    assert!(matches!(error, CharsetError::Unencodable { character: '\u{1f9}', .. }));
+}

@@ -9,6 +9,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
+mod java_tables;
+
 /// A charset Alipay accepts in the `charset` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -73,18 +75,55 @@ impl Charset {
         }
     }
 
-    /// Encodes text in this charset.
-    pub fn encode<'a>(self, text: &'a str, context: &str) -> Result<Cow<'a, [u8]>, CharsetError> {
-        let Some(encoding) = self.legacy() else { return Ok(Cow::Borrowed(text.as_bytes())) };
-        let (bytes, _, had_errors) = encoding.encode(text);
-        if had_errors {
-            let character = text.chars().find(|c| encoding.encode(c.encode_utf8(&mut [0; 4])).2).unwrap_or('\u{fffd}');
-            return Err(CharsetError::Unencodable { charset: self, character, context: context.to_string() });
+    /// Where Java's charset differs from `encoding_rs`'s (see [`java_tables`]).
+    fn java(self) -> (&'static [(char, Option<&'static [u8]>)], &'static [(&'static [u8], Option<char>)]) {
+        match self {
+            Charset::Utf8 => (&[], &[]),
+            Charset::Gbk => (java_tables::GBK_ENCODE, java_tables::GBK_DECODE),
+            Charset::Gb18030 => (java_tables::GB18030_ENCODE, java_tables::GB18030_DECODE),
         }
-        Ok(bytes)
     }
 
-    /// Decodes bytes in this charset; malformed input is an error.
+    /// Encodes text in this charset, byte for byte as Java's charset of the same name does
+    /// (the gateway is Java: `€` is `A2 E3` in GBK); a character Java cannot encode is an
+    /// error naming it.
+    pub fn encode<'a>(self, text: &'a str, context: &str) -> Result<Cow<'a, [u8]>, CharsetError> {
+        let Some(encoding) = self.legacy() else { return Ok(Cow::Borrowed(text.as_bytes())) };
+        let (table, _) = self.java();
+        let java = |c: char| table.binary_search_by_key(&c, |(k, _)| *k).ok().map(|i| table[i].1);
+        let unencodable =
+            |character| CharsetError::Unencodable { charset: self, character, context: context.to_string() };
+        if !text.chars().any(|c| !c.is_ascii() && java(c).is_some()) {
+            let (bytes, _, had_errors) = encoding.encode(text);
+            if had_errors {
+                let character =
+                    text.chars().find(|c| encoding.encode(c.encode_utf8(&mut [0; 4])).2).unwrap_or('\u{fffd}');
+                return Err(unencodable(character));
+            }
+            return Ok(bytes);
+        }
+        // Some character Java maps otherwise: one character at a time.
+        let mut out = Vec::with_capacity(text.len() * 2);
+        for c in text.chars() {
+            match java(c) {
+                Some(Some(bytes)) => out.extend_from_slice(bytes),
+                Some(None) => return Err(unencodable(c)),
+                None => {
+                    let mut buffer = [0; 4];
+                    let (bytes, _, had_errors) = encoding.encode(c.encode_utf8(&mut buffer));
+                    if had_errors {
+                        return Err(unencodable(c));
+                    }
+                    out.extend_from_slice(&bytes);
+                }
+            }
+        }
+        Ok(Cow::Owned(out))
+    }
+
+    /// Decodes bytes in this charset as Java's charset of the same name does; malformed input,
+    /// and what Java cannot map (byte `0x80` in GBK, GB18030's four-byte sequences in GBK), is
+    /// an error.
     pub fn decode<'a>(self, bytes: &'a [u8], context: &str) -> Result<Cow<'a, str>, CharsetError> {
         let Some(encoding) = self.legacy() else {
             return std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| CharsetError::Malformed {
@@ -93,12 +132,56 @@ impl Charset {
                 context: context.to_string(),
             });
         };
-        let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
-        if had_errors {
-            let offset = text.find('\u{fffd}').unwrap_or(0);
-            return Err(CharsetError::Malformed { charset: self, offset, context: context.to_string() });
+        let malformed = |offset| CharsetError::Malformed { charset: self, offset, context: context.to_string() };
+        let (_, table) = self.java();
+        let java = |unit: &[u8]| table.binary_search_by(|(k, _)| (*k).cmp(unit)).ok().map(|i| table[i].1);
+        // The units of the text: one byte under 0x80, four for a GB18030 sequence (a digit
+        // after the lead byte), two otherwise.
+        let unit_len = |at: usize| match bytes[at] {
+            0x00..=0x7f | 0x80 | 0xff => 1,
+            _ if bytes.get(at + 1).is_some_and(u8::is_ascii_digit) => 4,
+            _ => 2,
+        };
+        let mut special = false;
+        let mut at = 0;
+        while at < bytes.len() {
+            let len = unit_len(at).min(bytes.len() - at);
+            if bytes[at] >= 0x80 {
+                if self == Charset::Gbk && len == 4 {
+                    return Err(malformed(at));
+                }
+                special |= java(&bytes[at..at + len]).is_some();
+            }
+            at += len;
         }
-        Ok(text)
+        if !special {
+            let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+            if had_errors {
+                let offset = text.find('\u{fffd}').unwrap_or(0);
+                return Err(malformed(offset));
+            }
+            return Ok(text);
+        }
+        // Some sequence Java maps otherwise: one unit at a time.
+        let mut out = String::with_capacity(bytes.len());
+        let mut at = 0;
+        while at < bytes.len() {
+            let len = unit_len(at).min(bytes.len() - at);
+            let unit = &bytes[at..at + len];
+            match java(unit) {
+                Some(Some(c)) => out.push(c),
+                Some(None) => return Err(malformed(at)),
+                None => {
+                    let (text, had_errors) = encoding.decode_without_bom_handling(unit);
+                    if had_errors {
+                        return Err(malformed(at));
+                    }
+                    out.push_str(&text);
+                }
+            }
+            at += len;
+        }
+        Ok(Cow::Owned(out))
     }
 
     /// `application/x-www-form-urlencoded` encoding of a value in this charset.
