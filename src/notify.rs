@@ -364,7 +364,9 @@ impl NotificationVerifier {
         // failed and it differs from them.
         let candidate = |without_cert_sn: bool, drop_blank: bool| -> Option<Vec<u8>> {
             let content = form_content(form, rule, |name, value| {
-                !(without_cert_sn && name == "alipay_cert_sn") && !(drop_blank && crate::request::is_java_blank(value))
+                let dropped_sn = without_cert_sn && name == "alipay_cert_sn";
+                let dropped_blank = drop_blank && crate::request::is_java_blank(value);
+                !(dropped_sn || dropped_blank)
             });
             charset.encode(&content, "notification sign content").ok().map(|b| b.into_owned())
         };

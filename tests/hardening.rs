@@ -403,7 +403,7 @@ mod sandbox_http {
 
     use alipay_sandbox::Sandbox;
 
-    fn exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+    pub(super) fn exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         stream.write_all(raw).unwrap();
@@ -413,7 +413,7 @@ mod sandbox_http {
         String::from_utf8_lossy(&answer).into_owned()
     }
 
-    fn status(answer: &str) -> &str {
+    pub(super) fn status(answer: &str) -> &str {
         answer.split_whitespace().nth(1).unwrap_or("")
     }
 
@@ -1830,26 +1830,14 @@ mod bill_memory {
 /// rebinding, no header splitting through `return_url`, private keys readable by their owner
 /// only, and a server that slow clients cannot take over, with bounded memory.
 mod sandbox_web {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
     use alipay_sandbox::Sandbox;
     use alipay_sdk::model::trade::TradePrecreate;
 
-    fn exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        stream.write_all(raw).unwrap();
-        let _ = stream.shutdown(std::net::Shutdown::Write);
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        String::from_utf8_lossy(&answer).into_owned()
-    }
-
-    fn status(answer: &str) -> &str {
-        answer.split_whitespace().nth(1).unwrap_or("")
-    }
+    use super::sandbox_http::{exchange, status};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn state_changes_need_post_and_the_process_token() {

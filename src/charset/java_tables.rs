@@ -4,8 +4,13 @@
 //! `java_parity::gbk_and_gb18030_are_javas_on_every_character` checks the whole mapping against
 //! the JDK on every run. Each table is sorted by its key.
 
+/// Characters and what Java writes for them (`None`: Java cannot encode it).
+pub(super) type EncodeTable = &'static [(char, Option<&'static [u8]>)];
+/// Byte sequences and what Java reads from them (`None`: malformed or unmappable in Java).
+pub(super) type DecodeTable = &'static [(&'static [u8], Option<char>)];
+
 /// GBK: characters Java encodes otherwise (`None`: Java cannot encode it).
-pub(super) const GBK_ENCODE: &[(char, Option<&[u8]>)] = &[
+pub(super) const GBK_ENCODE: EncodeTable = &[
     ('\u{01f9}', None),
     ('\u{1e3f}', None),
     ('\u{20ac}', Some(&[0xa2, 0xe3])),
@@ -193,7 +198,7 @@ pub(super) const GBK_ENCODE: &[(char, Option<&[u8]>)] = &[
 ];
 
 /// GBK: byte sequences Java decodes otherwise (`None`: malformed or unmappable in Java).
-pub(super) const GBK_DECODE: &[(&[u8], Option<char>)] = &[
+pub(super) const GBK_DECODE: DecodeTable = &[
     (&[0x80], None),
     (&[0xa3, 0xa0], Some('\u{e5e5}')),
     (&[0xa6, 0xd9], Some('\u{e78d}')),
@@ -299,7 +304,7 @@ pub(super) const GBK_DECODE: &[(&[u8], Option<char>)] = &[
 ];
 
 /// GB18030: characters Java encodes otherwise (`None`: Java cannot encode it).
-pub(super) const GB18030_ENCODE: &[(char, Option<&[u8]>)] = &[
+pub(super) const GB18030_ENCODE: EncodeTable = &[
     ('\u{e5e5}', Some(&[0xa3, 0xa0])),
     ('\u{e78d}', Some(&[0x84, 0x31, 0x82, 0x36])),
     ('\u{e78e}', Some(&[0x84, 0x31, 0x82, 0x38])),
@@ -323,7 +328,7 @@ pub(super) const GB18030_ENCODE: &[(char, Option<&[u8]>)] = &[
 
 /// GB18030: byte sequences Java decodes otherwise (`None`: malformed or unmappable in Java),
 /// four-byte ones included (found by reading back what Java writes).
-pub(super) const GB18030_DECODE: &[(&[u8], Option<char>)] = &[
+pub(super) const GB18030_DECODE: DecodeTable = &[
     (&[0x80], None),
     (&[0x82, 0x35, 0x90, 0x37], Some('\u{e81e}')),
     (&[0x82, 0x35, 0x90, 0x38], Some('\u{e826}')),

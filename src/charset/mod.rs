@@ -76,7 +76,7 @@ impl Charset {
     }
 
     /// Where Java's charset differs from `encoding_rs`'s (see [`java_tables`]).
-    fn java(self) -> (&'static [(char, Option<&'static [u8]>)], &'static [(&'static [u8], Option<char>)]) {
+    fn java(self) -> (java_tables::EncodeTable, java_tables::DecodeTable) {
         match self {
             Charset::Utf8 => (&[], &[]),
             Charset::Gbk => (java_tables::GBK_ENCODE, java_tables::GBK_DECODE),

@@ -53,6 +53,13 @@ fn fleet_config(
         .fleet(fleet)
 }
 
+/// A fleet whose Redis operations may take 3 s: these tests count downloads exactly, and on a
+/// loaded 2-core CI machine the default 500 ms bound can pass, which (by design) makes an
+/// instance download on its own.
+fn patient_fleet(url: &str) -> Arc<RedisFleet> {
+    RedisFleet::connect_with(url, "alipay:", Duration::from_secs(3)).unwrap()
+}
+
 fn wait_for_file(path: &Path, limit: Duration) {
     let deadline = Instant::now() + limit;
     while !path.exists() {
@@ -70,7 +77,7 @@ fn fleet_worker() {
     let spec: WorkerSpec = serde_json::from_str(&spec).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (ok, failed) = runtime.block_on(async {
-        let fleet = RedisFleet::connect(&spec.redis).unwrap();
+        let fleet = patient_fleet(&spec.redis);
         let config = fleet_config(&spec.sandbox_dir, &spec.gateway, &spec.app_id, fleet).build().unwrap();
         let client = Client::new(config).unwrap();
         let (mut ok, mut failed) = (0, 0);
@@ -352,7 +359,7 @@ async fn a_tampered_certificate_in_redis_is_refused_by_every_instance() {
     // Four instances configured with the current certificate; then Alipay rotates.
     let mut instances = Vec::new();
     for _ in 0..4 {
-        let fleet = RedisFleet::connect(&redis.url()).unwrap();
+        let fleet = patient_fleet(&redis.url());
         instances.push(Client::new(sandbox.certificate_config().fleet(fleet).build().unwrap()).unwrap());
     }
     instances[0].call(&TradeCreate::new("tamper-1", amount("1.00"), "t")).await.unwrap();
