@@ -199,8 +199,13 @@ fn gb18030_and_gb2312_are_accepted_wherever_gbk_is() {
     assert_eq!(verified.get("subject"), Some(subject));
 }
 
+/// What Java writes for each BMP character (`None`: it cannot encode it).
+type JavaEncodes = Vec<(u32, Option<Vec<u8>>)>;
+/// What Java reads from each byte sequence (`None`: malformed or unmappable).
+type JavaDecodes = Vec<(Vec<u8>, Option<u32>)>;
+
 /// Java's GBK / GB18030 per the JDK itself: `E <char> <bytes|->` and `D <bytes> <char|->`.
-fn jdk_charset(name: &str) -> (Vec<(u32, Option<Vec<u8>>)>, Vec<(Vec<u8>, Option<u32>)>) {
+fn jdk_charset(name: &str) -> (JavaEncodes, JavaDecodes) {
     let output = std::process::Command::new("java")
         .arg(root().join("testdata/oracle/CharsetDump.java"))
         .arg(name)
