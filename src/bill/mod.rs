@@ -452,6 +452,62 @@ impl BillDetails {
     }
 }
 
+/// One total of a bill's `#` footer: how many rows, and their amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct BillTotal {
+    /// How many (笔).
+    pub count: u64,
+    /// Their amount (元), as the footer states it (refunds and outgo negative).
+    pub amount: BillAmount,
+}
+
+/// The totals a detail file's footer states, to check the rows against:
+/// `#交易合计：N笔，商家实收共X元，…`, `#退款合计：N笔，商家实收退款共-X元，…` (trade bill),
+/// `#收入合计：N笔，共X元`, `#支出合计：N笔，共-X元` (account bill). `None` where the file has no
+/// such line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[non_exhaustive]
+pub struct BillTotals {
+    /// 交易合计: payments and what the merchant received.
+    pub trades: Option<BillTotal>,
+    /// 退款合计: refunds and what the merchant gave back.
+    pub refunds: Option<BillTotal>,
+    /// 收入合计: money in.
+    pub income: Option<BillTotal>,
+    /// 支出合计: money out.
+    pub outgo: Option<BillTotal>,
+}
+
+impl BillTotals {
+    /// The totals stated by `notes` (the `#` lines of a detail file); a line that does not
+    /// read as a total is left alone.
+    pub fn from_notes(notes: &[String]) -> BillTotals {
+        let mut totals = BillTotals::default();
+        for note in notes {
+            let line = note.trim_start_matches('#').trim();
+            let Some((label, rest)) = line.split_once(['：', ':']) else { continue };
+            let slot = match label.trim() {
+                "交易合计" => &mut totals.trades,
+                "退款合计" => &mut totals.refunds,
+                "收入合计" => &mut totals.income,
+                "支出合计" => &mut totals.outgo,
+                _ => continue,
+            };
+            *slot = footer_total(rest);
+        }
+        totals
+    }
+}
+
+/// `N笔，…共X元…` → the count and the first amount after `共`.
+fn footer_total(text: &str) -> Option<BillTotal> {
+    let (count, rest) = text.split_once('笔')?;
+    let count = count.trim().parse().ok()?;
+    let (_, after) = rest.split_once('共')?;
+    let (amount, _) = after.split_once('元')?;
+    Some(BillTotal { count, amount: BillAmount::parse(amount)? })
+}
+
 /// A parsed bill.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Bill {
@@ -464,6 +520,8 @@ pub struct Bill {
     pub summary: BillSummary,
     /// The `#` lines of the detail file (account, period, totals, export time).
     pub notes: Vec<String>,
+    /// The totals its footer states ([`BillTotals::from_notes`]).
+    pub totals: BillTotals,
     /// The files of the archive.
     pub files: Vec<String>,
 }
@@ -487,7 +545,14 @@ pub fn parse(zip: &[u8], bill_type: BillType, limits: BillLimits) -> Result<Bill
         BillType::Trade => BillDetails::Trade(trade),
         BillType::SignCustomer => BillDetails::Account(account),
     };
-    Ok(Bill { bill_type, details, summary: overview.summary, notes: overview.notes, files: overview.files })
+    Ok(Bill {
+        bill_type,
+        details,
+        summary: overview.summary,
+        totals: overview.totals,
+        notes: overview.notes,
+        files: overview.files,
+    })
 }
 
 #[cfg(test)]

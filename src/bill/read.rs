@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::{
     AccountBillRow, AccountSummaryRow, BillAmount, BillError, BillErrorKind, BillExtra, BillLimits, BillSummary,
-    ExtraColumns, TradeBillRow, TradeSummaryRow, malformed,
+    BillTotals, ExtraColumns, TradeBillRow, TradeSummaryRow, malformed,
 };
 use crate::model::settle::BillType;
 
@@ -86,6 +86,8 @@ pub struct BillOverview {
     pub summary: BillSummary,
     /// The `#` lines of the detail file (account, period, totals, export time), in order.
     pub notes: Vec<String>,
+    /// The totals its footer states.
+    pub totals: BillTotals,
     /// The files of the archive.
     pub files: Vec<String>,
     /// How many detail rows were handed on.
@@ -210,7 +212,8 @@ pub fn read<R: Read + Seek>(
         }
         .into());
     }
-    Ok(BillOverview { bill_type, summary, notes, files, rows })
+    let totals = BillTotals::from_notes(&notes);
+    Ok(BillOverview { bill_type, summary, notes, totals, files, rows })
 }
 
 /// How many rows and bytes of rows may still be held in memory.
@@ -636,8 +639,13 @@ fn trade_summary_row(f: &mut Fields<'_>) -> Result<TradeSummaryRow, BillError> {
 
 fn account_summary_row(f: &mut Fields<'_>) -> Result<AccountSummaryRow, BillError> {
     let count = f.count("笔数")?.saturating_add(f.count("收入笔数")?).saturating_add(f.count("支出笔数")?);
+    // Real account summaries head the column 类型; older layouts 业务类型.
+    let mut business_type = f.text("业务类型", false)?;
+    if business_type.is_empty() {
+        business_type = f.text("类型", false)?;
+    }
     Ok(AccountSummaryRow {
-        business_type: f.text("业务类型", false)?,
+        business_type,
         count,
         income: f.amount("收入金额（+元）", false)?,
         outgo: f.amount("支出金额（-元）", false)?,

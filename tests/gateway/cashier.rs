@@ -130,7 +130,7 @@ async fn a_buyer_pays_at_the_cashier_and_the_shop_sees_the_return_then_the_notif
     let order = text_of(&browser, "#out-trade-no").await;
     let png = browser.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a screenshot of the cashier");
-    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cashier.png");
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cashier.png");
     std::fs::write(&target, &png).unwrap();
     if std::env::var_os("UPDATE_CASHIER_SCREENSHOT").is_some() {
         std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cashier.png"), &png).unwrap();

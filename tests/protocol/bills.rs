@@ -189,3 +189,122 @@ fn python_built_bills_parse_into_the_values_python_wrote() {
     let unlimited = BillLimits { max_download_bytes: u64::MAX, max_unpacked_bytes: u64::MAX, ..BillLimits::default() };
     assert_eq!(bill::parse(&read("trade.zip"), BillType::Trade, unlimited).unwrap(), trade);
 }
+
+/// Bills in the layout Alipay writes, byte for byte as Python builds them here: entry names in
+/// GBK *without* the UTF-8 flag (written under an ASCII placeholder of the same length, then
+/// patched in both zip headers), unquoted tab-padded values, `\n` in one file and `\r\n` in the
+/// other, the period and export-time notes, and the footers — whose totals the parser reads and
+/// the test checks against the rows. The account summary heads its type column `类型`.
+const REAL_LAYOUT: &str = r##"
+import io, sys, zipfile
+
+def gbk_zip(path, files):
+    placeholders = {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for i, (name, text) in enumerate(files):
+            raw = name.encode("gbk")
+            placeholder = (chr(ord("A") + i) * len(raw)).encode("ascii")
+            placeholders[placeholder] = raw
+            z.writestr(placeholder.decode("ascii"), text)
+    data = open(path, "rb").read()
+    for placeholder, raw in placeholders.items():
+        assert data.count(placeholder) == 2
+        data = data.replace(placeholder, raw)
+    open(path, "wb").write(data)
+
+def lines(rows, ending):
+    return ending.join(rows).encode("gbk") + ending.encode("ascii")
+
+pad = lambda v: v + "\t"
+trade_header = "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注"
+def trade_row(no, order, kind, amount, refund_no, fee):
+    values = [pad(no), pad(order), pad(kind), "咖啡", "2019-09-16 10:00:00", "2019-09-16 10:00:05", pad(""), pad(""),
+              pad(""), pad(""), pad("buy***@example.com"), amount, amount, "0.00", "0.00", "0.00", "0.00", "0.00", "",
+              pad("0.00"), "0.00", pad(refund_no), fee, "0.00", ""]
+    return ",".join(values)
+payments = [("2019091622001401", "order-1", "88.88", "-0.53"), ("2019091622001402", "order-2", "11.12", "-0.07")]
+refunds = [("2019091622001401", "order-1", "-8.88", "refund-1", "0.05")]
+trade_rows = [trade_row(n, o, "交易", a, "", f) for n, o, a, f in payments]
+trade_rows += [trade_row(n, o, "退款", a, r, f) for n, o, a, r, f in refunds]
+received = sum(float(p[2]) for p in payments)
+refunded = sum(float(r[2]) for r in refunds)
+trade_detail = [
+    "#支付宝交易记录明细查询", "#账号：[20880000000000010156]",
+    "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+    "#-----------------------------------------业务明细列表----------------------------------------",
+    trade_header] + trade_rows + [
+    "#-----------------------------------------业务明细列表结束------------------------------------",
+    "#交易合计：%d笔，商家实收共%.2f元，商家优惠共0.00元" % (len(payments), received),
+    "#退款合计：%d笔，商家实收退款共%.2f元，商家优惠退款共0.00元" % (len(refunds), refunded),
+    "#导出时间：[2019年09月17日 09:00:00]"]
+trade_summary = ["#支付宝业务汇总查询", "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）",
+    "合计,,2,1,91.12,91.12,0.00,0.00,0.00,-0.55,0.00,90.57", "#导出时间：[2019年09月17日 09:00:00]"]
+gbk_zip(sys.argv[1] + "/trade.zip", [
+    ("20880000000000010156_20190916_业务明细.csv", lines(trade_detail, "\r\n")),
+    ("20880000000000010156_20190916_业务明细(汇总).csv", lines(trade_summary, "\n"))])
+
+account_header = "账务流水号,业务流水号,商户订单号,商品名称,发生时间,对方账号,收入金额（+元）,支出金额（-元）,账户余额（元）,交易渠道,业务类型,备注"
+account_rows = [
+    ",".join([pad("20190916001"), pad("2019091622001401"), pad("order-1"), "咖啡", "2019-09-16 10:00:05", pad("buy***@example.com"), "88.88", "0.00", "1088.88", "支付宝", "在线支付", ""]),
+    ",".join([pad("20190916002"), pad("20190916110070000001"), pad("payout-1"), "佣金", "2019-09-16 15:00:00", pad("2088102177846880"), "0.00", "-100.00", "988.88", "支付宝", "转账", ""]),
+]
+account_detail = ["#支付宝账务明细查询", "#账号：[20880000000000010156]",
+    "#起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]",
+    "#-----------------------------------------账务明细列表----------------------------------------",
+    account_header] + account_rows + [
+    "#-----------------------------------------账务明细列表结束------------------------------------",
+    "#支出合计：1笔，共-100.00元", "#收入合计：1笔，共88.88元", "#导出时间：[2019年09月17日 09:00:00]"]
+account_summary = ["类型,收入笔数,收入金额（+元）,支出笔数,支出金额（-元）,总金额（元）",
+    "在线支付,1,88.88,0,0.00,88.88", "转账,0,0.00,1,-100.00,-100.00", "合计,1,88.88,1,-100.00,-11.12"]
+gbk_zip(sys.argv[1] + "/account.zip", [
+    ("20880000000000010156_20190916_账务明细.csv", lines(account_detail, "\n")),
+    ("20880000000000010156_20190916_账务明细(汇总).csv", lines(account_summary, "\r\n"))])
+"##;
+
+#[test]
+fn bills_in_alipays_real_layout_parse_and_their_footers_match_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("real_layout.py");
+    std::fs::write(&script, REAL_LAYOUT).unwrap();
+    let output = std::process::Command::new("python3").arg(&script).arg(dir.path()).output().expect("python3 runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    let zip = read("trade.zip");
+    // The names are GBK bytes, the UTF-8 flag (bit 11) unset, as Alipay writes them.
+    let name = "20880000000000010156_20190916_业务明细.csv";
+    let (gbk, _, _) = encoding_rs::GBK.encode(name);
+    assert!(zip.windows(gbk.len()).any(|w| w == &*gbk));
+    assert!(!zip.windows(name.len()).any(|w| w == name.as_bytes()), "not UTF-8");
+    assert_eq!(u16::from_le_bytes([zip[6], zip[7]]) & 0x800, 0, "no UTF-8 flag");
+
+    let trade = bill::parse(&zip, BillType::Trade, BillLimits::default()).unwrap();
+    assert!(trade.files.iter().any(|f| f == name), "{:?}", trade.files);
+    let BillDetails::Trade(rows) = &trade.details else { panic!("trade rows") };
+    assert_eq!(rows.len(), 3);
+    assert_eq!((rows[0].trade_no.as_str(), rows[0].business_type.as_str()), ("2019091622001401", "交易"));
+    assert_eq!(rows[2].refund_request_no, "refund-1", "tab padding removed");
+    let (payments, refunds): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.business_type == "交易");
+    let sum = |rows: &[&alipay_sdk::bill::TradeBillRow]| rows.iter().map(|r| r.received_amount.cents()).sum::<i64>();
+    let trades = trade.totals.trades.expect("交易合计");
+    assert_eq!((trades.count, trades.amount.cents()), (payments.len() as u64, sum(&payments)));
+    let refunded = trade.totals.refunds.expect("退款合计");
+    assert_eq!((refunded.count, refunded.amount.cents()), (refunds.len() as u64, sum(&refunds)));
+    assert!(trade.notes.iter().any(|n| n.contains("2019年09月17日 00:00:00")), "the period's end: {:?}", trade.notes);
+    let BillSummary::Trade(summary) = &trade.summary else { panic!("trade summary") };
+    assert_eq!((summary[0].store_id.as_str(), summary[0].net_amount.cents()), ("合计", 9057));
+
+    let account = bill::parse(&read("account.zip"), BillType::SignCustomer, BillLimits::default()).unwrap();
+    let BillDetails::Account(rows) = &account.details else { panic!("account rows") };
+    assert_eq!(rows.len(), 2);
+    let income: i64 = rows.iter().map(|r| r.income.cents()).sum();
+    let outgo: i64 = rows.iter().map(|r| r.outgo.cents()).sum();
+    let stated_income = account.totals.income.expect("收入合计");
+    let stated_outgo = account.totals.outgo.expect("支出合计");
+    assert_eq!((stated_income.count, stated_income.amount.cents()), (1, income));
+    assert_eq!((stated_outgo.count, stated_outgo.amount.cents()), (1, outgo));
+    assert_eq!(account.totals.trades, None);
+    let BillSummary::Account(summary) = &account.summary else { panic!("account summary") };
+    let types: Vec<(&str, u64)> = summary.iter().map(|r| (r.business_type.as_str(), r.count)).collect();
+    assert_eq!(types, [("在线支付", 1), ("转账", 1), ("合计", 2)], "类型 read as the type");
+    assert_eq!(summary[2].extra.get("总金额（元）"), Some("-11.12"));
+}
