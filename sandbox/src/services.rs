@@ -450,8 +450,9 @@ impl Services {
         let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .map_err(|_| invalid("isv.invalid-parameter", format!("bill_date 格式错误: {date}")))?;
         let today = (now + chrono::Duration::hours(8)).date_naive();
-        if day > today {
-            return Err(business("isp.bill_not_exist", "账单不存在: 日期在未来"));
+        // A day's bill exists once the day has ended (China time).
+        if day >= today {
+            return Err(business("isp.bill_not_exist", "账单不存在"));
         }
         self.bill_links.retain(|_, link| link.expires > now);
         let token = random_hex(16);

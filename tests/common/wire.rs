@@ -109,6 +109,23 @@ impl CaptureServer {
     }
 }
 
+/// The real clock plus an offset the test moves (to make "today" yesterday).
+#[derive(Debug, Default)]
+pub struct ShiftedClock(std::sync::Mutex<chrono::Duration>);
+
+impl ShiftedClock {
+    /// Moves the clock `by` further.
+    pub fn shift(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.0.lock().unwrap()
+    }
+}
+
 /// A clock stopped at one instant.
 #[derive(Debug)]
 pub struct FixedClock(pub DateTime<Utc>);

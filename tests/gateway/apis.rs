@@ -207,7 +207,15 @@ async fn royalty_relations_settlement_and_order_sync() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pay_refund_transfer_then_find_them_in_the_bills() {
     use alipay_sdk::bill::{BillDetails, BillErrorKind};
-    let sandbox = Sandbox::builder().start().await.unwrap();
+    // A day's bill exists once the day is over: the sandbox's clock moves on a day before the
+    // download (its timestamp window lets the client's real-time requests through).
+    let clock = std::sync::Arc::new(crate::common::wire::ShiftedClock::default());
+    let sandbox = Sandbox::builder()
+        .clock(clock.clone())
+        .timestamp_window(std::time::Duration::from_secs(3 * 86_400))
+        .start()
+        .await
+        .unwrap();
     let client = client(&sandbox);
     client.call(&TradePrecreate::new("bill-1", amount("66.66"), "账单测试, 一")).await.unwrap();
     sandbox.buyer_pays("bill-1").unwrap();
@@ -216,6 +224,11 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
         FundTransfer::to_account("bill-payout-1", amount("12.34"), Payee::user_id("2088102177846880"), "佣金");
     client.call(&transfer).await.unwrap();
     let today = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string();
+    // Today's bill does not exist yet, as at Alipay.
+    let early = BillDownloadUrlQuery { bill_type: BillType::Trade, bill_date: today.clone() };
+    let error = client.download_bill(&early, |_, _| {}).await.unwrap_err();
+    assert!(error.to_string().contains("isp.bill_not_exist"), "{error}");
+    clock.shift(chrono::Duration::days(1));
 
     let mut reports = Vec::new();
     let query = BillDownloadUrlQuery { bill_type: BillType::Trade, bill_date: today.clone() };
@@ -228,6 +241,13 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
     let alipay_sdk::bill::BillSummary::Trade(summary) = &bill.summary else { panic!("trade summary") };
     let total = summary.last().unwrap();
     assert_eq!((total.store_id.as_str(), total.received_amount.cents(), total.trade_count), ("合计", 6000, 1));
+    // The footers state what the rows hold; the entry names are GBK, read back as written.
+    let trades = bill.totals.trades.unwrap();
+    assert_eq!((trades.count, trades.amount.cents()), (1, 6666));
+    let refunds = bill.totals.refunds.unwrap();
+    assert_eq!((refunds.count, refunds.amount.cents()), (1, -666));
+    assert!(bill.files.iter().any(|f| f.ends_with("_业务明细.csv")), "{:?}", bill.files);
+    assert!(bill.notes.iter().any(|n| n.contains("终止日期：[") && n.contains("00:00:00]")), "{:?}", bill.notes);
     let (last_done, last_total) = *reports.last().unwrap();
     assert!(last_total.is_some_and(|total| total == last_done) && last_done > 0, "{reports:?}");
 
@@ -238,6 +258,13 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
     assert_eq!(payout.outgo.cents(), -1234);
     assert_eq!(rows.iter().find(|r| r.out_trade_no == "bill-1" && r.income.cents() > 0).unwrap().income.cents(), 6666);
     assert_eq!(rows.last().unwrap().balance.cents(), 1_000_000 + 6666 - 666 - 1234);
+    let (income, outgo) = (account.totals.income.unwrap(), account.totals.outgo.unwrap());
+    assert_eq!((income.count, income.amount.cents()), (1, 6666));
+    assert_eq!((outgo.count, outgo.amount.cents()), (2, -666 - 1234));
+    let alipay_sdk::bill::BillSummary::Account(summary) = &account.summary else { panic!("account summary") };
+    let total = summary.last().unwrap();
+    assert_eq!((total.business_type.as_str(), total.count, total.income.cents()), ("合计", 3, 6666));
+    assert!(summary.iter().any(|r| r.business_type == "转账"), "类型 read as the type: {summary:?}");
 
     // An expired URL is named as such; a future day is refused by the gateway.
     sandbox.set_bill_url_ttl(std::time::Duration::ZERO);

@@ -7,10 +7,18 @@ use crate::command::alipay;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn downloads_verifies_and_writes_the_parsed_bill() {
-    let sandbox = Sandbox::builder().start().await.unwrap();
+    // The bill of a day that is over: the sandbox's clock moves on a day after the payment.
+    let clock = std::sync::Arc::new(crate::common::wire::ShiftedClock::default());
+    let sandbox = Sandbox::builder()
+        .clock(clock.clone())
+        .timestamp_window(std::time::Duration::from_secs(3 * 86_400))
+        .start()
+        .await
+        .unwrap();
     let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
     client.call(&TradePrecreate::new("cli-bill-1", "9.99".parse().unwrap(), "命令行账单")).await.unwrap();
     sandbox.buyer_pays("cli-bill-1").unwrap();
+    clock.shift(chrono::Duration::days(1));
     let config = sandbox.dir().join("alipay.toml").display().to_string();
     let out = tempfile::tempdir().unwrap();
     let out_path = out.path().display().to_string();
