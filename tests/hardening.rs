@@ -7,6 +7,28 @@ mod common;
 #[path = "../fuzz/harness.rs"]
 mod harness;
 
+/// A `/proc/self/status` field in kB (`VmRSS`, `VmHWM`), 0 where there is none.
+fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs the ignored test `name` of this binary alone in a child process with `env` set (memory
+/// is measured there: other tests of this binary allocate at the same time) and checks it passed.
+fn run_in_child(name: &str, env: &str) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env, "1")
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && all.contains("1 passed"), "{all}");
+}
+
 /// Minimal DER editing for building hostile certificates from a real one.
 mod der {
     /// (tag, header length, content length) of the element at the start of `data`.
@@ -455,19 +477,7 @@ mod sandbox_http {
     /// other tests of this binary allocate at the same time.
     #[test]
     fn announced_bodies_are_not_allocated_ahead_of_the_bytes() {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--ignored",
-                "--exact",
-                "sandbox_http::announced_bodies_in_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD, "1")
-            .output()
-            .unwrap();
-        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        assert!(output.status.success() && all.contains("1 passed"), "{all}");
+        super::run_in_child("sandbox_http::announced_bodies_in_child", CHILD);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -476,14 +486,7 @@ mod sandbox_http {
         assert!(std::env::var(CHILD).is_ok(), "run only as a child");
         let sandbox = Sandbox::builder().start().await.unwrap();
         let addr = sandbox.addr();
-        let rss = || -> u64 {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
-        };
+        let rss = || super::status_kb("VmRSS");
         let before = rss();
         // 40 connections each announcing 20 MB and sending 10 bytes, held open.
         let streams: Vec<TcpStream> = (0..40)
@@ -1704,27 +1707,14 @@ mod bill_memory {
     /// Memory is measured, so the reading runs alone in a child process.
     #[test]
     fn the_streaming_reader_reads_millions_of_rows_in_constant_memory() {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", "bill_memory::stream_in_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD, "1")
-            .output()
-            .unwrap();
-        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        assert!(output.status.success() && all.contains("1 passed"), "{all}");
+        crate::run_in_child("bill_memory::stream_in_child", CHILD);
     }
 
     #[test]
     #[ignore = "helper: run by the_streaming_reader_reads_millions_of_rows_in_constant_memory in a child process"]
     fn stream_in_child() {
         assert!(std::env::var(CHILD).is_ok(), "run only as a child");
-        let peak = || -> u64 {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
-        };
+        let peak = || crate::status_kb("VmHWM");
         let archive = blow_up_archive();
         let before = peak();
         let mut cents = 0i64;
