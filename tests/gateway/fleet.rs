@@ -51,6 +51,7 @@ fn fleet_config(
         .alipay_cert_file(dir.join("alipayCertPublicKey_RSA2.crt"))
         .alipay_root_cert_file(dir.join("alipayRootCert.crt"))
         .fleet(fleet)
+        .fleet_settings(patient_settings())
 }
 
 /// A fleet whose Redis operations may take 3 s: these tests count downloads exactly, and on a
@@ -58,6 +59,11 @@ fn fleet_config(
 /// instance download on its own.
 fn patient_fleet(url: &str) -> Arc<RedisFleet> {
     RedisFleet::connect_with(url, "alipay:", Duration::from_secs(3)).unwrap()
+}
+
+/// The fleet turn's own bound on each Redis operation, likewise 3 s.
+fn patient_settings() -> FleetSettings {
+    FleetSettings { op_timeout: Duration::from_secs(3), ..FleetSettings::default() }
 }
 
 fn wait_for_file(path: &Path, limit: Duration) {
@@ -360,7 +366,8 @@ async fn a_tampered_certificate_in_redis_is_refused_by_every_instance() {
     let mut instances = Vec::new();
     for _ in 0..4 {
         let fleet = patient_fleet(&redis.url());
-        instances.push(Client::new(sandbox.certificate_config().fleet(fleet).build().unwrap()).unwrap());
+        let config = sandbox.certificate_config().fleet(fleet).fleet_settings(patient_settings());
+        instances.push(Client::new(config.build().unwrap()).unwrap());
     }
     instances[0].call(&TradeCreate::new("tamper-1", amount("1.00"), "t")).await.unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
