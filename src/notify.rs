@@ -370,7 +370,8 @@ impl NotificationVerifier {
             });
             charset.encode(&content, "notification sign content").ok().map(|b| b.into_owned())
         };
-        let has_cert_sn = form.get("alipay_cert_sn").is_some();
+        // Found by the same pass that found `sign` (even when empty).
+        let has_cert_sn = cert_sn.is_some();
         let checks = |key: &PublicKey| {
             let verifies = |bytes: Option<Vec<u8>>| bytes.is_some_and(|b| key.verify(&b, sign, self.sign_type));
             key.verify(&bytes, sign, self.sign_type)

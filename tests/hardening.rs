@@ -1488,19 +1488,26 @@ mod once_only {
         let signals = tempfile::tempdir().unwrap();
         let started = signals.path().join("started");
         let spec = serde_json::json!({ "redis": redis.url(), "started": started });
-        let mut worker = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["once_only::once_worker", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-            .env("ONCE_WORKER", spec.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        /// The worker, killed when the test ends however it ends (its handler hangs for an hour).
+        struct Worker(std::process::Child);
+        impl Drop for Worker {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let mut worker = Worker(
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["once_only::once_worker", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+                .env("ONCE_WORKER", spec.to_string())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         while !started.exists() {
-            if Instant::now() > deadline {
-                let _ = worker.kill();
-                panic!("the worker never started its handler");
-            }
+            assert!(Instant::now() < deadline, "the worker never started its handler");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let guards: Vec<_> = (0..2).map(|_| guard(&redis, Duration::from_millis(600))).collect();
@@ -1509,8 +1516,8 @@ mod once_only {
         // Alive, it holds the claim (renewed past its 600 ms lifetime).
         tokio::time::sleep(Duration::from_millis(900)).await;
         assert_eq!(deliver(&guards[0], &n, &ledger, Duration::ZERO).await, Handled::ProcessingElsewhere);
-        worker.kill().unwrap();
-        worker.wait().unwrap();
+        worker.0.kill().unwrap();
+        worker.0.wait().unwrap();
         // Dead, its claim expires and a redelivery is processed elsewhere, once.
         let started = Instant::now();
         until_acked(&guards, &n, &ledger).await;
@@ -1946,7 +1953,15 @@ mod sandbox_web {
                 stream
             })
             .collect();
+        /// Stops the dripping thread when the test ends, failing or not.
+        struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for StopOnDrop {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         let dripping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let stop = StopOnDrop(dripping.clone());
         let drip = {
             let dripping = dripping.clone();
             std::thread::spawn(move || {
@@ -1971,7 +1986,7 @@ mod sandbox_web {
             assert_eq!(status(&answer), "200", "{answer}");
             assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         }
-        dripping.store(false, std::sync::atomic::Ordering::Relaxed);
+        drop(stop);
         drip.join().unwrap();
     }
 

@@ -126,6 +126,19 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// A sandbox on a [`ShiftedClock`], its timestamp window wide enough for clients on the real
+/// clock once the test moves it on a day (a day's bill exists once the day is over).
+pub async fn sandbox_with_movable_clock() -> (alipay_sandbox::SandboxHandle, Arc<ShiftedClock>) {
+    let clock = Arc::new(ShiftedClock::default());
+    let sandbox = alipay_sandbox::Sandbox::builder()
+        .clock(clock.clone())
+        .timestamp_window(std::time::Duration::from_secs(3 * 86_400))
+        .start()
+        .await
+        .unwrap();
+    (sandbox, clock)
+}
+
 /// A clock stopped at one instant.
 #[derive(Debug)]
 pub struct FixedClock(pub DateTime<Utc>);

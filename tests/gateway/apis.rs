@@ -209,13 +209,7 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
     use alipay_sdk::bill::{BillDetails, BillErrorKind};
     // A day's bill exists once the day is over: the sandbox's clock moves on a day before the
     // download (its timestamp window lets the client's real-time requests through).
-    let clock = std::sync::Arc::new(crate::common::wire::ShiftedClock::default());
-    let sandbox = Sandbox::builder()
-        .clock(clock.clone())
-        .timestamp_window(std::time::Duration::from_secs(3 * 86_400))
-        .start()
-        .await
-        .unwrap();
+    let (sandbox, clock) = crate::common::wire::sandbox_with_movable_clock().await;
     let client = client(&sandbox);
     client.call(&TradePrecreate::new("bill-1", amount("66.66"), "账单测试, 一")).await.unwrap();
     sandbox.buyer_pays("bill-1").unwrap();

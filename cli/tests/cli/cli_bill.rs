@@ -1,6 +1,5 @@
 //! `alipay bill download` against the sandbox.
 
-use alipay_sandbox::Sandbox;
 use alipay_sdk::model::trade::TradePrecreate;
 
 use crate::command::alipay;
@@ -8,13 +7,7 @@ use crate::command::alipay;
 #[tokio::test(flavor = "multi_thread")]
 async fn downloads_verifies_and_writes_the_parsed_bill() {
     // The bill of a day that is over: the sandbox's clock moves on a day after the payment.
-    let clock = std::sync::Arc::new(crate::common::wire::ShiftedClock::default());
-    let sandbox = Sandbox::builder()
-        .clock(clock.clone())
-        .timestamp_window(std::time::Duration::from_secs(3 * 86_400))
-        .start()
-        .await
-        .unwrap();
+    let (sandbox, clock) = crate::common::wire::sandbox_with_movable_clock().await;
     let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
     client.call(&TradePrecreate::new("cli-bill-1", "9.99".parse().unwrap(), "命令行账单")).await.unwrap();
     sandbox.buyer_pays("cli-bill-1").unwrap();
