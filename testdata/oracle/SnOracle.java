@@ -10,7 +10,18 @@ import java.security.cert.X509Certificate;
 
 public class SnOracle {
     public static void main(String[] args) throws Exception {
-        CertificateFactory factory = CertificateFactory.getInstance("X.509");
+        // -Dprovider=BC (with BouncyCastle on the class path) reads certificates whose keys the
+        // JDK's own provider cannot (SM2); the names and serials are still the JDK's X500Principal
+        // and BigInteger.
+        String provider = System.getProperty("provider");
+        CertificateFactory factory;
+        if (provider == null) {
+            factory = CertificateFactory.getInstance("X.509");
+        } else {
+            java.security.Security.addProvider((java.security.Provider) Class
+                .forName("org.bouncycastle.jce.provider.BouncyCastleProvider").getDeclaredConstructor().newInstance());
+            factory = CertificateFactory.getInstance("X.509", provider);
+        }
         for (String path : args) {
             X509Certificate cert;
             try (FileInputStream in = new FileInputStream(path)) {

@@ -403,3 +403,42 @@ fn bundles_with_intermediate_or_cross_signed_cas_count_like_java() {
     let error = RootBundle::from_path(&with_leaf).unwrap_err();
     assert!(error.to_string().contains("the app certificate"), "{error}");
 }
+
+/// The same rule for SM2 apps: an SM2-signed intermediate beside the SM2 root counts in the SM2
+/// root SN in file order (the JDK's SNs, BouncyCastle reading the SM2 certificates), warned,
+/// while the RSA roots of the bundle keep their own SN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sm2_bundle_with_an_intermediate_counts_like_java() {
+    let sandbox = alipay_sandbox::Sandbox::builder().sign_type(alipay_sdk::key::SignType::Sm2).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle_text = std::fs::read_to_string(sandbox.dir().join("alipayRootCert.crt")).unwrap();
+    // The sandbox's bundle starts with its SM2 root, as Alipay's does.
+    let end = "-----END CERTIFICATE-----";
+    let sm2_root = &bundle_text[..bundle_text.find(end).unwrap() + end.len()];
+    let root_path = dir.path().join("sm2_root.pem");
+    std::fs::write(&root_path, format!("{sm2_root}\n")).unwrap();
+    let intermediate_path = sandbox.dir().join("sandbox-private/class2.crt");
+    // BouncyCastle reads the SM2 keys the JDK's own provider cannot (.ci/run installs it).
+    let output = std::process::Command::new("java")
+        .args(["-cp", "/usr/share/java/bcprov.jar", "-Dprovider=BC"])
+        .arg(crate::common::root().join("testdata/oracle/SnOracle.java"))
+        .args([&root_path, &intermediate_path])
+        .output()
+        .expect("java runs (a JDK is installed by .ci/run)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let sns: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["sn"].as_str().unwrap().to_string())
+        .collect();
+    let with_intermediate = dir.path().join("bundle.pem");
+    std::fs::write(
+        &with_intermediate,
+        format!("{bundle_text}{}", std::fs::read_to_string(&intermediate_path).unwrap()),
+    )
+    .unwrap();
+    let bundle = RootBundle::from_path(&with_intermediate).unwrap();
+    assert_eq!(bundle.sn_for(KeyAlgorithm::Sm2), Some(format!("{}_{}", sns[0], sns[1]).as_str()));
+    assert_eq!(bundle.not_self_signed().len(), 1);
+    let plain = RootBundle::from_path(sandbox.dir().join("alipayRootCert.crt")).unwrap();
+    assert_eq!(bundle.sn_for(KeyAlgorithm::Rsa), plain.sn_for(KeyAlgorithm::Rsa), "the RSA SN is unchanged");
+}

@@ -374,3 +374,39 @@ fn a_notification_signed_without_its_alipay_cert_sn_verifies() {
     assert_ne!(unescaped, body);
     assert!(verifier.verify_form(unescaped.as_bytes(), None, Rule::V1).is_err());
 }
+
+/// A return to `return_url` signed without its `alipay_cert_sn` verifies too (returns are
+/// checked like notifications), and a changed amount does not.
+#[test]
+fn a_return_signed_without_its_alipay_cert_sn_verifies() {
+    use alipay_sdk::cert::CertificateChain;
+    use base64::Engine as _;
+    let chain = CertificateChain::from_path(crate::common::pki("ca/alipay_cert.pem")).unwrap();
+    let key_pem = std::fs::read(crate::common::pki("ca/alipay.key")).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(&key_pem).unwrap();
+    let mut params = vec![
+        ("app_id", "2021000000000001"),
+        ("auth_app_id", "2021000000000001"),
+        ("charset", "utf-8"),
+        ("method", "alipay.trade.page.pay.return"),
+        ("out_trade_no", "r-1"),
+        ("seller_id", "2088000000000001"),
+        ("timestamp", "2024-01-01 12:00:00"),
+        ("total_amount", "9.99"),
+        ("trade_no", "t-r-1"),
+        ("version", "1.0"),
+    ];
+    params.sort();
+    let content = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
+    let sign =
+        base64::engine::general_purpose::STANDARD.encode(signer.sign_oneshot_to_vec(content.as_bytes()).unwrap());
+    let sn = chain.sn().to_string();
+    let mut all: Vec<(&str, &str)> = params.clone();
+    all.extend([("alipay_cert_sn", sn.as_str()), ("sign", sign.as_str()), ("sign_type", "RSA2")]);
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(all).finish();
+    let verifier = NotificationVerifier::certificates([chain]).unwrap();
+    let verified = verifier.verify_return(&query).unwrap();
+    assert_eq!((verified.out_trade_no.as_str(), verified.total_amount.to_string()), ("r-1", "9.99".to_string()));
+    assert!(verifier.verify_return(&query.replace("total_amount=9.99", "total_amount=0.01")).is_err());
+}
