@@ -212,10 +212,12 @@ fn v3(c: &mut Criterion) {
     });
     group.bench_function("sign_v3", |b| b.iter(|| config.sign_v3(black_box(&request)).unwrap()));
     let body = node_1k().into_bytes();
-    let content = alipay_sdk::v3::answer_sign_content("1700000000000", "nonce-1", &body);
+    // Stamped now: an answer far from the clock is refused as a replay.
+    let stamp = chrono::Utc::now().timestamp_millis().to_string();
+    let content = alipay_sdk::v3::answer_sign_content(&stamp, "nonce-1", &body);
     let signature = alipay_key().sign(&content, SignType::Rsa2).unwrap();
     let answer = HttpResponse::new(200, body)
-        .header("alipay-timestamp", "1700000000000")
+        .header("alipay-timestamp", &stamp)
         .header("alipay-nonce", "nonce-1")
         .header("alipay-signature", &signature)
         .header("alipay-sn", &alipay_cert_sn());
