@@ -324,10 +324,9 @@ impl<R: Read> Lines<R> {
             } else {
                 // A line break cannot be part of a GBK / GB18030 character: splitting the
                 // bytes at `\n` first is safe. Read as Java reads it (Alipay writes bills in Java).
-                let text = crate::charset::Charset::Gb18030
-                    .decode(bytes, "")
+                crate::charset::Charset::Gb18030
+                    .decode_append(bytes, &mut self.text)
                     .map_err(|_| malformed(&self.file, self.line, "not GBK text".into()))?;
-                self.text.push_str(&text);
             }
             let trimmed = self.text.trim();
             if trimmed.starts_with('#') {
@@ -346,8 +345,6 @@ impl<R: Read> Lines<R> {
 /// quotes and line breaks), one record buffer reused for the whole file.
 struct Records {
     parser: csv_core::Reader,
-    /// The current line with its `\n`, reused.
-    input: Vec<u8>,
     out: Vec<u8>,
     ends: Vec<usize>,
     max_bytes: usize,
@@ -355,7 +352,7 @@ struct Records {
 
 impl Records {
     fn new(max_bytes: usize) -> Records {
-        Records { parser: csv_core::Reader::new(), input: Vec::new(), out: vec![0; 1024], ends: vec![0; 64], max_bytes }
+        Records { parser: csv_core::Reader::new(), out: vec![0; 1024], ends: vec![0; 64], max_bytes }
     }
 
     /// The next record with a value in it, as a [`Row`] of cleaned values, with the line it
@@ -371,31 +368,33 @@ impl Records {
             let (mut out_len, mut ends_len) = (0, 0);
             let mut line = first_line;
             loop {
-                let mut input = std::mem::take(&mut self.input);
-                input.clear();
-                input.extend_from_slice(lines.text.as_bytes());
-                input.push(b'\n');
-                let mut consumed = 0;
-                let record = loop {
-                    let (result, nin, nout, nend) = self.parser.read_record(
-                        &input[consumed..],
-                        &mut self.out[out_len..],
-                        &mut self.ends[ends_len..],
-                    );
-                    consumed += nin;
-                    out_len += nout;
-                    ends_len += nend;
-                    match result {
-                        csv_core::ReadRecordResult::InputEmpty => break false,
-                        csv_core::ReadRecordResult::OutputFull => self.grow_out(lines, line, out_len)?,
-                        csv_core::ReadRecordResult::OutputEndsFull => {
-                            let bigger = self.ends.len() * 2;
-                            self.ends.resize(bigger, 0);
+                // The line, then its line break: fed as they are, nothing copied.
+                let mut record = false;
+                for piece in [lines.text.as_bytes(), b"\n"] {
+                    let mut consumed = 0;
+                    record = loop {
+                        let (result, nin, nout, nend) = self.parser.read_record(
+                            &piece[consumed..],
+                            &mut self.out[out_len..],
+                            &mut self.ends[ends_len..],
+                        );
+                        consumed += nin;
+                        out_len += nout;
+                        ends_len += nend;
+                        match result {
+                            csv_core::ReadRecordResult::InputEmpty => break false,
+                            csv_core::ReadRecordResult::OutputFull => self.grow_out(lines, line, out_len)?,
+                            csv_core::ReadRecordResult::OutputEndsFull => {
+                                let bigger = self.ends.len() * 2;
+                                self.ends.resize(bigger, 0);
+                            }
+                            csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break true,
                         }
-                        csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break true,
+                    };
+                    if record {
+                        break;
                     }
-                };
-                self.input = input;
+                }
                 if record {
                     break;
                 }

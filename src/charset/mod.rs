@@ -84,6 +84,20 @@ impl Charset {
         }
     }
 
+    /// The first bytes of the sequences Java decodes otherwise, as a lookup table.
+    fn java_leads(self) -> &'static [bool; 256] {
+        static GBK: std::sync::OnceLock<[bool; 256]> = std::sync::OnceLock::new();
+        static GB18030: std::sync::OnceLock<[bool; 256]> = std::sync::OnceLock::new();
+        let cell = if self == Charset::Gbk { &GBK } else { &GB18030 };
+        cell.get_or_init(|| {
+            let mut leads = [false; 256];
+            for (unit, _) in self.java().1 {
+                leads[usize::from(unit[0])] = true;
+            }
+            leads
+        })
+    }
+
     /// Encodes text in this charset, byte for byte as Java's charset of the same name does
     /// (the gateway is Java: `€` is `A2 E3` in GBK); a character Java cannot encode is an
     /// error naming it.
@@ -133,27 +147,7 @@ impl Charset {
             });
         };
         let malformed = |offset| CharsetError::Malformed { charset: self, offset, context: context.to_string() };
-        let (_, table) = self.java();
-        let java = |unit: &[u8]| table.binary_search_by(|(k, _)| (*k).cmp(unit)).ok().map(|i| table[i].1);
-        // The units of the text: one byte under 0x80, four for a GB18030 sequence (a digit
-        // after the lead byte), two otherwise.
-        let unit_len = |at: usize| match bytes[at] {
-            0x00..=0x7f | 0x80 | 0xff => 1,
-            _ if bytes.get(at + 1).is_some_and(u8::is_ascii_digit) => 4,
-            _ => 2,
-        };
-        let mut special = false;
-        let mut at = 0;
-        while at < bytes.len() {
-            let len = unit_len(at).min(bytes.len() - at);
-            if bytes[at] >= 0x80 {
-                if self == Charset::Gbk && len == 4 {
-                    return Err(malformed(at));
-                }
-                special |= java(&bytes[at..at + len]).is_some();
-            }
-            at += len;
-        }
+        let special = self.java_scan(bytes).map_err(malformed)?;
         if !special {
             let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
             if had_errors {
@@ -163,10 +157,12 @@ impl Charset {
             return Ok(text);
         }
         // Some sequence Java maps otherwise: one unit at a time.
+        let (_, table) = self.java();
+        let java = |unit: &[u8]| table.binary_search_by(|(k, _)| (*k).cmp(unit)).ok().map(|i| table[i].1);
         let mut out = String::with_capacity(bytes.len());
         let mut at = 0;
         while at < bytes.len() {
-            let len = unit_len(at).min(bytes.len() - at);
+            let len = unit_len(bytes, at).min(bytes.len() - at);
             let unit = &bytes[at..at + len];
             match java(unit) {
                 Some(Some(c)) => out.push(c),
@@ -184,10 +180,64 @@ impl Charset {
         Ok(Cow::Owned(out))
     }
 
+    /// Whether `bytes` hold a sequence Java decodes otherwise than `encoding_rs` (`Err`: the
+    /// offset of one Java refuses outright, a four-byte sequence in GBK).
+    fn java_scan(self, bytes: &[u8]) -> Result<bool, usize> {
+        let (_, table) = self.java();
+        let leads = self.java_leads();
+        let mut special = false;
+        let mut at = 0;
+        while at < bytes.len() {
+            let len = unit_len(bytes, at).min(bytes.len() - at);
+            if bytes[at] >= 0x80 {
+                if self == Charset::Gbk && len == 4 {
+                    return Err(at);
+                }
+                // Most lead bytes start no sequence Java reads otherwise.
+                special |= leads[usize::from(bytes[at])]
+                    && table.binary_search_by(|(k, _)| (*k).cmp(&bytes[at..at + len])).is_ok();
+            }
+            at += len;
+        }
+        Ok(special)
+    }
+
+    /// Appends the decoded `bytes` to `out`, exactly as [`Self::decode`] decodes them, without
+    /// an intermediate string (the bill reader decodes line after line into one buffer).
+    pub(crate) fn decode_append(self, bytes: &[u8], out: &mut String) -> Result<(), CharsetError> {
+        let Some(encoding) = self.legacy() else {
+            out.push_str(&self.decode(bytes, "")?);
+            return Ok(());
+        };
+        let malformed = |offset| CharsetError::Malformed { charset: self, offset, context: String::new() };
+        if self.java_scan(bytes).map_err(malformed)? {
+            out.push_str(&self.decode(bytes, "")?);
+            return Ok(());
+        }
+        let mut decoder = encoding.new_decoder_without_bom_handling();
+        out.reserve(decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len() * 3));
+        let (result, read) = decoder.decode_to_string_without_replacement(bytes, out, true);
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => Ok(()),
+            _ => Err(malformed(read)),
+        }
+    }
+
     /// `application/x-www-form-urlencoded` encoding of a value in this charset.
     pub fn form_encode(self, text: &str, context: &str) -> Result<String, CharsetError> {
         let bytes = self.encode(text, context)?;
         Ok(url::form_urlencoded::byte_serialize(&bytes).collect())
+    }
+}
+
+/// The length of the GBK / GB18030 unit at `at`: one byte under 0x80 (and the bytes no
+/// sequence starts with), four for a GB18030 sequence (a digit after the lead byte), two
+/// otherwise.
+fn unit_len(bytes: &[u8], at: usize) -> usize {
+    match bytes[at] {
+        0x00..=0x7f | 0x80 | 0xff => 1,
+        _ if bytes.get(at + 1).is_some_and(u8::is_ascii_digit) => 4,
+        _ => 2,
     }
 }
 
