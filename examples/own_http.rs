@@ -14,8 +14,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use alipay_sdk::flow::{Call, Goal, HttpRequest, HttpResponse, Step, TransportError};
-use alipay_sdk::{Config, Error, Request, VerifiedResponse};
+// Only the core: an own driver needs no async runtime and no HTTP client crate.
+use alipay_core::flow::{Call, Goal, HttpRequest, HttpResponse, Step, TransportError};
+use alipay_core::{Config, Error, Request, VerifiedResponse};
 
 /// Drives any call to its end with blocking socket IO.
 pub fn drive<G: Goal>(mut call: Call<'_, G>) -> Result<G::Output, Error> {
@@ -23,9 +24,31 @@ pub fn drive<G: Goal>(mut call: Call<'_, G>) -> Result<G::Output, Error> {
     loop {
         step = match step {
             Step::Send(request) => call.receive(send(&request).map_err(TransportError::new)),
+            // Only with a remote signer (a KMS behind a network call): wait for its answer.
+            Step::Sign(job) => call.signed(block_on(job.sign())),
             Step::AwaitTurn(turn) => call.resume(turn.wait_blocking()),
             Step::Done(result) => return result,
         };
+    }
+}
+
+/// Runs a future to its end on this thread (parked between wake-ups): enough for a remote
+/// signer's answer in a blocking driver.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
     }
 }
 

@@ -1,30 +1,76 @@
 //! The app private key kept in a KMS or HSM that only returns signatures: the SDK never holds
-//! the key. Here the "remote" service is an in-memory stand-in behind a channel, as a real one
-//! would sit behind a network call; the SDK sees only the [`Signer`] trait.
+//! the key.
 //!
-//! In certificate mode the signer is checked against the app certificate at build by signing
-//! a probe and verifying it with the certificate's key.
+//! - [`Kms`] is a service behind a network call ([`alipay_sdk::key::RemoteSigner`]): the call
+//!   flow hands each sign content to the driver, which awaits the signature, so no runtime
+//!   worker blocks while the KMS answers. Its public key is checked against the app
+//!   certificate at build, and every signature against the public key.
+//! - [`AgentSigner`] is a synchronous signer ([`Signer`]) for a device on the host (a local
+//!   HSM agent): it signs inline, checked at build by signing a probe.
+//!
+//! Both "services" here are in-memory stand-ins, as a real one would sit behind a network call.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
-use alipay_sdk::key::{KeyAlgorithm, KeyError, KeyErrorKind, PrivateKey, SignType, Signer};
+use alipay_sdk::key::{KeyAlgorithm, KeyError, KeyErrorKind, PrivateKey, PublicKey, RemoteSigner, SignType, Signer};
+use alipay_sdk::lifecycle::fleet::BoxFuture;
+
+/// A KMS stand-in: answers after `latency`, as a network service would.
+#[derive(Debug, Clone)]
+pub struct Kms {
+    /// The service's key (a real KMS never shows it; only the public half leaves it).
+    key: Arc<PrivateKey>,
+    public_key: PublicKey,
+    latency: Duration,
+    /// How many signatures the service made.
+    pub calls: Arc<AtomicUsize>,
+}
+
+impl Kms {
+    /// The service holding `key`, answering after `latency`.
+    pub fn new(key: PrivateKey, latency: Duration) -> Kms {
+        let public_key = key.public_key();
+        Kms { key: Arc::new(key), public_key, latency, calls: Arc::default() }
+    }
+}
+
+impl RemoteSigner for Kms {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.key.algorithm()
+    }
+
+    fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+
+    fn sign(&self, content: Vec<u8>, sign_type: SignType) -> BoxFuture<'static, Result<String, KeyError>> {
+        let (key, latency, calls) = (self.key.clone(), self.latency, self.calls.clone());
+        Box::pin(async move {
+            tokio::time::sleep(latency).await;
+            calls.fetch_add(1, Ordering::Relaxed);
+            key.sign(&content, sign_type)
+        })
+    }
+}
 
 /// A signing request to the "remote" service, with where to send the answer.
 type Job = (Vec<u8>, SignType, mpsc::Sender<Result<String, String>>);
 
-/// A signer that forwards every signature request to a service holding the key.
+/// A synchronous signer that forwards every signature request to an agent holding the key.
 #[derive(Debug, Clone)]
-pub struct RemoteSigner {
+pub struct AgentSigner {
     jobs: mpsc::Sender<Job>,
     algorithm: KeyAlgorithm,
     /// How many signatures the service made (to show the SDK went through it).
-    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+    pub calls: Arc<AtomicUsize>,
 }
 
-impl RemoteSigner {
+impl AgentSigner {
     /// Starts the stand-in service with `key` on its own thread; only signatures come back.
-    pub fn start(key: PrivateKey) -> RemoteSigner {
+    pub fn start(key: PrivateKey) -> AgentSigner {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let algorithm = key.algorithm();
         std::thread::spawn(move || {
@@ -32,11 +78,11 @@ impl RemoteSigner {
                 let _ = reply.send(key.sign(&content, sign_type).map_err(|e| e.to_string()));
             }
         });
-        RemoteSigner { jobs, algorithm, calls: Arc::default() }
+        AgentSigner { jobs, algorithm, calls: Arc::default() }
     }
 }
 
-impl Signer for RemoteSigner {
+impl Signer for AgentSigner {
     fn algorithm(&self) -> KeyAlgorithm {
         self.algorithm
     }
@@ -46,25 +92,31 @@ impl Signer for RemoteSigner {
         let (reply, answer) = mpsc::channel();
         self.jobs.send((content.to_vec(), sign_type, reply)).map_err(|_| unavailable("service stopped".into()))?;
         let signature = answer.recv().map_err(|_| unavailable("no answer".into()))?.map_err(unavailable)?;
-        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.calls.fetch_add(1, Ordering::Relaxed);
         Ok(signature)
     }
 }
 
 #[allow(dead_code)]
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    use alipay_sdk::model::trade::TradePrecreate;
     let dir = std::env::args().nth(1).unwrap_or_else(|| "alipay-sandbox".into());
     let dir = std::path::Path::new(&dir);
-    let signer = RemoteSigner::start(PrivateKey::from_path(dir.join("app_private_key.pem"))?);
+    let kms = Kms::new(PrivateKey::from_path(dir.join("app_private_key.pem"))?, Duration::from_millis(50));
     let file = alipay_sdk::config_file::ConfigFile::load(dir.join("alipay.toml"))?;
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sandbox.json"))?)?;
     let config = alipay_sdk::Config::builder(file.app_id.clone().unwrap_or_default())
         .gateway(info["gateway"].as_str().unwrap_or_default())
-        .app_signer(Arc::new(signer.clone()))
+        .app_remote_signer(Arc::new(kms.clone()))
         .app_cert_file(dir.join(info["app_cert"].as_str().unwrap_or_default()))
         .alipay_cert_file(dir.join("alipayCertPublicKey_RSA2.crt"))
         .alipay_root_cert_file(dir.join("alipayRootCert.crt"))
         .build()?;
     println!("built with a remote signer; app_cert_sn {}", config.app_cert_sn().unwrap_or_default());
+    let client = alipay_sdk::Client::new(config)?;
+    let order = format!("kms-{}", std::process::id());
+    let created = client.call(&TradePrecreate::new(&order, "1.00".parse()?, "Tea")).await?;
+    println!("{order}: {} (signed by the KMS {} time(s))", created.qr_code, kms.calls.load(Ordering::Relaxed));
     Ok(())
 }

@@ -11,8 +11,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Error;
 use crate::config::Config;
-use crate::error::Error;
 use crate::model::AlipayApi;
 use crate::notify::{Rule, VerifiedNotification};
 use crate::page::PageMethod;
@@ -55,7 +55,10 @@ impl ClientBuilder {
 
     /// The client.
     pub fn build(self) -> Result<Client, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::runtime)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::driver_setup("the blocking client's runtime", e))?;
         Ok(Client { inner: self.inner.build()?, runtime: Arc::new(runtime) })
     }
 }

@@ -37,7 +37,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::{Error, Outcome};
 use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Method, Step, TransportError};
 use crate::model::AlipayApi;
 use crate::notify::{Rule, VerifiedNotification};
@@ -45,80 +44,12 @@ use crate::page::{self, PageMethod};
 use crate::request::Request;
 use crate::response::VerifiedResponse;
 use crate::v3::{V3Api, V3Request, V3Response};
+use crate::{Error, RetryPolicy};
 
 /// Connect timeout unless the builder says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Total timeout of one HTTP exchange unless the builder says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// When to send a gateway call again. Off unless given to [`ClientBuilder::retry`].
-///
-/// A call is retried only when it certainly did not reach Alipay ([`Outcome::NotSent`]), or
-/// when its outcome is unknown ([`Outcome::Unknown`]: a reset or timeout after sending, a 5xx,
-/// `20000`, `isp.*`, …) **and** its method is marked idempotent — methods that Alipay
-/// de-duplicates by the caller's own number (`alipay.trade.precreate` / `create` / `pay` by
-/// `out_trade_no`, `refund` by `out_request_no`, queries). The same [`Request`] is signed
-/// again (a fresh timestamp), never with a new `out_trade_no`. A definitive failure is never
-/// retried. Delays grow exponentially with jitter, within a total deadline.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    max_attempts: u32,
-    base_delay: Duration,
-    max_delay: Duration,
-    deadline: Duration,
-    idempotent: std::collections::HashSet<String>,
-}
-
-impl RetryPolicy {
-    /// At most `max_attempts` attempts in all (the first included); delays from 200 ms up to
-    /// 2 s; a 30 s deadline; no method idempotent yet.
-    pub fn new(max_attempts: u32) -> RetryPolicy {
-        RetryPolicy {
-            max_attempts: max_attempts.max(1),
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(2),
-            deadline: Duration::from_secs(30),
-            idempotent: Default::default(),
-        }
-    }
-
-    /// The first delay and the largest one (each attempt doubles it, then jitter picks a
-    /// delay between half of it and all of it).
-    pub fn backoff(mut self, base: Duration, max: Duration) -> RetryPolicy {
-        (self.base_delay, self.max_delay) = (base, max.max(base));
-        self
-    }
-
-    /// No retry starts after this much time since the first attempt.
-    pub fn deadline(mut self, total: Duration) -> RetryPolicy {
-        self.deadline = total;
-        self
-    }
-
-    /// Marks `method` idempotent: an unknown outcome may be retried for it.
-    pub fn idempotent(mut self, method: impl Into<String>) -> RetryPolicy {
-        self.idempotent.insert(method.into());
-        self
-    }
-
-    fn allows(&self, error: &Error, method: &str) -> bool {
-        match error.outcome() {
-            Outcome::NotSent => true,
-            Outcome::Unknown => self.idempotent.contains(method),
-            _ => false,
-        }
-    }
-
-    /// The delay before attempt `attempt + 1`: exponential, capped, with jitter.
-    fn delay(&self, attempt: u32) -> Duration {
-        let exponential = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let ceiling = exponential.min(self.max_delay);
-        let mut random = [0u8; 8];
-        let _ = openssl::rand::rand_bytes(&mut random);
-        let fraction = (u64::from_le_bytes(random) >> 11) as f64 / (1u64 << 53) as f64;
-        ceiling.mul_f64(0.5 + fraction / 2.0)
-    }
-}
 
 /// Builds a [`Client`].
 #[derive(Debug)]
@@ -166,7 +97,7 @@ impl ClientBuilder {
                 .connect_timeout(self.connect_timeout)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(Error::client)?,
+                .map_err(|e| Error::driver_setup("the HTTP client", e))?,
         };
         Ok(Client { config: Arc::new(self.config), http, timeout: self.timeout, retry: self.retry.map(Arc::new) })
     }
@@ -290,6 +221,9 @@ impl Client {
         loop {
             step = match step {
                 Step::Send(request) => call.receive(self.send(request).await),
+                // A remote signer (a KMS behind a network call) is awaited here, not inside
+                // the flow: the runtime's other tasks go on meanwhile.
+                Step::Sign(job) => call.signed(job.sign().await),
                 Step::AwaitTurn(turn) => call.resume(turn.wait().await),
                 Step::Done(result) => return result,
             };
@@ -320,13 +254,9 @@ impl Client {
                 Ok(verified) => return Ok(verified),
                 Err(error) => error,
             };
-            if attempt >= policy.max_attempts || !policy.allows(&error, method) {
+            let Some(delay) = policy.next_attempt(&error, method, attempt, started.elapsed()) else {
                 return Err(error);
-            }
-            let delay = policy.delay(attempt);
-            if started.elapsed() + delay > policy.deadline {
-                return Err(error);
-            }
+            };
             tracing::info!(method, attempt, ?delay, outcome = ?error.outcome(), "retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;

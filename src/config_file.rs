@@ -74,7 +74,7 @@ pub enum ConfigFileErrorKind {
     },
 }
 
-crate::error::layer_error!(
+alipay_core::layer_error!(
     /// Why `alipay.toml` could not be used; see [`ConfigFileErrorKind`].
     ///
     /// One pointer wide; [`ConfigFileError::kind`] says what went wrong.
@@ -469,4 +469,12 @@ fn hide_long_literals(message: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_error_is_one_pointer_like_the_cores() {
+        assert_eq!(std::mem::size_of::<super::ConfigFileError>(), std::mem::size_of::<usize>());
+    }
 }

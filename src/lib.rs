@@ -7,8 +7,10 @@
 //!
 //! # Design
 //!
-//! An IO-free protocol core with thin drivers around it. The core knows what to sign, what to
-//! send and how to judge what came back; it never touches a socket:
+//! An IO-free protocol core with thin drivers around it. The core is its own crate,
+//! [`alipay_core`] (no tokio, reqwest, hyper or redis in its dependencies, checked in CI),
+//! re-exported here module by module; this crate adds the drivers. The core knows what to
+//! sign, what to send and how to judge what came back; it never touches a socket:
 //!
 //! - [`Config`] is built once (keys, certificates and SNs parsed and checked at
 //!   [`ConfigBuilder::build`]) and signs requests ([`Config::sign_request`]) and verifies
@@ -16,13 +18,15 @@
 //! - [`flow::Call`] is the whole call as a state machine: sign → send → verify → an unknown
 //!   `alipay_cert_sn` → fetch that certificate (single-flight, rate-limited, validated against
 //!   the root bundle) → verify again. It tells its driver what to do next
-//!   ([`flow::Step`]): send this request, wait for this turn, or done.
-//! - The drivers: [`Client`] (async, reqwest with the operating system's trust store),
+//!   ([`flow::Step`]): send this request, sign this with a remote signer, wait for this
+//!   turn, or done.
+//! - The drivers, here: [`Client`] (async, reqwest with the operating system's trust store;
+//!   feature `client`, on by default),
 //!   [`blocking::Client`] (the async client on a runtime of its own, like `reqwest::blocking`),
 //!   and any HTTP stack of yours (the loop in [`flow`], `examples/own_http.rs`).
 //!
-//! Seams for what comes next: key algorithms ([`key::KeyAlgorithm`], [`key::Signer`] for keys
-//! kept in a KMS or HSM), Alipay-certificate storage ([`lifecycle::CertStorage`]), and the
+//! Seams for what comes next: key algorithms ([`key::KeyAlgorithm`], [`key::Signer`] and
+//! [`key::RemoteSigner`] for keys kept in a KMS or HSM), Alipay-certificate storage ([`lifecycle::CertStorage`]), and the
 //! [`flow::Goal`]s a call can have. The protocol facts the code follows, and why, are in
 //! [`protocol`].
 //!
@@ -37,14 +41,15 @@
 //! | [`Client`], [`blocking`] | the async and blocking drivers; [`Error`] and [`ErrorKind`] |
 //! | [`page`], [`model`] | page/app entry points; typed APIs (trade, payouts, login, ISV authorisation, royalty, bill URL), exact amounts |
 //! | [`notify`], [`form`], [`server`] | notifications and their form bodies; Alipay's calls; signed answers to Alipay |
-//! | [`lifecycle`] | certificate store, storage and rotation (one download per fleet: `lifecycle::fleet`), app key pair reload, expiry |
-//! | `bill` (feature `bill`) | the daily bill: download, unzip, GBK CSV into typed rows |
+//! | [`lifecycle`] | certificate store, storage and rotation (one download per fleet: [`lifecycle::fleet`]), app key pair reload, expiry |
+//! | `bill` (feature `bill`) | the daily bill: download (here), unzip, GBK CSV into typed rows (the core) |
 //! | `redis_fleet` (feature `redis`) | a fleet on Redis: shared certificates, once-only notifications |
 //! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
 //! | [`protocol`] | the protocol facts and their reasons (documentation only) |
 //!
-//! Features: `blocking` adds [`blocking::Client`], `bill` the bill module, `redis` the fleet on
-//! Redis. The local sandbox gateway is the
+//! Features: `client` (default) the async [`Client`] over reqwest, `blocking` adds
+//! [`blocking::Client`], `bill` the bill module, `redis` the fleet on Redis. With no features
+//! at all this crate is the core plus `alipay.toml` loading. The local sandbox gateway is the
 //! `alipay-sandbox` package, the `alipay` command the `alipay-cli` package.
 //!
 //! Loading the four files of certificate mode, once, and signing:
@@ -86,58 +91,48 @@
 //! ```
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// The overview links the blocking driver, which exists only with the `blocking` feature; docs
-// built without it (default features) leave those links as text instead of warning. The
-// all-features build (docs.rs) still checks every link.
-#![cfg_attr(not(feature = "blocking"), allow(rustdoc::broken_intra_doc_links))]
+// The overview links the drivers, which exist only with their features; docs built without
+// them leave those links as text instead of warning. The all-features build (docs.rs) still
+// checks every link.
+#![cfg_attr(not(all(feature = "blocking", feature = "client")), allow(rustdoc::broken_intra_doc_links))]
 
-pub mod aes;
+pub use alipay_core;
+pub use alipay_core::{
+    aes, cert, charset, config, excerpt, flow, form, key, kind, model, notify, page, protocol, request, response,
+    server, sm2, v3,
+};
+
 #[cfg(feature = "bill")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bill")))]
 pub mod bill;
 #[cfg(feature = "blocking")]
 #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
 pub mod blocking;
-pub mod cert;
-pub mod charset;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
-pub mod config;
 pub mod config_file;
-mod der;
-mod error;
-pub mod excerpt;
-pub mod flow;
-pub mod form;
-mod gcm;
-pub mod key;
-pub mod kind;
-pub mod lifecycle;
-pub mod model;
-pub mod notify;
-pub mod page;
-mod pem;
-mod pkcs1;
-pub mod protocol;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis_fleet;
-pub mod request;
-pub mod response;
-pub mod server;
-pub mod sm2;
-pub mod v3;
 
-pub use client::{Client, ClientBuilder, RetryPolicy};
+pub mod lifecycle;
+
+pub use alipay_core::{Error, ErrorKind, Outcome};
+#[cfg(feature = "client")]
+pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
-pub use error::{Error, ErrorKind, Outcome};
+pub use flow::RetryPolicy;
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;
 
-/// The README's examples, compiled as doctests so it stays true (with the `redis` feature its
-/// fleet example needs; the README's test command enables every feature).
-#[cfg(all(doctest, feature = "redis"))]
+/// The README's examples, compiled as doctests so it stays true (with the features its
+/// examples need; the README's test command enables every feature).
+#[cfg(all(doctest, feature = "redis", feature = "client"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
 /// MIGRATION.md's examples, compiled as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "client"))]
 #[doc = include_str!("../MIGRATION.md")]
 pub struct MigrationDoctests;

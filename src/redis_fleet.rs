@@ -44,8 +44,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::lifecycle::StorageError;
-use crate::lifecycle::fleet::{BoxFuture, FleetBackend, FleetHealth};
+use crate::lifecycle::fleet::{BoxFuture, FleetBackend, FleetCoordinator, FleetHealth, FleetLock, FleetSettings};
 use crate::notify::VerifiedNotification;
+use alipay_core::lifecycle::AlipayCertStore;
 
 /// Why a Redis fleet could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -251,6 +252,28 @@ impl RedisFleet {
     }
 }
 
+/// The fleet's certificate coordination ([`crate::lifecycle::fleet`]): `ConfigBuilder::fleet`
+/// takes a `RedisFleet` as it is.
+impl FleetCoordinator for RedisFleet {
+    fn coordinate(
+        self: Arc<Self>,
+        store: Arc<AlipayCertStore>,
+        sn: String,
+        settings: FleetSettings,
+    ) -> BoxFuture<'static, Option<Box<dyn FleetLock>>> {
+        crate::lifecycle::fleet::coordinate(self, store, sn, settings)
+    }
+
+    fn coordinate_blocking(
+        self: Arc<Self>,
+        store: Arc<AlipayCertStore>,
+        sn: String,
+        settings: FleetSettings,
+    ) -> Option<Box<dyn FleetLock>> {
+        crate::lifecycle::fleet::coordinate_blocking(self, store, sn, settings)
+    }
+}
+
 impl FleetBackend for RedisFleet {
     fn load<'a>(&'a self, sn: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StorageError>> {
         Box::pin(async move { self.query(::redis::cmd("GET").arg(self.key("cert", sn))).await })
@@ -293,7 +316,7 @@ impl FleetBackend for RedisFleet {
 fn random_token() -> String {
     let mut bytes = [0u8; 16];
     openssl::rand::rand_bytes(&mut bytes).expect("the OpenSSL random generator works");
-    crate::der::hex_lower(&bytes)
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What [`NotifyOnce::handle`] did with a delivery, and what to answer Alipay.
@@ -471,7 +494,7 @@ impl NotifyOnce {
     /// How many claim operations wait for Redis to answer again (completions and releases of
     /// claims whose first attempt did not get through).
     pub fn pending_reconciliations(&self) -> usize {
-        crate::lifecycle::lock(&self.pending).ops.len()
+        lock(&self.pending).ops.len()
     }
 
     /// Runs `process` for a verified notification unless it was processed before, is being
@@ -535,7 +558,7 @@ impl NotifyOnce {
                         return Ok(handled);
                     }
                     let result = process().await;
-                    let mut local = crate::lifecycle::lock(&self.local);
+                    let mut local = lock(&self.local);
                     local.processing.remove(&id);
                     match result {
                         Ok(()) => {
@@ -619,7 +642,7 @@ impl NotifyOnce {
     /// Keeps an operation for when Redis answers again, and makes sure a task says it.
     fn reconcile_later(&self, key: &str, token: &str, complete: bool) {
         let until = Instant::now() + self.processing_timeout + self.fleet.op_timeout * 2;
-        let mut pending = crate::lifecycle::lock(&self.pending);
+        let mut pending = lock(&self.pending);
         if pending.ops.len() >= LOCAL_LIMIT {
             tracing::warn!("too many once-only claims wait for Redis: the oldest is forgotten");
             pending.ops.remove(0);
@@ -633,7 +656,7 @@ impl NotifyOnce {
         self.fleet.handle.spawn(async move {
             loop {
                 tokio::time::sleep(RECONCILE_EVERY).await;
-                let ops = std::mem::take(&mut crate::lifecycle::lock(&shared).ops);
+                let ops = std::mem::take(&mut lock(&shared).ops);
                 let mut left = Vec::new();
                 for op in ops {
                     let keep = if op.complete {
@@ -646,7 +669,7 @@ impl NotifyOnce {
                         left.push(op);
                     }
                 }
-                let mut pending = crate::lifecycle::lock(&shared);
+                let mut pending = lock(&shared);
                 left.append(&mut pending.ops);
                 pending.ops = left;
                 if pending.ops.is_empty() {
@@ -660,7 +683,7 @@ impl NotifyOnce {
     /// The local claim while Redis is unreachable: `Some` when the delivery must not be
     /// processed here (done, or being processed by another task of this instance).
     fn local_claim(&self, id: &str) -> Option<Handled> {
-        let mut local = crate::lifecycle::lock(&self.local);
+        let mut local = lock(&self.local);
         let now = Instant::now();
         let remember = self.remember_for;
         let processing_timeout = self.processing_timeout;
@@ -681,13 +704,13 @@ impl NotifyOnce {
     }
 
     fn locally_done(&self, id: &str) -> bool {
-        let local = crate::lifecycle::lock(&self.local);
+        let local = lock(&self.local);
         local.done.get(id).is_some_and(|at| at.elapsed() < self.remember_for)
     }
 
     /// Remembers locally what was processed (answers later deliveries while Redis is down).
     fn local_done(&self, id: &str) {
-        let mut local = crate::lifecycle::lock(&self.local);
+        let mut local = lock(&self.local);
         if local.done.len() >= LOCAL_LIMIT {
             let (now, remember) = (Instant::now(), self.remember_for);
             local.done.retain(|_, at| now.duration_since(*at) < remember);
@@ -734,4 +757,10 @@ async fn release_on(fleet: &Arc<RedisFleet>, key: &str, token: &str) -> Option<b
             })
         })
         .await
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (every critical
+/// section here replaces whole values), so a poisoned lock is used, not propagated.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1,4 +1,5 @@
-//! A fleet of instances sharing accepted Alipay certificates and one download per SN.
+//! A fleet of instances sharing accepted Alipay certificates and one download per SN: the
+//! driver side of the core's seam ([`alipay_core::lifecycle::fleet`]).
 //!
 //! When Alipay rotates its certificate, every instance of a fleet meets the new
 //! `alipay_cert_sn` within the same second. Alone, each would download it. With a
@@ -17,18 +18,15 @@
 //! Every shared-state operation has a timeout ([`FleetSettings::op_timeout`]): when the
 //! backend is down or slow, the instance goes on with its local state and its own download
 //! (the in-process single-flight still holds), and says so once in the log, not per call.
+//! The waiting, the timers and the IO run on the backend's runtime; the core only asks.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::storage::StorageError;
-use super::store::{AlipayCertStore, CertSource};
-
-/// A boxed future, as trait methods return them.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use alipay_core::lifecycle::fleet::{BoxFuture, FleetCoordinator, FleetLock, FleetSettings};
+use alipay_core::lifecycle::{AlipayCertStore, StorageError};
 
 /// The fleet's shared state for certificates: contents by SN and a lock per SN.
 ///
@@ -53,32 +51,6 @@ pub trait FleetBackend: Send + Sync + std::fmt::Debug {
 
     /// The degraded-mode flag and its log line (shared by everything using the backend).
     fn health(&self) -> &FleetHealth;
-}
-
-/// How an instance waits on the fleet.
-#[derive(Debug, Clone, Copy)]
-pub struct FleetSettings {
-    /// The longest any one shared-state operation may take before the instance goes on
-    /// without it (default 500 ms).
-    pub op_timeout: Duration,
-    /// How long the download lock lives if its holder never releases it (default 30 s).
-    pub lock_ttl: Duration,
-    /// How long an instance waits for another's download before downloading itself
-    /// (default 10 s).
-    pub wait_limit: Duration,
-    /// How often a waiting instance looks for the result (default 50 ms).
-    pub poll_every: Duration,
-}
-
-impl Default for FleetSettings {
-    fn default() -> Self {
-        FleetSettings {
-            op_timeout: Duration::from_millis(500),
-            lock_ttl: Duration::from_secs(30),
-            wait_limit: Duration::from_secs(10),
-            poll_every: Duration::from_millis(50),
-        }
-    }
 }
 
 /// Whether the shared state is reachable; logs the change once each way.
@@ -126,18 +98,18 @@ impl FleetHealth {
 /// The fleet-wide lock an instance holds while it downloads; released when dropped (after
 /// the accepted content was saved, when the download succeeded).
 #[derive(Debug)]
-pub(crate) struct FleetLock {
+struct BackendLock {
     backend: Arc<dyn FleetBackend>,
     sn: String,
     token: String,
     op_timeout: Duration,
 }
 
-impl FleetLock {
+impl FleetLock for BackendLock {
     /// Saves accepted content for the other instances, then releases the lock — in the
     /// backend's runtime, without holding up the caller.
-    pub(crate) fn save_and_release(self, content: Vec<u8>) {
-        let FleetLock { backend, sn, token, op_timeout } = self;
+    fn save_and_release(self: Box<Self>, content: Vec<u8>) {
+        let BackendLock { backend, sn, token, op_timeout } = *self;
         let runtime = backend.runtime();
         runtime.spawn(async move {
             run(&*backend, op_timeout, "save a certificate", backend.save(&sn, &content)).await;
@@ -146,8 +118,8 @@ impl FleetLock {
     }
 
     /// Releases the lock without a result (the download failed).
-    pub(crate) fn release(self) {
-        let FleetLock { backend, sn, token, op_timeout } = self;
+    fn release(self: Box<Self>) {
+        let BackendLock { backend, sn, token, op_timeout } = *self;
         let runtime = backend.runtime();
         runtime.spawn(async move {
             run(&*backend, op_timeout, "release the download lock", backend.unlock(&sn, &token)).await;
@@ -182,12 +154,12 @@ async fn run<T>(
 /// With the in-process turn for `sn` held: gets the certificate from the fleet, or the
 /// fleet-wide lock to download it (`Some`), or gives up waiting (`None`: download here, or
 /// nothing to do if the SN became known).
-pub(crate) async fn fleet_turn(
+async fn fleet_turn(
     store: Arc<AlipayCertStore>,
     backend: Arc<dyn FleetBackend>,
     settings: FleetSettings,
     sn: String,
-) -> Option<FleetLock> {
+) -> Option<Box<dyn FleetLock>> {
     let started = tokio::time::Instant::now();
     // Content the fleet holds that failed validation here: not looked at again unless it changes.
     let mut refused: Option<Vec<u8>> = None;
@@ -199,23 +171,16 @@ pub(crate) async fn fleet_turn(
         if let Some(content) = shared
             && refused.as_ref() != Some(&content)
         {
-            match store.validate(&content, &sn) {
-                Ok(chain) => {
-                    store.insert_from(chain, CertSource::Shared);
-                    tracing::info!(sn, "loaded an Alipay certificate another instance accepted");
-                    return None;
-                }
-                Err(error) => {
-                    store.refused(&sn, "the fleet's shared storage", &error);
-                    refused = Some(content);
-                }
+            match store.accept_shared(&content, &sn) {
+                Ok(()) => return None,
+                Err(_) => refused = Some(content),
             }
         }
         let ttl = settings.lock_ttl;
         if let Some(token) =
             run(&*backend, settings.op_timeout, "take the download lock", backend.try_lock(&sn, ttl)).await?
         {
-            return Some(FleetLock { backend, sn, token, op_timeout: settings.op_timeout });
+            return Some(Box::new(BackendLock { backend, sn, token, op_timeout: settings.op_timeout }));
         }
         if started.elapsed() >= settings.wait_limit {
             tracing::warn!(sn, "another instance's certificate download did not finish in time; downloading here");
@@ -225,13 +190,56 @@ pub(crate) async fn fleet_turn(
     }
 }
 
-/// [`fleet_turn`] from blocking code: runs on the backend's runtime, this thread waits.
-pub(crate) fn fleet_turn_blocking(
-    store: Arc<AlipayCertStore>,
+/// Coordinates a store's downloads through `backend`: what `ConfigBuilder::fleet` takes.
+///
+/// The `redis` feature's `RedisFleet` is a coordinator already; this adapts any other
+/// [`FleetBackend`].
+pub fn coordinator(backend: Arc<dyn FleetBackend>) -> Arc<dyn FleetCoordinator> {
+    Arc::new(BackendCoordinator(backend))
+}
+
+/// A [`FleetBackend`] as the core's [`FleetCoordinator`].
+#[derive(Debug)]
+struct BackendCoordinator(Arc<dyn FleetBackend>);
+
+impl FleetCoordinator for BackendCoordinator {
+    fn coordinate(
+        self: Arc<Self>,
+        store: Arc<AlipayCertStore>,
+        sn: String,
+        settings: FleetSettings,
+    ) -> BoxFuture<'static, Option<Box<dyn FleetLock>>> {
+        coordinate(self.0.clone(), store, sn, settings)
+    }
+
+    fn coordinate_blocking(
+        self: Arc<Self>,
+        store: Arc<AlipayCertStore>,
+        sn: String,
+        settings: FleetSettings,
+    ) -> Option<Box<dyn FleetLock>> {
+        coordinate_blocking(self.0.clone(), store, sn, settings)
+    }
+}
+
+/// [`fleet_turn`] from async code on any executor: runs on the backend's runtime.
+pub(crate) fn coordinate(
     backend: Arc<dyn FleetBackend>,
-    settings: FleetSettings,
+    store: Arc<AlipayCertStore>,
     sn: String,
-) -> Option<FleetLock> {
+    settings: FleetSettings,
+) -> BoxFuture<'static, Option<Box<dyn FleetLock>>> {
+    let task = backend.runtime().spawn(fleet_turn(store, backend, settings, sn));
+    Box::pin(async move { task.await.ok().flatten() })
+}
+
+/// [`fleet_turn`] from blocking code: runs on the backend's runtime, this thread waits.
+pub(crate) fn coordinate_blocking(
+    backend: Arc<dyn FleetBackend>,
+    store: Arc<AlipayCertStore>,
+    sn: String,
+    settings: FleetSettings,
+) -> Option<Box<dyn FleetLock>> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let runtime = backend.runtime();
     runtime.spawn(async move {
@@ -239,15 +247,4 @@ pub(crate) fn fleet_turn_blocking(
     });
     // The turn is bounded by its own timeouts; a dropped task (runtime shut down) gives up.
     receiver.recv().ok().flatten()
-}
-
-/// [`fleet_turn`] from async code on any runtime: runs on the backend's runtime.
-pub(crate) async fn fleet_turn_async(
-    store: Arc<AlipayCertStore>,
-    backend: Arc<dyn FleetBackend>,
-    settings: FleetSettings,
-    sn: String,
-) -> Option<FleetLock> {
-    let runtime = backend.runtime();
-    runtime.spawn(fleet_turn(store, backend, settings, sn)).await.ok().flatten()
 }

@@ -191,6 +191,7 @@ async fn send_tampered(
                 };
                 call.receive(answer)
             }
+            Step::Sign(job) => call.signed(job.sign().await),
             Step::AwaitTurn(turn) => call.resume(turn.wait().await),
             Step::Done(result) => return result,
         };
