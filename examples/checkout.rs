@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 
 /// One order of the shop.
 #[derive(Debug, Clone)]
-pub struct Order {
+pub(crate) struct Order {
     /// What the buyer must pay.
     pub amount: Amount,
     /// The trade status of the verified notification, once it came.
@@ -36,7 +36,7 @@ pub struct Order {
 }
 
 /// The shop.
-pub struct Shop {
+pub(crate) struct Shop {
     /// The client (its configuration signs the form and verifies the answers).
     pub client: alipay_sdk::Client,
     /// Verifies returns and notifications with the configuration's keys.
@@ -48,7 +48,7 @@ pub struct Shop {
 }
 
 /// The routes: `/`, `/buy`, `/return`, `/notify`, `/status/{order}`.
-pub fn router(shop: Arc<Shop>) -> Router {
+pub(crate) fn router(shop: Arc<Shop>) -> Router {
     Router::new()
         .route("/", get(checkout))
         .route("/buy", post(buy))

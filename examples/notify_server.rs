@@ -21,7 +21,7 @@ use axum::routing::post;
 
 /// One order in the merchant's database.
 #[derive(Debug, Clone)]
-pub struct Order {
+pub(crate) struct Order {
     /// What the buyer must pay.
     pub amount: Amount,
     /// Whether payment was recorded (and the goods shipped).
@@ -29,7 +29,7 @@ pub struct Order {
 }
 
 /// The handler's state: the verifier and the merchant's own records.
-pub struct NotifyState {
+pub(crate) struct NotifyState {
     /// Verifies with the Alipay certificate(s).
     pub verifier: NotificationVerifier,
     /// The merchant's app id.
@@ -41,7 +41,7 @@ pub struct NotifyState {
 }
 
 /// The router: `POST /alipay/notify`.
-pub fn router(state: Arc<NotifyState>) -> Router {
+pub(crate) fn router(state: Arc<NotifyState>) -> Router {
     Router::new().route("/alipay/notify", post(notify)).with_state(state)
 }
 

@@ -19,7 +19,7 @@ use alipay_core::flow::{Call, Goal, HttpRequest, HttpResponse, Step, TransportEr
 use alipay_core::{Config, Error, Request, VerifiedResponse};
 
 /// Drives any call to its end with blocking socket IO.
-pub fn drive<G: Goal>(mut call: Call<'_, G>) -> Result<G::Output, Error> {
+pub(crate) fn drive<G: Goal>(mut call: Call<'_, G>) -> Result<G::Output, Error> {
     let mut step = call.start();
     loop {
         step = match step {
@@ -53,13 +53,13 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// Signs, sends and verifies one gateway call.
-pub fn execute(config: &Config, request: &Request) -> Result<VerifiedResponse, Error> {
+pub(crate) fn execute(config: &Config, request: &Request) -> Result<VerifiedResponse, Error> {
     drive(config.start_call(request)?)
 }
 
 /// The request over HTTP/1.1 with `Connection: close`: status line, headers, then a body framed by
 /// `Content-Length` or read to the end.
-pub fn send(request: &HttpRequest) -> std::io::Result<HttpResponse> {
+pub(crate) fn send(request: &HttpRequest) -> std::io::Result<HttpResponse> {
     let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     let rest = request.url.strip_prefix("http://").ok_or_else(|| invalid("only http:// URLs"))?;
     let (authority, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));

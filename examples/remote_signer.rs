@@ -20,7 +20,7 @@ use alipay_sdk::lifecycle::fleet::BoxFuture;
 
 /// A KMS stand-in: answers after `latency`, as a network service would.
 #[derive(Debug, Clone)]
-pub struct Kms {
+pub(crate) struct Kms {
     /// The service's key (a real KMS never shows it; only the public half leaves it).
     key: Arc<PrivateKey>,
     public_key: PublicKey,
@@ -31,7 +31,7 @@ pub struct Kms {
 
 impl Kms {
     /// The service holding `key`, answering after `latency`.
-    pub fn new(key: PrivateKey, latency: Duration) -> Kms {
+    pub(crate) fn new(key: PrivateKey, latency: Duration) -> Kms {
         let public_key = key.public_key();
         Kms { key: Arc::new(key), public_key, latency, calls: Arc::default() }
     }
@@ -61,7 +61,7 @@ type Job = (Vec<u8>, SignType, mpsc::Sender<Result<String, String>>);
 
 /// A synchronous signer that forwards every signature request to an agent holding the key.
 #[derive(Debug, Clone)]
-pub struct AgentSigner {
+pub(crate) struct AgentSigner {
     jobs: mpsc::Sender<Job>,
     algorithm: KeyAlgorithm,
     /// How many signatures the service made (to show the SDK went through it).
@@ -70,7 +70,7 @@ pub struct AgentSigner {
 
 impl AgentSigner {
     /// Starts the stand-in service with `key` on its own thread; only signatures come back.
-    pub fn start(key: PrivateKey) -> AgentSigner {
+    pub(crate) fn start(key: PrivateKey) -> AgentSigner {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let algorithm = key.algorithm();
         std::thread::spawn(move || {
@@ -103,12 +103,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use alipay_sdk::model::trade::TradePrecreate;
     let dir = std::env::args().nth(1).unwrap_or_else(|| "alipay-sandbox".into());
     let dir = std::path::Path::new(&dir);
-    let kms = Kms::new(PrivateKey::from_path(dir.join("app_private_key.pem"))?, Duration::from_millis(50));
+    let key = PrivateKey::from_path(dir.join("app_private_key.pem"))?;
+    let kms = Kms::new(key.clone(), Duration::from_millis(50));
     let file = alipay_sdk::config_file::ConfigFile::load(dir.join("alipay.toml"))?;
     let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sandbox.json"))?)?;
-    let config = alipay_sdk::Config::builder(file.app_id.clone().unwrap_or_default())
+    let builder = alipay_sdk::Config::builder(file.app_id.clone().unwrap_or_default());
+    // `remote_signer DIR agent`: a synchronous signer on the host instead of the KMS.
+    let builder = match std::env::args().nth(2).as_deref() {
+        Some("agent") => builder.app_signer(Arc::new(AgentSigner::start(key))),
+        _ => builder.app_remote_signer(Arc::new(kms.clone())),
+    };
+    let config = builder
         .gateway(info["gateway"].as_str().unwrap_or_default())
-        .app_remote_signer(Arc::new(kms.clone()))
         .app_cert_file(dir.join(info["app_cert"].as_str().unwrap_or_default()))
         .alipay_cert_file(dir.join("alipayCertPublicKey_RSA2.crt"))
         .alipay_root_cert_file(dir.join("alipayRootCert.crt"))

@@ -19,7 +19,7 @@ use axum::routing::post;
 use serde_json::json;
 
 /// The endpoint's state.
-pub struct SpiState {
+pub(crate) struct SpiState {
     /// Verifies Alipay's calls.
     pub verifier: NotificationVerifier,
     /// Signs the answers.
@@ -27,7 +27,7 @@ pub struct SpiState {
 }
 
 /// The router: `POST /alipay/spi`.
-pub fn router(state: Arc<SpiState>) -> Router {
+pub(crate) fn router(state: Arc<SpiState>) -> Router {
     Router::new().route("/alipay/spi", post(spi)).with_state(state)
 }
 

@@ -19,7 +19,7 @@ const APP_CERT: &[u8] = include_bytes!("../testdata/pki/ca/app_cert.pem");
 const ROOT_BUNDLE: &[u8] = include_bytes!("../testdata/pki/ca/root_bundle.pem");
 
 /// Certificate files and root bundles: every reader, and what is derived from a parsed one.
-pub fn certificate(data: &[u8]) {
+pub(crate) fn certificate(data: &[u8]) {
     let _ = alipay_sdk::kind::sniff(data);
     if let Ok(chain) = CertificateChain::from_bytes(data) {
         let _ = chain.sn().len();
@@ -36,7 +36,7 @@ pub fn certificate(data: &[u8]) {
 }
 
 /// Private and public keys in every form.
-pub fn key(data: &[u8]) {
+pub(crate) fn key(data: &[u8]) {
     if let Ok(key) = PrivateKey::from_bytes(data) {
         let _ = key.bits();
         // A key that loads signs with its own algorithm and its public half verifies it
@@ -62,7 +62,7 @@ fn verifiers() -> &'static (ResponseVerifier, ResponseVerifier) {
 }
 
 /// Gateway response bodies, in certificate and public-key mode.
-pub fn response(data: &[u8]) {
+pub(crate) fn response(data: &[u8]) {
     let (certificates, public_key) = verifiers();
     for method in ["alipay.trade.query", "alipay.open.app.alipaycert.download"] {
         for verifier in [certificates, public_key] {
@@ -83,7 +83,7 @@ fn notification_verifiers() -> &'static [NotificationVerifier; 2] {
 }
 
 /// Notification form bodies, with and without a charset in the content type, both rules.
-pub fn notification(data: &[u8]) {
+pub(crate) fn notification(data: &[u8]) {
     for content_type in [None, Some("application/x-www-form-urlencoded; charset=GBK")] {
         let _ = alipay_sdk::notify::parse_form(data, content_type);
         for verifier in notification_verifiers() {
@@ -152,12 +152,12 @@ impl alipay_sdk::config::Clock for SeedClock {
 /// up to an empty line, then the body; judged in both modes, for a plain and an encrypted
 /// request. The same bytes, as text, also serve as a path template, a path parameter and a
 /// query value of a request whose URI is built (not signed: the path is what can go wrong).
-pub fn v3(data: &[u8]) {
+pub(crate) fn v3(data: &[u8]) {
     v3_verified(data);
 }
 
 /// [`v3`], returning how many of the four judgements accepted the answer.
-pub fn v3_verified(data: &[u8]) -> usize {
+pub(crate) fn v3_verified(data: &[u8]) -> usize {
     const STATUSES: [u16; 6] = [200, 204, 400, 401, 500, 502];
     let Some((&first, rest)) = data.split_first() else { return 0 };
     let status = STATUSES[usize::from(first) % STATUSES.len()];
@@ -200,14 +200,14 @@ pub fn v3_verified(data: &[u8]) -> usize {
 /// each read as a trade and as an account bill. A bill that parses lists every file of its
 /// archive and serializes.
 #[cfg(feature = "bill")]
-pub fn bill(data: &[u8]) {
+pub(crate) fn bill(data: &[u8]) {
     bill_parsed(data);
 }
 
 /// [`bill`], returning how many of its six readings parsed (so the replay test can tell that the
 /// seeds reach the typed rows).
 #[cfg(feature = "bill")]
-pub fn bill_parsed(data: &[u8]) -> usize {
+pub(crate) fn bill_parsed(data: &[u8]) -> usize {
     use alipay_sdk::bill::{self, BillLimits};
     use alipay_sdk::model::settle::BillType;
 

@@ -32,7 +32,7 @@ fn run_in_child(name: &str, env: &str) {
 /// Minimal DER editing for building hostile certificates from a real one.
 mod der {
     /// (tag, header length, content length) of the element at the start of `data`.
-    pub fn header(data: &[u8]) -> (u8, usize, usize) {
+    pub(crate) fn header(data: &[u8]) -> (u8, usize, usize) {
         let first = data[1];
         if first < 0x80 {
             return (data[0], 2, first as usize);
@@ -43,7 +43,7 @@ mod der {
     }
 
     /// The elements inside a constructed element's content.
-    pub fn children(element: &[u8]) -> Vec<Vec<u8>> {
+    pub(crate) fn children(element: &[u8]) -> Vec<Vec<u8>> {
         let (_, head, len) = header(element);
         let mut rest = &element[head..head + len];
         let mut out = Vec::new();
@@ -55,7 +55,7 @@ mod der {
         out
     }
 
-    pub fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+    pub(crate) fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
         let mut out = vec![tag];
         let len = content.len();
         if len < 0x80 {
@@ -70,7 +70,7 @@ mod der {
     }
 
     /// The certificate with the TBS field at `index` replaced by `field`.
-    pub fn replace_tbs_field(cert: &[u8], index: usize, field: Vec<u8>) -> Vec<u8> {
+    pub(crate) fn replace_tbs_field(cert: &[u8], index: usize, field: Vec<u8>) -> Vec<u8> {
         let parts = children(cert);
         let mut tbs = children(&parts[0]);
         tbs[index] = field;

@@ -5,7 +5,7 @@ use std::hint::black_box;
 /// The median ratio of `ours` to `raw` (each timed over `iterations` runs) over 41 rounds that alternate the two, so that the
 /// machine's drift (frequency, neighbours) hits both alike; criterion measures them minutes
 /// apart.
-pub fn paired_ratio<A, B>(iterations: usize, mut raw: impl FnMut() -> A, mut ours: impl FnMut() -> B) -> f64 {
+pub(crate) fn paired_ratio<A, B>(iterations: usize, mut raw: impl FnMut() -> A, mut ours: impl FnMut() -> B) -> f64 {
     let time = |f: &mut dyn FnMut()| {
         let start = std::time::Instant::now();
         for _ in 0..iterations {

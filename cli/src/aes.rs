@@ -8,7 +8,7 @@ use clap::Subcommand;
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum AesCommand {
+pub(crate) enum AesCommand {
     /// Encrypt stdin, print base64.
     Encrypt(KeyArgs),
     /// Decrypt base64 from stdin, print the plaintext.
@@ -19,7 +19,7 @@ pub enum AesCommand {
 /// list and the shell history; `--key` is for throwaway keys.
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("aes_key").required(true).args(["key", "key_file", "key_env"])))]
-pub struct KeyArgs {
+pub(crate) struct KeyArgs {
     /// The AES key as the console shows it (base64).
     #[arg(long)]
     key: Option<String>,
@@ -48,7 +48,7 @@ impl KeyArgs {
     }
 }
 
-pub fn run(command: AesCommand) -> Result<(), Failure> {
+pub(crate) fn run(command: AesCommand) -> Result<(), Failure> {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
     let mut stdout = std::io::stdout();

@@ -11,7 +11,7 @@ use clap::Subcommand;
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum BillCommand {
+pub(crate) enum BillCommand {
     /// Fetch a day's bill (its URL from a verified call), check and parse its GBK CSV files
     /// row by row (constant memory, however many rows). Writes to DIR:
     /// alipay-bill-<type>-<date>.zip (the archive as received),
@@ -59,7 +59,7 @@ fn failure_of(error: &alipay_sdk::bill::BillError) -> Failure {
     }
 }
 
-pub fn run(command: BillCommand) -> Result<(), Failure> {
+pub(crate) fn run(command: BillCommand) -> Result<(), Failure> {
     let BillCommand::Download { date, bill_type, config, out, json } = command;
     if !valid_date(&date) {
         return Err(Failure::Input(format!("--date {date:?}: expected YYYY-MM-DD (a day) or YYYY-MM (a month)")));

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum CertCommand {
+pub(crate) enum CertCommand {
     /// Print the SN (app_cert_sn / alipay_cert_sn) of the file's first certificate.
     Sn {
         /// Certificate file (PEM or DER; a chain is identified by its first certificate).
@@ -44,7 +44,7 @@ pub enum CertCommand {
     },
 }
 
-pub fn run(command: CertCommand) -> Result<(), Failure> {
+pub(crate) fn run(command: CertCommand) -> Result<(), Failure> {
     match command {
         CertCommand::Sn { file, json } => {
             let chain = CertificateChain::from_path(&file)?;

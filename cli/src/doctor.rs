@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::Failure;
 
 #[derive(Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// The app's alipay.toml.
     #[arg(allow_hyphen_values = true, long)]
     config: PathBuf,
@@ -68,7 +68,7 @@ const APP_CERT_FIX: &str = "point app_cert at appCertPublicKey_<app id>.crt down
 const ALIPAY_CERT_FIX: &str = "point alipay_cert at alipayCertPublicKey_RSA2.crt downloaded from the console";
 const ROOT_FIX: &str = "point alipay_root_cert at alipayRootCert.crt downloaded from the console";
 
-pub fn run(args: DoctorArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: DoctorArgs) -> Result<(), Failure> {
     let mut report = Report::default();
     diagnose(&args.config, args.probe, &mut report);
     let failed = report.checks.iter().filter(|c| c.status == Status::Fail).count();

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum KeyCommand {
+pub(crate) enum KeyCommand {
     /// Generate an RSA-2048 app key pair.
     Gen(crate::tools::KeyGenArgs),
     /// Check that a private key belongs to a certificate.
@@ -26,7 +26,7 @@ pub enum KeyCommand {
     },
 }
 
-pub fn run(command: KeyCommand) -> Result<(), Failure> {
+pub(crate) fn run(command: KeyCommand) -> Result<(), Failure> {
     match command {
         KeyCommand::Gen(args) => crate::tools::key_gen(args),
         KeyCommand::Check { key, cert, json } => {

@@ -79,6 +79,7 @@ pub fn read_string_object(text: &str, origin: &str) -> Result<Vec<(String, Strin
 }
 
 /// How a command failed, and so which exit status it gets.
+#[derive(Debug)]
 pub enum Failure {
     /// A check ran and failed (exit 1).
     Check(String),

@@ -10,7 +10,7 @@ use clap::{ArgGroup, Subcommand};
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum NotifyCommand {
+pub(crate) enum NotifyCommand {
     /// Verify a raw form body (stdin): a payment notification, or with --v2 an app-gateway message.
     #[command(group(ArgGroup::new("keys").required(true).args(["alipay_cert", "alipay_public_key"])))]
     Verify {
@@ -30,7 +30,7 @@ pub enum NotifyCommand {
     },
 }
 
-pub fn run(command: NotifyCommand) -> Result<(), Failure> {
+pub(crate) fn run(command: NotifyCommand) -> Result<(), Failure> {
     let NotifyCommand::Verify { alipay_cert, alipay_public_key, v2, sign_type } = command;
     let verifier = match alipay_public_key {
         Some(path) => NotificationVerifier::public_key(PublicKey::from_path(path)?),

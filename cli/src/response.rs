@@ -12,7 +12,7 @@ use clap::{ArgGroup, Subcommand};
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum ResponseCommand {
+pub(crate) enum ResponseCommand {
     /// Verify a raw response body (stdin) for a method.
     #[command(group(ArgGroup::new("keys").required(true).args(["alipay_cert", "alipay_public_key"])))]
     Verify {
@@ -43,7 +43,7 @@ pub enum ResponseCommand {
     },
 }
 
-pub fn run(command: ResponseCommand) -> Result<(), Failure> {
+pub(crate) fn run(command: ResponseCommand) -> Result<(), Failure> {
     let ResponseCommand::Verify {
         method,
         alipay_cert,

@@ -18,14 +18,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::Failure;
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum Mode {
+pub(crate) enum Mode {
     Certificate,
     PublicKey,
 }
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Act on a running sandbox instead of starting one.
     #[command(subcommand)]
     action: Option<Action>,
@@ -99,7 +99,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Input(format!("cannot start the async runtime: {e}")))
 }
 
-pub fn run(args: SandboxArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: SandboxArgs) -> Result<(), Failure> {
     match args.action {
         None => serve(args.serve),
         Some(Action::Pay { out_trade_no, dir }) => {
@@ -259,14 +259,14 @@ fn step(number: u32, text: &str) {
 
 /// `alipay demo`.
 #[derive(Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// RSA2, or SM2 to run the payment as an SM2 (国密) app (SM2 keys and certificates, SM4
     /// content encryption).
     #[arg(long, default_value = "RSA2")]
     sign_type: SignType,
 }
 
-pub fn demo(args: DemoArgs) -> Result<(), Failure> {
+pub(crate) fn demo(args: DemoArgs) -> Result<(), Failure> {
     runtime()?.block_on(async {
         let sandbox = Sandbox::builder()
             .sign_type(args.sign_type)

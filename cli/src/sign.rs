@@ -11,7 +11,7 @@ use clap::Args;
 use crate::Failure;
 
 #[derive(Args)]
-pub struct SignArgs {
+pub(crate) struct SignArgs {
     /// The private key (PKCS#1/PKCS#8 PEM or bare base64).
     #[arg(allow_hyphen_values = true, long)]
     key: PathBuf,
@@ -29,7 +29,7 @@ pub struct SignArgs {
     json: bool,
 }
 
-pub fn run(args: SignArgs) -> Result<(), Failure> {
+pub(crate) fn run(args: SignArgs) -> Result<(), Failure> {
     let key = PrivateKey::from_path(&args.key)?;
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;

@@ -13,7 +13,7 @@ use openssl::x509::{X509NameBuilder, X509ReqBuilder};
 use crate::Failure;
 
 #[derive(Args)]
-pub struct CallArgs {
+pub(crate) struct CallArgs {
     /// The method, e.g. alipay.trade.query.
     method: String,
     /// biz_content as JSON.
@@ -37,7 +37,7 @@ pub struct CallArgs {
     params: Vec<String>,
 }
 
-pub fn call(args: CallArgs) -> Result<(), Failure> {
+pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
     let file = ConfigFile::load(&args.config)?;
     let client = crate::blocking_client(&file, file.builder()?.build()?).map_err(|e| Failure::Input(e.to_string()))?;
     let mut request = Request::new(&args.method).biz_json(&args.biz);
@@ -77,7 +77,7 @@ pub fn call(args: CallArgs) -> Result<(), Failure> {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum KeyFormat {
+pub(crate) enum KeyFormat {
     /// PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`).
     Pkcs1,
     /// PKCS#8 PEM (`BEGIN PRIVATE KEY`).
@@ -87,7 +87,7 @@ pub enum KeyFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum KeyAlgorithmArg {
+pub(crate) enum KeyAlgorithmArg {
     /// RSA-2048 (sign_type RSA2).
     Rsa,
     /// SM2 (sign_type SM2, 国密).
@@ -95,7 +95,7 @@ pub enum KeyAlgorithmArg {
 }
 
 #[derive(Args)]
-pub struct KeyGenArgs {
+pub(crate) struct KeyGenArgs {
     /// The key algorithm.
     #[arg(long, value_enum, default_value = "rsa")]
     algorithm: KeyAlgorithmArg,
@@ -112,7 +112,7 @@ pub struct KeyGenArgs {
     json: bool,
 }
 
-pub fn key_gen(args: KeyGenArgs) -> Result<(), Failure> {
+pub(crate) fn key_gen(args: KeyGenArgs) -> Result<(), Failure> {
     let key = match args.algorithm {
         KeyAlgorithmArg::Rsa => PrivateKey::generate(2048)?,
         KeyAlgorithmArg::Sm2 => PrivateKey::generate_sm2()?,
@@ -165,7 +165,7 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), Failure> {
 }
 
 #[derive(Args)]
-pub struct CsrArgs {
+pub(crate) struct CsrArgs {
     /// The app private key.
     #[arg(allow_hyphen_values = true, long)]
     key: PathBuf,
@@ -183,7 +183,7 @@ pub struct CsrArgs {
     json: bool,
 }
 
-pub fn csr(args: CsrArgs) -> Result<(), Failure> {
+pub(crate) fn csr(args: CsrArgs) -> Result<(), Failure> {
     let key = PrivateKey::from_path(&args.key)?;
     let openssl_error = |e: openssl::error::ErrorStack| Failure::Input(format!("cannot build the CSR: {e}"));
     let pkey = key.openssl_key();

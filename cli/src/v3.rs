@@ -13,7 +13,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use crate::Failure;
 
 #[derive(Subcommand)]
-pub enum V3Command {
+pub(crate) enum V3Command {
     /// Sign a v3 request and print its Authorization header value (on the last line).
     Sign(SignArgs),
     /// Verify a v3 answer: the body on stdin, the signature headers as options.
@@ -24,7 +24,7 @@ pub enum V3Command {
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("sn").args(["app_cert_sn", "app_cert"])))]
-pub struct SignArgs {
+pub(crate) struct SignArgs {
     /// The app's private key file.
     #[arg(allow_hyphen_values = true, long)]
     key: PathBuf,
@@ -62,7 +62,7 @@ pub struct SignArgs {
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("keys").required(true).args(["alipay_cert", "alipay_public_key"])))]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Alipay certificate file(s) (certificate mode); the one --sn names, or each in turn.
     #[arg(long, num_args = 1..)]
     alipay_cert: Vec<PathBuf>,
@@ -84,7 +84,7 @@ pub struct VerifyArgs {
 }
 
 #[derive(Args)]
-pub struct CallArgs {
+pub(crate) struct CallArgs {
     /// The HTTP method.
     method: Method,
     /// The path, e.g. /v3/alipay/trade/query.
@@ -103,7 +103,7 @@ pub struct CallArgs {
     config: PathBuf,
 }
 
-pub fn run(command: V3Command) -> Result<(), Failure> {
+pub(crate) fn run(command: V3Command) -> Result<(), Failure> {
     match command {
         V3Command::Sign(args) => sign(args),
         V3Command::Verify(args) => verify(args),

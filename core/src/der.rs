@@ -8,22 +8,22 @@ use std::fmt;
 
 /// Universal tags used by the readers of this crate.
 pub(crate) mod tag {
-    pub const INTEGER: u8 = 0x02;
-    pub const BIT_STRING: u8 = 0x03;
-    pub const OCTET_STRING: u8 = 0x04;
-    pub const OID: u8 = 0x06;
-    pub const UTF8_STRING: u8 = 0x0c;
-    pub const PRINTABLE_STRING: u8 = 0x13;
-    pub const T61_STRING: u8 = 0x14;
-    pub const IA5_STRING: u8 = 0x16;
-    pub const UTC_TIME: u8 = 0x17;
-    pub const GENERALIZED_TIME: u8 = 0x18;
-    pub const GENERAL_STRING: u8 = 0x1b;
-    pub const BMP_STRING: u8 = 0x1e;
-    pub const SEQUENCE: u8 = 0x30;
-    pub const SET: u8 = 0x31;
+    pub(crate) const INTEGER: u8 = 0x02;
+    pub(crate) const BIT_STRING: u8 = 0x03;
+    pub(crate) const OCTET_STRING: u8 = 0x04;
+    pub(crate) const OID: u8 = 0x06;
+    pub(crate) const UTF8_STRING: u8 = 0x0c;
+    pub(crate) const PRINTABLE_STRING: u8 = 0x13;
+    pub(crate) const T61_STRING: u8 = 0x14;
+    pub(crate) const IA5_STRING: u8 = 0x16;
+    pub(crate) const UTC_TIME: u8 = 0x17;
+    pub(crate) const GENERALIZED_TIME: u8 = 0x18;
+    pub(crate) const GENERAL_STRING: u8 = 0x1b;
+    pub(crate) const BMP_STRING: u8 = 0x1e;
+    pub(crate) const SEQUENCE: u8 = 0x30;
+    pub(crate) const SET: u8 = 0x31;
     /// `[0]` constructed, context-specific (the certificate version, CSR attributes).
-    pub const CONTEXT_0: u8 = 0xa0;
+    pub(crate) const CONTEXT_0: u8 = 0xa0;
 }
 
 /// What was wrong with DER input, with the byte offset where reading stopped.
@@ -67,11 +67,11 @@ pub(crate) struct Tlv<'a> {
 
 impl<'a> Tlv<'a> {
     /// A reader over this element's content (for constructed types).
-    pub fn reader(&self) -> Reader<'a> {
+    pub(crate) fn reader(&self) -> Reader<'a> {
         Reader { data: self.content, pos: 0, base: self.offset + (self.raw.len() - self.content.len()) }
     }
 
-    pub fn error(&self, what: impl Into<String>) -> DerError {
+    pub(crate) fn error(&self, what: impl Into<String>) -> DerError {
         DerError { what: what.into(), offset: self.offset }
     }
 }
@@ -85,15 +85,15 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
         Reader { data, pos: 0, base: 0 }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.data.len()
     }
 
-    pub fn peek_tag(&self) -> Option<u8> {
+    pub(crate) fn peek_tag(&self) -> Option<u8> {
         self.data.get(self.pos).copied()
     }
 
@@ -102,7 +102,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element of any tag.
-    pub fn read(&mut self) -> Result<Tlv<'a>, DerError> {
+    pub(crate) fn read(&mut self) -> Result<Tlv<'a>, DerError> {
         let start = self.pos;
         let rest = &self.data[start..];
         let (&tag, after_tag) = rest.split_first().ok_or_else(|| self.fail("unexpected end of data"))?;
@@ -133,7 +133,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element and checks its tag.
-    pub fn expect(&mut self, expected: u8, what: &str) -> Result<Tlv<'a>, DerError> {
+    pub(crate) fn expect(&mut self, expected: u8, what: &str) -> Result<Tlv<'a>, DerError> {
         let offset = self.base + self.pos;
         let tlv = self.read().map_err(|e| DerError { what: format!("{what}: {}", e.what), ..e })?;
         if tlv.tag != expected {
@@ -146,7 +146,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an optional element if the next tag matches.
-    pub fn optional(&mut self, wanted: u8) -> Result<Option<Tlv<'a>>, DerError> {
+    pub(crate) fn optional(&mut self, wanted: u8) -> Result<Option<Tlv<'a>>, DerError> {
         if self.peek_tag() == Some(wanted) { self.read().map(Some) } else { Ok(None) }
     }
 }

@@ -74,11 +74,11 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    pub fn new(seed: u64) -> Faults {
+    pub(crate) fn new(seed: u64) -> Faults {
         Faults { rules: HashMap::new(), state: seed }
     }
 
-    pub fn set(&mut self, method: &str, rules: Vec<FaultRule>) {
+    pub(crate) fn set(&mut self, method: &str, rules: Vec<FaultRule>) {
         if rules.is_empty() {
             self.rules.remove(method);
         } else {
@@ -86,12 +86,12 @@ impl Faults {
         }
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.rules.clear();
     }
 
     /// The rules in force, by method (for the dashboard).
-    pub fn rules(&self) -> Vec<(String, Vec<FaultRule>)> {
+    pub(crate) fn rules(&self) -> Vec<(String, Vec<FaultRule>)> {
         let mut rules: Vec<_> = self.rules.iter().map(|(m, r)| (m.clone(), r.clone())).collect();
         rules.sort_by(|a, b| a.0.cmp(&b.0));
         rules
@@ -108,7 +108,7 @@ impl Faults {
     }
 
     /// The fault to inject for this request, if any.
-    pub fn pick(&mut self, method: &str) -> Option<Fault> {
+    pub(crate) fn pick(&mut self, method: &str) -> Option<Fault> {
         for key in [method, "*"] {
             let count = self.rules.get(key).map_or(0, Vec::len);
             for index in 0..count {

@@ -150,7 +150,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.precreate`.
-    pub fn precreate(&mut self, biz: &Value, notify: Option<NotifyTarget>, now: DateTime<Utc>) -> BizResult {
+    pub(crate) fn precreate(&mut self, biz: &Value, notify: Option<NotifyTarget>, now: DateTime<Utc>) -> BizResult {
         let trade = self.open(biz, notify, now)?;
         if trade.status.is_paid() {
             return Err(fail("ACQ.TRADE_HAS_SUCCESS", "交易已被支付"));
@@ -165,7 +165,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.create`.
-    pub fn create(&mut self, biz: &Value, notify: Option<NotifyTarget>, now: DateTime<Utc>) -> BizResult {
+    pub(crate) fn create(&mut self, biz: &Value, notify: Option<NotifyTarget>, now: DateTime<Utc>) -> BizResult {
         let trade = self.open(biz, notify, now)?;
         if trade.status == TradeStatus::TradeClosed {
             return Err(fail("ACQ.TRADE_HAS_CLOSE", "交易已经关闭"));
@@ -174,7 +174,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.pay`: the buyer's payment code is charged at once.
-    pub fn pay(
+    pub(crate) fn pay(
         &mut self,
         biz: &Value,
         notify: Option<NotifyTarget>,
@@ -216,7 +216,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.query`.
-    pub fn query(&self, biz: &Value) -> BizResult {
+    pub(crate) fn query(&self, biz: &Value) -> BizResult {
         let trade = self.find(biz)?;
         let mut node = object(json!({
             "trade_no": trade.trade_no,
@@ -236,7 +236,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.refund`.
-    pub fn refund(&mut self, biz: &Value, now: DateTime<Utc>) -> BizResult {
+    pub(crate) fn refund(&mut self, biz: &Value, now: DateTime<Utc>) -> BizResult {
         let refund_amount = amount(biz, "refund_amount")?;
         let trade = self.find_mut(biz)?;
         let out_request_no = text(biz, "out_request_no").unwrap_or(&trade.out_trade_no).to_string();
@@ -271,7 +271,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.fastpay.refund.query`.
-    pub fn refund_query(&self, biz: &Value) -> BizResult {
+    pub(crate) fn refund_query(&self, biz: &Value) -> BizResult {
         let out_request_no = required(biz, "out_request_no")?;
         let trade = self.find(biz)?;
         let mut node = object(json!({ "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no }));
@@ -285,7 +285,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.close`.
-    pub fn close(&mut self, biz: &Value) -> BizResult {
+    pub(crate) fn close(&mut self, biz: &Value) -> BizResult {
         let trade = self.find_mut(biz)?;
         match trade.status {
             TradeStatus::WaitBuyerPay | TradeStatus::TradeClosed if trade.refunds.is_empty() => {
@@ -297,7 +297,7 @@ impl Ledger {
     }
 
     /// `alipay.trade.cancel`: closes an unpaid trade, refunds a paid one in full.
-    pub fn cancel(&mut self, biz: &Value, now: DateTime<Utc>) -> BizResult {
+    pub(crate) fn cancel(&mut self, biz: &Value, now: DateTime<Utc>) -> BizResult {
         let trade = self.find_mut(biz)?;
         let action = if trade.paid.is_some() { "refund" } else { "close" };
         if trade.paid.is_some() && trade.refunded_cents() < trade.total_amount.cents() {
@@ -318,7 +318,7 @@ impl Ledger {
     }
 
     /// The buyer pays a waiting trade. Returns the trade when this changed its state.
-    pub fn buyer_pays(&mut self, out_trade_no: &str, now: DateTime<Utc>) -> Result<Option<Trade>, BizError> {
+    pub(crate) fn buyer_pays(&mut self, out_trade_no: &str, now: DateTime<Utc>) -> Result<Option<Trade>, BizError> {
         let trade = self.trades.get_mut(out_trade_no).ok_or_else(|| fail("ACQ.TRADE_NOT_EXIST", "交易不存在"))?;
         match trade.status {
             TradeStatus::WaitBuyerPay => {
@@ -332,17 +332,17 @@ impl Ledger {
     }
 
     /// A copy of one trade.
-    pub fn get(&self, out_trade_no: &str) -> Option<Trade> {
+    pub(crate) fn get(&self, out_trade_no: &str) -> Option<Trade> {
         self.trades.get(out_trade_no).cloned()
     }
 
     /// A copy of every trade.
-    pub fn all(&self) -> Vec<Trade> {
+    pub(crate) fn all(&self) -> Vec<Trade> {
         self.trades.values().cloned().collect()
     }
 
     /// Every payment and refund, in time order: what the bills are made of.
-    pub fn movements(&self) -> Vec<Movement> {
+    pub(crate) fn movements(&self) -> Vec<Movement> {
         let mut out = Vec::new();
         for trade in self.trades.values() {
             if let Some(paid) = trade.paid {
@@ -373,13 +373,13 @@ impl Ledger {
     }
 
     /// Whether a trade with this Alipay trade number is paid.
-    pub fn paid_trade(&self, trade_no: &str) -> Option<Trade> {
+    pub(crate) fn paid_trade(&self, trade_no: &str) -> Option<Trade> {
         let out = self.by_trade_no.get(trade_no)?;
         self.trades.get(out).filter(|t| t.status.is_paid()).cloned()
     }
 
     /// A trade by Alipay trade number.
-    pub fn by_trade_no(&self, trade_no: &str) -> Option<Trade> {
+    pub(crate) fn by_trade_no(&self, trade_no: &str) -> Option<Trade> {
         self.by_trade_no.get(trade_no).and_then(|out| self.trades.get(out)).cloned()
     }
 }

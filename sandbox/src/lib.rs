@@ -206,10 +206,22 @@ pub struct SandboxBuilder {
     progress: Option<Progress>,
 }
 
+impl std::fmt::Debug for SandboxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxBuilder")
+            .field("dir", &self.dir)
+            .field("listen", &self.listen)
+            .field("app_id", &self.app_id)
+            .field("sign_type", &self.sign_type)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where start-up progress lines go.
 type Progress = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The sandbox gateway.
+#[derive(Debug)]
 pub struct Sandbox;
 
 impl Sandbox {
@@ -761,6 +773,13 @@ pub struct SandboxHandle {
     addr: SocketAddr,
     task: JoinHandle<()>,
     owned_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SandboxHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The control token stays out: it guards the sandbox's control endpoints.
+        f.debug_struct("SandboxHandle").field("addr", &self.addr).field("dir", &self.owned_dir).finish_non_exhaustive()
+    }
 }
 
 /// What `sandbox.json` in the sandbox directory holds.

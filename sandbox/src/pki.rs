@@ -39,7 +39,7 @@ const PRIVATE_DIR: &str = "sandbox-private";
 
 /// An Alipay signing identity: a key and its certificate chain.
 #[derive(Clone, Debug)]
-pub struct AlipayIdentity {
+pub(crate) struct AlipayIdentity {
     pub(crate) key: PrivateKey,
     pub(crate) chain: CertificateChain,
     pub(crate) pem: String,
@@ -47,12 +47,12 @@ pub struct AlipayIdentity {
 
 impl AlipayIdentity {
     /// The certificate's SN (`alipay_cert_sn`).
-    pub fn sn(&self) -> &str {
+    pub(crate) fn sn(&self) -> &str {
         self.chain.sn()
     }
 
     /// The PEM text of the chain (what `alipay.open.app.alipaycert.download` returns).
-    pub fn pem(&self) -> &str {
+    pub(crate) fn pem(&self) -> &str {
         &self.pem
     }
 }
@@ -189,7 +189,7 @@ fn read(dir: &Path, name: &str) -> Result<Vec<u8>, SandboxError> {
 
 impl Pki {
     /// The app certificate's file name.
-    pub fn app_cert_file(app_id: &str) -> String {
+    pub(crate) fn app_cert_file(app_id: &str) -> String {
         format!("appCertPublicKey_{app_id}.crt")
     }
 
@@ -200,7 +200,7 @@ impl Pki {
     /// (`class2.key`, `class2.crt`).
     ///
     /// A PKI generated here uses `algorithm` (RSA or SM2); a loaded one must be of it.
-    pub fn load_or_generate(dir: &Path, app_id: &str, algorithm: KeyAlgorithm) -> Result<Pki, SandboxError> {
+    pub(crate) fn load_or_generate(dir: &Path, app_id: &str, algorithm: KeyAlgorithm) -> Result<Pki, SandboxError> {
         let given = [APP_PRIVATE_KEY.to_string(), ROOT_CERT.to_string(), Pki::app_cert_file(app_id)]
             .iter()
             .any(|name| dir.join(name).exists())
@@ -351,7 +351,7 @@ impl Pki {
     }
 
     /// Issues a new Alipay certificate, makes it current and writes it to `dir`.
-    pub fn rotate(&mut self, dir: &Path) -> Result<&AlipayIdentity, SandboxError> {
+    pub(crate) fn rotate(&mut self, dir: &Path) -> Result<&AlipayIdentity, SandboxError> {
         let (issuer_key, issuer_cert) = self.issuer.as_ref().ok_or_else(|| {
             SandboxError::Pki(format!(
                 "cannot rotate: {}/class2.key and class2.crt (the CA that issues Alipay certificates) were not given",

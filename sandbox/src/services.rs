@@ -89,7 +89,7 @@ pub(crate) struct BillLink {
 }
 
 /// The starting payout balance of the sandbox merchant: 10 000.00.
-pub const START_BALANCE_CENTS: i64 = 1_000_000;
+pub(crate) const START_BALANCE_CENTS: i64 = 1_000_000;
 
 /// The state behind the services.
 #[derive(Debug)]
@@ -156,21 +156,27 @@ impl Services {
     }
 
     /// A fresh one-time user `auth_code` (what the user's authorisation page returns).
-    pub fn issue_auth_code(&mut self) -> String {
+    pub(crate) fn issue_auth_code(&mut self) -> String {
         let code = format!("sandboxAuth{}", random_hex(8));
         self.auth_codes.insert(code.clone(), false);
         code
     }
 
     /// A fresh one-time merchant `app_auth_code` (what the ISV authorisation page returns).
-    pub fn issue_app_auth_code(&mut self) -> String {
+    pub(crate) fn issue_app_auth_code(&mut self) -> String {
         let code = format!("sandboxAppAuth{}", random_hex(8));
         self.app_auth_codes.insert(code.clone(), false);
         code
     }
 
     /// Handles the service `method`, or `None` when it is not one of these.
-    pub fn handle(&mut self, method: &str, biz: &Value, caller: &Caller<'_>, ledger: &Ledger) -> Option<ServiceResult> {
+    pub(crate) fn handle(
+        &mut self,
+        method: &str,
+        biz: &Value,
+        caller: &Caller<'_>,
+        ledger: &Ledger,
+    ) -> Option<ServiceResult> {
         Some(match method {
             "alipay.fund.trans.uni.transfer" => self.transfer(biz, caller),
             "alipay.fund.trans.common.query" => self.transfer_query(biz, caller),
@@ -436,7 +442,7 @@ impl Services {
 
     /// `alipay.data.dataservice.bill.downloadurl.query`: checks the request and keeps the
     /// zip for a short-lived URL under a random token; returns the token.
-    pub fn bill_link(
+    pub(crate) fn bill_link(
         &mut self,
         biz: &Value,
         now: DateTime<Utc>,

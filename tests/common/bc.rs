@@ -8,13 +8,13 @@ use base64::engine::general_purpose::STANDARD;
 const BCPROV: &str = "/usr/share/java/bcprov.jar";
 
 /// Base64 of `bytes`, as the oracle's arguments are given.
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
 /// Runs the oracle on `commands` (one JVM for all of them) and returns one answer per command.
 /// A missing BouncyCastle fails the test: `.ci/run` installs it.
-pub fn run(commands: &[String]) -> Vec<String> {
+pub(crate) fn run(commands: &[String]) -> Vec<String> {
     use std::io::Write;
     assert!(
         std::path::Path::new(BCPROV).exists(),

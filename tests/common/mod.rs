@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// The repository root: the library's manifest folder, which the CLI and sandbox packages sit in.
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     if manifest.join("testdata").exists() {
         manifest
@@ -14,13 +14,13 @@ pub fn root() -> PathBuf {
 }
 
 /// The project's own generated PKI (`testdata/gen.sh`).
-pub fn pki(relative: &str) -> PathBuf {
+pub(crate) fn pki(relative: &str) -> PathBuf {
     root().join("testdata/pki").join(relative)
 }
 
 /// The real public Alipay fixtures, kept beside the repository in `../shared/fixtures`.
 /// A missing folder fails the test: these known answers must always run.
-pub fn shared(relative: &str) -> PathBuf {
+pub(crate) fn shared(relative: &str) -> PathBuf {
     let path = root().join("../shared/fixtures").join(relative);
     assert!(
         path.exists(),
@@ -31,7 +31,7 @@ pub fn shared(relative: &str) -> PathBuf {
 }
 
 /// The JDK oracle's answers for the generated certificates (`testdata/pki/expected-sn.jsonl`).
-pub fn oracle() -> Vec<serde_json::Value> {
+pub(crate) fn oracle() -> Vec<serde_json::Value> {
     std::fs::read_to_string(pki("expected-sn.jsonl"))
         .expect("expected-sn.jsonl")
         .lines()
@@ -40,11 +40,11 @@ pub fn oracle() -> Vec<serde_json::Value> {
 }
 
 /// The oracle's answer for one file name.
-pub fn oracle_for(file: &str) -> serde_json::Value {
+pub(crate) fn oracle_for(file: &str) -> serde_json::Value {
     oracle().into_iter().find(|v| v["file"] == file).unwrap_or_else(|| panic!("no oracle value for {file}"))
 }
 
-pub mod bc;
-pub mod node;
-pub mod redis_server;
-pub mod wire;
+pub(crate) mod bc;
+pub(crate) mod node;
+pub(crate) mod redis_server;
+pub(crate) mod wire;

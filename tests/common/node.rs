@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The pinned version, so results do not change under us.
-pub const VERSION: &str = "4.14.0";
+pub(crate) const VERSION: &str = "4.14.0";
 
 /// Installs the SDK (once per process: the interop tests run in parallel, and concurrent
 /// `npm install`s into one folder undo each other) and returns the folder holding `node_modules`.
-pub fn install() -> PathBuf {
+pub(crate) fn install() -> PathBuf {
     static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(install_now).clone()
 }
@@ -36,7 +36,7 @@ fn install_now() -> PathBuf {
 
 /// Runs `script` (JavaScript) with node inside the install folder, passing `input` as JSON in
 /// argv[2]; returns the JSON the script prints on its last line.
-pub fn run(script: &str, input: &serde_json::Value, tz: &str) -> serde_json::Value {
+pub(crate) fn run(script: &str, input: &serde_json::Value, tz: &str) -> serde_json::Value {
     let dir = install();
     let file = dir.join(format!("script-{}-{}.js", std::process::id(), rand_suffix()));
     std::fs::write(&file, script).unwrap();

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running `redis-server`.
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     child: Option<Child>,
     port: u16,
     /// With persistence: the folder of its append-only file (kept across restarts).
@@ -15,7 +15,7 @@ pub struct RedisServer {
 
 impl RedisServer {
     /// Starts one on a free port and waits until it answers.
-    pub fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = RedisServer { child: None, port, data: None };
         server.restart();
@@ -24,7 +24,7 @@ impl RedisServer {
 
     /// Starts one that keeps its data across restarts (an append-only file, fsync on every
     /// write), as a production Redis behind once-only notifications should.
-    pub fn start_persistent() -> RedisServer {
+    pub(crate) fn start_persistent() -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = RedisServer { child: None, port, data: Some(tempfile::tempdir().unwrap()) };
         server.restart();
@@ -32,25 +32,26 @@ impl RedisServer {
     }
 
     /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
-    pub fn pause(&self) {
-        self.signal(libc::SIGSTOP);
+    pub(crate) fn pause(&self) {
+        self.signal(rustix::process::Signal::STOP);
     }
 
     /// Lets a paused server go on (SIGCONT).
-    pub fn resume(&self) {
-        self.signal(libc::SIGCONT);
+    pub(crate) fn resume(&self) {
+        self.signal(rustix::process::Signal::CONT);
     }
 
-    fn signal(&self, signal: libc::c_int) {
+    fn signal(&self, signal: rustix::process::Signal) {
         let pid = self.child.as_ref().expect("running").id();
-        let pid = libc::pid_t::try_from(pid).unwrap();
+        let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
         // Never a group, never init: only the server this test started.
-        assert!(pid > 1 && pid != libc::pid_t::try_from(std::process::id()).unwrap());
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal {signal} to redis-server {pid}");
+        assert!(pid.as_raw_nonzero().get() > 1 && pid != rustix::process::getpid());
+        rustix::process::kill_process(pid, signal)
+            .unwrap_or_else(|e| panic!("signal {signal:?} to redis-server {pid:?}: {e}"));
     }
 
     /// (Re)starts it on the same port (after [`Self::stop`]).
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let mut args: Vec<String> =
             ["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""].map(String::from).to_vec();
         match &self.data {
@@ -75,7 +76,7 @@ impl RedisServer {
     }
 
     /// Kills it (the port stops answering).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -83,7 +84,7 @@ impl RedisServer {
     }
 
     /// `redis://127.0.0.1:PORT/0`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 }

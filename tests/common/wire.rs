@@ -15,7 +15,7 @@ use super::pki;
 
 /// One request as the server received it.
 #[derive(Debug, Clone)]
-pub struct Captured {
+pub(crate) struct Captured {
     pub method: Method,
     pub uri: Uri,
     pub headers: HeaderMap,
@@ -24,23 +24,23 @@ pub struct Captured {
 
 impl Captured {
     /// Query parameters, decoded as `charset`.
-    pub fn query(&self, charset: Charset) -> Vec<(String, String)> {
+    pub(crate) fn query(&self, charset: Charset) -> Vec<(String, String)> {
         decode_form(self.uri.query().unwrap_or("").as_bytes(), charset)
     }
 
     /// Form-body parameters, decoded as `charset`.
-    pub fn form(&self, charset: Charset) -> Vec<(String, String)> {
+    pub(crate) fn form(&self, charset: Charset) -> Vec<(String, String)> {
         decode_form(&self.body, charset)
     }
 
-    pub fn content_type(&self) -> String {
+    pub(crate) fn content_type(&self) -> String {
         self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
     }
 }
 
 /// Decodes `a=b&c=d` where the percent-encoded bytes are in `charset` (written independently
 /// of the SDK's encoder).
-pub fn decode_form(bytes: &[u8], charset: Charset) -> Vec<(String, String)> {
+pub(crate) fn decode_form(bytes: &[u8], charset: Charset) -> Vec<(String, String)> {
     let decode = |part: &[u8]| -> String {
         let mut raw = Vec::new();
         let mut i = 0;
@@ -76,14 +76,16 @@ pub fn decode_form(bytes: &[u8], charset: Charset) -> Vec<(String, String)> {
 type Responder = dyn Fn(&Captured) -> (u16, Vec<u8>) + Send + Sync;
 
 /// A running capture server.
-pub struct CaptureServer {
+pub(crate) struct CaptureServer {
     pub url: String,
     pub requests: Arc<Mutex<Vec<Captured>>>,
 }
 
 impl CaptureServer {
     /// Starts a server on a free loopback port (call inside a tokio runtime).
-    pub async fn start(responder: impl Fn(&Captured) -> (u16, Vec<u8>) + Send + Sync + 'static) -> CaptureServer {
+    pub(crate) async fn start(
+        responder: impl Fn(&Captured) -> (u16, Vec<u8>) + Send + Sync + 'static,
+    ) -> CaptureServer {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let responder: Arc<Responder> = Arc::new(responder);
         let log = requests.clone();
@@ -104,18 +106,18 @@ impl CaptureServer {
         CaptureServer { url, requests }
     }
 
-    pub fn last(&self) -> Captured {
+    pub(crate) fn last(&self) -> Captured {
         self.requests.lock().unwrap().last().cloned().expect("a request reached the server")
     }
 }
 
 /// The real clock plus an offset the test moves (to make "today" yesterday).
 #[derive(Debug, Default)]
-pub struct ShiftedClock(std::sync::Mutex<chrono::Duration>);
+pub(crate) struct ShiftedClock(std::sync::Mutex<chrono::Duration>);
 
 impl ShiftedClock {
     /// Moves the clock `by` further.
-    pub fn shift(&self, by: chrono::Duration) {
+    pub(crate) fn shift(&self, by: chrono::Duration) {
         *self.0.lock().unwrap() += by;
     }
 }
@@ -128,7 +130,7 @@ impl Clock for ShiftedClock {
 
 /// A sandbox on a [`ShiftedClock`], its timestamp window wide enough for clients on the real
 /// clock once the test moves it on a day (a day's bill exists once the day is over).
-pub async fn sandbox_with_movable_clock() -> (alipay_sandbox::SandboxHandle, Arc<ShiftedClock>) {
+pub(crate) async fn sandbox_with_movable_clock() -> (alipay_sandbox::SandboxHandle, Arc<ShiftedClock>) {
     let clock = Arc::new(ShiftedClock::default());
     let sandbox = alipay_sandbox::Sandbox::builder()
         .clock(clock.clone())
@@ -141,7 +143,7 @@ pub async fn sandbox_with_movable_clock() -> (alipay_sandbox::SandboxHandle, Arc
 
 /// A clock stopped at one instant.
 #[derive(Debug)]
-pub struct FixedClock(pub DateTime<Utc>);
+pub(crate) struct FixedClock(pub DateTime<Utc>);
 
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
@@ -150,7 +152,7 @@ impl Clock for FixedClock {
 }
 
 /// Certificate mode with the project's test PKI.
-pub fn cert_config(gateway: &str) -> ConfigBuilder<CertificateMode> {
+pub(crate) fn cert_config(gateway: &str) -> ConfigBuilder<CertificateMode> {
     Config::builder("2021000000000001")
         .gateway(gateway)
         .app_private_key_file(pki("keys/app_pkcs8.pem"))
@@ -160,7 +162,7 @@ pub fn cert_config(gateway: &str) -> ConfigBuilder<CertificateMode> {
 }
 
 /// Public-key mode with the project's test PKI.
-pub fn public_key_config(gateway: &str) -> ConfigBuilder<PublicKeyMode> {
+pub(crate) fn public_key_config(gateway: &str) -> ConfigBuilder<PublicKeyMode> {
     Config::builder("2021000000000001")
         .gateway(gateway)
         .app_private_key_file(pki("keys/app_pkcs1.pem"))
@@ -168,17 +170,17 @@ pub fn public_key_config(gateway: &str) -> ConfigBuilder<PublicKeyMode> {
 }
 
 /// Alipay's private key in the test PKI.
-pub fn alipay_key() -> PrivateKey {
+pub(crate) fn alipay_key() -> PrivateKey {
     PrivateKey::from_path(pki("ca/alipay.key")).unwrap()
 }
 
-pub fn alipay_cert_sn() -> String {
+pub(crate) fn alipay_cert_sn() -> String {
     CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap().sn().to_string()
 }
 
 /// A response body as Alipay builds it: the node's exact text signed, then
 /// `{"<node>":<node>,"alipay_cert_sn":"…","sign":"…"}` (cert SN left out when `None`).
-pub fn signed_body(method: &str, node: &str, cert_sn: Option<&str>, key: &PrivateKey) -> String {
+pub(crate) fn signed_body(method: &str, node: &str, cert_sn: Option<&str>, key: &PrivateKey) -> String {
     let sign = key.sign(node.as_bytes(), SignType::Rsa2).unwrap();
     let name = format!("{}_response", method.replace('.', "_"));
     match cert_sn {
@@ -188,7 +190,7 @@ pub fn signed_body(method: &str, node: &str, cert_sn: Option<&str>, key: &Privat
 }
 
 /// Checks a signature with the openssl crate directly (not the SDK's verifier).
-pub fn openssl_verifies(cert_or_key_pem: &std::path::Path, content: &[u8], signature_b64: &str) -> bool {
+pub(crate) fn openssl_verifies(cert_or_key_pem: &std::path::Path, content: &[u8], signature_b64: &str) -> bool {
     use base64::Engine as _;
     let pem = std::fs::read(cert_or_key_pem).unwrap();
     let key = match openssl::x509::X509::from_pem(&pem) {

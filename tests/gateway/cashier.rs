@@ -31,13 +31,12 @@ impl Drop for Driver {
         // even when a failed test never closed the session. The signal is sent here, not by
         // `/usr/bin/kill`: procps' kill misreads `-KILL -<pgid>` (seen sending kill(-1, …),
         // which takes every process of the machine with it).
-        if let Ok(group) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: getpgrp and kill take and return plain integers; no memory is shared.
-            let own_group = unsafe { libc::getpgrp() };
-            if group > 1 && group != own_group {
-                // SAFETY: as above; a negative pid names exactly the process group `group`.
-                unsafe { libc::kill(-group, libc::SIGKILL) };
-            }
+        let group = i32::try_from(self.child.id()).ok().and_then(rustix::process::Pid::from_raw);
+        if let Some(group) = group
+            && group.as_raw_nonzero().get() > 1
+            && group != rustix::process::getpgrp()
+        {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

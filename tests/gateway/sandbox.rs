@@ -452,6 +452,6 @@ async fn the_sandbox_can_be_given_the_files() {
     // Files given but incomplete: a clear error, nothing generated over them.
     let partial = tempfile::tempdir().unwrap();
     std::fs::copy(pki("ca/root_bundle.pem"), partial.path().join("alipayRootCert.crt")).unwrap();
-    let error = Sandbox::builder().dir(partial.path()).start().await.err().expect("incomplete files are refused");
+    let error = Sandbox::builder().dir(partial.path()).start().await.expect_err("incomplete files are refused");
     assert!(error.to_string().contains("app_private_key.pem"), "{error}");
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 /// Runs `alipay ARGS` with `stdin` on its standard input.
-pub fn alipay(args: &[&str], stdin: &[u8]) -> Output {
+pub(crate) fn alipay(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_alipay"))
         .args(args)
         .stdin(Stdio::piped())

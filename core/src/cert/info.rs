@@ -165,7 +165,7 @@ impl CertificateInfo {
 }
 
 /// A readable name for a signature algorithm OID.
-pub fn signature_algorithm_name(oid: &str) -> &'static str {
+pub(super) fn signature_algorithm_name(oid: &str) -> &'static str {
     match oid {
         "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
         "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",

@@ -135,7 +135,7 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
-    pub fn from_der(der: Vec<u8>) -> Result<Parsed, DerError> {
+    pub(crate) fn from_der(der: Vec<u8>) -> Result<Parsed, DerError> {
         let range = |tlv: &Tlv<'_>| tlv.offset..tlv.offset + tlv.raw.len();
         let certificate = der::single(&der, "certificate")?;
         if certificate.tag != tag::SEQUENCE {
@@ -212,7 +212,7 @@ impl Parsed {
     }
 
     /// Verifies this certificate's signature over its TBS bytes with `key`.
-    pub fn signature_verifies_with(&self, key: Option<&PKey<Public>>) -> bool {
+    pub(crate) fn signature_verifies_with(&self, key: Option<&PKey<Public>>) -> bool {
         let Some(key) = key else { return false };
         if self.signature_algorithm_oid == crate::sm2::SM3_WITH_SM2_OID {
             // SM2 chains are signed with the same user id as messages (PROTOCOL §11).

@@ -14,6 +14,7 @@ use crate::lifecycle::fleet::{FleetCoordinator, FleetSettings};
 use crate::lifecycle::{AlipayCertStore, CertStorage, DirStorage, IdentityCell};
 use crate::response::{AlipayKeys, ResponseVerifier};
 
+#[derive(Debug)]
 enum Source<T> {
     Loaded(T),
     File(PathBuf),
@@ -47,6 +48,7 @@ struct Common {
 pub struct Undecided;
 
 /// Certificate mode (公钥证书模式): app certificate, Alipay certificate(s), root bundle.
+#[derive(Debug)]
 pub struct CertificateMode {
     app_cert: Option<Source<CertificateChain>>,
     alipay_certs: Vec<Source<CertificateChain>>,
@@ -59,17 +61,20 @@ pub struct CertificateMode {
     download_limit: Option<(u32, Duration)>,
 }
 
+#[derive(Debug)]
 enum StorageSetting {
     Dir(PathBuf),
     Custom(Arc<dyn CertStorage>),
 }
 
 /// Public-key mode (普通公钥模式): the Alipay public key.
+#[derive(Debug)]
 pub struct PublicKeyMode {
     alipay_public_key: Option<Source<PublicKey>>,
 }
 
 /// A mode chosen at run time, from a configuration file.
+#[derive(Debug)]
 pub enum EitherMode {
     /// Certificate mode.
     Certificate(Box<CertificateMode>),

@@ -216,6 +216,7 @@ pub(crate) mod sealed {
     use crate::{Config, Error};
 
     /// How checking the outcome went.
+    #[derive(Debug)]
     pub enum Checked<T> {
         Done(Result<T, Error>),
         /// Signed with a certificate we do not have; `error` is what to report if it cannot be had.
