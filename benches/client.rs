@@ -150,7 +150,7 @@ fn notification_26() -> (Vec<(String, String)>, String) {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let content = alipay_sdk::notify::sign_content(
+    let content = alipay_sdk::primitives::notification::sign_content(
         params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         alipay_sdk::notify::Rule::V1,
     );
@@ -214,7 +214,7 @@ fn v3(c: &mut Criterion) {
     let body = node_1k().into_bytes();
     // Stamped now: an answer far from the clock is refused as a replay.
     let stamp = chrono::Utc::now().timestamp_millis().to_string();
-    let content = alipay_sdk::v3::answer_sign_content(&stamp, "nonce-1", &body);
+    let content = alipay_sdk::primitives::v3::answer_sign_content(&stamp, "nonce-1", &body);
     let signature = alipay_key().sign(&content, SignType::Rsa2).unwrap();
     let answer = HttpResponse::new(200, body)
         .header("alipay-timestamp", &stamp)

@@ -98,8 +98,8 @@
 
 pub use alipay_core;
 pub use alipay_core::{
-    aes, cert, charset, config, excerpt, flow, form, key, kind, model, notify, page, protocol, request, response,
-    server, sm2, v3,
+    aes, cert, charset, config, excerpt, flow, form, key, kind, model, notify, page, primitives, protocol, request,
+    response, server, sm2, v3,
 };
 
 #[cfg(feature = "bill")]

@@ -164,7 +164,8 @@ mod notification_content {
     use alipay_sdk::charset::Charset;
     use alipay_sdk::excerpt::SIGN_CONTENT_EXCERPT_BYTES;
     use alipay_sdk::key::{PublicKey, SignType};
-    use alipay_sdk::notify::{self, NotificationVerifier, NotifyErrorKind, Rule, sign_params};
+    use alipay_sdk::notify::{self, NotificationVerifier, NotifyErrorKind, Rule};
+    use alipay_sdk::primitives::notification::sign_params;
 
     use super::common::pki;
     use super::common::wire::alipay_key;
@@ -236,7 +237,10 @@ mod notification_content {
             }
         }
         let content = |params: &[(String, String)]| {
-            notify::sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), Rule::V1)
+            alipay_sdk::primitives::notification::sign_content(
+                params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                Rule::V1,
+            )
         };
         assert_eq!(content(&merged), content(&genuine), "the merge keeps the signed content");
         let verified = verifier().verify_form(form(&merged, Charset::Utf8).as_bytes(), None, Rule::V1).unwrap();
@@ -613,7 +617,8 @@ mod mutation_sweep {
     use alipay_sdk::cert::CertificateChain;
     use alipay_sdk::charset::Charset;
     use alipay_sdk::key::SignType;
-    use alipay_sdk::notify::{NotificationVerifier, Rule, sign_params};
+    use alipay_sdk::notify::{NotificationVerifier, Rule};
+    use alipay_sdk::primitives::notification::sign_params;
     use alipay_sdk::response::ResponseVerifier;
     use proptest::prelude::*;
 
@@ -1293,7 +1298,9 @@ mod once_only {
             ("trade_status".into(), "TRADE_SUCCESS".into()),
             ("total_amount".into(), "1.00".into()),
         ];
-        let sign = alipay_sdk::notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, Charset::Utf8).unwrap();
+        let sign =
+            alipay_sdk::primitives::notification::sign_params(&params, Rule::V1, &key, SignType::Rsa2, Charset::Utf8)
+                .unwrap();
         params.push(("sign".into(), sign));
         verifier.verify_params(params, Rule::V1).unwrap()
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, SignType};
-use alipay_sdk::request::sign_content;
+use alipay_sdk::primitives::gateway::sign_content;
 use clap::Args;
 
 use crate::Failure;

@@ -7,7 +7,8 @@ use alipay_sdk::cert::CertificateChain;
 use alipay_sdk::config_file::ConfigFile;
 use alipay_sdk::flow::Method;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
-use alipay_sdk::v3::{self, V3Request};
+use alipay_sdk::primitives::v3;
+use alipay_sdk::v3::V3Request;
 use clap::{ArgGroup, Args, Subcommand};
 
 use crate::Failure;

@@ -206,14 +206,6 @@ pub fn parse_form_with_charset(
     Form::parse(body, content_type).map(|form| (form.to_pairs(), form.charset))
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space), exactly once;
-/// `%` must be followed by two hex digits.
-pub fn percent_decode(input: &[u8]) -> Result<Vec<u8>, NotifyError> {
-    let mut out = Vec::with_capacity(input.len());
-    decode_component(input, 0, &mut out)?;
-    Ok(out)
-}
-
 /// The bytes that end a run of plain text in a form body.
 const SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
@@ -329,7 +321,7 @@ fn bad_escape(position: usize) -> NotifyError {
 
 /// Appends the decoded `input` to `out`; `offset` is where `input` starts in the body, for
 /// the error. Runs without escapes are copied whole.
-fn decode_component(input: &[u8], offset: usize, out: &mut Vec<u8>) -> Result<(), NotifyError> {
+pub(crate) fn decode_component(input: &[u8], offset: usize, out: &mut Vec<u8>) -> Result<(), NotifyError> {
     let mut rest = input;
     while let Some(at) = rest.iter().position(|b| matches!(b, b'%' | b'+')) {
         out.extend_from_slice(&rest[..at]);

@@ -38,6 +38,7 @@
 //! | [`lifecycle`] | certificate store and single-flight, storage, fleet coordination seam, app key pair reload, expiry |
 //! | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
 //! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
+//! | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does), for tools, servers playing Alipay's side and tests |
 //! | [`protocol`] | the protocol facts and their reasons (documentation only) |
 //!
 //! Loading the four files of certificate mode, once, and signing:
@@ -83,6 +84,7 @@ pub mod notify;
 pub mod page;
 mod pem;
 mod pkcs1;
+pub mod primitives;
 pub mod protocol;
 pub mod request;
 pub mod response;

@@ -22,7 +22,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::cert::CertificateChain;
 use crate::charset::{Charset, CharsetError};
-use crate::key::{KeyError, PrivateKey, PublicKey, SignType};
+use crate::key::{KeyError, PublicKey, SignType};
 use crate::lifecycle::AlipayCertStore;
 use crate::model::Amount;
 use crate::model::trade::TradeStatus;
@@ -121,20 +121,7 @@ crate::error::layer_error!(
     NotifyError => NotifyErrorKind
 );
 
-pub use crate::form::{Form, parse_form, parse_form_with_charset, percent_decode};
-
-/// The content a notification's signature covers: `sign` (and for V1 `sign_type`) left out,
-/// empty values kept, sorted by key, `k=v` joined with `&`.
-pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
-    content(params, rule, |_| true)
-}
-
-/// The content Alipay's current Java SDKs check (`getSignCheckContentV1/V2`): like
-/// [`sign_content`], but parameters with an empty or blank value (Java's
-/// [`is_java_blank`](crate::request::is_java_blank)) are left out.
-pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
-    content(params, rule, |value| !crate::request::is_java_blank(value))
-}
+pub use crate::form::{Form, parse_form, parse_form_with_charset};
 
 /// [`sign_content`] (or with `keep`, [`java_sign_content`]) of a form, whose parameters are
 /// already sorted.
@@ -143,7 +130,7 @@ fn form_content(form: &Form, rule: Rule, keep: impl Fn(&str, &str) -> bool) -> S
     crate::request::joined(kept, form.text_len() + 2 * form.len())
 }
 
-fn content<'a>(
+pub(crate) fn content<'a>(
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
     rule: Rule,
     keep: impl Fn(&str) -> bool,
@@ -154,20 +141,6 @@ fn content<'a>(
             .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
             .collect(),
     )
-}
-
-/// Signs form parameters as Alipay does for notifications (used by the sandbox and tests) and
-/// returns the base64 signature.
-pub fn sign_params(
-    params: &[(String, String)],
-    rule: Rule,
-    key: &PrivateKey,
-    sign_type: SignType,
-    charset: Charset,
-) -> Result<String, KeyError> {
-    let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), rule);
-    let bytes = charset.encode(&content, "notification")?;
-    key.sign(&bytes, sign_type)
 }
 
 /// The verified parameters of a return to `return_url` ([`NotificationVerifier::verify_return`]):

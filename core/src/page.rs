@@ -2,7 +2,7 @@
 //! mini-program order string. Nothing is sent; the buyer's browser or app does that.
 
 use crate::config::Config;
-use crate::request::{self, Request, RequestError};
+use crate::request::{Request, RequestError};
 
 /// How a page-pay request reaches the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,24 +13,6 @@ pub enum PageMethod {
     Get,
 }
 
-/// Escapes text for an HTML attribute or body: every character with meaning in HTML.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' => out.push_str("&#96;"),
-            '=' => out.push_str("&#61;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// A signed page-pay entry point for `request`: an auto-submitting HTML form (POST) or a URL
 /// (GET) to the configured gateway.
 pub fn page_execute(config: &Config, request: &Request, method: PageMethod) -> Result<String, RequestError> {
@@ -38,7 +20,7 @@ pub fn page_execute(config: &Config, request: &Request, method: PageMethod) -> R
     match method {
         PageMethod::Get => {
             let all: Vec<(String, String)> = signed.query.iter().chain(signed.body.iter()).cloned().collect();
-            let query = request::encode_pairs(all.iter(), signed.charset())?;
+            let query = crate::primitives::gateway::encode_pairs(all.iter(), signed.charset())?;
             let separator = if config.gateway().contains('?') { '&' } else { '?' };
             Ok(format!("{}{separator}{query}", config.gateway()))
         }
@@ -46,14 +28,14 @@ pub fn page_execute(config: &Config, request: &Request, method: PageMethod) -> R
             let action = signed.url(config.gateway())?;
             let mut html = format!(
                 "<form name=\"punchout_form\" method=\"post\" action=\"{}\" accept-charset=\"{}\">\n",
-                html_escape(&action),
+                crate::primitives::escape::html_escape(&action),
                 signed.charset().as_str()
             );
             for (name, value) in &signed.body {
                 html.push_str(&format!(
                     "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                    html_escape(name),
-                    html_escape(value)
+                    crate::primitives::escape::html_escape(name),
+                    crate::primitives::escape::html_escape(value)
                 ));
             }
             html.push_str("<input type=\"submit\" value=\"Pay\" style=\"display:none\">\n</form>\n");
@@ -69,5 +51,5 @@ pub fn sdk_execute(config: &Config, request: &Request) -> Result<String, Request
     let signed = config.sign_request(request)?;
     let mut all: Vec<(String, String)> = signed.query.iter().chain(signed.body.iter()).cloned().collect();
     all.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    Ok(request::encode_pairs(all.iter(), signed.charset())?)
+    Ok(crate::primitives::gateway::encode_pairs(all.iter(), signed.charset())?)
 }

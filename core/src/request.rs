@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
 use crate::charset::{Charset, CharsetError};
@@ -349,14 +348,14 @@ impl SignedRequest {
 
     /// `gateway?<system parameters>`, percent-encoded in the request charset.
     pub fn url(&self, gateway: &str) -> Result<String, CharsetError> {
-        let query = encode_pairs(self.query.iter(), self.charset)?;
+        let query = crate::primitives::gateway::encode_pairs(self.query.iter(), self.charset)?;
         let separator = if gateway.contains('?') { '&' } else { '?' };
         Ok(format!("{gateway}{separator}{query}"))
     }
 
     /// The `application/x-www-form-urlencoded` body in the request charset.
     pub fn form_body(&self) -> Result<Vec<u8>, CharsetError> {
-        Ok(encode_pairs(self.body.iter(), self.charset)?.into_bytes())
+        Ok(crate::primitives::gateway::encode_pairs(self.body.iter(), self.charset)?.into_bytes())
     }
 
     /// The `Content-Type` of the form body.
@@ -491,30 +490,6 @@ fn quoted(name: &str) -> String {
     name.replace('\\', "\\\\").replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
-/// `name=value&…` with names and values form-encoded in `charset` (`+` for spaces), as sent
-/// in the query string and the form body.
-pub fn encode_pairs<'a>(
-    pairs: impl Iterator<Item = &'a (String, String)>,
-    charset: Charset,
-) -> Result<String, CharsetError> {
-    let mut out = String::new();
-    for (name, value) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(&charset.form_encode(name, name)?);
-        out.push('=');
-        out.push_str(&charset.form_encode(value, name)?);
-    }
-    Ok(out)
-}
-
-/// The sign content of request parameters ([protocol](crate::protocol#signing-a-request)): `sign` and empty values dropped,
-/// sorted by key in byte order, `key=value` joined with `&`, no URL-encoding.
-pub fn sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    sorted_content(params.into_iter().filter(|(k, v)| *k != "sign" && !is_java_blank(v)).collect())
-}
-
 /// `k=v` pairs sorted by key in byte order and joined with `&`, unescaped: the shape of every
 /// sign content of the gateway protocol (requests and notifications).
 pub(crate) fn sorted_content(mut kept: Vec<(&str, &str)>) -> String {
@@ -537,15 +512,10 @@ pub(crate) fn joined<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, capaci
     out
 }
 
-/// The `timestamp` parameter: `yyyy-MM-dd HH:mm:ss` in UTC+8, whatever the host's time zone.
-pub fn format_timestamp(at: DateTime<Utc>) -> String {
-    let china = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    at.with_timezone(&china).format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::primitives::gateway::sign_content;
+    use chrono::{DateTime, Utc};
 
     #[test]
     fn sign_content_sorts_drops_empty_and_sign() {
@@ -556,6 +526,6 @@ mod tests {
     #[test]
     fn timestamp_is_utc_plus_8() {
         let at = DateTime::parse_from_rfc3339("2026-01-31T20:30:05Z").unwrap().with_timezone(&Utc);
-        assert_eq!(format_timestamp(at), "2026-02-01 04:30:05");
+        assert_eq!(crate::primitives::gateway::format_timestamp(at), "2026-02-01 04:30:05");
     }
 }

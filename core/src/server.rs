@@ -138,7 +138,7 @@ impl Responder {
             if !is_xml_name(name) {
                 return Err(ServerErrorKind::BadElementName { name: crate::excerpt::capped(name, 64) }.into());
             }
-            inner.push_str(&format!("<{name}>{}</{name}>", xml_escape(value)));
+            inner.push_str(&format!("<{name}>{}</{name}>", crate::primitives::escape::xml_escape(value)));
         }
         self.xml_inner(&inner)
     }
@@ -191,20 +191,4 @@ fn is_xml_name(name: &str) -> bool {
     bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         && !name.to_ascii_lowercase().starts_with("xml")
-}
-
-/// Escapes text for an XML element.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            other => out.push(other),
-        }
-    }
-    out
 }

@@ -57,7 +57,7 @@ fn pad(value: &str) -> String {
 /// The text in Java's GBK (what Alipay writes); a character GBK cannot hold becomes `?`, as
 /// Java's encoder replaces it.
 fn gbk(text: &str) -> Vec<u8> {
-    use alipay_sdk::charset::Charset;
+    use alipay_core::charset::Charset;
     let mut out = Vec::with_capacity(text.len());
     for c in text.chars() {
         match Charset::Gbk.encode(c.encode_utf8(&mut [0; 4]), "bill") {

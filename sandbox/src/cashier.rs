@@ -7,10 +7,10 @@
 //! notification, and redirects the browser to `return_url` with the signed synchronous return
 //! parameters; "Cancel" closes the trade and goes back to `quit_url` (or `return_url`, unsigned).
 
-use alipay_sdk::charset::Charset;
-use alipay_sdk::notify::{self, Rule};
-use alipay_sdk::page::html_escape;
-use alipay_sdk::request::format_timestamp;
+use alipay_core::charset::Charset;
+use alipay_core::notify::Rule;
+use alipay_core::primitives::escape::html_escape;
+use alipay_core::primitives::gateway::format_timestamp;
 
 use super::{AppMode, Shared};
 use crate::faults::{Fault, FaultRule};
@@ -160,11 +160,13 @@ pub(crate) fn pay(shared: &std::sync::Arc<Shared>, body: &[u8]) -> Reply {
     if shared.mode == AppMode::Certificate {
         params.push(("alipay_cert_sn".into(), sn));
     }
-    let Ok(sign) = notify::sign_params(&params, Rule::V1, &key, shared.sign_type, session.charset) else {
+    let Ok(sign) =
+        alipay_core::primitives::notification::sign_params(&params, Rule::V1, &key, shared.sign_type, session.charset)
+    else {
         return error_page(session.charset, "isp.unknow-error", "签名失败");
     };
     params.push(("sign".into(), sign));
-    let query = alipay_sdk::request::encode_pairs(params.iter(), session.charset).unwrap_or_default();
+    let query = alipay_core::primitives::gateway::encode_pairs(params.iter(), session.charset).unwrap_or_default();
     see_other(&with_query(return_url, &query))
 }
 

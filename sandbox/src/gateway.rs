@@ -11,9 +11,9 @@ use super::faults::Fault;
 use super::http::{HttpRequest, Reply};
 use super::ledger::{BizError, NotifyTarget, Trade};
 use super::{AppMode, Shared};
-use alipay_sdk::charset::Charset;
-use alipay_sdk::key::{PublicKey, SignType};
-use alipay_sdk::response::node_name;
+use alipay_core::charset::Charset;
+use alipay_core::key::{PublicKey, SignType};
+use alipay_core::primitives::gateway::node_name;
 
 /// A protocol or business failure to answer with.
 struct Failure {
@@ -48,7 +48,7 @@ struct Processed {
     method: Option<String>,
     charset: Charset,
     node: Result<Map<String, Value>, Failure>,
-    encrypt: Option<alipay_sdk::aes::EncryptType>,
+    encrypt: Option<alipay_core::aes::EncryptType>,
     paid: Option<Trade>,
 }
 
@@ -173,7 +173,7 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
 }
 
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
-    alipay_sdk::notify::percent_decode(input).ok()
+    alipay_core::primitives::notification::percent_decode(input).ok()
 }
 
 /// The `boundary` parameter of a multipart `Content-Type`.
@@ -277,7 +277,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             return Err(invalid("isv.invalid-alipay-root-cert-sn", format!("支付宝根证书序列号不匹配: {root_sn}")));
         }
     }
-    let content = alipay_sdk::request::sign_content(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let content = alipay_core::primitives::gateway::sign_content(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let bytes =
         params.charset.encode(&content, "sign content").map_err(|e| invalid("isv.invalid-charset", e.to_string()))?;
     if !verify_key.is_some_and(|key| key.verify(&bytes, sign, sign_type)) {
@@ -286,13 +286,13 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             // Alipay echoes the content it verified, HTML-escaped.
             format!(
                 "验签出错，建议检查签名字符串或签名私钥与应用公钥证书是否匹配，网关生成的验签字符串为：{}",
-                alipay_sdk::server::xml_escape(&content)
+                alipay_core::primitives::escape::xml_escape(&content)
             ),
         ));
     }
     let mut biz_text = get(values, "biz_content").unwrap_or("{}").to_string();
     if let Some(kind) = get(values, "encrypt_type") {
-        let scheme: alipay_sdk::aes::EncryptType =
+        let scheme: alipay_core::aes::EncryptType =
             kind.parse().map_err(|_| invalid("isv.invalid-encrypt-type", format!("不支持的加密类型: {kind}")))?;
         // The app's key, used with the scheme the request names; the answer uses it too.
         let key = shared
@@ -439,7 +439,7 @@ impl Shared {
 
     /// The key answers are signed with and its certificate's SN: the current Alipay identity,
     /// or a key that is not Alipay's when a fault says so.
-    pub(crate) fn alipay_signer(&self, wrong_key: bool) -> (alipay_sdk::key::PrivateKey, String) {
+    pub(crate) fn alipay_signer(&self, wrong_key: bool) -> (alipay_core::key::PrivateKey, String) {
         let pki = crate::lock(&self.pki);
         let current = pki.identities.last().expect("an Alipay identity");
         let key = if wrong_key { self.wrong_key.clone() } else { current.key.clone() };
@@ -452,7 +452,7 @@ impl Shared {
         method: Option<&str>,
         node: Result<Map<String, Value>, Failure>,
         charset: Charset,
-        encrypt: Option<alipay_sdk::aes::EncryptType>,
+        encrypt: Option<alipay_core::aes::EncryptType>,
         fault: Option<Fault>,
     ) -> Vec<u8> {
         let is_error = node.is_err();

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use alipay_sdk::model::Amount;
-use alipay_sdk::model::trade::TradeStatus;
-use alipay_sdk::request::format_timestamp;
+use alipay_core::model::Amount;
+use alipay_core::model::trade::TradeStatus;
+use alipay_core::primitives::gateway::format_timestamp;
 
 /// A business failure (`code` 40004).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub(crate) type BizResult = Result<Map<String, Value>, BizError>;
 #[derive(Debug, Clone)]
 pub(crate) struct NotifyTarget {
     pub url: String,
-    pub charset: alipay_sdk::charset::Charset,
+    pub charset: alipay_core::charset::Charset,
 }
 
 #[derive(Debug, Clone)]

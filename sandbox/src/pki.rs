@@ -21,8 +21,8 @@ use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 
 use super::SandboxError;
-use alipay_sdk::cert::{Certificate, CertificateChain, RootBundle};
-use alipay_sdk::key::{KeyAlgorithm, PrivateKey};
+use alipay_core::cert::{Certificate, CertificateChain, RootBundle};
+use alipay_core::key::{KeyAlgorithm, PrivateKey};
 
 /// The file names a client needs, inside the sandbox directory.
 pub const APP_PRIVATE_KEY: &str = "app_private_key.pem";
@@ -343,7 +343,7 @@ impl Pki {
         let app_cert = CertificateChain::from_path(dir.join(Pki::app_cert_file(app_id))).map_err(|e| invalid(&e))?;
         let roots = RootBundle::from_path(dir.join(ROOT_CERT)).map_err(|e| invalid(&e))?;
         let partner_id = match app_cert.leaf().role() {
-            alipay_sdk::cert::CertRole::App { partner_id, .. } => partner_id,
+            alipay_core::cert::CertRole::App { partner_id, .. } => partner_id,
             _ => "2088000000000001".to_string(),
         };
         let algorithm = app_key.algorithm();

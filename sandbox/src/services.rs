@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::ledger::{BUYER_ID, BizError, Ledger};
-use alipay_sdk::model::Amount;
-use alipay_sdk::request::format_timestamp;
+use alipay_core::model::Amount;
+use alipay_core::primitives::gateway::format_timestamp;
 
 /// What a service answered: a node, or a failure with its own code (`40004` business,
 /// `40002` invalid arguments, `20001` token).

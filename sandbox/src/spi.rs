@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use super::{AppMode, SandboxError, SandboxHandle};
-use alipay_sdk::charset::Charset;
-use alipay_sdk::notify::{self, Rule};
-use alipay_sdk::request::format_timestamp;
-use alipay_sdk::response::scan;
+use alipay_core::charset::Charset;
+use alipay_core::notify::Rule;
+use alipay_core::primitives::gateway as scan;
+use alipay_core::primitives::gateway::format_timestamp;
 
 /// What the ISV answered, and whether Alipay would accept it.
 #[derive(Debug, Clone, Serialize)]
@@ -59,10 +59,11 @@ pub(crate) async fn call_spi(
     if shared.mode == AppMode::Certificate {
         params.push(("alipay_cert_sn".into(), sn));
     }
-    let sign = notify::sign_params(&params, Rule::V2, &key, shared.sign_type, Charset::Utf8)
-        .map_err(|e| SandboxError::Pki(e.to_string()))?;
+    let sign =
+        alipay_core::primitives::notification::sign_params(&params, Rule::V2, &key, shared.sign_type, Charset::Utf8)
+            .map_err(|e| SandboxError::Pki(e.to_string()))?;
     params.push(("sign".into(), sign));
-    let body = alipay_sdk::request::encode_pairs(params.iter(), Charset::Utf8)
+    let body = alipay_core::primitives::gateway::encode_pairs(params.iter(), Charset::Utf8)
         .map_err(|e| SandboxError::Pki(e.to_string()))?;
     let answer = shared
         .http

@@ -15,9 +15,9 @@ use super::faults::Fault;
 use super::http::{HttpRequest, Reply};
 use super::ledger::NotifyTarget;
 use super::{AppMode, Shared};
-use alipay_sdk::charset::Charset;
-use alipay_sdk::flow::Method;
-use alipay_sdk::key::SignType;
+use alipay_core::charset::Charset;
+use alipay_core::flow::Method;
+use alipay_core::key::SignType;
 
 /// A failure to answer with: HTTP status, code, message.
 struct Refusal {
@@ -125,7 +125,7 @@ fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: b
     let uri =
         if request.query.is_empty() { request.path.clone() } else { format!("{}?{}", request.path, request.query) };
     let token = request.header("alipay-app-auth-token");
-    let content = alipay_sdk::v3::request_sign_content(auth_string, method, &uri, &body, token);
+    let content = alipay_core::primitives::v3::request_sign_content(auth_string, method, &uri, &body, token);
     if !verify_key.is_some_and(|key| key.verify(content.as_bytes(), sign, SignType::Rsa2)) {
         return Err(refuse(401, "invalid-signature", format!("验签出错，网关生成的验签字符串为：{content:?}")));
     }
@@ -198,7 +198,7 @@ impl Shared {
         let mut random = [0u8; 16];
         let _ = openssl::rand::rand_bytes(&mut random);
         let nonce: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let content = alipay_sdk::v3::answer_sign_content(&timestamp, &nonce, body);
+        let content = alipay_core::primitives::v3::answer_sign_content(&timestamp, &nonce, body);
         let signature = key.sign(&content, SignType::Rsa2).unwrap_or_default();
         let mut headers = vec![
             ("alipay-timestamp".to_string(), timestamp),

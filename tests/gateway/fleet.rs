@@ -199,7 +199,14 @@ fn notifications(count: usize) -> Vec<VerifiedNotification> {
                 ("trade_status".into(), "TRADE_SUCCESS".into()),
                 ("total_amount".into(), "1.00".into()),
             ];
-            let sign = alipay_sdk::notify::sign_params(&params, Rule::V1, &key, SignType::Rsa2, Charset::Utf8).unwrap();
+            let sign = alipay_sdk::primitives::notification::sign_params(
+                &params,
+                Rule::V1,
+                &key,
+                SignType::Rsa2,
+                Charset::Utf8,
+            )
+            .unwrap();
             params.push(("sign_type".into(), "RSA2".into()));
             params.push(("sign".into(), sign));
             verifier.verify_params(params, Rule::V1).unwrap()

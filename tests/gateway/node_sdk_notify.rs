@@ -4,7 +4,8 @@ use crate::common::wire::alipay_key;
 use crate::common::{node, pki};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
-use alipay_sdk::notify::{NotificationVerifier, Rule, parse_form, sign_params};
+use alipay_sdk::notify::{NotificationVerifier, Rule, parse_form};
+use alipay_sdk::primitives::notification::sign_params;
 use alipay_sdk::server::Responder;
 use serde_json::json;
 
@@ -122,7 +123,7 @@ fn we_accept_what_node_signs() {
     assert_eq!(biz["subject"], "中文 100%");
     // And it is exactly what our request signing rules produce over the same parameters.
     let params = parse_form(order.as_bytes(), None).unwrap();
-    let ours = alipay_sdk::request::sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let ours = alipay_sdk::primitives::gateway::sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let node_sign = params.iter().find(|(k, _)| k == "sign").unwrap().1.clone();
     assert!(PublicKey::from_path(pki("keys/app_public.pem")).unwrap().verify(
         ours.as_bytes(),

@@ -176,7 +176,7 @@ async fn requests_are_checked_like_alipay_does() {
     assert_eq!(error.request_sign_content.as_deref(), Some(signed.sign_content.as_str()));
     // Unescaped and compared: both lengths, and the first byte where they differ, computed
     // here from the two contents.
-    let gateway_content = alipay_sdk::request::sign_content(tampered.all_params());
+    let gateway_content = alipay_sdk::primitives::gateway::sign_content(tampered.all_params());
     let compared = error.signature_diagnosis.as_deref().expect("the gateway's content was compared");
     assert_eq!(compared.gateway, gateway_content);
     assert_eq!((compared.ours_len, compared.gateway_len), (signed.sign_content.len(), gateway_content.len()));

@@ -215,7 +215,7 @@ async fn bouncycastle_verifies_the_sm2_pki_and_the_notifications() {
     let form = alipay_sdk::form::Form::parse(&body, None).unwrap();
     let params: Vec<(&str, &str)> = form.iter().collect();
     let sign = params.iter().find(|(k, _)| *k == "sign").unwrap().1;
-    let content = alipay_sdk::notify::sign_content(params.iter().copied(), Rule::V1);
+    let content = alipay_sdk::primitives::notification::sign_content(params.iter().copied(), Rule::V1);
 
     let mut commands = vec![
         format!("certverify {} {}", b64(leaf.der()), spki(class2)),

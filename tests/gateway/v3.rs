@@ -271,7 +271,7 @@ fn a_signature_with_whitespace_verifies_as_the_peers_do() {
         wire::cert_config("http://127.0.0.1:9/gateway.do").clock(Arc::new(wire::FixedClock(at))).build().unwrap();
     let signed = config.sign_v3(&V3Request::for_api("alipay.trade.query").body(&json!({}))).unwrap();
     let body = br#"{"out_trade_no":"w"}"#.to_vec();
-    let content = alipay_sdk::v3::answer_sign_content("1700000000000", "n-1", &body);
+    let content = alipay_sdk::primitives::v3::answer_sign_content("1700000000000", "n-1", &body);
     let signature = wire::alipay_key().sign(&content, alipay_sdk::key::SignType::Rsa2).unwrap();
     let wrapped: String =
         signature.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n ");

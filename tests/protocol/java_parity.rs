@@ -107,9 +107,14 @@ mod notifications {
                 .chain(extra)
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            let sign =
-                alipay_sdk::notify::sign_params(&params, Rule::V1, &alipay_key(), SignType::Rsa2, Default::default())
-                    .unwrap();
+            let sign = alipay_sdk::primitives::notification::sign_params(
+                &params,
+                Rule::V1,
+                &alipay_key(),
+                SignType::Rsa2,
+                Default::default(),
+            )
+            .unwrap();
             params.push(("sign".into(), sign));
             url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish()
         };

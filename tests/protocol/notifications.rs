@@ -50,7 +50,8 @@ mod rules {
     use alipay_sdk::charset::Charset;
     use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
     use alipay_sdk::model::trade::TradeStatus;
-    use alipay_sdk::notify::{Expected, NotificationVerifier, NotifyErrorKind, Rule, sign_params};
+    use alipay_sdk::notify::{Expected, NotificationVerifier, NotifyErrorKind, Rule};
+    use alipay_sdk::primitives::notification::sign_params;
 
     use crate::common::pki;
     use crate::common::wire::{alipay_cert_sn, alipay_key};

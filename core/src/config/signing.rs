@@ -72,7 +72,7 @@ impl Config {
         if request.certificate_mode_only && self.cert_mode.is_none() {
             return Err(RequestErrorKind::CertificateModeRequired { method: method.clone() }.into());
         }
-        let timestamp = request::format_timestamp(self.clock.now());
+        let timestamp = crate::primitives::gateway::format_timestamp(self.clock.now());
         let mut query: Vec<(String, String)> = vec![
             ("app_id".into(), self.app_id.clone()),
             ("method".into(), method.clone()),
@@ -141,8 +141,9 @@ impl Config {
         // Like Java: blank values are neither signed nor sent.
         query.retain(|(_, v)| !request::is_java_blank(v));
         body.retain(|(_, v)| !request::is_java_blank(v));
-        let sign_content =
-            request::sign_content(query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())));
+        let sign_content = crate::primitives::gateway::sign_content(
+            query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())),
+        );
         let encoded = self.charset.encode(&sign_content, "sign content")?;
         if let Some(signer) = identity.signer().remote() {
             let encoded = encoded.into_owned();

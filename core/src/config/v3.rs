@@ -6,7 +6,7 @@ use super::Config;
 use crate::flow::HttpResponse;
 use crate::key::{KeyError, KeyErrorKind, RemoteSigner, SignJob, SignType, check_remote};
 use crate::response::AlipayKeys;
-use crate::v3::{self, SignedV3Request, V3Error, V3ErrorKind, V3Failure, V3Request, V3Response};
+use crate::v3::{SignedV3Request, V3Error, V3ErrorKind, V3Failure, V3Request, V3Response};
 
 /// A v3 request with everything but its signature, waiting for a remote signer.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl PreparedV3 {
     }
 
     fn with_signature(mut self, signature: &str) -> SignedV3Request {
-        let authorization = v3::authorization(&self.auth_string, signature);
+        let authorization = crate::primitives::v3::authorization(&self.auth_string, signature);
         self.signed.headers.insert(self.authorization_at, ("authorization".into(), authorization.clone()));
         self.signed.authorization = authorization;
         self.signed
@@ -110,9 +110,10 @@ impl Config {
         let nonce = random_uuid();
         let timestamp = self.clock.now().timestamp_millis();
         let app_cert_sn = if self.cert_mode.is_some() { identity.app_cert_sn() } else { None };
-        let auth_string = v3::auth_string(&self.app_id, app_cert_sn, &nonce, timestamp);
+        let auth_string = crate::primitives::v3::auth_string(&self.app_id, app_cert_sn, &nonce, timestamp);
         let token = request.app_auth_token.as_deref().filter(|t| !t.is_empty());
-        let sign_content = v3::request_sign_content(&auth_string, request.method, &uri, &body, token);
+        let sign_content =
+            crate::primitives::v3::request_sign_content(&auth_string, request.method, &uri, &body, token);
         // The authorization header goes after the accept and encryption headers.
         let authorization_at = headers.len();
         headers.push(("alipay-request-id".into(), random_uuid()));
@@ -187,7 +188,7 @@ impl Config {
                         false
                     }
                 };
-                let content = v3::answer_sign_content(timestamp, nonce, &answer.body);
+                let content = crate::primitives::v3::answer_sign_content(timestamp, nonce, &answer.body);
                 let checks = |key: &crate::key::PublicKey| key.verify(&content, signature, SignType::Rsa2);
                 // Certificate mode's keys are the store `alipay-sn` chooses from (the same
                 // store the gateway protocol and its rotation use).

@@ -101,7 +101,7 @@ fn trusted_by_its_certificate(
     let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
     // The same scan as verification: one node, located exactly (duplicates refused).
     let members = crate::response::scan::top_level_members(&text).map_err(|e| call_error(sn, e))?;
-    let name = crate::response::node_name(METHOD);
+    let name = crate::primitives::gateway::node_name(METHOD);
     let mut nodes = members.iter().filter(|m| m.key == name.as_str());
     let node = match (nodes.next(), nodes.next()) {
         (Some(node), None) => &text[node.value.clone()],

@@ -6,7 +6,7 @@
 //! once with `\/` replaced by `/` (as Alipay's Java SDK does); an encrypted node is verified with
 //! its quotes, then decrypted; the business object is deserialized from the verified bytes.
 
-pub mod scan;
+pub(crate) mod scan;
 
 use std::fmt;
 use std::sync::Arc;
@@ -490,7 +490,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         source,
         excerpt: excerpt(&text),
     })?;
-    let node_name = node_name(method);
+    let node_name = crate::primitives::gateway::node_name(method);
     let unique = |key: &str| -> Result<Option<&scan::Member<'_>>, ResponseError> {
         let mut found = members.iter().filter(|m| m.key == key);
         let first = found.next();
@@ -633,11 +633,6 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         node_raw.to_string()
     };
     Ok(VerifiedResponse { method: method.to_string(), node, body: text.into_owned(), alipay_cert_sn, trace_id: None })
-}
-
-/// `alipay.trade.query` → `alipay_trade_query_response`.
-pub fn node_name(method: &str) -> String {
-    format!("{}_response", method.replace('.', "_"))
 }
 
 /// The failure described by a node, or `None` when it is a success (code `10000`, or no code
