@@ -116,7 +116,7 @@ async fn returned(State(shop): State<Arc<Shop>>, RawQuery(query): RawQuery) -> H
 
 async fn notified(State(shop): State<Arc<Shop>>, headers: HeaderMap, body: Bytes) -> &'static str {
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-    let Ok(verified) = shop.verifier.verify_form(&body, content_type, Rule::V1) else { return "fail" };
+    let Ok(verified) = shop.verifier.verify((&body, content_type), Rule::V1) else { return "fail" };
     let Ok(trade) = verified.trade() else { return "fail" };
     let mut orders = shop.orders.lock().unwrap();
     let Some(order) = orders.get_mut(&trade.out_trade_no) else { return "fail" };

@@ -48,7 +48,7 @@ pub(crate) fn router(state: Arc<NotifyState>) -> Router {
 async fn notify(State(state): State<Arc<NotifyState>>, headers: HeaderMap, body: Bytes) -> (StatusCode, &'static str) {
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
     // Anything but "success" makes Alipay redeliver; forged messages get "failure".
-    let verified = match state.verifier.verify_form(&body, content_type, Rule::V1) {
+    let verified = match state.verifier.verify((&body, content_type), Rule::V1) {
         Ok(verified) => verified,
         Err(error) => {
             eprintln!("rejected notification: {error}");

@@ -54,7 +54,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Signs, sends and verifies one gateway call.
 pub(crate) fn execute(config: &Config, request: &Request) -> Result<VerifiedResponse, Error> {
-    drive(config.start_call(request)?)
+    drive(config.start(request)?)
 }
 
 /// The request over HTTP/1.1 with `Connection: close`: status line, headers, then a body framed by

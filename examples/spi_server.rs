@@ -37,7 +37,7 @@ async fn spi(
     body: Bytes,
 ) -> ([(&'static str, &'static str); 1], String) {
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-    let response = match state.verifier.verify_form(&body, content_type, Rule::V2) {
+    let response = match state.verifier.verify((&body, content_type), Rule::V2) {
         Ok(call) => {
             let biz: serde_json::Value =
                 call.get("biz_content").and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();

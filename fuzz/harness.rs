@@ -27,8 +27,8 @@ pub(crate) fn certificate(data: &[u8]) {
             let _ = (certificate.subject(), certificate.issuer(), certificate.serial_hex(), certificate.role());
             let _ = serde_json::to_string(&certificate.info(chrono::DateTime::UNIX_EPOCH));
         }
-        let _ = chain.clone().expect_alipay_certificate();
-        let _ = chain.expect_app_certificate();
+        let _ = chain.clone().require_alipay_certificate();
+        let _ = chain.require_app_certificate();
     }
     if let Ok(bundle) = RootBundle::from_bytes(data) {
         let _ = bundle.sn().len();
@@ -85,10 +85,10 @@ fn notification_verifiers() -> &'static [NotificationVerifier; 2] {
 /// Notification form bodies, with and without a charset in the content type, both rules.
 pub(crate) fn notification(data: &[u8]) {
     for content_type in [None, Some("application/x-www-form-urlencoded; charset=GBK")] {
-        let _ = alipay_sdk::notify::parse_form(data, content_type);
+        let _ = alipay_sdk::notify::Form::parse(data, content_type).map(|form| form.to_pairs());
         for verifier in notification_verifiers() {
             for rule in [Rule::V1, Rule::V2] {
-                if let Ok(verified) = verifier.verify_form(data, content_type, rule) {
+                if let Ok(verified) = verifier.verify((data, content_type), rule) {
                     let _ = verified.trade();
                 }
             }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::config::Config;
 use crate::model::AlipayApi;
-use crate::notify::{Rule, VerifiedNotification};
+use crate::notify::{IntoForm, Rule, VerifiedNotification};
 use crate::page::PageMethod;
 use crate::request::Request;
 use crate::response::VerifiedResponse;
@@ -92,9 +92,9 @@ impl Client {
     }
 
     /// Signs, sends and verifies a request, following Alipay certificate rotation like
-    /// [`crate::Client::execute`].
-    pub fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        self.run(self.inner.execute(request))
+    /// [`crate::Client::send`].
+    pub fn send(&self, request: &Request) -> Result<VerifiedResponse, Error> {
+        self.run(self.inner.send(request))
     }
 
     /// Fetches and parses a daily bill; see [`crate::Client::download_bill`].
@@ -125,23 +125,23 @@ impl Client {
         self.runtime.block_on(self.inner.download_bill_to(query, limits, out, progress))
     }
 
-    /// Signs, sends and verifies an OpenAPI v3 request; see [`crate::Client::v3`].
-    pub fn v3(&self, request: &crate::v3::V3Request) -> Result<crate::v3::V3Response, Error> {
-        self.run(self.inner.v3(request))
+    /// Signs, sends and verifies an OpenAPI v3 request; see [`crate::Client::send_v3`].
+    pub fn send_v3(&self, request: &crate::v3::V3Request) -> Result<crate::v3::V3Response, Error> {
+        self.run(self.inner.send_v3(request))
     }
 
-    /// Calls a typed API over OpenAPI v3; see [`crate::Client::v3_call`].
-    pub fn v3_call<A: crate::v3::V3Api>(&self, api: &A) -> Result<A::Response, Error> {
-        self.run(self.inner.v3_call(api))
+    /// Calls a typed API over OpenAPI v3; see [`crate::Client::call_v3`].
+    pub fn call_v3<A: crate::v3::V3Api>(&self, api: &A) -> Result<A::Response, Error> {
+        self.run(self.inner.call_v3(api))
     }
 
-    /// [`Self::v3_call`] with per-request options; see [`crate::Client::v3_call_with`].
-    pub fn v3_call_with<A: crate::v3::V3Api>(
+    /// [`Self::call_v3`] with per-request options; see [`crate::Client::call_v3_with`].
+    pub fn call_v3_with<A: crate::v3::V3Api>(
         &self,
         api: &A,
         options: impl FnOnce(crate::v3::V3Request) -> crate::v3::V3Request,
     ) -> Result<A::Response, Error> {
-        self.run(self.inner.v3_call_with(api, options))
+        self.run(self.inner.call_v3_with(api, options))
     }
 
     /// Makes sure the Alipay certificate `sn` is known, downloading it if needed.
@@ -151,13 +151,9 @@ impl Client {
 
     /// Verifies a notification from its raw form body, downloading an unknown Alipay
     /// certificate it names.
-    pub fn verify_notification(
-        &self,
-        body: &[u8],
-        content_type: Option<&str>,
-        rule: Rule,
-    ) -> Result<VerifiedNotification, Error> {
-        self.run(self.inner.verify_notification(body, content_type, rule))
+    pub fn verify_notification(&self, form: impl IntoForm, rule: Rule) -> Result<VerifiedNotification, Error> {
+        let form = form.into_form().map_err(Error::from)?;
+        self.run(self.inner.verify_notification(form, rule))
     }
 
     /// Calls a typed API and returns its verified, typed response.

@@ -39,7 +39,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Method, Step, TransportError};
 use crate::model::AlipayApi;
-use crate::notify::{Rule, VerifiedNotification};
+use crate::notify::{IntoForm, Rule, VerifiedNotification};
 use crate::page::{self, PageMethod};
 use crate::request::Request;
 use crate::response::VerifiedResponse;
@@ -184,7 +184,7 @@ impl Client {
         &self.config
     }
 
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+    async fn exchange(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         // The URL carries the signed query; keep it out of messages and logs.
         let failed = |e: reqwest::Error| {
             let (timed_out, not_sent) = (e.is_timeout(), e.is_connect());
@@ -220,7 +220,7 @@ impl Client {
         let mut step = call.start();
         loop {
             step = match step {
-                Step::Send(request) => call.receive(self.send(request).await),
+                Step::Send(request) => call.receive(self.exchange(request).await),
                 // A remote signer (a KMS behind a network call) is awaited here, not inside
                 // the flow: the runtime's other tasks go on meanwhile.
                 Step::Sign(job) => call.signed(job.sign().await),
@@ -235,8 +235,8 @@ impl Client {
     /// many calls need it at the same time).
     ///
     /// With a [`RetryPolicy`], a failed attempt is sent again when the policy allows it.
-    pub async fn execute(&self, request: &Request) -> Result<VerifiedResponse, Error> {
-        self.with_retries(request.method(), |attempt| Ok(self.config.start_call(request)?.attempt(attempt))).await
+    pub async fn send(&self, request: &Request) -> Result<VerifiedResponse, Error> {
+        self.with_retries(request.method(), |attempt| Ok(self.config.start(request)?.attempt(attempt))).await
     }
 
     /// Runs the calls `start` makes, one per attempt, as the [`RetryPolicy`] allows
@@ -267,24 +267,24 @@ impl Client {
     /// with an Alipay certificate not yet known is verified after that certificate is
     /// downloaded and checked, as for the gateway. With a [`RetryPolicy`], the path (for
     /// example `/v3/alipay/trade/query`) is what [`RetryPolicy::idempotent`] names.
-    pub async fn v3(&self, request: &V3Request) -> Result<V3Response, Error> {
+    pub async fn send_v3(&self, request: &V3Request) -> Result<V3Response, Error> {
         let path = request.path().to_string();
         self.with_retries(&path, |attempt| Ok(self.config.start_v3(request)?.attempt(attempt))).await
     }
 
     /// Calls a typed API over OpenAPI v3 and returns its verified, typed answer.
-    pub async fn v3_call<A: V3Api>(&self, api: &A) -> Result<A::Response, Error> {
-        self.v3_call_with(api, |request| request).await
+    pub async fn call_v3<A: V3Api>(&self, api: &A) -> Result<A::Response, Error> {
+        self.call_v3_with(api, |request| request).await
     }
 
-    /// [`Self::v3_call`] with per-request options (`app_auth_token`, query, headers) set on
+    /// [`Self::call_v3`] with per-request options (`app_auth_token`, query, headers) set on
     /// its [`V3Request`].
-    pub async fn v3_call_with<A: V3Api>(
+    pub async fn call_v3_with<A: V3Api>(
         &self,
         api: &A,
         options: impl FnOnce(V3Request) -> V3Request,
     ) -> Result<A::Response, Error> {
-        let answer = self.v3(&options(api.to_v3_request())).await?;
+        let answer = self.send_v3(&options(api.to_v3_request())).await?;
         Ok(answer.parse()?)
     }
 
@@ -294,15 +294,11 @@ impl Client {
         self.drive(self.config.start_fetch(sn)).await
     }
 
-    /// Verifies a notification (or Alipay's call) from its raw form body, downloading an
+    /// Verifies a notification (or Alipay's call) — a [`crate::notify::Form`] or what one is made
+    /// from, `(body, content_type)` as received ([`IntoForm`]) — downloading an
     /// Alipay certificate it names but we do not have yet.
-    pub async fn verify_notification(
-        &self,
-        body: &[u8],
-        content_type: Option<&str>,
-        rule: Rule,
-    ) -> Result<VerifiedNotification, Error> {
-        self.drive(self.config.start_notification(body, content_type, rule)?).await
+    pub async fn verify_notification(&self, form: impl IntoForm, rule: Rule) -> Result<VerifiedNotification, Error> {
+        self.drive(self.config.start_notification(form, rule)?).await
     }
 
     /// Calls a typed API and returns its verified, typed response.
@@ -329,7 +325,7 @@ impl Client {
         api: &A,
         options: impl FnOnce(Request) -> Request,
     ) -> Result<A::Response, Error> {
-        let response = self.execute(&options(api.to_request())).await?;
+        let response = self.send(&options(api.to_request())).await?;
         Ok(response.parse()?)
     }
 

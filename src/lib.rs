@@ -61,8 +61,8 @@
 //!
 //! // Load the four files of certificate mode once, at start-up.
 //! let app_key = PrivateKey::from_path(pki.join("keys/app_pkcs1.pem"))?;
-//! let app_cert = CertificateChain::from_path(pki.join("ca/app_cert.pem"))?.expect_app_certificate()?;
-//! let alipay_cert = CertificateChain::from_path(pki.join("ca/alipay_cert.pem"))?.expect_alipay_certificate()?;
+//! let app_cert = CertificateChain::from_path(pki.join("ca/app_cert.pem"))?.require_app_certificate()?;
+//! let alipay_cert = CertificateChain::from_path(pki.join("ca/alipay_cert.pem"))?.require_alipay_certificate()?;
 //! let roots = RootBundle::from_path(pki.join("ca/root_bundle.pem"))?;
 //! app_key.check_matches(&app_cert)?;
 //!

@@ -17,7 +17,7 @@
 //! let once = NotifyOnce::new(fleet); // notifications: processed once fleet-wide
 //!
 //! // In the notify_url handler:
-//! let verified = config.notification_verifier().verify_form(body, content_type, Rule::V1)?;
+//! let verified = config.notification_verifier().verify((body, content_type), Rule::V1)?;
 //! let answer = match once.handle(&verified, || async { /* mark the order paid */ Ok::<(), std::io::Error>(()) }).await {
 //!     Ok(handled) => handled.ack(), // "success", or "fail" while another instance processes it
 //!     Err(_) => "fail",             // processing failed: the claim is released, Alipay redelivers

@@ -164,7 +164,7 @@ mod notification_content {
     use alipay_sdk::charset::Charset;
     use alipay_sdk::excerpt::SIGN_CONTENT_EXCERPT_BYTES;
     use alipay_sdk::key::{PublicKey, SignType};
-    use alipay_sdk::notify::{self, NotificationVerifier, NotifyErrorKind, Rule};
+    use alipay_sdk::notify::{NotificationVerifier, NotifyErrorKind, Rule};
     use alipay_sdk::primitives::notification::sign_params;
 
     use super::common::pki;
@@ -219,7 +219,7 @@ mod notification_content {
         let params = signed(&genuine, Charset::Utf8);
         let body = form(&params, Charset::Utf8);
         assert!(body.contains("passback_params=a%3D1%26b%3D2"), "{body}");
-        let verified = verifier().verify_form(body.as_bytes(), None, Rule::V1).unwrap();
+        let verified = verifier().verify((body.as_bytes(), None), Rule::V1).unwrap();
         assert_eq!(verified.get("passback_params"), Some("a=1&b=2"));
         assert_eq!(verified.get("body"), Some("Fish&Chips=5"));
         assert_eq!(verified.trade().unwrap().total_amount.to_string(), "100.00");
@@ -243,7 +243,7 @@ mod notification_content {
             )
         };
         assert_eq!(content(&merged), content(&genuine), "the merge keeps the signed content");
-        let verified = verifier().verify_form(form(&merged, Charset::Utf8).as_bytes(), None, Rule::V1).unwrap();
+        let verified = verifier().verify((form(&merged, Charset::Utf8).as_bytes(), None), Rule::V1).unwrap();
         // The typed notification does not invent the missing status.
         match verified.trade() {
             Err(e) => assert!(matches!(e.kind(), NotifyErrorKind::Field { field: "trade_status", .. }), "{e}"),
@@ -260,7 +260,7 @@ mod notification_content {
         ]);
         let sign = sign_params(&amount_merged, Rule::V1, &alipay_key(), SignType::Rsa2, Charset::Utf8).unwrap();
         amount_merged.push(("sign".into(), sign));
-        let verified = verifier().verify_params(amount_merged, Rule::V1).unwrap();
+        let verified = verifier().verify(amount_merged, Rule::V1).unwrap();
         let error = verified.trade().unwrap_err();
         assert!(matches!(error.kind(), NotifyErrorKind::Field { field: "total_amount", .. }), "{error}");
     }
@@ -271,7 +271,7 @@ mod notification_content {
         with_blanks.push(("merchant_app_id", " "));
         with_blanks.push(("seller_id", "\t"));
         with_blanks.push(("receipt_amount", "  "));
-        let verified = verifier().verify_params(signed(&with_blanks, Charset::Utf8), Rule::V1).unwrap();
+        let verified = verifier().verify(signed(&with_blanks, Charset::Utf8), Rule::V1).unwrap();
         let trade = verified.trade().unwrap();
         assert_eq!(trade.merchant_app_id, None);
         assert_eq!(trade.seller_id, None);
@@ -280,7 +280,7 @@ mod notification_content {
         let mut blank_id = GENUINE.to_vec();
         blank_id.retain(|(k, _)| *k != "out_trade_no");
         blank_id.push(("out_trade_no", "   "));
-        let verified = verifier().verify_params(signed(&blank_id, Charset::Utf8), Rule::V1).unwrap();
+        let verified = verifier().verify(signed(&blank_id, Charset::Utf8), Rule::V1).unwrap();
         let error = verified.trade().unwrap_err();
         assert!(matches!(error.kind(), NotifyErrorKind::Field { field: "out_trade_no", .. }), "{error}");
     }
@@ -289,11 +289,11 @@ mod notification_content {
     fn percent_escapes_take_exactly_two_hex_digits() {
         for bad in ["a=%+1", "a=%-1", "a=%1", "a=%zz", "a=%", "%+1=x"] {
             assert!(
-                matches!(notify::parse_form(bad.as_bytes(), None), Err(e) if matches!(e.kind(), NotifyErrorKind::Malformed { .. })),
+                matches!(alipay_sdk::notify::Form::parse(bad.as_bytes(), None).map(|form| form.to_pairs()), Err(e) if matches!(e.kind(), NotifyErrorKind::Malformed { .. })),
                 "{bad}"
             );
         }
-        let ok = notify::parse_form(b"a=%41%2b+b", None).unwrap();
+        let ok = alipay_sdk::notify::Form::parse(b"a=%41%2b+b", None).map(|form| form.to_pairs()).unwrap();
         assert_eq!(ok, vec![("a".to_string(), "A+ b".to_string())]);
     }
 
@@ -303,23 +303,23 @@ mod notification_content {
             signed(&[("app_id", "2021000000000001"), ("notify_id", "g-1"), ("subject", "中文商品")], Charset::Gbk);
         let body = form(&params, Charset::Gbk);
         let verified = verifier()
-            .verify_form(body.as_bytes(), Some("application/x-www-form-urlencoded; charset=GBK"), Rule::V1)
+            .verify((body.as_bytes(), Some("application/x-www-form-urlencoded; charset=GBK")), Rule::V1)
             .unwrap();
         assert_eq!(verified.get("subject"), Some("中文商品"));
         // Without the header the bytes are not UTF-8: a clear charset error, not a bad signature.
         assert!(
-            matches!(verifier().verify_form(body.as_bytes(), None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
+            matches!(verifier().verify((body.as_bytes(), None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
         );
         // A charset parameter that contradicts the decoding is refused.
         let mixed = owned(&[("charset", "GBK"), ("a", "1"), ("sign", "x")]);
-        assert!(verifier().verify_params_in(mixed, Charset::Utf8, Rule::V1).is_err());
+        assert!(verifier().verify((mixed, Charset::Utf8), Rule::V1).is_err());
     }
 
     #[test]
     fn a_huge_notification_makes_a_small_error_that_gives_the_length() {
         let big = "x".repeat(5_000_000);
         let body = format!("app_id=1&notify_id=2&body={big}&sign=AAAA");
-        let error = verifier().verify_form(body.as_bytes(), None, Rule::V1).unwrap_err();
+        let error = verifier().verify((body.as_bytes(), None), Rule::V1).unwrap_err();
         let message = error.to_string();
         assert!(message.len() < SIGN_CONTENT_EXCERPT_BYTES + 512, "{} bytes", message.len());
         // Sorted: app_id=1&body=…&notify_id=2
@@ -335,7 +335,7 @@ mod notification_content {
         // 200,000 distinct parameters then a duplicate: found (the old check was quadratic).
         let mut body: String = (0..200_000).map(|i| format!("p{i}=v&")).collect();
         body.push_str("p7=again");
-        match notify::parse_form(body.as_bytes(), None) {
+        match alipay_sdk::notify::Form::parse(body.as_bytes(), None).map(|form| form.to_pairs()) {
             Err(e) if matches!(e.kind(), NotifyErrorKind::DuplicateParameter { name } if name == "p7") => {}
             other => panic!("{:?}", other.map(|p| p.len())),
         }
@@ -366,7 +366,7 @@ mod amplification {
 
         // Malformed SNs: nothing is downloaded at all, and the error does not echo 1 MB.
         for (i, sn) in ["NOT-AN-SN", "0123456789ABCDEF0123456789ABCDEF", &"a".repeat(1 << 20)].iter().enumerate() {
-            let error = client.verify_notification(forged(sn, i).as_bytes(), None, Rule::V1).await.unwrap_err();
+            let error = client.verify_notification((forged(sn, i).as_bytes(), None), Rule::V1).await.unwrap_err();
             assert!(
                 matches!(error.alipay_cert().map(|e| e.kind()), Some(DownloadErrorKind::MalformedSn { .. })),
                 "{error}"
@@ -380,7 +380,7 @@ mod amplification {
                 let client = client.clone();
                 tokio::spawn(async move {
                     let sn = format!("{:032x}", 0x5eed_0000_u128 + i as u128);
-                    client.verify_notification(forged(&sn, i).as_bytes(), None, Rule::V1).await
+                    client.verify_notification((forged(&sn, i).as_bytes(), None), Rule::V1).await
                 })
             })
             .collect();
@@ -401,8 +401,8 @@ mod amplification {
         assert_eq!(downloads as u64, store.download_count());
         assert_eq!(rate_limited, 200 - downloads);
         // Nothing is left behind per SN: the maps stay bounded by the budget, not the flood.
-        assert_eq!(store.in_flight_len(), 0);
-        assert!(store.remembered_failures() <= 5);
+        assert_eq!(store.stats().in_flight, 0);
+        assert!(store.stats().remembered_failures <= 5);
         // A genuine rotation is still followed once the budget refills (here: a fresh store).
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -417,8 +417,8 @@ mod amplification {
             let down = std::sync::Arc::new(std::io::Error::other("down"));
             let _ = store.fetch_blocking(&sn, || Err(DownloadErrorKind::Call { sn: sn.clone(), source: down }.into()));
         }
-        assert!(store.remembered_failures() <= 1024, "{}", store.remembered_failures());
-        assert_eq!(store.in_flight_len(), 0);
+        assert!(store.stats().remembered_failures <= 1024, "{}", store.stats().remembered_failures);
+        assert_eq!(store.stats().in_flight, 0);
     }
 }
 
@@ -693,7 +693,7 @@ mod mutation_sweep {
     }
 
     fn check_notification(verifier: &NotificationVerifier, expected: &[(String, String)], mutated: &[u8]) -> bool {
-        match verifier.verify_form(mutated, None, Rule::V1) {
+        match verifier.verify((mutated, None), Rule::V1) {
             Ok(verified) => {
                 assert_eq!(
                     signed_part(verified.params()),
@@ -959,7 +959,7 @@ mod foreign_certificates {
                 let server = CaptureServer::start(move |_| (200, body.clone().into_bytes())).await;
                 let client = Client::new(cert_config(&server.url).clock(clock()).build().unwrap()).unwrap();
                 let what = format!("{} (answer signed: {signed})", stranger.what);
-                let error = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+                let error = client.verify_notification((&notification(&stranger), None), Rule::V1).await.unwrap_err();
                 assert!(refused_as_foreign(&error), "{what}: {error}");
                 let text = alipay_sdk::lifecycle::DownloadError::to_string(error.alipay_cert().unwrap());
                 assert!(text.contains("2088000000000099") && text.contains("2088000000000001"), "{what}: {text}");
@@ -967,7 +967,7 @@ mod foreign_certificates {
                 assert!(!store.contains(&stranger.sn), "{what}");
                 assert_eq!(store.refused_count(), 1, "{what}: counted like a refused download");
                 // Remembered like any refused certificate: not downloaded again at once.
-                let again = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+                let again = client.verify_notification((&notification(&stranger), None), Rule::V1).await.unwrap_err();
                 assert!(
                     again.alipay_cert().is_some_and(|e| matches!(e.kind(), DownloadErrorKind::RecentlyFailed { .. })),
                     "{what}: {again}"
@@ -991,7 +991,7 @@ mod foreign_certificates {
             assert!(!store.contains(&stranger.sn), "{}", stranger.what);
             assert_eq!(store.refused_count(), 1, "{}", stranger.what);
             let client = Client::new(config).unwrap();
-            let error = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+            let error = client.verify_notification((&notification(&stranger), None), Rule::V1).await.unwrap_err();
             assert_eq!(error.kind(), alipay_sdk::ErrorKind::AlipayCert, "{}: {error}", stranger.what);
             assert!(!store.contains(&stranger.sn));
         }
@@ -1012,7 +1012,7 @@ mod foreign_certificates {
             let fleet = alipay_sdk::redis_fleet::RedisFleet::connect(&redis.url()).unwrap();
             let config = cert_config("http://127.0.0.1:9/gateway.do").clock(clock()).fleet(fleet).build().unwrap();
             let client = Client::new(config).unwrap();
-            let error = client.verify_notification(&notification(&stranger), None, Rule::V1).await.unwrap_err();
+            let error = client.verify_notification((&notification(&stranger), None), Rule::V1).await.unwrap_err();
             assert_eq!(error.kind(), alipay_sdk::ErrorKind::AlipayCert, "{}: {error}", stranger.what);
             let store = client.config().cert_mode().unwrap().store();
             assert!(!store.contains(&stranger.sn), "{}", stranger.what);
@@ -1302,7 +1302,7 @@ mod once_only {
             alipay_sdk::primitives::notification::sign_params(&params, Rule::V1, &key, SignType::Rsa2, Charset::Utf8)
                 .unwrap();
         params.push(("sign".into(), sign));
-        verifier.verify_params(params, Rule::V1).unwrap()
+        verifier.verify(params, Rule::V1).unwrap()
     }
 
     /// Completed processings and acknowledgements per notification.
@@ -1613,13 +1613,13 @@ mod bounded_errors {
     fn a_notifications_sign_type_and_charset() {
         let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
         let body = format!("app_id=1&notify_id=2&sign_type={}&sign=AAAA", huge('R'));
-        let error = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap_err();
+        let error = verifier.verify((body.as_bytes(), None), Rule::V1).unwrap_err();
         assert_bounded("sign_type", &error, format!("{error:?}"));
         let body = format!("app_id=1&charset={}&sign=AAAA", huge('x'));
-        let error = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap_err();
+        let error = verifier.verify((body.as_bytes(), None), Rule::V1).unwrap_err();
         assert_bounded("charset", &error, format!("{error:?}"));
         let content_type = format!("application/x-www-form-urlencoded; charset={}", huge('y'));
-        let error = verifier.verify_form(b"app_id=1&sign=AAAA", Some(&content_type), Rule::V1).unwrap_err();
+        let error = verifier.verify((b"app_id=1&sign=AAAA", Some(content_type.as_str())), Rule::V1).unwrap_err();
         assert_bounded("Content-Type charset", &error, format!("{error:?}"));
         assert!(Charset::Utf8.to_string().len() < 10);
     }

@@ -167,7 +167,7 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
         }
     } else {
         let app_cert =
-            load_chain(report, "app certificate", setting("app_cert"), APP_CERT_FIX, |c| c.expect_app_certificate());
+            load_chain(report, "app certificate", setting("app_cert"), APP_CERT_FIX, |c| c.require_app_certificate());
         if let Some(app_cert) = &app_cert {
             if let alipay_sdk::cert::CertRole::App { app_id, .. } = app_cert.leaf().role()
                 && file.app_id.as_deref().is_some_and(|configured| configured != app_id)
@@ -182,9 +182,9 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
         }
         let mut alipay_certs = Vec::new();
         for path in file.alipay_certs() {
-            if let Some(chain) =
-                load_chain(report, "Alipay certificate", Some(path), ALIPAY_CERT_FIX, |c| c.expect_alipay_certificate())
-            {
+            if let Some(chain) = load_chain(report, "Alipay certificate", Some(path), ALIPAY_CERT_FIX, |c| {
+                c.require_alipay_certificate()
+            }) {
                 certificates.push((CertKind::Alipay, chain.leaf().clone()));
                 alipay_certs.push(chain);
             }
@@ -549,7 +549,7 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
         }
     };
     let probe = TradeQuery::by_out_trade_no(format!("alipay-doctor-probe-{}", chrono::Utc::now().timestamp()));
-    match client.execute(&probe.to_request()) {
+    match client.send(&probe.to_request()) {
         Ok(response) => report.pass(
             "signed probe",
             format!(

@@ -32,7 +32,7 @@ pub(crate) fn run(command: KeyCommand) -> Result<(), Failure> {
         KeyCommand::Check { key, cert, json } => {
             let key = PrivateKey::from_path(&key)?;
             // The app's own pair: an Alipay or root certificate here is named as such.
-            let chain = CertificateChain::from_path(&cert)?.expect_app_certificate()?;
+            let chain = CertificateChain::from_path(&cert)?.require_app_certificate()?;
             let result = key.check_matches(&chain);
             if json {
                 let value = serde_json::json!({

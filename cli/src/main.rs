@@ -165,7 +165,7 @@ fn alipay_certificates(
     use alipay_sdk::cert::CertificateChain;
     paths
         .iter()
-        .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::expect_alipay_certificate))
+        .map(|path| CertificateChain::from_path(path).and_then(CertificateChain::require_alipay_certificate))
         .collect()
 }
 

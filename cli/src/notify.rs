@@ -41,7 +41,7 @@ pub(crate) fn run(command: NotifyCommand) -> Result<(), Failure> {
     std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
     let trimmed = body.trim_ascii_end();
     let rule = if v2 { Rule::V2 } else { Rule::V1 };
-    match verifier.verify_form(trimmed, None, rule) {
+    match verifier.verify((trimmed, None), rule) {
         Ok(verified) => {
             let fields: serde_json::Map<String, serde_json::Value> =
                 verified.params().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();

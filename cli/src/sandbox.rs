@@ -310,7 +310,7 @@ async fn run_demo(sandbox: &SandboxHandle) -> Result<(), String> {
     let total: Amount = "88.88".parse().map_err(|e: alipay_sdk::model::AmountError| e.to_string())?;
 
     let order = TradePrecreate::new(&out_trade_no, total, "alipay-sdk demo order");
-    let response = client.execute(&order.to_request().notify_url(&notify_url)).await.map_err(|e| e.to_string())?;
+    let response = client.send(&order.to_request().notify_url(&notify_url)).await.map_err(|e| e.to_string())?;
     let created: alipay_sdk::model::trade::TradePrecreateResponse = response.parse().map_err(|e| e.to_string())?;
     step(2, &format!("alipay.trade.precreate {out_trade_no} {total}: qr_code {}", created.qr_code));
     println!("    response verified with alipay_cert_sn {}", response.alipay_cert_sn().unwrap_or("?"));
@@ -324,7 +324,7 @@ async fn run_demo(sandbox: &SandboxHandle) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let alipay_cert = CertificateChain::from_path(&info.alipay_cert).map_err(|e| e.to_string())?;
     let verifier = NotificationVerifier::certificates([alipay_cert]).map_err(|e| e.to_string())?;
-    let verified = verifier.verify_form(&body, Some(&content_type), Rule::V1).map_err(|e| e.to_string())?;
+    let verified = verifier.verify((&body, Some(content_type.as_str())), Rule::V1).map_err(|e| e.to_string())?;
     let notification = verified.trade().map_err(|e| e.to_string())?;
     notification
         .check(&Expected { app_id: &info.app_id, seller_id: None, total_amount: Some(total) })
@@ -343,7 +343,7 @@ async fn run_demo(sandbox: &SandboxHandle) -> Result<(), String> {
 
     let query = TradeQuery::by_out_trade_no(&out_trade_no).to_request().encrypt(sm2);
     let trade: alipay_sdk::model::trade::TradeQueryResponse =
-        client.execute(&query).await.map_err(|e| e.to_string())?.parse().map_err(|e| e.to_string())?;
+        client.send(&query).await.map_err(|e| e.to_string())?.parse().map_err(|e| e.to_string())?;
     if trade.trade_status != TradeStatus::TradeSuccess {
         return Err(format!("query says {}", trade.trade_status.as_str()));
     }

@@ -55,7 +55,7 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
             param.split_once('=').ok_or_else(|| Failure::Input(format!("--param {param:?}: expected NAME=VALUE")))?;
         request = request.param(name, value);
     }
-    match client.execute(&request) {
+    match client.send(&request) {
         Ok(response) => {
             let node: serde_json::Value = serde_json::from_str(response.node()).unwrap_or_default();
             let by = response.alipay_cert_sn().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default();

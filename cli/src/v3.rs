@@ -116,7 +116,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
     let key = PrivateKey::from_path(&args.key)?;
     let app_cert_sn = match (args.app_cert_sn, &args.app_cert) {
         (Some(sn), _) => Some(sn),
-        (None, Some(path)) => Some(CertificateChain::from_path(path)?.expect_app_certificate()?.sn().to_string()),
+        (None, Some(path)) => Some(CertificateChain::from_path(path)?.require_app_certificate()?.sn().to_string()),
         (None, None) => None,
     };
     let body = match &args.body_file {
@@ -200,7 +200,7 @@ fn call(args: CallArgs) -> Result<(), Failure> {
     if let Some(token) = args.app_auth_token {
         request = request.app_auth_token(token);
     }
-    match client.v3(&request) {
+    match client.send_v3(&request) {
         Ok(answer) => {
             let by = answer.alipay_sn().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default();
             eprintln!("verified HTTP {}{by}", answer.status());

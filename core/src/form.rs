@@ -116,6 +116,18 @@ impl Form {
         Form::checked(text, fields, charset)
     }
 
+    /// A form from parameters decoded elsewhere (exactly once), in the charset their
+    /// `charset` parameter names (UTF-8 without one): what a web framework's form extractor
+    /// gives. When the charset came from the `Content-Type` instead, use [`Self::from_pairs`].
+    pub fn from_params<N: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<Form, NotifyError> {
+        let pairs: Vec<(N, V)> = pairs.into_iter().collect();
+        let named = pairs.iter().find(|(k, _)| k.as_ref() == "charset").map(|(_, v)| v.as_ref());
+        let charset: Charset = named.filter(|c| !c.is_empty()).unwrap_or("UTF-8").parse()?;
+        Form::from_pairs(pairs, charset)
+    }
+
     /// Sorts the parameters by name and refuses a parameter named twice (O(n log n)).
     fn checked(text: String, fields: Vec<Field>, charset: Charset) -> Result<Form, NotifyError> {
         // Keyed by the name's first eight bytes as a number, so that most comparisons of the
@@ -180,6 +192,40 @@ impl Form {
     }
 }
 
+/// What a [`Form`] is made from, for the one verification entry point
+/// ([`crate::notify::NotificationVerifier::verify`] and the drivers' `verify_notification`):
+/// a `Form`, a raw body with its `Content-Type` (`(body, content_type)`, [`Form::parse`]),
+/// decoded parameters (`Vec<(String, String)>`, [`Form::from_params`]), or decoded
+/// parameters with their charset (`(pairs, charset)`, [`Form::from_pairs`]).
+pub trait IntoForm {
+    /// The form, or why these are not a form's contents.
+    fn into_form(self) -> Result<Form, NotifyError>;
+}
+
+impl IntoForm for Form {
+    fn into_form(self) -> Result<Form, NotifyError> {
+        Ok(self)
+    }
+}
+
+impl<B: AsRef<[u8]>> IntoForm for (B, Option<&str>) {
+    fn into_form(self) -> Result<Form, NotifyError> {
+        Form::parse(self.0.as_ref(), self.1)
+    }
+}
+
+impl IntoForm for Vec<(String, String)> {
+    fn into_form(self) -> Result<Form, NotifyError> {
+        Form::from_params(self)
+    }
+}
+
+impl IntoForm for (Vec<(String, String)>, Charset) {
+    fn into_form(self) -> Result<Form, NotifyError> {
+        Form::from_pairs(self.0, self.1)
+    }
+}
+
 impl fmt::Debug for Form {
     /// Parameters in order; `app_auth_token` and `auth_token` values are redacted.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,19 +237,6 @@ impl fmt::Debug for Form {
         list.finish()?;
         write!(f, " ({})", self.charset)
     }
-}
-
-/// Parses a form body into owned pairs; see [`Form::parse`].
-pub fn parse_form(body: &[u8], content_type: Option<&str>) -> Result<Vec<(String, String)>, NotifyError> {
-    Form::parse(body, content_type).map(|form| form.to_pairs())
-}
-
-/// [`parse_form`], also returning the charset the values were decoded in.
-pub fn parse_form_with_charset(
-    body: &[u8],
-    content_type: Option<&str>,
-) -> Result<(Vec<(String, String)>, Charset), NotifyError> {
-    Form::parse(body, content_type).map(|form| (form.to_pairs(), form.charset))
 }
 
 /// The bytes that end a run of plain text in a form body.

@@ -49,8 +49,8 @@
 //! # let pki = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki");
 //!
 //! let app_key = PrivateKey::from_path(pki.join("keys/app_pkcs1.pem"))?;
-//! let app_cert = CertificateChain::from_path(pki.join("ca/app_cert.pem"))?.expect_app_certificate()?;
-//! let alipay_cert = CertificateChain::from_path(pki.join("ca/alipay_cert.pem"))?.expect_alipay_certificate()?;
+//! let app_cert = CertificateChain::from_path(pki.join("ca/app_cert.pem"))?.require_app_certificate()?;
+//! let alipay_cert = CertificateChain::from_path(pki.join("ca/alipay_cert.pem"))?.require_alipay_certificate()?;
 //! let roots = RootBundle::from_path(pki.join("ca/root_bundle.pem"))?;
 //! app_key.check_matches(&app_cert)?;
 //!

@@ -12,7 +12,7 @@
 //! # let key_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/pki/ca/alipay_public.pem");
 //! let verifier = NotificationVerifier::public_key(PublicKey::from_path(key_path)?);
 //! let forged = b"out_trade_no=1&trade_status=TRADE_SUCCESS&sign_type=RSA2&sign=AAAA";
-//! assert!(verifier.verify_form(forged, None, Rule::V1).is_err());
+//! assert!(verifier.verify((forged, None), Rule::V1).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -121,7 +121,7 @@ crate::error::layer_error!(
     NotifyError => NotifyErrorKind
 );
 
-pub use crate::form::{Form, parse_form, parse_form_with_charset};
+pub use crate::form::{Form, IntoForm};
 
 /// [`sign_content`] (or with `keep`, [`java_sign_content`]) of a form, whose parameters are
 /// already sorted.
@@ -201,20 +201,6 @@ impl NotificationVerifier {
         self
     }
 
-    /// Verifies a raw form body (as received, not yet decoded) with its `Content-Type`.
-    ///
-    /// The content is checked with empty values kept and, if that fails, without them (what
-    /// Alipay's current Java SDKs sign). Under the second rule, parameters whose value is empty
-    /// or blank are not covered by the signature: do not act on them.
-    pub fn verify_form(
-        &self,
-        body: &[u8],
-        content_type: Option<&str>,
-        rule: Rule,
-    ) -> Result<VerifiedNotification, NotifyError> {
-        self.verify(Form::parse(body, content_type)?, rule)
-    }
-
     /// Verifies the parameters Alipay appends to `return_url` when the cashier sends the
     /// buyer back after page or wap pay: `query` is the URL's query string as received (after
     /// `?`). Same rules and certificate choice as notifications (V1: `sign` and `sign_type`
@@ -228,7 +214,7 @@ impl NotificationVerifier {
     /// Give `return_url` no query parameters of your own: they arrive beside Alipay's, are not
     /// signed, and make the return fail verification (Alipay's documentation asks for a bare `return_url`).
     pub fn verify_return(&self, query: &str) -> Result<VerifiedReturn, NotifyError> {
-        let verified = self.verify(Form::parse(query.as_bytes(), None)?, Rule::V1)?;
+        let verified = self.verify((query.as_bytes(), None), Rule::V1)?;
         let field = |name: &'static str| {
             verified.get(name).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string).ok_or_else(|| {
                 NotifyError::from(NotifyErrorKind::Field { field: name, detail: "missing".into(), source: None })
@@ -262,32 +248,15 @@ impl NotificationVerifier {
         })
     }
 
-    /// Verifies already decoded parameters (decode them exactly once). The sign content is
-    /// encoded in the `charset` parameter's charset, or UTF-8; when the charset came from the
-    /// `Content-Type` instead, use [`Self::verify_params_in`].
-    pub fn verify_params(
-        &self,
-        params: Vec<(String, String)>,
-        rule: Rule,
-    ) -> Result<VerifiedNotification, NotifyError> {
-        let named = params.iter().find(|(k, _)| k == "charset").map(|(_, v)| v.as_str());
-        let charset: Charset = named.filter(|c| !c.is_empty()).unwrap_or("UTF-8").parse()?;
-        self.verify(Form::from_pairs(params, charset)?, rule)
-    }
-
-    /// Verifies decoded parameters whose values were in `charset` (the sign content is
-    /// encoded in it). A `charset` parameter, when present, must name the same charset.
-    pub fn verify_params_in(
-        &self,
-        params: Vec<(String, String)>,
-        charset: Charset,
-        rule: Rule,
-    ) -> Result<VerifiedNotification, NotifyError> {
-        self.verify(Form::from_pairs(params, charset)?, rule)
-    }
-
-    /// Verifies a decoded [`Form`].
-    pub fn verify(&self, form: Form, rule: Rule) -> Result<VerifiedNotification, NotifyError> {
+    /// Verifies a notification (or Alipay's call): the one entry point, for a [`Form`] or
+    /// anything a form is made from ([`IntoForm`]: `(body, content_type)` as received,
+    /// decoded parameters, a `Form`).
+    ///
+    /// The content is checked with empty values kept and, if that fails, without them (what
+    /// Alipay's current Java SDKs sign). Under the second rule, parameters whose value is empty
+    /// or blank are not covered by the signature: do not act on them.
+    pub fn verify(&self, form: impl IntoForm, rule: Rule) -> Result<VerifiedNotification, NotifyError> {
+        let form = form.into_form()?;
         self.check(&form, rule)?;
         Ok(VerifiedNotification { form, rule })
     }

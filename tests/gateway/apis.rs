@@ -88,7 +88,7 @@ async fn transfers_need_certificate_mode_and_say_so_before_sending() {
         "biz_scene": "DIRECT_TRANSFER", "order_title": "x",
         "payee_info": {"identity": "2088102177846880", "identity_type": "ALIPAY_USER_ID"}
     }));
-    let error = client.execute(&raw).await.unwrap_err();
+    let error = client.send(&raw).await.unwrap_err();
     assert_eq!(failure(&error), ("40002".into(), "isv.missing-app-cert-sn".into(), "缺少应用公钥证书序列号".into()));
     // The balance query is open to both modes.
     client.call(&FundAccountQuery::balance_of(sandbox.partner_id())).await.unwrap();
@@ -148,7 +148,7 @@ async fn an_isv_gets_and_refreshes_an_app_auth_token() {
     // Calling on the merchant's behalf with the token.
     let on_behalf =
         TradePrecreate::new("isv-1", amount("1.00"), "ISV").to_request().app_auth_token(&renewed.app_auth_token);
-    client.execute(&on_behalf).await.unwrap();
+    client.send(&on_behalf).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -88,7 +88,7 @@ async fn public_key_mode_sends_no_sns() {
     })
     .await;
     let client = Client::new(public_key_config(&server.url).build().unwrap()).unwrap();
-    let response = client.execute(&TradeQuery::by_out_trade_no("o-2").to_request()).await.unwrap();
+    let response = client.send(&TradeQuery::by_out_trade_no("o-2").to_request()).await.unwrap();
     assert!(response.node().contains("\"o-2\""));
     let wire = server.last();
     let query = wire.query(Charset::Utf8);
@@ -155,7 +155,7 @@ async fn aes_encrypts_the_request_and_decrypts_the_response() {
     })
     .await;
     let client = Client::new(cert_config(&server.url).aes_key(aes).build().unwrap()).unwrap();
-    let response = client.execute(&TradeQuery::by_out_trade_no("aes-1").to_request().encrypt(true)).await.unwrap();
+    let response = client.send(&TradeQuery::by_out_trade_no("aes-1").to_request().encrypt(true)).await.unwrap();
     assert_eq!(response.node(), query_node("aes-1"));
     let query = server.last().query(Charset::Utf8);
     assert_eq!(get(&query, "encrypt_type"), Some("AES"));
@@ -177,7 +177,7 @@ async fn optional_and_extra_parameters_are_placed_and_signed() {
         .system_param("prod_code", "CYCLE_PAY")
         .param("empty_value", "")
         .param("extra", "a b&c=d");
-    client.execute(&request).await.unwrap();
+    client.send(&request).await.unwrap();
     let wire = server.last();
     let query = wire.query(Charset::Utf8);
     let form = wire.form(Charset::Utf8);
@@ -222,7 +222,7 @@ async fn multipart_upload_signs_text_parts_only() {
     let signed = client.config().sign_request(&request).unwrap();
     assert!(!signed.sign_content.contains("image_content"));
     assert!(signed.sign_content.contains("image_type=png"));
-    client.execute(&request).await.unwrap();
+    client.send(&request).await.unwrap();
     let wire = server.last();
     assert!(wire.content_type().starts_with("multipart/form-data"), "{}", wire.content_type());
     let body = String::from_utf8_lossy(&wire.body);
@@ -340,7 +340,7 @@ fn blocking_client_has_the_same_calls() {
     let client = alipay_sdk::blocking::Client::new(cert_config(&server.url).build().unwrap()).unwrap();
     let trade = client.call(&TradeQuery::by_out_trade_no("b-1")).unwrap();
     assert_eq!(trade.out_trade_no, "b-1");
-    let response = client.execute(&TradeQuery::by_out_trade_no("b-1").to_request()).unwrap();
+    let response = client.send(&TradeQuery::by_out_trade_no("b-1").to_request()).unwrap();
     assert_eq!(response.alipay_cert_sn(), Some(alipay_cert_sn().as_str()));
     assert_eq!(server.requests.lock().unwrap().len(), 2);
 }
@@ -354,7 +354,7 @@ async fn invalid_signature_length_is_counted_in_the_request_charset() {
     .await;
     let client = Client::new(cert_config(&server.url).charset(Charset::Gbk).build().unwrap()).unwrap();
     let request = Request::new("alipay.trade.query").biz_json(r#"{"out_trade_no":"订单-1"}"#);
-    let error = client.execute(&request).await.unwrap_err();
+    let error = client.send(&request).await.unwrap_err();
     let Some(error) = error.unverified() else { panic!("expected unverified") };
     let content = error.request_sign_content.as_deref().unwrap();
     let (gbk, _, _) = encoding_rs::GBK.encode(content);
@@ -372,7 +372,7 @@ async fn multipart_text_parts_are_in_the_request_charset_and_files_carry_a_conte
         .file("image_content", "shop.PNG", vec![0x89, b'P', b'N', b'G'])
         .file_with_type("doc", "notes", "text/markdown", b"# hi".to_vec());
     let signed = config.sign_request(&request).unwrap();
-    let _ = Client::new(config).unwrap().execute(&request).await;
+    let _ = Client::new(config).unwrap().send(&request).await;
     let captured = server.last();
     let content_type = captured.content_type();
     let boundary = content_type.split("boundary=").nth(1).expect("a multipart boundary");

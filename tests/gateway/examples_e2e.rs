@@ -65,7 +65,7 @@ async fn notify_handler_processes_each_trade_once() {
 
     order("ok-1", "20.00");
     client
-        .execute(&TradePrecreate::new("ok-1", "20.00".parse().unwrap(), "Order").to_request().notify_url(&url))
+        .send(&TradePrecreate::new("ok-1", "20.00".parse().unwrap(), "Order").to_request().notify_url(&url))
         .await
         .unwrap();
     sandbox.buyer_pays("ok-1").unwrap();
@@ -93,7 +93,7 @@ async fn notify_handler_processes_each_trade_once() {
     // sandbox keeps redelivering it, and the order is never marked paid.
     order("mismatch-1", "1.00");
     client
-        .execute(&TradePrecreate::new("mismatch-1", "2.00".parse().unwrap(), "Order").to_request().notify_url(&url))
+        .send(&TradePrecreate::new("mismatch-1", "2.00".parse().unwrap(), "Order").to_request().notify_url(&url))
         .await
         .unwrap();
     sandbox.buyer_pays("mismatch-1").unwrap();

@@ -209,7 +209,7 @@ fn notifications(count: usize) -> Vec<VerifiedNotification> {
             .unwrap();
             params.push(("sign_type".into(), "RSA2".into()));
             params.push(("sign".into(), sign));
-            verifier.verify_params(params, Rule::V1).unwrap()
+            verifier.verify(params, Rule::V1).unwrap()
         })
         .collect()
 }

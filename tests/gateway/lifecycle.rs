@@ -434,7 +434,7 @@ async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
     // Nothing listens at the notify_url: the sandbox records the (single) attempt and its body.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let order = TradePrecreate::new("rot-n", "3.30".parse().unwrap(), "N");
-    client.execute(&order.to_request().notify_url(format!("http://127.0.0.1:{port}/notify"))).await.unwrap();
+    client.send(&order.to_request().notify_url(format!("http://127.0.0.1:{port}/notify"))).await.unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     sandbox.buyer_pays("rot-n").unwrap();
     let mut body = None;
@@ -447,12 +447,12 @@ async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
     }
     let body = body.expect("the sandbox tried to deliver");
     assert!(body.contains(&new_sn));
-    let verified = client.verify_notification(body.as_bytes(), None, Rule::V1).await.unwrap();
+    let verified = client.verify_notification((body.as_bytes(), None), Rule::V1).await.unwrap();
     assert_eq!(verified.trade().unwrap().out_trade_no, "rot-n");
     assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
     // A tampered copy still fails, and causes no second download.
     let tampered = body.replace("total_amount=3.30", "total_amount=0.01");
-    assert!(client.verify_notification(tampered.as_bytes(), None, Rule::V1).await.is_err());
+    assert!(client.verify_notification((tampered.as_bytes(), None), Rule::V1).await.is_err());
     assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
 }
 
@@ -483,7 +483,7 @@ async fn an_unsigned_download_answer_is_accepted_on_the_certificates_own_checks(
     // Like a live gateway whose download answer Java never verifies: no sign, no alipay_cert_sn.
     sandbox.set_faults(DOWNLOAD, vec![FaultRule::always(Fault::Unsigned)]);
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
-    let verified = client.execute(&TradeQuery::by_out_trade_no("uns-1").to_request()).await.unwrap();
+    let verified = client.send(&TradeQuery::by_out_trade_no("uns-1").to_request()).await.unwrap();
     assert_eq!(verified.alipay_cert_sn(), Some(new_sn.as_str()));
     assert_eq!(sandbox.request_count(DOWNLOAD), 1);
 }

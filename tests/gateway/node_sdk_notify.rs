@@ -4,7 +4,7 @@ use crate::common::wire::alipay_key;
 use crate::common::{node, pki};
 use alipay_sdk::charset::Charset;
 use alipay_sdk::key::{PrivateKey, PublicKey, SignType};
-use alipay_sdk::notify::{NotificationVerifier, Rule, parse_form};
+use alipay_sdk::notify::{NotificationVerifier, Rule};
 use alipay_sdk::primitives::notification::sign_params;
 use alipay_sdk::server::Responder;
 use serde_json::json;
@@ -108,7 +108,7 @@ fn we_accept_what_node_signs() {
     let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("keys/app_public.pem")).unwrap());
     // `notify_url` holds `&b=2`: the unescaped content reads like a parameter `b`, but that is
     // how Alipay and Node sign it, and Java verifies it: so do we.
-    let verified = verifier.verify_form(order.as_bytes(), None, Rule::V2).unwrap();
+    let verified = verifier.verify((order.as_bytes(), None), Rule::V2).unwrap();
     assert_eq!(verified.get("notify_url"), Some("https://m.example/notify?a=1&b=2"));
     // With the `&` escaped inside the URL (as merchants should), the same Node-signed form verifies.
     let escaped_input = json!({
@@ -117,12 +117,12 @@ fn we_accept_what_node_signs() {
         "notifyUrl": "https://m.example/notify?a=1%26b=2",
     });
     let escaped = node::run(SIGN_ORDER, &escaped_input, "CST-8");
-    let verified = verifier.verify_form(escaped["order"].as_str().unwrap().as_bytes(), None, Rule::V2).unwrap();
+    let verified = verifier.verify((escaped["order"].as_str().unwrap().as_bytes(), None), Rule::V2).unwrap();
     assert_eq!(verified.get("notify_url"), Some("https://m.example/notify?a=1%26b=2"));
     let biz: serde_json::Value = serde_json::from_str(verified.get("biz_content").unwrap()).unwrap();
     assert_eq!(biz["subject"], "中文 100%");
     // And it is exactly what our request signing rules produce over the same parameters.
-    let params = parse_form(order.as_bytes(), None).unwrap();
+    let params = alipay_sdk::notify::Form::parse(order.as_bytes(), None).map(|form| form.to_pairs()).unwrap();
     let ours = alipay_sdk::primitives::gateway::sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let node_sign = params.iter().find(|(k, _)| k == "sign").unwrap().1.clone();
     assert!(PublicKey::from_path(pki("keys/app_public.pem")).unwrap().verify(

@@ -62,9 +62,7 @@ async fn scenario(captured: Captured) {
     let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
     client.call(&TradePrecreate::new("obs-1", "1.00".parse().unwrap(), "Tea")).await.unwrap();
     let verified = client
-        .execute(
-            &alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("no-such")).app_auth_token(TOKEN),
-        )
+        .send(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("no-such")).app_auth_token(TOKEN))
         .await;
     // A verified business failure, with the gateway's trace id.
     let error = verified.unwrap_err();
@@ -76,7 +74,7 @@ async fn scenario(captured: Captured) {
     );
     assert!(error.to_string().contains(&trace_id));
     let ok =
-        client.execute(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("obs-1"))).await.unwrap();
+        client.send(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("obs-1"))).await.unwrap();
     assert_eq!(ok.trace_id().map(str::len), Some(30));
     // Tokens are redacted in Debug too.
     let debug = format!("{:?}", Request::new("alipay.trade.query").app_auth_token(TOKEN));

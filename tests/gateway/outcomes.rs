@@ -46,7 +46,7 @@ async fn every_failure_says_whether_alipay_may_have_acted() {
     let nowhere = sandbox.certificate_config().gateway(format!("http://{closed}/gateway.do")).build().unwrap();
     let error = Client::new(nowhere).unwrap().call(&query()).await.unwrap_err();
     assert_eq!(error.outcome(), Outcome::NotSent, "{error}");
-    let error = client.execute(&Request::new(QUERY).param("sign", "x")).await.unwrap_err();
+    let error = client.send(&Request::new(QUERY).param("sign", "x")).await.unwrap_err();
     assert_eq!(error.outcome(), Outcome::NotSent, "{error}");
     assert!(error.to_string().contains("not sent"), "{error}");
 }

@@ -58,12 +58,12 @@ fn a_tcp_stream_driver_signs_verifies_and_follows_rotation() {
     sandbox.buyer_pays("own-2").unwrap();
     let body = delivered(&sandbox, "own-2");
     assert!(body.contains(&newer_sn));
-    let verified = example::drive(config.start_notification(body.as_bytes(), None, Rule::V1).unwrap()).unwrap();
+    let verified = example::drive(config.start_notification((body.as_bytes(), None), Rule::V1).unwrap()).unwrap();
     assert_eq!(verified.trade().unwrap().out_trade_no, "own-2");
     assert_eq!(sandbox.request_count(DOWNLOAD), 2);
     // A tampered copy fails, and fetches nothing more.
     let tampered = body.replace("total_amount=5.00", "total_amount=0.01");
-    assert!(example::drive(config.start_notification(tampered.as_bytes(), None, Rule::V1).unwrap()).is_err());
+    assert!(example::drive(config.start_notification((tampered.as_bytes(), None), Rule::V1).unwrap()).is_err());
     assert_eq!(sandbox.request_count(DOWNLOAD), 2);
 }
 #[cfg(feature = "blocking")]
@@ -74,11 +74,11 @@ fn the_blocking_client_follows_rotation_and_refuses_to_run_inside_a_runtime() {
     let client = alipay_sdk::blocking::Client::new(sandbox.client_config().build().unwrap()).unwrap();
     client.call(&TradePrecreate::new("blk-1", "1.00".parse().unwrap(), "Tea")).unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
-    let verified = client.execute(&TradeQuery::by_out_trade_no("blk-1").to_request()).unwrap();
+    let verified = client.send(&TradeQuery::by_out_trade_no("blk-1").to_request()).unwrap();
     assert_eq!(verified.alipay_cert_sn(), Some(new_sn.as_str()));
     assert_eq!(sandbox.request_count(DOWNLOAD), 1);
 
-    let inside = runtime.block_on(async { client.execute(&TradeQuery::by_out_trade_no("blk-1").to_request()) });
+    let inside = runtime.block_on(async { client.send(&TradeQuery::by_out_trade_no("blk-1").to_request()) });
     assert_eq!(inside.unwrap_err().kind(), alipay_sdk::ErrorKind::BlockingInAsync);
 }
 

@@ -106,7 +106,7 @@ async fn a_remote_signer_is_awaited_by_the_driver_while_other_tasks_progress() {
     // OpenAPI v3 signs through the same step.
     sandbox.buyer_pays("kms-async-1").unwrap();
     let answer = client
-        .v3(&V3Request::post("/v3/alipay/trade/query").body(&serde_json::json!({"out_trade_no": "kms-async-1"})))
+        .send_v3(&V3Request::post("/v3/alipay/trade/query").body(&serde_json::json!({"out_trade_no": "kms-async-1"})))
         .await
         .unwrap();
     assert_eq!(answer.status(), 200, "{}", answer.text().unwrap());
@@ -170,7 +170,7 @@ async fn a_misbehaving_remote_signer_fails_loudly_and_nothing_is_sent() {
     let error = client.call(&precreate).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Request, "{error}");
     assert!(error.to_string().contains("public key does not verify"), "{error}");
-    let error = client.v3(&V3Request::get("/v3/alipay/user/info/share")).await.unwrap_err();
+    let error = client.send_v3(&V3Request::get("/v3/alipay/user/info/share")).await.unwrap_err();
     assert!(error.to_string().contains("public key does not verify"), "{error}");
     assert_eq!(sandbox.request_count("alipay.trade.precreate"), 0, "nothing was sent");
 

@@ -56,11 +56,11 @@ async fn files_are_shaped_like_alipays() {
     assert_eq!(roots.rsa_roots().len(), 2);
     assert_eq!(roots.skipped().len(), 1, "the ECDSA root must not count");
     assert_eq!(roots.sn(), info.alipay_root_cert_sn);
-    let alipay = CertificateChain::from_path(&info.alipay_cert).unwrap().expect_alipay_certificate().unwrap();
+    let alipay = CertificateChain::from_path(&info.alipay_cert).unwrap().require_alipay_certificate().unwrap();
     assert_eq!(alipay.certificates().len(), 2, "leaf + CA, as Alipay ships it");
     assert!(alipay.certificates()[0].is_signed_by(&alipay.certificates()[1]));
     assert!(roots.rsa_roots().iter().any(|r| alipay.certificates()[1].is_signed_by(r)));
-    let app = CertificateChain::from_path(&info.app_cert).unwrap().expect_app_certificate().unwrap();
+    let app = CertificateChain::from_path(&info.app_cert).unwrap().require_app_certificate().unwrap();
     assert_eq!(app.sn(), info.app_cert_sn);
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sandbox.dir().join("sandbox.json")).unwrap()).unwrap();
@@ -223,7 +223,7 @@ async fn public_key_mode_gbk_and_aes() {
     assert!(config.app_cert_sn().is_none());
     let client = Client::new(config).unwrap();
     let order = TradePrecreate::new("pk-1", amount("3.00"), "中文商品");
-    let response = client.execute(&order.to_request().encrypt(true)).await.unwrap();
+    let response = client.send(&order.to_request().encrypt(true)).await.unwrap();
     assert!(response.node().contains("pk-1"));
     assert!(response.alipay_cert_sn().is_none());
     let trade = client.call(&TradeQuery::by_out_trade_no("pk-1")).await.unwrap();
@@ -270,7 +270,7 @@ async fn notifications_are_signed_and_redelivered_until_success() {
     let client = client(&sandbox);
     let (url, received) = receiver(2).await;
     let order = TradePrecreate::new("n-1", amount("5.20"), "通知测试");
-    client.execute(&order.to_request().notify_url(&url)).await.unwrap();
+    client.send(&order.to_request().notify_url(&url)).await.unwrap();
     sandbox.buyer_pays("n-1").unwrap();
     for _ in 0..500 {
         if sandbox.deliveries().first().is_some_and(|d| d.acknowledged) {
@@ -287,7 +287,7 @@ async fn notifications_are_signed_and_redelivered_until_success() {
 
     let alipay = CertificateChain::from_path(sandbox.info().alipay_cert).unwrap();
     let verifier = NotificationVerifier::certificates([alipay]).unwrap();
-    let verified = verifier.verify_form(&bodies[0].1, Some(&bodies[0].0), Rule::V1).unwrap();
+    let verified = verifier.verify((&bodies[0].1, Some(bodies[0].0.as_str())), Rule::V1).unwrap();
     let trade = verified.trade().unwrap();
     assert_eq!((trade.out_trade_no.as_str(), trade.total_amount), ("n-1", amount("5.20")));
     assert_eq!(trade.trade_status, TradeStatus::TradeSuccess);

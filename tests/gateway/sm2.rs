@@ -83,28 +83,28 @@ async fn an_sm2_app_pays_end_to_end_with_sm4_encryption() {
 
     let (url, received) = receiver().await;
     let order = TradePrecreate::new("sm2-1", amount("66.60"), "国密订单");
-    client.execute(&order.to_request().notify_url(&url)).await.unwrap();
+    client.send(&order.to_request().notify_url(&url)).await.unwrap();
     sandbox.buyer_pays("sm2-1").unwrap();
     let (content_type, body) = first_notification(&received).await;
-    let verified = config.notification_verifier().verify_form(&body, Some(&content_type), Rule::V1).unwrap();
+    let verified = config.notification_verifier().verify((&body, Some(content_type.as_str())), Rule::V1).unwrap();
     assert_eq!(verified.get("sign_type"), Some("SM2"));
     let trade = verified.trade().unwrap();
     assert_eq!((trade.out_trade_no.as_str(), trade.total_amount), ("sm2-1", amount("66.60")));
     // A verifier made from the certificate alone takes SM2 from its key.
     let alipay = CertificateChain::from_path(&info.alipay_cert).unwrap();
-    NotificationVerifier::certificates([alipay.clone()]).unwrap().verify_form(&body, None, Rule::V1).unwrap();
+    NotificationVerifier::certificates([alipay.clone()]).unwrap().verify((&body, None), Rule::V1).unwrap();
     // …and refuses it when told to verify RSA2.
     let rsa2 = NotificationVerifier::certificates([alipay]).unwrap().with_sign_type(SignType::Rsa2);
-    assert!(rsa2.verify_form(&body, None, Rule::V1).is_err());
+    assert!(rsa2.verify((&body, None), Rule::V1).is_err());
 
-    let paid: TradeQueryResponse = client.execute(&query).await.unwrap().parse().unwrap();
+    let paid: TradeQueryResponse = client.send(&query).await.unwrap().parse().unwrap();
     assert_eq!(paid.trade_status, TradeStatus::TradeSuccess);
     let refund = TradeRefund::new(TradeRef::out_trade_no("sm2-1"), amount("6.60"), "r1");
     assert_eq!(client.call(&refund).await.unwrap().refund_fee, amount("6.60"));
     // The sandbox answered in SM4 as asked; the same request with AES_V2 works too.
     let aes_v2 = sandbox.aes_key().with_encrypt_type(EncryptType::AesV2).unwrap();
     let v2_client = Client::new(sandbox.client_config().aes_key(aes_v2).build().unwrap()).unwrap();
-    let again: TradeQueryResponse = v2_client.execute(&query).await.unwrap().parse().unwrap();
+    let again: TradeQueryResponse = v2_client.send(&query).await.unwrap().parse().unwrap();
     assert_eq!(again.trade_status, TradeStatus::TradeSuccess);
 }
 
@@ -209,7 +209,7 @@ async fn bouncycastle_verifies_the_sm2_pki_and_the_notifications() {
     // The notification: its sign content and signature, for BouncyCastle to judge.
     let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
     let (url, received) = receiver().await;
-    client.execute(&TradePrecreate::new("sm2-bc", amount("3.00"), "BC").to_request().notify_url(&url)).await.unwrap();
+    client.send(&TradePrecreate::new("sm2-bc", amount("3.00"), "BC").to_request().notify_url(&url)).await.unwrap();
     sandbox.buyer_pays("sm2-bc").unwrap();
     let (_, body) = first_notification(&received).await;
     let form = alipay_sdk::form::Form::parse(&body, None).unwrap();

@@ -53,8 +53,7 @@ async fn an_accepted_certificate_is_shared_and_revalidated() {
         .map(|c| c.chain.sn().to_string())
         .collect();
     assert_eq!(persisted, vec![new_sn.clone()], "only the entry that validates is loaded");
-    let verified =
-        second.execute(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("st-1"))).await;
+    let verified = second.send(&alipay_sdk::model::AlipayApi::to_request(&TradeQuery::by_out_trade_no("st-1"))).await;
     assert_eq!(verified.unwrap().alipay_cert_sn(), Some(new_sn.as_str()));
     assert_eq!(sandbox.request_count(DOWNLOAD), 1, "the second instance did not download");
 }

@@ -38,31 +38,31 @@ async fn a_trade_made_over_v3_is_the_gateways_trade_and_back() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
     let created =
-        client.v3_call(&TradePrecreate::new("v3-1", amount("12.34"), "v3 order")).await.expect("precreate over v3");
+        client.call_v3(&TradePrecreate::new("v3-1", amount("12.34"), "v3 order")).await.expect("precreate over v3");
     assert_eq!(created.out_trade_no, "v3-1");
     assert!(created.qr_code.starts_with("https://"), "{created:?}");
     // The gateway sees it, and a v3 query sees the payment made through the sandbox.
     let over_gateway = client.call(&TradeQuery::by_out_trade_no("v3-1")).await.unwrap();
     assert_eq!(over_gateway.trade_status, TradeStatus::WaitBuyerPay);
     sandbox.buyer_pays("v3-1").unwrap();
-    let queried = client.v3_call(&TradeQuery::by_out_trade_no("v3-1")).await.unwrap();
+    let queried = client.call_v3(&TradeQuery::by_out_trade_no("v3-1")).await.unwrap();
     assert_eq!((queried.trade_status, queried.total_amount), (TradeStatus::TradeSuccess, amount("12.34")));
     let refunded =
-        client.v3_call(&TradeRefund::new(TradeRef::out_trade_no("v3-1"), amount("2.34"), "r-1")).await.unwrap();
+        client.call_v3(&TradeRefund::new(TradeRef::out_trade_no("v3-1"), amount("2.34"), "r-1")).await.unwrap();
     assert_eq!(refunded.refund_fee, amount("2.34"));
     // Made over the gateway, closed over v3.
     client.call(&TradePrecreate::new("v3-2", amount("1.00"), "gateway order")).await.unwrap();
-    client.v3_call(&TradeClose { trade: TradeRef::out_trade_no("v3-2"), operator_id: None }).await.unwrap();
+    client.call_v3(&TradeClose { trade: TradeRef::out_trade_no("v3-2"), operator_id: None }).await.unwrap();
     assert_eq!(sandbox.trade_status("v3-2"), Some(TradeStatus::TradeClosed));
     // A business failure is a signed, typed v3 error answer.
-    let missing = client.v3_call(&TradeQuery::by_out_trade_no("nope")).await.unwrap_err();
+    let missing = client.call_v3(&TradeQuery::by_out_trade_no("nope")).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::Business);
     assert_eq!(v3_code(&missing), (400, "ACQ.TRADE_NOT_EXIST".into(), true));
     assert!(missing.trace_id().is_some(), "alipay-trace-id is kept: {missing:?}");
     // Raw requests: path parameters and a query are filled, encoded and signed as sent.
     let raw =
         V3Request::post("/v3/alipay/trade/{what}").path_param("what", "query").body(&json!({"out_trade_no": "v3-1"}));
-    let answer = client.v3(&raw).await.unwrap();
+    let answer = client.send_v3(&raw).await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.alipay_sn(), Some(sandbox.info().alipay_cert_sn.as_str()));
     assert!(answer.text().unwrap().contains("\"trade_status\":\"TRADE_SUCCESS\""), "{}", answer.text().unwrap());
@@ -79,12 +79,12 @@ async fn encrypted_bodies_and_the_blocking_client() {
     let config = sandbox.client_config().aes_key(sandbox.aes_key()).build().unwrap();
     let blocking = std::thread::spawn(move || {
         let client = alipay_sdk::blocking::Client::new(config).unwrap();
-        client.v3_call(&TradePrecreate::new("v3-enc", amount("3.00"), "encrypted")).unwrap();
+        client.call_v3(&TradePrecreate::new("v3-enc", amount("3.00"), "encrypted")).unwrap();
         let request = V3Request::for_api("alipay.trade.query").body(&json!({"out_trade_no": "v3-enc"})).encrypt(true);
         let signed = client.config().sign_v3(&request).unwrap();
         assert!(!signed.body().contains("v3-enc"), "the ciphertext is sent and signed");
         assert!(signed.sign_content().contains(signed.body()));
-        client.v3(&request).unwrap()
+        client.send_v3(&request).unwrap()
     });
     let answer = tokio::task::spawn_blocking(move || blocking.join().unwrap()).await.unwrap();
     assert!(
@@ -98,7 +98,7 @@ async fn encrypted_bodies_and_the_blocking_client() {
 async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
-    client.v3_call(&TradePrecreate::new("mp-1", amount("1.00"), "multipart")).await.unwrap();
+    client.call_v3(&TradePrecreate::new("mp-1", amount("1.00"), "multipart")).await.unwrap();
     let upload = V3Request::for_api("alipay.trade.query").body(&json!({"out_trade_no": "mp-1"})).file(
         "image_content",
         "receipt.png",
@@ -108,7 +108,7 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
     assert!(signed.sign_content().ends_with("\n{\"out_trade_no\":\"mp-1\"}\n"), "only the data part is signed");
     let http = signed.http_request("http://x");
     assert!(http.content_type.starts_with("multipart/form-data; boundary="));
-    let answer = client.v3(&upload).await.expect("the sandbox verifies the data part");
+    let answer = client.send_v3(&upload).await.expect("the sandbox verifies the data part");
     assert!(answer.text().unwrap().contains("mp-1"));
     let nonce = |s: &alipay_sdk::v3::SignedV3Request| {
         s.authorization().split(',').find_map(|p| p.strip_prefix("nonce=")).unwrap().to_string()
@@ -129,7 +129,7 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
     assert!(data_part.contains(signed.body()));
     let plain = client.config().aes_key().unwrap().decrypt(signed.body()).unwrap();
     assert_eq!(plain, br#"{"out_trade_no":"mp-1"}"#);
-    let answer = client.v3(&encrypted).await.expect("the sandbox decrypts the data part");
+    let answer = client.send_v3(&encrypted).await.expect("the sandbox decrypts the data part");
     assert!(answer.text().unwrap().contains("mp-1"));
     // A header the SDK owns, a placeholder without a value: refused before anything is sent.
     for bad in [
@@ -139,7 +139,7 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
         V3Request::post("/v3/a b"),
         V3Request::post("/v3/x?already=query"),
     ] {
-        let error = client.v3(&bad).await.unwrap_err();
+        let error = client.send_v3(&bad).await.unwrap_err();
         assert_eq!((error.kind(), error.outcome()), (ErrorKind::Request, alipay_sdk::Outcome::NotSent), "{error}");
     }
 }
@@ -152,8 +152,8 @@ async fn public_key_mode_sends_no_certificate_serials() {
     assert!(!signed.authorization().contains("app_cert_sn"), "{}", signed.authorization());
     assert!(signed.headers().iter().all(|(k, _)| k != "alipay-root-cert-sn"));
     let client = Client::new(config).unwrap();
-    client.v3_call(&TradePrecreate::new("pk-1", amount("1.00"), "public key")).await.unwrap();
-    let queried = client.v3_call(&TradeQuery::by_out_trade_no("pk-1")).await.unwrap();
+    client.call_v3(&TradePrecreate::new("pk-1", amount("1.00"), "public key")).await.unwrap();
+    let queried = client.call_v3(&TradeQuery::by_out_trade_no("pk-1")).await.unwrap();
     assert_eq!(queried.out_trade_no, "pk-1");
 }
 
@@ -224,7 +224,7 @@ async fn the_sandbox_refuses_what_alipay_refuses() {
     assert_eq!(v3_code(&no_root.unwrap_err()), (400, "missing-alipay-root-cert-sn".into(), true));
 
     let stale = sandbox.client_config().clock(Arc::new(Offset(chrono::Duration::minutes(-20)))).build().unwrap();
-    let error = Client::new(stale).unwrap().v3(&query).await.unwrap_err();
+    let error = Client::new(stale).unwrap().send_v3(&query).await.unwrap_err();
     // The gateway's word is shown, but its signed answer is 20 minutes from this host's clock:
     // outside the answer window it is not taken as Alipay's (a replayed failure could be).
     assert_eq!(v3_code(&error), (401, "invalid-timestamp".into(), false));
@@ -235,22 +235,22 @@ async fn the_sandbox_refuses_what_alipay_refuses() {
 async fn unsigned_or_forged_answers_never_pass() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
-    client.v3_call(&TradePrecreate::new("f-1", amount("1.00"), "faults")).await.unwrap();
+    client.call_v3(&TradePrecreate::new("f-1", amount("1.00"), "faults")).await.unwrap();
     let query = TradeQuery::by_out_trade_no("f-1");
     let set = |fault| sandbox.set_faults("alipay.trade.query", vec![FaultRule::times(fault, 1)]);
 
     set(Fault::Unsigned);
-    let error = client.v3_call(&query).await.unwrap_err();
+    let error = client.call_v3(&query).await.unwrap_err();
     assert!(matches!(error.v3().map(|e| e.kind()), Some(V3ErrorKind::Unsigned { status: 200 })), "{error:?}");
     assert_eq!(error.kind(), ErrorKind::Response);
 
     set(Fault::WrongKeySignature);
-    let error = client.v3_call(&query).await.unwrap_err();
+    let error = client.call_v3(&query).await.unwrap_err();
     assert!(matches!(error.v3().map(|e| e.kind()), Some(V3ErrorKind::InvalidSignature { .. })), "{error:?}");
 
     // An unsigned error answer is reported, flagged as not from Alipay.
     set(Fault::UnsignedErrorResponse);
-    let error = client.v3_call(&TradeQuery::by_out_trade_no("nope")).await.unwrap_err();
+    let error = client.call_v3(&TradeQuery::by_out_trade_no("nope")).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unverified);
     assert_eq!(v3_code(&error), (400, "ACQ.TRADE_NOT_EXIST".into(), false));
     assert!(error.to_string().contains("unsigned"), "{error}");
@@ -258,7 +258,7 @@ async fn unsigned_or_forged_answers_never_pass() {
     // Rotation: the next answer names a new certificate, which is fetched, checked and used.
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     let answer =
-        client.v3(&V3Request::for_api("alipay.trade.query").body(&json!({"out_trade_no": "f-1"}))).await.unwrap();
+        client.send_v3(&V3Request::for_api("alipay.trade.query").body(&json!({"out_trade_no": "f-1"}))).await.unwrap();
     assert_eq!(answer.alipay_sn(), Some(new_sn.as_str()));
     assert_eq!(sandbox.request_count("alipay.open.app.alipaycert.download"), 1);
 }

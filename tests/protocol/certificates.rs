@@ -224,25 +224,25 @@ fn root_bundle_without_rsa_root_is_an_error_at_load_time() {
 
 #[test]
 fn wrong_roles_are_named() {
-    let error = CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap().expect_app_certificate().unwrap_err();
+    let error = CertificateChain::from_path(pki("ca/alipay_cert.pem")).unwrap().require_app_certificate().unwrap_err();
     let message = error.to_string();
     assert!(matches!(error.kind(), CertErrorKind::WrongRole { .. }));
     assert!(message.contains("expected the app certificate") && message.contains("an Alipay certificate"), "{message}");
 
-    let error = CertificateChain::from_path(pki("ca/app_cert.pem")).unwrap().expect_alipay_certificate().unwrap_err();
+    let error = CertificateChain::from_path(pki("ca/app_cert.pem")).unwrap().require_alipay_certificate().unwrap_err();
     assert!(error.to_string().contains("an app certificate (app id 2021000000000001)"), "{error}");
 
-    let error = CertificateChain::from_path(pki("ca/root_rsa.pem")).unwrap().expect_alipay_certificate().unwrap_err();
+    let error = CertificateChain::from_path(pki("ca/root_rsa.pem")).unwrap().require_alipay_certificate().unwrap_err();
     assert!(error.to_string().contains("CA certificate"), "{error}");
 
     // Real files in the right roles pass.
     CertificateChain::from_path(shared("alipay/prod_alipayCertPublicKey_RSA2_nodesdk.crt"))
         .unwrap()
-        .expect_alipay_certificate()
+        .require_alipay_certificate()
         .unwrap();
     CertificateChain::from_path(shared("alipay/prod_appCertPublicKey_2021001161683774_nodesdk.crt"))
         .unwrap()
-        .expect_app_certificate()
+        .require_app_certificate()
         .unwrap();
 }
 

@@ -124,7 +124,7 @@ mod notifications {
             ("buyer_open_id", "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5"),
             ("merchant_app_id", "2021000000000002"),
         ]);
-        let trade = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap().trade().unwrap();
+        let trade = verifier.verify((body.as_bytes(), None), Rule::V1).unwrap().trade().unwrap();
         // 12:00:05 in UTC+8 is 04:00:05 UTC.
         let utc = chrono::DateTime::parse_from_rfc3339("2026-03-01T04:00:05Z").unwrap();
         assert_eq!(trade.notify_time.unwrap(), utc);
@@ -134,7 +134,7 @@ mod notifications {
         assert_eq!(trade.merchant_app_id.as_deref(), Some("2021000000000002"));
 
         let bad = sign_form(&[("gmt_payment", "2026/03/01 11:59")]);
-        let error = verifier.verify_form(bad.as_bytes(), None, Rule::V1).unwrap().trade().unwrap_err();
+        let error = verifier.verify((bad.as_bytes(), None), Rule::V1).unwrap().trade().unwrap_err();
         assert!(matches!(error.kind(), NotifyErrorKind::Field { field: "gmt_payment", .. }), "{error}");
     }
 
@@ -143,13 +143,13 @@ mod notifications {
         let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
         for keep_blank in [true, false] {
             let sign = alipay_key().sign(content(keep_blank).as_bytes(), SignType::Rsa2).unwrap();
-            let verified = verifier.verify_form(&form(&sign, false), None, Rule::V1);
+            let verified = verifier.verify((&form(&sign, false), None), Rule::V1);
             assert!(
                 verified.is_ok(),
                 "signed with blank values {}: {verified:?}",
                 if keep_blank { "kept" } else { "left out" }
             );
-            let tampered = verifier.verify_form(&form(&sign, true), None, Rule::V1).unwrap_err();
+            let tampered = verifier.verify((&form(&sign, true), None), Rule::V1).unwrap_err();
             assert!(matches!(tampered.kind(), NotifyErrorKind::InvalidSignature { .. }), "{tampered}");
         }
     }
@@ -200,7 +200,7 @@ fn gb18030_and_gb2312_are_accepted_wherever_gbk_is() {
         .collect();
     body.push(format!("sign={}", url::form_urlencoded::byte_serialize(sign.as_bytes()).collect::<String>()));
     let verifier = NotificationVerifier::public_key(PublicKey::from_path(pki("ca/alipay_public.pem")).unwrap());
-    let verified = verifier.verify_form(body.join("&").as_bytes(), None, Rule::V1).unwrap();
+    let verified = verifier.verify((body.join("&").as_bytes(), None), Rule::V1).unwrap();
     assert_eq!(verified.get("subject"), Some(subject));
 }
 

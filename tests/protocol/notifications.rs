@@ -16,18 +16,18 @@ fn verifier(key: &str) -> NotificationVerifier {
 fn real_trade_notification_v1() {
     let v1 = verifier("alipay-notify-sign-public-key-v1.pem");
     let body = real("vn-real-trade-v1.txt");
-    let verified = v1.verify_form(&body, Some("application/x-www-form-urlencoded"), Rule::V1).unwrap();
+    let verified = v1.verify((&body, Some("application/x-www-form-urlencoded")), Rule::V1).unwrap();
     let trade = verified.trade().unwrap();
     assert!(!trade.out_trade_no.is_empty());
     assert!(verified.get("fund_bill_list").unwrap().starts_with('['));
     assert_eq!(verified.ack(), "success");
     let tampered = real("vn-real-trade-v1-tampered.txt");
     assert!(
-        matches!(v1.verify_form(&tampered, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        matches!(v1.verify((&tampered, None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
     );
     // The same message checked with the V2 rule fails: sign_type is then part of the content.
     assert!(
-        matches!(v1.verify_form(&body, None, Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        matches!(v1.verify((&body, None), Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
     );
 }
 
@@ -35,13 +35,13 @@ fn real_trade_notification_v1() {
 fn real_servicemarket_message_v2() {
     let v2 = verifier("alipay-notify-sign-public-key-v2.pem");
     let body = real("vn-real-servicemarket-v2.txt");
-    v2.verify_form(&body, None, Rule::V2).unwrap();
+    v2.verify((&body, None), Rule::V2).unwrap();
     assert!(
-        matches!(v2.verify_form(&body, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        matches!(v2.verify((&body, None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
     );
     let tampered = real("vn-real-servicemarket-v2-tampered.txt");
     assert!(
-        matches!(v2.verify_form(&tampered, None, Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+        matches!(v2.verify((&tampered, None), Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
     );
 }
 
@@ -114,7 +114,7 @@ mod rules {
     fn valid_notification_gives_a_typed_trade() {
         let body = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
         let verified =
-            public().verify_form(&body, Some("application/x-www-form-urlencoded; charset=utf-8"), Rule::V1).unwrap();
+            public().verify((&body, Some("application/x-www-form-urlencoded; charset=utf-8")), Rule::V1).unwrap();
         assert_eq!(verified.get("subject"), Some("测试 subject+plus %percent& amp=eq"), "decoded exactly once");
         assert_eq!(verified.get("body"), Some(""));
         let trade = verified.trade().unwrap();
@@ -139,7 +139,7 @@ mod rules {
     #[test]
     fn every_tampering_is_caught() {
         let good = signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8);
-        let verify = |p: &[(String, String)]| public().verify_form(&form(p, Charset::Utf8), None, Rule::V1);
+        let verify = |p: &[(String, String)]| public().verify((&form(p, Charset::Utf8), None), Rule::V1);
         verify(&good).unwrap();
 
         let mut value = good.clone();
@@ -171,7 +171,7 @@ mod rules {
         let mut body = form(&good, Charset::Utf8);
         body.extend_from_slice(b"&trade_status=TRADE_CLOSED");
         assert!(
-            matches!(public().verify_form(&body, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::DuplicateParameter { .. }))
+            matches!(public().verify((&body, None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::DuplicateParameter { .. }))
         );
 
         // Dropping the empty value changes the content: empty values are signed.
@@ -186,7 +186,7 @@ mod rules {
         // "%41" must stay "%41" (a second decoding would make it "A" and break the signature).
         let p = params(&[("memo", "%41 + %2B")]);
         let body = form(&signed(&p, Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
-        let verified = public().verify_form(&body, None, Rule::V1).unwrap();
+        let verified = public().verify((&body, None), Rule::V1).unwrap();
         assert_eq!(verified.get("memo"), Some("%41 + %2B"));
     }
 
@@ -196,7 +196,7 @@ mod rules {
         p.iter_mut().find(|(k, _)| k == "charset").unwrap().1 = "GBK".into();
         let body = form(&signed(&p, Rule::V1, &alipay_key(), Charset::Gbk), Charset::Gbk);
         assert!(std::str::from_utf8(&body).unwrap().contains("%B2%E2%CA%D4"), "测试 in GBK");
-        let verified = public().verify_form(&body, None, Rule::V1).unwrap();
+        let verified = public().verify((&body, None), Rule::V1).unwrap();
         assert_eq!(verified.get("subject"), Some("测试 subject+plus %percent& amp=eq"));
     }
 
@@ -204,13 +204,13 @@ mod rules {
     fn v1_and_v2_are_not_interchangeable() {
         let v1 = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
         let v2 = form(&signed(&params(&[]), Rule::V2, &alipay_key(), Charset::Utf8), Charset::Utf8);
-        public().verify_form(&v1, None, Rule::V1).unwrap();
-        public().verify_form(&v2, None, Rule::V2).unwrap();
+        public().verify((&v1, None), Rule::V1).unwrap();
+        public().verify((&v2, None), Rule::V2).unwrap();
         assert!(
-            matches!(public().verify_form(&v1, None, Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+            matches!(public().verify((&v1, None), Rule::V2), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
         );
         assert!(
-            matches!(public().verify_form(&v2, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
+            matches!(public().verify((&v2, None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::InvalidSignature { .. }))
         );
     }
 
@@ -222,7 +222,7 @@ mod rules {
         let sn = alipay_cert_sn();
         let with_sn =
             form(&signed(&params(&[("alipay_cert_sn", &sn)]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
-        verifier.verify_form(&with_sn, None, Rule::V1).unwrap();
+        verifier.verify((&with_sn, None), Rule::V1).unwrap();
         let unknown = form(
             &signed(
                 &params(&[("alipay_cert_sn", "ffffffffffffffffffffffffffffffff")]),
@@ -233,22 +233,22 @@ mod rules {
             Charset::Utf8,
         );
         assert!(
-            matches!(verifier.verify_form(&unknown, None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::UnknownCertSn { .. }))
+            matches!(verifier.verify((&unknown, None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::UnknownCertSn { .. }))
         );
         let without_sn = form(&signed(&params(&[]), Rule::V1, &alipay_key(), Charset::Utf8), Charset::Utf8);
-        verifier.verify_form(&without_sn, None, Rule::V1).unwrap();
+        verifier.verify((&without_sn, None), Rule::V1).unwrap();
     }
 
     #[test]
     fn malformed_forms_are_rejected() {
         assert!(
-            matches!(public().verify_form(b"a=%zz&sign=x", None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Malformed { .. }))
+            matches!(public().verify((b"a=%zz&sign=x", None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Malformed { .. }))
         );
         assert!(
-            matches!(public().verify_form(b"charset=latin9&sign=x", None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
+            matches!(public().verify((b"charset=latin9&sign=x", None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
         );
         assert!(
-            matches!(public().verify_form(b"a=%FF&sign=x", None, Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
+            matches!(public().verify((b"a=%FF&sign=x", None), Rule::V1), Err(e) if matches!(e.kind(), NotifyErrorKind::Charset(_)))
         );
     }
 }
@@ -358,22 +358,22 @@ fn a_notification_signed_without_its_alipay_cert_sn_verifies() {
     // Signed without alipay_cert_sn: with the empty value kept, and without it (current Java).
     for keep_empty in [true, false] {
         let body = form(&params, &sign(&joined(&params, keep_empty)));
-        let verified = verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap();
+        let verified = verifier.verify((body.as_bytes(), None), Rule::V1).unwrap();
         assert_eq!(verified.get("fund_bill_list"), Some(fund_bill_list), "never HTML-unescaped");
         assert_eq!(verified.get("alipay_cert_sn"), Some(chain.sn()));
         let tampered = body.replace("total_amount=88.88", "total_amount=0.01");
-        assert!(verifier.verify_form(tampered.as_bytes(), None, Rule::V1).is_err());
+        assert!(verifier.verify((tampered.as_bytes(), None), Rule::V1).is_err());
     }
     // Signed with it (Java's generic check): still verifies.
     let mut with_sn = params.clone();
     with_sn.push(("alipay_cert_sn", chain.sn().to_string()));
     with_sn.sort();
     let body = form(&params, &sign(&joined(&with_sn, true)));
-    verifier.verify_form(body.as_bytes(), None, Rule::V1).unwrap();
+    verifier.verify((body.as_bytes(), None), Rule::V1).unwrap();
     // An HTML-unescaped fund_bill_list is other content: it does not verify.
     let unescaped = body.replace("%26quot%3B", "%22");
     assert_ne!(unescaped, body);
-    assert!(verifier.verify_form(unescaped.as_bytes(), None, Rule::V1).is_err());
+    assert!(verifier.verify((unescaped.as_bytes(), None), Rule::V1).is_err());
 }
 
 /// A return to `return_url` signed without its `alipay_cert_sn` verifies too (returns are

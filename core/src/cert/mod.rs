@@ -269,7 +269,7 @@ impl CertificateChain {
     }
 
     /// Checks that this file is an app certificate, not the Alipay certificate or a CA.
-    pub fn expect_app_certificate(self) -> Result<Self, CertError> {
+    pub fn require_app_certificate(self) -> Result<Self, CertError> {
         match self.leaf().role() {
             CertRole::Alipay { .. } | CertRole::Authority => Err(CertErrorKind::WrongRole {
                 origin: self.origin.clone(),
@@ -283,7 +283,7 @@ impl CertificateChain {
     }
 
     /// Checks that this file is an Alipay certificate, not the app certificate or a CA.
-    pub fn expect_alipay_certificate(self) -> Result<Self, CertError> {
+    pub fn require_alipay_certificate(self) -> Result<Self, CertError> {
         match self.leaf().role() {
             CertRole::App { .. } | CertRole::Authority => Err(CertErrorKind::WrongRole {
                 origin: self.origin.clone(),

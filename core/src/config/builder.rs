@@ -564,7 +564,7 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
     };
     let app_cert = app_cert
         .load(CertificateChain::from_path)
-        .and_then(CertificateChain::expect_app_certificate)
+        .and_then(CertificateChain::require_app_certificate)
         .map_err(cert_field("app_cert"))?;
     signer.check_matches(&app_cert).map_err(ConfigErrorKind::KeyMismatch)?;
     let root = root.load(RootBundle::from_path).map_err(cert_field("alipay_root_cert"))?;
@@ -585,7 +585,7 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
     for source in mode.alipay_certs {
         let chain = source
             .load(CertificateChain::from_path)
-            .and_then(CertificateChain::expect_alipay_certificate)
+            .and_then(CertificateChain::require_alipay_certificate)
             .map_err(cert_field("alipay_cert"))?;
         let key = PublicKey::from_certificate(chain.leaf())
             .map_err(|source| ConfigErrorKind::Key { field: "alipay_cert", source })?;

@@ -20,7 +20,7 @@ impl Config {
     }
 
     /// An IO-free gateway call for `request`, signed now ([`crate::flow`]).
-    pub fn start_call(&self, request: &Request) -> Result<crate::flow::Call<'_, crate::flow::Gateway>, crate::Error> {
+    pub fn start(&self, request: &Request) -> Result<crate::flow::Call<'_, crate::flow::Gateway>, crate::Error> {
         crate::flow::Call::gateway(self, request)
     }
 
@@ -28,11 +28,10 @@ impl Config {
     /// fetch the Alipay certificate the notification names.
     pub fn start_notification(
         &self,
-        body: &[u8],
-        content_type: Option<&str>,
+        form: impl crate::notify::IntoForm,
         rule: crate::notify::Rule,
     ) -> Result<crate::flow::Call<'_, crate::flow::Notification>, crate::Error> {
-        crate::flow::Call::notification(self, body, content_type, rule)
+        Ok(crate::flow::Call::notification(self, form.into_form()?, rule))
     }
 
     /// An IO-free fetch of the Alipay certificate `sn` ([`crate::flow`]).

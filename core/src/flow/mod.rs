@@ -18,7 +18,7 @@
 //! # fn my_http(method: &str, url: &str, headers: &[(String, String)], content_type: &str, body: &[u8]) -> Result<(u16, Vec<(String, String)>, Vec<u8>), std::io::Error> { unimplemented!() }
 //! # fn block_on<F: std::future::Future>(future: F) -> F::Output { unimplemented!() }
 //! fn execute(config: &Config, request: &Request) -> Result<alipay_core::VerifiedResponse, alipay_core::Error> {
-//!     let mut call = config.start_call(request)?;
+//!     let mut call = config.start(request)?;
 //!     let mut step = call.start();
 //!     loop {
 //!         step = match step {
@@ -589,14 +589,8 @@ impl<'c> Call<'c, V3> {
 }
 
 impl<'c> Call<'c, Notification> {
-    pub(crate) fn notification(
-        config: &'c Config,
-        body: &[u8],
-        content_type: Option<&str>,
-        rule: Rule,
-    ) -> Result<Self, Error> {
-        let form = notify::Form::parse(body, content_type)?;
-        Ok(Call::new(config, Notification { form, rule }))
+    pub(crate) fn notification(config: &'c Config, form: notify::Form, rule: Rule) -> Self {
+        Call::new(config, Notification { form, rule })
     }
 }
 

@@ -243,7 +243,7 @@ impl IdentityCell {
         let cert = match (cert, self.certificate_mode) {
             (Some(bytes), true) => {
                 let chain = CertificateChain::from_bytes_named(bytes, cert_name)
-                    .and_then(CertificateChain::expect_app_certificate)
+                    .and_then(CertificateChain::require_app_certificate)
                     .map_err(ReloadErrorKind::Cert)?;
                 key.check_matches(&chain).map_err(ReloadErrorKind::Mismatch)?;
                 let leaf = chain.leaf();

@@ -17,7 +17,8 @@ pub use expiry::{CertKind, ExpiryEntry, ExpiryReport, ExpiryStatus};
 pub use identity::{AppIdentity, IdentityCell, ReloadError, ReloadErrorKind, ReloadOutcome, WatchHandle};
 pub use storage::{CertStorage, DirStorage, StorageError};
 pub use store::{
-    AlipayCertStore, CertSource, DownloadError, DownloadErrorKind, StoredCert, Turn, TurnGuard, is_well_formed_sn,
+    AlipayCertStore, CertSource, DownloadError, DownloadErrorKind, StoreStats, StoredCert, Turn, TurnGuard,
+    is_well_formed_sn,
 };
 
 /// Locks a mutex whose data stays consistent even if a holder panicked (every critical

@@ -579,10 +579,6 @@ impl AlipayCertStore {
     }
 
     /// Validates and stores downloaded content (persisting it when configured).
-    pub fn accept(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
-        self.accept_inner(content, requested_sn)
-    }
-
     fn accept_inner(&self, content: &[u8], requested_sn: &str) -> Result<(), DownloadError> {
         let chain = self.validate(content, requested_sn)?;
         if let Some(storage) = &self.storage
@@ -644,7 +640,7 @@ impl AlipayCertStore {
 
     /// The single-flight turn for `sn`: only one holder of a [`TurnGuard`] per SN at a time.
     /// The IO-free call flow hands it to its driver ([`crate::flow::Step::AwaitTurn`]).
-    pub fn turn(self: &Arc<Self>, sn: &str) -> Turn {
+    pub(crate) fn turn(self: &Arc<Self>, sn: &str) -> Turn {
         let gate = lock(&self.in_flight).entry(sn.to_string()).or_default().clone();
         Turn { store: self.clone(), sn: sn.to_string(), gate }
     }
@@ -687,7 +683,7 @@ impl AlipayCertStore {
     /// With the turn held: whether `sn` must be downloaded now. `Ok(false)`: it is known
     /// (another caller fetched it meanwhile). An error: it failed recently, or the download
     /// budget is spent. `Ok(true)` counts a download; report its result to [`Self::finish`].
-    pub fn begin(&self, _turn: &TurnGuard, sn: &str) -> Result<bool, DownloadError> {
+    pub(crate) fn begin(&self, _turn: &TurnGuard, sn: &str) -> Result<bool, DownloadError> {
         Self::check_sn(sn)?;
         if self.contains(sn) {
             return Ok(false);
@@ -702,7 +698,7 @@ impl AlipayCertStore {
 
     /// With the turn held: validates and stores downloaded content (or records the failure,
     /// which is then not retried for `retry_after`).
-    pub fn finish(
+    pub(crate) fn finish(
         &self,
         turn: &TurnGuard,
         sn: &str,
@@ -742,17 +738,33 @@ impl AlipayCertStore {
         if self.begin(&turn, sn)? { self.finish(&turn, sn, download()) } else { Ok(()) }
     }
 
-    /// How many SNs have a single-flight gate right now (for tests of boundedness).
-    #[doc(hidden)]
-    pub fn in_flight_len(&self) -> usize {
-        lock(&self.in_flight).len()
+    /// The store's counters at this moment, for metrics and health checks: what it holds,
+    /// what it downloaded and refused, and the size of its bounded bookkeeping.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            known: self.certs.load().len(),
+            downloads: self.download_count(),
+            refused: self.refused_count(),
+            in_flight: lock(&self.in_flight).len(),
+            remembered_failures: lock(&self.failures).len(),
+        }
     }
+}
 
-    /// How many failed SNs are remembered (bounded).
-    #[doc(hidden)]
-    pub fn remembered_failures(&self) -> usize {
-        lock(&self.failures).len()
-    }
+/// The counters of an [`AlipayCertStore`] ([`AlipayCertStore::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// Certificates known (configured, downloaded, persisted, shared).
+    pub known: usize,
+    /// Downloads attempted.
+    pub downloads: u64,
+    /// Certificates refused (downloads, storage and the fleet alike).
+    pub refused: u64,
+    /// SNs being fetched right now (each holds a single-flight gate until its fetch ends).
+    pub in_flight: usize,
+    /// Failed SNs remembered (so that they are not retried at once); bounded.
+    pub remembered_failures: usize,
 }
 
 /// A failed attempt for one SN, remembered until `retry_at`.
@@ -968,6 +980,6 @@ mod tests {
             .fetch_blocking(sn, || Err(DownloadErrorKind::Call { sn: sn.into(), source: down }.into()))
             .unwrap_err();
         assert!(matches!(error.kind(), DownloadErrorKind::Call { .. }));
-        assert_eq!(store.remembered_failures(), 1);
+        assert_eq!(store.stats().remembered_failures, 1);
     }
 }
