@@ -285,7 +285,7 @@ impl FleetBackend for RedisFleet {
 
     fn try_lock<'a>(&'a self, sn: &'a str, ttl: Duration) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
         Box::pin(async move {
-            let token = random_token();
+            let token = random_token()?;
             let ttl = ttl.as_millis().max(1) as u64;
             let command =
                 ::redis::cmd("SET").arg(self.key("certlock", sn)).arg(&token).arg("NX").arg("PX").arg(ttl).clone();
@@ -313,10 +313,10 @@ impl FleetBackend for RedisFleet {
     }
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 16];
-    openssl::rand::rand_bytes(&mut bytes).expect("the OpenSSL random generator works");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A lock or claim token: unguessable, or the operation fails
+/// ([the policy](alipay_core::random)).
+fn random_token() -> Result<String, alipay_core::random::RandomError> {
+    alipay_core::random::hex::<16>("a fleet lock or claim token")
 }
 
 /// What [`NotifyOnce::handle`] did with a delivery, and what to answer Alipay.
@@ -370,6 +370,10 @@ pub enum OnceError<E> {
     /// Processing failed: the claim was released, so Alipay's redelivery is processed again.
     #[error("processing the notification failed: {0}")]
     Process(#[source] E),
+    /// The random source failed: no claim token can be made, nothing was processed (answer
+    /// `fail`; Alipay redelivers).
+    #[error(transparent)]
+    Random(alipay_core::random::RandomError),
 }
 
 /// Lets exactly one instance of a fleet process each notification, keyed by `app_id` and
@@ -516,7 +520,7 @@ impl NotifyOnce {
         if self.locally_done(&id) {
             return Ok(Handled::AlreadyProcessed);
         }
-        let token = random_token();
+        let token = random_token().map_err(OnceError::Random)?;
         match self.claim(&key, &token).await {
             Some(Claim::Done) => Ok(Handled::AlreadyProcessed),
             Some(Claim::Busy) => Ok(Handled::ProcessingElsewhere),

@@ -55,7 +55,8 @@ pub(crate) fn run(command: AesCommand) -> Result<(), Failure> {
     match command {
         AesCommand::Encrypt(key) => {
             let key = key.load()?;
-            writeln!(stdout, "{}", key.encrypt(&input)).map_err(|e| Failure::Input(e.to_string()))?;
+            let sealed = key.encrypt(&input).map_err(|e| Failure::Check(e.to_string()))?;
+            writeln!(stdout, "{sealed}").map_err(|e| Failure::Input(e.to_string()))?;
         }
         AesCommand::Decrypt(key) => {
             let key = key.load()?;

@@ -127,11 +127,10 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
     if !args.uri.starts_with('/') {
         return Err(Failure::Input(format!("--uri {:?}: expected the path and query, starting with '/'", args.uri)));
     }
-    let nonce = args.nonce.unwrap_or_else(|| {
-        let mut random = [0u8; 16];
-        let _ = openssl::rand::rand_bytes(&mut random);
-        random.iter().map(|b| format!("{b:02x}")).collect()
-    });
+    let nonce = match args.nonce {
+        Some(nonce) => nonce,
+        None => alipay_core_random_nonce()?,
+    };
     let timestamp = args.timestamp.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     let auth = v3::auth_string(&args.app_id, app_cert_sn.as_deref(), &nonce, timestamp);
     let token = args.app_auth_token.as_deref().filter(|t| !t.is_empty());
@@ -224,4 +223,9 @@ fn call(args: CallArgs) -> Result<(), Failure> {
             Err(Failure::Check(error.to_string()))
         }
     }
+}
+
+/// A fresh nonce, or the random source's failure (never a predictable one).
+fn alipay_core_random_nonce() -> Result<String, Failure> {
+    alipay_sdk::alipay_core::random::hex::<16>("a v3 nonce").map_err(|e| Failure::Check(e.to_string()))
 }

@@ -38,6 +38,15 @@ pub enum AesError {
         /// The configured scheme.
         encrypt_type: EncryptType,
     },
+    /// Encryption failed in OpenSSL's cipher.
+    #[error("{encrypt_type} encryption failed in OpenSSL")]
+    Encrypt {
+        /// The configured scheme.
+        encrypt_type: EncryptType,
+    },
+    /// The random source failed: no IV can be drawn.
+    #[error(transparent)]
+    Random(#[from] crate::random::RandomError),
     /// An `encrypt_type` other than `AES`, `AES_V2` or `SM4`.
     #[error("unknown encrypt_type {value:?}: expected AES, AES_V2 or SM4")]
     UnknownEncryptType {
@@ -150,32 +159,30 @@ impl AesKey {
         Ok(out)
     }
 
-    fn random_iv() -> [u8; IV_LEN] {
-        let mut iv = [0u8; IV_LEN];
-        openssl::rand::rand_bytes(&mut iv).expect("the OpenSSL random generator works");
-        iv
+    fn random_iv() -> Result<[u8; IV_LEN], AesError> {
+        Ok(crate::random::bytes::<IV_LEN>("an encryption IV")?)
     }
 
-    /// Encrypts and returns base64.
-    pub fn encrypt(&self, plaintext: &[u8]) -> String {
+    /// Encrypts and returns base64. Fails only when OpenSSL's cipher or random source fails
+    /// (AES_V2 and SM4 draw a fresh IV each time).
+    pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, AesError> {
+        let failed = |_| AesError::Encrypt { encrypt_type: self.encrypt_type };
         let data = match self.encrypt_type {
-            EncryptType::Aes => {
-                self.cbc(Mode::Encrypt, &[0u8; IV_LEN], plaintext).expect("AES-CBC encryption of any input succeeds")
-            }
+            EncryptType::Aes => self.cbc(Mode::Encrypt, &[0u8; IV_LEN], plaintext).map_err(failed)?,
             EncryptType::AesV2 => {
-                let iv = Self::random_iv();
+                let iv = Self::random_iv()?;
                 let mut out = iv.to_vec();
-                out.extend(self.cbc(Mode::Encrypt, &iv, plaintext).expect("AES-CBC encryption of any input succeeds"));
+                out.extend(self.cbc(Mode::Encrypt, &iv, plaintext).map_err(failed)?);
                 out
             }
             EncryptType::Sm4 => {
-                let iv = Self::random_iv();
+                let iv = Self::random_iv()?;
                 let mut out = iv.to_vec();
                 out.extend(crate::gcm::seal(&Sm4Block(&self.key), &iv, plaintext));
                 out
             }
         };
-        STANDARD.encode(data)
+        Ok(STANDARD.encode(data))
     }
 
     /// Decrypts base64 ciphertext.
@@ -235,7 +242,7 @@ mod tests {
     fn round_trip_and_known_answer() {
         // Known answer computed with: printf '{"a":"b"}' | openssl enc -aes-128-cbc -K 000102030405060708090a0b0c0d0e0f -iv 0 | base64
         let key = AesKey::from_bytes((0u8..16).collect()).unwrap();
-        let encrypted = key.encrypt(br#"{"a":"b"}"#);
+        let encrypted = key.encrypt(br#"{"a":"b"}"#).unwrap();
         let expected = std::process::Command::new("sh")
             .args(["-c", r#"printf '{"a":"b"}' | openssl enc -aes-128-cbc -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 | base64"#])
             .output()

@@ -39,6 +39,7 @@
 //! | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
 //! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
 //! | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does), for tools, servers playing Alipay's side and tests |
+//! | [`random`] | random bytes, UUIDs and jitter, with one policy for a failing source |
 //! | [`protocol`] | the protocol facts and their reasons (documentation only) |
 //!
 //! Loading the four files of certificate mode, once, and signing:
@@ -86,6 +87,7 @@ mod pem;
 mod pkcs1;
 pub mod primitives;
 pub mod protocol;
+pub mod random;
 pub mod request;
 pub mod response;
 pub mod server;

@@ -281,6 +281,17 @@ pub enum RequestErrorKind {
     /// Signing failed.
     #[error(transparent)]
     Sign(#[from] KeyError),
+    /// The random source failed (a multipart boundary, an AES_V2 / SM4 IV).
+    #[error(transparent)]
+    Random(#[from] crate::random::RandomError),
+    /// Encrypting `biz_content` failed.
+    #[error("{method}: encrypting biz_content failed: {source}")]
+    Encrypt {
+        /// The method.
+        method: String,
+        /// Why.
+        source: crate::aes::AesError,
+    },
 }
 
 crate::error::layer_error!(
@@ -381,7 +392,7 @@ impl SignedRequest {
         for (name, value) in &self.body {
             texts.push(TextPart { name, content_type: None, bytes: self.charset.encode(value, &quoted(name))? });
         }
-        let (content_type, body) = multipart(&texts, &self.files);
+        let (content_type, body) = multipart(&texts, &self.files)?;
         Ok(crate::flow::HttpRequest { method: crate::flow::Method::Post, url, content_type, headers: Vec::new(), body })
     }
 
@@ -436,14 +447,8 @@ pub fn guess_content_type(file_name: &str) -> &'static str {
 }
 
 /// A boundary no part can contain by chance: 24 random bytes, hex.
-fn multipart_boundary() -> String {
-    let mut random = [0u8; 24];
-    // Falls back to a fixed boundary only if the system RNG fails (the body is still valid
-    // unless a part contains it).
-    if openssl::rand::rand_bytes(&mut random).is_err() {
-        return "alipay-sdk-boundary-7f3a9c2e".into();
-    }
-    random.iter().map(|b| format!("{b:02x}")).collect()
+fn multipart_boundary() -> Result<String, crate::random::RandomError> {
+    crate::random::hex::<24>("a multipart boundary")
 }
 
 /// A name for a `Content-Disposition` parameter: quotes and line breaks escaped.
@@ -457,8 +462,11 @@ pub(crate) struct TextPart<'a> {
 
 /// A `multipart/form-data` body — the text parts, then the file parts — and its
 /// `Content-Type` (with a fresh boundary).
-pub(crate) fn multipart(texts: &[TextPart<'_>], files: &[FilePart]) -> (String, Vec<u8>) {
-    let boundary = multipart_boundary();
+pub(crate) fn multipart(
+    texts: &[TextPart<'_>],
+    files: &[FilePart],
+) -> Result<(String, Vec<u8>), crate::random::RandomError> {
+    let boundary = multipart_boundary()?;
     let mut body = Vec::new();
     let mut part = |headers: String, content: &[u8]| {
         body.extend_from_slice(format!("--{boundary}\r\n{headers}\r\n\r\n").as_bytes());
@@ -483,7 +491,7 @@ pub(crate) fn multipart(texts: &[TextPart<'_>], files: &[FilePart]) -> (String, 
         );
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    Ok((format!("multipart/form-data; boundary={boundary}"), body))
 }
 
 fn quoted(name: &str) -> String {

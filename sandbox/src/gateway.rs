@@ -481,8 +481,9 @@ impl Shared {
         if let Some(scheme) = encrypt
             && !is_error
             && let Ok(key) = self.aes.clone().with_encrypt_type(scheme)
+            && let Ok(encrypted) = key.encrypt(node_text.as_bytes())
         {
-            node_text = Value::String(key.encrypt(node_text.as_bytes())).to_string();
+            node_text = Value::String(encrypted).to_string();
         }
         if fault == Some(Fault::UnsignedErrorResponse) {
             let forged = json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "forged"});

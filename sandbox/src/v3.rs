@@ -49,7 +49,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             node.remove("code");
             node.remove("msg");
             let text = Value::Object(node).to_string();
-            (200, if encrypted { shared.aes.encrypt(text.as_bytes()) } else { text })
+            match encrypted.then(|| shared.aes.encrypt(text.as_bytes())) {
+                None => (200, text),
+                Some(Ok(sealed)) => (200, sealed),
+                Some(Err(error)) => (500, json!({"code": "SYSTEM_ERROR", "message": error.to_string()}).to_string()),
+            }
         }
         Err(refusal) => (refusal.status, json!({"code": refusal.code, "message": refusal.message}).to_string()),
     };
@@ -195,9 +199,7 @@ impl Shared {
     fn sign_v3_answer(&self, body: &[u8], wrong_key: bool) -> Vec<(String, String)> {
         let (key, sn) = self.alipay_signer(wrong_key);
         let timestamp = self.clock.now().timestamp_millis().to_string();
-        let mut random = [0u8; 16];
-        let _ = openssl::rand::rand_bytes(&mut random);
-        let nonce: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let nonce = alipay_core::random::hex::<16>("a v3 answer nonce").unwrap_or_default();
         let content = alipay_core::primitives::v3::answer_sign_content(&timestamp, &nonce, body);
         let signature = key.sign(&content, SignType::Rsa2).unwrap_or_default();
         let mut headers = vec![

@@ -150,7 +150,7 @@ async fn aes_encrypts_the_request_and_decrypts_the_response() {
         let form = captured.form(Charset::Utf8);
         let plain = server_aes.decrypt(get(&form, "biz_content").unwrap()).unwrap();
         assert_eq!(plain, br#"{"out_trade_no":"aes-1"}"#);
-        let node = format!("\"{}\"", server_aes.encrypt(query_node("aes-1").as_bytes()));
+        let node = format!("\"{}\"", server_aes.encrypt(query_node("aes-1").as_bytes()).unwrap());
         (200, signed_body("alipay.trade.query", &node, Some(&alipay_cert_sn()), &alipay_key()).into_bytes())
     })
     .await;

@@ -106,7 +106,7 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
     );
     let signed = client.config().sign_v3(&upload).unwrap();
     assert!(signed.sign_content().ends_with("\n{\"out_trade_no\":\"mp-1\"}\n"), "only the data part is signed");
-    let http = signed.http_request("http://x");
+    let http = signed.http_request("http://x").unwrap();
     assert!(http.content_type.starts_with("multipart/form-data; boundary="));
     let answer = client.send_v3(&upload).await.expect("the sandbox verifies the data part");
     assert!(answer.text().unwrap().contains("mp-1"));
@@ -122,7 +122,7 @@ async fn multipart_signs_the_data_part_and_every_request_has_its_own_nonce() {
     let signed = client.config().sign_v3(&encrypted).unwrap();
     assert!(!signed.body().contains("mp-1"), "the ciphertext is sent");
     assert!(signed.sign_content().ends_with(&format!("\n{}\n", signed.body())), "the ciphertext is signed");
-    let http = signed.http_request("http://x");
+    let http = signed.http_request("http://x").unwrap();
     let body = String::from_utf8_lossy(&http.body).into_owned();
     let data_part = body.split("name=\"data\"").nth(1).unwrap();
     assert!(data_part.starts_with("\r\nContent-Type: text/plain\r\n\r\n"), "{data_part:.80}");

@@ -173,7 +173,7 @@ fn signed_and_unsigned_failures_are_different_errors() {
 fn encrypted_node_is_verified_with_quotes_then_decrypted() {
     let aes = alipay_sdk::aes::AesKey::from_base64("aGVsbG8gd29ybGQgMTIzNA==").unwrap();
     let config = cert_config("http://127.0.0.1:9/gateway.do").aes_key(aes.clone()).build().unwrap();
-    let encrypted = format!("\"{}\"", aes.encrypt(NODE.as_bytes()));
+    let encrypted = format!("\"{}\"", aes.encrypt(NODE.as_bytes()).unwrap());
     let body = signed_body(METHOD, &encrypted, Some(&alipay_cert_sn()), &alipay_key());
     assert_eq!(config.verify_response(METHOD, body.as_bytes()).unwrap().node(), NODE);
 
@@ -190,7 +190,8 @@ fn encrypted_node_is_verified_with_quotes_then_decrypted() {
     let body = signed_body(METHOD, &encrypted, Some(&alipay_cert_sn()), &alipay_key());
     assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::NoAesKey { .. })));
     // An encrypted failure is a business error once decrypted.
-    let failure = format!("\"{}\"", aes.encrypt(br#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.X"}"#));
+    let failure =
+        format!("\"{}\"", aes.encrypt(br#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.X"}"#).unwrap());
     let body = signed_body(METHOD, &failure, Some(&alipay_cert_sn()), &alipay_key());
     assert!(
         matches!(config.verify_response(METHOD, body.as_bytes()), Err(e) if matches!(e.kind(), ResponseErrorKind::Business(_)))

@@ -110,6 +110,7 @@ impl Config {
                 let aes = self.aes.as_ref().ok_or_else(|| RequestErrorKind::NoAesKey { method: method.clone() })?;
                 query.push(("encrypt_type".into(), aes.encrypt_type().as_str().into()));
                 aes.encrypt(&self.charset.encode(biz, "biz_content")?)
+                    .map_err(|source| RequestErrorKind::Encrypt { method: method.clone(), source })?
             } else {
                 biz.clone()
             };

@@ -102,12 +102,14 @@ impl Config {
             }
             headers.push(("alipay-encrypt-type".into(), "AES".into()));
             headers.push(("alipay-encryption-algm".into(), "AES".into()));
-            (aes.encrypt(json.as_bytes()), "text/plain".to_string())
+            let encrypted =
+                aes.encrypt(json.as_bytes()).map_err(|e| V3ErrorKind::Encryption { detail: e.to_string() })?;
+            (encrypted, "text/plain".to_string())
         } else {
             (json, "application/json".to_string())
         };
         let identity = self.identity.current();
-        let nonce = random_uuid();
+        let nonce = crate::random::uuid_v4("the v3 nonce").map_err(V3ErrorKind::Random)?;
         let timestamp = self.clock.now().timestamp_millis();
         let app_cert_sn = if self.cert_mode.is_some() { identity.app_cert_sn() } else { None };
         let auth_string = crate::primitives::v3::auth_string(&self.app_id, app_cert_sn, &nonce, timestamp);
@@ -116,7 +118,8 @@ impl Config {
             crate::primitives::v3::request_sign_content(&auth_string, request.method, &uri, &body, token);
         // The authorization header goes after the accept and encryption headers.
         let authorization_at = headers.len();
-        headers.push(("alipay-request-id".into(), random_uuid()));
+        let request_id = crate::random::uuid_v4("the v3 request id").map_err(V3ErrorKind::Random)?;
+        headers.push(("alipay-request-id".into(), request_id));
         if let Some(token) = token {
             headers.push(("alipay-app-auth-token".into(), token.to_string()));
         }
@@ -278,21 +281,4 @@ impl Config {
     pub fn start_v3(&self, request: &V3Request) -> Result<crate::flow::Call<'_, crate::flow::V3>, crate::Error> {
         crate::flow::Call::v3(self, request)
     }
-}
-
-/// A random (version 4) UUID: the nonce and the request id.
-fn random_uuid() -> String {
-    let mut bytes = [0u8; 16];
-    if openssl::rand::rand_bytes(&mut bytes).is_err() {
-        // The nonce must still differ per request: the clock and a counter.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        bytes[..8].copy_from_slice(&n.to_le_bytes());
-        bytes[8..].copy_from_slice(&(nanos as u64).to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }

@@ -392,7 +392,9 @@ impl Judge for V3 {
     }
 
     fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error> {
-        Ok(Some(self.signed()?.http_request(config.v3_endpoint())))
+        Ok(Some(
+            self.signed()?.http_request(config.v3_endpoint()).map_err(|e| Error::from(e).with_method(&self.label))?,
+        ))
     }
 
     fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error> {

@@ -78,10 +78,6 @@ impl RetryPolicy {
     /// The delay before attempt `attempt + 1`: exponential, capped, with jitter.
     fn delay(&self, attempt: u32) -> Duration {
         let exponential = self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16));
-        let ceiling = exponential.min(self.max_delay);
-        let mut random = [0u8; 8];
-        let _ = openssl::rand::rand_bytes(&mut random);
-        let fraction = (u64::from_le_bytes(random) >> 11) as f64 / (1u64 << 53) as f64;
-        ceiling.mul_f64(0.5 + fraction / 2.0)
+        crate::random::jitter(exponential.min(self.max_delay))
     }
 }

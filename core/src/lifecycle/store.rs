@@ -789,14 +789,8 @@ impl Failure {
 /// each drawn from its upper half at random, so that a fleet does not retry in step.
 fn transient_backoff(streak: u32) -> chrono::Duration {
     let ceiling_ms = (2_000u64 << streak.saturating_sub(1).min(5)).min(60_000);
-    let mut random = [0u8; 8];
-    // Without randomness the full ceiling is used: still bounded, just without jitter.
-    let fraction = match openssl::rand::rand_bytes(&mut random) {
-        Ok(()) => u64::from_le_bytes(random) % 1_001,
-        Err(_) => 1_000,
-    };
-    let millis = ceiling_ms / 2 + ceiling_ms / 2 * fraction / 1_000;
-    chrono::Duration::milliseconds(i64::try_from(millis).unwrap_or(60_000))
+    let wait = crate::random::jitter(std::time::Duration::from_millis(ceiling_ms));
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60))
 }
 
 /// The most failed SNs remembered for negative caching.

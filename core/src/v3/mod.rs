@@ -162,6 +162,9 @@ pub enum V3ErrorKind {
     /// The answer was to be decrypted but could not be.
     #[error("the v3 answer could not be decrypted with the configured AES key")]
     Decrypt(#[from] crate::aes::AesError),
+    /// The random source failed: no nonce or request id can be made.
+    #[error(transparent)]
+    Random(crate::random::RandomError),
     /// A verified body is not the JSON the caller expected.
     #[error("the verified v3 answer does not parse as the expected type: {detail}")]
     Parse {

@@ -316,13 +316,13 @@ impl SignedV3Request {
     }
 
     /// The whole HTTP request against `endpoint` (`https://openapi.alipay.com`). IO-free.
-    pub fn http_request(&self, endpoint: &str) -> HttpRequest {
+    pub fn http_request(&self, endpoint: &str) -> Result<HttpRequest, super::V3Error> {
         let url = format!("{}{}", endpoint.trim_end_matches('/'), self.uri);
         if self.files.is_empty() {
             let body = self.body.as_bytes().to_vec();
             let content_type =
                 if body.is_empty() && self.method == Method::Get { String::new() } else { self.content_type.clone() };
-            return HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body };
+            return Ok(HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body });
         }
         // An encrypted `data` part is the base64 ciphertext, sent as text (as Alipay's Java SDK
         // sends it).
@@ -331,7 +331,8 @@ impl SignedV3Request {
             content_type: Some(if self.encrypted { "text/plain" } else { "application/json" }),
             bytes: std::borrow::Cow::Borrowed(self.body.as_bytes()),
         };
-        let (content_type, body) = crate::request::multipart(&[data], &self.files);
-        HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body }
+        let (content_type, body) =
+            crate::request::multipart(&[data], &self.files).map_err(super::V3ErrorKind::Random)?;
+        Ok(HttpRequest { method: self.method, url, content_type, headers: self.headers.clone(), body })
     }
 }
