@@ -30,22 +30,17 @@
 //! [`flow::Goal`]s a call can have. The protocol facts the code follows, and why, are in
 //! [`protocol`].
 //!
-//! | module | concept |
+//! The modules of the protocol core are re-exported here under the same names; the one
+//! module map is [the core's](alipay_core#the-module-map). This crate adds:
+//!
+//! | module | driver |
 //! |---|---|
-//! | [`cert`] | certificates, `app_cert_sn`, `alipay_cert_sn`, `alipay_root_cert_sn` |
-//! | [`key`], [`sm2`], [`kind`] | key algorithms (RSA, SM2), private and public keys, signers; SM3withSM2 with Alipay's user id; what a file really is |
-//! | [`config`], [`config_file`] | the IO-free configuration and `alipay.toml` |
-//! | [`request`], [`response`] | sign content and signed requests; verified responses, typed failures |
-//! | [`v3`] | OpenAPI v3: header-signed REST requests and answers, on the same configuration and drivers |
-//! | [`flow`] | the call flow as a state machine, for any driver |
-//! | [`Client`], [`blocking`] | the async and blocking drivers; [`Error`] and [`ErrorKind`] |
-//! | [`page`], [`model`] | page/app entry points; typed APIs (trade, payouts, login, ISV authorisation, royalty, bill URL), exact amounts |
-//! | [`notify`], [`form`], [`server`] | notifications and their form bodies; Alipay's calls; signed answers to Alipay |
-//! | [`lifecycle`] | certificate store, storage and rotation (one download per fleet: [`lifecycle::fleet`]), app key pair reload, expiry |
-//! | `bill` (feature `bill`) | the daily bill: download (here), unzip, GBK CSV into typed rows (the core) |
-//! | `redis_fleet` (feature `redis`) | a fleet on Redis: shared certificates, once-only notifications |
-//! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
-//! | [`protocol`] | the protocol facts and their reasons (documentation only) |
+//! | [`client`] (feature `client`, default) | the async [`Client`] over reqwest: gateway and v3 calls, remote signing, retries, bill download |
+//! | [`blocking`] (feature `blocking`) | the blocking client, a façade over the async one on its own runtime |
+//! | `redis_fleet` (feature `redis`) | a fleet on Redis: shared certificates, one download fleet-wide, once-only notifications |
+//! | [`lifecycle::fleet`] (feature `redis`) | the fleet's waiting and shared-state IO on the backend's runtime |
+//! | `bill` (feature `bill`) | the bill download (the parsing is the core's) |
+//! | [`config_file`] | `alipay.toml` with environment-variable overrides |
 //!
 //! Features: `client` (default) the async [`Client`] over reqwest, `blocking` adds
 //! [`blocking::Client`], `bill` the bill module, `redis` the fleet on Redis. With no features

@@ -25,22 +25,27 @@
 //! ([`lifecycle::CertStorage`]) and fleet coordination ([`lifecycle::fleet::FleetCoordinator`]).
 //! The protocol facts the code follows, and why, are in [`protocol`].
 //!
-//! | module | concept |
-//! |---|---|
-//! | [`cert`] | certificates, `app_cert_sn`, `alipay_cert_sn`, `alipay_root_cert_sn` |
-//! | [`key`], [`sm2`], [`kind`] | key algorithms (RSA, SM2), private and public keys, signers; SM3withSM2 with Alipay's user id; what a file really is |
-//! | [`config`] | the IO-free configuration |
-//! | [`request`], [`response`] | sign content and signed requests; verified responses, typed failures |
-//! | [`v3`] | OpenAPI v3: header-signed REST requests and answers |
-//! | [`flow`] | the call flow as a state machine, for any driver; the retry policy every driver follows |
-//! | [`page`], [`model`] | page/app entry points; typed APIs, exact amounts |
-//! | [`notify`], [`form`], [`server`] | notifications and their form bodies; Alipay's calls; signed answers to Alipay |
-//! | [`lifecycle`] | certificate store and single-flight, storage, fleet coordination seam, app key pair reload, expiry |
-//! | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
-//! | [`charset`], [`aes`], [`excerpt`] | UTF-8 / GBK; content encryption (AES, AES_V2, SM4 over an internal GCM); bounded error excerpts |
-//! | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does), for tools, servers playing Alipay's side and tests |
-//! | [`random`] | random bytes, UUIDs and jitter, with one policy for a failing source |
-//! | [`protocol`] | the protocol facts and their reasons (documentation only) |
+//! # The module map
+//!
+//! The one map of the code (the `alipay-sdk` crate re-exports these modules and adds its
+//! drivers). Folders are the architecture; the modules users name are public at the root.
+//!
+//! | folder | modules | concept |
+//! |---|---|---|
+//! | `config/` | [`config`] | the configuration: built once, keys and certificates parsed and checked at build |
+//! | `flow/` | [`flow`] | the call as a state machine ([`flow::Call`], [`flow::Step`]), wire types, the [`RetryPolicy`] |
+//! | `gateway/` | [`request`], [`response`], [`page`] | the gateway protocol: sign content and signed requests, verified answers, page/app entry points |
+//! | `v3/` | [`v3`] | OpenAPI v3: header-signed REST requests and answers |
+//! | `inbound/` | [`form`], [`notify`], [`server`] | what Alipay sends: form bodies, notifications and returns, signed answers to Alipay's calls |
+//! | `certs/` | [`cert`], [`lifecycle`] | certificates and SNs as Alipay computes them; the Alipay certificate store, rotation, storage, fleet seam, key reload, expiry |
+//! | `crypto/` | [`key`], [`sm2`], [`aes`] | key algorithms, keys, inline and remote signers; SM3withSM2; content encryption (AES, AES_V2, SM4 over an internal GCM) |
+//! | `encoding/` | [`charset`], [`kind`], [`excerpt`] | DER and PEM readers, what a file really is, Java-exact charsets, bounded excerpts |
+//! | `error/` | [`Error`], [`ErrorKind`], [`Outcome`] | the call-level error; each layer's error is one pointer wide (`layer_error!`) |
+//! | `model/` | [`model`] | typed APIs, exact amounts |
+//! | `bill/` | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
+//! | | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does) for tools, servers playing Alipay's side and tests |
+//! | | [`random`] | random bytes, UUIDs and jitter, with one policy for a failing source |
+//! | | [`protocol`] | the protocol facts and their reasons (documentation only) |
 //!
 //! Loading the four files of certificate mode, once, and signing:
 //!
@@ -64,35 +69,34 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod aes;
+// The folders show the architecture; the modules users name are re-exported flat below.
+mod certs;
+mod crypto;
+mod encoding;
+mod error;
+mod gateway;
+mod inbound;
+
 #[cfg(feature = "bill")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bill")))]
 pub mod bill;
-pub mod cert;
-pub mod charset;
 pub mod config;
-mod der;
-mod error;
-pub mod excerpt;
 pub mod flow;
-pub mod form;
-mod gcm;
-pub mod key;
-pub mod kind;
-pub mod lifecycle;
 pub mod model;
-pub mod notify;
-pub mod page;
-mod pem;
-mod pkcs1;
 pub mod primitives;
 pub mod protocol;
 pub mod random;
-pub mod request;
-pub mod response;
-pub mod server;
-pub mod sm2;
 pub mod v3;
+
+pub use certs::{cert, lifecycle};
+pub use crypto::{aes, key, sm2};
+pub use encoding::{charset, excerpt, kind};
+pub use gateway::{page, request, response};
+pub use inbound::{form, notify, server};
+
+// Crate-internal short paths to the private modules.
+use crypto::{gcm, pkcs1};
+use encoding::{der, pem};
 
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
 pub use error::{Error, ErrorKind, Outcome};

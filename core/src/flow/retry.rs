@@ -11,7 +11,7 @@ use crate::error::{Error, Outcome};
 /// when its outcome is unknown ([`Outcome::Unknown`]: a reset or timeout after sending, a 5xx,
 /// `20000`, `isp.*`, …) **and** its method is marked idempotent — methods that Alipay
 /// de-duplicates by the caller's own number (`alipay.trade.precreate` / `create` / `pay` by
-/// `out_trade_no`, `refund` by `out_request_no`, queries). The same [`Request`] is signed
+/// `out_trade_no`, `refund` by `out_request_no`, queries). The same [`Request`](crate::Request) is signed
 /// again (a fresh timestamp), never with a new `out_trade_no`. A definitive failure is never
 /// retried. Delays grow exponentially with jitter, within a total deadline.
 #[derive(Debug, Clone)]
