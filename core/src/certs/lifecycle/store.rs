@@ -398,6 +398,11 @@ impl AlipayCertStore {
         self.certs.load().get(sn).map(|c| c.public_key.clone())
     }
 
+    /// The stored certificate with this SN (one reference count, no copy of the key).
+    pub(crate) fn stored(&self, sn: &str) -> Option<Arc<StoredCert>> {
+        self.certs.load().get(sn).cloned()
+    }
+
     /// Whether a certificate with this SN is known.
     pub fn contains(&self, sn: &str) -> bool {
         self.certs.load().contains_key(sn)

@@ -118,10 +118,18 @@ impl ResponseVerifier {
 #[derive(Clone)]
 pub struct VerifiedResponse {
     method: String,
-    node: String,
+    node: Node,
     body: String,
     alipay_cert_sn: Option<String>,
     trace_id: Option<String>,
+}
+
+/// Where a verified node's text is: the signed bytes inside the body (no copy), or the
+/// decrypted plaintext of an encrypted node.
+#[derive(Clone)]
+enum Node {
+    InBody(std::ops::Range<usize>),
+    Decrypted(String),
 }
 
 impl VerifiedResponse {
@@ -132,7 +140,10 @@ impl VerifiedResponse {
 
     /// The verified response node as JSON text (decrypted when the response was encrypted).
     pub fn node(&self) -> &str {
-        &self.node
+        match &self.node {
+            Node::InBody(range) => &self.body[range.clone()],
+            Node::Decrypted(plain) => plain,
+        }
     }
 
     /// The whole body as received (decoded from the charset).
@@ -163,7 +174,7 @@ impl VerifiedResponse {
 
     /// Deserializes the verified node into a business type.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ResponseError> {
-        serde_json::from_str(&self.node)
+        serde_json::from_str(self.node())
             .map_err(|source| ResponseErrorKind::Deserialize { method: self.method.clone(), source }.into())
     }
 }
@@ -173,7 +184,7 @@ impl fmt::Debug for VerifiedResponse {
         f.debug_struct("VerifiedResponse")
             .field("method", &self.method)
             .field("alipay_cert_sn", &self.alipay_cert_sn)
-            .field("node", &crate::excerpt::redact_json_secrets(&self.node))
+            .field("node", &crate::excerpt::redact_json_secrets(self.node()))
             .finish()
     }
 }
@@ -490,16 +501,18 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         source,
         excerpt: excerpt(&text),
     })?;
-    let node_name = crate::primitives::gateway::node_name(method);
-    let unique = |key: &str| -> Result<Option<&scan::Member<'_>>, ResponseError> {
-        let mut found = members.iter().filter(|m| m.key == key);
+    let unique_where = |is: &dyn Fn(&str) -> bool, key: &dyn Fn() -> String| {
+        let mut found = members.iter().filter(|m| is(&m.key));
         let first = found.next();
         if found.next().is_some() {
-            return Err(ResponseErrorKind::Duplicate { method: method.to_string(), key: key.to_string() }.into());
+            return Err(ResponseError::from(ResponseErrorKind::Duplicate { method: method.to_string(), key: key() }));
         }
         Ok(first)
     };
-    let method_node = unique(&node_name)?;
+    let unique = |name: &str| unique_where(&|key| key == name, &|| name.to_string());
+    // `<method with '_' for '.'>_response`, compared without building the name.
+    let method_node =
+        unique_where(&|key| is_node_name(key, method), &|| crate::primitives::gateway::node_name(method))?;
     let error_node = unique("error_response")?;
     let sign_member = unique("sign")?;
     let sn_member = unique("alipay_cert_sn")?;
@@ -509,18 +522,17 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         (None, None) => {
             return Err(ResponseErrorKind::MissingNode {
                 method: method.to_string(),
-                expected: node_name,
+                expected: crate::primitives::gateway::node_name(method),
                 excerpt: excerpt(&text),
             }
             .into());
         }
     };
-    let node_raw = &text[node_range];
-    let string_of = |member: Option<&scan::Member<'_>>| {
-        member.and_then(|m| scan::decode_string(&text[m.value.clone()])).map(|s| s.into_owned())
-    };
+    let node_raw = &text[node_range.clone()];
+    let string_of =
+        |member: Option<&scan::Member<'_>>| member.and_then(|m| scan::decode_string(&text[m.value.clone()]));
     let sign = string_of(sign_member);
-    let alipay_cert_sn = string_of(sn_member);
+    let alipay_cert_sn = string_of(sn_member).map(std::borrow::Cow::into_owned);
     let encrypted = node_raw.starts_with('"');
     let failure = if encrypted { None } else { failure_of(method, node_raw, is_error_node, &text) };
 
@@ -563,7 +575,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             }
         }
         (AlipayKeys::Store(store), Some(sn)) => {
-            let Some(key) = store.get(sn) else {
+            let Some(stored) = store.stored(sn) else {
                 return Err(ResponseErrorKind::UnknownCertSn {
                     method: method.to_string(),
                     alipay_cert_sn: crate::excerpt::capped(sn, 64),
@@ -571,7 +583,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 }
                 .into());
             };
-            if !checks(&key) {
+            if !checks(&stored.public_key) {
                 return Err(invalid(Some(sn.clone())));
             }
         }
@@ -619,7 +631,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             }
             .into());
         }
-        plain
+        Node::Decrypted(plain)
     } else {
         if let Some(failure) = failure {
             return Err(BusinessError {
@@ -630,9 +642,16 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             }
             .into());
         }
-        node_raw.to_string()
+        Node::InBody(node_range)
     };
     Ok(VerifiedResponse { method: method.to_string(), node, body: text.into_owned(), alipay_cert_sn, trace_id: None })
+}
+
+/// Whether `key` is `method`'s node name: the method with `_` for `.`, then `_response`.
+fn is_node_name(key: &str, method: &str) -> bool {
+    key.len() == method.len() + "_response".len()
+        && key.ends_with("_response")
+        && key.bytes().zip(method.bytes()).all(|(k, m)| k == if m == b'.' { b'_' } else { m })
 }
 
 /// The failure described by a node, or `None` when it is a success (code `10000`, or no code
