@@ -1,4 +1,4 @@
-//! BouncyCastle (Debian's `libbcprov-java`, installed by `.ci/run`) and the JDK as the
+//! BouncyCastle (Debian's `libbcprov-java`, installed by `.ci/test`) and the JDK as the
 //! independent SM2 / SM4 / AES_V2 implementation: `testdata/oracle/Sm2Oracle.java`.
 
 use base64::Engine as _;
@@ -13,12 +13,12 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
 }
 
 /// Runs the oracle on `commands` (one JVM for all of them) and returns one answer per command.
-/// A missing BouncyCastle fails the test: `.ci/run` installs it.
+/// A missing BouncyCastle fails the test: `.ci/test` installs it.
 pub(crate) fn run(commands: &[String]) -> Vec<String> {
     use std::io::Write;
     assert!(
         std::path::Path::new(BCPROV).exists(),
-        "{BCPROV} is missing: install Debian's libbcprov-java (.ci/run does)"
+        "{BCPROV} is missing: install Debian's libbcprov-java (.ci/test does)"
     );
     let mut child = std::process::Command::new("java")
         .args(["-cp", BCPROV])

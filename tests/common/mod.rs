@@ -18,15 +18,12 @@ pub(crate) fn pki(relative: &str) -> PathBuf {
     root().join("testdata/pki").join(relative)
 }
 
-/// The real public Alipay fixtures, kept beside the repository in `../shared/fixtures`.
-/// A missing folder fails the test: these known answers must always run.
+/// The real public Alipay fixtures, vendored in `testdata/alipay-fixtures` (their provenance
+/// is in `testdata/README.md`). A missing file fails the test: these known answers must
+/// always run.
 pub(crate) fn shared(relative: &str) -> PathBuf {
-    let path = root().join("../shared/fixtures").join(relative);
-    assert!(
-        path.exists(),
-        "shared fixture {} is missing: the known-answer tests need ../shared beside the checkout",
-        path.display()
-    );
+    let path = root().join("testdata/alipay-fixtures").join(relative);
+    assert!(path.exists(), "fixture {} is missing from testdata/alipay-fixtures", path.display());
     path
 }
 

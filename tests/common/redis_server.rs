@@ -1,4 +1,4 @@
-//! A real `redis-server` (Debian's, installed by `.ci/run`) on a free loopback port, started by
+//! A real `redis-server` (Debian's, installed by `.ci/test`) on a free loopback port, started by
 //! the test and stopped when dropped.
 
 use std::net::TcpStream;
@@ -66,7 +66,7 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server is installed (Debian's redis-server; .ci/run installs it)");
+            .expect("redis-server is installed (Debian's redis-server; .ci/test installs it)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {

@@ -1,5 +1,5 @@
 //! The sandbox's cashier in a real browser (headless Chromium over WebDriver, Debian's
-//! `chromium` and `chromium-driver`, installed by `.ci/run`), through the axum checkout
+//! `chromium` and `chromium-driver`, installed by `.ci/test`), through the axum checkout
 //! example; the signed return; the dashboard.
 
 #[path = "../../examples/checkout.rs"]
@@ -51,7 +51,7 @@ async fn browser() -> (Driver, Browser) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("chromedriver is installed (Debian's chromium-driver; .ci/run installs it)");
+        .expect("chromedriver is installed (Debian's chromium-driver; .ci/test installs it)");
     let profile = tempfile::tempdir().unwrap();
     let driver = Driver { child, port, _profile: profile };
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -99,8 +99,54 @@ async fn shop(sandbox: &SandboxHandle) -> String {
     base_url
 }
 
+/// The text of the element `css` names, once the page that has it is loaded. A command sent
+/// while a self-submitting form navigates is aborted by the navigation (WebDriver's "aborted
+/// by navigation"), and an element of the page being left goes stale: both are waited out,
+/// for at most 15 s, then the last error fails the test.
 async fn text_of(browser: &Browser, css: &str) -> String {
-    browser.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let attempt = async {
+            browser.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?.text().await
+        };
+        match attempt.await {
+            Ok(text) => return text,
+            Err(error) if Instant::now() < deadline => {
+                note_waited_out(&error);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("{css}: {error}"),
+        }
+    }
+}
+
+/// Clicks the element with this id, waiting out a navigation in progress like [`text_of`]. A
+/// click whose own navigation aborts the command did click: it is not repeated.
+async fn click(browser: &Browser, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let element = browser.wait().at_most(Duration::from_secs(15)).for_element(Locator::Id(id)).await;
+        let attempt = match element {
+            Ok(element) => match element.click().await {
+                Err(error) if error.to_string().contains("aborted by navigation") => return,
+                other => other,
+            },
+            Err(error) => Err(error),
+        };
+        match attempt {
+            Ok(()) => return,
+            Err(error) if Instant::now() < deadline => {
+                note_waited_out(&error);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("#{id}: {error}"),
+        }
+    }
+}
+
+/// Says in the test's output which transient WebDriver error was waited out.
+fn note_waited_out(error: &fantoccini::error::CmdError) {
+    eprintln!("waiting out a WebDriver error during navigation: {error}");
 }
 
 async fn wait_for_text(browser: &Browser, css: &str, wanted: &str) -> String {
@@ -121,7 +167,7 @@ async fn a_buyer_pays_at_the_cashier_and_the_shop_sees_the_return_then_the_notif
     let shop = shop(&sandbox).await;
     let (_driver, browser) = browser().await;
     browser.goto(&shop).await.unwrap();
-    browser.find(Locator::Id("buy")).await.unwrap().click().await.unwrap();
+    click(&browser, "buy").await;
     // The auto-submitted form lands on the cashier.
     assert_eq!(text_of(&browser, "#amount").await, "￥88.88");
     assert_eq!(text_of(&browser, "#subject").await, "Sandbox coffee");
@@ -134,7 +180,7 @@ async fn a_buyer_pays_at_the_cashier_and_the_shop_sees_the_return_then_the_notif
     if std::env::var_os("UPDATE_CASHIER_SCREENSHOT").is_some() {
         std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cashier.png"), &png).unwrap();
     }
-    browser.find(Locator::Id("pay")).await.unwrap().click().await.unwrap();
+    click(&browser, "pay").await;
     // Back on the shop's return_url: the verified return at once, the verified notification after.
     let returned = wait_for_text(&browser, "#return-status", "Return verified").await;
     assert!(returned.contains(&order) && returned.contains("88.88"), "{returned}");
@@ -149,9 +195,9 @@ async fn a_buyer_cancels_and_the_shop_shows_no_payment() {
     let shop = shop(&sandbox).await;
     let (_driver, browser) = browser().await;
     browser.goto(&shop).await.unwrap();
-    browser.find(Locator::Id("buy")).await.unwrap().click().await.unwrap();
+    click(&browser, "buy").await;
     let order = text_of(&browser, "#out-trade-no").await;
-    browser.find(Locator::Id("cancel")).await.unwrap().click().await.unwrap();
+    click(&browser, "cancel").await;
     wait_for_text(&browser, "#return-status", "Payment not completed").await;
     assert_eq!(sandbox.trade_status(&order), Some(TradeStatus::TradeClosed));
     assert!(sandbox.deliveries().is_empty(), "no notification for a cancelled payment");

@@ -364,7 +364,7 @@ fn bundles_with_intermediate_or_cross_signed_cas_count_like_java() {
         .arg(crate::common::root().join("testdata/oracle/SnOracle.java"))
         .args(&files)
         .output()
-        .expect("java runs (a JDK is installed by .ci/run)");
+        .expect("java runs (a JDK is installed by .ci/test)");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let sns: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -418,13 +418,13 @@ async fn an_sm2_bundle_with_an_intermediate_counts_like_java() {
     let root_path = dir.path().join("sm2_root.pem");
     std::fs::write(&root_path, format!("{sm2_root}\n")).unwrap();
     let intermediate_path = sandbox.dir().join("sandbox-private/class2.crt");
-    // BouncyCastle reads the SM2 keys the JDK's own provider cannot (.ci/run installs it).
+    // BouncyCastle reads the SM2 keys the JDK's own provider cannot (.ci/test installs it).
     let output = std::process::Command::new("java")
         .args(["-cp", "/usr/share/java/bcprov.jar", "-Dprovider=BC"])
         .arg(crate::common::root().join("testdata/oracle/SnOracle.java"))
         .args([&root_path, &intermediate_path])
         .output()
-        .expect("java runs (a JDK is installed by .ci/run)");
+        .expect("java runs (a JDK is installed by .ci/test)");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let sns: Vec<String> = String::from_utf8_lossy(&output.stdout)
         .lines()
