@@ -99,14 +99,14 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::driver_setup("the HTTP client", e))?,
         };
-        Ok(Client { config: Arc::new(self.config), http, timeout: self.timeout, retry: self.retry.map(Arc::new) })
+        Ok(Client { config: self.config, http, timeout: self.timeout, retry: self.retry.map(Arc::new) })
     }
 }
 
 /// The async client. Cheap to clone; share one per app.
 #[derive(Clone, Debug)]
 pub struct Client {
-    config: Arc<Config>,
+    config: Config,
     http: reqwest::Client,
     timeout: Duration,
     retry: Option<Arc<RetryPolicy>>,

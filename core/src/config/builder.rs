@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::{Clock, SystemClock};
-use super::{CertMode, Config, ConfigError, ConfigErrorKind, PRODUCTION_GATEWAY};
+use super::{CertMode, Config, ConfigError, ConfigErrorKind, ConfigInner, PRODUCTION_GATEWAY};
 use crate::aes::AesKey;
 use crate::cert::{CertificateChain, RootBundle};
 use crate::charset::Charset;
@@ -475,25 +475,27 @@ impl<M: Buildable> ConfigBuilder<M> {
         let files = key_file.map(|key| (key, built.cert_file));
         let identity = Arc::new(IdentityCell::new(signer, built.app_cert, files, common.clock.clone()));
         Ok(Config {
-            app_id: common.app_id,
-            identity,
-            expiry_thresholds: common.expiry_thresholds,
-            sign_type: common.sign_type,
-            charset: common.charset,
-            v3_endpoint: url::Url::parse(&common.gateway)
-                .map(|url| url.origin().ascii_serialization())
-                .unwrap_or_default(),
-            gateway: common.gateway,
-            cert_mode: built.cert_mode,
-            verifier: ResponseVerifier {
-                charset: common.charset,
+            inner: Arc::new(ConfigInner {
+                app_id: common.app_id,
+                identity,
+                expiry_thresholds: common.expiry_thresholds,
                 sign_type: common.sign_type,
-                keys: built.keys,
-                aes: common.aes.clone(),
-            },
-            aes: common.aes,
-            clock: common.clock,
-            v3_answer_window: common.v3_answer_window,
+                charset: common.charset,
+                v3_endpoint: url::Url::parse(&common.gateway)
+                    .map(|url| url.origin().ascii_serialization())
+                    .unwrap_or_default(),
+                gateway: common.gateway,
+                cert_mode: built.cert_mode,
+                verifier: ResponseVerifier {
+                    charset: common.charset,
+                    sign_type: common.sign_type,
+                    keys: built.keys,
+                    aes: common.aes.clone(),
+                },
+                aes: common.aes,
+                clock: common.clock,
+                v3_answer_window: common.v3_answer_window,
+            }),
         })
     }
 }

@@ -69,25 +69,25 @@ impl Config {
     /// Signs `request` inline, or prepares it for the remote signer.
     pub(crate) fn sign_or_prepare(&self, request: &Request) -> Result<Signing, RequestError> {
         let method = &request.method;
-        if request.certificate_mode_only && self.cert_mode.is_none() {
+        if request.certificate_mode_only && self.inner.cert_mode.is_none() {
             return Err(RequestErrorKind::CertificateModeRequired { method: method.clone() }.into());
         }
-        let timestamp = crate::primitives::gateway::format_timestamp(self.clock.now());
+        let timestamp = crate::primitives::gateway::format_timestamp(self.inner.clock.now());
         let mut query: Vec<(String, String)> = vec![
-            ("app_id".into(), self.app_id.clone()),
+            ("app_id".into(), self.inner.app_id.clone()),
             ("method".into(), method.clone()),
             ("format".into(), "JSON".into()),
-            ("charset".into(), self.charset.as_str().into()),
-            ("sign_type".into(), self.sign_type.as_str().into()),
+            ("charset".into(), self.inner.charset.as_str().into()),
+            ("sign_type".into(), self.inner.sign_type.as_str().into()),
             ("timestamp".into(), timestamp),
             ("version".into(), "1.0".into()),
         ];
         // One snapshot: the key that signs and the SN sent always belong together.
-        let identity = self.identity.current();
-        if let Some(mode) = &self.cert_mode {
+        let identity = self.inner.identity.current();
+        if let Some(mode) = &self.inner.cert_mode {
             let app_cert_sn = identity.app_cert_sn().unwrap_or_default();
             query.push(("app_cert_sn".into(), app_cert_sn.to_string()));
-            let root_sn = mode.root.sn_for(self.sign_type.algorithm()).unwrap_or_default();
+            let root_sn = mode.root.sn_for(self.inner.sign_type.algorithm()).unwrap_or_default();
             query.push(("alipay_root_cert_sn".into(), root_sn.to_string()));
         }
         let optional = [
@@ -107,9 +107,10 @@ impl Config {
                 .as_ref()
                 .map_err(|source| RequestErrorKind::BizContent { method: method.clone(), source: source.clone() })?;
             let value = if request.encrypt {
-                let aes = self.aes.as_ref().ok_or_else(|| RequestErrorKind::NoAesKey { method: method.clone() })?;
+                let aes =
+                    self.inner.aes.as_ref().ok_or_else(|| RequestErrorKind::NoAesKey { method: method.clone() })?;
                 query.push(("encrypt_type".into(), aes.encrypt_type().as_str().into()));
-                aes.encrypt(&self.charset.encode(biz, "biz_content")?)
+                aes.encrypt(&self.inner.charset.encode(biz, "biz_content")?)
                     .map_err(|source| RequestErrorKind::Encrypt { method: method.clone(), source })?
             } else {
                 biz.clone()
@@ -145,26 +146,26 @@ impl Config {
         let sign_content = crate::primitives::gateway::sign_content(
             query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        let encoded = self.charset.encode(&sign_content, "sign content")?;
+        let encoded = self.inner.charset.encode(&sign_content, "sign content")?;
         if let Some(signer) = identity.signer().remote() {
             let encoded = encoded.into_owned();
             return Ok(Signing::Remote(PreparedRequest {
                 method: method.clone(),
-                charset: self.charset,
+                charset: self.inner.charset,
                 query,
                 body,
                 files: request.files.clone(),
                 sign_content,
                 encoded,
-                sign_type: self.sign_type,
+                sign_type: self.inner.sign_type,
                 signer,
             }));
         }
-        let sign = identity.signer().sign(&encoded, self.sign_type)?;
+        let sign = identity.signer().sign(&encoded, self.inner.sign_type)?;
         query.push(("sign".into(), sign));
         Ok(Signing::Signed(SignedRequest {
             method: method.clone(),
-            charset: self.charset,
+            charset: self.inner.charset,
             query,
             body,
             files: request.files.clone(),

@@ -61,7 +61,7 @@ impl Config {
     /// The OpenAPI v3 endpoint: the gateway's origin (`https://openapi.alipay.com` for the
     /// production gateway, the sandbox's own host for Alipay's and ours), derived once at build.
     pub fn v3_endpoint(&self) -> &str {
-        &self.v3_endpoint
+        &self.inner.v3_endpoint
     }
 
     /// Signs a v3 request: the auth string (`app_id`, `app_cert_sn` in certificate mode, a
@@ -88,7 +88,7 @@ impl Config {
         };
         let mut headers: Vec<(String, String)> = vec![("accept".into(), "application/json".into())];
         let (body, content_type) = if request.encrypt {
-            let aes = self.aes.as_ref().ok_or_else(|| V3ErrorKind::Encryption {
+            let aes = self.inner.aes.as_ref().ok_or_else(|| V3ErrorKind::Encryption {
                 detail: "no AES key is configured (ConfigBuilder::aes_key)".into(),
             })?;
             if aes.encrypt_type() != crate::aes::EncryptType::Aes {
@@ -108,11 +108,11 @@ impl Config {
         } else {
             (json, "application/json".to_string())
         };
-        let identity = self.identity.current();
+        let identity = self.inner.identity.current();
         let nonce = crate::random::uuid_v4("the v3 nonce").map_err(V3ErrorKind::Random)?;
-        let timestamp = self.clock.now().timestamp_millis();
-        let app_cert_sn = if self.cert_mode.is_some() { identity.app_cert_sn() } else { None };
-        let auth_string = crate::primitives::v3::auth_string(&self.app_id, app_cert_sn, &nonce, timestamp);
+        let timestamp = self.inner.clock.now().timestamp_millis();
+        let app_cert_sn = if self.inner.cert_mode.is_some() { identity.app_cert_sn() } else { None };
+        let auth_string = crate::primitives::v3::auth_string(&self.inner.app_id, app_cert_sn, &nonce, timestamp);
         let token = request.app_auth_token.as_deref().filter(|t| !t.is_empty());
         let sign_content =
             crate::primitives::v3::request_sign_content(&auth_string, request.method, &uri, &body, token);
@@ -123,8 +123,8 @@ impl Config {
         if let Some(token) = token {
             headers.push(("alipay-app-auth-token".into(), token.to_string()));
         }
-        if let Some(mode) = &self.cert_mode
-            && let Some(root_sn) = mode.root.sn_for(self.sign_type.algorithm())
+        if let Some(mode) = &self.inner.cert_mode
+            && let Some(root_sn) = mode.root.sn_for(self.inner.sign_type.algorithm())
         {
             headers.push(("alipay-root-cert-sn".into(), root_sn.to_string()));
         }
@@ -195,7 +195,7 @@ impl Config {
                 let checks = |key: &crate::key::PublicKey| key.verify(&content, signature, SignType::Rsa2);
                 // Certificate mode's keys are the store `alipay-sn` chooses from (the same
                 // store the gateway protocol and its rotation use).
-                let ok = match (&self.verifier.keys, alipay_sn) {
+                let ok = match (&self.inner.verifier.keys, alipay_sn) {
                     (AlipayKeys::PublicKey(key), _) => checks(key),
                     (AlipayKeys::Store(store), Some(sn)) => match store.get(sn) {
                         Some(key) => checks(&key),
@@ -246,6 +246,7 @@ impl Config {
         }
         let body = if signed.encrypted && !answer.body.is_empty() {
             let aes = self
+                .inner
                 .aes
                 .as_ref()
                 .ok_or_else(|| V3ErrorKind::Encryption { detail: "no AES key is configured".into() })?;
@@ -269,10 +270,10 @@ impl Config {
         // Ten digits or fewer is seconds (until the year 5138), thirteen is milliseconds.
         let millis = if value.unsigned_abs() < 100_000_000_000 { value.saturating_mul(1000) } else { value };
         let at = chrono::DateTime::from_timestamp_millis(millis).ok_or_else(bad)?;
-        let now = self.clock.now();
+        let now = self.inner.clock.now();
         let skew = (now - at).abs().to_std().unwrap_or(std::time::Duration::MAX);
-        if skew > self.v3_answer_window {
-            return Err(V3ErrorKind::Stale { timestamp: at, now, skew, window: self.v3_answer_window }.into());
+        if skew > self.inner.v3_answer_window {
+            return Err(V3ErrorKind::Stale { timestamp: at, now, skew, window: self.inner.v3_answer_window }.into());
         }
         Ok(())
     }

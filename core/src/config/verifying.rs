@@ -9,14 +9,14 @@ use crate::response::{self, AlipayKeys, ResponseError, ResponseErrorKind, Respon
 impl Config {
     /// A verifier for notifications and Alipay's calls, sharing this configuration's keys.
     pub fn notification_verifier(&self) -> NotificationVerifier {
-        match &self.cert_mode {
+        match &self.inner.cert_mode {
             Some(mode) => NotificationVerifier::from_store(mode.store.clone()),
-            None => match &self.verifier.keys {
+            None => match &self.inner.verifier.keys {
                 AlipayKeys::PublicKey(key) => NotificationVerifier::public_key(key.clone()),
                 AlipayKeys::Store(store) => NotificationVerifier::from_store(store.clone()),
             },
         }
-        .with_sign_type(self.sign_type)
+        .with_sign_type(self.inner.sign_type)
     }
 
     /// An IO-free gateway call for `request`, signed now ([`crate::flow`]).
@@ -41,7 +41,7 @@ impl Config {
 
     /// Verifies a raw response body for `method`.
     pub fn verify_response(&self, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
-        self.verifier.verify(method, body)
+        self.inner.verifier.verify(method, body)
     }
 
     /// Verifies the response to `signed`, attaching our sign content to an
@@ -76,6 +76,6 @@ impl Config {
 
     /// The response verifier of this configuration.
     pub fn verifier(&self) -> &ResponseVerifier {
-        &self.verifier
+        &self.inner.verifier
     }
 }
