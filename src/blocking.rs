@@ -131,7 +131,7 @@ impl Client {
     }
 
     /// Calls a typed API over OpenAPI v3; see [`crate::Client::call_v3`].
-    pub fn call_v3<A: crate::v3::V3Api>(&self, api: &A) -> Result<A::Response, Error> {
+    pub fn call_v3<A: crate::v3::V3Api>(&self, api: &A) -> Result<crate::model::Traced<A::Response>, Error> {
         self.run(self.inner.call_v3(api))
     }
 
@@ -140,7 +140,7 @@ impl Client {
         &self,
         api: &A,
         options: impl FnOnce(crate::v3::V3Request) -> crate::v3::V3Request,
-    ) -> Result<A::Response, Error> {
+    ) -> Result<crate::model::Traced<A::Response>, Error> {
         self.run(self.inner.call_v3_with(api, options))
     }
 
@@ -157,7 +157,7 @@ impl Client {
     }
 
     /// Calls a typed API and returns its verified, typed response.
-    pub fn call<A: AlipayApi>(&self, api: &A) -> Result<A::Response, Error> {
+    pub fn call<A: AlipayApi>(&self, api: &A) -> Result<crate::model::Traced<A::Response>, Error> {
         self.run(self.inner.call(api))
     }
 
@@ -166,7 +166,7 @@ impl Client {
         &self,
         api: &A,
         options: impl FnOnce(Request) -> Request,
-    ) -> Result<A::Response, Error> {
+    ) -> Result<crate::model::Traced<A::Response>, Error> {
         self.run(self.inner.call_with(api, options))
     }
 

@@ -39,8 +39,9 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::flow::{Call, Goal, HttpRequest, HttpResponse, Method, Step, TransportError};
 use crate::model::AlipayApi;
+use crate::model::Traced;
 use crate::notify::{IntoForm, Rule, VerifiedNotification};
-use crate::page::{self, PageMethod};
+use crate::page::PageMethod;
 use crate::request::Request;
 use crate::response::VerifiedResponse;
 use crate::v3::{V3Api, V3Request, V3Response};
@@ -273,7 +274,7 @@ impl Client {
     }
 
     /// Calls a typed API over OpenAPI v3 and returns its verified, typed answer.
-    pub async fn call_v3<A: V3Api>(&self, api: &A) -> Result<A::Response, Error> {
+    pub async fn call_v3<A: V3Api>(&self, api: &A) -> Result<Traced<A::Response>, Error> {
         self.call_v3_with(api, |request| request).await
     }
 
@@ -283,9 +284,9 @@ impl Client {
         &self,
         api: &A,
         options: impl FnOnce(V3Request) -> V3Request,
-    ) -> Result<A::Response, Error> {
+    ) -> Result<Traced<A::Response>, Error> {
         let answer = self.send_v3(&options(api.to_v3_request())).await?;
-        Ok(answer.parse()?)
+        Ok(Traced::new(answer.parse()?, answer.trace_id().map(str::to_string)))
     }
 
     /// Makes sure the Alipay certificate `sn` is known, downloading it through
@@ -302,7 +303,7 @@ impl Client {
     }
 
     /// Calls a typed API and returns its verified, typed response.
-    pub async fn call<A: AlipayApi>(&self, api: &A) -> Result<A::Response, Error> {
+    pub async fn call<A: AlipayApi>(&self, api: &A) -> Result<Traced<A::Response>, Error> {
         self.call_with(api, |request| request).await
     }
 
@@ -324,18 +325,18 @@ impl Client {
         &self,
         api: &A,
         options: impl FnOnce(Request) -> Request,
-    ) -> Result<A::Response, Error> {
+    ) -> Result<Traced<A::Response>, Error> {
         let response = self.send(&options(api.to_request())).await?;
-        Ok(response.parse()?)
+        Ok(Traced::new(response.parse()?, response.trace_id().map(str::to_string)))
     }
 
     /// A signed page-pay entry point: an auto-submitting HTML form (POST) or a URL (GET).
     pub fn page_execute(&self, request: &Request, method: PageMethod) -> Result<String, Error> {
-        Ok(page::page_execute(&self.config, request, method)?)
+        Ok(self.config.page_execute(request, method)?)
     }
 
     /// The signed order string for app and mini-program payment.
     pub fn sdk_execute(&self, request: &Request) -> Result<String, Error> {
-        Ok(page::sdk_execute(&self.config, request)?)
+        Ok(self.config.sdk_execute(request)?)
     }
 }

@@ -93,8 +93,8 @@
 
 pub use alipay_core;
 pub use alipay_core::{
-    aes, cert, charset, config, excerpt, flow, form, key, kind, model, notify, page, primitives, protocol, request,
-    response, server, sm2, v3,
+    aes, cert, charset, config, excerpt, flow, key, kind, model, notify, page, primitives, protocol, request, response,
+    server, sm2, v3,
 };
 
 #[cfg(feature = "bill")]
@@ -118,6 +118,7 @@ pub use alipay_core::{Error, ErrorKind, Outcome};
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
 pub use flow::RetryPolicy;
+pub use model::Traced;
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;
 

@@ -130,7 +130,7 @@ pub(crate) fn run(command: BillCommand) -> Result<(), Failure> {
     })
     .map_err(|error| failure_of(&error))?;
     rows_file.flush().map_err(|e| Failure::Input(format!("{}: {e}", rows_path.display())))?;
-    let net_text = alipay_sdk::bill::BillAmount::from_cents(net).to_string();
+    let net_text = alipay_sdk::model::Amount::from_cents(net).to_string();
     let summary = serde_json::json!({
         "bill_type": bill_type.as_str(),
         "date": date,

@@ -36,7 +36,7 @@
 //! | `flow/` | [`flow`] | the call as a state machine ([`flow::Call`], [`flow::Step`]), wire types, the [`RetryPolicy`] |
 //! | `gateway/` | [`request`], [`response`], [`page`] | the gateway protocol: sign content and signed requests, verified answers, page/app entry points |
 //! | `v3/` | [`v3`] | OpenAPI v3: header-signed REST requests and answers |
-//! | `inbound/` | [`form`], [`notify`], [`server`] | what Alipay sends: form bodies, notifications and returns, signed answers to Alipay's calls |
+//! | `inbound/` | [`notify`] (with its [`Form`](notify::Form)), [`server`] | what Alipay sends: form bodies, notifications and returns, signed answers to Alipay's calls |
 //! | `certs/` | [`cert`], [`lifecycle`] | certificates and SNs as Alipay computes them; the Alipay certificate store, rotation, storage, fleet seam, key reload, expiry |
 //! | `crypto/` | [`key`], [`sm2`], [`aes`] | key algorithms, keys, inline and remote signers; SM3withSM2; content encryption (AES, AES_V2, SM4 over an internal GCM) |
 //! | `encoding/` | [`charset`], [`kind`], [`excerpt`] | DER and PEM readers, what a file really is, Java-exact charsets, bounded excerpts |
@@ -70,12 +70,18 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The folders show the architecture; the modules users name are re-exported flat below.
+#[macro_use]
+mod macros;
 mod certs;
+mod clock;
 mod crypto;
 mod encoding;
 mod error;
+mod future;
 mod gateway;
 mod inbound;
+mod metrics;
+mod wire;
 
 #[cfg(feature = "bill")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bill")))]
@@ -92,14 +98,15 @@ pub use certs::{cert, lifecycle};
 pub use crypto::{aes, key, sm2};
 pub use encoding::{charset, excerpt, kind};
 pub use gateway::{page, request, response};
-pub use inbound::{form, notify, server};
+pub use inbound::{notify, server};
 
 // Crate-internal short paths to the private modules.
-use crypto::{gcm, pkcs1};
+use crypto::gcm;
 use encoding::{der, pem};
 
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};
 pub use error::{Error, ErrorKind, Outcome};
 pub use flow::RetryPolicy;
+pub use model::Traced;
 pub use request::{Request, SignedRequest};
 pub use response::VerifiedResponse;

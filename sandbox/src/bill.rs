@@ -215,7 +215,7 @@ pub(crate) fn zip(
             })
             .chain(transfers.iter().map(|t| Entry {
                 at: t.at,
-                cents: -(t.cents as i64),
+                cents: -t.cents,
                 biz_no: t.order_id.clone(),
                 out_no: t.out_biz_no.clone(),
                 subject: t.title.clone(),

@@ -55,12 +55,12 @@ pub(crate) struct Trade {
 }
 
 impl Trade {
-    fn refunded_cents(&self) -> u64 {
+    fn refunded_cents(&self) -> i64 {
         self.refunds.iter().map(|r| r.amount.cents()).sum()
     }
 
     fn refunded(&self) -> Amount {
-        Amount::from_cents(self.refunded_cents()).unwrap_or(self.total_amount)
+        Amount::from_cents(self.refunded_cents())
     }
 }
 
@@ -91,7 +91,11 @@ fn amount(biz: &Value, field: &str) -> Result<Amount, BizError> {
         _ => return Err(fail("isv.missing-parameter", format!("缺少必选参数 {field}"))),
     };
     let parsed: Amount = raw.parse().map_err(|_| fail("ACQ.INVALID_PARAMETER", format!("{field} 格式错误: {raw}")))?;
-    if parsed.cents() == 0 {
+    // Alipay's range for a trade or transfer amount: 0.01 to 100000000.00 yuan.
+    if parsed.cents() > 10_000_000_000 {
+        return Err(fail("ACQ.INVALID_PARAMETER", format!("{field} 超出范围: {raw}")));
+    }
+    if parsed.cents() <= 0 {
         return Err(fail("ACQ.INVALID_PARAMETER", format!("{field} 必须大于 0")));
     }
     Ok(parsed)
@@ -301,7 +305,7 @@ impl Ledger {
         let trade = self.find_mut(biz)?;
         let action = if trade.paid.is_some() { "refund" } else { "close" };
         if trade.paid.is_some() && trade.refunded_cents() < trade.total_amount.cents() {
-            let remaining = Amount::from_cents(trade.total_amount.cents() - trade.refunded_cents()).expect("in range");
+            let remaining = Amount::from_cents(trade.total_amount.cents() - trade.refunded_cents());
             trade.refunds.push(Refund {
                 out_request_no: format!("cancel-{}", trade.out_trade_no),
                 amount: remaining,
@@ -352,7 +356,7 @@ impl Ledger {
                     subject: trade.subject.clone(),
                     created: trade.created,
                     at: paid,
-                    cents: i64::try_from(trade.total_amount.cents()).unwrap_or(i64::MAX),
+                    cents: trade.total_amount.cents(),
                     refund_request_no: None,
                 });
             }
@@ -363,7 +367,7 @@ impl Ledger {
                     subject: trade.subject.clone(),
                     created: trade.created,
                     at: refund.at,
-                    cents: -i64::try_from(refund.amount.cents()).unwrap_or(i64::MAX),
+                    cents: -refund.amount.cents(),
                     refund_request_no: Some(refund.out_request_no.clone()),
                 });
             }

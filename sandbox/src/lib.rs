@@ -115,6 +115,14 @@ pub enum SandboxError {
     /// Generating or loading the PKI failed.
     #[error("sandbox PKI: {0}")]
     Pki(String),
+    /// A service could not issue what was asked (its random source failed, say).
+    #[error("{sub_code}: {sub_msg}")]
+    Service {
+        /// Alipay's sub code.
+        sub_code: &'static str,
+        /// Its message.
+        sub_msg: String,
+    },
     /// A trade operation was refused.
     #[error("{sub_code}: {sub_msg}")]
     Trade {
@@ -123,6 +131,12 @@ pub enum SandboxError {
         /// Its message.
         sub_msg: String,
     },
+}
+
+impl SandboxError {
+    fn service(failure: services::ServiceFailure) -> SandboxError {
+        SandboxError::Service { sub_code: failure.sub_code, sub_msg: failure.sub_msg }
+    }
 }
 
 /// How the registered app signs: certificate mode or public-key mode.
@@ -439,7 +453,14 @@ impl SandboxBuilder {
             }
         });
         let handle = SandboxHandle { shared, addr, task, owned_dir: owned.then(|| dir.clone()) };
+        let config_path = dir.join("alipay.toml");
+        let before = std::fs::read_to_string(&config_path).ok();
         handle.write_info()?;
+        if let (Some(before), Ok(after)) = (before, std::fs::read_to_string(&config_path)) {
+            for change in config_changes(&before, &after) {
+                report(&format!("{}: {change} (rewritten; clients reading it follow)", config_path.display()));
+            }
+        }
         Ok(handle)
     }
 }
@@ -577,10 +598,36 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             Err(e) => json(500, serde_json::json!({ "error": e.to_string() })),
         },
         // Sends the signed payment notification of a trade to a URL (its own notify_url unless
-        // `url` is given), redelivered like Alipay does.
+        // `url` is given), redelivered like Alipay does. With `wait=1` the answer waits for the
+        // first attempt and says whether the receiver acknowledged it (`success`).
         "/sandbox/notify" => match query_param("out_trade_no") {
             Some(out) => match shared.notify_to(&out, query_param("url")) {
-                Ok(url) => json(202, serde_json::json!({ "out_trade_no": out, "url": url })),
+                Ok((url, notify_id)) if query_param("wait").as_deref() == Some("1") => {
+                    match shared.first_attempt(&notify_id, NOTIFY_WAIT).await {
+                        Some(delivery) => json(
+                            200,
+                            serde_json::json!({
+                                "out_trade_no": out,
+                                "url": url,
+                                "notify_id": notify_id,
+                                "acknowledged": delivery.acknowledged,
+                                "answer": delivery.last_answer,
+                            }),
+                        ),
+                        None => json(
+                            504,
+                            serde_json::json!({
+                                "out_trade_no": out,
+                                "url": url,
+                                "notify_id": notify_id,
+                                "error": format!("no answer from {url} within {} s", NOTIFY_WAIT.as_secs()),
+                            }),
+                        ),
+                    }
+                }
+                Ok((url, notify_id)) => {
+                    json(202, serde_json::json!({ "out_trade_no": out, "url": url, "notify_id": notify_id }))
+                }
                 Err(e) => json(400, serde_json::json!({ "error": e.to_string() })),
             },
             None => json(400, serde_json::json!({ "error": "out_trade_no is required" })),
@@ -644,7 +691,9 @@ impl Shared {
     }
 
     /// Sends the payment notification of `out_trade_no` (to `url`, or the trade's notify_url).
-    fn notify_to(self: &Arc<Self>, out_trade_no: &str, url: Option<String>) -> Result<String, SandboxError> {
+    /// Sends a trade's notification (again), to `url` or the trade's own `notify_url`; returns
+    /// where it goes and its `notify_id`.
+    fn notify_to(self: &Arc<Self>, out_trade_no: &str, url: Option<String>) -> Result<(String, String), SandboxError> {
         let mut trade = crate::lock(&self.ledger).get(out_trade_no).ok_or_else(|| SandboxError::Trade {
             sub_code: "ACQ.TRADE_NOT_EXIST",
             sub_msg: format!("交易不存在: {out_trade_no}"),
@@ -657,8 +706,26 @@ impl Shared {
             sub_code: "ACQ.NO_NOTIFY_URL",
             sub_msg: "the trade has no notify_url; give url=…".into(),
         })?;
-        self.notify(trade);
-        Ok(target)
+        let notify_id = self.notify(trade).ok_or_else(|| SandboxError::Service {
+            sub_code: "isp.unknow-error",
+            sub_msg: "the notification could not be signed or encoded".into(),
+        })?;
+        Ok((target, notify_id))
+    }
+
+    /// The first delivery attempt's record of `notify_id`, once it has one (or `None` after
+    /// `timeout`).
+    async fn first_attempt(&self, notify_id: &str, timeout: std::time::Duration) -> Option<Delivery> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let delivery = crate::lock(&self.deliveries).iter().find(|d| d.notify_id == notify_id).cloned();
+            match delivery {
+                Some(delivery) if delivery.attempts > 0 => return Some(delivery),
+                None => return None,
+                Some(_) if tokio::time::Instant::now() >= deadline => return None,
+                Some(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
     }
 
     fn rotate(&self) -> Result<String, SandboxError> {
@@ -668,9 +735,10 @@ impl Shared {
     }
 
     /// Sends the payment notification for `trade` (if it has a `notify_url`) in the
-    /// background, redelivering until the receiver answers `success`.
-    fn notify(self: &Arc<Self>, trade: Trade) {
-        let Some(target) = trade.notify.clone() else { return };
+    /// background, redelivering until the receiver answers `success`. Returns its `notify_id`,
+    /// or `None` when nothing is sent (no `notify_url`, or it could not be signed).
+    fn notify(self: &Arc<Self>, trade: Trade) -> Option<String> {
+        let target = trade.notify.clone()?;
         let notify_id = {
             let mut sequence = crate::lock(&self.sequence);
             *sequence += 1;
@@ -708,13 +776,11 @@ impl Shared {
         if self.mode == AppMode::Certificate {
             params.push(("alipay_cert_sn".into(), sn));
         }
-        let Ok(sign) =
+        let sign =
             alipay_core::primitives::notification::sign_params(&params, Rule::V1, &key, self.sign_type, target.charset)
-        else {
-            return;
-        };
+                .ok()?;
         params.push(("sign".into(), sign));
-        let Ok(body) = alipay_core::primitives::gateway::encode_pairs(params.iter(), target.charset) else { return };
+        let body = alipay_core::primitives::gateway::encode_pairs(params.iter(), target.charset).ok()?;
         let mut deliveries = crate::lock(&self.deliveries);
         if deliveries.len() >= MAX_DELIVERIES {
             deliveries.pop_front();
@@ -731,6 +797,7 @@ impl Shared {
         });
         drop(deliveries);
         let shared = self.clone();
+        let id = notify_id.clone();
         let content_type =
             format!("application/x-www-form-urlencoded; charset={}", target.charset.as_str().to_ascii_lowercase());
         self.runtime.spawn(async move {
@@ -770,8 +837,13 @@ impl Shared {
                 }
             }
         });
+        Some(id)
     }
 }
+
+/// How long `/sandbox/notify?wait=1` waits for the first delivery attempt's answer (longer than
+/// the delivery client's own timeout, so a slow receiver is reported by that attempt).
+const NOTIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
 
 /// A running sandbox. Stops when dropped.
 pub struct SandboxHandle {
@@ -943,20 +1015,19 @@ impl SandboxHandle {
 
     /// A one-time user `auth_code`, as the user's authorisation page returns it (exchange it
     /// with `alipay.system.oauth.token`).
-    pub fn issue_auth_code(&self) -> String {
-        crate::lock(&self.shared.services).issue_auth_code()
+    pub fn issue_auth_code(&self) -> Result<String, SandboxError> {
+        crate::lock(&self.shared.services).issue_auth_code().map_err(SandboxError::service)
     }
 
     /// A one-time merchant `app_auth_code`, as the ISV authorisation page returns it
     /// (exchange it with `alipay.open.auth.token.app`).
-    pub fn issue_app_auth_code(&self) -> String {
-        crate::lock(&self.shared.services).issue_app_auth_code()
+    pub fn issue_app_auth_code(&self) -> Result<String, SandboxError> {
+        crate::lock(&self.shared.services).issue_app_auth_code().map_err(SandboxError::service)
     }
 
     /// The merchant's payout balance (starts at 10 000.00; transfers take from it).
     pub fn payout_balance(&self) -> alipay_core::model::Amount {
-        let cents = crate::lock(&self.shared.services).balance_cents.max(0) as u64;
-        alipay_core::model::Amount::from_cents(cents).expect("a balance in range")
+        alipay_core::model::Amount::from_cents(crate::lock(&self.shared.services).balance_cents.max(0))
     }
 
     /// How long bill URLs work (default 30 seconds, as Alipay's).
@@ -1037,6 +1108,26 @@ impl Drop for SandboxHandle {
 /// each critical section, and one failed request must not take the gateway down.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The settings an `alipay.toml` rewrite changes, as `name: old → new` (a restart with another
+/// `--mode` or port rewrites the file clients read; say so instead of doing it silently).
+fn config_changes(before: &str, after: &str) -> Vec<String> {
+    let parse = |text: &str| text.parse::<toml::Table>().unwrap_or_default();
+    let (before, after) = (parse(before), parse(after));
+    let shown = |value: Option<&toml::Value>| match value {
+        Some(toml::Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => "(unset)".to_string(),
+    };
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|name| before.get(*name) != after.get(*name))
+        .map(|name| format!("{name}: {} → {}", shown(before.get(name)), shown(after.get(name))))
+        .collect()
 }
 
 /// `alipay.toml` text for the sandbox's app: one `name = "value"` line per setting, each value

@@ -55,7 +55,11 @@ fn amount(biz: &Value, field: &str) -> Result<Amount, ServiceFailure> {
     };
     let parsed: Amount =
         raw.parse().map_err(|_| invalid("isv.invalid-parameter", format!("{field} 格式错误: {raw}")))?;
-    if parsed.cents() == 0 {
+    // Alipay's range for a trade or transfer amount: 0.01 to 100000000.00 yuan.
+    if parsed.cents() > 10_000_000_000 {
+        return Err(invalid("isv.invalid-parameter", format!("{field} 超出范围: {raw}")));
+    }
+    if parsed.cents() <= 0 {
         return Err(invalid("isv.invalid-parameter", format!("{field} 必须大于 0")));
     }
     Ok(parsed)
@@ -74,7 +78,7 @@ pub(crate) struct Transfer {
     pub order_id: String,
     pub pay_fund_order_id: String,
     pub out_biz_no: String,
-    pub cents: u64,
+    pub cents: i64,
     pub payee: String,
     pub title: String,
     pub at: DateTime<Utc>,
@@ -127,10 +131,16 @@ impl Default for Services {
     }
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    openssl::rand::rand_bytes(&mut buffer).expect("random bytes");
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
+/// `N` random bytes as hex, for codes and tokens. The core's policy for a failing random
+/// source applies: a secret is never made up from anything weaker, so the call fails as
+/// Alipay's gateway does on an internal error (20000), and nothing is issued.
+fn random_hex<const N: usize>(purpose: &'static str) -> Result<String, ServiceFailure> {
+    alipay_core::random::hex::<N>(purpose).map_err(|error| ServiceFailure {
+        code: "20000",
+        msg: "Service Currently Unavailable",
+        sub_code: "isp.unknow-error",
+        sub_msg: format!("系统繁忙: {error}"),
+    })
 }
 
 /// Who a service call is from and about.
@@ -156,17 +166,17 @@ impl Services {
     }
 
     /// A fresh one-time user `auth_code` (what the user's authorisation page returns).
-    pub(crate) fn issue_auth_code(&mut self) -> String {
-        let code = format!("sandboxAuth{}", random_hex(8));
+    pub(crate) fn issue_auth_code(&mut self) -> Result<String, ServiceFailure> {
+        let code = format!("sandboxAuth{}", random_hex::<8>("a user auth_code")?);
         self.auth_codes.insert(code.clone(), false);
-        code
+        Ok(code)
     }
 
     /// A fresh one-time merchant `app_auth_code` (what the ISV authorisation page returns).
-    pub(crate) fn issue_app_auth_code(&mut self) -> String {
-        let code = format!("sandboxAppAuth{}", random_hex(8));
+    pub(crate) fn issue_app_auth_code(&mut self) -> Result<String, ServiceFailure> {
+        let code = format!("sandboxAppAuth{}", random_hex::<8>("a merchant app_auth_code")?);
         self.app_auth_codes.insert(code.clone(), false);
-        code
+        Ok(code)
     }
 
     /// Handles the service `method`, or `None` when it is not one of these.
@@ -247,10 +257,10 @@ impl Services {
             return Ok(answer(existing));
         }
         let cents = trans_amount.cents();
-        if i64::try_from(cents).map_or(true, |c| c > self.balance_cents) {
+        if cents > self.balance_cents {
             return Err(business("PAYER_BALANCE_NOT_ENOUGH", "付款方余额不足"));
         }
-        self.balance_cents -= cents as i64;
+        self.balance_cents -= cents;
         let n = self.next();
         let day = caller.now.format("%Y%m%d");
         let transfer = Transfer {
@@ -281,7 +291,7 @@ impl Services {
             "out_biz_no": transfer.out_biz_no,
             "pay_fund_order_id": transfer.pay_fund_order_id,
             "status": "SUCCESS",
-            "trans_amount": Amount::from_cents(transfer.cents).map(|a| a.to_string()).unwrap_or_default(),
+            "trans_amount": Amount::from_cents(transfer.cents).to_string(),
             "pay_date": format_timestamp(transfer.at),
         })))
     }
@@ -291,23 +301,23 @@ impl Services {
         if user != caller.partner_id {
             return Err(business("ACCOUNT_NOT_EXIST", format!("账户不存在或不属于当前商户: {user}")));
         }
-        let balance = Amount::from_cents(self.balance_cents.max(0) as u64).map(|a| a.to_string()).unwrap_or_default();
+        let balance = Amount::from_cents(self.balance_cents.max(0)).to_string();
         Ok(object(json!({ "available_amount": balance, "freeze_amount": "0.00" })))
     }
 
-    fn tokens(&mut self, user_id: &str, now: DateTime<Utc>) -> Map<String, Value> {
-        let access = format!("authusrB{}", random_hex(16));
-        let refresh = format!("authusrR{}", random_hex(16));
+    fn tokens(&mut self, user_id: &str, now: DateTime<Utc>) -> ServiceResult {
+        let access = format!("authusrB{}", random_hex::<16>("a user access_token")?);
+        let refresh = format!("authusrR{}", random_hex::<16>("a user refresh_token")?);
         self.access_tokens.insert(access.clone(), user_id.to_string());
         self.refresh_tokens.insert(refresh.clone(), user_id.to_string());
-        object(json!({
+        Ok(object(json!({
             "user_id": user_id,
             "access_token": access,
             "expires_in": 1_296_000,
             "refresh_token": refresh,
             "re_expires_in": 2_592_000,
             "auth_start": format_timestamp(now),
-        }))
+        })))
     }
 
     /// `alipay.system.oauth.token`: flat parameters; a success answer without `code`.
@@ -319,7 +329,7 @@ impl Services {
                     Some(used) if !*used => *used = true,
                     _ => return Err(invalid("isv.code-invalid", "授权码code无效")),
                 }
-                Ok(self.tokens(BUYER_ID, caller.now))
+                self.tokens(BUYER_ID, caller.now)
             }
             Some("refresh_token") => {
                 let token = caller.param("refresh_token").unwrap_or_default();
@@ -328,7 +338,7 @@ impl Services {
                     .get(token)
                     .cloned()
                     .ok_or_else(|| invalid("isv.refresh-token-invalid", "刷新令牌refresh_token无效"))?;
-                Ok(self.tokens(&user, caller.now))
+                self.tokens(&user, caller.now)
             }
             _ => Err(invalid("isv.grant-type-invalid", "grant_type参数不正确")),
         }
@@ -370,8 +380,8 @@ impl Services {
             }
             _ => return Err(invalid("isv.grant-type-invalid", "grant_type参数不正确")),
         }
-        let token = format!("202612BB{}", random_hex(16));
-        let refresh = format!("202612BR{}", random_hex(16));
+        let token = format!("202612BB{}", random_hex::<16>("an app_auth_token")?);
+        let refresh = format!("202612BR{}", random_hex::<16>("an app_refresh_token")?);
         self.app_refresh_tokens.insert(refresh.clone(), merchant.into());
         Ok(object(json!({
             "user_id": merchant,
@@ -424,7 +434,7 @@ impl Services {
             ledger.paid_trade(&trade_no).ok_or_else(|| business("ACQ.TRADE_NOT_EXIST", "交易不存在或未支付"))?;
         let shares = biz.get("royalty_parameters").and_then(Value::as_array).filter(|l| !l.is_empty());
         let shares = shares.ok_or_else(|| invalid("isv.missing-parameter", "缺少必选参数 royalty_parameters"))?;
-        let mut total = 0u64;
+        let mut total = 0i64;
         for share in shares {
             let account = required(share, "trans_in")?;
             if !self.receivers.iter().any(|r| text(r, "account") == Some(account)) {
@@ -461,7 +471,7 @@ impl Services {
             return Err(business("isp.bill_not_exist", "账单不存在"));
         }
         self.bill_links.retain(|_, link| link.expires > now);
-        let token = random_hex(16);
+        let token = random_hex::<16>("a bill download link")?;
         let expires = now + chrono::Duration::from_std(self.bill_url_ttl).unwrap_or(chrono::Duration::seconds(30));
         self.bill_links.insert(token.clone(), BillLink { zip: make(bill_type, day), expires });
         Ok(token)

@@ -98,7 +98,7 @@ async fn transfers_need_certificate_mode_and_say_so_before_sending() {
 async fn login_exchanges_a_code_for_tokens_and_reads_the_user() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let client = client(&sandbox);
-    let code = sandbox.issue_auth_code();
+    let code = sandbox.issue_auth_code().unwrap();
     // Flat parameters, no biz_content; the refresh token never shows in Debug.
     let signed = client.config().sign_request(&OauthToken::authorization_code(&code).to_request()).unwrap();
     let params: Vec<(&str, &str)> = signed.all_params().collect();
@@ -131,7 +131,7 @@ async fn login_exchanges_a_code_for_tokens_and_reads_the_user() {
 async fn an_isv_gets_and_refreshes_an_app_auth_token() {
     let sandbox = Sandbox::builder().start().await.unwrap();
     let client = client(&sandbox);
-    let code = sandbox.issue_app_auth_code();
+    let code = sandbox.issue_app_auth_code().unwrap();
     let token = client.call(&OpenAuthTokenApp::authorization_code(&code)).await.unwrap();
     assert_eq!(token.auth_app_id.as_deref(), Some(sandbox.app_id()));
     assert!(!format!("{token:?}").contains(&token.app_auth_token));
@@ -172,8 +172,12 @@ async fn royalty_relations_settlement_and_order_sync() {
 
     client.call(&TradePrecreate::new("royalty-1", amount("50.00"), "分账单")).await.unwrap();
     sandbox.buyer_pays("royalty-1").unwrap();
-    let trade_no =
-        client.call(&alipay_sdk::model::trade::TradeQuery::by_out_trade_no("royalty-1")).await.unwrap().trade_no;
+    let trade_no = client
+        .call(&alipay_sdk::model::trade::TradeQuery::by_out_trade_no("royalty-1"))
+        .await
+        .unwrap()
+        .into_inner()
+        .trade_no;
     let settle = |no: &str, account: &str, value: &str| TradeOrderSettle {
         out_request_no: no.into(),
         trade_no: trade_no.clone(),

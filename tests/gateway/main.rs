@@ -14,6 +14,8 @@ mod examples_e2e;
 #[cfg(feature = "redis")]
 mod fleet;
 mod lifecycle;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod node_sdk_gateway;
 mod node_sdk_notify;
 mod observability;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use alipay_sandbox::Sandbox;
+use alipay_sandbox::{Fault, FaultRule, Sandbox};
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery};
 use alipay_sdk::{Client, Request};
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -38,6 +38,97 @@ fn a_call_has_one_span_with_its_fields_and_no_secret_at_info() {
     let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{all}");
     assert!(all.contains("1 passed"), "the capture ran: {all}");
+}
+
+/// With nothing but `tracing_subscriber::fmt()` (INFO, no span events), each call is one line
+/// with its method, outcome, duration and trace id; `attempt` is on the span once; a
+/// notification check has its own span name; a typed call's answer carries the trace id.
+#[test]
+fn a_plain_fmt_subscriber_shows_one_line_per_call() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "observability::plain_capture_in_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{all}");
+    assert!(all.contains("1 passed"), "the capture ran: {all}");
+}
+
+#[test]
+#[ignore = "helper: run by a_plain_fmt_subscriber_shows_one_line_per_call in a child process"]
+fn plain_capture_in_child() {
+    assert!(std::env::var(CHILD).is_ok(), "run only as a child");
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(plain_scenario(captured));
+}
+
+async fn plain_scenario(captured: Captured) {
+    use alipay_sdk::RetryPolicy;
+    use alipay_sdk::model::AlipayApi;
+    use alipay_sdk::notify::Rule;
+    let sandbox = Sandbox::builder().notify_retry_delays(vec![]).start().await.unwrap();
+    let client = Client::builder(sandbox.client_config().build().unwrap())
+        .retry(
+            RetryPolicy::new(2)
+                .backoff(std::time::Duration::from_millis(1), std::time::Duration::from_millis(5))
+                .idempotent("alipay.trade.query"),
+        )
+        .build()
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let order = TradePrecreate::new("plain-1", "1.00".parse().unwrap(), "Tea");
+    client.send(&order.to_request().notify_url(format!("http://127.0.0.1:{port}/notify"))).await.unwrap();
+    // A typed call gives the trace id on success.
+    let queried = client.call(&TradeQuery::by_out_trade_no("plain-1")).await.unwrap();
+    let trace_id = queried.trace_id().expect("a typed answer carries the trace id").to_string();
+    assert_eq!(trace_id.len(), 30);
+    let over_v3 = client.call_v3(&TradeQuery::by_out_trade_no("plain-1")).await.unwrap();
+    assert!(over_v3.trace_id().is_some_and(|t| !t.is_empty()), "v3 too");
+    // A second attempt: the first query's connection is reset before it is processed.
+    sandbox.set_faults("alipay.trade.query", vec![FaultRule::times(Fault::ResetBeforeProcessing, 1)]);
+    client.call(&TradeQuery::by_out_trade_no("plain-1")).await.unwrap();
+    sandbox.clear_faults();
+    // A notification check.
+    sandbox.buyer_pays("plain-1").unwrap();
+    let mut body = None;
+    for _ in 0..1000 {
+        if let Some(d) = sandbox.deliveries().into_iter().find(|d| d.attempts > 0) {
+            body = Some(d.body);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    client.verify_notification((body.expect("delivered").as_bytes(), None), Rule::V1).await.unwrap();
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let calls: Vec<&str> =
+        text.lines().filter(|l| l.contains(" INFO ") && l.contains("alipay call finished")).collect();
+    // precreate, query, v3 query, the retried query's second attempt (its first failed).
+    assert_eq!(calls.len(), 4, "one INFO line per call that finished well:\n{text}");
+    let failed: Vec<&str> = text.lines().filter(|l| l.contains("alipay call failed")).collect();
+    assert_eq!(failed.len(), 1, "the reset attempt:\n{text}");
+    assert!(failed[0].contains(r#"outcome="unknown""#) && failed[0].contains("attempt=1"), "{}", failed[0]);
+    let line = calls.iter().find(|l| l.contains(&trace_id)).unwrap_or_else(|| panic!("{trace_id} in\n{text}"));
+    for field in [r#"method="alipay.trade.query""#, r#"outcome="ok""#, "duration_ms=", "trace_id="] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+    for line in text.lines().filter(|l| l.contains("alipay.")) {
+        assert!(line.matches("attempt=").count() <= 1, "attempt recorded once: {line}");
+    }
+    assert!(text.lines().any(|l| l.contains("attempt=2") && l.contains("alipay call")), "the retry's span:\n{text}");
+    let checks: Vec<&str> = text.lines().filter(|l| l.contains("notification check finished")).collect();
+    assert_eq!(checks.len(), 1, "{text}");
+    assert!(
+        checks[0].contains("alipay.notification{") && checks[0].contains(r#"method="trade_status_sync""#),
+        "{}",
+        checks[0]
+    );
+    assert!(!text.lines().any(|l| l.contains(" DEBUG ")), "INFO by default");
 }
 
 #[test]

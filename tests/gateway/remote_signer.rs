@@ -190,7 +190,7 @@ async fn a_misbehaving_remote_signer_fails_loudly_and_nothing_is_sent() {
     // Synchronous entry points cannot await a KMS: they say so instead of blocking.
     let kms = example::Kms::new(app_key, Duration::from_millis(1));
     let config = remote_config(&info, Arc::new(kms)).unwrap();
-    let page = alipay_sdk::page::sdk_execute(&config, &alipay_sdk::Request::new("alipay.trade.app.pay"));
+    let page = config.sdk_execute(&alipay_sdk::Request::new("alipay.trade.app.pay"));
     let error = page.unwrap_err();
     assert!(error.to_string().contains("remote signer signs in the call flow"), "{error}");
     assert!(config.sign_request(&alipay_sdk::Request::new("alipay.trade.query")).is_err());

@@ -411,6 +411,26 @@ async fn a_restart_on_the_same_directory_keeps_the_pki() {
     assert_eq!(after.alipay_cert_sn, rotated);
     assert_eq!(second.alipay_certs().len(), 2);
     client(&second).call(&TradeCreate::new("again", amount("1.00"), "A")).await.unwrap();
+    drop(second);
+
+    // Restarting with another mode rewrites alipay.toml, and says which settings (the mode, and
+    // the gateway: a fresh port).
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    let third = Sandbox::builder()
+        .dir(dir.path())
+        .mode(AppMode::PublicKey)
+        .progress(move |line| seen.lock().unwrap().push(line.to_string()))
+        .start()
+        .await
+        .unwrap();
+    let lines = lines.lock().unwrap().clone();
+    let rewritten: Vec<&String> = lines.iter().filter(|l| l.contains("rewritten")).collect();
+    assert!(rewritten.iter().any(|l| l.contains("alipay.toml: mode: certificate → public-key")), "{lines:?}");
+    assert!(rewritten.iter().all(|l| l.contains(": mode: ") || l.contains(": gateway: ")), "{lines:?}");
+    let text = std::fs::read_to_string(dir.path().join("alipay.toml")).unwrap();
+    assert!(text.contains("mode = \"public-key\""), "{text}");
+    drop(third);
 }
 
 #[tokio::test(flavor = "multi_thread")]

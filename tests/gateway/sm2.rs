@@ -212,7 +212,7 @@ async fn bouncycastle_verifies_the_sm2_pki_and_the_notifications() {
     client.send(&TradePrecreate::new("sm2-bc", amount("3.00"), "BC").to_request().notify_url(&url)).await.unwrap();
     sandbox.buyer_pays("sm2-bc").unwrap();
     let (_, body) = first_notification(&received).await;
-    let form = alipay_sdk::form::Form::parse(&body, None).unwrap();
+    let form = alipay_sdk::notify::Form::parse(&body, None).unwrap();
     let params: Vec<(&str, &str)> = form.iter().collect();
     let sign = params.iter().find(|(k, _)| *k == "sign").unwrap().1;
     let content = alipay_sdk::primitives::notification::sign_content(params.iter().copied(), Rule::V1);

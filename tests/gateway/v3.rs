@@ -45,7 +45,7 @@ async fn a_trade_made_over_v3_is_the_gateways_trade_and_back() {
     let over_gateway = client.call(&TradeQuery::by_out_trade_no("v3-1")).await.unwrap();
     assert_eq!(over_gateway.trade_status, TradeStatus::WaitBuyerPay);
     sandbox.buyer_pays("v3-1").unwrap();
-    let queried = client.call_v3(&TradeQuery::by_out_trade_no("v3-1")).await.unwrap();
+    let queried = client.call_v3(&TradeQuery::by_out_trade_no("v3-1")).await.unwrap().into_inner();
     assert_eq!((queried.trade_status, queried.total_amount), (TradeStatus::TradeSuccess, amount("12.34")));
     let refunded =
         client.call_v3(&TradeRefund::new(TradeRef::out_trade_no("v3-1"), amount("2.34"), "r-1")).await.unwrap();

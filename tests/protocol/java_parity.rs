@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use alipay_sdk::Request;
-use alipay_sdk::request::is_java_whitespace;
+use alipay_sdk::primitives::gateway::is_java_whitespace;
 
 use crate::common::wire::{cert_config, openssl_verifies};
 use crate::common::{pki, root};

@@ -15,6 +15,7 @@ mod read;
 pub use hosts::BillHosts;
 pub use read::{BillOverview, BillRow, read};
 
+use crate::model::Amount;
 use crate::model::settle::BillType;
 
 /// Why a bill could not be fetched or read.
@@ -111,7 +112,7 @@ pub enum BillErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a bill could not be fetched or read; see [`BillErrorKind`].
     BillError => BillErrorKind
 );
@@ -168,63 +169,16 @@ impl BillError {
     }
 }
 
-/// A signed amount in yuan with two decimals, as bills write them (`-8.88` for a refund).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct BillAmount {
-    cents: i64,
-}
-
-impl BillAmount {
-    /// An amount of `cents` (negative for money going out).
-    pub fn from_cents(cents: i64) -> BillAmount {
-        BillAmount { cents }
+/// A bill's amount cell: trimmed, empty for zero, an optional `+` or `-`; the value is the
+/// crate's one amount type. Bills are looser than the API (`+1`, blank cells) but no less
+/// exact.
+pub(crate) fn parse_amount(text: &str) -> Option<Amount> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Some(Amount::ZERO);
     }
-
-    /// The amount in fen (cents), negative for money going out.
-    pub fn cents(self) -> i64 {
-        self.cents
-    }
-
-    fn parse(text: &str) -> Option<BillAmount> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Some(BillAmount::default());
-        }
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text.strip_prefix('+').unwrap_or(text)),
-        };
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-        let valid = !whole.is_empty()
-            && whole.len() <= 15
-            && whole.bytes().all(|b| b.is_ascii_digit())
-            && fraction.len() <= 2
-            && fraction.bytes().all(|b| b.is_ascii_digit());
-        if !valid {
-            return None;
-        }
-        let fraction_cents = match fraction.len() {
-            0 => 0,
-            1 => fraction.parse::<i64>().ok()? * 10,
-            _ => fraction.parse::<i64>().ok()?,
-        };
-        let cents = whole.parse::<i64>().ok()? * 100 + fraction_cents;
-        Some(BillAmount { cents: if negative { -cents } else { cents } })
-    }
-}
-
-impl std::fmt::Display for BillAmount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sign = if self.cents < 0 { "-" } else { "" };
-        let abs = self.cents.unsigned_abs();
-        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
-    }
-}
-
-impl serde::Serialize for BillAmount {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
-    }
+    let unsigned = text.strip_prefix('+').filter(|rest| !rest.starts_with('-')).unwrap_or(text);
+    unsigned.parse().ok()
 }
 
 /// The values of a row that no typed field takes, by their header: the columns Alipay added
@@ -323,13 +277,13 @@ pub struct TradeBillRow {
     /// 对方账户.
     pub counterparty: String,
     /// 订单金额（元）: negative for a refund.
-    pub total_amount: BillAmount,
+    pub total_amount: Amount,
     /// 商家实收（元）.
-    pub received_amount: BillAmount,
+    pub received_amount: Amount,
     /// 退款批次号/请求号.
     pub refund_request_no: String,
     /// 服务费（元）.
-    pub service_fee: BillAmount,
+    pub service_fee: Amount,
     /// 备注.
     pub remark: String,
     /// Every other value of the row, by its header.
@@ -352,11 +306,11 @@ pub struct AccountBillRow {
     /// 对方账号.
     pub counterparty: String,
     /// 收入金额（+元）.
-    pub income: BillAmount,
+    pub income: Amount,
     /// 支出金额（-元）: negative.
-    pub outgo: BillAmount,
+    pub outgo: Amount,
     /// 账户余额（元）.
-    pub balance: BillAmount,
+    pub balance: Amount,
     /// 业务类型.
     pub business_type: String,
     /// 备注.
@@ -377,13 +331,13 @@ pub struct TradeSummaryRow {
     /// 退款订单总笔数.
     pub refund_count: u64,
     /// 订单金额（元）.
-    pub total_amount: BillAmount,
+    pub total_amount: Amount,
     /// 商家实收（元）.
-    pub received_amount: BillAmount,
+    pub received_amount: Amount,
     /// 服务费（元）.
-    pub service_fee: BillAmount,
+    pub service_fee: Amount,
     /// 实收净额（元）.
-    pub net_amount: BillAmount,
+    pub net_amount: Amount,
     /// Every other value of the row, by its header.
     pub extra: BillExtra,
 }
@@ -396,9 +350,9 @@ pub struct AccountSummaryRow {
     /// 笔数 (or 收入笔数 + 支出笔数 where the file splits them).
     pub count: u64,
     /// 收入金额（+元）.
-    pub income: BillAmount,
+    pub income: Amount,
     /// 支出金额（-元）.
-    pub outgo: BillAmount,
+    pub outgo: Amount,
     /// Every other value of the row, by its header.
     pub extra: BillExtra,
 }
@@ -444,7 +398,7 @@ pub struct BillTotal {
     /// How many (笔).
     pub count: u64,
     /// Their amount (元), as the footer states it (refunds and outgo negative).
-    pub amount: BillAmount,
+    pub amount: Amount,
 }
 
 /// The totals a detail file's footer states, to check the rows against:
@@ -491,7 +445,7 @@ fn footer_total(text: &str) -> Option<BillTotal> {
     let count = count.trim().parse().ok()?;
     let (_, after) = rest.split_once('共')?;
     let (amount, _) = after.split_once('元')?;
-    Some(BillTotal { count, amount: BillAmount::parse(amount)? })
+    Some(BillTotal { count, amount: parse_amount(amount)? })
 }
 
 /// A parsed bill.
@@ -547,14 +501,14 @@ mod tests {
 
     #[test]
     fn amounts_are_exact_and_signed() {
-        assert_eq!(BillAmount::parse("-8.88").unwrap().cents(), -888);
-        assert_eq!(BillAmount::parse("88.8").unwrap().cents(), 8880);
-        assert_eq!(BillAmount::parse("+1").unwrap().cents(), 100);
-        assert_eq!(BillAmount::parse("\t0.01 ").unwrap().to_string(), "0.01");
-        assert_eq!(BillAmount::parse("").unwrap().cents(), 0);
-        for bad in ["1.234", "1e3", "--1", "1,000.00", ".5", "abc"] {
-            assert!(BillAmount::parse(bad).is_none(), "{bad}");
+        assert_eq!(parse_amount("-8.88").unwrap().cents(), -888);
+        assert_eq!(parse_amount("88.8").unwrap().cents(), 8880);
+        assert_eq!(parse_amount("+1").unwrap().cents(), 100);
+        assert_eq!(parse_amount("\t0.01 ").unwrap().to_string(), "0.01");
+        assert_eq!(parse_amount("").unwrap().cents(), 0);
+        for bad in ["1.234", "1e3", "--1", "+-1", "1,000.00", ".5", "abc"] {
+            assert!(parse_amount(bad).is_none(), "{bad}");
         }
-        assert_eq!(BillAmount::parse("-0.05").unwrap().to_string(), "-0.05");
+        assert_eq!(parse_amount("-0.05").unwrap().to_string(), "-0.05");
     }
 }

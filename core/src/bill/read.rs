@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Seek};
 use std::sync::Arc;
 
 use super::{
-    AccountBillRow, AccountSummaryRow, BillAmount, BillError, BillErrorKind, BillExtra, BillLimits, BillSummary,
+    AccountBillRow, AccountSummaryRow, Amount, BillError, BillErrorKind, BillExtra, BillLimits, BillSummary,
     BillTotals, ExtraColumns, TradeBillRow, TradeSummaryRow, malformed,
 };
 use crate::model::settle::BillType;
@@ -576,9 +576,9 @@ impl Fields<'_> {
         self.value(header, required).map(str::to_string)
     }
 
-    fn amount(&mut self, header: &str, required: bool) -> Result<BillAmount, BillError> {
+    fn amount(&mut self, header: &str, required: bool) -> Result<Amount, BillError> {
         let text = self.value(header, required)?;
-        match BillAmount::parse(text) {
+        match super::parse_amount(text) {
             Some(amount) => Ok(amount),
             None => {
                 let detail = format!("column {header:?}: {:?} is not an amount", crate::excerpt::capped(text, 200));

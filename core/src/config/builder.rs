@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::clock::{Clock, SystemClock};
 use super::{CertMode, Config, ConfigError, ConfigErrorKind, ConfigInner, PRODUCTION_GATEWAY};
 use crate::aes::AesKey;
 use crate::cert::{CertificateChain, RootBundle};
 use crate::charset::Charset;
+use crate::clock::{Clock, SystemClock};
 use crate::key::{KeyErrorKind, PrivateKey, PublicKey, SignType, Signer};
 use crate::lifecycle::fleet::{FleetCoordinator, FleetSettings};
 use crate::lifecycle::{AlipayCertStore, CertStorage, DirStorage, IdentityCell};
@@ -568,7 +568,7 @@ fn build_certificate_mode(mode: CertificateMode, signer: &dyn Signer, common: &C
         .load(CertificateChain::from_path)
         .and_then(CertificateChain::require_app_certificate)
         .map_err(cert_field("app_cert"))?;
-    signer.check_matches(&app_cert).map_err(ConfigErrorKind::KeyMismatch)?;
+    app_cert.check_signer(signer).map_err(ConfigErrorKind::KeyMismatch)?;
     let root = root.load(RootBundle::from_path).map_err(cert_field("alipay_root_cert"))?;
     if root.sn_for(algorithm).is_none() {
         let found = root.skipped().iter().map(|s| s.signature_algorithm_oid.as_str()).collect::<Vec<_>>().join(", ");

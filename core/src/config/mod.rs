@@ -22,14 +22,14 @@ use crate::lifecycle::{AlipayCertStore, IdentityCell};
 use crate::response::ResponseVerifier;
 
 mod builder;
-mod clock;
+
 mod lifecycle;
 pub(crate) mod signing;
 pub(crate) mod v3;
 mod verifying;
 
+pub use crate::clock::{Clock, SystemClock};
 pub use builder::{CertificateMode, ConfigBuilder, EitherMode, PublicKeyMode, Undecided};
-pub use clock::{Clock, SystemClock};
 
 /// Alipay's production gateway.
 pub const PRODUCTION_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
@@ -135,7 +135,7 @@ pub enum ConfigErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a configuration could not be built; see [`ConfigErrorKind`], which names the setting at fault.
     ///
     /// One pointer wide; [`ConfigError::kind`] says what went wrong.

@@ -66,13 +66,24 @@ impl Config {
         }
     }
 
+    /// A signed page-pay entry point for `request` ([`crate::page`]): an auto-submitting HTML
+    /// form (POST) or a URL (GET) to the configured gateway.
+    pub fn page_execute(&self, request: &Request, method: crate::page::PageMethod) -> Result<String, RequestError> {
+        crate::page::page_entry(&self.sign_request(request)?, self.gateway(), method)
+    }
+
+    /// The signed order string for app and mini-program payment ([`crate::page`]).
+    pub fn sdk_execute(&self, request: &Request) -> Result<String, RequestError> {
+        crate::page::order_string(&self.sign_request(request)?)
+    }
+
     /// Signs `request` inline, or prepares it for the remote signer.
     pub(crate) fn sign_or_prepare(&self, request: &Request) -> Result<Signing, RequestError> {
         let method = &request.method;
         if request.certificate_mode_only && self.inner.cert_mode.is_none() {
             return Err(RequestErrorKind::CertificateModeRequired { method: method.clone() }.into());
         }
-        let timestamp = crate::primitives::gateway::format_timestamp(self.inner.clock.now());
+        let timestamp = crate::gateway::content::format_timestamp(self.inner.clock.now());
         let mut query: Vec<(String, String)> = vec![
             ("app_id".into(), self.inner.app_id.clone()),
             ("method".into(), method.clone()),
@@ -141,9 +152,9 @@ impl Config {
             );
         }
         // Like Java: blank values are neither signed nor sent.
-        query.retain(|(_, v)| !request::is_java_blank(v));
-        body.retain(|(_, v)| !request::is_java_blank(v));
-        let sign_content = crate::primitives::gateway::sign_content(
+        query.retain(|(_, v)| !crate::gateway::content::is_java_blank(v));
+        body.retain(|(_, v)| !crate::gateway::content::is_java_blank(v));
+        let sign_content = crate::gateway::content::sign_content(
             query.iter().chain(body.iter()).map(|(k, v)| (k.as_str(), v.as_str())),
         );
         let encoded = self.inner.charset.encode(&sign_content, "sign content")?;

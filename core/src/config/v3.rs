@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::Config;
-use crate::flow::HttpResponse;
 use crate::key::{KeyError, KeyErrorKind, RemoteSigner, SignJob, SignType, check_remote};
 use crate::response::AlipayKeys;
 use crate::v3::{SignedV3Request, V3Error, V3ErrorKind, V3Failure, V3Request, V3Response};
+use crate::wire::HttpResponse;
 
 /// A v3 request with everything but its signature, waiting for a remote signer.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl PreparedV3 {
     }
 
     fn with_signature(mut self, signature: &str) -> SignedV3Request {
-        let authorization = crate::primitives::v3::authorization(&self.auth_string, signature);
+        let authorization = crate::v3::content::authorization(&self.auth_string, signature);
         self.signed.headers.insert(self.authorization_at, ("authorization".into(), authorization.clone()));
         self.signed.authorization = authorization;
         self.signed
@@ -112,10 +112,9 @@ impl Config {
         let nonce = crate::random::uuid_v4("the v3 nonce").map_err(V3ErrorKind::Random)?;
         let timestamp = self.inner.clock.now().timestamp_millis();
         let app_cert_sn = if self.inner.cert_mode.is_some() { identity.app_cert_sn() } else { None };
-        let auth_string = crate::primitives::v3::auth_string(&self.inner.app_id, app_cert_sn, &nonce, timestamp);
+        let auth_string = crate::v3::content::auth_string(&self.inner.app_id, app_cert_sn, &nonce, timestamp);
         let token = request.app_auth_token.as_deref().filter(|t| !t.is_empty());
-        let sign_content =
-            crate::primitives::v3::request_sign_content(&auth_string, request.method, &uri, &body, token);
+        let sign_content = crate::v3::content::request_sign_content(&auth_string, request.method, &uri, &body, token);
         // The authorization header goes after the accept and encryption headers.
         let authorization_at = headers.len();
         let request_id = crate::random::uuid_v4("the v3 request id").map_err(V3ErrorKind::Random)?;
@@ -191,7 +190,7 @@ impl Config {
                         false
                     }
                 };
-                let content = crate::primitives::v3::answer_sign_content(timestamp, nonce, &answer.body);
+                let content = crate::v3::content::answer_sign_content(timestamp, nonce, &answer.body);
                 let checks = |key: &crate::key::PublicKey| key.verify(&content, signature, SignType::Rsa2);
                 // Certificate mode's keys are the store `alipay-sn` chooses from (the same
                 // store the gateway protocol and its rotation use).
@@ -276,10 +275,5 @@ impl Config {
             return Err(V3ErrorKind::Stale { timestamp: at, now, skew, window: self.inner.v3_answer_window }.into());
         }
         Ok(())
-    }
-
-    /// An IO-free v3 call for `request`, signed now ([`crate::flow`]).
-    pub fn start_v3(&self, request: &V3Request) -> Result<crate::flow::Call<'_, crate::flow::V3>, crate::Error> {
-        crate::flow::Call::v3(self, request)
     }
 }

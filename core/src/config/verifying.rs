@@ -3,7 +3,7 @@
 
 use super::Config;
 use crate::notify::NotificationVerifier;
-use crate::request::{Request, SignedRequest};
+use crate::request::SignedRequest;
 use crate::response::{self, AlipayKeys, ResponseError, ResponseErrorKind, ResponseVerifier, VerifiedResponse};
 
 impl Config {
@@ -17,26 +17,6 @@ impl Config {
             },
         }
         .with_sign_type(self.inner.sign_type)
-    }
-
-    /// An IO-free gateway call for `request`, signed now ([`crate::flow`]).
-    pub fn start(&self, request: &Request) -> Result<crate::flow::Call<'_, crate::flow::Gateway>, crate::Error> {
-        crate::flow::Call::gateway(self, request)
-    }
-
-    /// An IO-free check of a notification's raw form body ([`crate::flow`]): it may need to
-    /// fetch the Alipay certificate the notification names.
-    pub fn start_notification(
-        &self,
-        form: impl crate::notify::IntoForm,
-        rule: crate::notify::Rule,
-    ) -> Result<crate::flow::Call<'_, crate::flow::Notification>, crate::Error> {
-        Ok(crate::flow::Call::notification(self, form.into_form()?, rule))
-    }
-
-    /// An IO-free fetch of the Alipay certificate `sn` ([`crate::flow`]).
-    pub fn start_fetch(&self, sn: &str) -> crate::flow::Call<'_, crate::flow::Fetch> {
-        crate::flow::Call::fetch(self, sn)
     }
 
     /// Verifies a raw response body for `method`.
@@ -77,5 +57,13 @@ impl Config {
     /// The response verifier of this configuration.
     pub fn verifier(&self) -> &ResponseVerifier {
         &self.inner.verifier
+    }
+}
+
+// Built here rather than in `server`, so that the inbound side stays below the configuration.
+impl crate::server::Responder {
+    /// A responder using a client configuration's key, `app_cert_sn`, sign type and charset.
+    pub fn from_config(config: &Config) -> crate::server::Responder {
+        crate::server::Responder::live(config.identity_cell().clone(), config.sign_type(), config.charset())
     }
 }

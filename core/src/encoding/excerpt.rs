@@ -150,6 +150,18 @@ pub(crate) fn html_unescape(text: &str) -> String {
     out
 }
 
+/// The error and its causes, one after the other ("connection refused" is usually a cause).
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

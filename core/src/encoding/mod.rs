@@ -4,6 +4,7 @@
 
 pub mod charset;
 pub(crate) mod der;
+pub(crate) mod escape;
 pub mod excerpt;
 pub mod kind;
 pub(crate) mod pem;

@@ -5,6 +5,7 @@
 //! [`ErrorKind::Business`] with the [`BusinessError`] reachable through [`Error::business`],
 //! whichever path produced it.
 
+use crate::response::diagnosis_link;
 use std::error::Error as StdError;
 use std::fmt;
 
@@ -333,7 +334,7 @@ impl From<NotifyError> for Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.inner.message, &self.inner.source) {
-            (Some(message), Some(source)) => write!(f, "{message}: {}", chain(source.as_ref()))?,
+            (Some(message), Some(source)) => write!(f, "{message}: {}", crate::excerpt::chain(source.as_ref()))?,
             (Some(message), None) => f.write_str(message)?,
             // The layer's error says it all (it names the method where it applies).
             (None, Some(source)) => fmt::Display::fmt(source, f)?,
@@ -374,28 +375,6 @@ impl StdError for Error {
         self.inner.source.as_deref().map(|s| s as &(dyn StdError + 'static))
     }
 }
-
-/// `https://open.alipay.com/api/errCheck?traceId=…&source=sdk`, the page Alipay's Java SDK
-/// points to for a call's trace id.
-pub(crate) fn diagnosis_link(trace_id: &str) -> String {
-    let encoded: String = url::form_urlencoded::byte_serialize(trace_id.as_bytes()).collect();
-    format!("https://open.alipay.com/api/errCheck?traceId={encoded}&source=sdk")
-}
-
-/// The error and its causes, one after the other ("connection refused" is usually a cause).
-pub(crate) fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-mod layer;
-pub(crate) use crate::layer_error;
 
 #[cfg(test)]
 mod tests {

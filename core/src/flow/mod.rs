@@ -43,9 +43,9 @@
 //!
 //! `examples/own_http.rs` is a complete driver over a plain `TcpStream`.
 
-use std::error::Error as StdError;
-
+mod download;
 mod retry;
+mod start;
 pub use retry::RetryPolicy;
 
 use crate::config::Config;
@@ -53,136 +53,12 @@ use crate::config::signing::{PreparedRequest, Signing};
 use crate::config::v3::V3Signing;
 use crate::error::Error;
 use crate::key::{KeyError, SignJob};
-use crate::lifecycle::{AlipayCertStore, DownloadError, DownloadErrorKind, Turn, TurnGuard, download};
+use crate::lifecycle::{AlipayCertStore, DownloadError, DownloadErrorKind, Turn, TurnGuard};
 use crate::notify::{self, NotifyErrorKind, Rule, VerifiedNotification};
 use crate::request::{Request, SignedRequest};
 use crate::response::{ResponseErrorKind, VerifiedResponse};
 
-/// An HTTP method. The gateway protocol always `POST`s; OpenAPI v3 uses all five.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    /// `GET`
-    Get,
-    /// `POST`
-    Post,
-    /// `PUT`
-    Put,
-    /// `PATCH`
-    Patch,
-    /// `DELETE`
-    Delete,
-}
-
-impl Method {
-    /// The method's name, upper case (as it is signed in OpenAPI v3).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-        }
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Method {
-    type Err = String;
-
-    /// A method name, in any case.
-    fn from_str(name: &str) -> Result<Method, String> {
-        [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete]
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(name))
-            .ok_or_else(|| format!("unknown HTTP method {name:?}: expected GET, POST, PUT, PATCH or DELETE"))
-    }
-}
-
-/// An HTTP request for the driver to send.
-#[derive(Debug, Clone)]
-pub struct HttpRequest {
-    /// `POST` for the gateway; any of the five for OpenAPI v3.
-    pub method: Method,
-    /// The URL: for the gateway, with the signed system parameters in its query; for v3, the
-    /// endpoint, the path and the query exactly as signed.
-    pub url: String,
-    /// The `Content-Type` of `body` (a form, JSON, or multipart with its boundary). Empty when
-    /// there is no body.
-    pub content_type: String,
-    /// Further headers to send as they are (v3: `authorization`, `alipay-root-cert-sn`, …).
-    pub headers: Vec<(String, String)>,
-    /// The body, already encoded.
-    pub body: Vec<u8>,
-}
-
-/// What the gateway answered.
-#[derive(Debug, Clone)]
-pub struct HttpResponse {
-    /// The HTTP status.
-    pub status: u16,
-    /// The body, as received.
-    pub body: Vec<u8>,
-    /// The `trace_id` response header (Alipay support asks for it first), when present.
-    pub trace_id: Option<String>,
-    /// Every header received, names in lower case (v3 answers are signed in their headers).
-    pub headers: Vec<(String, String)>,
-}
-
-impl HttpResponse {
-    /// An answer without headers.
-    pub fn new(status: u16, body: Vec<u8>) -> HttpResponse {
-        HttpResponse { status, body, trace_id: None, headers: Vec::new() }
-    }
-
-    /// Adds a response header; call it for every header. `trace_id` (and `alipay-trace-id`
-    /// for OpenAPI v3) also becomes the answer's trace id.
-    pub fn header(mut self, name: &str, value: &str) -> HttpResponse {
-        if name.eq_ignore_ascii_case("trace_id") || name.eq_ignore_ascii_case("alipay-trace-id") {
-            self.trace_id = Some(value.trim().to_string()).filter(|v| !v.is_empty());
-        }
-        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
-        self
-    }
-
-    /// The first header named `name` (any case).
-    pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-/// The exchange failed before a whole answer arrived (connect, TLS, reset, timeout).
-#[derive(Debug)]
-pub struct TransportError {
-    timed_out: bool,
-    not_sent: bool,
-    source: Box<dyn StdError + Send + Sync>,
-}
-
-impl TransportError {
-    /// A failure of the driver's HTTP stack.
-    pub fn new(source: impl Into<Box<dyn StdError + Send + Sync>>) -> TransportError {
-        TransportError { timed_out: false, not_sent: false, source: source.into() }
-    }
-
-    /// Marks it as a timeout.
-    pub fn timed_out(mut self, timed_out: bool) -> TransportError {
-        self.timed_out = timed_out;
-        self
-    }
-
-    /// Marks it as certainly not sent (the connection was never made): the caller may retry
-    /// as is. Without it, a failed exchange counts as "outcome unknown".
-    pub fn not_sent(mut self, not_sent: bool) -> TransportError {
-        self.not_sent = not_sent;
-        self
-    }
-}
+pub use crate::wire::{HttpRequest, HttpResponse, Method, TransportError};
 
 /// What the driver does next.
 #[derive(Debug)]
@@ -211,6 +87,22 @@ impl Goal for Notification {}
 impl Goal for Fetch {}
 impl Goal for V3 {}
 
+/// The fields every call span carries; the span name must be a literal, hence a macro.
+macro_rules! call_span {
+    ($name:literal, $method:expr, $config:expr) => {
+        tracing::info_span!(
+            $name,
+            method = $method,
+            app_id = $config.app_id(),
+            charset = $config.charset().as_str(),
+            attempt = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        )
+    };
+}
+
 pub(crate) mod sealed {
     use super::{HttpRequest, HttpResponse, TransportError};
     use crate::{Config, Error};
@@ -235,6 +127,11 @@ pub(crate) mod sealed {
         fn check(&self, config: &Config) -> Checked<Self::Output>;
         /// The method, for the call's span.
         fn method(&self) -> &str;
+        /// The call's span, named for what it does (`alipay.call`, `alipay.notification`,
+        /// `alipay.cert_fetch`), so that a subscriber can filter them apart.
+        fn span(&self, config: &Config) -> tracing::Span {
+            call_span!("alipay.call", self.method(), config)
+        }
         /// The gateway's trace id, once an answer arrived.
         fn trace_id(&self) -> Option<&str> {
             None
@@ -433,7 +330,13 @@ impl Judge for Notification {
     type Output = VerifiedNotification;
 
     fn method(&self) -> &str {
-        "notification"
+        // What the notification says it is (`notify_type`, or an Alipay call's `method`):
+        // shown on the span before it is verified, as a label, never trusted.
+        self.form.get("notify_type").or_else(|| self.form.get("method")).unwrap_or("notification")
+    }
+
+    fn span(&self, config: &Config) -> tracing::Span {
+        call_span!("alipay.notification", self.method(), config)
     }
 
     fn first_request(&self, _: &Config) -> Result<Option<HttpRequest>, Error> {
@@ -463,6 +366,10 @@ impl Judge for Fetch {
 
     fn method(&self) -> &str {
         download::METHOD
+    }
+
+    fn span(&self, config: &Config) -> tracing::Span {
+        call_span!("alipay.cert_fetch", self.method(), config)
     }
 
     fn first_request(&self, _: &Config) -> Result<Option<HttpRequest>, Error> {
@@ -531,6 +438,8 @@ pub struct Call<'c, G: Goal> {
     started: std::time::Instant,
     /// The SN already fetched in this call: a second unknown SN is not chased.
     fetched: Option<String>,
+    /// Which attempt this is, for the span.
+    attempt: u32,
 }
 
 impl<G: Goal> std::fmt::Debug for Call<'_, G> {
@@ -604,30 +513,24 @@ impl<'c> Call<'c, Fetch> {
 
 impl<'c, G: Goal> Call<'c, G> {
     fn new(config: &'c Config, goal: G) -> Self {
-        let span = tracing::info_span!(
-            "alipay.call",
-            method = goal.method(),
-            app_id = config.app_id(),
-            charset = config.charset().as_str(),
-            attempt = 1u32,
-            duration_ms = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            trace_id = tracing::field::Empty,
-        );
-        Call { config, goal, state: State::Start, span, started: std::time::Instant::now(), fetched: None }
+        let span = goal.span(config);
+        Call { config, goal, state: State::Start, span, started: std::time::Instant::now(), fetched: None, attempt: 1 }
     }
 
-    /// Which attempt this call is (a retry policy's driver sets it; 1 by default).
-    pub fn attempt(self, attempt: u32) -> Self {
-        self.span.record("attempt", attempt);
+    /// Which attempt this call is (a retry policy's driver sets it; 1 by default). Recorded
+    /// on the span once, when the call starts.
+    pub fn attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
         self
     }
 
     fn finish(&mut self, result: Result<G::Output, Error>) -> Step<G::Output> {
         self.state = State::Finished;
         let span = &self.span;
-        span.record("duration_ms", self.started.elapsed().as_millis() as u64);
-        if let Some(trace_id) = self.goal.trace_id().or_else(|| result.as_ref().err().and_then(Error::trace_id)) {
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        span.record("duration_ms", duration_ms);
+        let trace_id = self.goal.trace_id().or_else(|| result.as_ref().err().and_then(Error::trace_id));
+        if let Some(trace_id) = trace_id {
             span.record("trace_id", trace_id);
         }
         let outcome = match &result {
@@ -639,16 +542,30 @@ impl<'c, G: Goal> Call<'c, G> {
             },
         };
         span.record("outcome", outcome);
-        if let Err(error) = &result {
-            let _entered = span.enter();
-            // The kind only: messages may hold sign contents, which stay at DEBUG.
-            match error.kind() {
-                crate::ErrorKind::Response | crate::ErrorKind::Unverified | crate::ErrorKind::AlipayCert => {
-                    tracing::warn!(kind = ?error.kind(), "the answer was not accepted");
+        let _entered = span.enter();
+        let span_name = span.metadata().map_or("alipay.call", |m| m.name());
+        crate::metrics::finished(span_name, self.goal.method(), outcome, self.started.elapsed());
+        // The one line per call a plain `tracing_subscriber::fmt()` shows (no span events
+        // needed): what, how it ended, how long, and the trace id Alipay support asks for.
+        let what = match span_name {
+            "alipay.notification" => "notification check",
+            "alipay.cert_fetch" => "certificate fetch",
+            _ => "alipay call",
+        };
+        let trace_id = trace_id.unwrap_or("");
+        match &result {
+            Ok(_) => tracing::info!(outcome, duration_ms, trace_id, "{what} finished"),
+            Err(error) => {
+                // The kind only: messages may hold sign contents, which stay at DEBUG.
+                let kind = error.kind();
+                match kind {
+                    crate::ErrorKind::Response | crate::ErrorKind::Unverified | crate::ErrorKind::AlipayCert => {
+                        tracing::warn!(outcome, duration_ms, trace_id, ?kind, "{what} refused");
+                    }
+                    _ => tracing::info!(outcome, duration_ms, trace_id, ?kind, "{what} failed"),
                 }
-                _ => tracing::debug!(kind = ?error.kind(), "the call failed"),
+                tracing::debug!(error = %error, "details");
             }
-            tracing::debug!(error = %error, "details");
         }
         Step::Done(result)
     }
@@ -656,6 +573,7 @@ impl<'c, G: Goal> Call<'c, G> {
     /// The first step.
     pub fn start(&mut self) -> Step<G::Output> {
         let span = self.span.clone();
+        span.record("attempt", self.attempt);
         let _entered = span.enter();
         if !matches!(self.state, State::Start) {
             return self.finish(Err(Error::flow("start called twice")));

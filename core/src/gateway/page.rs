@@ -1,8 +1,7 @@
 //! Browser and app entry points ([protocol](crate::protocol#browser-and-app-entry-points)): page pay as a form or URL, the app /
 //! mini-program order string. Nothing is sent; the buyer's browser or app does that.
 
-use crate::config::Config;
-use crate::request::{Request, RequestError};
+use crate::request::{RequestError, SignedRequest};
 
 /// How a page-pay request reaches the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,29 +12,28 @@ pub enum PageMethod {
     Get,
 }
 
-/// A signed page-pay entry point for `request`: an auto-submitting HTML form (POST) or a URL
-/// (GET) to the configured gateway.
-pub fn page_execute(config: &Config, request: &Request, method: PageMethod) -> Result<String, RequestError> {
-    let signed = config.sign_request(request)?;
+/// The page-pay entry point for a signed request: an auto-submitting HTML form (POST) or a URL
+/// (GET) to `gateway`. [`crate::Config::page_execute`] signs and renders in one step.
+pub fn page_entry(signed: &SignedRequest, gateway: &str, method: PageMethod) -> Result<String, RequestError> {
     match method {
         PageMethod::Get => {
             let all: Vec<(String, String)> = signed.query.iter().chain(signed.body.iter()).cloned().collect();
-            let query = crate::primitives::gateway::encode_pairs(all.iter(), signed.charset())?;
-            let separator = if config.gateway().contains('?') { '&' } else { '?' };
-            Ok(format!("{}{separator}{query}", config.gateway()))
+            let query = crate::gateway::content::encode_pairs(all.iter(), signed.charset())?;
+            let separator = if gateway.contains('?') { '&' } else { '?' };
+            Ok(format!("{}{separator}{query}", gateway))
         }
         PageMethod::Post => {
-            let action = signed.url(config.gateway())?;
+            let action = signed.url(gateway)?;
             let mut html = format!(
                 "<form name=\"punchout_form\" method=\"post\" action=\"{}\" accept-charset=\"{}\">\n",
-                crate::primitives::escape::html_escape(&action),
+                crate::encoding::escape::html_escape(&action),
                 signed.charset().as_str()
             );
             for (name, value) in &signed.body {
                 html.push_str(&format!(
                     "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                    crate::primitives::escape::html_escape(name),
-                    crate::primitives::escape::html_escape(value)
+                    crate::encoding::escape::html_escape(name),
+                    crate::encoding::escape::html_escape(value)
                 ));
             }
             html.push_str("<input type=\"submit\" value=\"Pay\" style=\"display:none\">\n</form>\n");
@@ -45,11 +43,10 @@ pub fn page_execute(config: &Config, request: &Request, method: PageMethod) -> R
     }
 }
 
-/// The signed order string for app and mini-program payment (`request`'s parameters, signed,
-/// URL-encoded).
-pub fn sdk_execute(config: &Config, request: &Request) -> Result<String, RequestError> {
-    let signed = config.sign_request(request)?;
+/// The order string for app and mini-program payment: a signed request's parameters,
+/// sorted and URL-encoded. [`crate::Config::sdk_execute`] signs and encodes in one step.
+pub fn order_string(signed: &SignedRequest) -> Result<String, RequestError> {
     let mut all: Vec<(String, String)> = signed.query.iter().chain(signed.body.iter()).cloned().collect();
     all.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    Ok(crate::primitives::gateway::encode_pairs(all.iter(), signed.charset())?)
+    Ok(crate::gateway::content::encode_pairs(all.iter(), signed.charset())?)
 }

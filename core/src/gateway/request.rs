@@ -294,7 +294,7 @@ pub enum RequestErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a request could not be signed; see [`RequestErrorKind`].
     ///
     /// One pointer wide; [`RequestError::kind`] says what went wrong.
@@ -359,14 +359,14 @@ impl SignedRequest {
 
     /// `gateway?<system parameters>`, percent-encoded in the request charset.
     pub fn url(&self, gateway: &str) -> Result<String, CharsetError> {
-        let query = crate::primitives::gateway::encode_pairs(self.query.iter(), self.charset)?;
+        let query = crate::gateway::content::encode_pairs(self.query.iter(), self.charset)?;
         let separator = if gateway.contains('?') { '&' } else { '?' };
         Ok(format!("{gateway}{separator}{query}"))
     }
 
     /// The `application/x-www-form-urlencoded` body in the request charset.
     pub fn form_body(&self) -> Result<Vec<u8>, CharsetError> {
-        Ok(crate::primitives::gateway::encode_pairs(self.body.iter(), self.charset)?.into_bytes())
+        Ok(crate::gateway::content::encode_pairs(self.body.iter(), self.charset)?.into_bytes())
     }
 
     /// The `Content-Type` of the form body.
@@ -377,11 +377,11 @@ impl SignedRequest {
     /// The whole HTTP request: `POST gateway?<system parameters>` with the application
     /// parameters as a form body, or as multipart text parts beside the file parts (never
     /// signed) for uploads. IO-free: any HTTP stack can send it.
-    pub fn http_request(&self, gateway: &str) -> Result<crate::flow::HttpRequest, RequestError> {
+    pub fn http_request(&self, gateway: &str) -> Result<crate::wire::HttpRequest, RequestError> {
         let url = self.url(gateway)?;
         if self.files.is_empty() {
-            return Ok(crate::flow::HttpRequest {
-                method: crate::flow::Method::Post,
+            return Ok(crate::wire::HttpRequest {
+                method: crate::wire::Method::Post,
                 url,
                 content_type: self.content_type(),
                 headers: Vec::new(),
@@ -393,35 +393,13 @@ impl SignedRequest {
             texts.push(TextPart { name, content_type: None, bytes: self.charset.encode(value, &quoted(name))? });
         }
         let (content_type, body) = multipart(&texts, &self.files)?;
-        Ok(crate::flow::HttpRequest { method: crate::flow::Method::Post, url, content_type, headers: Vec::new(), body })
+        Ok(crate::wire::HttpRequest { method: crate::wire::Method::Post, url, content_type, headers: Vec::new(), body })
     }
 
     /// The sign content's length in bytes, in the request charset.
     pub fn sign_content_len(&self) -> usize {
         self.charset.encode(&self.sign_content, "sign content").map_or(self.sign_content.len(), |b| b.len())
     }
-}
-
-/// Whether Alipay's Java SDK counts `value` as empty (`StringUtils.isEmpty`): no characters, or
-/// only characters `java.lang.Character.isWhitespace` accepts. Such parameters are left out of
-/// the sign content and off the wire.
-///
-/// Java's whitespace is not Rust's: U+00A0, U+2007 and U+202F (non-breaking spaces) and U+0085
-/// are not whitespace in Java, while U+001C–U+001F (the information separators) are.
-pub fn is_java_blank(value: &str) -> bool {
-    value.chars().all(is_java_whitespace)
-}
-
-/// `java.lang.Character.isWhitespace` (current JDKs, Unicode 6.3 and later): a space, line or
-/// paragraph separator other than the non-breaking ones, or one of `\t \n \u{b} \u{c} \r` and
-/// U+001C–U+001F.
-pub fn is_java_whitespace(c: char) -> bool {
-    matches!(c, '\u{9}'..='\u{d}' | '\u{1c}'..='\u{1f}')
-        || matches!(
-            c,
-            ' ' | '\u{1680}' | '\u{2000}'..='\u{2006}' | '\u{2008}'..='\u{200a}' | '\u{205f}' | '\u{3000}'
-        )
-        || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// The content type of a file by its extension (the types Alipay's upload APIs take, and a few
@@ -498,31 +476,9 @@ fn quoted(name: &str) -> String {
     name.replace('\\', "\\\\").replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
-/// `k=v` pairs sorted by key in byte order and joined with `&`, unescaped: the shape of every
-/// sign content of the gateway protocol (requests and notifications).
-pub(crate) fn sorted_content(mut kept: Vec<(&str, &str)>) -> String {
-    kept.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let capacity = kept.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-    joined(kept.into_iter(), capacity)
-}
-
-/// `k=v` joined with `&`, in the order given.
-pub(crate) fn joined<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>, capacity: usize) -> String {
-    let mut out = String::with_capacity(capacity);
-    for (i, (k, v)) in pairs.enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::primitives::gateway::sign_content;
+    use crate::gateway::content::sign_content;
     use chrono::{DateTime, Utc};
 
     #[test]
@@ -534,6 +490,6 @@ mod tests {
     #[test]
     fn timestamp_is_utc_plus_8() {
         let at = DateTime::parse_from_rfc3339("2026-01-31T20:30:05Z").unwrap().with_timezone(&Utc);
-        assert_eq!(crate::primitives::gateway::format_timestamp(at), "2026-02-01 04:30:05");
+        assert_eq!(crate::gateway::content::format_timestamp(at), "2026-02-01 04:30:05");
     }
 }

@@ -21,7 +21,6 @@
 use serde::Serialize;
 
 use crate::charset::{Charset, CharsetError};
-use crate::config::Config;
 use crate::key::{KeyError, SignType};
 
 /// Why an answer could not be produced.
@@ -54,7 +53,7 @@ pub enum ServerErrorKind {
     Sign(#[from] KeyError),
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why an answer to Alipay could not be signed; see [`ServerErrorKind`].
     ///
     /// One pointer wide; [`ServerError::kind`] says what went wrong.
@@ -89,13 +88,14 @@ impl Responder {
         Responder { signer: AnswerSigner::Fixed { signer, app_cert_sn }, sign_type, charset: Charset::Utf8 }
     }
 
-    /// A responder using a client configuration's key, `app_cert_sn`, sign type and charset.
-    pub fn from_config(config: &Config) -> Responder {
-        Responder {
-            signer: AnswerSigner::Live(config.identity_cell().clone()),
-            sign_type: config.sign_type(),
-            charset: config.charset(),
-        }
+    /// A responder signing with the live app identity (it follows key reloads); what
+    /// `Responder::from_config` builds.
+    pub(crate) fn live(
+        identity: std::sync::Arc<crate::lifecycle::IdentityCell>,
+        sign_type: SignType,
+        charset: Charset,
+    ) -> Responder {
+        Responder { signer: AnswerSigner::Live(identity), sign_type, charset }
     }
 
     /// The charset the answer is signed in.
@@ -138,7 +138,7 @@ impl Responder {
             if !is_xml_name(name) {
                 return Err(ServerErrorKind::BadElementName { name: crate::excerpt::capped(name, 64) }.into());
             }
-            inner.push_str(&format!("<{name}>{}</{name}>", crate::primitives::escape::xml_escape(value)));
+            inner.push_str(&format!("<{name}>{}</{name}>", crate::encoding::escape::xml_escape(value)));
         }
         self.xml_inner(&inner)
     }

@@ -7,9 +7,11 @@ pub mod amount;
 pub mod auth;
 pub mod fund;
 pub mod settle;
+mod traced;
 pub mod trade;
 
 pub use amount::{Amount, AmountError};
+pub use traced::Traced;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -41,6 +41,7 @@
 //! # }
 //! ```
 
+pub(crate) mod content;
 mod request;
 
 pub use request::{SignedV3Request, V3Request};
@@ -173,7 +174,7 @@ pub enum V3ErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a v3 request could not be made, or its answer was not accepted; see [`V3ErrorKind`].
     ///
     /// One pointer wide; [`V3Error::kind`] says what went wrong.

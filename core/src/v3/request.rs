@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::flow::{HttpRequest, Method};
 use crate::request::FilePart;
+use crate::wire::{HttpRequest, Method};
 
 use super::{V3Error, V3ErrorKind};
 

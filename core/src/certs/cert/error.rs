@@ -140,7 +140,7 @@ pub enum CertErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a certificate, a certificate file or a root bundle could not be used; see [`CertErrorKind`].
     ///
     /// One pointer wide; [`CertError::kind`] says what went wrong.

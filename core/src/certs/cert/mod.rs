@@ -20,6 +20,7 @@
 mod dn;
 mod error;
 mod info;
+mod keys;
 mod parse;
 
 use std::path::Path;

@@ -72,6 +72,12 @@ impl ExpiryReport {
             .into_iter()
             .map(|(kind, cert)| {
                 let days_left = cert.days_left(now);
+                let label = match kind {
+                    CertKind::App => "app",
+                    CertKind::Alipay => "alipay",
+                    CertKind::Root => "root",
+                };
+                crate::metrics::cert_expiry(label, cert.sn(), days_left);
                 let status = if now > cert.not_after() {
                     ExpiryStatus::Expired
                 } else {

@@ -19,15 +19,12 @@
 //! and the shared-state IO are the coordinator's (a driver's), so this crate stays free of any
 //! runtime.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::store::AlipayCertStore;
 
-/// A boxed future, as trait methods return them.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::future::BoxFuture;
 
 /// How an instance waits on the fleet.
 #[derive(Debug, Clone, Copy)]

@@ -17,7 +17,7 @@ use md5::{Digest, Md5};
 
 use super::lock;
 use crate::cert::{CertError, CertErrorKind, CertificateChain};
-use crate::config::Clock;
+use crate::clock::Clock;
 use crate::key::{KeyError, KeyErrorKind, PrivateKey, Signer};
 
 /// One key pair the app signs with.
@@ -89,7 +89,7 @@ pub enum ReloadErrorKind {
     NoFiles,
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a new app key pair was not taken (the previous pair stays in use); see [`ReloadErrorKind`].
     ///
     /// One pointer wide; [`ReloadError::kind`] says what went wrong.

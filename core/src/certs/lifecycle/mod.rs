@@ -6,7 +6,6 @@
 //! - [`IdentityCell`]: the app key pair, reloaded without a restart and swapped atomically.
 //! - [`ExpiryReport`]: days left on every certificate, with `tracing` warnings.
 
-pub(crate) mod download;
 mod expiry;
 pub mod fleet;
 mod identity;

@@ -21,7 +21,7 @@ use super::fleet::{FleetCoordinator, FleetLock, FleetSettings};
 use super::lock;
 use super::storage::{CertStorage, DirStorage, StorageError};
 use crate::cert::{CertRole, Certificate, CertificateChain, RootBundle};
-use crate::config::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::key::{KeyAlgorithm, KeyError, PublicKey};
 
 /// Why a downloaded Alipay certificate was not accepted.
@@ -190,7 +190,7 @@ pub enum DownloadErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why an Alipay certificate could not be obtained or was not accepted; see [`DownloadErrorKind`].
     ///
     /// One pointer wide; [`DownloadError::kind`] says what went wrong.
@@ -367,7 +367,8 @@ impl AlipayCertStore {
                 Ok(chain) => self.insert(chain, CertSource::Persisted),
                 Err(error) => {
                     self.refusals.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(sn, error = %crate::error::chain(&error), "ignoring a stored Alipay certificate");
+                    crate::metrics::cert_refused("storage");
+                    tracing::warn!(sn, error = %crate::excerpt::chain(&error), "ignoring a stored Alipay certificate");
                 }
             }
         }
@@ -444,7 +445,7 @@ impl AlipayCertStore {
     /// says where it came from.
     pub fn refused(&self, sn: &str, origin: &'static str, error: &DownloadError) {
         self.refusals.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(sn, origin, error = %crate::error::chain(error), "refused an Alipay certificate");
+        tracing::warn!(sn, origin, error = %crate::excerpt::chain(error), "refused an Alipay certificate");
     }
 
     /// Stores content another instance of the fleet accepted, after checking it here exactly
@@ -458,6 +459,7 @@ impl AlipayCertStore {
                 Ok(())
             }
             Err(error) => {
+                crate::metrics::cert_refused("fleet");
                 self.refused(sn, "the fleet's shared storage", &error);
                 Err(error)
             }
@@ -592,6 +594,7 @@ impl AlipayCertStore {
             tracing::warn!(sn = requested_sn, %error, "could not store an accepted Alipay certificate");
         }
         self.insert(chain, CertSource::Downloaded);
+        crate::metrics::cert_download("accepted");
         tracing::info!(sn = requested_sn, "accepted a new Alipay certificate");
         Ok(())
     }
@@ -618,13 +621,15 @@ impl AlipayCertStore {
             }
             Err(error) => {
                 let now = self.clock.now();
-                let cause = crate::error::chain(error);
+                let cause = crate::excerpt::chain(error);
                 let (retry_at, streak) = if let DownloadErrorKind::Unreachable { .. } = error.kind() {
                     // Not the certificate's fault: tried again after seconds, not minutes.
                     let streak = failures.get(sn).map_or(0, |f| f.transient_streak).saturating_add(1);
                     (now + transient_backoff(streak), streak)
                 } else {
                     self.refusals.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::cert_refused("download");
+                    crate::metrics::cert_download("refused");
                     (now + self.retry_after, 0)
                 };
                 tracing::warn!(sn, error = %cause, %retry_at, "an Alipay certificate download failed");

@@ -14,6 +14,7 @@
 //! # Ok::<(), alipay_core::key::KeyError>(())
 //! ```
 
+mod pkcs1;
 mod remote;
 pub(crate) use remote::{RemoteKey, check_remote};
 pub use remote::{RemoteSigner, SignJob};
@@ -30,7 +31,6 @@ use openssl::pkey::{Id, PKey, Private, Public};
 use openssl::rsa::Rsa;
 use openssl::sign::{Signer as OpensslSigner, Verifier};
 
-use crate::cert::{Certificate, CertificateChain};
 use crate::kind::{self, FileKind};
 use crate::pem::{self, PemBodyError};
 
@@ -147,23 +147,20 @@ pub trait Signer: Send + Sync + fmt::Debug {
     /// Signs `content` with `sign_type` and returns the standard base64 signature.
     fn sign(&self, content: &[u8], sign_type: SignType) -> Result<String, KeyError>;
 
-    /// Checks that this signer's key is the one `chain`'s first certificate certifies. The
-    /// default signs a probe and verifies it with the certificate's key, so a remote signer
-    /// is checked without its key leaving the device.
-    fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
-        let mismatch = || {
-            KeyErrorKind::Mismatch {
-                key_origin: format!("{self:?}"),
-                cert_origin: chain.origin().to_string(),
-                cert_sn: chain.sn().to_string(),
-            }
-            .into()
-        };
-        let public = PublicKey::from_certificate(chain.leaf())?;
+    /// Whether this signer's key is the private half of `certified` (a certificate's key, see
+    /// [`crate::cert::CertificateChain::check_signer`]). The default signs a probe and
+    /// verifies it with `certified`, so a remote signer is checked without its key leaving
+    /// the device.
+    fn is_key_of(&self, certified: &PublicKey) -> Result<bool, KeyError> {
         let sign_type = SignType::default_for(self.algorithm());
         let probe = b"alipay-sdk: does this key belong to the app certificate?";
         let signature = self.sign(probe, sign_type)?;
-        if public.verify(probe, &signature, sign_type) { Ok(()) } else { Err(mismatch()) }
+        Ok(certified.verify(probe, &signature, sign_type))
+    }
+
+    /// How this signer is named in a mismatch error: where its key came from.
+    fn describe(&self) -> String {
+        format!("{self:?}")
     }
 
     /// The remote signer behind this one, when signatures come from a network service that
@@ -182,8 +179,12 @@ impl Signer for PrivateKey {
         PrivateKey::sign(self, content, sign_type)
     }
 
-    fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
-        PrivateKey::check_matches(self, chain)
+    fn is_key_of(&self, certified: &PublicKey) -> Result<bool, KeyError> {
+        Ok(self.pkey.public_eq(&certified.pkey))
+    }
+
+    fn describe(&self) -> String {
+        self.origin.clone()
     }
 }
 
@@ -392,7 +393,7 @@ pub enum KeyErrorKind {
     Charset(#[from] crate::charset::CharsetError),
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a key could not be loaded or used; see [`KeyErrorKind`].
     ///
     /// One pointer wide; [`KeyError::kind`] says what went wrong.
@@ -584,25 +585,6 @@ impl PrivateKey {
         )
     }
 
-    /// Whether this key is the private half of `certificate`'s public key.
-    pub fn matches(&self, certificate: &Certificate) -> bool {
-        certificate.public_key().is_some_and(|public| self.pkey.public_eq(public))
-    }
-
-    /// Checks that this key belongs to the first certificate of `chain`.
-    pub fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
-        if self.matches(chain.leaf()) {
-            Ok(())
-        } else {
-            Err(KeyErrorKind::Mismatch {
-                key_origin: self.origin.clone(),
-                cert_origin: chain.origin().to_string(),
-                cert_sn: chain.sn().to_string(),
-            }
-            .into())
-        }
-    }
-
     /// PKCS#8 PEM text (for `alipay key gen`).
     pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let der = self
@@ -641,7 +623,7 @@ pub const MIN_ALIPAY_RSA_BITS: u32 = 2048;
 #[derive(Clone)]
 pub struct PublicKey {
     pkey: PKey<Public>,
-    /// The RSA key itself, extracted once: verification runs on it ([`crate::pkcs1`]).
+    /// The RSA key itself, extracted once: verification runs on it (`pkcs1`).
     rsa: Option<Rsa<Public>>,
     algorithm: KeyAlgorithm,
     /// SM2 only: `Z` for this key and the user id.
@@ -695,12 +677,8 @@ impl PublicKey {
         Ok(PublicKey::new(pkey, shape, "public key".into()))
     }
 
-    /// The public key of a certificate (RSA or SM2).
-    pub fn from_certificate(certificate: &Certificate) -> Result<PublicKey, KeyError> {
-        let origin = format!("certificate {}", certificate.sn());
-        let Some(pkey) = certificate.public_key() else {
-            return Err(KeyErrorKind::UnsupportedKey { origin, algorithm: "an unsupported algorithm".into() }.into());
-        };
+    /// Wraps a certificate's OpenSSL key, named by `origin` (its SN).
+    pub(crate) fn from_certified(pkey: &PKey<Public>, origin: String) -> Result<PublicKey, KeyError> {
         match KeyShape::of(pkey) {
             Ok(shape) => Ok(PublicKey::new(pkey.clone(), shape, origin)),
             Err(algorithm) => Err(KeyErrorKind::UnsupportedKey { origin, algorithm }.into()),
@@ -736,7 +714,7 @@ impl PublicKey {
             return false;
         }
         if let Some(rsa) = &self.rsa {
-            return crate::pkcs1::verify(rsa, content, signature, sign_type);
+            return pkcs1::verify(rsa, content, signature, sign_type);
         }
         if let Some(z) = &self.sm2_z {
             return crate::sm2::verify(&self.pkey, z, content, signature);

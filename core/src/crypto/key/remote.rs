@@ -6,8 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::{KeyAlgorithm, KeyError, KeyErrorKind, PublicKey, SignType, Signer};
-use crate::cert::CertificateChain;
-use crate::lifecycle::fleet::BoxFuture;
+use crate::future::BoxFuture;
 
 /// A signer that keeps the app private key elsewhere and answers asynchronously (a KMS or HSM
 /// behind a network call). Give one to [`crate::ConfigBuilder::app_remote_signer`].
@@ -47,18 +46,12 @@ impl Signer for RemoteKey {
         Err(KeyErrorKind::RemoteSignerNotInline.into())
     }
 
-    fn check_matches(&self, chain: &CertificateChain) -> Result<(), KeyError> {
-        let certified = PublicKey::from_certificate(chain.leaf())?;
-        if certified.same_key(self.0.public_key()) {
-            Ok(())
-        } else {
-            Err(KeyErrorKind::Mismatch {
-                key_origin: format!("the remote signer {:?}", self.0),
-                cert_origin: chain.origin().to_string(),
-                cert_sn: chain.sn().to_string(),
-            }
-            .into())
-        }
+    fn is_key_of(&self, certified: &PublicKey) -> Result<bool, KeyError> {
+        Ok(certified.same_key(self.0.public_key()))
+    }
+
+    fn describe(&self) -> String {
+        format!("the remote signer {:?}", self.0)
     }
 
     fn remote(&self) -> Option<Arc<dyn RemoteSigner>> {

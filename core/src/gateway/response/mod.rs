@@ -164,7 +164,7 @@ impl VerifiedResponse {
 
     /// Alipay's diagnosis page for this call's trace id, as Alipay's Java SDK builds it.
     pub fn diagnosis_link(&self) -> Option<String> {
-        self.trace_id.as_deref().map(crate::error::diagnosis_link)
+        self.trace_id.as_deref().map(diagnosis_link)
     }
 
     pub(crate) fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
@@ -482,7 +482,7 @@ pub enum ResponseErrorKind {
     Unverified(#[from] UnverifiedError),
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a response was not accepted; see [`ResponseErrorKind`].
     ///
     /// One pointer wide; [`ResponseError::kind`] says what went wrong.
@@ -511,8 +511,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
     };
     let unique = |name: &str| unique_where(&|key| key == name, &|| name.to_string());
     // `<method with '_' for '.'>_response`, compared without building the name.
-    let method_node =
-        unique_where(&|key| is_node_name(key, method), &|| crate::primitives::gateway::node_name(method))?;
+    let method_node = unique_where(&|key| is_node_name(key, method), &|| crate::gateway::content::node_name(method))?;
     let error_node = unique("error_response")?;
     let sign_member = unique("sign")?;
     let sn_member = unique("alipay_cert_sn")?;
@@ -522,7 +521,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         (None, None) => {
             return Err(ResponseErrorKind::MissingNode {
                 method: method.to_string(),
-                expected: crate::primitives::gateway::node_name(method),
+                expected: crate::gateway::content::node_name(method),
                 excerpt: excerpt(&text),
             }
             .into());
@@ -675,4 +674,11 @@ fn failure_of(method: &str, node: &str, is_error_node: bool, body: &str) -> Opti
         node: node.to_string(),
         body: body.to_string(),
     })
+}
+
+/// `https://open.alipay.com/api/errCheck?traceId=…&source=sdk`, the page Alipay's Java SDK
+/// points to for a call's trace id.
+pub(crate) fn diagnosis_link(trace_id: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(trace_id.as_bytes()).collect();
+    format!("https://open.alipay.com/api/errCheck?traceId={encoded}&source=sdk")
 }

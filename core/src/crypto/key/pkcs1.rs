@@ -11,7 +11,7 @@
 use openssl::pkey::Public;
 use openssl::rsa::{Padding, Rsa};
 
-use crate::key::SignType;
+use super::SignType;
 
 /// `DigestInfo` before the hash, with the `NULL` parameters (RFC 8017 §9.2 note 1).
 const SHA256_PREFIX: [u8; 19] =

@@ -7,7 +7,7 @@
 //! instead of fifty-odd — it is on the path of every notification, beside one RSA verify.
 //!
 //! ```
-//! use alipay_core::form::Form;
+//! use alipay_core::notify::Form;
 //! let form = Form::parse(b"subject=%E4%B8%AD+1&total_amount=9.00", None)?;
 //! assert_eq!(form.get("subject"), Some("中 1"));
 //! assert_eq!(form.iter().count(), 2);

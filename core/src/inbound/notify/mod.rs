@@ -114,20 +114,21 @@ pub enum NotifyErrorKind {
     },
 }
 
-crate::error::layer_error!(
+crate::layer_error!(
     /// Why a notification was not accepted; see [`NotifyErrorKind`].
     ///
     /// One pointer wide; [`NotifyError::kind`] says what went wrong.
     NotifyError => NotifyErrorKind
 );
 
-pub use crate::form::{Form, IntoForm};
+pub(crate) mod form;
+pub use form::{Form, IntoForm};
 
 /// [`sign_content`] (or with `keep`, [`java_sign_content`]) of a form, whose parameters are
 /// already sorted.
 fn form_content(form: &Form, rule: Rule, keep: impl Fn(&str, &str) -> bool) -> String {
     let kept = form.sorted().filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(k, v));
-    crate::request::joined(kept, form.text_len() + 2 * form.len())
+    crate::gateway::content::joined(kept, form.text_len() + 2 * form.len())
 }
 
 pub(crate) fn content<'a>(
@@ -135,7 +136,7 @@ pub(crate) fn content<'a>(
     rule: Rule,
     keep: impl Fn(&str) -> bool,
 ) -> String {
-    crate::request::sorted_content(
+    crate::gateway::content::sorted_content(
         params
             .into_iter()
             .filter(|(k, v)| *k != "sign" && !(rule == Rule::V1 && *k == "sign_type") && keep(v))
@@ -216,9 +217,9 @@ impl NotificationVerifier {
     pub fn verify_return(&self, query: &str) -> Result<VerifiedReturn, NotifyError> {
         let verified = self.verify((query.as_bytes(), None), Rule::V1)?;
         let field = |name: &'static str| {
-            verified.get(name).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string).ok_or_else(|| {
-                NotifyError::from(NotifyErrorKind::Field { field: name, detail: "missing".into(), source: None })
-            })
+            verified.get(name).filter(|v| !crate::gateway::content::is_java_blank(v)).map(str::to_string).ok_or_else(
+                || NotifyError::from(NotifyErrorKind::Field { field: name, detail: "missing".into(), source: None }),
+            )
         };
         let method = field("method")?;
         if !method.ends_with(".return") {
@@ -232,7 +233,7 @@ impl NotificationVerifier {
             .into());
         }
         let total = field("total_amount")?;
-        let total_amount = total.parse().map_err(|e: crate::model::AmountError| NotifyErrorKind::Field {
+        let total_amount = Amount::parse_non_negative(&total).map_err(|e| NotifyErrorKind::Field {
             field: "total_amount",
             detail: "not an amount".into(),
             source: Some(e),
@@ -276,7 +277,7 @@ impl NotificationVerifier {
                 "alipay_cert_sn" => cert_sn = Some(value),
                 _ => {}
             }
-            has_blank |= name != "sign" && crate::request::is_java_blank(value);
+            has_blank |= name != "sign" && crate::gateway::content::is_java_blank(value);
         }
         if let Some(named) = get_charset.filter(|c| !c.is_empty())
             && named.parse::<Charset>()? != charset
@@ -307,7 +308,7 @@ impl NotificationVerifier {
         let candidate = |without_cert_sn: bool, drop_blank: bool| -> Option<Vec<u8>> {
             let content = form_content(form, rule, |name, value| {
                 let dropped_sn = without_cert_sn && name == "alipay_cert_sn";
-                let dropped_blank = drop_blank && crate::request::is_java_blank(value);
+                let dropped_blank = drop_blank && crate::gateway::content::is_java_blank(value);
                 !(dropped_sn || dropped_blank)
             });
             charset.encode(&content, "notification sign content").ok().map(|b| b.into_owned())
@@ -392,21 +393,22 @@ impl VerifiedNotification {
     pub fn trade(&self) -> Result<TradeNotification, NotifyError> {
         let required = |field: &'static str| {
             self.get(field)
-                .filter(|v| !crate::request::is_java_blank(v))
+                .filter(|v| !crate::gateway::content::is_java_blank(v))
                 .map(str::to_string)
                 .ok_or(NotifyErrorKind::Field { field, detail: "missing".into(), source: None })
         };
         let amount = |field: &'static str| -> Result<Option<Amount>, NotifyError> {
-            match self.get(field).filter(|v| !crate::request::is_java_blank(v)) {
-                Some(text) => text.parse().map(Some).map_err(|e: crate::model::AmountError| {
+            match self.get(field).filter(|v| !crate::gateway::content::is_java_blank(v)) {
+                Some(text) => Amount::parse_non_negative(text).map(Some).map_err(|e| {
                     NotifyErrorKind::Field { field, detail: "not an amount".into(), source: Some(e) }.into()
                 }),
                 None => Ok(None),
             }
         };
-        let optional = |field: &str| self.get(field).filter(|v| !crate::request::is_java_blank(v)).map(str::to_string);
+        let optional =
+            |field: &str| self.get(field).filter(|v| !crate::gateway::content::is_java_blank(v)).map(str::to_string);
         let time = |field: &'static str| -> Result<Option<DateTime<FixedOffset>>, NotifyError> {
-            match self.get(field).filter(|v| !crate::request::is_java_blank(v)) {
+            match self.get(field).filter(|v| !crate::gateway::content::is_java_blank(v)) {
                 None => Ok(None),
                 Some(text) => parse_china_time(text).map(Some).ok_or_else(|| {
                     NotifyErrorKind::Field {

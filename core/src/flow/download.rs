@@ -7,9 +7,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::store::{DownloadError, DownloadErrorKind};
 use crate::config::Config;
 use crate::key::PublicKey;
+use crate::lifecycle::{DownloadError, DownloadErrorKind};
 use crate::request::{Request, SignedRequest};
 use crate::response::{ResponseErrorKind, ResponseVerifier};
 
@@ -36,7 +36,7 @@ pub(crate) fn failure(sn: &str, error: crate::Error) -> DownloadError {
         _ => false,
     };
     if transient {
-        let cause = crate::excerpt::capped(&crate::error::chain(&error), 512);
+        let cause = crate::excerpt::capped(&crate::excerpt::chain(&error), 512);
         DownloadErrorKind::Unreachable { sn: sn.to_string(), cause, source: std::sync::Arc::new(error) }.into()
     } else {
         call_error(sn, error)
@@ -101,7 +101,7 @@ fn trusted_by_its_certificate(
     let text = config.charset().decode(body, "download answer").map_err(|e| call_error(sn, e))?;
     // The same scan as verification: one node, located exactly (duplicates refused).
     let members = crate::response::scan::top_level_members(&text).map_err(|e| call_error(sn, e))?;
-    let name = crate::primitives::gateway::node_name(METHOD);
+    let name = crate::gateway::content::node_name(METHOD);
     let mut nodes = members.iter().filter(|m| m.key == name.as_str());
     let node = match (nodes.next(), nodes.next()) {
         (Some(node), None) => &text[node.value.clone()],

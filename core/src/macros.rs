@@ -1,5 +1,5 @@
-//! The shape of every layer's error, as a macro: one pointer wide, the kind boxed, causes
-//! kept as `source()`.
+//! The crate's macros: the shape of every layer's error. A leaf: every layer uses it and it uses
+//! no layer, so layers do not depend on the aggregate [`crate::Error`] that wraps them.
 
 /// Declares a layer's error: a one-pointer wrapper around its boxed kind (the enum that says
 /// what went wrong, with the details a person needs to fix it), with the kind's `Display` and
