@@ -61,6 +61,19 @@ impl Report {
     fn fail(&mut self, check: &str, detail: impl Into<String>, fix: &str) {
         self.add(check, Status::Fail, detail, Some(fix));
     }
+    fn has_failed(&self) -> bool {
+        self.checks.iter().any(|check| check.status == Status::Fail)
+    }
+    /// A check that depends on the configuration building: when an earlier check already
+    /// failed, the same cause is not reported twice (it is skipped, pointing there); otherwise
+    /// the build error is a failure of its own.
+    fn fail_unless_reported(&mut self, check: &str, error: String, fix: &str) {
+        if self.has_failed() {
+            self.add(check, Status::Skip, "not run: fix the failures above first", None);
+        } else {
+            self.fail(check, error, fix);
+        }
+    }
 }
 
 const KEY_FIX: &str = "point app_private_key at the app private key (应用私钥) generated with the key pair whose public key or CSR was uploaded to the console";
@@ -310,7 +323,9 @@ fn diagnose(path: &Path, probe: bool, report: &mut Report) {
                 if config.cert_mode().is_some() { "certificate" } else { "public-key" }
             ),
         ),
-        Err(error) => report.fail("client configuration", error, "fix the setting named in the message"),
+        Err(error) => {
+            report.fail_unless_reported("client configuration", error, "fix the setting named in the message")
+        }
     }
     let gateway = file.gateway_url();
     network(report, &gateway);
@@ -537,7 +552,11 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
     let config = match file.builder().map_err(|e| e.to_string()).and_then(|b| b.build().map_err(|e| e.to_string())) {
         Ok(config) => config,
         Err(error) => {
-            report.fail("signed probe", format!("cannot build a client: {error}"), "fix the failures above first");
+            report.fail_unless_reported(
+                "signed probe",
+                format!("cannot build a client: {error}"),
+                "fix the setting named in the message",
+            );
             return;
         }
     };
@@ -576,9 +595,31 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
                         "the private key does not belong to the key pair registered for this app"
                     }
                     "isv.invalid-timestamp" => "synchronise the host clock",
-                    _ => "see sub_msg",
+                    "isv.missing-app-cert-sn" | "isv.missing-alipay-root-cert-sn" => {
+                        "the app signs with a public-key certificate (公钥证书) on the console, but this configuration is in public-key mode and sends no SNs: set mode = \"certificate\" with app_cert, alipay_cert and alipay_root_cert (the three .crt files downloaded from the console)"
+                    }
+                    "isv.missing-signature-config" | "isv.invalid-signature-type" => {
+                        "sign_type does not match what the console has: set sign_type to the algorithm registered for this app (RSA2 or SM2)"
+                    }
+                    "isv.invalid-app-id" => {
+                        "app_id is not an app of this gateway: check app_id, and that gateway is the production one for a production app (sandbox apps use the sandbox gateway)"
+                    }
+                    "isv.insufficient-isv-permissions" | "isv.insufficient-user-permissions" => {
+                        "the app has not signed up for this product or the merchant has not authorised it: sign the product on the console (or check app_auth_token)"
+                    }
+                    _ => "",
                 };
-                report.fail("signed probe", error.to_string(), fix);
+                let fix = if fix.is_empty() {
+                    // Not one we know: say what Alipay said and where to look it up.
+                    let trace = error
+                        .trace_id()
+                        .map(|id| format!("; Alipay support can look it up by trace id {id}"))
+                        .unwrap_or_default();
+                    format!("Alipay's sub_msg says: {}{trace}", business.failure.sub_msg.as_deref().unwrap_or("(none)"))
+                } else {
+                    fix.to_string()
+                };
+                report.fail("signed probe", error.to_string(), &fix);
             }
             None => report.fail("signed probe", error.to_string(), "see the message"),
         },

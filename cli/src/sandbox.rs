@@ -103,19 +103,39 @@ pub(crate) fn run(args: SandboxArgs) -> Result<(), Failure> {
     match args.action {
         None => serve(args.serve),
         Some(Action::Pay { out_trade_no, dir }) => {
-            control(&dir, &format!("/sandbox/pay?out_trade_no={}", encode(&out_trade_no)), "")
+            control(&dir, &format!("/sandbox/pay?out_trade_no={}", encode(&out_trade_no)), "").map(drop)
         }
         Some(Action::Notify { out_trade_no, url, dir }) => {
-            let mut path = format!("/sandbox/notify?out_trade_no={}", encode(&out_trade_no));
+            // The sandbox answers after the first attempt: the exit status says whether the
+            // receiver acknowledged it (it keeps redelivering in the background if not).
+            let mut path = format!("/sandbox/notify?wait=1&out_trade_no={}", encode(&out_trade_no));
             if let Some(url) = url {
                 path.push_str(&format!("&url={}", encode(&url)));
             }
-            control(&dir, &path, "")
+            let answer = control(&dir, &path, "")?;
+            if answer["acknowledged"] == true {
+                Ok(())
+            } else {
+                Err(Failure::Check(format!(
+                    "{} did not acknowledge the notification (it must answer HTTP 200 with the body `success`); \
+                     it answered {}; the sandbox redelivers it like Alipay does",
+                    answer["url"].as_str().unwrap_or("the receiver"),
+                    answer["answer"].as_str().unwrap_or("nothing")
+                )))
+            }
         }
         Some(Action::Spi { url, method, biz, dir }) => {
             serde_json::from_str::<serde_json::Value>(&biz)
                 .map_err(|e| Failure::Input(format!("--biz is not JSON: {e}")))?;
-            control(&dir, &format!("/sandbox/spi?url={}&method={}", encode(&url), encode(&method)), &biz)
+            let answer = control(&dir, &format!("/sandbox/spi?url={}&method={}", encode(&url), encode(&method)), &biz)?;
+            if answer["accepted"] == true {
+                Ok(())
+            } else {
+                Err(Failure::Check(format!(
+                    "the SPI answer from {url} was not accepted: {}",
+                    answer["reason"].as_str().unwrap_or("no reason given")
+                )))
+            }
         }
     }
 }
@@ -124,8 +144,8 @@ fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// POSTs to a running sandbox's control endpoint and prints its JSON answer.
-fn control(dir: &std::path::Path, path: &str, body: &str) -> Result<(), Failure> {
+/// POSTs to a running sandbox's control endpoint, prints its JSON answer and returns it.
+fn control(dir: &std::path::Path, path: &str, body: &str) -> Result<serde_json::Value, Failure> {
     let info_path = dir.join("sandbox.json");
     let info: serde_json::Value = std::fs::read(&info_path)
         .map_err(|e| {
@@ -152,7 +172,14 @@ fn control(dir: &std::path::Path, path: &str, body: &str) -> Result<(), Failure>
     let status = answer.status();
     let text = answer.text().map_err(|e| Failure::Network(e.without_url().to_string()))?;
     println!("{text}");
-    if status.is_success() { Ok(()) } else { Err(Failure::Check(format!("the sandbox answered HTTP {status}"))) }
+    if !status.is_success() {
+        let error = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        return Err(Failure::Check(format!("the sandbox answered: {error}")));
+    }
+    serde_json::from_str(&text).map_err(|e| Failure::Check(format!("the sandbox's answer is not JSON: {e}")))
 }
 
 /// The port recorded in DIR/alipay.toml by an earlier run, to keep configurations valid.

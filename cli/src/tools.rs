@@ -35,6 +35,10 @@ pub(crate) struct CallArgs {
     /// An extra application parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Print JSON: `verified`, `alipay_cert_sn`, `trace_id` and the verified `node` (or the
+    /// business failure's `error`).
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
@@ -57,10 +61,21 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
     }
     match client.send(&request) {
         Ok(response) => {
-            let node: serde_json::Value = serde_json::from_str(response.node()).unwrap_or_default();
+            let node: serde_json::Value =
+                serde_json::from_str(response.node()).unwrap_or_else(|_| response.node().into());
             let by = response.alipay_cert_sn().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default();
-            eprintln!("verified{by}");
-            println!("{}", serde_json::to_string_pretty(&node).unwrap_or_else(|_| response.node().to_string()));
+            eprintln!("verified{by}{}", trace_note(response.trace_id()));
+            let shown = if args.json {
+                serde_json::json!({
+                    "verified": true,
+                    "alipay_cert_sn": response.alipay_cert_sn(),
+                    "trace_id": response.trace_id(),
+                    "node": node,
+                })
+            } else {
+                node
+            };
+            println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_else(|_| response.node().to_string()));
             Ok(())
         }
         Err(error) if error.kind() == alipay_sdk::ErrorKind::Request => Err(Failure::Input(error.to_string())),
@@ -69,11 +84,31 @@ pub(crate) fn call(args: CallArgs) -> Result<(), Failure> {
         }
         Err(error) => {
             if let Some(business) = error.business() {
-                println!("{}", business.failure.node);
+                if args.json {
+                    let node: serde_json::Value = serde_json::from_str(&business.failure.node)
+                        .unwrap_or_else(|_| business.failure.node.clone().into());
+                    let shown = serde_json::json!({
+                        "verified": true,
+                        "trace_id": error.trace_id(),
+                        "error": node,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+                } else {
+                    println!("{}", business.failure.node);
+                }
+            } else if args.json {
+                let shown =
+                    serde_json::json!({ "verified": false, "trace_id": error.trace_id(), "error": error.to_string() });
+                println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
             }
             Err(Failure::Check(error.to_string()))
         }
     }
+}
+
+/// `" (trace id …)"` for the status line on stderr: what Alipay support asks for.
+pub(crate) fn trace_note(trace_id: Option<&str>) -> String {
+    trace_id.map(|id| format!(" (trace id {id})")).unwrap_or_default()
 }
 
 #[derive(Clone, Copy, ValueEnum)]

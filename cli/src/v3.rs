@@ -102,6 +102,10 @@ pub(crate) struct CallArgs {
     /// The app's alipay.toml.
     #[arg(allow_hyphen_values = true, long)]
     config: PathBuf,
+    /// Print JSON: `verified`, `status`, `alipay_sn`, `trace_id` and the verified `body` (or
+    /// the failure answer's `error`).
+    #[arg(long)]
+    json: bool,
 }
 
 pub(crate) fn run(command: V3Command) -> Result<(), Failure> {
@@ -202,8 +206,21 @@ fn call(args: CallArgs) -> Result<(), Failure> {
     match client.send_v3(&request) {
         Ok(answer) => {
             let by = answer.alipay_sn().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default();
-            eprintln!("verified HTTP {}{by}", answer.status());
-            match serde_json::from_slice::<serde_json::Value>(answer.bytes()) {
+            eprintln!("verified HTTP {}{by}{}", answer.status(), crate::tools::trace_note(answer.trace_id()));
+            let body = serde_json::from_slice::<serde_json::Value>(answer.bytes());
+            if args.json {
+                let body = body.unwrap_or_else(|_| String::from_utf8_lossy(answer.bytes()).into_owned().into());
+                let shown = serde_json::json!({
+                    "verified": true,
+                    "status": answer.status(),
+                    "alipay_sn": answer.alipay_sn(),
+                    "trace_id": answer.trace_id(),
+                    "body": body,
+                });
+                println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+                return Ok(());
+            }
+            match body {
                 Ok(value) => println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default()),
                 // Not JSON: the verified bytes as they came.
                 Err(_) => {
@@ -217,8 +234,20 @@ fn call(args: CallArgs) -> Result<(), Failure> {
         Err(error) if error.kind() == alipay_sdk::ErrorKind::Request => Err(Failure::Input(error.to_string())),
         Err(error) if error.kind() == alipay_sdk::ErrorKind::Transport => Err(Failure::Network(error.to_string())),
         Err(error) => {
-            if let Some(failure) = error.v3_failure() {
-                println!("{}", serde_json::to_string_pretty(failure).unwrap_or_default());
+            let shown = match (error.v3_failure(), args.json) {
+                (Some(failure), false) => Some(serde_json::to_value(failure).unwrap_or_default()),
+                (Some(failure), true) => Some(serde_json::json!({
+                    "verified": failure.signed,
+                    "trace_id": error.trace_id(),
+                    "error": failure,
+                })),
+                (None, true) => Some(
+                    serde_json::json!({ "verified": false, "trace_id": error.trace_id(), "error": error.to_string() }),
+                ),
+                (None, false) => None,
+            };
+            if let Some(shown) = shown {
+                println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
             }
             Err(Failure::Check(error.to_string()))
         }

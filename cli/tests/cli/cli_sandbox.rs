@@ -177,7 +177,10 @@ async fn a_running_sandbox_takes_pay_notify_and_spi_commands() {
                 let answer = responder.json(&serde_json::json!({"code": "10000", "msg": "Success"})).unwrap();
                 async move { answer }
             }),
-        );
+        )
+        // A receiver that does not acknowledge, and an SPI endpoint that does not sign.
+        .route("/refuse-notify", axum::routing::post(|| async { "failure" }))
+        .route("/refuse-spi", axum::routing::post(|| async { r#"{"response":{"code":"10000"}}"# }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -237,5 +240,37 @@ async fn a_running_sandbox_takes_pay_notify_and_spi_commands() {
     assert_eq!(spi.status.code(), Some(0), "{}", String::from_utf8_lossy(&spi.stderr));
     let answer: serde_json::Value = serde_json::from_slice(&spi.stdout).unwrap();
     assert_eq!(answer["accepted"], true, "{answer}");
+
+    // Not accepted: the JSON still shows what happened, and the exit status is 1.
+    let refused = run(vec![
+        "sandbox".into(),
+        "spi".into(),
+        "--url".into(),
+        format!("{base}/refuse-spi"),
+        "--dir".into(),
+        dir_arg.clone(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(answer["accepted"], false, "{answer}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("was not accepted"));
+    let unacknowledged = run(vec![
+        "sandbox".into(),
+        "notify".into(),
+        "cli-pay".into(),
+        "--url".into(),
+        format!("{base}/refuse-notify"),
+        "--dir".into(),
+        dir_arg.clone(),
+    ])
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&unacknowledged.stderr).into_owned();
+    assert_eq!(unacknowledged.status.code(), Some(1), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_slice(&unacknowledged.stdout).unwrap();
+    assert_eq!(answer["acknowledged"], false, "{answer}");
+    assert!(stderr.contains("did not acknowledge") && stderr.contains("HTTP 200: failure"), "{stderr}");
     let _ = address;
 }

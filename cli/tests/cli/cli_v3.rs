@@ -193,6 +193,7 @@ async fn v3_call_against_the_sandbox() {
     let order = alipay_sdk::model::trade::TradePrecreate::new("cli-v3-1", "4.56".parse().unwrap(), "cli v3");
     client.call(&order).await.unwrap();
     let config = path(dir.path().join("alipay.toml"));
+    let config_for_json = config.clone();
     let run = move |out: &'static str| {
         let config = config.clone();
         move || {
@@ -209,4 +210,29 @@ async fn v3_call_against_the_sandbox() {
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing.stderr));
     let value: serde_json::Value = serde_json::from_slice(&missing.stdout).unwrap();
     assert_eq!(value["code"], "ACQ.TRADE_NOT_EXIST");
+    // --json: status, certificate, trace id, body.
+    let json = tokio::task::spawn_blocking(move || {
+        alipay(
+            &[
+                "v3",
+                "call",
+                "POST",
+                "/v3/alipay/trade/query",
+                "--body",
+                r#"{"out_trade_no":"cli-v3-1"}"#,
+                "--json",
+                "--config",
+                &config_for_json,
+            ],
+            b"",
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((shown["verified"].as_bool(), shown["status"].as_u64()), (Some(true), Some(200)), "{shown}");
+    assert_eq!(shown["body"]["out_trade_no"], "cli-v3-1", "{shown}");
+    let trace_id = shown["trace_id"].as_str().unwrap_or_default();
+    assert!(!trace_id.is_empty() && text(&json.stderr).contains(trace_id), "{shown} {}", text(&json.stderr));
 }

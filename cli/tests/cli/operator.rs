@@ -155,6 +155,23 @@ async fn doctor_and_call_against_the_sandbox_files() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(text(&output).contains("✔ signed probe: the gateway accepted our signature and SNs"));
 
+    // The same app configured in public-key mode: the gateway wants SNs, and the probe's fix
+    // says which setting (not "see sub_msg").
+    let public_key_mode = sandbox.dir().join("public-key.toml");
+    let settings = std::fs::read_to_string(&config).unwrap().replace("mode = \"certificate\"", "mode = \"public-key\"");
+    std::fs::write(&public_key_mode, settings).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(&["doctor", "--config", public_key_mode.to_str().unwrap(), "--probe", "--json"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let probe = check(&report, "signed probe");
+    assert_eq!(probe["status"], "fail", "{report}");
+    assert!(probe["detail"].as_str().unwrap().contains("isv.missing-app-cert-sn"), "{probe}");
+    assert!(probe["fix"].as_str().unwrap().contains("mode = \"certificate\""), "{probe}");
+
     let path = config.clone();
     let output = tokio::task::spawn_blocking(move || {
         alipay(
@@ -174,7 +191,34 @@ async fn doctor_and_call_against_the_sandbox_files() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let node: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(node["out_trade_no"], "call-1");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("verified with Alipay certificate"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(stderr.contains("verified with Alipay certificate") && stderr.contains("(trace id "), "{stderr}");
+    // --json: the node with what was verified and the trace id Alipay support asks for.
+    let path = config.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(
+            &[
+                "call",
+                "alipay.trade.query",
+                "--biz",
+                r#"{"out_trade_no":"call-1"}"#,
+                "--json",
+                "--config",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["verified"], true, "{shown}");
+    assert_eq!(shown["node"]["out_trade_no"], "call-1", "{shown}");
+    let trace_id = shown["trace_id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(trace_id.len(), 30, "{shown}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&trace_id));
+    assert!(shown["alipay_cert_sn"].is_string(), "{shown}");
     let path = config.clone();
     let output = tokio::task::spawn_blocking(move || {
         alipay(
@@ -186,6 +230,27 @@ async fn doctor_and_call_against_the_sandbox_files() {
     .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("ACQ.TRADE_NOT_EXIST"));
+    let path = config.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        alipay(
+            &[
+                "call",
+                "alipay.trade.query",
+                "--biz",
+                r#"{"out_trade_no":"nope"}"#,
+                "--json",
+                "--config",
+                path.to_str().unwrap(),
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["error"]["sub_code"], "ACQ.TRADE_NOT_EXIST", "{shown}");
+    assert!(shown["trace_id"].is_string(), "{shown}");
 }
 
 /// An app key and an app certificate that expired in 2001, issued by the test PKI's class 1 CA.
@@ -286,7 +351,6 @@ async fn each_doctor_check_fails_with_its_fix() {
         ),
         ("unknown charset", vec![("charset", "LATIN1".into())], "charset", "LATIN1"),
         ("missing app_id", vec![("app_id", String::new())], "app_id", "not set"),
-        ("unusable by call", vec![("charset", "LATIN1".into())], "client configuration", "charset"),
         (
             "unreachable gateway",
             vec![("gateway", "http://127.0.0.1:1/gateway.do".into())],
@@ -312,6 +376,13 @@ async fn each_doctor_check_fails_with_its_fix() {
             .unwrap_or_else(|| panic!("{name}: no failing {failing}: {report}"));
         assert!(hit["detail"].as_str().unwrap().contains(needle), "{name}: {hit}");
         assert!(!hit["fix"].as_str().unwrap_or("").is_empty(), "{name}: every failure says how to fix it");
+        // The cause is reported once: the configuration that cannot be built because of it is
+        // skipped, not failed a second time.
+        assert_ne!(check(&report, "client configuration")["status"], "fail", "{name}: {report}");
+        let details: Vec<&str> = failed.iter().map(|c| c["detail"].as_str().unwrap()).collect();
+        for (i, detail) in details.iter().enumerate() {
+            assert!(!details[i + 1..].contains(detail), "{name}: {detail} reported twice: {report}");
+        }
     }
 }
 
