@@ -1,10 +1,16 @@
 //! A `notify_url` handler on axum: every notification is verified, checked against the
 //! merchant's own order, and processed exactly once however often Alipay redelivers it.
 //!
-//! Run against the sandbox (`alipay sandbox --dir alipay-sandbox` in another terminal):
+//! The merchant's orders are given on the command line (`ORDER=AMOUNT`): a notification for
+//! any other order is refused, as a real shop refuses one it has no record of. Run against the
+//! sandbox (`alipay sandbox --dir alipay-sandbox` in another terminal):
 //!
 //! ```sh
-//! cargo run --example notify_server -- 127.0.0.1:8080 alipay-sandbox/alipayCertPublicKey_RSA2.crt 9021000000000001
+//! cargo run --example notify_server -- 127.0.0.1:8080 alipay-sandbox/alipayCertPublicKey_RSA2.crt 9021000000000001 tea-1=9.00
+//! alipay call alipay.trade.precreate --config alipay-sandbox/alipay.toml \
+//!     --biz '{"out_trade_no":"tea-1","total_amount":"9.00","subject":"Tea"}' \
+//!     --notify-url http://127.0.0.1:8080/alipay/notify
+//! alipay sandbox pay tea-1 --dir alipay-sandbox     # the server prints: tea-1 paid (9.00): shipped
 //! ```
 
 use std::collections::HashMap;
@@ -68,6 +74,7 @@ async fn notify(State(state): State<Arc<NotifyState>>, headers: HeaderMap, body:
     }
     if trade.trade_status.is_paid() && !order.paid {
         order.paid = true;
+        println!("{} paid ({}): shipped", trade.out_trade_no, order.amount);
         state.processed.lock().expect("log lock").push(trade.out_trade_no.clone());
     }
     (StatusCode::OK, verified.ack())
@@ -76,19 +83,27 @@ async fn notify(State(state): State<Arc<NotifyState>>, headers: HeaderMap, body:
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, listen, alipay_cert, app_id] = args.as_slice() else {
-        eprintln!("usage: notify_server LISTEN_ADDR ALIPAY_CERT_FILE APP_ID");
+    let [_, listen, alipay_cert, app_id, orders @ ..] = args.as_slice() else {
+        eprintln!("usage: notify_server LISTEN_ADDR ALIPAY_CERT_FILE APP_ID [ORDER=AMOUNT ...]");
         std::process::exit(2);
     };
+    let mut book = HashMap::new();
+    for order in orders {
+        let Some((out_trade_no, amount)) = order.split_once('=') else {
+            eprintln!("{order:?}: expected ORDER=AMOUNT, e.g. tea-1=9.00");
+            std::process::exit(2);
+        };
+        book.insert(out_trade_no.to_string(), Order { amount: amount.parse()?, paid: false });
+    }
     let verifier = NotificationVerifier::certificates([CertificateChain::from_path(alipay_cert)?])?;
     let state = Arc::new(NotifyState {
         verifier,
         app_id: app_id.clone(),
-        orders: Mutex::new(HashMap::new()),
+        orders: Mutex::new(book),
         processed: Mutex::new(Vec::new()),
     });
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    println!("notify_url: http://{}/alipay/notify", listener.local_addr()?);
+    println!("notify_url: http://{}/alipay/notify ({} orders)", listener.local_addr()?, orders.len());
     axum::serve(listener, router(state)).await?;
     Ok(())
 }

@@ -102,22 +102,24 @@ impl Signer for AgentSigner {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use alipay_sdk::model::trade::TradePrecreate;
     let dir = std::env::args().nth(1).unwrap_or_else(|| "alipay-sandbox".into());
-    let dir = std::path::Path::new(&dir);
-    let key = PrivateKey::from_path(dir.join("app_private_key.pem"))?;
+    // alipay.toml resolves its paths relative to itself, so any --dir works (relative or not).
+    let file = alipay_sdk::config_file::ConfigFile::load(std::path::Path::new(&dir).join("alipay.toml"))?;
+    let setting = |name: &str| file.path_of(name).ok_or_else(|| format!("{dir}/alipay.toml: {name} is not set"));
+    let key = PrivateKey::from_path(setting("app_private_key")?)?;
     let kms = Kms::new(key.clone(), Duration::from_millis(50));
-    let file = alipay_sdk::config_file::ConfigFile::load(dir.join("alipay.toml"))?;
-    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sandbox.json"))?)?;
     let builder = alipay_sdk::Config::builder(file.app_id.clone().unwrap_or_default());
     // `remote_signer DIR agent`: a synchronous signer on the host instead of the KMS.
     let builder = match std::env::args().nth(2).as_deref() {
         Some("agent") => builder.app_signer(Arc::new(AgentSigner::start(key))),
         _ => builder.app_remote_signer(Arc::new(kms.clone())),
     };
+    let alipay_cert =
+        file.alipay_certs().into_iter().next().ok_or_else(|| format!("{dir}/alipay.toml: alipay_cert is not set"))?;
     let config = builder
-        .gateway(info["gateway"].as_str().unwrap_or_default())
-        .app_cert_file(dir.join(info["app_cert"].as_str().unwrap_or_default()))
-        .alipay_cert_file(dir.join("alipayCertPublicKey_RSA2.crt"))
-        .alipay_root_cert_file(dir.join("alipayRootCert.crt"))
+        .gateway(file.gateway_url())
+        .app_cert_file(setting("app_cert")?)
+        .alipay_cert_file(alipay_cert)
+        .alipay_root_cert_file(setting("alipay_root_cert")?)
         .build()?;
     println!("built with a remote signer; app_cert_sn {}", config.app_cert_sn().unwrap_or_default());
     let client = alipay_sdk::Client::new(config)?;

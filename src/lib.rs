@@ -5,6 +5,74 @@
 //! servers do, signed requests, responses verified by default (failing closed), notifications,
 //! signed answers for ISV servers, Alipay certificate rotation and app key hot reload.
 //!
+//! # Quick start
+//!
+//! ```toml
+//! [dependencies]
+//! alipay-sdk = "0.1"   # the async client; features: blocking, bill, redis, metrics, vendored-openssl
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! Build a [`Config`] once (keys, certificates and SNs are parsed and checked here, never per
+//! request), make a [`Client`], and call typed APIs; every answer is verified before you see
+//! it:
+//!
+//! ```no_run
+//! use alipay_sdk::{Client, Config};
+//! use alipay_sdk::model::trade::TradePrecreate;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::builder("2021000000000001")
+//!     .app_private_key_file("app_private_key.txt")
+//!     .app_cert_file("appCertPublicKey_2021000000000001.crt")
+//!     .alipay_cert_file("alipayCertPublicKey_RSA2.crt")
+//!     .alipay_root_cert_file("alipayRootCert.crt")
+//!     .build()?;
+//! let client = Client::new(config)?;
+//! let created = client.call(&TradePrecreate::new("order-1", "88.88".parse()?, "Coffee")).await?;
+//! println!("QR code {} (trace id {:?})", created.qr_code, created.trace_id());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The same against the local sandbox gateway (the `alipay-sandbox` package, or
+//! `alipay sandbox` from the CLI), a whole verified payment:
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use alipay_sdk::Client;
+//! use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
+//!
+//! let sandbox = alipay_sandbox::Sandbox::builder().start().await?;
+//! let client = Client::new(sandbox.client_config().build()?)?;
+//! client.call(&TradePrecreate::new("doc-1", "9.99".parse()?, "Tea")).await?;
+//! sandbox.buyer_pays("doc-1")?;
+//! let trade = client.call(&TradeQuery::by_out_trade_no("doc-1")).await?;
+//! assert_eq!(trade.trade_status, TradeStatus::TradeSuccess);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! The `notify_url` handler: verify the raw body (the client follows Alipay's certificate
+//! rotation), check it against your order, answer `success` once processed:
+//!
+//! ```no_run
+//! use alipay_sdk::notify::{Expected, Rule};
+//!
+//! # async fn handle(client: &alipay_sdk::Client, body: &[u8], content_type: Option<&str>) -> Result<&'static str, Box<dyn std::error::Error>> {
+//! let verified = client.verify_notification((body, content_type), Rule::V1).await?;
+//! let trade = verified.trade()?;
+//! trade.check(&Expected { app_id: "2021000000000001", seller_id: None, total_amount: Some("88.88".parse()?) })?;
+//! // … process the order once (redeliveries repeat notify_id) …
+//! Ok(verified.ack())
+//! # }
+//! ```
+//!
+//! Logs: with any `tracing` subscriber (a plain `tracing_subscriber::fmt::init()` will do)
+//! each call, notification check and certificate fetch is one INFO line with the method, the
+//! outcome, the duration and Alipay's trace id (WARN when an answer is refused). Metrics: the
+//! `metrics` feature (see `examples/prometheus.rs`).
+//!
 //! # Design
 //!
 //! An IO-free protocol core with thin drivers around it. The core is its own crate,
@@ -43,11 +111,14 @@
 //! | [`config_file`] | `alipay.toml` with environment-variable overrides |
 //!
 //! Features: `client` (default) the async [`Client`] over reqwest, `blocking` adds
-//! [`blocking::Client`], `bill` the bill module, `redis` the fleet on Redis. With no features
+//! [`blocking::Client`], `bill` the bill module, `redis` the fleet on Redis, `metrics` the
+//! counters and histograms through the `metrics` facade, `vendored-openssl` a static OpenSSL
+//! build. With no features
 //! at all this crate is the core plus `alipay.toml` loading. The local sandbox gateway is the
 //! `alipay-sandbox` package, the `alipay` command the `alipay-cli` package.
 //!
-//! Loading the four files of certificate mode, once, and signing:
+//! Below the client, the core's pieces work alone: loading the four files of certificate mode,
+//! once, and signing:
 //!
 //! ```
 //! use alipay_sdk::cert::{CertificateChain, RootBundle};
@@ -66,23 +137,6 @@
 //! assert!(app_key.public_key().verify(b"a=1&b=2", &signature, SignType::Rsa2));
 //! # let _ = alipay_cert;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! A whole verified payment against the local sandbox gateway (the `alipay-sandbox` package):
-//!
-//! ```
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use alipay_sdk::Client;
-//! use alipay_sdk::model::trade::{TradePrecreate, TradeQuery, TradeStatus};
-//!
-//! let sandbox = alipay_sandbox::Sandbox::builder().start().await?;
-//! let client = Client::new(sandbox.client_config().build()?)?;
-//! client.call(&TradePrecreate::new("doc-1", "9.99".parse()?, "Tea")).await?;
-//! sandbox.buyer_pays("doc-1")?;
-//! let trade = client.call(&TradeQuery::by_out_trade_no("doc-1")).await?;
-//! assert_eq!(trade.trade_status, TradeStatus::TradeSuccess);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! # }).unwrap();
 //! ```
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -33,7 +33,7 @@
 //! | folder | modules | concept |
 //! |---|---|---|
 //! | `config/` | [`config`] | the configuration: built once, keys and certificates parsed and checked at build |
-//! | `flow/` | [`flow`] | the call as a state machine ([`flow::Call`], [`flow::Step`]), wire types, the [`RetryPolicy`] |
+//! | `flow/` | [`flow`] | the call as a state machine ([`flow::Call`], [`flow::Step`]), how each call starts (`flow/start.rs`), the certificate download step (`flow/download.rs`), the [`RetryPolicy`] |
 //! | `gateway/` | [`request`], [`response`], [`page`] | the gateway protocol: sign content and signed requests, verified answers, page/app entry points |
 //! | `v3/` | [`v3`] | OpenAPI v3: header-signed REST requests and answers |
 //! | `inbound/` | [`notify`] (with its [`Form`](notify::Form)), [`server`] | what Alipay sends: form bodies, notifications and returns, signed answers to Alipay's calls |
@@ -41,11 +41,16 @@
 //! | `crypto/` | [`key`], [`sm2`], [`aes`] | key algorithms, keys, inline and remote signers; SM3withSM2; content encryption (AES, AES_V2, SM4 over an internal GCM) |
 //! | `encoding/` | [`charset`], [`kind`], [`excerpt`] | DER and PEM readers, what a file really is, Java-exact charsets, bounded excerpts |
 //! | `error/` | [`Error`], [`ErrorKind`], [`Outcome`] | the call-level error; each layer's error is one pointer wide (`layer_error!`) |
-//! | `model/` | [`model`] | typed APIs, exact amounts |
+//! | `model/` | [`model`] | typed APIs, the one exact signed [`Amount`](model::Amount), [`Traced`] responses |
 //! | `bill/` | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
 //! | | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does) for tools, servers playing Alipay's side and tests |
 //! | | [`random`] | random bytes, UUIDs and jitter, with one policy for a failing source |
 //! | | [`protocol`] | the protocol facts and their reasons (documentation only) |
+//! | | `wire`, `clock`, `future`, `macros`, `metrics` | leaves every layer may use: HTTP request/response values (re-exported from [`flow`]), the [`Clock`](config::Clock), the boxed future of the async seams, `layer_error!`, the metrics hooks (feature `metrics`) |
+//!
+//! The folders depend on each other without cycles (a module never reaches, through `crate::`
+//! paths, a module that reaches back to it): `core/tests/layering.rs` reads every `use crate::…`
+//! and fails on an edge that closes a cycle.
 //!
 //! Loading the four files of certificate mode, once, and signing:
 //!

@@ -154,3 +154,72 @@ async fn spi_round(sign_type: SignType) {
     let answer = sandbox.call_spi(&url, "alipay.open.spi.demo", &biz).await.unwrap();
     assert!(!answer.accepted && answer.reason.as_deref().unwrap().contains("does not verify"), "{answer:?}");
 }
+
+/// An example's binary, as `cargo test` builds it beside the test binaries (built here when
+/// this test binary was built alone).
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
+    let binary = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--all-features", "-p", "alipay-sdk", "--example", name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build --example {name}");
+    }
+    assert!(binary.exists(), "{} was not built", binary.display());
+    binary
+}
+
+/// `cargo run --example remote_signer -- alipay-sandbox`, as the README runs it: a relative
+/// directory, from the directory that holds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_remote_signer_example_runs_with_a_relative_dir() {
+    let work = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::builder().dir(work.path().join("alipay-sandbox")).start().await.unwrap();
+    let binary = example_binary("remote_signer");
+    for mode in [None, Some("agent")] {
+        let mut command = tokio::process::Command::new(&binary);
+        command.current_dir(work.path()).arg("alipay-sandbox").args(mode);
+        let output = command.output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{mode:?}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains(&format!("app_cert_sn {}", sandbox.info().app_cert_sn)), "{stdout}");
+        let signed_by_kms = stdout.contains("signed by the KMS 1 time(s)");
+        assert_eq!(signed_by_kms, mode.is_none(), "{mode:?}: {stdout}");
+    }
+    assert_eq!(sandbox.trade_count(), 2);
+}
+
+/// `cargo run --example notify_server -- ADDR CERT APP_ID ORDER=AMOUNT`, then a paid trade: the
+/// notification is acknowledged and the order shipped; an order it does not know is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_notify_server_example_runs_as_documented() {
+    use tokio::io::AsyncBufReadExt;
+    let sandbox = Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(50)]).start().await.unwrap();
+    let info = sandbox.info();
+    let mut child = tokio::process::Command::new(example_binary("notify_server"))
+        .args(["127.0.0.1:0", info.alipay_cert.to_str().unwrap(), &info.app_id, "tea-1=9.00"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let notify_url = first.strip_prefix("notify_url: ").and_then(|rest| rest.split(' ').next()).unwrap().to_string();
+    assert!(first.ends_with("(1 orders)"), "{first}");
+
+    let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    for (order, amount) in [("tea-1", "9.00"), ("unknown-1", "1.00")] {
+        let request = TradePrecreate::new(order, amount.parse().unwrap(), "Tea").to_request().notify_url(&notify_url);
+        client.send(&request).await.unwrap();
+        sandbox.buyer_pays(order).unwrap();
+    }
+    assert!(wait_for(&sandbox, "tea-1", 1).await.acknowledged);
+    assert_eq!(lines.next_line().await.unwrap().unwrap(), "tea-1 paid (9.00): shipped");
+    let unknown = wait_for(&sandbox, "unknown-1", 2).await;
+    assert!(!unknown.acknowledged && unknown.last_answer.contains("400"), "{unknown:?}");
+    child.kill().await.unwrap();
+}
