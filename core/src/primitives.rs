@@ -31,7 +31,7 @@ pub mod notification {
 
     /// The content Alipay's current Java SDKs check (`getSignCheckContentV1/V2`): like
     /// [`sign_content`], but parameters with an empty or blank value (Java's
-    /// [`is_java_blank`](crate::request::is_java_blank)) are left out.
+    /// [`is_java_blank`](crate::primitives::gateway::is_java_blank)) are left out.
     pub fn java_sign_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>, rule: Rule) -> String {
         crate::notify::content(params, rule, |value| !crate::gateway::content::is_java_blank(value))
     }
