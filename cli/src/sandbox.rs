@@ -55,6 +55,9 @@ enum Action {
         #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
         dir: PathBuf,
     },
+    /// Faults the running sandbox injects: set one for a method, clear, list.
+    #[command(subcommand)]
+    Fault(FaultAction),
     /// Calls an ISV's SPI / app-gateway endpoint as Alipay does and checks the signed answer.
     Spi {
         /// The endpoint.
@@ -70,6 +73,53 @@ enum Action {
         #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
         dir: PathBuf,
     },
+}
+
+/// `alipay sandbox fault …`.
+#[derive(Subcommand)]
+enum FaultAction {
+    /// Injects FAULT into calls of METHOD (`*`: every method); replaces METHOD's rule.
+    Set {
+        /// The gateway method (the v3 path's method too), or `*`.
+        method: String,
+        /// What to do to the answer.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(fault_names()))]
+        fault: String,
+        /// Chance per call, 0 to 1.
+        #[arg(long, default_value_t = 1.0)]
+        probability: f64,
+        /// Inject at most this many times (default: until cleared).
+        #[arg(long)]
+        times: Option<u32>,
+        /// How long `slow-body` takes to send the answer, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        slow_ms: u64,
+        /// The sandbox's directory.
+        #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
+        dir: PathBuf,
+    },
+    /// Clears METHOD's faults, or every fault.
+    Clear {
+        /// The method (default: every method).
+        method: Option<String>,
+        /// The sandbox's directory.
+        #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
+        dir: PathBuf,
+    },
+    /// Lists the faults in force (JSON), and on stderr every fault name with what it does.
+    List {
+        /// The sandbox's directory.
+        #[arg(allow_hyphen_values = true, long, default_value = "alipay-sandbox")]
+        dir: PathBuf,
+    },
+}
+
+/// The fault names with their description, as clap shows them in `--help`.
+fn fault_names() -> Vec<clap::builder::PossibleValue> {
+    alipay_sandbox::FAULT_NAMES
+        .iter()
+        .map(|(name, words)| clap::builder::PossibleValue::new(*name).help(*words))
+        .collect()
 }
 
 #[derive(Args)]
@@ -123,6 +173,27 @@ pub(crate) fn run(args: SandboxArgs) -> Result<(), Failure> {
                     answer["answer"].as_str().unwrap_or("nothing")
                 )))
             }
+        }
+        Some(Action::Fault(FaultAction::Set { method, fault, probability, times, slow_ms, dir })) => {
+            let mut path = format!(
+                "/sandbox/faults?method={}&fault={}&probability={probability}&slow_ms={slow_ms}",
+                encode(&method),
+                encode(&fault)
+            );
+            if let Some(times) = times {
+                path.push_str(&format!("&times={times}"));
+            }
+            control(&dir, &path, "").map(drop)
+        }
+        Some(Action::Fault(FaultAction::Clear { method, dir })) => {
+            let method = method.map(|m| format!("&method={}", encode(&m))).unwrap_or_default();
+            control(&dir, &format!("/sandbox/faults?clear=1{method}"), "").map(drop)
+        }
+        Some(Action::Fault(FaultAction::List { dir })) => {
+            for (name, words) in alipay_sandbox::FAULT_NAMES {
+                eprintln!("{name:<24} {words}");
+            }
+            control(&dir, "/sandbox/faults", "").map(drop)
         }
         Some(Action::Spi { url, method, biz, dir }) => {
             serde_json::from_str::<serde_json::Value>(&biz)

@@ -51,6 +51,8 @@ pub(crate) struct Trade {
     pub notify: Option<NotifyTarget>,
     pub created: DateTime<Utc>,
     pub paid: Option<DateTime<Utc>>,
+    /// The QR code precreate handed out (the buyer scans it to pay).
+    pub qr_code: Option<String>,
     refunds: Vec<Refund>,
 }
 
@@ -59,7 +61,13 @@ impl Trade {
         self.refunds.iter().map(|r| r.amount.cents()).sum()
     }
 
-    fn refunded(&self) -> Amount {
+    /// What is left to refund.
+    pub(crate) fn refundable(&self) -> Amount {
+        Amount::from_cents(if self.status.is_paid() { self.total_amount.cents() - self.refunded_cents() } else { 0 })
+    }
+
+    /// How much was refunded.
+    pub(crate) fn refunded(&self) -> Amount {
         Amount::from_cents(self.refunded_cents())
     }
 }
@@ -148,6 +156,7 @@ impl Ledger {
             notify,
             created: now,
             paid: None,
+            qr_code: None,
             refunds: Vec::new(),
         };
         Ok(self.trades.entry(out_trade_no).or_insert(trade))
@@ -162,10 +171,9 @@ impl Ledger {
         if trade.status == TradeStatus::TradeClosed {
             return Err(fail("ACQ.TRADE_HAS_CLOSE", "交易已经关闭"));
         }
-        Ok(object(json!({
-            "out_trade_no": trade.out_trade_no,
-            "qr_code": format!("https://qr.sandbox.alipay-sdk.test/{}", trade.trade_no),
-        })))
+        let qr_code = format!("https://qr.sandbox.alipay-sdk.test/{}", trade.trade_no);
+        trade.qr_code = Some(qr_code.clone());
+        Ok(object(json!({ "out_trade_no": trade.out_trade_no, "qr_code": qr_code })))
     }
 
     /// `alipay.trade.create`.
@@ -333,6 +341,11 @@ impl Ledger {
             TradeStatus::TradeClosed => Err(fail("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")),
             _ => Ok(None),
         }
+    }
+
+    /// The trade whose precreate QR code is `qr_code` (what the buyer's scan finds).
+    pub(crate) fn by_qr_code(&self, qr_code: &str) -> Option<Trade> {
+        self.trades.values().find(|t| t.qr_code.as_deref() == Some(qr_code)).cloned()
     }
 
     /// A copy of one trade.

@@ -59,10 +59,12 @@
 
 mod bill;
 mod cashier;
+mod dashboard;
 mod faults;
 mod gateway;
 mod http;
 mod ledger;
+mod pages;
 mod pki;
 mod services;
 mod spi;
@@ -77,7 +79,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use faults::{Fault, FaultRule};
+pub use faults::{FAULT_NAMES, Fault, FaultRule};
 pub use pki::{ALIPAY_CERT, ALIPAY_PUBLIC_KEY, APP_PRIVATE_KEY, APP_PUBLIC_KEY, ROOT_CERT};
 pub use spi::SpiAnswer;
 
@@ -558,8 +560,10 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
         };
     }
     // State-changing control endpoints: POST only, with the process's control token.
-    let control =
-        matches!(request.path.as_str(), "/sandbox/pay" | "/sandbox/rotate" | "/sandbox/notify" | "/sandbox/spi");
+    let control = matches!(
+        request.path.as_str(),
+        "/sandbox/pay" | "/sandbox/rotate" | "/sandbox/notify" | "/sandbox/spi" | "/sandbox/faults"
+    );
     if control {
         if request.method != "POST" {
             return json(405, serde_json::json!({ "error": "control endpoints take POST only" }));
@@ -572,7 +576,8 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
             );
         }
     }
-    let dashboard_post = matches!(request.path.as_str(), "/sandbox/dashboard/rotate" | "/sandbox/dashboard/faults");
+    let dashboard_post =
+        request.path.starts_with("/sandbox/dashboard/") && request.path != "/sandbox/dashboard/version";
     if dashboard_post {
         let given = url::form_urlencoded::parse(&request.body).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
         if request.method != "POST"
@@ -661,12 +666,45 @@ async fn route(shared: Arc<Shared>, request: HttpRequest) -> Reply {
                 },
             }
         }
-        "/" | "/sandbox" if request.method == "GET" => cashier::dashboard(&shared),
-        "/sandbox/dashboard/rotate" if request.method == "POST" => {
-            let _ = rotate_off_the_runtime(&shared).await;
-            cashier::see_other("/")
+        "/" | "/sandbox" if request.method == "GET" => dashboard::dashboard(&shared, &request.query),
+        "/sandbox/dashboard/version" => dashboard::version(&shared),
+        path if path.starts_with("/sandbox/dashboard/") => {
+            dashboard::act(&shared, path.trim_start_matches("/sandbox/dashboard/"), &request.body).await
         }
-        "/sandbox/dashboard/faults" if request.method == "POST" => cashier::set_faults(&shared, &request.body),
+        // The faults in force; with `fault=NAME` (and probability, times, slow_ms) sets the rule
+        // of `method` (default `*`), with `clear=1` clears `method` (or every method).
+        "/sandbox/faults" => {
+            let method = query_param("method").filter(|m| !m.is_empty());
+            let outcome = if query_param("clear").as_deref() == Some("1") {
+                match &method {
+                    Some(method) => crate::lock(&shared.faults).set(method, Vec::new()),
+                    None => crate::lock(&shared.faults).clear(),
+                }
+                Ok(())
+            } else if query_param("fault").is_some() {
+                let method = method.unwrap_or_else(|| "*".to_string());
+                faults::rule_from(query_param).map(|rule| {
+                    crate::lock(&shared.faults).set(&method, rule.into_iter().collect());
+                })
+            } else {
+                Ok(())
+            };
+            let rules: Vec<serde_json::Value> = crate::lock(&shared.faults)
+                .rules()
+                .into_iter()
+                .flat_map(|(method, rules)| {
+                    rules.into_iter().map(move |rule| {
+                        let mut value = serde_json::to_value(&rule).unwrap_or_default();
+                        value["method"] = method.clone().into();
+                        value
+                    })
+                })
+                .collect();
+            match outcome {
+                Ok(()) => json(200, serde_json::json!({ "rules": rules })),
+                Err(error) => json(400, serde_json::json!({ "error": error, "rules": rules })),
+            }
+        }
         "/sandbox/cashier/pay" if request.method == "POST" => cashier::pay(&shared, &request.body),
         "/sandbox/cashier/cancel" if request.method == "POST" => cashier::cancel(&shared, &request.body),
         "/sandbox/notifications" => {

@@ -161,6 +161,31 @@ async fn wait_for_text(browser: &Browser, css: &str, wanted: &str) -> String {
     }
 }
 
+/// A screenshot of the page, written beside the test binaries; with `UPDATE_SCREENSHOTS=1`
+/// also to `docs/` (the README shows those).
+async fn screenshot(browser: &Browser, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {name}");
+    std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name), &png).unwrap();
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name), &png).unwrap();
+    }
+}
+
+/// The page's text uses a font stack that reaches CJK fonts (Chinese as text, not boxes).
+async fn assert_cjk_font_stack(browser: &Browser) {
+    let family = browser
+        .execute("return getComputedStyle(document.body).fontFamily", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    for cjk in ["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei"] {
+        assert!(family.contains(cjk), "{cjk} missing from the font stack: {family}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_buyer_pays_at_the_cashier_and_the_shop_sees_the_return_then_the_notification() {
     let sandbox = Sandbox::builder().notify_retry_delays(vec![Duration::from_millis(100); 5]).start().await.unwrap();
@@ -173,13 +198,8 @@ async fn a_buyer_pays_at_the_cashier_and_the_shop_sees_the_return_then_the_notif
     assert_eq!(text_of(&browser, "#subject").await, "Sandbox coffee");
     assert_eq!(text_of(&browser, "#app-id").await, sandbox.app_id());
     let order = text_of(&browser, "#out-trade-no").await;
-    let png = browser.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "a screenshot of the cashier");
-    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cashier.png");
-    std::fs::write(&target, &png).unwrap();
-    if std::env::var_os("UPDATE_CASHIER_SCREENSHOT").is_some() {
-        std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cashier.png"), &png).unwrap();
-    }
+    assert_cjk_font_stack(&browser).await;
+    screenshot(&browser, "cashier.png").await;
     click(&browser, "pay").await;
     // Back on the shop's return_url: the verified return at once, the verified notification after.
     let returned = wait_for_text(&browser, "#return-status", "Return verified").await;
@@ -300,15 +320,28 @@ async fn the_dashboard_shows_trades_notifications_certificate_and_faults() {
         .post(format!("{base}/sandbox/dashboard/faults"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
-            "csrf={}&method=alipay.trade.query&fault=ServerErrorHtml&probability=1.0",
+            "csrf={}&method=alipay.trade.query&fault=server-error-html&probability=1.0",
             sandbox.control_token()
         ))
         .send()
         .await
         .unwrap();
     assert_eq!(set.status().as_u16(), 303);
-    let page = http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("alipay.trade.query") && page.contains("ServerErrorHtml"), "{page}");
+    let location = set.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/?said=alipay.trade.query"), "{location}");
+    let page = http.get(format!("{base}{location}")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"flash\">alipay.trade.query: HTTP 502 with an HTML page"), "{page}");
+    assert!(page.contains("alipay.trade.query") && page.contains("(server-error-html)"), "{page}");
+    // A fault name the sandbox does not know is refused with the list of names, and nothing changes.
+    let refused = http
+        .post(format!("{base}/sandbox/dashboard/faults"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&method=alipay.trade.close&fault=boom", sandbox.control_token()))
+        .send()
+        .await
+        .unwrap();
+    let location = refused.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/?error=unknown+fault"), "{location}");
     let error = client.call(&alipay_sdk::model::trade::TradeQuery::by_out_trade_no("dash-1")).await.unwrap_err();
     assert_eq!(error.status_code(), Some(502));
 }
@@ -343,4 +376,98 @@ async fn wap_pay_renders_in_gbk_and_cancel_returns_to_quit_url() {
     assert_eq!(cancelled.status().as_u16(), 303);
     assert_eq!(cancelled.headers()["location"].to_str().unwrap(), "https://shop.example/quit");
     assert_eq!(sandbox.trade_status("wap-1"), Some(TradeStatus::TradeClosed));
+}
+
+/// The dashboard in a browser: a precreate trade's QR code scanned as the buyer, the
+/// notification's attempts appearing without a reload (live updates), a refund, a redelivery,
+/// a fault set from the page and felt by the client, an unpaid trade closed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_drives_trades_faults_and_notifications_in_a_browser() {
+    use alipay_sdk::model::AlipayApi;
+    use alipay_sdk::model::trade::{TradeCreate, TradePrecreate, TradeQuery};
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let received = Arc::new(Mutex::new(0usize));
+    let count = received.clone();
+    let receiver = axum::Router::new().route(
+        "/notify",
+        axum::routing::post(move || {
+            *count.lock().unwrap() += 1;
+            async { "success" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let notify_url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let client = alipay_sdk::Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    let precreate = TradePrecreate::new("qr-1", "12.50".parse().unwrap(), "扫码咖啡 QR coffee");
+    client.send(&precreate.to_request().notify_url(&notify_url)).await.unwrap();
+
+    let base = sandbox.gateway_url().replace("/gateway.do", "");
+    let (_driver, browser) = browser().await;
+    browser.set_window_size(1280, 1100).await.unwrap();
+    browser.goto(&format!("{base}/")).await.unwrap();
+    assert_cjk_font_stack(&browser).await;
+    let svg = browser.find(Locator::Css("#trade-qr-1 .qr svg")).await.expect("a QR code for the precreate trade");
+    assert!(svg.html(false).await.unwrap().contains("<path"), "the QR code is drawn");
+
+    click(&browser, "scan-qr-1").await;
+    wait_for_text(&browser, "#trade-qr-1", "TRADE_SUCCESS").await;
+    assert_eq!(sandbox.trade_status("qr-1"), Some(TradeStatus::TradeSuccess));
+    // The notification's answer shows up by itself: the page reloads when the state changes.
+    wait_for_text(&browser, "#notifications", "acknowledged").await;
+    assert_eq!(*received.lock().unwrap(), 1);
+
+    // Refund part of it, then redeliver the notification.
+    let amount = browser.find(Locator::Css("#trade-qr-1 input[name=refund_amount]")).await.unwrap();
+    amount.clear().await.unwrap();
+    amount.send_keys("2.50").await.unwrap();
+    click(&browser, "refund-qr-1").await;
+    wait_for_text(&browser, "#trade-qr-1", "refunded 2.50").await;
+    click(&browser, "redeliver-qr-1").await;
+    for _ in 0..300 {
+        if *received.lock().unwrap() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*received.lock().unwrap(), 2, "the notification was sent again");
+    wait_for_text(&browser, "#trade-qr-1-notifications summary", "notifications (2)").await;
+    // (Inside a closed <details>: read the text, not what is rendered.)
+    let request = browser
+        .execute("return document.querySelector('#trade-qr-1-notifications pre').textContent", vec![])
+        .await
+        .unwrap();
+    let request = request.as_str().unwrap_or_default();
+    assert!(request.contains("subject = 扫码咖啡 QR coffee"), "the request, decoded: {request}");
+
+    // A fault chosen by name in words, for one method: the client feels it.
+    let method = browser.find(Locator::Css("#fault-form input[name=method]")).await.unwrap();
+    method.clear().await.unwrap();
+    method.send_keys("alipay.trade.query").await.unwrap();
+    browser.find(Locator::Id("fault-name")).await.unwrap().select_by_value("wrong-key-signature").await.unwrap();
+    click(&browser, "set-fault").await;
+    wait_for_text(&browser, "#faults", "signed with a key that is not Alipay's").await;
+    let refused = client.call(&TradeQuery::by_out_trade_no("qr-1")).await.unwrap_err();
+    assert_ne!(refused.kind(), alipay_sdk::ErrorKind::Business, "a wrongly signed answer is never trusted");
+
+    // A trade created meanwhile appears by itself; close it from the page.
+    client.call(&TradeCreate::new("close-1", "3.00".parse().unwrap(), "To close")).await.unwrap();
+    click(&browser, "close-close-1").await;
+    wait_for_text(&browser, "#trade-close-1", "TRADE_CLOSED").await;
+    assert_eq!(sandbox.trade_status("close-1"), Some(TradeStatus::TradeClosed));
+
+    click(&browser, "clear-all").await;
+    wait_for_text(&browser, "#no-faults", "None").await;
+    // For the screenshot: one trade waiting with its QR code, and a fault in force.
+    client.call(&TradePrecreate::new("qr-2", "8.80".parse().unwrap(), "奶茶 Milk tea")).await.unwrap();
+    wait_for_text(&browser, "#trades", "qr-2").await;
+    browser.find(Locator::Id("fault-name")).await.unwrap().select_by_value("reset-after").await.unwrap();
+    let chance = browser.find(Locator::Css("#fault-form input[name=probability]")).await.unwrap();
+    chance.clear().await.unwrap();
+    chance.send_keys("0.25").await.unwrap();
+    click(&browser, "set-fault").await;
+    wait_for_text(&browser, "#faults", "25%").await;
+    browser.set_window_size(1280, 1400).await.unwrap();
+    screenshot(&browser, "dashboard.png").await;
+    browser.close().await.unwrap();
 }

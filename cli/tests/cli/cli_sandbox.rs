@@ -272,5 +272,38 @@ async fn a_running_sandbox_takes_pay_notify_and_spi_commands() {
     let answer: serde_json::Value = serde_json::from_slice(&unacknowledged.stdout).unwrap();
     assert_eq!(answer["acknowledged"], false, "{answer}");
     assert!(stderr.contains("did not acknowledge") && stderr.contains("HTTP 200: failure"), "{stderr}");
+
+    // Faults by name from the command line: set, felt by the client, listed in words, cleared.
+    let fault = |args: &[&str]| {
+        let mut all: Vec<String> = vec!["sandbox".into(), "fault".into()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        all.extend(["--dir".to_string(), dir_arg.clone()]);
+        run(all)
+    };
+    let set = fault(&["set", "alipay.trade.query", "service-unavailable", "--times", "1"]).await.unwrap();
+    assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stderr));
+    let rules: serde_json::Value = serde_json::from_slice(&set.stdout).unwrap();
+    assert_eq!(rules["rules"][0]["method"], "alipay.trade.query", "{rules}");
+    assert_eq!(rules["rules"][0]["fault"], "service-unavailable", "{rules}");
+    assert!(rules["rules"][0]["what"].as_str().unwrap().contains("20000"), "{rules}");
+    let unknown = client.call(&TradeQuery::by_out_trade_no("cli-pay")).await.unwrap_err();
+    assert_eq!(unknown.business().map(|b| b.failure.code.as_str()), Some("20000"), "{unknown}");
+    let listed = fault(&["list"]).await.unwrap();
+    let names = String::from_utf8_lossy(&listed.stderr).into_owned();
+    assert!(names.contains("slow-body") && names.contains("the answer is cut off halfway"), "{names}");
+    let rules: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rules["rules"][0]["times_left"], 0, "the one time was used: {rules}");
+    let slow = fault(&["set", "*", "slow-body", "--slow-ms", "1", "--probability", "0.5"]).await.unwrap();
+    assert_eq!(slow.status.code(), Some(0));
+    let rules: serde_json::Value = serde_json::from_slice(&slow.stdout).unwrap();
+    let star = rules["rules"].as_array().unwrap().iter().find(|r| r["method"] == "*").unwrap().clone();
+    assert_eq!((star["slow_ms"].as_u64(), star["probability"].as_f64()), (Some(1), Some(0.5)), "{rules}");
+    let cleared = fault(&["clear"]).await.unwrap();
+    let rules: serde_json::Value = serde_json::from_slice(&cleared.stdout).unwrap();
+    assert_eq!(rules["rules"], serde_json::json!([]), "{rules}");
+    assert_eq!(fault(&["set", "*", "no-such-fault"]).await.unwrap().status.code(), Some(2), "usage error");
+    let refused = fault(&["set", "*", "unsigned", "--probability", "3"]).await.unwrap();
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("0 to 1"));
     let _ = address;
 }
