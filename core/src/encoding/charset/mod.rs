@@ -188,6 +188,14 @@ impl Charset {
         let mut special = false;
         let mut at = 0;
         while at < bytes.len() {
+            // ASCII runs (most of a bill: ids, times, amounts) eight bytes at a time.
+            if let Some(word) = bytes.get(at..at + 8) {
+                let word = u64::from_le_bytes(word.try_into().unwrap_or([0x80; 8]));
+                if word & 0x8080_8080_8080_8080 == 0 {
+                    at += 8;
+                    continue;
+                }
+            }
             let len = unit_len(bytes, at).min(bytes.len() - at);
             if bytes[at] >= 0x80 {
                 if self == Charset::Gbk && len == 4 {
