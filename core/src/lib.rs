@@ -38,7 +38,7 @@
 //! | `v3/` | [`v3`] | OpenAPI v3: header-signed REST requests and answers |
 //! | `inbound/` | [`notify`] (with its [`Form`](notify::Form)), [`server`] | what Alipay sends: form bodies, notifications and returns, signed answers to Alipay's calls |
 //! | `certs/` | [`cert`], [`lifecycle`] | certificates and SNs as Alipay computes them; the Alipay certificate store, rotation, storage, fleet seam, key reload, expiry |
-//! | `crypto/` | [`key`], [`sm2`], [`aes`] | key algorithms, keys, inline and remote signers; SM3withSM2; content encryption (AES, AES_V2, SM4 over an internal GCM) |
+//! | `crypto/` | [`key`], [`sm2`], [`aes`] | key algorithms, keys, inline and remote signers; SM3withSM2; content encryption (AES, AES_V2, SM4-GCM through RustCrypto's `aes-gcm` and `sm4`) |
 //! | `encoding/` | [`charset`], [`kind`], [`excerpt`] | DER and PEM readers, what a file really is, Java-exact charsets, bounded excerpts |
 //! | `error/` | [`Error`], [`ErrorKind`], [`Outcome`] | the call-level error; each layer's error is one pointer wide (`layer_error!`) |
 //! | `model/` | [`model`] | typed APIs, the one exact signed [`Amount`](model::Amount), [`Traced`] responses |
@@ -106,7 +106,6 @@ pub use gateway::{page, request, response};
 pub use inbound::{notify, server};
 
 // Crate-internal short paths to the private modules.
-use crypto::gcm;
 use encoding::{der, pem};
 
 pub use config::{Config, ConfigBuilder, ConfigError, ConfigErrorKind};

@@ -12,6 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use aes_gcm::aead::Aead as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use openssl::symm::{Cipher, Crypter, Mode};
@@ -178,7 +179,11 @@ impl AesKey {
             EncryptType::Sm4 => {
                 let iv = Self::random_iv()?;
                 let mut out = iv.to_vec();
-                out.extend(crate::gcm::seal(&Sm4Block(&self.key), &iv, plaintext));
+                out.extend(
+                    sm4_gcm(&self.key)
+                        .and_then(|c| c.encrypt(&iv.into(), plaintext).ok())
+                        .ok_or(AesError::Encrypt { encrypt_type: self.encrypt_type })?,
+                );
                 out
             }
         };
@@ -201,28 +206,31 @@ impl AesKey {
                 self.cbc(Mode::Decrypt, iv, body)
             }
             EncryptType::Sm4 => {
-                if data.len() < IV_LEN + crate::gcm::TAG_LEN {
+                if data.len() < IV_LEN + SM4_GCM_TAG_LEN {
                     return Err(failed);
                 }
                 let (iv, sealed) = data.split_at(IV_LEN);
-                crate::gcm::open(&Sm4Block(&self.key), iv, sealed).ok_or(failed)
+                let iv: [u8; IV_LEN] = iv.try_into().map_err(|_| failed.clone())?;
+                sm4_gcm(&self.key).and_then(|c| c.decrypt(&iv.into(), sealed).ok()).ok_or(failed)
             }
         }
     }
 }
 
-/// SM4 (ECB, no padding) as GCM's block function.
-struct Sm4Block<'a>(&'a [u8]);
+/// SM4-GCM as Alipay's `SM4` content encryption uses it (and BouncyCastle makes it): a 16-byte
+/// IV — so `J0` is the GHASH of the IV and the counter wraps in its low 32 bits — and a 128-bit
+/// tag after the ciphertext. RustCrypto's GCM is generic over the block cipher and the nonce
+/// length; OpenSSL 3.0 has no SM4-GCM.
+type Sm4Gcm = aes_gcm::AesGcm<sm4::Sm4, aes_gcm::aead::consts::U16>;
 
-impl crate::gcm::BlockEncrypt for Sm4Block<'_> {
-    fn encrypt_blocks(&self, blocks: &mut [u8]) {
-        let mut crypter = Crypter::new(Cipher::sm4_ecb(), Mode::Encrypt, self.0, None)
-            .expect("SM4 is available and the key is 16 bytes (checked when set)");
-        crypter.pad(false);
-        let mut out = vec![0; blocks.len() + 16];
-        let n = crypter.update(blocks, &mut out).expect("whole blocks encrypt");
-        blocks.copy_from_slice(&out[..n]);
-    }
+/// The tag length Alipay uses (BouncyCastle's default).
+const SM4_GCM_TAG_LEN: usize = 16;
+
+/// The cipher under `key` (`None` for a key that is not 16 bytes, which `AesKey` refuses
+/// before it gets here).
+fn sm4_gcm(key: &[u8]) -> Option<Sm4Gcm> {
+    use aes_gcm::aead::KeyInit as _;
+    Sm4Gcm::new_from_slice(key).ok()
 }
 
 impl fmt::Debug for AesKey {
