@@ -8,12 +8,12 @@
 
 use alipay_core::charset::Charset;
 use alipay_core::notify::Rule;
-use alipay_core::primitives::escape::html_escape;
 use alipay_core::primitives::gateway::format_timestamp;
+use maud::html;
 
 use super::{AppMode, Shared};
 use crate::http::Reply;
-use crate::pages::{page, see_other};
+use crate::pages::{card, page, see_other};
 
 /// A page or wap pay waiting on the cashier.
 #[derive(Debug, Clone)]
@@ -36,48 +36,48 @@ pub(crate) fn is_cashier_method(method: &str) -> bool {
 pub(crate) fn render(shared: &Shared, token: &str, session: &Session) -> Reply {
     let trade = crate::lock(&shared.ledger).get(&session.out_trade_no);
     let Some(trade) = trade else { return error_page(session.charset, "ACQ.TRADE_NOT_EXIST", "交易不存在") };
-    let body = format!(
-        "<div class=\"cashier\"><div class=\"top\">支付宝 · 沙箱收银台 <span class=\"muted\" style=\"color:#dbe8ff\">Sandbox cashier</span></div>\
-         <div class=\"body\"><div class=\"muted\">{subject_label}</div>\
-         <div class=\"amount\" id=\"amount\">￥{amount}</div>\
-         <table>\
-         <tr><th>订单标题 Subject</th><td id=\"subject\">{subject}</td></tr>\
-         <tr><th>商户订单号 Order</th><td id=\"out-trade-no\" class=\"mono\">{out}</td></tr>\
-         <tr><th>收款应用 Merchant app</th><td id=\"app-id\" class=\"mono\">{app}</td></tr>\
-         <tr><th>付款账户 Buyer</th><td>沙箱买家 sandbox buyer</td></tr>\
-         </table>\
-         <div class=\"actions\">\
-         <form method=\"post\" action=\"/sandbox/cashier/pay\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <button id=\"pay\" type=\"submit\">确认付款 Pay as the sandbox buyer</button></form>\
-         <form method=\"post\" action=\"/sandbox/cashier/cancel\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
-         <button id=\"cancel\" class=\"plain\" type=\"submit\">取消 Cancel</button></form>\
-         </div></div></div>",
-        subject_label = if session.method == "alipay.trade.wap.pay" {
-            "手机网站支付 Wap pay"
-        } else {
-            "电脑网站支付 Page pay"
-        },
-        app = html_escape(&shared.app_id),
-        out = html_escape(&trade.out_trade_no),
-        subject = html_escape(&trade.subject),
-        amount = html_escape(&trade.total_amount.to_string()),
-        token = html_escape(token),
-    );
-    page(session.charset, "支付宝 - 网上支付 安全快速！", "", &body)
+    let kind = if session.method == "alipay.trade.wap.pay" {
+        "手机网站支付 Wap pay"
+    } else {
+        "电脑网站支付 Page pay"
+    };
+    let top = html! { "支付宝 · 沙箱收银台 " span.muted style="color:#dbe8ff" { "Sandbox cashier" } };
+    let body = html! {
+        div.muted { (kind) }
+        div.amount #amount { "￥" (trade.total_amount) }
+        table {
+            tr { th { "订单标题 Subject" } td #subject { (trade.subject) } }
+            tr { th { "商户订单号 Order" } td #out-trade-no .mono { (trade.out_trade_no) } }
+            tr { th { "收款应用 Merchant app" } td #app-id .mono { (shared.app_id) } }
+            tr { th { "付款账户 Buyer" } td { "沙箱买家 sandbox buyer" } }
+        }
+        div.actions {
+            form method="post" action="/sandbox/cashier/pay" {
+                input type="hidden" name="token" value=(token);
+                button #pay type="submit" { "确认付款 Pay as the sandbox buyer" }
+            }
+            form method="post" action="/sandbox/cashier/cancel" {
+                input type="hidden" name="token" value=(token);
+                button #cancel .plain type="submit" { "取消 Cancel" }
+            }
+        }
+    };
+    page(session.charset, "支付宝 - 网上支付 安全快速！", html! {}, card(top, None, body))
 }
 
 /// The page a refused page-pay request gets, naming the `sub_code` as Alipay's does.
 pub(crate) fn error_page(charset: Charset, sub_code: &str, sub_msg: &str) -> Reply {
-    let body = format!(
-        "<div class=\"cashier\"><div class=\"top\" style=\"background:#d83931\">支付宝 · 错误 Error</div><div class=\"body\">\
-         <p>抱歉，您的操作出错了。Sorry, the request was refused.</p>\
-         <p>错误代码 Error code: <code id=\"sub-code\">{}</code></p><p id=\"sub-msg\" class=\"error\">{}</p></div></div>",
-        html_escape(sub_code),
-        html_escape(sub_msg)
-    );
-    page(charset, "支付宝 - 错误", "", &body)
+    let body = html! {
+        p { "抱歉，您的操作出错了。Sorry, the request was refused." }
+        p { "错误代码 Error code: " code #sub-code { (sub_code) } }
+        p #sub-msg .error { (sub_msg) }
+    };
+    page(charset, "支付宝 - 错误", html! {}, card(html! { "支付宝 · 错误 Error" }, Some("#d83931"), body))
+}
+
+/// A page with one heading: what became of the payment.
+fn outcome_page(charset: Charset, title: &str, id: &str, heading: &str) -> Reply {
+    page(charset, title, html! {}, card(html! { "支付宝" }, None, html! { h2 id=(id) { (heading) } }))
 }
 
 fn token_of(body: &[u8]) -> String {
@@ -112,12 +112,7 @@ pub(crate) fn pay(shared: &std::sync::Arc<Shared>, body: &[u8]) -> Reply {
         Err(error) => return error_page(session.charset, error.sub_code, &error.sub_msg),
     };
     let Some(return_url) = &session.return_url else {
-        return page(
-            session.charset,
-            "支付成功",
-            "",
-            "<div class=\"cashier\"><div class=\"top\">支付宝</div><div class=\"body\"><h2 id=\"paid\">支付成功 · Paid</h2></div></div>",
-        );
+        return outcome_page(session.charset, "支付成功", "paid", "支付成功 · Paid");
     };
     let (key, sn) = shared.alipay_signer(false);
     let partner = crate::lock(&shared.pki).partner_id.clone();
@@ -157,11 +152,6 @@ pub(crate) fn cancel(shared: &std::sync::Arc<Shared>, body: &[u8]) -> Reply {
     let _ = crate::lock(&shared.ledger).close(&close);
     match session.quit_url.or(session.return_url) {
         Some(url) => see_other(&url),
-        None => page(
-            session.charset,
-            "已取消",
-            "",
-            "<div class=\"cashier\"><div class=\"top\">支付宝</div><div class=\"body\"><h2 id=\"cancelled\">已取消 · Cancelled</h2></div></div>",
-        ),
+        None => outcome_page(session.charset, "已取消", "cancelled", "已取消 · Cancelled"),
     }
 }

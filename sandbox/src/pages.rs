@@ -3,7 +3,7 @@
 //! Alipay's own wording render as text, not boxes), and every page in its charset.
 
 use alipay_core::charset::Charset;
-use alipay_core::primitives::escape::html_escape;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::http::Reply;
 
@@ -19,7 +19,7 @@ body{font-family:FONTS;color:var(--ink);background:var(--bg);margin:0;font-size:
 header{background:var(--blue);color:#fff;padding:14px 28px;display:flex;align-items:baseline;gap:16px;flex-wrap:wrap}\
 header h1{font-size:20px;margin:0;font-weight:600}header .meta{opacity:.9;font-size:13px}\
 main{max-width:1180px;margin:0 auto;padding:20px 28px}\
-section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin-bottom:18px}\
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin-bottom:18px;overflow-x:auto}\
 h2{font-size:16px;margin:0 0 12px}\
 table{border-collapse:collapse;width:100%}\
 th,td{border-bottom:1px solid var(--line);padding:8px 10px;text-align:left;vertical-align:top}\
@@ -33,7 +33,7 @@ form.inline{display:inline-flex;gap:6px;align-items:center;margin:2px 6px 2px 0}
 .badge.ok{background:#e8f7f0;color:var(--ok)}.badge.wait{background:#fff7e6;color:var(--warn)}\
 .badge.closed{background:#f2f3f5;color:var(--muted)}.badge.bad{background:#fdecec;color:var(--bad)}\
 .muted{color:var(--muted)}.empty{color:var(--muted);font-style:italic}\
-.qr{display:flex;gap:12px;align-items:center}.qr svg{width:112px;height:112px;border:1px solid var(--line)}\
+.qr{display:flex;flex-wrap:wrap;gap:12px;align-items:center}.qr svg{width:112px;height:112px;border:1px solid var(--line)}\
 details summary{cursor:pointer;color:var(--blue)}details pre{white-space:pre-wrap;word-break:break-all;background:#fafbfc;border:1px solid var(--line);border-radius:6px;padding:8px;margin:6px 0}\
 .cashier{max-width:480px;margin:40px auto;background:#fff;border-radius:10px;border:1px solid var(--line);overflow:hidden}\
 .cashier .top{background:var(--blue);color:#fff;padding:16px 24px;font-size:18px}\
@@ -44,16 +44,23 @@ details summary{cursor:pointer;color:var(--blue)}details pre{white-space:pre-wra
 #flash{padding:10px 20px;border-left:4px solid var(--ok)}#flash.error{border-left-color:var(--bad)}";
 
 /// A whole page in `charset` (a character GBK cannot carry becomes an HTML character
-/// reference), with the shared stylesheet and `head` added to `<head>`.
-pub(crate) fn page(charset: Charset, title: &str, head: &str, body: &str) -> Reply {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"{}\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
-         <style>{}</style>{head}</head><body>{body}</body></html>",
-        charset.as_str(),
-        html_escape(title),
-        STYLE.replace("FONTS", FONT_STACK),
-    );
+/// reference), with the shared stylesheet and `head` added to `<head>`. Every value reaches the
+/// page through a template that escapes it.
+pub(crate) fn page(charset: Charset, title: &str, head: Markup, body: Markup) -> Reply {
+    let html = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset=(charset.as_str());
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE.replace("FONTS", FONT_STACK))) }
+                (head)
+            }
+            body { (body) }
+        }
+    }
+    .into_string();
     let bytes = match charset {
         Charset::Gbk => encoding_rs::GBK.encode(&html).0.into_owned(),
         Charset::Gb18030 => encoding_rs::GB18030.encode(&html).0.into_owned(),
@@ -65,6 +72,20 @@ pub(crate) fn page(charset: Charset, title: &str, head: &str, body: &str) -> Rep
         _ => "text/html;charset=utf-8",
     };
     Reply::Full { status: 200, content_type, body: bytes }
+}
+
+/// The card the cashier's pages share: a coloured top line, then `body`.
+pub(crate) fn card(top: Markup, top_colour: Option<&str>, body: Markup) -> Markup {
+    html! {
+        div.cashier {
+            @if let Some(colour) = top_colour {
+                div.top style=(format!("background:{colour}")) { (top) }
+            } @else {
+                div.top { (top) }
+            }
+            div.body { (body) }
+        }
+    }
 }
 
 /// A 303 to `location`.
