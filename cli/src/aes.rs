@@ -32,6 +32,10 @@ pub(crate) struct KeyArgs {
     /// The scheme: AES (zero IV), AES_V2 (random IV in front) or SM4 (SM4-GCM, for SM2 apps).
     #[arg(long, default_value = "AES")]
     encrypt_type: EncryptType,
+    /// Print JSON: the `encrypt_type` and the `ciphertext`, or the `plaintext` (UTF-8 text)
+    /// or `plaintext_base64` (other bytes).
+    #[arg(long)]
+    json: bool,
 }
 
 impl KeyArgs {
@@ -53,16 +57,33 @@ pub(crate) fn run(command: AesCommand) -> Result<(), Failure> {
     std::io::stdin().read_to_end(&mut input).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
     let mut stdout = std::io::stdout();
     match command {
-        AesCommand::Encrypt(key) => {
-            let key = key.load()?;
+        AesCommand::Encrypt(args) => {
+            let key = args.load()?;
             let sealed = key.encrypt(&input).map_err(|e| Failure::Check(e.to_string()))?;
-            writeln!(stdout, "{sealed}").map_err(|e| Failure::Input(e.to_string()))?;
+            if args.json {
+                let shown = serde_json::json!({ "encrypt_type": args.encrypt_type.to_string(), "ciphertext": sealed });
+                writeln!(stdout, "{shown}").map_err(|e| Failure::Input(e.to_string()))?;
+            } else {
+                writeln!(stdout, "{sealed}").map_err(|e| Failure::Input(e.to_string()))?;
+            }
         }
-        AesCommand::Decrypt(key) => {
-            let key = key.load()?;
+        AesCommand::Decrypt(args) => {
+            let key = args.load()?;
             let text = String::from_utf8(input).map_err(|_| Failure::Input("stdin is not base64 text".into()))?;
             let plain = key.decrypt(&text)?;
-            stdout.write_all(&plain).map_err(|e| Failure::Input(e.to_string()))?;
+            if args.json {
+                let shown = match String::from_utf8(plain) {
+                    Ok(text) => serde_json::json!({ "encrypt_type": args.encrypt_type.to_string(), "plaintext": text }),
+                    Err(bytes) => {
+                        use base64::Engine as _;
+                        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes());
+                        serde_json::json!({ "encrypt_type": args.encrypt_type.to_string(), "plaintext_base64": encoded })
+                    }
+                };
+                writeln!(stdout, "{shown}").map_err(|e| Failure::Input(e.to_string()))?;
+            } else {
+                stdout.write_all(&plain).map_err(|e| Failure::Input(e.to_string()))?;
+            }
         }
     }
     Ok(())

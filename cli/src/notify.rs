@@ -27,11 +27,15 @@ pub(crate) enum NotifyCommand {
         /// The configured signature type: RSA2, SM2 or RSA.
         #[arg(long, default_value = "RSA2")]
         sign_type: SignType,
+        /// Print JSON: `verified`, the `alipay_cert_sn` it names, and its `params` (or the
+        /// `error`).
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub(crate) fn run(command: NotifyCommand) -> Result<(), Failure> {
-    let NotifyCommand::Verify { alipay_cert, alipay_public_key, v2, sign_type } = command;
+    let NotifyCommand::Verify { alipay_cert, alipay_public_key, v2, sign_type, json } = command;
     let verifier = match alipay_public_key {
         Some(path) => NotificationVerifier::public_key(PublicKey::from_path(path)?),
         None => NotificationVerifier::certificates(crate::alipay_certificates(&alipay_cert)?)?,
@@ -45,12 +49,27 @@ pub(crate) fn run(command: NotifyCommand) -> Result<(), Failure> {
         Ok(verified) => {
             let fields: serde_json::Map<String, serde_json::Value> =
                 verified.params().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string()))).collect();
-            println!("{}", serde_json::to_string_pretty(&fields).expect("serializable"));
+            let shown = if json {
+                serde_json::json!({
+                    "verified": true,
+                    "alipay_cert_sn": verified.get("alipay_cert_sn"),
+                    "params": fields,
+                })
+            } else {
+                serde_json::Value::Object(fields)
+            };
+            println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
             Ok(())
         }
-        Err(error) if matches!(error.kind(), NotifyErrorKind::Malformed { .. } | NotifyErrorKind::Charset(_)) => {
-            Err(Failure::Input(error.to_string()))
+        Err(error) => {
+            if json {
+                println!("{}", serde_json::json!({ "verified": false, "error": error.to_string() }));
+            }
+            if matches!(error.kind(), NotifyErrorKind::Malformed { .. } | NotifyErrorKind::Charset(_)) {
+                Err(Failure::Input(error.to_string()))
+            } else {
+                Err(Failure::Check(format!("NOT verified: {error}")))
+            }
         }
-        Err(error) => Err(Failure::Check(format!("NOT verified: {error}"))),
     }
 }

@@ -59,6 +59,10 @@ pub(crate) struct SignArgs {
     /// Print the exact content signed and its byte length first.
     #[arg(long)]
     explain: bool,
+    /// Print JSON: `authorization`, `nonce`, `timestamp` (with --explain also `sign_content`
+    /// and `sign_content_len`).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -82,6 +86,10 @@ pub(crate) struct VerifyArgs {
     /// The alipay-sn header (certificate mode).
     #[arg(long)]
     sn: Option<String>,
+    /// Print JSON: `verified`, the `alipay_cert_sn` that verified it, the signed content's
+    /// length.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -140,6 +148,19 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
     let token = args.app_auth_token.as_deref().filter(|t| !t.is_empty());
     let content = v3::request_sign_content(&auth, args.method, &args.uri, &body, token);
     let signature = key.sign(content.as_bytes(), SignType::Rsa2)?;
+    if args.json {
+        let mut shown = serde_json::json!({
+            "authorization": v3::authorization(&auth, &signature),
+            "nonce": nonce,
+            "timestamp": timestamp,
+        });
+        if args.explain {
+            shown["sign_content"] = content.clone().into();
+            shown["sign_content_len"] = content.len().into();
+        }
+        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+        return Ok(());
+    }
     if args.explain {
         println!("signed content ({} bytes, between the lines):", content.len());
         println!("----");
@@ -174,7 +195,16 @@ fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let mut body = Vec::new();
     std::io::stdin().read_to_end(&mut body).map_err(|e| Failure::Input(format!("cannot read stdin: {e}")))?;
     let content = v3::answer_sign_content(&args.timestamp, &args.nonce, &body);
-    match chosen.iter().find(|(_, key)| key.verify(&content, &args.signature, SignType::Rsa2)) {
+    let found = chosen.iter().find(|(_, key)| key.verify(&content, &args.signature, SignType::Rsa2));
+    if args.json {
+        let shown = serde_json::json!({
+            "verified": found.is_some(),
+            "alipay_cert_sn": found.and_then(|(sn, _)| sn.clone()),
+            "sign_content_len": content.len(),
+        });
+        println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
+    }
+    match found {
         Some((sn, _)) => {
             eprintln!("verified{}", sn.as_ref().map(|sn| format!(" with Alipay certificate {sn}")).unwrap_or_default());
             Ok(())

@@ -139,6 +139,14 @@ fn aes_round_trip_and_openssl_compatibility() {
     assert_eq!(encrypted.trim(), text(&expected.stdout).trim());
     let output = alipay(&["aes", "decrypt", "--key", key], encrypted.as_bytes());
     assert_eq!(output.stdout, r#"{"a":"中"}"#.as_bytes());
+    let shown: serde_json::Value =
+        serde_json::from_slice(&alipay(&["aes", "decrypt", "--key", key, "--json"], encrypted.as_bytes()).stdout)
+            .unwrap();
+    assert_eq!((shown["encrypt_type"].as_str(), shown["plaintext"].as_str()), (Some("AES"), Some(r#"{"a":"中"}"#)));
+    let shown: serde_json::Value =
+        serde_json::from_slice(&alipay(&["aes", "encrypt", "--key", key, "--json"], r#"{"a":"中"}"#.as_bytes()).stdout)
+            .unwrap();
+    assert_eq!(shown["ciphertext"].as_str(), Some(encrypted.trim()), "AES with a zero IV is deterministic");
     assert_eq!(alipay(&["aes", "decrypt", "--key", key], b"AAAA").status.code(), Some(2));
     assert_eq!(alipay(&["aes", "encrypt", "--key", "short"], b"x").status.code(), Some(2));
     // The key from a file or the environment, never only the command line.

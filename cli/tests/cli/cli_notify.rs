@@ -13,6 +13,9 @@ fn verifies_real_notifications_and_explains_failures() {
     let fields: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(fields["trade_status"], "TRADE_SUCCESS");
     assert_eq!(fields["notify_type"], "trade_status_sync");
+    let output = alipay(&["notify", "verify", "--alipay-public-key", &v1_key, "--json"], &body);
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((shown["verified"].as_bool(), &shown["params"]), (Some(true), &fields), "{shown}");
 
     let tampered = std::fs::read(shared("nodesdk-real/vn-real-trade-v1-tampered.txt")).unwrap();
     let output = alipay(&["notify", "verify", "--alipay-public-key", &v1_key], &tampered);
@@ -20,6 +23,10 @@ fn verifies_real_notifications_and_explains_failures() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("does not verify") && stderr.contains("app_id=") && stderr.contains("bytes"), "{stderr}");
     assert!(output.stdout.is_empty());
+    let output = alipay(&["notify", "verify", "--alipay-public-key", &v1_key, "--json"], &tampered);
+    assert_eq!(output.status.code(), Some(1));
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(shown["verified"] == false && shown["error"].as_str().unwrap().contains("does not verify"), "{shown}");
 
     let v2_key = shared("nodesdk-real/alipay-notify-sign-public-key-v2.pem").display().to_string();
     let v2 = std::fs::read(shared("nodesdk-real/vn-real-servicemarket-v2.txt")).unwrap();

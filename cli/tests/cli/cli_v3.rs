@@ -64,6 +64,17 @@ fn v3_sign_matches_openssl_and_explains() {
     assert_eq!(stdout.lines().last(), Some(expected.as_str()), "{stdout}");
     assert!(stdout.contains(&format!("({} bytes", content.len())), "{stdout}");
     assert!(stdout.contains(&content), "the exact content is shown: {stdout}");
+    // --json: the same header value, with what was signed when --explain asks for it.
+    let json_args: Vec<&str> = args.iter().copied().chain(["--json"]).collect();
+    let output = alipay(&json_args, b"");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["authorization"], expected.as_str(), "{shown}");
+    assert_eq!((shown["nonce"].as_str(), shown["timestamp"].as_i64()), (Some("n-1"), Some(1_700_000_000_000)));
+    assert_eq!(
+        (shown["sign_content"].as_str(), shown["sign_content_len"].as_u64()),
+        (Some(content.as_str()), Some(content.len() as u64))
+    );
 
     // No body: the empty line is still signed. Public-key mode: no app_cert_sn.
     let output = alipay(
@@ -147,6 +158,17 @@ fn v3_verify_exit_codes() {
     assert!(text(&ok.stderr).contains(&sn));
     let tampered = run(&args(&sn), br#"{"trade_status":"TRADE_CLOSED"}"#);
     assert_eq!(tampered.status.code(), Some(1));
+    let with_json = |sn: &str| args(sn).into_iter().chain(["--json".to_string()]).collect::<Vec<String>>();
+    let shown: serde_json::Value = serde_json::from_slice(&run(&with_json(&sn), body).stdout).unwrap();
+    assert_eq!(
+        (shown["verified"].as_bool(), shown["alipay_cert_sn"].as_str()),
+        (Some(true), Some(sn.as_str())),
+        "{shown}"
+    );
+    let refused = run(&with_json(&sn), br#"{"trade_status":"TRADE_CLOSED"}"#);
+    assert_eq!(refused.status.code(), Some(1));
+    let shown: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(shown["verified"], false, "{shown}");
     let unknown = run(&args("ffff"), body);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(text(&unknown.stderr).contains("--sn ffff"), "{}", text(&unknown.stderr));
