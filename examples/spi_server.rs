@@ -1,8 +1,11 @@
 //! An SPI / app-gateway endpoint on axum: Alipay's signed call is verified (V2 rule: only
 //! `sign` is left out), and the answer is signed with the app key and carries `app_cert_sn`.
 //!
+//! With `alipay sandbox --dir alipay-sandbox` running:
+//!
 //! ```sh
 //! cargo run --example spi_server -- 127.0.0.1:8081 alipay-sandbox 9021000000000001
+//! alipay sandbox spi --url http://127.0.0.1:8081/alipay/spi --dir alipay-sandbox   # "accepted": true
 //! ```
 
 use std::sync::Arc;
