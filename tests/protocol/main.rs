@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_facts;
 #[cfg(feature = "bill")]
 mod bills;
 mod certificates;

@@ -101,7 +101,10 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<O
     match Option::<Value>::deserialize(deserializer)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| serde::de::Error::custom("not a count")),
-        Some(Value::String(s)) => s.parse().map(Some).map_err(serde::de::Error::custom),
+        // Alipay documents these as strings; a blank one says nothing (and must not cost the
+        // caller the tokens beside it).
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(serde::de::Error::custom),
         Some(other) => Err(serde::de::Error::custom(format!("not a count: {other}"))),
     }
 }
