@@ -509,7 +509,7 @@ fn network(report: &mut Report, gateway: &str) {
             response
         }
         Err(error) => {
-            let detail = error_chain(&error.without_url());
+            let detail = alipay_sdk::excerpt::chain(&error.without_url());
             if https && (detail.contains("certificate") || detail.contains("handshake") || detail.contains("SSL")) {
                 report.fail(
                     "TLS trust store",
@@ -628,15 +628,4 @@ fn probe_call(report: &mut Report, file: &ConfigFile) {
 
 fn host(url: &str) -> String {
     url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| url.to_string())
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -150,8 +150,9 @@ pub(crate) fn html_unescape(text: &str) -> String {
     out
 }
 
-/// The error and its causes, one after the other ("connection refused" is usually a cause).
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+/// The error and its causes, one after the other, joined by `": "` ("connection refused" is
+/// usually a cause): what a log line or a CLI message shows.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
