@@ -3,6 +3,7 @@
 //! Exit status: 0 success, 1 a check failed (signature, key mismatch, …), 2 bad input or usage.
 
 mod aes;
+mod api;
 mod bill;
 mod cert;
 mod doctor;
@@ -61,6 +62,9 @@ enum Command {
     /// OpenAPI v3: sign a request, verify an answer, make a call.
     #[command(subcommand)]
     V3(v3::V3Command),
+    /// Alipay's v3 operations: list them, show one's verb, path and parameters.
+    #[command(subcommand)]
+    Api(api::ApiCommand),
 }
 
 /// Reads a JSON object whose values are all strings, keeping the order given.
@@ -124,6 +128,7 @@ fn main() -> ExitCode {
         Command::Csr(args) => tools::csr(args),
         Command::Bill(command) => bill::run(command),
         Command::V3(command) => v3::run(command),
+        Command::Api(command) => api::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -180,3 +180,35 @@ fn a_blank_lifetime_reads_as_absent() {
     let wrong = json!({ "app_auth_token": "t", "expires_in": "soon" });
     assert!(serde_json::from_value::<<OpenAuthTokenApp as AlipayApi>::Response>(wrong).is_err());
 }
+
+/// The generated operation table (`cargo run -p alipay-codegen`) is the facts, operation by
+/// operation; `V3Request::for_api` sends each method where Alipay's description says, also for
+/// the 50 whose path is not their method's dots as slashes.
+#[test]
+fn every_v3_operation_has_its_documented_verb_path_and_parameters() {
+    let facts = facts();
+    assert_eq!(alipay_sdk::v3::operations().len(), facts.operations.len());
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    };
+    let mut not_derived = 0;
+    for (method, op) in &facts.operations {
+        let ours = alipay_sdk::v3::operation(method).unwrap_or_else(|| panic!("{method} missing"));
+        assert_eq!(ours.method, method);
+        assert_eq!(ours.http_method.as_str(), op["http_method"].as_str().unwrap(), "{method}");
+        assert_eq!(ours.path, op["path"].as_str().unwrap(), "{method}");
+        assert_eq!(ours.path_params, names(&op["path_params"]), "{method}");
+        assert_eq!(ours.query_params, names(&op["query_params"]), "{method}");
+        assert_eq!(ours.multipart, op["multipart"].as_bool().unwrap(), "{method}");
+        let request = alipay_sdk::v3::V3Request::for_api(method);
+        assert_eq!((request.method(), request.path()), (ours.http_method, ours.path), "{method}");
+        not_derived += usize::from(ours.path != format!("/v3/{}", method.replace('.', "/")));
+    }
+    assert_eq!(not_derived, 50, "the operations a path derived from the method would miss");
+    let department = alipay_sdk::v3::V3Request::for_api("alipay.commerce.ec.department.info.modify");
+    assert_eq!((department.method().as_str(), department.path()), ("PUT", "/v3/alipay/commerce/ec/department"));
+    // A method newer than the description: the form most operations have.
+    let newer = alipay_sdk::v3::V3Request::for_api("alipay.example.newer.query");
+    assert_eq!((newer.method().as_str(), newer.path()), ("POST", "/v3/alipay/example/newer/query"));
+    assert!(alipay_sdk::v3::operation("alipay.example.newer.query").is_none());
+}

@@ -258,3 +258,32 @@ async fn v3_call_against_the_sandbox() {
     let trace_id = shown["trace_id"].as_str().unwrap_or_default();
     assert!(!trace_id.is_empty() && text(&json.stderr).contains(trace_id), "{shown} {}", text(&json.stderr));
 }
+
+/// `alipay api list|show`: Alipay's v3 operations from the generated table.
+#[test]
+fn api_list_and_show_name_verbs_paths_and_parameters() {
+    let listed = alipay(&["api", "list", "alipay.trade."], b"");
+    assert_eq!(listed.status.code(), Some(0));
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.lines().any(|l| l.starts_with("alipay.trade.query ") && l.ends_with("POST   /v3/alipay/trade/query"))
+    );
+    assert!(listed.lines().all(|l| l.contains("alipay.trade.")), "{listed}");
+    let all = alipay(&["api", "list", "--json"], b"");
+    assert_eq!(text(&all.stdout).lines().count(), 767);
+    let shown = alipay(&["api", "show", "alipay.marketing.activity.app.batchquery", "--json"], b"");
+    let op: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(op["http_method"], "GET");
+    assert_eq!(op["path"], "/v3/alipay/marketing/activity/{activity_id}/app/batchquery");
+    assert_eq!(op["path_params"], serde_json::json!(["activity_id"]));
+    let shown = text(&alipay(&["api", "show", "alipay.marketing.activity.app.batchquery"], b"").stdout);
+    assert!(
+        shown.contains(
+            "alipay v3 call GET /v3/alipay/marketing/activity/ACTIVITY_ID/app/batchquery --query merchant_id=…"
+        ),
+        "{shown}"
+    );
+    let unknown = alipay(&["api", "show", "alipay.trade.querry"], b"");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("`alipay api list`"));
+}

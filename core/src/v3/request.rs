@@ -84,10 +84,15 @@ impl V3Request {
         V3Request::new(Method::Post, path)
     }
 
-    /// `POST /v3/<method with dots as slashes>`: the v3 form of a gateway method such as
-    /// `alipay.trade.query`.
+    /// The v3 form of a gateway method such as `alipay.trade.query`: the verb and path Alipay's
+    /// v3 description gives it ([`super::operation`]; fill path placeholders with
+    /// [`path_param`](Self::path_param)), or for a method it does not list (a newer API),
+    /// `POST /v3/<method with dots as slashes>`, the form most operations have.
     pub fn for_api(method: &str) -> V3Request {
-        V3Request::post(format!("/v3/{}", method.replace('.', "/")))
+        match super::operation(method) {
+            Some(op) => V3Request::new(op.http_method, op.path),
+            None => V3Request::post(format!("/v3/{}", method.replace('.', "/"))),
+        }
     }
 
     /// The method.
