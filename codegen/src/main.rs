@@ -64,7 +64,7 @@ fn operations_rs(facts: &Value) -> Result<String, String> {
     out.push_str("//! API model data derived from alipay/alipay-sdk-net-all (Apache-2.0), generated from\n");
     let _ = writeln!(
         out,
-        "//! Alipay's v3 OpenAPI spec (version {}, {} @ {}).\n",
+        "//! Alipay's v3 OpenAPI spec (version {}, <{}> @ {}).\n",
         source["api_version"].as_str().unwrap_or("?"),
         source["repo"].as_str().unwrap_or("?"),
         source["commit"].as_str().unwrap_or("?").get(..12).unwrap_or("?"),

@@ -2,7 +2,7 @@
 //! `cargo run -p alipay-codegen` from `codegen/alipay-api/v3-api.json` — do not edit.
 //!
 //! API model data derived from alipay/alipay-sdk-net-all (Apache-2.0), generated from
-//! Alipay's v3 OpenAPI spec (version 2025-08-05, https://github.com/alipay/alipay-sdk-net-all @ 5ebcdcb37636).
+//! Alipay's v3 OpenAPI spec (version 2025-08-05, <https://github.com/alipay/alipay-sdk-net-all> @ 5ebcdcb37636).
 
 use super::V3Operation;
 use crate::wire::Method;
