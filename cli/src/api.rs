@@ -3,6 +3,79 @@
 use clap::Subcommand;
 
 use crate::Failure;
+use crate::api_models::{MODELS, OPERATION_MODELS};
+
+/// A field type of Alipay's v3 description (the generated tables use it).
+#[derive(Debug, Clone, Copy)]
+#[allow(
+    dead_code,
+    reason = "the description's whole type vocabulary; number, object and map occur in none of today's fields"
+)]
+pub(crate) enum Ty {
+    Str,
+    Int,
+    Num,
+    Bool,
+    Object,
+    Binary,
+    List(&'static Ty),
+    Map(&'static Ty),
+    Ref(&'static str),
+}
+
+/// A model's field: its wire name, its type, whether it is deprecated.
+pub(crate) type Field = (&'static str, Ty, bool);
+
+fn fields_of(model: &str) -> Option<&'static [Field]> {
+    let found = MODELS.binary_search_by(|(name, _)| (*name).cmp(model)).ok()?;
+    Some(MODELS[found].1)
+}
+
+/// A placeholder of `ty` for a request skeleton: models expanded three levels deep (and never
+/// into themselves), deprecated fields left out.
+fn skeleton(ty: Ty, field: &str, seen: &mut Vec<&'static str>) -> serde_json::Value {
+    match ty {
+        Ty::Str if field.ends_with("amount") || field.ends_with("_fee") => "0.00".into(),
+        Ty::Str => "".into(),
+        Ty::Int => 0.into(),
+        Ty::Num => 0.0.into(),
+        Ty::Bool => false.into(),
+        Ty::Object | Ty::Map(_) => serde_json::json!({}),
+        Ty::Binary => "<file>".into(),
+        Ty::List(item) => serde_json::json!([skeleton(*item, field, seen)]),
+        Ty::Ref(model) if seen.len() < 3 && !seen.contains(&model) => {
+            seen.push(model);
+            let value = model_skeleton(model, seen);
+            seen.pop();
+            value
+        }
+        Ty::Ref(_) => serde_json::json!({}),
+    }
+}
+
+fn model_skeleton(model: &'static str, seen: &mut Vec<&'static str>) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for (name, ty, deprecated) in fields_of(model).unwrap_or_default() {
+        if !deprecated {
+            object.insert((*name).to_string(), skeleton(*ty, name, seen));
+        }
+    }
+    serde_json::Value::Object(object)
+}
+
+fn type_name(ty: Ty) -> String {
+    match ty {
+        Ty::Str => "string".into(),
+        Ty::Int => "integer".into(),
+        Ty::Num => "number".into(),
+        Ty::Bool => "boolean".into(),
+        Ty::Object => "object".into(),
+        Ty::Binary => "file".into(),
+        Ty::List(item) => format!("list of {}", type_name(*item)),
+        Ty::Map(item) => format!("map of {}", type_name(*item)),
+        Ty::Ref(model) => model.to_string(),
+    }
+}
 
 #[derive(Subcommand)]
 pub(crate) enum ApiCommand {
@@ -33,6 +106,14 @@ fn to_json(op: &alipay_sdk::v3::V3Operation) -> serde_json::Value {
         "query_params": op.query_params,
         "multipart": op.multipart,
     })
+}
+
+/// The operation's body and answer models.
+fn models_of(method: &str) -> (Option<&'static str>, Option<&'static str>) {
+    OPERATION_MODELS
+        .binary_search_by(|(m, _, _)| (*m).cmp(method))
+        .ok()
+        .map_or((None, None), |found| (OPERATION_MODELS[found].1, OPERATION_MODELS[found].2))
 }
 
 pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
@@ -66,8 +147,22 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
                      `alipay api list`){hint}"
                 )));
             };
+            let (body_model, answer_model) = models_of(op.method);
+            let body = body_model.map(|model| model_skeleton(model, &mut vec![model]));
+            let answer: Vec<(String, String)> = answer_model
+                .and_then(fields_of)
+                .unwrap_or_default()
+                .iter()
+                .map(|(name, ty, _)| ((*name).to_string(), type_name(*ty)))
+                .collect();
             if json {
-                println!("{}", serde_json::to_string_pretty(&to_json(op)).unwrap_or_default());
+                let mut shown = to_json(op);
+                shown["body_model"] = body_model.into();
+                shown["body"] = body.clone().unwrap_or(serde_json::Value::Null);
+                shown["answer_model"] = answer_model.into();
+                shown["answer_fields"] =
+                    answer.iter().map(|(name, ty)| serde_json::json!({ "name": name, "type": ty })).collect();
+                println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
                 return Ok(());
             }
             println!("{}", op.method);
@@ -86,8 +181,23 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
                 path = path.replace(&format!("{{{name}}}"), &name.to_ascii_uppercase());
             }
             let query: String = op.query_params.iter().map(|q| format!(" --query {q}=…")).collect();
-            let body = if op.http_method == alipay_sdk::flow::Method::Get { "" } else { " --body '{…}'" };
-            println!("  call: alipay v3 call {} {path}{query}{body} --config alipay.toml", op.http_method.as_str());
+            let body_arg = match &body {
+                Some(value) if !op.multipart => format!(" --body '{value}'"),
+                _ => String::new(),
+            };
+            if let (Some(model), Some(value)) = (body_model, &body) {
+                println!("  body ({model}):");
+                for line in serde_json::to_string_pretty(value).unwrap_or_default().lines() {
+                    println!("    {line}");
+                }
+            }
+            if !answer.is_empty() {
+                println!("  answer ({}):", answer_model.unwrap_or_default());
+                for (name, ty) in &answer {
+                    println!("    {name}: {ty}");
+                }
+            }
+            println!("  call: alipay v3 call {} {path}{query}{body_arg} --config alipay.toml", op.http_method.as_str());
             Ok(())
         }
     }

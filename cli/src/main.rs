@@ -4,6 +4,7 @@
 
 mod aes;
 mod api;
+mod api_models;
 mod bill;
 mod cert;
 mod doctor;
@@ -99,7 +100,26 @@ impl<E: std::error::Error> From<E> for Failure {
     }
 }
 
+/// A reader that stops early (`alipay api list | head`) closes the pipe; `println!` then
+/// panics. Like any Unix tool, end quietly with the status a SIGPIPE death has, not a panic.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -283,7 +283,40 @@ fn api_list_and_show_name_verbs_paths_and_parameters() {
         ),
         "{shown}"
     );
+    // The request skeleton: the body model's fields (nested models expanded), the answer's.
+    let refund = alipay(&["api", "show", "alipay.trade.refund", "--json"], b"");
+    let op: serde_json::Value = serde_json::from_slice(&refund.stdout).unwrap();
+    assert_eq!(op["body_model"], "AlipayTradeRefundModel");
+    assert_eq!(op["body"]["refund_amount"], "0.00");
+    assert!(op["body"]["goods_detail"][0].get("goods_id").is_some(), "{op}");
+    let answer: Vec<&str> =
+        op["answer_fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert!(answer.contains(&"refund_fee") && answer.contains(&"fund_change"), "{answer:?}");
+    let text_form = text(&alipay(&["api", "show", "alipay.trade.refund"], b"").stdout);
+    assert!(text_form.contains("--body '{") && text_form.contains("\"refund_amount\":\"0.00\""), "{text_form}");
     let unknown = alipay(&["api", "show", "alipay.trade.querry"], b"");
     assert_eq!(unknown.status.code(), Some(2));
     assert!(text(&unknown.stderr).contains("`alipay api list`"));
+}
+
+/// A reader that stops early closes the pipe: the command ends quietly (status 141, as a
+/// SIGPIPE death), never with a panic.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::io::Read as _;
+    // About 130 KB of JSON lines: more than a pipe holds (64 KB), so the command is still
+    // writing when the reader goes.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_alipay"))
+        .args(["api", "list", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
 }
