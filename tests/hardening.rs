@@ -997,6 +997,7 @@ mod foreign_certificates {
         }
     }
 
+    #[cfg(feature = "redis")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn in_the_fleets_redis() {
         let redis = crate::common::redis_server::RedisServer::start();
@@ -1275,6 +1276,7 @@ mod v3_answers {
 /// Redis frozen across a claim, Redis killed and restarted between deliveries, an instance
 /// killed mid-handler, and all of it at once over four instances. Every notification is
 /// processed exactly once and never acknowledged before it was processed.
+#[cfg(feature = "redis")]
 mod once_only {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
@@ -1651,6 +1653,7 @@ mod bounded_errors {
         assert_bounded("v3 failure", &error, format!("{error:?}"));
     }
 
+    #[cfg(feature = "bill")]
     #[test]
     fn a_bill_value() {
         use std::io::Write as _;

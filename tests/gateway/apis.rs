@@ -5,7 +5,7 @@ use alipay_sandbox::{AppMode, Sandbox, SandboxHandle};
 use alipay_sdk::model::auth::{OauthToken, OpenAuthTokenApp, UserInfoShare};
 use alipay_sdk::model::fund::{FundAccountQuery, FundTransfer, FundTransferQuery, Payee};
 use alipay_sdk::model::settle::*;
-use alipay_sdk::model::trade::{TradePrecreate, TradeRef, TradeRefund};
+use alipay_sdk::model::trade::TradePrecreate;
 use alipay_sdk::model::{AlipayApi, Amount};
 use alipay_sdk::request::RequestErrorKind;
 use alipay_sdk::{Client, ErrorKind};
@@ -217,7 +217,14 @@ async fn pay_refund_transfer_then_find_them_in_the_bills() {
     let client = client(&sandbox);
     client.call(&TradePrecreate::new("bill-1", amount("66.66"), "账单测试, 一")).await.unwrap();
     sandbox.buyer_pays("bill-1").unwrap();
-    client.call(&TradeRefund::new(TradeRef::out_trade_no("bill-1"), amount("6.66"), "bill-refund-1")).await.unwrap();
+    client
+        .call(&alipay_sdk::model::trade::TradeRefund::new(
+            alipay_sdk::model::trade::TradeRef::out_trade_no("bill-1"),
+            amount("6.66"),
+            "bill-refund-1",
+        ))
+        .await
+        .unwrap();
     let transfer =
         FundTransfer::to_account("bill-payout-1", amount("12.34"), Payee::user_id("2088102177846880"), "佣金");
     client.call(&transfer).await.unwrap();

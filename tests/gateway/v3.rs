@@ -73,6 +73,7 @@ async fn a_trade_made_over_v3_is_the_gateways_trade_and_back() {
     );
 }
 
+#[cfg(feature = "blocking")]
 #[tokio::test(flavor = "multi_thread")]
 async fn encrypted_bodies_and_the_blocking_client() {
     let sandbox = Sandbox::builder().start().await.unwrap();
