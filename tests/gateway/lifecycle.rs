@@ -437,15 +437,7 @@ async fn a_notification_signed_with_a_new_certificate_triggers_the_download() {
     client.send(&order.to_request().notify_url(format!("http://127.0.0.1:{port}/notify"))).await.unwrap();
     let new_sn = sandbox.rotate_alipay_cert().unwrap();
     sandbox.buyer_pays("rot-n").unwrap();
-    let mut body = None;
-    for _ in 0..1000 {
-        if let Some(d) = sandbox.deliveries().into_iter().find(|d| d.attempts > 0) {
-            body = Some(d.body);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let body = body.expect("the sandbox tried to deliver");
+    let body = crate::first_delivered_body(&sandbox).await;
     assert!(body.contains(&new_sn));
     let verified = client.verify_notification((body.as_bytes(), None), Rule::V1).await.unwrap();
     assert_eq!(verified.trade().unwrap().out_trade_no, "rot-n");

@@ -26,3 +26,14 @@ mod sandbox;
 mod sm2;
 mod storage;
 mod v3;
+
+/// The body of the first notification the sandbox has tried to deliver (waiting up to 10 s).
+pub(crate) async fn first_delivered_body(sandbox: &alipay_sandbox::SandboxHandle) -> String {
+    for _ in 0..1000 {
+        if let Some(delivery) = sandbox.deliveries().into_iter().find(|d| d.attempts > 0) {
+            return delivery.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the sandbox delivered nothing: {:?}", sandbox.deliveries());
+}

@@ -1,7 +1,6 @@
 //! Metrics through the `metrics` facade (feature `metrics`): what a dashboard reads, recorded
 //! into metrics-util's debugging recorder for one scenario on the sandbox.
 
-use std::time::Duration;
 
 use alipay_sandbox::Sandbox;
 use alipay_sdk::Client;
@@ -65,15 +64,7 @@ async fn scenario() -> alipay_sdk::lifecycle::ExpiryReport {
     // The notification is signed with a new Alipay certificate: checking it downloads that.
     sandbox.rotate_alipay_cert().unwrap();
     sandbox.buyer_pays("metrics-1").unwrap();
-    let mut body = None;
-    for _ in 0..1000 {
-        if let Some(d) = sandbox.deliveries().into_iter().find(|d| d.attempts > 0) {
-            body = Some(d.body);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let body = body.expect("delivered");
+    let body = crate::first_delivered_body(&sandbox).await;
     client.verify_notification((body.as_bytes(), None), Rule::V1).await.unwrap();
     let tampered = body.replacen("total_amount=1.00", "total_amount=9.00", 1);
     assert_ne!(tampered, body);

@@ -93,15 +93,8 @@ async fn plain_scenario(captured: Captured) {
     sandbox.clear_faults();
     // A notification check.
     sandbox.buyer_pays("plain-1").unwrap();
-    let mut body = None;
-    for _ in 0..1000 {
-        if let Some(d) = sandbox.deliveries().into_iter().find(|d| d.attempts > 0) {
-            body = Some(d.body);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    client.verify_notification((body.expect("delivered").as_bytes(), None), Rule::V1).await.unwrap();
+    let body = crate::first_delivered_body(&sandbox).await;
+    client.verify_notification((body.as_bytes(), None), Rule::V1).await.unwrap();
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let calls: Vec<&str> =
