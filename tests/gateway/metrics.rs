@@ -1,7 +1,6 @@
 //! Metrics through the `metrics` facade (feature `metrics`): what a dashboard reads, recorded
 //! into metrics-util's debugging recorder for one scenario on the sandbox.
 
-
 use alipay_sandbox::Sandbox;
 use alipay_sdk::Client;
 use alipay_sdk::model::trade::{TradePrecreate, TradeQuery};
