@@ -161,7 +161,12 @@ fn trade_actions(csrf: &str, trade: &Trade, out: &str) -> Markup {
 fn trades_section(shared: &Shared, csrf: &str) -> Markup {
     let mut trades = crate::lock(&shared.ledger).all();
     trades.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.trade_no.cmp(&a.trade_no)));
-    let deliveries: Vec<Delivery> = crate::lock(&shared.deliveries).iter().cloned().collect();
+    // Each trade's notifications, grouped once (not searched for each trade).
+    let mut deliveries: std::collections::HashMap<String, Vec<Delivery>> = std::collections::HashMap::new();
+    for delivery in crate::lock(&shared.deliveries).iter() {
+        deliveries.entry(delivery.out_trade_no.clone()).or_default().push(delivery.clone());
+    }
+    let no_deliveries = Vec::new();
     html! {
         section #trades-section {
             h2 { "交易 Trades " span.muted { "(" (trades.len()) ")" } }
@@ -172,7 +177,7 @@ fn trades_section(shared: &Shared, csrf: &str) -> Markup {
                     tr { th { "order · subject" } th { "trade_no" } th { "amount" } th { "status" } th { "created" } th { "actions" } }
                     @for trade in trades.iter().take(MAX_TRADES_SHOWN) {
                         @let out = trade.out_trade_no.as_str();
-                        @let notes: Vec<&Delivery> = deliveries.iter().filter(|d| d.out_trade_no == out).collect();
+                        @let notes = deliveries.get(out).unwrap_or(&no_deliveries);
                         tr id=(format!("trade-{out}")) {
                             td { code.nowrap { (out) } br; (trade.subject) }
                             td { code.nowrap { (trade.trade_no) } }
@@ -189,7 +194,7 @@ fn trades_section(shared: &Shared, csrf: &str) -> Markup {
                                 td colspan="6" {
                                     details {
                                         summary { "notifications (" (notes.len()) ")" }
-                                        @for delivery in &notes { (delivery_html(delivery)) }
+                                        @for delivery in notes { (delivery_html(delivery)) }
                                     }
                                 }
                             }

@@ -52,6 +52,14 @@ fn toml_file(dir: &Path, gateway: &str, overrides: &[(&str, String)]) -> PathBuf
     file
 }
 
+/// `alipay ARGS --config CONFIG`, off the test's runtime (the command talks to the sandbox
+/// that runtime serves).
+async fn call_cli(config: &Path, args: &[&str]) -> Output {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    all.extend(["--config".to_string(), config.to_str().unwrap().to_string()]);
+    tokio::task::spawn_blocking(move || alipay(&all.iter().map(String::as_str).collect::<Vec<_>>(), &[])).await.unwrap()
+}
+
 fn doctor_json(config: &Path, env: &[(&str, &str)]) -> (Option<i32>, serde_json::Value) {
     let output = alipay(&["doctor", "--config", config.to_str().unwrap(), "--json"], env);
     let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("not JSON: {}", text(&output)));
@@ -172,45 +180,24 @@ async fn doctor_and_call_against_the_sandbox_files() {
     assert!(probe["detail"].as_str().unwrap().contains("isv.missing-app-cert-sn"), "{probe}");
     assert!(probe["fix"].as_str().unwrap().contains("mode = \"certificate\""), "{probe}");
 
-    let path = config.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        alipay(
-            &[
-                "call",
-                "alipay.trade.precreate",
-                "--biz",
-                r#"{"out_trade_no":"call-1","total_amount":"1.23","subject":"CLI"}"#,
-                "--config",
-                path.to_str().unwrap(),
-            ],
-            &[],
-        )
-    })
-    .await
-    .unwrap();
+    let output = call_cli(
+        &config,
+        &[
+            "call",
+            "alipay.trade.precreate",
+            "--biz",
+            r#"{"out_trade_no":"call-1","total_amount":"1.23","subject":"CLI"}"#,
+        ],
+    )
+    .await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let node: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(node["out_trade_no"], "call-1");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(stderr.contains("verified with Alipay certificate") && stderr.contains("(trace id "), "{stderr}");
     // --json: the node with what was verified and the trace id Alipay support asks for.
-    let path = config.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        alipay(
-            &[
-                "call",
-                "alipay.trade.query",
-                "--biz",
-                r#"{"out_trade_no":"call-1"}"#,
-                "--json",
-                "--config",
-                path.to_str().unwrap(),
-            ],
-            &[],
-        )
-    })
-    .await
-    .unwrap();
+    let output =
+        call_cli(&config, &["call", "alipay.trade.query", "--biz", r#"{"out_trade_no":"call-1"}"#, "--json"]).await;
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(shown["verified"], true, "{shown}");
@@ -219,34 +206,11 @@ async fn doctor_and_call_against_the_sandbox_files() {
     assert_eq!(trace_id.len(), 30, "{shown}");
     assert!(String::from_utf8_lossy(&output.stderr).contains(&trace_id));
     assert!(shown["alipay_cert_sn"].is_string(), "{shown}");
-    let path = config.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        alipay(
-            &["call", "alipay.trade.query", "--biz", r#"{"out_trade_no":"nope"}"#, "--config", path.to_str().unwrap()],
-            &[],
-        )
-    })
-    .await
-    .unwrap();
+    let output = call_cli(&config, &["call", "alipay.trade.query", "--biz", r#"{"out_trade_no":"nope"}"#]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("ACQ.TRADE_NOT_EXIST"));
-    let path = config.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        alipay(
-            &[
-                "call",
-                "alipay.trade.query",
-                "--biz",
-                r#"{"out_trade_no":"nope"}"#,
-                "--json",
-                "--config",
-                path.to_str().unwrap(),
-            ],
-            &[],
-        )
-    })
-    .await
-    .unwrap();
+    let output =
+        call_cli(&config, &["call", "alipay.trade.query", "--biz", r#"{"out_trade_no":"nope"}"#, "--json"]).await;
     assert_eq!(output.status.code(), Some(1));
     let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(shown["error"]["sub_code"], "ACQ.TRADE_NOT_EXIST", "{shown}");

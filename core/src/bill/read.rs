@@ -365,12 +365,12 @@ impl Records {
             if lines.text.trim().is_empty() {
                 continue;
             }
-            // Without a quote (or a carriage return, which csv-core ends a record at) a record
-            // is its line split at commas, all a quote-aware parser would do: no second copy,
-            // no re-validation. Other lines go through csv-core.
-            let fast = match memchr::memchr2(b'"', b'\r', lines.text.as_bytes()) {
-                None => Some(Row::from_unquoted(&lines.text)),
-                Some(_) if memchr::memchr(b'\r', lines.text.as_bytes()).is_none() => split_quoted(&lines.text),
+            // A record on one line is split here, as csv-core would split it, without a second
+            // copy or re-validation. A record going on past its line (a quoted value holding a
+            // line break), or a line with a carriage return (csv-core ends a record there), goes
+            // through csv-core.
+            let fast = match memchr::memchr(b'\r', lines.text.as_bytes()) {
+                None => split_line(&lines.text),
                 Some(_) => None,
             };
             if let Some(row) = fast {
@@ -466,11 +466,11 @@ impl Records {
     }
 }
 
-/// A one-line record with quoted values, split as csv-core splits it (RFC 4180: `""` inside
+/// A one-line record, split as csv-core splits it (RFC 4180: `""` inside
 /// quotes is a quote; after the closing quote the value goes on unquoted up to the comma; a
 /// quote inside an unquoted value is a character), each value cleaned. `None` when a quoted
 /// value does not close on this line: the record goes on, and csv-core reads it.
-fn split_quoted(line: &str) -> Option<Row> {
+fn split_line(line: &str) -> Option<Row> {
     let bytes = line.as_bytes();
     // Values are short: a plain loop finds the next comma sooner than a vectorised search
     // gets going.
@@ -539,16 +539,6 @@ impl Row {
     fn for_line(line: &str) -> Row {
         let values = memchr::memchr_iter(b',', line.as_bytes()).count() + 1;
         Row { text: String::with_capacity(line.len()), ends: Vec::with_capacity(values) }
-    }
-
-    /// The values of `line` split at its commas, each cleaned.
-    fn from_unquoted(line: &str) -> Row {
-        let mut row = Row::for_line(line);
-        for value in line.split(',') {
-            row.text.push_str(clean(value));
-            row.ends.push(row.text.len());
-        }
-        row
     }
 
     pub(super) fn get(&self, index: usize) -> Option<&str> {
@@ -809,10 +799,10 @@ mod tests {
     fn quoted_lines_split_as_csv_core_splits_them() {
         for line in [r#""会员, 月卡",1"#, r#"a,"b""c",d"#, r#""ab"cd,e"#, r#"ab"c,"d""#, r#""",,"""""#, r#"" x ",	y	,"#]
         {
-            let ours: Vec<String> = split_quoted(line).unwrap().iter().map(str::to_string).collect();
+            let ours: Vec<String> = split_line(line).unwrap().iter().map(str::to_string).collect();
             assert_eq!(Some(ours), via_csv_core(line), "{line}");
         }
-        assert!(split_quoted(r#"a,"open"#).is_none(), "a quoted value going on past the line");
+        assert!(split_line(r#"a,"open"#).is_none(), "a quoted value going on past the line");
     }
 
     proptest! {
@@ -825,7 +815,7 @@ mod tests {
             let line: String = parts.concat();
             // Blank lines are skipped before a record is read.
             prop_assume!(!line.trim().is_empty());
-            match split_quoted(&line) {
+            match split_line(&line) {
                 Some(row) => {
                     let ours: Vec<String> = row.iter().map(str::to_string).collect();
                     prop_assert_eq!(Some(ours), via_csv_core(&line), "{:?}", line);
