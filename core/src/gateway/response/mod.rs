@@ -6,6 +6,7 @@
 //! once with `\/` replaced by `/` (as Alipay's Java SDK does); an encrypted node is verified with
 //! its quotes, then decrypted; the business object is deserialized from the verified bytes.
 
+mod nested;
 pub(crate) mod scan;
 
 use std::fmt;

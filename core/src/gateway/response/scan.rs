@@ -36,7 +36,9 @@ impl std::fmt::Display for ScanError {
 const MAX_DEPTH: usize = 128;
 
 /// Scans `text`, which must be exactly one JSON object (white space around allowed), and
-/// returns its top-level members in order. Nested values are validated and skipped.
+/// returns its top-level members in order. The top level is held to the full JSON grammar;
+/// nested objects and arrays are skipped by their strings and brackets alone (for valid JSON
+/// the same ranges a full parser finds; their grammar is checked by whoever reads them).
 pub fn top_level_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
     let mut scanner = Scanner { bytes: text.as_bytes(), pos: 0 };
     scanner.skip_ws();
@@ -224,57 +226,24 @@ impl<'a> Scanner<'a> {
         }
         match self.peek() {
             Some(b'"') => self.string().map(drop),
-            Some(b'{') => {
-                self.pos += 1;
-                self.skip_ws();
-                if self.peek() == Some(b'}') {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_ws();
-                    self.string()?;
-                    self.skip_ws();
-                    self.expect(b':', "expected ':' after a key")?;
-                    self.skip_ws();
-                    self.value(depth + 1)?;
-                    self.skip_ws();
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b'}') => {
-                            self.pos += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(self.fail("expected ',' or '}'")),
-                    }
-                }
-            }
-            Some(b'[') => {
-                self.pos += 1;
-                self.skip_ws();
-                if self.peek() == Some(b']') {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_ws();
-                    self.value(depth + 1)?;
-                    self.skip_ws();
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b']') => {
-                            self.pos += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(self.fail("expected ',' or ']'")),
-                    }
-                }
-            }
+            Some(b'{' | b'[') => self.container(depth),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.fail("expected a JSON value")),
+        }
+    }
+
+    /// Skips an object or array to its end (strings and brackets exactly, the rest unread:
+    /// see [`super::nested`] for why that is enough).
+    fn container(&mut self, depth: usize) -> Result<(), ScanError> {
+        match super::nested::skip(self.bytes, self.pos, depth, MAX_DEPTH) {
+            Ok(end) => {
+                self.pos = end;
+                Ok(())
+            }
+            Err(super::nested::SkipError { offset, what }) => Err(ScanError { offset, what }),
         }
     }
 
@@ -375,5 +344,57 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(500), "]".repeat(500));
         assert!(top_level_members(&deep).is_err());
+    }
+
+    use proptest::prelude::*;
+
+    /// JSON values with the texts that trip scanners: brackets, quotes and backslashes inside
+    /// strings, escaped slashes and `\u` escapes, Chinese, numbers in all their forms, depth.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let text = "[a-z{}\\[\\]\"\\\\/:, 满减券\u{1}\n]{0,12}";
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            text.prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(6, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(text, inner, 0..6)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Every member's range is the one serde_json's `RawValue` finds, compact or pretty,
+        /// with or without escaped slashes (Alipay's Java side writes `\/`).
+        #[test]
+        fn member_ranges_agree_with_serde_json(
+            members in proptest::collection::btree_map("[a-z_]{1,8}", json_value(), 1..6),
+            pretty in any::<bool>(),
+            escape_slashes in any::<bool>(),
+        ) {
+            let object = serde_json::Value::Object(members.into_iter().collect());
+            let mut text = if pretty { serde_json::to_string_pretty(&object) } else { serde_json::to_string(&object) }.unwrap();
+            if escape_slashes {
+                text = text.replace('/', "\\/");
+            }
+            let expected: std::collections::BTreeMap<String, &serde_json::value::RawValue> =
+                serde_json::from_str(&text).unwrap();
+            let found = top_level_members(&text).unwrap();
+            prop_assert_eq!(found.len(), expected.len());
+            for member in &found {
+                prop_assert_eq!(&text[member.value.clone()], expected[member.key.as_ref()].get());
+            }
+        }
+
+        /// Whatever the bytes, the scan ends with an answer or an error, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "[{}\\[\\]\"\\\\a:,0-9 ]{0,40}") {
+            let _ = top_level_members(&text);
+        }
     }
 }
