@@ -146,6 +146,11 @@
 #![cfg_attr(not(all(feature = "blocking", feature = "client")), allow(rustdoc::broken_intra_doc_links))]
 
 pub use alipay_core;
+/// Every operation of Alipay's v3 interface description, typed (features `api-<family>` and
+/// `api-all`); see [`alipay_core::api`].
+#[cfg(feature = "api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api")))]
+pub use alipay_core::api;
 pub use alipay_core::{
     aes, cert, charset, config, excerpt, flow, key, kind, model, notify, page, primitives, protocol, request, response,
     server, sm2, v3,

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+mod models;
+
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("..")).to_path_buf();
     match generate(&root) {
@@ -40,6 +42,37 @@ fn generate(root: &Path) -> Result<PathBuf, String> {
     let models_output = root.join("cli/src/api_models.rs");
     std::fs::write(&models_output, models).map_err(|e| format!("{}: {e}", models_output.display()))?;
     eprintln!("wrote {}", models_output.display());
+    let generated = models::generate(&facts).map_err(|e| format!("{}: {e}", input.display()))?;
+    let api_dir = root.join("core/src/api");
+    let mut paths = Vec::new();
+    for file in &generated.files {
+        let path = api_dir.join(&file.name);
+        std::fs::write(&path, &file.text).map_err(|e| format!("{}: {e}", path.display()))?;
+        paths.push(path);
+    }
+    let test_list = root.join("tests/protocol/api_models/operations.rs");
+    std::fs::create_dir_all(root.join("tests/protocol/api_models"))
+        .map_err(|e| format!("{}: {e}", test_list.display()))?;
+    std::fs::write(&test_list, &generated.test_list).map_err(|e| format!("{}: {e}", test_list.display()))?;
+    paths.push(test_list);
+    // Formatted as the rest of the code is (rustfmt.toml), so `cargo fmt --check` holds and the
+    // output reads like hand-written code.
+    let status = std::process::Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .args(&paths)
+        .status()
+        .map_err(|e| format!("rustfmt: {e} (install it: rustup component add rustfmt)"))?;
+    if !status.success() {
+        return Err(format!("rustfmt failed on the generated files ({status})"));
+    }
+    for (manifest, forward) in [("core/Cargo.toml", None), ("Cargo.toml", Some("alipay-core/"))] {
+        let path = root.join(manifest);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            with_features(&text, &generated.features, forward).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!("wrote {} files in {} and the api features", generated.files.len(), api_dir.display());
     Ok(output)
 }
 
@@ -178,4 +211,34 @@ fn models_rs(facts: &Value) -> Result<String, String> {
     }
     out.push_str("];\n");
     Ok(out)
+}
+
+const BEGIN: &str = "# BEGIN generated API features (cargo run -p alipay-codegen)";
+const END: &str = "# END generated API features";
+
+/// The manifest with its block of API features rewritten: one feature per family, `api-all`,
+/// and `api` (the shared part every family turns on). The SDK's forward to the core's.
+fn with_features(manifest: &str, features: &[String], forward: Option<&str>) -> Result<String, String> {
+    let start = manifest.find(BEGIN).ok_or_else(|| format!("no line {BEGIN:?}"))?;
+    let end = manifest.find(END).ok_or_else(|| format!("no line {END:?}"))?;
+    let mut block = format!("{BEGIN}\n");
+    match forward {
+        None => block.push_str("api = []\n"),
+        Some(core) => {
+            let _ = writeln!(block, "api = [\"{core}api\"]");
+        }
+    }
+    for feature in features {
+        match forward {
+            None => {
+                let _ = writeln!(block, "{feature} = [\"api\"]");
+            }
+            Some(core) => {
+                let _ = writeln!(block, "{feature} = [\"api\", \"{core}{feature}\"]");
+            }
+        }
+    }
+    let all: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
+    let _ = writeln!(block, "api-all = [{}]", all.join(", "));
+    Ok(format!("{}{block}{}", &manifest[..start], &manifest[end..]))
 }

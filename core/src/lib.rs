@@ -43,6 +43,7 @@
 //! | `error/` | [`Error`], [`ErrorKind`], [`Outcome`] | the call-level error; each layer's error is one pointer wide (`layer_error!`) |
 //! | `model/` | [`model`] | typed APIs, the one exact signed [`Amount`](model::Amount), [`Traced`] responses |
 //! | `bill/` | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
+//! | `api/` | `api` (features `api-<family>`, `api-all`) | every operation of Alipay's v3 description typed for both protocols, generated (`cargo run -p alipay-codegen`) |
 //! | | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does) for tools, servers playing Alipay's side and tests |
 //! | | [`random`] | random bytes, UUIDs and jitter, with one policy for a failing source |
 //! | | [`protocol`] | the protocol facts and their reasons (documentation only) |
@@ -88,6 +89,9 @@ mod inbound;
 mod metrics;
 mod wire;
 
+#[cfg(feature = "api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api")))]
+pub mod api;
 #[cfg(feature = "bill")]
 #[cfg_attr(docsrs, doc(cfg(feature = "bill")))]
 pub mod bill;

@@ -120,10 +120,11 @@ fn content_type(charset: Charset) -> &'static str {
     }
 }
 
-/// The request's parameters, decoded once in the request's charset.
+/// The request's parameters, decoded once in the request's charset, and an upload's files.
 struct Params {
     charset: Charset,
     values: Vec<(String, String)>,
+    files: Vec<crate::catalogue::UploadedFile>,
 }
 
 fn get<'a>(values: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -144,10 +145,19 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
     };
     add_form(request.query.as_bytes()).map_err(|f| (Charset::Utf8, f))?;
     let content_type = request.header("content-type").unwrap_or("").to_string();
+    let mut files = Vec::new();
     if content_type.starts_with("multipart/form-data") {
         let boundary = multipart_boundary(&content_type)
             .ok_or_else(|| (Charset::Utf8, invalid("isv.invalid-parameter", "multipart 缺少 boundary")))?;
-        raw.extend(multipart_text_parts(&request.body, &boundary));
+        for part in multipart_parts(&request.body, &boundary) {
+            match part.file_name {
+                Some(_) => files.push(crate::catalogue::UploadedFile {
+                    name: String::from_utf8_lossy(&part.name).into_owned(),
+                    bytes: part.content,
+                }),
+                None => raw.push((part.name, part.content)),
+            }
+        }
     } else {
         add_form(&request.body).map_err(|f| (Charset::Utf8, f))?;
     }
@@ -169,8 +179,28 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
         }
         values.push((name, value));
     }
-    Ok(Params { charset, values })
+    Ok(Params { charset, values, files })
 }
+
+/// The gateway's own parameters: everything else in an upload is the operation's.
+const SYSTEM_PARAMS: [&str; 16] = [
+    "app_id",
+    "method",
+    "format",
+    "charset",
+    "sign_type",
+    "sign",
+    "timestamp",
+    "version",
+    "notify_url",
+    "return_url",
+    "app_auth_token",
+    "auth_token",
+    "biz_content",
+    "encrypt_type",
+    "app_cert_sn",
+    "alipay_root_cert_sn",
+];
 
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     alipay_core::primitives::notification::percent_decode(input).ok()
@@ -181,8 +211,16 @@ pub(crate) fn multipart_boundary(content_type: &str) -> Option<String> {
     content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary=")).map(|b| b.trim_matches('"').to_string())
 }
 
-/// Text parts of a multipart body (file parts are not signed and not needed here).
-pub(crate) fn multipart_text_parts(body: &[u8], boundary: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// One part of a multipart body.
+pub(crate) struct Part {
+    pub(crate) name: Vec<u8>,
+    /// Set for a file part (its `filename`).
+    pub(crate) file_name: Option<String>,
+    pub(crate) content: Vec<u8>,
+}
+
+/// The parts of a multipart body, text and file.
+pub(crate) fn multipart_parts(body: &[u8], boundary: &str) -> Vec<Part> {
     let delimiter = format!("--{boundary}");
     let mut parts = Vec::new();
     let mut rest = body;
@@ -199,21 +237,25 @@ pub(crate) fn multipart_text_parts(body: &[u8], boundary: &str) -> Vec<(Vec<u8>,
         if content.ends_with(b"\r\n") {
             content = &content[..content.len() - 2];
         }
-        if headers.contains("filename=") {
-            continue;
-        }
-        // The name from the Content-Disposition line only (other part headers may follow it).
+        // The names from the Content-Disposition line only (other part headers may follow it).
         let disposition =
             headers.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition:")).unwrap_or_default();
-        let name = disposition
-            .split(';')
-            .find_map(|p| p.trim().strip_prefix("name="))
-            .map(|n| n.trim().trim_matches('"').to_string());
-        if let Some(name) = name {
-            parts.push((name.into_bytes(), content.to_vec()));
+        let attribute = |key: &str| {
+            disposition
+                .split(';')
+                .find_map(|p| p.trim().strip_prefix(key))
+                .map(|n| n.trim().trim_matches('"').to_string())
+        };
+        if let Some(name) = attribute("name=") {
+            parts.push(Part { name: name.into_bytes(), file_name: attribute("filename="), content: content.to_vec() });
         }
     }
     parts
+}
+
+/// Text parts of a multipart body (file parts are not signed).
+pub(crate) fn multipart_text_parts(body: &[u8], boundary: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    multipart_parts(body, boundary).into_iter().filter(|p| p.file_name.is_none()).map(|p| (p.name, p.content)).collect()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -343,6 +385,18 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
         if let Some(result) = crate::lock(&shared.services).handle(method, &biz, &caller, &ledger) {
             return result.map_err(Failure::from);
         }
+    }
+    if crate::catalogue::Catalogue::METHODS.contains(&method) {
+        drop(ledger);
+        // An upload's fields come as text parameters beside the files, not in biz_content.
+        let mut fields = biz.as_object().cloned().unwrap_or_default();
+        if !params.files.is_empty() {
+            for (name, value) in values.iter().filter(|(name, _)| !SYSTEM_PARAMS.contains(&name.as_str())) {
+                fields.insert(name.clone(), value.clone().into());
+            }
+        }
+        let handled = crate::lock(&shared.catalogue).handle(method, &fields, &params.files, now);
+        return handled.unwrap_or_else(|| Ok(Map::new())).map_err(Failure::from);
     }
     let result = match method {
         "alipay.trade.precreate" => ledger.precreate(&biz, notify, now),

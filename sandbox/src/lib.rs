@@ -59,6 +59,7 @@
 
 mod bill;
 mod cashier;
+mod catalogue;
 mod dashboard;
 mod faults;
 mod gateway;
@@ -198,6 +199,8 @@ pub(crate) struct Shared {
     sequence: Mutex<u64>,
     /// Payouts, login, ISV authorisation, royalty, bill links.
     services: Mutex<services::Services>,
+    /// The operations beyond trade served on both protocols (voucher activities, images).
+    catalogue: Mutex<catalogue::Catalogue>,
     /// `http://127.0.0.1:PORT`: where the bill URLs point.
     base_url: String,
     /// Page and wap pay sessions waiting on the cashier, by token.
@@ -402,6 +405,7 @@ impl SandboxBuilder {
             http,
             sequence: Mutex::new(0),
             services: Mutex::new(services::Services::default()),
+            catalogue: Mutex::new(catalogue::Catalogue::default()),
             base_url: format!("http://{addr}"),
             control_token: random_hex(16)?,
             readers: Arc::new(http::Readers::default()),
@@ -1061,6 +1065,12 @@ impl SandboxHandle {
     /// (exchange it with `alipay.open.auth.token.app`).
     pub fn issue_app_auth_code(&self) -> Result<String, SandboxError> {
         crate::lock(&self.shared.services).issue_app_auth_code().map_err(SandboxError::service)
+    }
+
+    /// The size in bytes and the declared type of an image uploaded with
+    /// `ant.merchant.expand.indirect.image.upload`, by the `image_id` it was answered with.
+    pub fn uploaded_image(&self, image_id: &str) -> Option<(usize, String)> {
+        crate::lock(&self.shared.catalogue).image(image_id).map(|(len, kind)| (len, kind.to_string()))
     }
 
     /// The merchant's payout balance (starts at 10 000.00; transfers take from it).

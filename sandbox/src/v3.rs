@@ -32,15 +32,16 @@ fn refuse(status: u16, code: &str, message: impl Into<String>) -> Refusal {
 
 /// Handles one v3 request, faults included.
 pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
-    // The gateway method this path stands for: faults and the request log use its name.
-    let api = request.path.trim_start_matches("/v3/").replace('/', ".");
+    // The gateway method this path stands for (faults and the request log use its name), and
+    // the path parameters it carries.
+    let (api, path_params) = resolve(&request.method, &request.path);
     let fault = crate::lock(&shared.faults).pick(&api);
     crate::record_request(&shared, &format!("v3 {api}"));
     if fault == Some(Fault::ResetBeforeProcessing) {
         return Reply::Reset;
     }
     let encrypted = request.header("alipay-encrypt-type").is_some_and(|t| t.eq_ignore_ascii_case("AES"));
-    let outcome = check_and_run(&shared, &request, &api, encrypted);
+    let outcome = check_and_run(&shared, &request, &api, path_params, encrypted);
     let (status, body) = match outcome {
         Ok((mut node, paid)) => {
             if let Some(trade) = paid {
@@ -81,7 +82,47 @@ pub(crate) async fn handle(shared: Arc<Shared>, request: HttpRequest) -> Reply {
 
 type Ran = (Map<String, Value>, Option<super::ledger::Trade>);
 
-fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: bool) -> Result<Ran, Refusal> {
+/// The operation a request's verb and path stand for, by Alipay's operation table (the one with
+/// the fewest placeholders when several match, so a literal segment wins), and its path
+/// parameters, percent-decoded; a path the table does not list stands for its dotted name.
+fn resolve(verb: &str, path: &str) -> (String, Map<String, Value>) {
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut best: Option<(&alipay_core::v3::V3Operation, Map<String, Value>, usize)> = None;
+    for op in alipay_core::v3::operations().iter().filter(|op| op.http_method.as_str() == verb) {
+        let template: Vec<&str> = op.path.split('/').collect();
+        if template.len() != segments.len() {
+            continue;
+        }
+        let mut params = Map::new();
+        let matched = template.iter().zip(&segments).all(|(want, got)| match want.strip_prefix('{') {
+            Some(name) => {
+                let value = alipay_core::primitives::notification::percent_decode(got.as_bytes())
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok());
+                let found =
+                    value.filter(|v| !v.is_empty()).map(|v| params.insert(name.trim_end_matches('}').into(), v.into()));
+                found.is_some()
+            }
+            None => want == got,
+        });
+        if matched && best.as_ref().is_none_or(|(_, _, placeholders)| params.len() < *placeholders) {
+            let count = params.len();
+            best = Some((op, params, count));
+        }
+    }
+    match best {
+        Some((op, params, _)) => (op.method.to_string(), params),
+        None => (path.trim_start_matches("/v3/").replace('/', "."), Map::new()),
+    }
+}
+
+fn check_and_run(
+    shared: &Shared,
+    request: &HttpRequest,
+    api: &str,
+    path_params: Map<String, Value>,
+    encrypted: bool,
+) -> Result<Ran, Refusal> {
     let method: Method = request.method.parse().map_err(|e: String| refuse(405, "invalid-method", e))?;
     let authorization =
         request.header("authorization").ok_or_else(|| refuse(401, "invalid-auth-token", "缺少 Authorization 头"))?;
@@ -152,6 +193,18 @@ fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: b
         .and_then(Value::as_str)
         .map(|url| NotifyTarget { url: url.to_string(), charset: Charset::Utf8 });
     let now = shared.clock.now();
+    if crate::catalogue::Catalogue::METHODS.contains(&api) {
+        // One object of the operation's fields: the body's, the path's and the query's.
+        let mut fields = biz.as_object().cloned().unwrap_or_default();
+        fields.extend(path_params);
+        for (name, value) in url::form_urlencoded::parse(request.query.as_bytes()) {
+            fields.insert(name.into_owned(), value.into_owned().into());
+        }
+        let files = multipart_files(request)?;
+        let handled = crate::lock(&shared.catalogue).handle(api, &fields, &files, now);
+        let node = handled.unwrap_or_else(|| Ok(Map::new())).map_err(|f| refuse(400, f.sub_code, f.sub_msg))?;
+        return Ok((node, None));
+    }
     let mut ledger = crate::lock(&shared.ledger);
     let business = |e: super::ledger::BizError| refuse(400, e.sub_code, e.sub_msg);
     let mut paid = None;
@@ -173,6 +226,24 @@ fn check_and_run(shared: &Shared, request: &HttpRequest, api: &str, encrypted: b
         _ => return Err(refuse(404, "invalid-method", format!("不存在的接口: {} {}", request.method, request.path))),
     };
     Ok((node.map_err(business)?, paid))
+}
+
+/// The file parts of a multipart request (none for a JSON one).
+fn multipart_files(request: &HttpRequest) -> Result<Vec<crate::catalogue::UploadedFile>, Refusal> {
+    let content_type = request.header("content-type").unwrap_or_default();
+    if !content_type.starts_with("multipart/form-data") {
+        return Ok(Vec::new());
+    }
+    let boundary = super::gateway::multipart_boundary(content_type)
+        .ok_or_else(|| refuse(400, "invalid-parameter", "multipart 缺少 boundary"))?;
+    Ok(super::gateway::multipart_parts(&request.body, &boundary)
+        .into_iter()
+        .filter(|part| part.file_name.is_some())
+        .map(|part| crate::catalogue::UploadedFile {
+            name: String::from_utf8_lossy(&part.name).into_owned(),
+            bytes: part.content,
+        })
+        .collect())
 }
 
 /// The body that is signed: the request body, or the `data` part of a multipart request.

@@ -13,6 +13,8 @@ mod client_wire;
 mod examples_e2e;
 #[cfg(feature = "redis")]
 mod fleet;
+#[cfg(all(feature = "api-alipay-marketing", feature = "api-ant-merchant"))]
+mod generated_apis;
 mod lifecycle;
 #[cfg(feature = "metrics")]
 mod metrics;

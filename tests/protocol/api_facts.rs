@@ -16,12 +16,14 @@ use alipay_sdk::model::trade::*;
 use alipay_sdk::v3::V3Api;
 use serde_json::{Value, json};
 
-struct Facts {
-    operations: HashMap<String, Value>,
+pub(super) struct Facts {
+    pub(super) operations: HashMap<String, Value>,
     models: serde_json::Map<String, Value>,
+    /// The gateway-wide error codes.
+    pub(super) common_error_codes: Vec<String>,
 }
 
-fn facts() -> Facts {
+pub(super) fn facts() -> Facts {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("codegen/alipay-api/v3-api.json");
     let file: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let operations = file["operations"]
@@ -30,17 +32,19 @@ fn facts() -> Facts {
         .iter()
         .map(|op| (op["method"].as_str().unwrap().to_string(), op.clone()))
         .collect();
-    Facts { operations, models: file["models"].as_object().unwrap().clone() }
+    let common_error_codes =
+        file["common_error_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    Facts { operations, models: file["models"].as_object().unwrap().clone(), common_error_codes }
 }
 
 impl Facts {
-    fn fields(&self, model: &str) -> &Vec<Value> {
+    pub(super) fn fields(&self, model: &str) -> &Vec<Value> {
         self.models[model]["fields"].as_array().unwrap_or_else(|| panic!("no model {model}"))
     }
 
     /// A value of `ty` as Alipay sends it: strings that also read as amounts and as dates are
     /// not possible at once, so a string field named like an amount gets an amount.
-    fn sample(&self, name: &str, ty: &Value, depth: usize) -> Value {
+    pub(super) fn sample(&self, name: &str, ty: &Value, depth: usize) -> Value {
         match ty {
             Value::String(scalar) => match scalar.as_str() {
                 "string" if is_amount_name(name) => json!("12.34"),
@@ -68,7 +72,7 @@ impl Facts {
     }
 
     /// Every field of `model`, each with a sample value.
-    fn full(&self, model: &str, depth: usize) -> Value {
+    pub(super) fn full(&self, model: &str, depth: usize) -> Value {
         let mut object = serde_json::Map::new();
         for field in self.fields(model) {
             let name = field["name"].as_str().unwrap();

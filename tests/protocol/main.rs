@@ -8,6 +8,8 @@
 mod common;
 
 mod api_facts;
+#[cfg(feature = "api-all")]
+mod api_models;
 #[cfg(feature = "bill")]
 mod bills;
 mod certificates;
