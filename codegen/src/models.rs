@@ -228,17 +228,9 @@ struct FieldOut {
     skip: bool,
 }
 
-/// What a type is: a request (its fields are all Alipay knows, so nothing unknown to keep)
-/// or a model Alipay sends (unknown fields kept). Both directions are derived for both: a
-/// server playing Alipay's side reads requests, a cache writes answers.
-#[derive(Clone, Copy, PartialEq)]
-enum Direction {
-    Request,
-    Both,
-}
-
-fn write_struct(out: &mut String, name: &str, doc: &str, cfg: &str, fields: &[FieldOut], direction: Direction) {
-    let keep_unknown = direction != Direction::Request;
+/// Writes a model. Every model keeps the fields it does not know in `other_fields`: an answer's
+/// fields newer than this version are not lost, and a request can send fields newer than it.
+fn write_struct(out: &mut String, name: &str, doc: &str, cfg: &str, fields: &[FieldOut]) {
     let has_secret = fields.iter().any(|f| SECRETS.contains(&f.wire.as_str()));
     let derives = "serde::Serialize, serde::Deserialize";
     let debug = if has_secret { "" } else { "Debug, " };
@@ -267,8 +259,8 @@ fn write_struct(out: &mut String, name: &str, doc: &str, cfg: &str, fields: &[Fi
         let ty = if field.optional { format!("Option<{}>", field.ty) } else { field.ty.clone() };
         let _ = writeln!(out, "    pub {}: {ty},", field.rust);
     }
-    if keep_unknown {
-        out.push_str("    /// Fields this version does not know, kept as they came (forward compatible).\n");
+    {
+        out.push_str("    /// Fields this version does not know: kept as they came in an answer, sent as they are\n    /// in a request (forward compatible).\n");
         out.push_str("    #[serde(flatten)]\n");
         let _ = writeln!(out, "    pub {OTHER_FIELDS}: serde_json::Map<String, serde_json::Value>,");
     }
@@ -292,9 +284,7 @@ fn write_struct(out: &mut String, name: &str, doc: &str, cfg: &str, fields: &[Fi
             let _ = writeln!(out, "        s.field({:?}, &self.{});", field.rust, field.rust);
         }
     }
-    if keep_unknown {
-        let _ = writeln!(out, "        s.field({OTHER_FIELDS:?}, &self.{OTHER_FIELDS});");
-    }
+    let _ = writeln!(out, "        s.field({OTHER_FIELDS:?}, &self.{OTHER_FIELDS});");
     out.push_str("        s.finish()\n    }\n}\n\n");
 }
 
@@ -360,8 +350,10 @@ const MOD_DOCS: &str = r#"//! Every operation of Alipay's v3 interface descripti
 //! The types follow the description: every field is an `Option` (it marks none as required;
 //! path parameters it requires are plain values), amounts are [`Amount`](crate::model::Amount)
 //! (never floats; the few money-like fields it types as integers stay `i64` and say so),
-//! integers `i64`, fields a version does not know are kept in `other_fields`, deprecated fields
-//! are `#[deprecated]`. Rust names replace keywords (`type_`), the wire names stay.
+//! integers `i64`, deprecated fields are `#[deprecated]`. Every type has `other_fields`: an
+//! answer keeps there the fields this version does not know, and a request sends what you put
+//! there (a field newer than the description: in `biz_content` or the v3 body, or the query of
+//! a GET or DELETE). Rust names replace keywords (`type_`), the wire names stay.
 //!
 //! Which protocol places a field where: on the gateway, `notify_url`, `return_url`,
 //! `auth_token` and `app_auth_token` are top-level parameters and the rest is `biz_content` (for
@@ -494,7 +486,7 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
     for (model, features) in &users {
         let fields = model_fields(&facts_ref, model)?;
         let doc = format!("/// Alipay's `{model}` (<{DOCS_HOME}>).\n");
-        write_struct(&mut shared, &type_name(model), &doc, &cfg_of(features), &fields, Direction::Both);
+        write_struct(&mut shared, &type_name(model), &doc, &cfg_of(features), &fields);
     }
     files.push(File { name: "shared.rs".into(), text: shared });
     files.push(File { name: "errors.rs".into(), text: common_errors(&strings(&facts["common_error_codes"])) });
@@ -576,23 +568,16 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
                 }
             }
             let doc = format!(
-                "/// `{method}` (`{verb} {path}`): the request. Sent through the gateway (`AlipayApi`) or\n/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<{DOCS_HOME}>).\n"
+                "/// `{method}`: the request.\n///\n/// - v3 (`V3Api`): `{verb} {path}`\n/// - gateway (`AlipayApi`): method `{method}`\n///\n/// Alipay's documentation: <{DOCS_HOME}>.\n"
             );
-            write_struct(&mut out, &name, &doc, "", &fields, Direction::Request);
+            write_struct(&mut out, &name, &doc, "", &fields);
             let response_name = format!("{name}Response");
             let response_ty = match op["response"].as_str() {
                 Some(model) => {
                     let doc = format!(
-                        "/// `{method}` (`{verb} {path}`): the answer (Alipay's `{model}`; the gateway's\n/// node carries `code`, `msg` and the like among the other fields).\n"
+                        "/// `{method}`: the answer (Alipay's `{model}`).\n///\n/// - v3: the body of `{verb} {path}`\n/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)\n///\n/// Alipay's documentation: <{DOCS_HOME}>.\n"
                     );
-                    write_struct(
-                        &mut out,
-                        &response_name,
-                        &doc,
-                        "",
-                        &model_fields(&facts_ref, model)?,
-                        Direction::Both,
-                    );
+                    write_struct(&mut out, &response_name, &doc, "", &model_fields(&facts_ref, model)?);
                     response_name
                 }
                 None => "serde_json::Map<String, serde_json::Value>".to_string(),

@@ -89,7 +89,10 @@ mod inbound;
 mod metrics;
 mod wire;
 
-#[cfg(feature = "api")]
+// Not in the core's own unit-test build: those tests never touch the generated models (the
+// SDK's `tests/protocol/api_models.rs` checks every one), and compiling ~5 MB of models a
+// second time would cost every `cargo test --all-features` a minute.
+#[cfg(all(feature = "api", not(test)))]
 #[cfg_attr(docsrs, doc(cfg(feature = "api")))]
 pub mod api;
 #[cfg(feature = "bill")]

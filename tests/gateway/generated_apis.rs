@@ -103,6 +103,7 @@ async fn an_image_uploads_over_both_protocols_as_multipart() {
     let upload = AntMerchantExpandIndirectImageUpload {
         image_type: Some("png".into()),
         image_content: Some(Upload::new("shop.png", png.clone())),
+        ..Default::default()
     };
     // The gateway: image_type a signed text parameter beside the file part.
     let over_gateway = client.call(&upload).await.unwrap().into_inner();
@@ -115,7 +116,7 @@ async fn an_image_uploads_over_both_protocols_as_multipart() {
     assert_eq!(sandbox.uploaded_image(&id_v3), Some((png.len(), "png".to_string())));
 
     // Without the file, or with a type the sandbox does not take: the operation's typed codes.
-    let no_file = AntMerchantExpandIndirectImageUpload { image_type: Some("png".into()), image_content: None };
+    let no_file = AntMerchantExpandIndirectImageUpload { image_type: Some("png".into()), ..Default::default() };
     let refused = client.call_v3(&no_file).await.unwrap_err();
     assert_eq!(
         AntMerchantExpandIndirectImageUploadErrorCode::from(v3_code(&refused).as_str()),

@@ -3,7 +3,8 @@
 //! documented field reads and writes back unchanged (so each field has its wire name and a type
 //! that holds the documented value); on the gateway each field goes into `biz_content`, the
 //! top-level parameters or (for an upload) the text parameters, and file parts are sent; on v3
-//! the verb, the filled path, the query and the body are each where the facts say; the answer
+//! the verb, the filled path, the query and the body are each where the facts say; a field newer
+//! than the description, set in `other_fields`, is sent too; the answer
 //! type reads Alipay's full documented answer with nothing left over and keeps a field it does
 //! not know; every documented error code is its own variant.
 
@@ -61,6 +62,9 @@ where
     let written = serde_json::to_value(&value).map_err(|e| format!("request: {e}"))?;
     if written != Value::Object(sent.clone()) {
         return Err(format!("the request does not write back what it read:\n{written:#}\n{:#}", Value::Object(sent)));
+    }
+    if format!("{value:?}").contains("other_fields: {\"") {
+        return Err(format!("request: a documented field was not typed: {value:?}"));
     }
     let files = names(&op["files"]);
     // File parts are not JSON: set through the type's public `Upload` fields.
@@ -135,6 +139,23 @@ where
         if signed.body().is_empty() { Value::Object(Map::new()) } else { serde_json::from_str(signed.body()).unwrap() };
     if body != Value::Object(expected_body) {
         return Err(format!("v3: body {body:#}"));
+    }
+
+    // A field newer than the description, set by hand, is sent where a field of its kind goes.
+    let mut newer = sent.clone();
+    newer.insert("a_field_added_later".into(), json!("x"));
+    let newer: A = serde_json::from_value(Value::Object(newer)).map_err(|e| format!("request: {e}"))?;
+    let gateway = config.sign_request(&newer.to_request()).map_err(|e| format!("gateway: {e}"))?;
+    let sent_on_gateway = gateway.all_params().any(|(name, value)| {
+        (name == "a_field_added_later" && value == "x")
+            || (name == "biz_content"
+                && serde_json::from_str::<Value>(value).is_ok_and(|b| b["a_field_added_later"] == "x"))
+    });
+    let v3 = config.sign_v3(&newer.to_v3_request()).map_err(|e| format!("v3: {e}"))?;
+    let sent_on_v3 = v3.uri().contains("a_field_added_later=x")
+        || serde_json::from_str::<Value>(v3.body()).is_ok_and(|b| b["a_field_added_later"] == "x");
+    if !sent_on_gateway || !sent_on_v3 {
+        return Err(format!("a newer field was not sent: gateway {sent_on_gateway}, v3 {sent_on_v3}"));
     }
 
     // The answer.

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alios.open.auto.info.query` (`GET /v3/alios/open/auto/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alios.open.auto.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alios/open/auto/info/query`
+/// - gateway (`AlipayApi`): method `alios.open.auto.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AliosOpenAutoInfoQuery {
     /// `auth_token` (query parameter)
@@ -27,6 +31,10 @@ pub struct AliosOpenAutoInfoQuery {
     /// `device_token` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AliosOpenAutoInfoQuery {
@@ -37,12 +45,17 @@ impl std::fmt::Debug for AliosOpenAutoInfoQuery {
         s.field("user_id", &self.user_id);
         s.field("open_id", &self.open_id);
         s.field("device_token", &self.device_token);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alios.open.auto.info.query` (`GET /v3/alios/open/auto/info/query`): the answer (Alipay's `AliosOpenAutoInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alios.open.auto.info.query`: the answer (Alipay's `AliosOpenAutoInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alios/open/auto/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AliosOpenAutoInfoQueryResponse {
     /// `engine_no`
@@ -60,7 +73,8 @@ pub struct AliosOpenAutoInfoQueryResponse {
     /// `vin`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vin: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.boss.fnc.invoice.apply` (`POST /v3/alipay/boss/fnc/invoice/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.invoice.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/boss/fnc/invoice/apply`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.invoice.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoiceApply {
     /// `biz_id`
@@ -39,16 +43,25 @@ pub struct AlipayBossFncInvoiceApply {
     /// `out_biz_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.boss.fnc.invoice.apply` (`POST /v3/alipay/boss/fnc/invoice/apply`): the answer (Alipay's `AlipayBossFncInvoiceApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.boss.fnc.invoice.apply`: the answer (Alipay's `AlipayBossFncInvoiceApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/boss/fnc/invoice/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoiceApplyResponse {
     /// `result_set`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_set: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -121,8 +134,12 @@ impl Operation for AlipayBossFncInvoiceApply {
     type ErrorCode = AlipayBossFncInvoiceApplyErrorCode;
 }
 
-/// `alipay.boss.fnc.invoice.batchquery` (`POST /v3/alipay/boss/fnc/invoice/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.invoice.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/boss/fnc/invoice/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.invoice.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoiceBatchquery {
     /// `apply_order_id`
@@ -200,10 +217,18 @@ pub struct AlipayBossFncInvoiceBatchquery {
     /// `tracking_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.boss.fnc.invoice.batchquery` (`POST /v3/alipay/boss/fnc/invoice/batchquery`): the answer (Alipay's `AlipayBossFncInvoiceBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.boss.fnc.invoice.batchquery`: the answer (Alipay's `AlipayBossFncInvoiceBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/boss/fnc/invoice/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoiceBatchqueryResponse {
     /// `amt`
@@ -224,7 +249,8 @@ pub struct AlipayBossFncInvoiceBatchqueryResponse {
     /// `total_pages`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_pages: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -297,23 +323,36 @@ impl Operation for AlipayBossFncInvoiceBatchquery {
     type ErrorCode = AlipayBossFncInvoiceBatchqueryErrorCode;
 }
 
-/// `alipay.boss.fnc.invoice.query` (`GET /v3/alipay/boss/fnc/invoice/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.invoice.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/boss/fnc/invoice/query`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.invoice.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoiceQuery {
     /// `invoice_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.boss.fnc.invoice.query` (`GET /v3/alipay/boss/fnc/invoice/query`): the answer (Alipay's `AlipayBossFncInvoiceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.boss.fnc.invoice.query`: the answer (Alipay's `AlipayBossFncInvoiceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/boss/fnc/invoice/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoiceQueryResponse {
     /// `result_set`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_set: Option<super::shared::ArInvoiceOpenApiResponse>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -382,8 +421,12 @@ impl Operation for AlipayBossFncInvoiceQuery {
     type ErrorCode = AlipayBossFncInvoiceQueryErrorCode;
 }
 
-/// `alipay.boss.fnc.invoicereceipt.batchquery` (`POST /v3/alipay/boss/fnc/invoicereceipt/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.invoicereceipt.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/boss/fnc/invoicereceipt/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.invoicereceipt.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoicereceiptBatchquery {
     /// `bill_nos`
@@ -392,10 +435,18 @@ pub struct AlipayBossFncInvoicereceiptBatchquery {
     /// `out_biz_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.boss.fnc.invoicereceipt.batchquery` (`POST /v3/alipay/boss/fnc/invoicereceipt/batchquery`): the answer (Alipay's `AlipayBossFncInvoicereceiptBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.boss.fnc.invoicereceipt.batchquery`: the answer (Alipay's `AlipayBossFncInvoicereceiptBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/boss/fnc/invoicereceipt/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoicereceiptBatchqueryResponse {
     /// `result_set`
@@ -410,7 +461,8 @@ pub struct AlipayBossFncInvoicereceiptBatchqueryResponse {
     /// `total_link_invoice_amt`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_link_invoice_amt: Option<super::shared::MultiCurrencyMoneyOpenApi>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -479,8 +531,12 @@ impl Operation for AlipayBossFncInvoicereceiptBatchquery {
     type ErrorCode = AlipayBossFncInvoicereceiptBatchqueryErrorCode;
 }
 
-/// `alipay.boss.fnc.invoicereceipt.create` (`POST /v3/alipay/boss/fnc/invoicereceipt/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.invoicereceipt.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/boss/fnc/invoicereceipt/create`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.invoicereceipt.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncInvoicereceiptCreate {
     /// `event_code`
@@ -498,6 +554,10 @@ pub struct AlipayBossFncInvoicereceiptCreate {
     /// `out_biz_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.boss.fnc.invoicereceipt.create`.
@@ -568,8 +628,12 @@ impl Operation for AlipayBossFncInvoicereceiptCreate {
     type ErrorCode = AlipayBossFncInvoicereceiptCreateErrorCode;
 }
 
-/// `alipay.boss.fnc.userinvoiceinfo.create` (`POST /v3/alipay/boss/fnc/userinvoiceinfo/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.userinvoiceinfo.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/boss/fnc/userinvoiceinfo/create`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.userinvoiceinfo.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncUserinvoiceinfoCreate {
     /// `accept_electronic`
@@ -638,16 +702,25 @@ pub struct AlipayBossFncUserinvoiceinfoCreate {
     /// `user_mail_info_order_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_mail_info_order_list: Option<Vec<super::shared::UserMailInfoOrder>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.boss.fnc.userinvoiceinfo.create` (`POST /v3/alipay/boss/fnc/userinvoiceinfo/create`): the answer (Alipay's `AlipayBossFncUserinvoiceinfoCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.boss.fnc.userinvoiceinfo.create`: the answer (Alipay's `AlipayBossFncUserinvoiceinfoCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/boss/fnc/userinvoiceinfo/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncUserinvoiceinfoCreateResponse {
     /// `result_set`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_set: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -720,8 +793,12 @@ impl Operation for AlipayBossFncUserinvoiceinfoCreate {
     type ErrorCode = AlipayBossFncUserinvoiceinfoCreateErrorCode;
 }
 
-/// `alipay.boss.fnc.userinvoiceinfo.modify` (`POST /v3/alipay/boss/fnc/userinvoiceinfo/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.userinvoiceinfo.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/boss/fnc/userinvoiceinfo/modify`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.userinvoiceinfo.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncUserinvoiceinfoModify {
     /// `accept_electronic`
@@ -784,6 +861,10 @@ pub struct AlipayBossFncUserinvoiceinfoModify {
     /// `user_mail_info_order_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_mail_info_order_list: Option<Vec<super::shared::UserMailInfoOrder>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.boss.fnc.userinvoiceinfo.modify`.
@@ -854,23 +935,36 @@ impl Operation for AlipayBossFncUserinvoiceinfoModify {
     type ErrorCode = AlipayBossFncUserinvoiceinfoModifyErrorCode;
 }
 
-/// `alipay.boss.fnc.userinvoiceinfo.query` (`GET /v3/alipay/boss/fnc/userinvoiceinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.boss.fnc.userinvoiceinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/boss/fnc/userinvoiceinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.boss.fnc.userinvoiceinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncUserinvoiceinfoQuery {
     /// `pid` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.boss.fnc.userinvoiceinfo.query` (`GET /v3/alipay/boss/fnc/userinvoiceinfo/query`): the answer (Alipay's `AlipayBossFncUserinvoiceinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.boss.fnc.userinvoiceinfo.query`: the answer (Alipay's `AlipayBossFncUserinvoiceinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/boss/fnc/userinvoiceinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayBossFncUserinvoiceinfoQueryResponse {
     /// `result_set`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_set: Option<super::shared::UserInvoiceInfoOpenApiResponse>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,23 +11,36 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.commerce.cityfacilitator.station.query` (`GET /v3/alipay/commerce/cityfacilitator/station/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.cityfacilitator.station.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/cityfacilitator/station/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.cityfacilitator.station.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorStationQuery {
     /// `city_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.cityfacilitator.station.query` (`GET /v3/alipay/commerce/cityfacilitator/station/query`): the answer (Alipay's `AlipayCommerceCityfacilitatorStationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.cityfacilitator.station.query`: the answer (Alipay's `AlipayCommerceCityfacilitatorStationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/cityfacilitator/station/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorStationQueryResponse {
     /// `support_starts`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_starts: Option<Vec<super::shared::StationDetailInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -100,8 +113,12 @@ impl Operation for AlipayCommerceCityfacilitatorStationQuery {
     type ErrorCode = AlipayCommerceCityfacilitatorStationQueryErrorCode;
 }
 
-/// `alipay.commerce.cityfacilitator.voucher.batchquery` (`POST /v3/alipay/commerce/cityfacilitator/voucher/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.cityfacilitator.voucher.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/cityfacilitator/voucher/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.commerce.cityfacilitator.voucher.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorVoucherBatchquery {
     /// `city_code`
@@ -110,16 +127,25 @@ pub struct AlipayCommerceCityfacilitatorVoucherBatchquery {
     /// `trade_nos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_nos: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.cityfacilitator.voucher.batchquery` (`POST /v3/alipay/commerce/cityfacilitator/voucher/batchquery`): the answer (Alipay's `AlipayCommerceCityfacilitatorVoucherBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.cityfacilitator.voucher.batchquery`: the answer (Alipay's `AlipayCommerceCityfacilitatorVoucherBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/cityfacilitator/voucher/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorVoucherBatchqueryResponse {
     /// `tickets`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tickets: Option<Vec<super::shared::TicketDetailInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -192,8 +218,12 @@ impl Operation for AlipayCommerceCityfacilitatorVoucherBatchquery {
     type ErrorCode = AlipayCommerceCityfacilitatorVoucherBatchqueryErrorCode;
 }
 
-/// `alipay.commerce.cityfacilitator.voucher.generate` (`POST /v3/alipay/commerce/cityfacilitator/voucher/generate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.cityfacilitator.voucher.generate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/cityfacilitator/voucher/generate`
+/// - gateway (`AlipayApi`): method `alipay.commerce.cityfacilitator.voucher.generate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorVoucherGenerate {
     /// `city_code`
@@ -220,10 +250,18 @@ pub struct AlipayCommerceCityfacilitatorVoucherGenerate {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.cityfacilitator.voucher.generate` (`POST /v3/alipay/commerce/cityfacilitator/voucher/generate`): the answer (Alipay's `AlipayCommerceCityfacilitatorVoucherGenerateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.cityfacilitator.voucher.generate`: the answer (Alipay's `AlipayCommerceCityfacilitatorVoucherGenerateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/cityfacilitator/voucher/generate`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorVoucherGenerateResponse {
     /// `expired_date`
@@ -235,7 +273,8 @@ pub struct AlipayCommerceCityfacilitatorVoucherGenerateResponse {
     /// `ticket_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -312,8 +351,12 @@ impl Operation for AlipayCommerceCityfacilitatorVoucherGenerate {
     type ErrorCode = AlipayCommerceCityfacilitatorVoucherGenerateErrorCode;
 }
 
-/// `alipay.commerce.cityfacilitator.voucher.refund` (`POST /v3/alipay/commerce/cityfacilitator/voucher/refund`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.cityfacilitator.voucher.refund`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/cityfacilitator/voucher/refund`
+/// - gateway (`AlipayApi`): method `alipay.commerce.cityfacilitator.voucher.refund`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceCityfacilitatorVoucherRefund {
     /// `city_code`
@@ -322,6 +365,10 @@ pub struct AlipayCommerceCityfacilitatorVoucherRefund {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.cityfacilitator.voucher.refund`.
@@ -392,8 +439,12 @@ impl Operation for AlipayCommerceCityfacilitatorVoucherRefund {
     type ErrorCode = AlipayCommerceCityfacilitatorVoucherRefundErrorCode;
 }
 
-/// `alipay.commerce.ec.balance.downloadurl.query` (`GET /v3/alipay/commerce/ec/balance/downloadurl/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.balance.downloadurl.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/balance/downloadurl/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.balance.downloadurl.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcBalanceDownloadurlQuery {
     /// `enterprise_id` (query parameter)
@@ -411,16 +462,25 @@ pub struct AlipayCommerceEcBalanceDownloadurlQuery {
     /// `bill_date` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bill_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.balance.downloadurl.query` (`GET /v3/alipay/commerce/ec/balance/downloadurl/query`): the answer (Alipay's `AlipayCommerceEcBalanceDownloadurlQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.balance.downloadurl.query`: the answer (Alipay's `AlipayCommerceEcBalanceDownloadurlQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/balance/downloadurl/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcBalanceDownloadurlQueryResponse {
     /// `bill_download_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bill_download_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -505,8 +565,12 @@ impl Operation for AlipayCommerceEcBalanceDownloadurlQuery {
     type ErrorCode = AlipayCommerceEcBalanceDownloadurlQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.balance.period.modify` (`POST /v3/alipay/commerce/ec/balance/period/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.balance.period.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/balance/period/modify`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.balance.period.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcBalancePeriodModify {
     /// `account_id`
@@ -521,16 +585,25 @@ pub struct AlipayCommerceEcBalancePeriodModify {
     /// `enterprise_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.balance.period.modify` (`POST /v3/alipay/commerce/ec/balance/period/modify`): the answer (Alipay's `AlipayCommerceEcBalancePeriodModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.balance.period.modify`: the answer (Alipay's `AlipayCommerceEcBalancePeriodModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/balance/period/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcBalancePeriodModifyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -611,8 +684,12 @@ impl Operation for AlipayCommerceEcBalancePeriodModify {
     type ErrorCode = AlipayCommerceEcBalancePeriodModifyErrorCode;
 }
 
-/// `alipay.commerce.ec.consume.detail.query` (`POST /v3/alipay/commerce/ec/consume/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.consume.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/consume/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.consume.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcConsumeDetailQuery {
     /// `account_id`
@@ -632,10 +709,18 @@ pub struct AlipayCommerceEcConsumeDetailQuery {
     /// `query_options`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_options: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.consume.detail.query` (`POST /v3/alipay/commerce/ec/consume/detail/query`): the answer (Alipay's `AlipayCommerceEcConsumeDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.consume.detail.query`: the answer (Alipay's `AlipayCommerceEcConsumeDetailQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/consume/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcConsumeDetailQueryResponse {
     /// `consume_info`
@@ -650,7 +735,8 @@ pub struct AlipayCommerceEcConsumeDetailQueryResponse {
     /// `related_voucher_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_voucher_list: Option<Vec<super::shared::EcVoucherInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -727,8 +813,12 @@ impl Operation for AlipayCommerceEcConsumeDetailQuery {
     type ErrorCode = AlipayCommerceEcConsumeDetailQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.department.create` (`POST /v3/alipay/commerce/ec/department`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.department.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/department`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.department.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentCreate {
     /// `department_code`
@@ -743,16 +833,25 @@ pub struct AlipayCommerceEcDepartmentCreate {
     /// `parent_department_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_department_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.department.create` (`POST /v3/alipay/commerce/ec/department`): the answer (Alipay's `AlipayCommerceEcDepartmentCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.department.create`: the answer (Alipay's `AlipayCommerceEcDepartmentCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/department`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentCreateResponse {
     /// `department_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -861,8 +960,12 @@ impl Operation for AlipayCommerceEcDepartmentCreate {
     type ErrorCode = AlipayCommerceEcDepartmentCreateErrorCode;
 }
 
-/// `alipay.commerce.ec.department.delete` (`POST /v3/alipay/commerce/ec/department/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.department.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/department/delete`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.department.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentDelete {
     /// `department_id`
@@ -871,6 +974,10 @@ pub struct AlipayCommerceEcDepartmentDelete {
     /// `enterprise_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.ec.department.delete`.
@@ -961,8 +1068,12 @@ impl Operation for AlipayCommerceEcDepartmentDelete {
     type ErrorCode = AlipayCommerceEcDepartmentDeleteErrorCode;
 }
 
-/// `alipay.commerce.ec.department.info.modify` (`PUT /v3/alipay/commerce/ec/department`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.department.info.modify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/commerce/ec/department`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.department.info.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentInfoModify {
     /// `department_code`
@@ -980,6 +1091,10 @@ pub struct AlipayCommerceEcDepartmentInfoModify {
     /// `parent_department_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_department_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.ec.department.info.modify`.
@@ -1098,8 +1213,12 @@ impl Operation for AlipayCommerceEcDepartmentInfoModify {
     type ErrorCode = AlipayCommerceEcDepartmentInfoModifyErrorCode;
 }
 
-/// `alipay.commerce.ec.department.info.query` (`GET /v3/alipay/commerce/ec/department/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.department.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/department/info/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.department.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentInfoQuery {
     /// `enterprise_id` (query parameter)
@@ -1108,16 +1227,25 @@ pub struct AlipayCommerceEcDepartmentInfoQuery {
     /// `department_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.department.info.query` (`GET /v3/alipay/commerce/ec/department/info/query`): the answer (Alipay's `AlipayCommerceEcDepartmentInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.department.info.query`: the answer (Alipay's `AlipayCommerceEcDepartmentInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/department/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentInfoQueryResponse {
     /// `department_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_info: Option<super::shared::DepartmentInfoDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1198,8 +1326,12 @@ impl Operation for AlipayCommerceEcDepartmentInfoQuery {
     type ErrorCode = AlipayCommerceEcDepartmentInfoQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.department.sublist.query` (`GET /v3/alipay/commerce/ec/department/sublist/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.department.sublist.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/department/sublist/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.department.sublist.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentSublistQuery {
     /// `enterprise_id` (query parameter)
@@ -1208,16 +1340,25 @@ pub struct AlipayCommerceEcDepartmentSublistQuery {
     /// `department_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.department.sublist.query` (`GET /v3/alipay/commerce/ec/department/sublist/query`): the answer (Alipay's `AlipayCommerceEcDepartmentSublistQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.department.sublist.query`: the answer (Alipay's `AlipayCommerceEcDepartmentSublistQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/department/sublist/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcDepartmentSublistQueryResponse {
     /// `department_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_id_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1306,8 +1447,12 @@ impl Operation for AlipayCommerceEcDepartmentSublistQuery {
     type ErrorCode = AlipayCommerceEcDepartmentSublistQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.add` (`POST /v3/alipay/commerce/ec/employee/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/employee/add`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeAdd {
     /// `accounting_entity_ids`
@@ -1384,10 +1529,18 @@ pub struct AlipayCommerceEcEmployeeAdd {
     /// `withholding_sign_str`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withholding_sign_str: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.add` (`POST /v3/alipay/commerce/ec/employee/add`): the answer (Alipay's `AlipayCommerceEcEmployeeAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.add`: the answer (Alipay's `AlipayCommerceEcEmployeeAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/employee/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeAddResponse {
     /// `employee_id`
@@ -1402,7 +1555,8 @@ pub struct AlipayCommerceEcEmployeeAddResponse {
     /// `sign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1627,8 +1781,12 @@ impl Operation for AlipayCommerceEcEmployeeAdd {
     type ErrorCode = AlipayCommerceEcEmployeeAddErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.delete` (`POST /v3/alipay/commerce/ec/employee/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/employee/delete`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeDelete {
     /// `employee_id`
@@ -1637,6 +1795,10 @@ pub struct AlipayCommerceEcEmployeeDelete {
     /// `enterprise_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.ec.employee.delete`.
@@ -1727,8 +1889,12 @@ impl Operation for AlipayCommerceEcEmployeeDelete {
     type ErrorCode = AlipayCommerceEcEmployeeDeleteErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.idlist.query` (`GET /v3/alipay/commerce/ec/employee/idlist/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.idlist.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/employee/idlist/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.idlist.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeIdlistQuery {
     /// `enterprise_id` (query parameter)
@@ -1743,10 +1909,18 @@ pub struct AlipayCommerceEcEmployeeIdlistQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.idlist.query` (`GET /v3/alipay/commerce/ec/employee/idlist/query`): the answer (Alipay's `AlipayCommerceEcEmployeeIdlistQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.idlist.query`: the answer (Alipay's `AlipayCommerceEcEmployeeIdlistQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/employee/idlist/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeIdlistQueryResponse {
     /// `current_page`
@@ -1761,7 +1935,8 @@ pub struct AlipayCommerceEcEmployeeIdlistQueryResponse {
     /// `total_pages`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_pages: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1842,8 +2017,12 @@ impl Operation for AlipayCommerceEcEmployeeIdlistQuery {
     type ErrorCode = AlipayCommerceEcEmployeeIdlistQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.info.modify` (`PUT /v3/alipay/commerce/ec/employee/info`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.info.modify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/commerce/ec/employee/info`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.info.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeInfoModify {
     /// `accounting_entity_ids`
@@ -1879,16 +2058,25 @@ pub struct AlipayCommerceEcEmployeeInfoModify {
     /// `role_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.info.modify` (`PUT /v3/alipay/commerce/ec/employee/info`): the answer (Alipay's `AlipayCommerceEcEmployeeInfoModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.info.modify`: the answer (Alipay's `AlipayCommerceEcEmployeeInfoModifyResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/commerce/ec/employee/info`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeInfoModifyResponse {
     /// `employee_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2001,8 +2189,12 @@ impl Operation for AlipayCommerceEcEmployeeInfoModify {
     type ErrorCode = AlipayCommerceEcEmployeeInfoModifyErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.info.query` (`GET /v3/alipay/commerce/ec/employee/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/employee/info/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeInfoQuery {
     /// `enterprise_id` (query parameter)
@@ -2032,16 +2224,25 @@ pub struct AlipayCommerceEcEmployeeInfoQuery {
     /// `employee_email` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_email: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.info.query` (`GET /v3/alipay/commerce/ec/employee/info/query`): the answer (Alipay's `AlipayCommerceEcEmployeeInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.info.query`: the answer (Alipay's `AlipayCommerceEcEmployeeInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/employee/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeInfoQueryResponse {
     /// `employee_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_info: Option<super::shared::EmployeeInfoDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2130,8 +2331,12 @@ impl Operation for AlipayCommerceEcEmployeeInfoQuery {
     type ErrorCode = AlipayCommerceEcEmployeeInfoQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.invite.query` (`GET /v3/alipay/commerce/ec/employee/invite`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.invite.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/employee/invite`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.invite.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeInviteQuery {
     /// `enterprise_id` (query parameter)
@@ -2149,10 +2354,18 @@ pub struct AlipayCommerceEcEmployeeInviteQuery {
     /// `create_share_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_share_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.invite.query` (`GET /v3/alipay/commerce/ec/employee/invite`): the answer (Alipay's `AlipayCommerceEcEmployeeInviteQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.invite.query`: the answer (Alipay's `AlipayCommerceEcEmployeeInviteQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/employee/invite`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeInviteQueryResponse {
     /// `enterprise_id`
@@ -2167,7 +2380,8 @@ pub struct AlipayCommerceEcEmployeeInviteQueryResponse {
     /// `sign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2252,23 +2466,36 @@ impl Operation for AlipayCommerceEcEmployeeInviteQuery {
     type ErrorCode = AlipayCommerceEcEmployeeInviteQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.title.create` (`POST /v3/alipay/commerce/ec/employee/title`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.title.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/employee/title`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.title.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeTitleCreate {
     /// `employee_title_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_title_list: Option<Vec<super::shared::EmployeeTitleDTO>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.title.create` (`POST /v3/alipay/commerce/ec/employee/title`): the answer (Alipay's `AlipayCommerceEcEmployeeTitleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.title.create`: the answer (Alipay's `AlipayCommerceEcEmployeeTitleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/employee/title`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeTitleCreateResponse {
     /// `title_failed_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_failed_list: Option<super::shared::EcEmployeeTitleFailed>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2361,23 +2588,36 @@ impl Operation for AlipayCommerceEcEmployeeTitleCreate {
     type ErrorCode = AlipayCommerceEcEmployeeTitleCreateErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.title.delete` (`POST /v3/alipay/commerce/ec/employee/title/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.title.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/employee/title/delete`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.title.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeTitleDelete {
     /// `employee_title_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_title_list: Option<Vec<super::shared::EmployeeTitleDTO>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.employee.title.delete` (`POST /v3/alipay/commerce/ec/employee/title/delete`): the answer (Alipay's `AlipayCommerceEcEmployeeTitleDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.employee.title.delete`: the answer (Alipay's `AlipayCommerceEcEmployeeTitleDeleteResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/employee/title/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeTitleDeleteResponse {
     /// `ec_employee_title_failed_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ec_employee_title_failed_list: Option<super::shared::EcEmployeeTitleFailed>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2470,8 +2710,12 @@ impl Operation for AlipayCommerceEcEmployeeTitleDelete {
     type ErrorCode = AlipayCommerceEcEmployeeTitleDeleteErrorCode;
 }
 
-/// `alipay.commerce.ec.employee.title.modify` (`PUT /v3/alipay/commerce/ec/employee/title`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.employee.title.modify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/commerce/ec/employee/title`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.employee.title.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEmployeeTitleModify {
     /// `account_id`
@@ -2505,6 +2749,10 @@ pub struct AlipayCommerceEcEmployeeTitleModify {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.ec.employee.title.modify`.
@@ -2583,8 +2831,12 @@ impl Operation for AlipayCommerceEcEmployeeTitleModify {
     type ErrorCode = AlipayCommerceEcEmployeeTitleModifyErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.address.add` (`POST /v3/alipay/commerce/ec/enterprise/address`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.address.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/enterprise/address`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.address.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAddressAdd {
     /// `account_id`
@@ -2620,16 +2872,25 @@ pub struct AlipayCommerceEcEnterpriseAddressAdd {
     /// `poi_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poi_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.address.add` (`POST /v3/alipay/commerce/ec/enterprise/address`): the answer (Alipay's `AlipayCommerceEcEnterpriseAddressAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.address.add`: the answer (Alipay's `AlipayCommerceEcEnterpriseAddressAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/enterprise/address`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAddressAddResponse {
     /// `address_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2714,8 +2975,12 @@ impl Operation for AlipayCommerceEcEnterpriseAddressAdd {
     type ErrorCode = AlipayCommerceEcEnterpriseAddressAddErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.address.modify` (`PUT /v3/alipay/commerce/ec/enterprise/address`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.address.modify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/commerce/ec/enterprise/address`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.address.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAddressModify {
     /// `account_id`
@@ -2757,16 +3022,25 @@ pub struct AlipayCommerceEcEnterpriseAddressModify {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.address.modify` (`PUT /v3/alipay/commerce/ec/enterprise/address`): the answer (Alipay's `AlipayCommerceEcEnterpriseAddressModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.address.modify`: the answer (Alipay's `AlipayCommerceEcEnterpriseAddressModifyResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/commerce/ec/enterprise/address`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAddressModifyResponse {
     /// `address_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2863,8 +3137,12 @@ impl Operation for AlipayCommerceEcEnterpriseAddressModify {
     type ErrorCode = AlipayCommerceEcEnterpriseAddressModifyErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.address.query` (`GET /v3/alipay/commerce/ec/enterprise/address`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.address.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/enterprise/address`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.address.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAddressQuery {
     /// `enterprise_id` (query parameter)
@@ -2888,10 +3166,18 @@ pub struct AlipayCommerceEcEnterpriseAddressQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.address.query` (`GET /v3/alipay/commerce/ec/enterprise/address`): the answer (Alipay's `AlipayCommerceEcEnterpriseAddressQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.address.query`: the answer (Alipay's `AlipayCommerceEcEnterpriseAddressQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/enterprise/address`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAddressQueryResponse {
     /// `current_page`
@@ -2906,7 +3192,8 @@ pub struct AlipayCommerceEcEnterpriseAddressQueryResponse {
     /// `total_pages`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_pages: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2995,8 +3282,12 @@ impl Operation for AlipayCommerceEcEnterpriseAddressQuery {
     type ErrorCode = AlipayCommerceEcEnterpriseAddressQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.agreement.query` (`GET /v3/alipay/commerce/ec/enterprise/agreement`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.agreement.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/enterprise/agreement`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.agreement.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAgreementQuery {
     /// `enterprise_id` (query parameter)
@@ -3005,16 +3296,25 @@ pub struct AlipayCommerceEcEnterpriseAgreementQuery {
     /// `account_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.agreement.query` (`GET /v3/alipay/commerce/ec/enterprise/agreement`): the answer (Alipay's `AlipayCommerceEcEnterpriseAgreementQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.agreement.query`: the answer (Alipay's `AlipayCommerceEcEnterpriseAgreementQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/enterprise/agreement`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseAgreementQueryResponse {
     /// `enterprise_agreement_dto`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_agreement_dto: Option<super::shared::EnterpriseAgreementDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3091,8 +3391,12 @@ impl Operation for AlipayCommerceEcEnterpriseAgreementQuery {
     type ErrorCode = AlipayCommerceEcEnterpriseAgreementQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.create` (`POST /v3/alipay/commerce/ec/enterprise/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/enterprise/create`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseCreate {
     /// `biz_scene`
@@ -3135,10 +3439,18 @@ pub struct AlipayCommerceEcEnterpriseCreate {
     #[deprecated = "deprecated in Alipay's interface description"]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_terminal: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.create` (`POST /v3/alipay/commerce/ec/enterprise/create`): the answer (Alipay's `AlipayCommerceEcEnterpriseCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.create`: the answer (Alipay's `AlipayCommerceEcEnterpriseCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/enterprise/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseCreateResponse {
     /// `enterprise_id`
@@ -3153,7 +3465,8 @@ pub struct AlipayCommerceEcEnterpriseCreateResponse {
     /// `sign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3282,24 +3595,37 @@ impl Operation for AlipayCommerceEcEnterpriseCreate {
     type ErrorCode = AlipayCommerceEcEnterpriseCreateErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.delete` (`POST /v3/alipay/commerce/ec/enterprise/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/ec/enterprise/delete`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseDelete {
     /// `enterprise_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.delete` (`POST /v3/alipay/commerce/ec/enterprise/delete`): the answer (Alipay's `AlipayCommerceEcEnterpriseDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.delete`: the answer (Alipay's `AlipayCommerceEcEnterpriseDeleteResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/ec/enterprise/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseDeleteResponse {
     /// `enterprise_id`
     #[deprecated = "deprecated in Alipay's interface description"]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3384,8 +3710,12 @@ impl Operation for AlipayCommerceEcEnterpriseDelete {
     type ErrorCode = AlipayCommerceEcEnterpriseDeleteErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.info.modify` (`PUT /v3/alipay/commerce/ec/enterprise`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.info.modify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/commerce/ec/enterprise`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.info.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseInfoModify {
     /// `enterprise_alias`
@@ -3397,6 +3727,10 @@ pub struct AlipayCommerceEcEnterpriseInfoModify {
     /// `enterprise_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.ec.enterprise.info.modify`.
@@ -3479,8 +3813,12 @@ impl Operation for AlipayCommerceEcEnterpriseInfoModify {
     type ErrorCode = AlipayCommerceEcEnterpriseInfoModifyErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.info.query` (`GET /v3/alipay/commerce/ec/enterprise/info`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/enterprise/info`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseInfoQuery {
     /// `enterprise_id` (query parameter)
@@ -3489,16 +3827,25 @@ pub struct AlipayCommerceEcEnterpriseInfoQuery {
     /// `out_biz_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.info.query` (`GET /v3/alipay/commerce/ec/enterprise/info`): the answer (Alipay's `AlipayCommerceEcEnterpriseInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.info.query`: the answer (Alipay's `AlipayCommerceEcEnterpriseInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/enterprise/info`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseInfoQueryResponse {
     /// `enterprise_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_info: Option<super::shared::EnterpriseInfoDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3575,8 +3922,12 @@ impl Operation for AlipayCommerceEcEnterpriseInfoQuery {
     type ErrorCode = AlipayCommerceEcEnterpriseInfoQueryErrorCode;
 }
 
-/// `alipay.commerce.ec.enterprise.unsign` (`GET /v3/alipay/commerce/ec/enterprise/unsignurl`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.enterprise.unsign`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/enterprise/unsignurl`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.enterprise.unsign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseUnsign {
     /// `enterprise_id` (query parameter)
@@ -3588,10 +3939,18 @@ pub struct AlipayCommerceEcEnterpriseUnsign {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.enterprise.unsign` (`GET /v3/alipay/commerce/ec/enterprise/unsignurl`): the answer (Alipay's `AlipayCommerceEcEnterpriseUnsignResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.enterprise.unsign`: the answer (Alipay's `AlipayCommerceEcEnterpriseUnsignResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/enterprise/unsignurl`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcEnterpriseUnsignResponse {
     /// `account_id`
@@ -3603,7 +3962,8 @@ pub struct AlipayCommerceEcEnterpriseUnsignResponse {
     /// `unsign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3684,8 +4044,12 @@ impl Operation for AlipayCommerceEcEnterpriseUnsign {
     type ErrorCode = AlipayCommerceEcEnterpriseUnsignErrorCode;
 }
 
-/// `alipay.commerce.ec.jointaccountbill.detail.batchquery` (`GET /v3/alipay/commerce/ec/jointaccountbill/detail/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.jointaccountbill.detail.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/jointaccountbill/detail/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.jointaccountbill.detail.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcJointaccountbillDetailBatchquery {
     /// `enterprise_id` (query parameter)
@@ -3715,10 +4079,18 @@ pub struct AlipayCommerceEcJointaccountbillDetailBatchquery {
     /// `end_date` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.jointaccountbill.detail.batchquery` (`GET /v3/alipay/commerce/ec/jointaccountbill/detail/batchquery`): the answer (Alipay's `AlipayCommerceEcJointaccountbillDetailBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.jointaccountbill.detail.batchquery`: the answer (Alipay's `AlipayCommerceEcJointaccountbillDetailBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/jointaccountbill/detail/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcJointaccountbillDetailBatchqueryResponse {
     /// `bill_list`
@@ -3739,7 +4111,8 @@ pub struct AlipayCommerceEcJointaccountbillDetailBatchqueryResponse {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3816,8 +4189,12 @@ impl Operation for AlipayCommerceEcJointaccountbillDetailBatchquery {
     type ErrorCode = AlipayCommerceEcJointaccountbillDetailBatchqueryErrorCode;
 }
 
-/// `alipay.commerce.ec.user.enterprise.query` (`GET /v3/alipay/commerce/ec/user/enterprise`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.ec.user.enterprise.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/ec/user/enterprise`
+/// - gateway (`AlipayApi`): method `alipay.commerce.ec.user.enterprise.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcUserEnterpriseQuery {
     /// `user_id` (query parameter)
@@ -3826,16 +4203,25 @@ pub struct AlipayCommerceEcUserEnterpriseQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.ec.user.enterprise.query` (`GET /v3/alipay/commerce/ec/user/enterprise`): the answer (Alipay's `AlipayCommerceEcUserEnterpriseQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.ec.user.enterprise.query`: the answer (Alipay's `AlipayCommerceEcUserEnterpriseQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/ec/user/enterprise`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEcUserEnterpriseQueryResponse {
     /// `enterprise_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_info_list: Option<Vec<super::shared::EnterpriseInfoDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3904,8 +4290,12 @@ impl Operation for AlipayCommerceEcUserEnterpriseQuery {
     type ErrorCode = AlipayCommerceEcUserEnterpriseQueryErrorCode;
 }
 
-/// `alipay.commerce.educate.campus.institutions.add` (`POST /v3/alipay/commerce/educate/campus/institutions/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.educate.campus.institutions.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/educate/campus/institutions/add`
+/// - gateway (`AlipayApi`): method `alipay.commerce.educate.campus.institutions.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEducateCampusInstitutionsAdd {
     /// `card_pict_url`
@@ -3929,10 +4319,18 @@ pub struct AlipayCommerceEducateCampusInstitutionsAdd {
     /// `school_property`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_property: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.educate.campus.institutions.add` (`POST /v3/alipay/commerce/educate/campus/institutions/add`): the answer (Alipay's `AlipayCommerceEducateCampusInstitutionsAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.educate.campus.institutions.add`: the answer (Alipay's `AlipayCommerceEducateCampusInstitutionsAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/educate/campus/institutions/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEducateCampusInstitutionsAddResponse {
     /// `inst_id`
@@ -3944,7 +4342,8 @@ pub struct AlipayCommerceEducateCampusInstitutionsAddResponse {
     /// `reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4057,8 +4456,12 @@ impl Operation for AlipayCommerceEducateCampusInstitutionsAdd {
     type ErrorCode = AlipayCommerceEducateCampusInstitutionsAddErrorCode;
 }
 
-/// `alipay.commerce.educate.campus.institutions.query` (`GET /v3/alipay/commerce/educate/campus/institutions/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.educate.campus.institutions.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/educate/campus/institutions/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.educate.campus.institutions.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEducateCampusInstitutionsQuery {
     /// `inst_name` (query parameter)
@@ -4079,10 +4482,18 @@ pub struct AlipayCommerceEducateCampusInstitutionsQuery {
     /// `like_property` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub like_property: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.educate.campus.institutions.query` (`GET /v3/alipay/commerce/educate/campus/institutions/query`): the answer (Alipay's `AlipayCommerceEducateCampusInstitutionsQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.educate.campus.institutions.query`: the answer (Alipay's `AlipayCommerceEducateCampusInstitutionsQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/educate/campus/institutions/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEducateCampusInstitutionsQueryResponse {
     /// `school_info`
@@ -4091,7 +4502,8 @@ pub struct AlipayCommerceEducateCampusInstitutionsQueryResponse {
     /// `school_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_info_list: Option<Vec<super::shared::SchoolBaseInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4164,8 +4576,12 @@ impl Operation for AlipayCommerceEducateCampusInstitutionsQuery {
     type ErrorCode = AlipayCommerceEducateCampusInstitutionsQueryErrorCode;
 }
 
-/// `alipay.commerce.educate.schoolcard.order.sync` (`POST /v3/alipay/commerce/educate/schoolcard/order/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.educate.schoolcard.order.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/educate/schoolcard/order/sync`
+/// - gateway (`AlipayApi`): method `alipay.commerce.educate.schoolcard.order.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEducateSchoolcardOrderSync {
     /// `actual_amount`
@@ -4237,16 +4653,25 @@ pub struct AlipayCommerceEducateSchoolcardOrderSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.educate.schoolcard.order.sync` (`POST /v3/alipay/commerce/educate/schoolcard/order/sync`): the answer (Alipay's `AlipayCommerceEducateSchoolcardOrderSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.educate.schoolcard.order.sync`: the answer (Alipay's `AlipayCommerceEducateSchoolcardOrderSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/educate/schoolcard/order/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceEducateSchoolcardOrderSyncResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4327,8 +4752,12 @@ impl Operation for AlipayCommerceEducateSchoolcardOrderSync {
     type ErrorCode = AlipayCommerceEducateSchoolcardOrderSyncErrorCode;
 }
 
-/// `alipay.commerce.iot.device.report.upload` (`POST /v3/alipay/commerce/iot/device/report/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.iot.device.report.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/iot/device/report/upload`
+/// - gateway (`AlipayApi`): method `alipay.commerce.iot.device.report.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceIotDeviceReportUpload {
     /// `report_content`
@@ -4337,16 +4766,25 @@ pub struct AlipayCommerceIotDeviceReportUpload {
     /// `sn`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sn: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.iot.device.report.upload` (`POST /v3/alipay/commerce/iot/device/report/upload`): the answer (Alipay's `AlipayCommerceIotDeviceReportUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.iot.device.report.upload`: the answer (Alipay's `AlipayCommerceIotDeviceReportUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/iot/device/report/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceIotDeviceReportUploadResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4411,17 +4849,29 @@ impl Operation for AlipayCommerceIotDeviceReportUpload {
     type ErrorCode = AlipayCommerceIotDeviceReportUploadErrorCode;
 }
 
-/// `alipay.commerce.iot.sdarttool.message.query` (`GET /v3/alipay/commerce/iot/sdarttool/message/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.iot.sdarttool.message.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/iot/sdarttool/message/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.iot.sdarttool.message.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceIotSdarttoolMessageQuery {
     /// `message_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.iot.sdarttool.message.query` (`GET /v3/alipay/commerce/iot/sdarttool/message/query`): the answer (Alipay's `AlipayCommerceIotSdarttoolMessageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.iot.sdarttool.message.query`: the answer (Alipay's `AlipayCommerceIotSdarttoolMessageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/iot/sdarttool/message/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceIotSdarttoolMessageQueryResponse {
     /// `consume_err_code`
@@ -4457,7 +4907,8 @@ pub struct AlipayCommerceIotSdarttoolMessageQueryResponse {
     /// `msg_priority`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg_priority: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4530,8 +4981,12 @@ impl Operation for AlipayCommerceIotSdarttoolMessageQuery {
     type ErrorCode = AlipayCommerceIotSdarttoolMessageQueryErrorCode;
 }
 
-/// `alipay.commerce.iot.sdarttool.message.send` (`POST /v3/alipay/commerce/iot/sdarttool/message/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.iot.sdarttool.message.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/iot/sdarttool/message/send`
+/// - gateway (`AlipayApi`): method `alipay.commerce.iot.sdarttool.message.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceIotSdarttoolMessageSend {
     /// `bi_da`
@@ -4570,16 +5025,25 @@ pub struct AlipayCommerceIotSdarttoolMessageSend {
     /// `supplier_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.iot.sdarttool.message.send` (`POST /v3/alipay/commerce/iot/sdarttool/message/send`): the answer (Alipay's `AlipayCommerceIotSdarttoolMessageSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.iot.sdarttool.message.send`: the answer (Alipay's `AlipayCommerceIotSdarttoolMessageSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/iot/sdarttool/message/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceIotSdarttoolMessageSendResponse {
     /// `message_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4680,8 +5144,12 @@ impl Operation for AlipayCommerceIotSdarttoolMessageSend {
     type ErrorCode = AlipayCommerceIotSdarttoolMessageSendErrorCode;
 }
 
-/// `alipay.commerce.logistics.invoice.istdwaybill.create` (`POST /v3/alipay/commerce/logistics/invoice/istdwaybill/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.invoice.istdwaybill.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/logistics/invoice/istdwaybill/create`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.invoice.istdwaybill.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsInvoiceIstdwaybillCreate {
     /// `invoice`
@@ -4696,10 +5164,18 @@ pub struct AlipayCommerceLogisticsInvoiceIstdwaybillCreate {
     /// `waybill_invoices`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_invoices: Option<Vec<super::shared::WaybillInvoice>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.invoice.istdwaybill.create` (`POST /v3/alipay/commerce/logistics/invoice/istdwaybill/create`): the answer (Alipay's `AlipayCommerceLogisticsInvoiceIstdwaybillCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.invoice.istdwaybill.create`: the answer (Alipay's `AlipayCommerceLogisticsInvoiceIstdwaybillCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/logistics/invoice/istdwaybill/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsInvoiceIstdwaybillCreateResponse {
     /// `invoice_fee`
@@ -4711,7 +5187,8 @@ pub struct AlipayCommerceLogisticsInvoiceIstdwaybillCreateResponse {
     /// `waybill_invoices`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_invoices: Option<Vec<super::shared::WaybillInvoiceIstd>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4780,8 +5257,12 @@ impl Operation for AlipayCommerceLogisticsInvoiceIstdwaybillCreate {
     type ErrorCode = AlipayCommerceLogisticsInvoiceIstdwaybillCreateErrorCode;
 }
 
-/// `alipay.commerce.logistics.invoice.istdwaybill.query` (`GET /v3/alipay/commerce/logistics/invoice/istdwaybill/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.invoice.istdwaybill.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/logistics/invoice/istdwaybill/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.invoice.istdwaybill.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsInvoiceIstdwaybillQuery {
     /// `logistics_code` (query parameter)
@@ -4790,10 +5271,18 @@ pub struct AlipayCommerceLogisticsInvoiceIstdwaybillQuery {
     /// `out_invoice_request_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_invoice_request_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.invoice.istdwaybill.query` (`GET /v3/alipay/commerce/logistics/invoice/istdwaybill/query`): the answer (Alipay's `AlipayCommerceLogisticsInvoiceIstdwaybillQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.invoice.istdwaybill.query`: the answer (Alipay's `AlipayCommerceLogisticsInvoiceIstdwaybillQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/logistics/invoice/istdwaybill/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsInvoiceIstdwaybillQueryResponse {
     /// `status`
@@ -4802,7 +5291,8 @@ pub struct AlipayCommerceLogisticsInvoiceIstdwaybillQueryResponse {
     /// `waybill_invoices`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_invoices: Option<Vec<super::shared::WaybillInvoiceQueryIstd>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4871,19 +5361,33 @@ impl Operation for AlipayCommerceLogisticsInvoiceIstdwaybillQuery {
     type ErrorCode = AlipayCommerceLogisticsInvoiceIstdwaybillQueryErrorCode;
 }
 
-/// `alipay.commerce.logistics.logisticscompany.instantdelivery.query` (`GET /v3/alipay/commerce/logistics/logisticscompany/instantdelivery/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.logisticscompany.instantdelivery.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/logistics/logisticscompany/instantdelivery/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.logisticscompany.instantdelivery.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQuery {}
+pub struct AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.commerce.logistics.logisticscompany.instantdelivery.query` (`GET /v3/alipay/commerce/logistics/logisticscompany/instantdelivery/query`): the answer (Alipay's `AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.logisticscompany.instantdelivery.query`: the answer (Alipay's `AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/logistics/logisticscompany/instantdelivery/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQueryResponse {
     /// `logistics_companies`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logistics_companies: Option<Vec<super::shared::LogisticsCompanyResult>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4948,8 +5452,12 @@ impl Operation for AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQuery {
     type ErrorCode = AlipayCommerceLogisticsLogisticscompanyInstantdeliveryQueryErrorCode;
 }
 
-/// `alipay.commerce.logistics.order.instantdelivery.cancel` (`POST /v3/alipay/commerce/logistics/order/instantdelivery/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.order.instantdelivery.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/logistics/order/instantdelivery/cancel`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.order.instantdelivery.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderInstantdeliveryCancel {
     /// `cancel_reason`
@@ -4970,16 +5478,25 @@ pub struct AlipayCommerceLogisticsOrderInstantdeliveryCancel {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.order.instantdelivery.cancel` (`POST /v3/alipay/commerce/logistics/order/instantdelivery/cancel`): the answer (Alipay's `AlipayCommerceLogisticsOrderInstantdeliveryCancelResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.order.instantdelivery.cancel`: the answer (Alipay's `AlipayCommerceLogisticsOrderInstantdeliveryCancelResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/logistics/order/instantdelivery/cancel`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderInstantdeliveryCancelResponse {
     /// `cancel_fee`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_fee: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5048,8 +5565,12 @@ impl Operation for AlipayCommerceLogisticsOrderInstantdeliveryCancel {
     type ErrorCode = AlipayCommerceLogisticsOrderInstantdeliveryCancelErrorCode;
 }
 
-/// `alipay.commerce.logistics.order.instantdelivery.create` (`POST /v3/alipay/commerce/logistics/order/instantdelivery/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.order.instantdelivery.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/logistics/order/instantdelivery/create`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.order.instantdelivery.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderInstantdeliveryCreate {
     /// `consumer_id`
@@ -5091,10 +5612,18 @@ pub struct AlipayCommerceLogisticsOrderInstantdeliveryCreate {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.order.instantdelivery.create` (`POST /v3/alipay/commerce/logistics/order/instantdelivery/create`): the answer (Alipay's `AlipayCommerceLogisticsOrderInstantdeliveryCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.order.instantdelivery.create`: the answer (Alipay's `AlipayCommerceLogisticsOrderInstantdeliveryCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/logistics/order/instantdelivery/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderInstantdeliveryCreateResponse {
     /// `coupon_fee`
@@ -5133,7 +5662,8 @@ pub struct AlipayCommerceLogisticsOrderInstantdeliveryCreateResponse {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5234,8 +5764,12 @@ impl Operation for AlipayCommerceLogisticsOrderInstantdeliveryCreate {
     type ErrorCode = AlipayCommerceLogisticsOrderInstantdeliveryCreateErrorCode;
 }
 
-/// `alipay.commerce.logistics.order.instantdelivery.precreate` (`POST /v3/alipay/commerce/logistics/order/instantdelivery/precreate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.order.instantdelivery.precreate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/logistics/order/instantdelivery/precreate`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.order.instantdelivery.precreate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderInstantdeliveryPrecreate {
     /// `consumer_id`
@@ -5274,16 +5808,25 @@ pub struct AlipayCommerceLogisticsOrderInstantdeliveryPrecreate {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.order.instantdelivery.precreate` (`POST /v3/alipay/commerce/logistics/order/instantdelivery/precreate`): the answer (Alipay's `AlipayCommerceLogisticsOrderInstantdeliveryPrecreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.order.instantdelivery.precreate`: the answer (Alipay's `AlipayCommerceLogisticsOrderInstantdeliveryPrecreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/logistics/order/instantdelivery/precreate`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderInstantdeliveryPrecreateResponse {
     /// `waybills`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybills: Option<Vec<super::shared::PreCreateWaybillIstd>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5368,8 +5911,12 @@ impl Operation for AlipayCommerceLogisticsOrderInstantdeliveryPrecreate {
     type ErrorCode = AlipayCommerceLogisticsOrderInstantdeliveryPrecreateErrorCode;
 }
 
-/// `alipay.commerce.logistics.order.istdcancel.preconsult` (`POST /v3/alipay/commerce/logistics/order/istdcancel/preconsult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.order.istdcancel.preconsult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/logistics/order/istdcancel/preconsult`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.order.istdcancel.preconsult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderIstdcancelPreconsult {
     /// `cancel_reason`
@@ -5390,10 +5937,18 @@ pub struct AlipayCommerceLogisticsOrderIstdcancelPreconsult {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.order.istdcancel.preconsult` (`POST /v3/alipay/commerce/logistics/order/istdcancel/preconsult`): the answer (Alipay's `AlipayCommerceLogisticsOrderIstdcancelPreconsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.order.istdcancel.preconsult`: the answer (Alipay's `AlipayCommerceLogisticsOrderIstdcancelPreconsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/logistics/order/istdcancel/preconsult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderIstdcancelPreconsultResponse {
     /// `allow_cancel`
@@ -5402,7 +5957,8 @@ pub struct AlipayCommerceLogisticsOrderIstdcancelPreconsultResponse {
     /// `cancel_fee`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_fee: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5471,8 +6027,12 @@ impl Operation for AlipayCommerceLogisticsOrderIstdcancelPreconsult {
     type ErrorCode = AlipayCommerceLogisticsOrderIstdcancelPreconsultErrorCode;
 }
 
-/// `alipay.commerce.logistics.order.istdretry.create` (`POST /v3/alipay/commerce/logistics/order/istdretry/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.order.istdretry.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/logistics/order/istdretry/create`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.order.istdretry.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderIstdretryCreate {
     /// `consumer_id`
@@ -5514,10 +6074,18 @@ pub struct AlipayCommerceLogisticsOrderIstdretryCreate {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.order.istdretry.create` (`POST /v3/alipay/commerce/logistics/order/istdretry/create`): the answer (Alipay's `AlipayCommerceLogisticsOrderIstdretryCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.order.istdretry.create`: the answer (Alipay's `AlipayCommerceLogisticsOrderIstdretryCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/logistics/order/istdretry/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsOrderIstdretryCreateResponse {
     /// `coupon_fee`
@@ -5556,7 +6124,8 @@ pub struct AlipayCommerceLogisticsOrderIstdretryCreateResponse {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5657,8 +6226,12 @@ impl Operation for AlipayCommerceLogisticsOrderIstdretryCreate {
     type ErrorCode = AlipayCommerceLogisticsOrderIstdretryCreateErrorCode;
 }
 
-/// `alipay.commerce.logistics.waybill.istddetail.query` (`GET /v3/alipay/commerce/logistics/waybill/istddetail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.logistics.waybill.istddetail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/logistics/waybill/istddetail/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.logistics.waybill.istddetail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsWaybillIstddetailQuery {
     /// `shop_no` (query parameter)
@@ -5676,10 +6249,18 @@ pub struct AlipayCommerceLogisticsWaybillIstddetailQuery {
     /// `waybill_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.logistics.waybill.istddetail.query` (`GET /v3/alipay/commerce/logistics/waybill/istddetail/query`): the answer (Alipay's `AlipayCommerceLogisticsWaybillIstddetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.logistics.waybill.istddetail.query`: the answer (Alipay's `AlipayCommerceLogisticsWaybillIstddetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/logistics/waybill/istddetail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceLogisticsWaybillIstddetailQueryResponse {
     /// `reach_duration`
@@ -5703,7 +6284,8 @@ pub struct AlipayCommerceLogisticsWaybillIstddetailQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5772,8 +6354,12 @@ impl Operation for AlipayCommerceLogisticsWaybillIstddetailQuery {
     type ErrorCode = AlipayCommerceLogisticsWaybillIstddetailQueryErrorCode;
 }
 
-/// `alipay.commerce.operation.activity.merchant.modify` (`POST /v3/alipay/commerce/operation/activity/merchant/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.operation.activity.merchant.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/operation/activity/merchant/modify`
+/// - gateway (`AlipayApi`): method `alipay.commerce.operation.activity.merchant.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceOperationActivityMerchantModify {
     /// `consumption_threshold`
@@ -5785,6 +6371,10 @@ pub struct AlipayCommerceOperationActivityMerchantModify {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.operation.activity.merchant.modify`.
@@ -5851,8 +6441,12 @@ impl Operation for AlipayCommerceOperationActivityMerchantModify {
     type ErrorCode = AlipayCommerceOperationActivityMerchantModifyErrorCode;
 }
 
-/// `alipay.commerce.operation.activity.merchant.sign` (`POST /v3/alipay/commerce/operation/activity/merchant/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.operation.activity.merchant.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/operation/activity/merchant/sign`
+/// - gateway (`AlipayApi`): method `alipay.commerce.operation.activity.merchant.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceOperationActivityMerchantSign {
     /// `consumption_threshold`
@@ -5864,6 +6458,10 @@ pub struct AlipayCommerceOperationActivityMerchantSign {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.commerce.operation.activity.merchant.sign`.
@@ -5930,10 +6528,19 @@ impl Operation for AlipayCommerceOperationActivityMerchantSign {
     type ErrorCode = AlipayCommerceOperationActivityMerchantSignErrorCode;
 }
 
-/// `alipay.commerce.operation.activity.merchant.unsign` (`POST /v3/alipay/commerce/operation/activity/merchant/unsign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.operation.activity.merchant.unsign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/operation/activity/merchant/unsign`
+/// - gateway (`AlipayApi`): method `alipay.commerce.operation.activity.merchant.unsign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayCommerceOperationActivityMerchantUnsign {}
+pub struct AlipayCommerceOperationActivityMerchantUnsign {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.commerce.operation.activity.merchant.unsign`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -5999,8 +6606,12 @@ impl Operation for AlipayCommerceOperationActivityMerchantUnsign {
     type ErrorCode = AlipayCommerceOperationActivityMerchantUnsignErrorCode;
 }
 
-/// `alipay.commerce.operation.bank.activity.query` (`GET /v3/alipay/commerce/operation/bank/activity/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.operation.bank.activity.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/commerce/operation/bank/activity/query`
+/// - gateway (`AlipayApi`): method `alipay.commerce.operation.bank.activity.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceOperationBankActivityQuery {
     /// `open_id` (query parameter)
@@ -6009,10 +6620,18 @@ pub struct AlipayCommerceOperationBankActivityQuery {
     /// `user_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.operation.bank.activity.query` (`GET /v3/alipay/commerce/operation/bank/activity/query`): the answer (Alipay's `AlipayCommerceOperationBankActivityQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.operation.bank.activity.query`: the answer (Alipay's `AlipayCommerceOperationBankActivityQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/commerce/operation/bank/activity/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceOperationBankActivityQueryResponse {
     /// `activity_info_list`
@@ -6021,7 +6640,8 @@ pub struct AlipayCommerceOperationBankActivityQueryResponse {
     /// `merchant_tag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_tag: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6090,8 +6710,12 @@ impl Operation for AlipayCommerceOperationBankActivityQuery {
     type ErrorCode = AlipayCommerceOperationBankActivityQueryErrorCode;
 }
 
-/// `alipay.commerce.transport.charger.chargerbindinfo.sync` (`POST /v3/alipay/commerce/transport/charger/chargerbindinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.transport.charger.chargerbindinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/transport/charger/chargerbindinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.commerce.transport.charger.chargerbindinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportChargerChargerbindinfoSync {
     /// `auth_token` (query parameter)
@@ -6157,6 +6781,10 @@ pub struct AlipayCommerceTransportChargerChargerbindinfoSync {
     /// `unbind_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unbind_time: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayCommerceTransportChargerChargerbindinfoSync {
@@ -6184,12 +6812,17 @@ impl std::fmt::Debug for AlipayCommerceTransportChargerChargerbindinfoSync {
         s.field("rated_voltage", &self.rated_voltage);
         s.field("s_brand_code", &self.s_brand_code);
         s.field("unbind_time", &self.unbind_time);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.commerce.transport.charger.chargerbindinfo.sync` (`POST /v3/alipay/commerce/transport/charger/chargerbindinfo/sync`): the answer (Alipay's `AlipayCommerceTransportChargerChargerbindinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.transport.charger.chargerbindinfo.sync`: the answer (Alipay's `AlipayCommerceTransportChargerChargerbindinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/transport/charger/chargerbindinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportChargerChargerbindinfoSyncResponse {
     /// `equip_id`
@@ -6201,7 +6834,8 @@ pub struct AlipayCommerceTransportChargerChargerbindinfoSyncResponse {
     /// `result_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6274,8 +6908,12 @@ impl Operation for AlipayCommerceTransportChargerChargerbindinfoSync {
     type ErrorCode = AlipayCommerceTransportChargerChargerbindinfoSyncErrorCode;
 }
 
-/// `alipay.commerce.transport.parking.enterinfo.sync` (`POST /v3/alipay/commerce/transport/parking/enterinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.transport.parking.enterinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/transport/parking/enterinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.commerce.transport.parking.enterinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportParkingEnterinfoSync {
     /// `agreement_query`
@@ -6326,10 +6964,18 @@ pub struct AlipayCommerceTransportParkingEnterinfoSync {
     /// `service_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_url: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.transport.parking.enterinfo.sync` (`POST /v3/alipay/commerce/transport/parking/enterinfo/sync`): the answer (Alipay's `AlipayCommerceTransportParkingEnterinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.transport.parking.enterinfo.sync`: the answer (Alipay's `AlipayCommerceTransportParkingEnterinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/transport/parking/enterinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportParkingEnterinfoSyncResponse {
     /// `agreement_scene`
@@ -6344,7 +6990,8 @@ pub struct AlipayCommerceTransportParkingEnterinfoSyncResponse {
     /// `serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6421,8 +7068,12 @@ impl Operation for AlipayCommerceTransportParkingEnterinfoSync {
     type ErrorCode = AlipayCommerceTransportParkingEnterinfoSyncErrorCode;
 }
 
-/// `alipay.commerce.transport.parking.exitinfo.sync` (`POST /v3/alipay/commerce/transport/parking/exitinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.transport.parking.exitinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/transport/parking/exitinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.commerce.transport.parking.exitinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportParkingExitinfoSync {
     /// `exit_name`
@@ -6455,10 +7106,18 @@ pub struct AlipayCommerceTransportParkingExitinfoSync {
     /// `service_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_url: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.transport.parking.exitinfo.sync` (`POST /v3/alipay/commerce/transport/parking/exitinfo/sync`): the answer (Alipay's `AlipayCommerceTransportParkingExitinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.transport.parking.exitinfo.sync`: the answer (Alipay's `AlipayCommerceTransportParkingExitinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/transport/parking/exitinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportParkingExitinfoSyncResponse {
     /// `biz_code`
@@ -6467,7 +7126,8 @@ pub struct AlipayCommerceTransportParkingExitinfoSyncResponse {
     /// `biz_msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6544,8 +7204,12 @@ impl Operation for AlipayCommerceTransportParkingExitinfoSync {
     type ErrorCode = AlipayCommerceTransportParkingExitinfoSyncErrorCode;
 }
 
-/// `alipay.commerce.transport.parking.paymentinfo.sync` (`POST /v3/alipay/commerce/transport/parking/paymentinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.commerce.transport.parking.paymentinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/commerce/transport/parking/paymentinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.commerce.transport.parking.paymentinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportParkingPaymentinfoSync {
     /// `alipay_trade_no`
@@ -6614,10 +7278,18 @@ pub struct AlipayCommerceTransportParkingPaymentinfoSync {
     /// `total_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.commerce.transport.parking.paymentinfo.sync` (`POST /v3/alipay/commerce/transport/parking/paymentinfo/sync`): the answer (Alipay's `AlipayCommerceTransportParkingPaymentinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.commerce.transport.parking.paymentinfo.sync`: the answer (Alipay's `AlipayCommerceTransportParkingPaymentinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/commerce/transport/parking/paymentinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayCommerceTransportParkingPaymentinfoSyncResponse {
     /// `biz_code`
@@ -6629,7 +7301,8 @@ pub struct AlipayCommerceTransportParkingPaymentinfoSyncResponse {
     /// `send_parking_message_flag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_parking_message_flag: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

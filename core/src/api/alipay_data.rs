@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.data.bill.accountbookereceipt.apply` (`POST /v3/alipay/data/bill/accountbookereceipt/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.accountbookereceipt.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/data/bill/accountbookereceipt/apply`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.accountbookereceipt.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillAccountbookereceiptApply {
     /// `agreement_no`
@@ -27,16 +31,25 @@ pub struct AlipayDataBillAccountbookereceiptApply {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.accountbookereceipt.apply` (`POST /v3/alipay/data/bill/accountbookereceipt/apply`): the answer (Alipay's `AlipayDataBillAccountbookereceiptApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.accountbookereceipt.apply`: the answer (Alipay's `AlipayDataBillAccountbookereceiptApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/data/bill/accountbookereceipt/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillAccountbookereceiptApplyResponse {
     /// `file_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -113,8 +126,12 @@ impl Operation for AlipayDataBillAccountbookereceiptApply {
     type ErrorCode = AlipayDataBillAccountbookereceiptApplyErrorCode;
 }
 
-/// `alipay.data.bill.accountbookereceipt.query` (`GET /v3/alipay/data/bill/accountbookereceipt/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.accountbookereceipt.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/accountbookereceipt/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.accountbookereceipt.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillAccountbookereceiptQuery {
     /// `file_id` (query parameter)
@@ -126,10 +143,18 @@ pub struct AlipayDataBillAccountbookereceiptQuery {
     /// `agreement_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.accountbookereceipt.query` (`GET /v3/alipay/data/bill/accountbookereceipt/query`): the answer (Alipay's `AlipayDataBillAccountbookereceiptQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.accountbookereceipt.query`: the answer (Alipay's `AlipayDataBillAccountbookereceiptQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/accountbookereceipt/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillAccountbookereceiptQueryResponse {
     /// `download_url`
@@ -141,7 +166,8 @@ pub struct AlipayDataBillAccountbookereceiptQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -218,8 +244,12 @@ impl Operation for AlipayDataBillAccountbookereceiptQuery {
     type ErrorCode = AlipayDataBillAccountbookereceiptQueryErrorCode;
 }
 
-/// `alipay.data.bill.accountlog.query` (`GET /v3/alipay/data/bill/accountlog/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.accountlog.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/accountlog/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.accountlog.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillAccountlogQuery {
     /// `start_time` (query parameter)
@@ -255,10 +285,18 @@ pub struct AlipayDataBillAccountlogQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.accountlog.query` (`GET /v3/alipay/data/bill/accountlog/query`): the answer (Alipay's `AlipayDataBillAccountlogQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.accountlog.query`: the answer (Alipay's `AlipayDataBillAccountlogQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/accountlog/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillAccountlogQueryResponse {
     /// `detail_list`
@@ -273,7 +311,8 @@ pub struct AlipayDataBillAccountlogQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -362,8 +401,12 @@ impl Operation for AlipayDataBillAccountlogQuery {
     type ErrorCode = AlipayDataBillAccountlogQueryErrorCode;
 }
 
-/// `alipay.data.bill.bail.query` (`GET /v3/alipay/data/bill/bail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.bail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/bail/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.bail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBailQuery {
     /// `start_time` (query parameter)
@@ -381,16 +424,25 @@ pub struct AlipayDataBillBailQuery {
     /// `biz_orig_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_orig_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.bail.query` (`GET /v3/alipay/data/bill/bail/query`): the answer (Alipay's `AlipayDataBillBailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.bail.query`: the answer (Alipay's `AlipayDataBillBailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/bail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBailQueryResponse {
     /// `detail_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail_list: Option<Vec<super::shared::BailDetailResult>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -463,17 +515,29 @@ impl Operation for AlipayDataBillBailQuery {
     type ErrorCode = AlipayDataBillBailQueryErrorCode;
 }
 
-/// `alipay.data.bill.balance.query` (`GET /v3/alipay/data/bill/balance/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.balance.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/balance/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.balance.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBalanceQuery {
     /// `bill_user_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bill_user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.balance.query` (`GET /v3/alipay/data/bill/balance/query`): the answer (Alipay's `AlipayDataBillBalanceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.balance.query`: the answer (Alipay's `AlipayDataBillBalanceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/balance/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBalanceQueryResponse {
     /// `available_amount`
@@ -488,7 +552,8 @@ pub struct AlipayDataBillBalanceQueryResponse {
     /// `total_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -565,8 +630,12 @@ impl Operation for AlipayDataBillBalanceQuery {
     type ErrorCode = AlipayDataBillBalanceQueryErrorCode;
 }
 
-/// `alipay.data.bill.balancehis.query` (`GET /v3/alipay/data/bill/balancehis/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.balancehis.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/balancehis/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.balancehis.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBalancehisQuery {
     /// `biz_date` (query parameter)
@@ -575,10 +644,18 @@ pub struct AlipayDataBillBalancehisQuery {
     /// `biz_month` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_month: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.balancehis.query` (`GET /v3/alipay/data/bill/balancehis/query`): the answer (Alipay's `AlipayDataBillBalancehisQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.balancehis.query`: the answer (Alipay's `AlipayDataBillBalancehisQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/balancehis/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBalancehisQueryResponse {
     /// `beginning_balance`
@@ -587,7 +664,8 @@ pub struct AlipayDataBillBalancehisQueryResponse {
     /// `ending_balance`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ending_balance: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -664,8 +742,12 @@ impl Operation for AlipayDataBillBalancehisQuery {
     type ErrorCode = AlipayDataBillBalancehisQueryErrorCode;
 }
 
-/// `alipay.data.bill.bizfundagent.query` (`GET /v3/alipay/data/bill/bizfundagent/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.bizfundagent.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/bizfundagent/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.bizfundagent.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBizfundagentQuery {
     /// `start_time` (query parameter)
@@ -689,10 +771,18 @@ pub struct AlipayDataBillBizfundagentQuery {
     /// `account_book_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_book_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.bizfundagent.query` (`GET /v3/alipay/data/bill/bizfundagent/query`): the answer (Alipay's `AlipayDataBillBizfundagentQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.bizfundagent.query`: the answer (Alipay's `AlipayDataBillBizfundagentQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/bizfundagent/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBizfundagentQueryResponse {
     /// `detail_list`
@@ -707,7 +797,8 @@ pub struct AlipayDataBillBizfundagentQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -776,8 +867,12 @@ impl Operation for AlipayDataBillBizfundagentQuery {
     type ErrorCode = AlipayDataBillBizfundagentQueryErrorCode;
 }
 
-/// `alipay.data.bill.buy.query` (`GET /v3/alipay/data/bill/buy/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.buy.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/buy/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.buy.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBuyQuery {
     /// `start_time` (query parameter)
@@ -801,10 +896,18 @@ pub struct AlipayDataBillBuyQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.buy.query` (`GET /v3/alipay/data/bill/buy/query`): the answer (Alipay's `AlipayDataBillBuyQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.buy.query`: the answer (Alipay's `AlipayDataBillBuyQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/buy/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillBuyQueryResponse {
     /// `detail_list`
@@ -819,7 +922,8 @@ pub struct AlipayDataBillBuyQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -892,8 +996,12 @@ impl Operation for AlipayDataBillBuyQuery {
     type ErrorCode = AlipayDataBillBuyQueryErrorCode;
 }
 
-/// `alipay.data.bill.ereceipt.apply` (`POST /v3/alipay/data/bill/ereceipt/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.ereceipt.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/data/bill/ereceipt/apply`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.ereceipt.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillEreceiptApply {
     /// `bill_user_id`
@@ -905,16 +1013,25 @@ pub struct AlipayDataBillEreceiptApply {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.ereceipt.apply` (`POST /v3/alipay/data/bill/ereceipt/apply`): the answer (Alipay's `AlipayDataBillEreceiptApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.ereceipt.apply`: the answer (Alipay's `AlipayDataBillEreceiptApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/data/bill/ereceipt/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillEreceiptApplyResponse {
     /// `file_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -991,17 +1108,29 @@ impl Operation for AlipayDataBillEreceiptApply {
     type ErrorCode = AlipayDataBillEreceiptApplyErrorCode;
 }
 
-/// `alipay.data.bill.ereceipt.query` (`GET /v3/alipay/data/bill/ereceipt/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.ereceipt.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/ereceipt/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.ereceipt.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillEreceiptQuery {
     /// `file_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.ereceipt.query` (`GET /v3/alipay/data/bill/ereceipt/query`): the answer (Alipay's `AlipayDataBillEreceiptQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.ereceipt.query`: the answer (Alipay's `AlipayDataBillEreceiptQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/ereceipt/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillEreceiptQueryResponse {
     /// `download_url`
@@ -1013,7 +1142,8 @@ pub struct AlipayDataBillEreceiptQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1090,8 +1220,12 @@ impl Operation for AlipayDataBillEreceiptQuery {
     type ErrorCode = AlipayDataBillEreceiptQueryErrorCode;
 }
 
-/// `alipay.data.bill.ereceiptagent.apply` (`POST /v3/alipay/data/bill/ereceiptagent/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.ereceiptagent.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/data/bill/ereceiptagent/apply`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.ereceiptagent.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillEreceiptagentApply {
     /// `agreement_no`
@@ -1112,16 +1246,25 @@ pub struct AlipayDataBillEreceiptagentApply {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.ereceiptagent.apply` (`POST /v3/alipay/data/bill/ereceiptagent/apply`): the answer (Alipay's `AlipayDataBillEreceiptagentApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.ereceiptagent.apply`: the answer (Alipay's `AlipayDataBillEreceiptagentApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/data/bill/ereceiptagent/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillEreceiptagentApplyResponse {
     /// `file_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1190,8 +1333,12 @@ impl Operation for AlipayDataBillEreceiptagentApply {
     type ErrorCode = AlipayDataBillEreceiptagentApplyErrorCode;
 }
 
-/// `alipay.data.bill.sell.query` (`GET /v3/alipay/data/bill/sell/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.sell.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/sell/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.sell.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillSellQuery {
     /// `start_time` (query parameter)
@@ -1215,10 +1362,18 @@ pub struct AlipayDataBillSellQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.sell.query` (`GET /v3/alipay/data/bill/sell/query`): the answer (Alipay's `AlipayDataBillSellQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.sell.query`: the answer (Alipay's `AlipayDataBillSellQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/sell/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillSellQueryResponse {
     /// `detail_list`
@@ -1233,7 +1388,8 @@ pub struct AlipayDataBillSellQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1310,8 +1466,12 @@ impl Operation for AlipayDataBillSellQuery {
     type ErrorCode = AlipayDataBillSellQueryErrorCode;
 }
 
-/// `alipay.data.bill.transfer.query` (`GET /v3/alipay/data/bill/transfer/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.transfer.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/transfer/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.transfer.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillTransferQuery {
     /// `start_time` (query parameter)
@@ -1329,10 +1489,18 @@ pub struct AlipayDataBillTransferQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.transfer.query` (`GET /v3/alipay/data/bill/transfer/query`): the answer (Alipay's `AlipayDataBillTransferQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.transfer.query`: the answer (Alipay's `AlipayDataBillTransferQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/transfer/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillTransferQueryResponse {
     /// `detail_list`
@@ -1347,7 +1515,8 @@ pub struct AlipayDataBillTransferQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1420,8 +1589,12 @@ impl Operation for AlipayDataBillTransferQuery {
     type ErrorCode = AlipayDataBillTransferQueryErrorCode;
 }
 
-/// `alipay.data.bill.transferaccountbook.query` (`GET /v3/alipay/data/bill/transferaccountbook/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.bill.transferaccountbook.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/bill/transferaccountbook/query`
+/// - gateway (`AlipayApi`): method `alipay.data.bill.transferaccountbook.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillTransferaccountbookQuery {
     /// `start_time` (query parameter)
@@ -1445,10 +1618,18 @@ pub struct AlipayDataBillTransferaccountbookQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.bill.transferaccountbook.query` (`GET /v3/alipay/data/bill/transferaccountbook/query`): the answer (Alipay's `AlipayDataBillTransferaccountbookQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.bill.transferaccountbook.query`: the answer (Alipay's `AlipayDataBillTransferaccountbookQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/bill/transferaccountbook/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataBillTransferaccountbookQueryResponse {
     /// `detail_list`
@@ -1463,7 +1644,8 @@ pub struct AlipayDataBillTransferaccountbookQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1536,8 +1718,12 @@ impl Operation for AlipayDataBillTransferaccountbookQuery {
     type ErrorCode = AlipayDataBillTransferaccountbookQueryErrorCode;
 }
 
-/// `alipay.data.dataservice.ad.conversion.upload` (`POST /v3/alipay/data/dataservice/ad/conversion/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.dataservice.ad.conversion.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/data/dataservice/ad/conversion/upload`
+/// - gateway (`AlipayApi`): method `alipay.data.dataservice.ad.conversion.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceAdConversionUpload {
     /// `biz_token`
@@ -1546,6 +1732,10 @@ pub struct AlipayDataDataserviceAdConversionUpload {
     /// `conversion_data_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion_data_list: Option<Vec<super::shared::ConversionData>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.data.dataservice.ad.conversion.upload`.
@@ -1636,8 +1826,12 @@ impl Operation for AlipayDataDataserviceAdConversionUpload {
     type ErrorCode = AlipayDataDataserviceAdConversionUploadErrorCode;
 }
 
-/// `alipay.data.dataservice.ad.promotepage.batchquery` (`GET /v3/alipay/data/dataservice/ad/promotepage/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.dataservice.ad.promotepage.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/dataservice/ad/promotepage/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.data.dataservice.ad.promotepage.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceAdPromotepageBatchquery {
     /// `biz_token` (query parameter)
@@ -1655,10 +1849,18 @@ pub struct AlipayDataDataserviceAdPromotepageBatchquery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.dataservice.ad.promotepage.batchquery` (`GET /v3/alipay/data/dataservice/ad/promotepage/batchquery`): the answer (Alipay's `AlipayDataDataserviceAdPromotepageBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.dataservice.ad.promotepage.batchquery`: the answer (Alipay's `AlipayDataDataserviceAdPromotepageBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/dataservice/ad/promotepage/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceAdPromotepageBatchqueryResponse {
     /// `list`
@@ -1673,7 +1875,8 @@ pub struct AlipayDataDataserviceAdPromotepageBatchqueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1766,8 +1969,12 @@ impl Operation for AlipayDataDataserviceAdPromotepageBatchquery {
     type ErrorCode = AlipayDataDataserviceAdPromotepageBatchqueryErrorCode;
 }
 
-/// `alipay.data.dataservice.ad.promotepage.download` (`GET /v3/alipay/data/dataservice/ad/promotepage/download`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.dataservice.ad.promotepage.download`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/dataservice/ad/promotepage/download`
+/// - gateway (`AlipayApi`): method `alipay.data.dataservice.ad.promotepage.download`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceAdPromotepageDownload {
     /// `start_date` (query parameter)
@@ -1791,10 +1998,18 @@ pub struct AlipayDataDataserviceAdPromotepageDownload {
     /// `promote_page_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promote_page_id: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.dataservice.ad.promotepage.download` (`GET /v3/alipay/data/dataservice/ad/promotepage/download`): the answer (Alipay's `AlipayDataDataserviceAdPromotepageDownloadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.dataservice.ad.promotepage.download`: the answer (Alipay's `AlipayDataDataserviceAdPromotepageDownloadResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/dataservice/ad/promotepage/download`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceAdPromotepageDownloadResponse {
     /// `conversion_id`
@@ -1812,7 +2027,8 @@ pub struct AlipayDataDataserviceAdPromotepageDownloadResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1905,8 +2121,12 @@ impl Operation for AlipayDataDataserviceAdPromotepageDownload {
     type ErrorCode = AlipayDataDataserviceAdPromotepageDownloadErrorCode;
 }
 
-/// `alipay.data.dataservice.bill.downloadurl.query` (`GET /v3/alipay/data/dataservice/bill/downloadurl/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.data.dataservice.bill.downloadurl.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/data/dataservice/bill/downloadurl/query`
+/// - gateway (`AlipayApi`): method `alipay.data.dataservice.bill.downloadurl.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceBillDownloadurlQuery {
     /// `bill_type` (query parameter)
@@ -1918,10 +2138,18 @@ pub struct AlipayDataDataserviceBillDownloadurlQuery {
     /// `smid` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.data.dataservice.bill.downloadurl.query` (`GET /v3/alipay/data/dataservice/bill/downloadurl/query`): the answer (Alipay's `AlipayDataDataserviceBillDownloadurlQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.data.dataservice.bill.downloadurl.query`: the answer (Alipay's `AlipayDataDataserviceBillDownloadurlQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/data/dataservice/bill/downloadurl/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayDataDataserviceBillDownloadurlQueryResponse {
     /// `bill_download_url`
@@ -1930,7 +2158,8 @@ pub struct AlipayDataDataserviceBillDownloadurlQueryResponse {
     /// `bill_file_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bill_file_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.ebpp.bill.add` (`POST /v3/alipay/ebpp/bill/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.bill.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/bill/add`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.bill.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppBillAdd {
     /// `auth_token` (query parameter)
@@ -60,6 +64,10 @@ pub struct AlipayEbppBillAdd {
     /// `traffic_regulations`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_regulations: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayEbppBillAdd {
@@ -81,12 +89,17 @@ impl std::fmt::Debug for AlipayEbppBillAdd {
         s.field("sub_order_type", &self.sub_order_type);
         s.field("traffic_location", &self.traffic_location);
         s.field("traffic_regulations", &self.traffic_regulations);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.ebpp.bill.add` (`POST /v3/alipay/ebpp/bill/add`): the answer (Alipay's `AlipayEbppBillAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.bill.add`: the answer (Alipay's `AlipayEbppBillAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/bill/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppBillAddResponse {
     /// `alipay_order_no`
@@ -131,7 +144,8 @@ pub struct AlipayEbppBillAddResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -228,8 +242,12 @@ impl Operation for AlipayEbppBillAdd {
     type ErrorCode = AlipayEbppBillAddErrorCode;
 }
 
-/// `alipay.ebpp.bill.get` (`GET /v3/alipay/ebpp/bill/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.bill.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/bill/get`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.bill.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppBillGet {
     /// `auth_token` (query parameter)
@@ -241,6 +259,10 @@ pub struct AlipayEbppBillGet {
     /// `merchant_order_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayEbppBillGet {
@@ -250,12 +272,17 @@ impl std::fmt::Debug for AlipayEbppBillGet {
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
         s.field("order_type", &self.order_type);
         s.field("merchant_order_no", &self.merchant_order_no);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.ebpp.bill.get` (`GET /v3/alipay/ebpp/bill/get`): the answer (Alipay's `AlipayEbppBillGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.bill.get`: the answer (Alipay's `AlipayEbppBillGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/bill/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppBillGetResponse {
     /// `alipay_order_no`
@@ -303,7 +330,8 @@ pub struct AlipayEbppBillGetResponse {
     /// `traffic_regulations`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic_regulations: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -392,8 +420,12 @@ impl Operation for AlipayEbppBillGet {
     type ErrorCode = AlipayEbppBillGetErrorCode;
 }
 
-/// `alipay.ebpp.invoice.apply.inv.upload` (`PUT /v3/alipay/ebpp/invoice/apply/inv/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.apply.inv.upload`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/ebpp/invoice/apply/inv/upload`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.apply.inv.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplyInvUpload {
     /// `anti_fake_code`
@@ -540,16 +572,25 @@ pub struct AlipayEbppInvoiceApplyInvUpload {
     /// `sum_tax`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sum_tax: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.apply.inv.upload` (`PUT /v3/alipay/ebpp/invoice/apply/inv/upload`): the answer (Alipay's `AlipayEbppInvoiceApplyInvUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.apply.inv.upload`: the answer (Alipay's `AlipayEbppInvoiceApplyInvUploadResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/ebpp/invoice/apply/inv/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplyInvUploadResponse {
     /// `is_success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -618,8 +659,12 @@ impl Operation for AlipayEbppInvoiceApplyInvUpload {
     type ErrorCode = AlipayEbppInvoiceApplyInvUploadErrorCode;
 }
 
-/// `alipay.ebpp.invoice.apply.result.sync` (`POST /v3/alipay/ebpp/invoice/apply/result/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.apply.result.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/apply/result/sync`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.apply.result.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplyResultSync {
     /// `apply_id`
@@ -637,16 +682,25 @@ pub struct AlipayEbppInvoiceApplyResultSync {
     /// `tax_apply_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_apply_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.apply.result.sync` (`POST /v3/alipay/ebpp/invoice/apply/result/sync`): the answer (Alipay's `AlipayEbppInvoiceApplyResultSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.apply.result.sync`: the answer (Alipay's `AlipayEbppInvoiceApplyResultSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/apply/result/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplyResultSyncResponse {
     /// `retry_flag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_flag: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -723,8 +777,12 @@ impl Operation for AlipayEbppInvoiceApplyResultSync {
     type ErrorCode = AlipayEbppInvoiceApplyResultSyncErrorCode;
 }
 
-/// `alipay.ebpp.invoice.apply.status.notify` (`PUT /v3/alipay/ebpp/invoice/apply/status/notify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.apply.status.notify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/ebpp/invoice/apply/status/notify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.apply.status.notify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplyStatusNotify {
     /// `apply_id`
@@ -739,10 +797,18 @@ pub struct AlipayEbppInvoiceApplyStatusNotify {
     /// `message`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.apply.status.notify` (`PUT /v3/alipay/ebpp/invoice/apply/status/notify`): the answer (Alipay's `AlipayEbppInvoiceApplyStatusNotifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.apply.status.notify`: the answer (Alipay's `AlipayEbppInvoiceApplyStatusNotifyResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/ebpp/invoice/apply/status/notify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplyStatusNotifyResponse {
     /// `missing_invoices`
@@ -751,7 +817,8 @@ pub struct AlipayEbppInvoiceApplyStatusNotifyResponse {
     /// `update_success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -820,8 +887,12 @@ impl Operation for AlipayEbppInvoiceApplyStatusNotify {
     type ErrorCode = AlipayEbppInvoiceApplyStatusNotifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.applystatus.query` (`POST /v3/alipay/ebpp/invoice/applystatus/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.applystatus.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/applystatus/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.applystatus.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplystatusQuery {
     /// `m_short_name`
@@ -833,16 +904,25 @@ pub struct AlipayEbppInvoiceApplystatusQuery {
     /// `sub_m_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_m_short_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.applystatus.query` (`POST /v3/alipay/ebpp/invoice/applystatus/query`): the answer (Alipay's `AlipayEbppInvoiceApplystatusQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.applystatus.query`: the answer (Alipay's `AlipayEbppInvoiceApplystatusQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/applystatus/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceApplystatusQueryResponse {
     /// `apply_status_brief_dtos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_status_brief_dtos: Option<Vec<super::shared::OrderApplyStatusBriefDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -907,8 +987,12 @@ impl Operation for AlipayEbppInvoiceApplystatusQuery {
     type ErrorCode = AlipayEbppInvoiceApplystatusQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.auth.sign` (`POST /v3/alipay/ebpp/invoice/auth/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.auth.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/auth/sign`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.auth.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceAuthSign {
     /// `authorization_type`
@@ -926,6 +1010,10 @@ pub struct AlipayEbppInvoiceAuthSign {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.ebpp.invoice.auth.sign`.
@@ -992,8 +1080,12 @@ impl Operation for AlipayEbppInvoiceAuthSign {
     type ErrorCode = AlipayEbppInvoiceAuthSignErrorCode;
 }
 
-/// `alipay.ebpp.invoice.auth.unsign` (`POST /v3/alipay/ebpp/invoice/auth/unsign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.auth.unsign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/auth/unsign`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.auth.unsign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceAuthUnsign {
     /// `authorization_type`
@@ -1011,6 +1103,10 @@ pub struct AlipayEbppInvoiceAuthUnsign {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.ebpp.invoice.auth.unsign`.
@@ -1081,8 +1177,12 @@ impl Operation for AlipayEbppInvoiceAuthUnsign {
     type ErrorCode = AlipayEbppInvoiceAuthUnsignErrorCode;
 }
 
-/// `alipay.ebpp.invoice.detail.output.query` (`POST /v3/alipay/ebpp/invoice/detail/output/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.detail.output.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/detail/output/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.detail.output.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceDetailOutputQuery {
     /// `invoice_code`
@@ -1103,10 +1203,18 @@ pub struct AlipayEbppInvoiceDetailOutputQuery {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.detail.output.query` (`POST /v3/alipay/ebpp/invoice/detail/output/query`): the answer (Alipay's `AlipayEbppInvoiceDetailOutputQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.detail.output.query`: the answer (Alipay's `AlipayEbppInvoiceDetailOutputQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/detail/output/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceDetailOutputQueryResponse {
     /// `anti_fake_code`
@@ -1190,7 +1298,8 @@ pub struct AlipayEbppInvoiceDetailOutputQueryResponse {
     /// `tax_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1271,8 +1380,12 @@ impl Operation for AlipayEbppInvoiceDetailOutputQuery {
     type ErrorCode = AlipayEbppInvoiceDetailOutputQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.ecorder.order.query` (`GET /v3/alipay/ebpp/invoice/ecorder/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.ecorder.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/ecorder/order/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.ecorder.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEcorderOrderQuery {
     /// `enterprise_id` (query parameter)
@@ -1290,10 +1403,18 @@ pub struct AlipayEbppInvoiceEcorderOrderQuery {
     /// `order_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.ecorder.order.query` (`GET /v3/alipay/ebpp/invoice/ecorder/order/query`): the answer (Alipay's `AlipayEbppInvoiceEcorderOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.ecorder.order.query`: the answer (Alipay's `AlipayEbppInvoiceEcorderOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/ecorder/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEcorderOrderQueryResponse {
     /// `order_info`
@@ -1302,7 +1423,8 @@ pub struct AlipayEbppInvoiceEcorderOrderQueryResponse {
     /// `sub_order_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_order_list: Option<Vec<super::shared::EcOrderItem>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1379,8 +1501,12 @@ impl Operation for AlipayEbppInvoiceEcorderOrderQuery {
     type ErrorCode = AlipayEbppInvoiceEcorderOrderQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.einvpackage.query` (`GET /v3/alipay/ebpp/invoice/einvpackage/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.einvpackage.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/einvpackage/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.einvpackage.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEinvpackageQuery {
     /// `encrypted_uid` (query parameter)
@@ -1389,16 +1515,25 @@ pub struct AlipayEbppInvoiceEinvpackageQuery {
     /// `package_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.einvpackage.query` (`GET /v3/alipay/ebpp/invoice/einvpackage/query`): the answer (Alipay's `AlipayEbppInvoiceEinvpackageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.einvpackage.query`: the answer (Alipay's `AlipayEbppInvoiceEinvpackageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/einvpackage/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEinvpackageQueryResponse {
     /// `package_item_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_item_info_list: Option<Vec<super::shared::PackageItemOpenInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1471,8 +1606,12 @@ impl Operation for AlipayEbppInvoiceEinvpackageQuery {
     type ErrorCode = AlipayEbppInvoiceEinvpackageQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterprise.merchantrelation.create` (`POST /v3/alipay/ebpp/invoice/enterprise/merchantrelation/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterprise.merchantrelation.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterprise/merchantrelation/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterprise.merchantrelation.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseMerchantrelationCreate {
     /// `enterprise_id` (query parameter)
@@ -1493,10 +1632,18 @@ pub struct AlipayEbppInvoiceEnterpriseMerchantrelationCreate {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterprise.merchantrelation.create` (`POST /v3/alipay/ebpp/invoice/enterprise/merchantrelation/create`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseMerchantrelationCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterprise.merchantrelation.create`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseMerchantrelationCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterprise/merchantrelation/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseMerchantrelationCreateResponse {
     /// `pid`
@@ -1511,7 +1658,8 @@ pub struct AlipayEbppInvoiceEnterpriseMerchantrelationCreateResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1588,8 +1736,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseMerchantrelationCreate {
     type ErrorCode = AlipayEbppInvoiceEnterpriseMerchantrelationCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.consume.batchquery` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/consume/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.consume.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterpriseconsume/consume/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.consume.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeConsumeBatchquery {
     /// `account_id`
@@ -1610,16 +1762,25 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeConsumeBatchquery {
     /// `employee_open_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_open_ids: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.consume.batchquery` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/consume/batchquery`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeConsumeBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.consume.batchquery`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeConsumeBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterpriseconsume/consume/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeConsumeBatchqueryResponse {
     /// `expense_consume_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expense_consume_info_list: Option<Vec<super::shared::ExpenseConsumeInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1704,8 +1865,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeConsumeBatchquery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeConsumeBatchqueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.detail.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/enterpriseconsume/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeDetailQuery {
     /// `account_id` (query parameter)
@@ -1717,10 +1882,18 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeDetailQuery {
     /// `voucher_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.detail.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/detail/query`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.detail.query`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeDetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/enterpriseconsume/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeDetailQueryResponse {
     /// `expense_consume_info`
@@ -1732,7 +1905,8 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeDetailQueryResponse {
     /// `voucher_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_info: Option<super::shared::ExpenseVoucherInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1809,8 +1983,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeDetailQuery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeDetailQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.create` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreate {
     /// `account_id`
@@ -1849,16 +2027,25 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreate {
     /// `tag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.create` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/create`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.create`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreateResponse {
     /// `invoice_rule_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_rule_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1959,8 +2146,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreate {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.modify` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModify {
     /// `account_id`
@@ -1993,16 +2184,25 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModify {
     /// `seller_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.modify` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/modify`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.modify`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2107,8 +2307,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModify {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQuery {
     /// `enterprise_id` (query parameter)
@@ -2123,16 +2327,25 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQuery {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/query`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.enterpriseopenrule.query`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/enterpriseconsume/enterpriseopenrule/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQueryResponse {
     /// `enterprise_open_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enterprise_open_rule_info: Option<super::shared::EnterpriseOpenRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2213,8 +2426,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQuery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeEnterpriseopenruleQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.openrulerelation.create` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/openrulerelation/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.openrulerelation.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterpriseconsume/openrulerelation/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.openrulerelation.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreate {
     /// `account_id`
@@ -2232,16 +2449,25 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreate {
     /// `standard_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.openrulerelation.create` (`POST /v3/alipay/ebpp/invoice/enterpriseconsume/openrulerelation/create`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.openrulerelation.create`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterpriseconsume/openrulerelation/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreateResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2338,8 +2564,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreate {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeOpenrulerelationCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.relatedetail.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/relatedetail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.relatedetail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/enterpriseconsume/relatedetail/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.relatedetail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeRelatedetailQuery {
     /// `account_id` (query parameter)
@@ -2351,16 +2581,25 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeRelatedetailQuery {
     /// `voucher_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.relatedetail.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/relatedetail/query`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeRelatedetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.relatedetail.query`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeRelatedetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/enterpriseconsume/relatedetail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeRelatedetailQueryResponse {
     /// `expense_ctrl_consume_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expense_ctrl_consume_info: Option<super::shared::ExpenseCtrlConsumeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2437,8 +2676,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeRelatedetailQuery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeRelatedetailQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.summaryinvoicedetail.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/summaryinvoicedetail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseconsume.summaryinvoicedetail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/enterpriseconsume/summaryinvoicedetail/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseconsume.summaryinvoicedetail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQuery {
     /// `account_id` (query parameter)
@@ -2450,10 +2693,18 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQuery {
     /// `summary_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseconsume.summaryinvoicedetail.query` (`GET /v3/alipay/ebpp/invoice/enterpriseconsume/summaryinvoicedetail/query`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseconsume.summaryinvoicedetail.query`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/enterpriseconsume/summaryinvoicedetail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQueryResponse {
     /// `account_id`
@@ -2486,7 +2737,8 @@ pub struct AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2567,8 +2819,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQuery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseconsumeSummaryinvoicedetailQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.batchquery` (`POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseexctrl.employertitle.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchquery {
     /// `account_id`
@@ -2586,10 +2842,18 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.batchquery` (`POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/batchquery`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.batchquery`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchqueryResponse {
     /// `code`
@@ -2604,7 +2868,8 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchqueryResponse {
     /// `title_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_info_list: Option<Vec<super::shared::EnterpriseTitleInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2677,8 +2942,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchquery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseexctrlEmployertitleBatchqueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.create` (`POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseexctrl.employertitle.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreate {
     /// `account_id`
@@ -2711,10 +2980,18 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreate {
     /// `title_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.create` (`POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/create`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.create`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreateResponse {
     /// `code`
@@ -2729,7 +3006,8 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreateResponse {
     /// `title_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2814,8 +3092,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreate {
     type ErrorCode = AlipayEbppInvoiceEnterpriseexctrlEmployertitleCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.modify` (`PUT /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.modify`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseexctrl.employertitle.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleModify {
     /// `account_id`
@@ -2851,10 +3133,18 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleModify {
     /// `title_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.modify` (`PUT /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.modify`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleModifyResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleModifyResponse {
     /// `code`
@@ -2869,7 +3159,8 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleModifyResponse {
     /// `title_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2958,8 +3249,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseexctrlEmployertitleModify {
     type ErrorCode = AlipayEbppInvoiceEnterpriseexctrlEmployertitleModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.query` (`GET /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.enterpriseexctrl.employertitle.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleQuery {
     /// `account_id` (query parameter)
@@ -2974,10 +3269,18 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleQuery {
     /// `title_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.query` (`GET /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/query`): the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.enterpriseexctrl.employertitle.query`: the answer (Alipay's `AlipayEbppInvoiceEnterpriseexctrlEmployertitleQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/enterpriseexctrl/employertitle/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleQueryResponse {
     /// `code`
@@ -2992,7 +3295,8 @@ pub struct AlipayEbppInvoiceEnterpriseexctrlEmployertitleQueryResponse {
     /// `title_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_info: Option<super::shared::EnterpriseTitleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3065,8 +3369,12 @@ impl Operation for AlipayEbppInvoiceEnterpriseexctrlEmployertitleQuery {
     type ErrorCode = AlipayEbppInvoiceEnterpriseexctrlEmployertitleQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expense.progress.sync` (`POST /v3/alipay/ebpp/invoice/expense/progress/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expense.progress.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expense/progress/sync`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expense.progress.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenseProgressSync {
     /// `apply_id`
@@ -3102,6 +3410,10 @@ pub struct AlipayEbppInvoiceExpenseProgressSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.ebpp.invoice.expense.progress.sync`.
@@ -3220,8 +3532,12 @@ impl Operation for AlipayEbppInvoiceExpenseProgressSync {
     type ErrorCode = AlipayEbppInvoiceExpenseProgressSyncErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecomsue.outsource.notify` (`POST /v3/alipay/ebpp/invoice/expensecomsue/outsource/notify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecomsue.outsource.notify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecomsue/outsource/notify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecomsue.outsource.notify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecomsueOutsourceNotify {
     /// `account_id`
@@ -3266,16 +3582,25 @@ pub struct AlipayEbppInvoiceExpensecomsueOutsourceNotify {
     /// `standard_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecomsue.outsource.notify` (`POST /v3/alipay/ebpp/invoice/expensecomsue/outsource/notify`): the answer (Alipay's `AlipayEbppInvoiceExpensecomsueOutsourceNotifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecomsue.outsource.notify`: the answer (Alipay's `AlipayEbppInvoiceExpensecomsueOutsourceNotifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecomsue/outsource/notify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecomsueOutsourceNotifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3364,8 +3689,12 @@ impl Operation for AlipayEbppInvoiceExpensecomsueOutsourceNotify {
     type ErrorCode = AlipayEbppInvoiceExpensecomsueOutsourceNotifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.aggregation.create` (`POST /v3/alipay/ebpp/invoice/expensecontrol/aggregation/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecontrol.aggregation.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecontrol/aggregation/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecontrol.aggregation.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolAggregationCreate {
     /// `account_id`
@@ -3380,16 +3709,25 @@ pub struct AlipayEbppInvoiceExpensecontrolAggregationCreate {
     /// `standard_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.aggregation.create` (`POST /v3/alipay/ebpp/invoice/expensecontrol/aggregation/create`): the answer (Alipay's `AlipayEbppInvoiceExpensecontrolAggregationCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecontrol.aggregation.create`: the answer (Alipay's `AlipayEbppInvoiceExpensecontrolAggregationCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecontrol/aggregation/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolAggregationCreateResponse {
     /// `aggregation_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregation_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3462,8 +3800,12 @@ impl Operation for AlipayEbppInvoiceExpensecontrolAggregationCreate {
     type ErrorCode = AlipayEbppInvoiceExpensecontrolAggregationCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.issuebatch.cancel` (`POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecontrol.issuebatch.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/cancel`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecontrol.issuebatch.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCancel {
     /// `account_id`
@@ -3483,16 +3825,25 @@ pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCancel {
     /// `issue_batch_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_batch_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.issuebatch.cancel` (`POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/cancel`): the answer (Alipay's `AlipayEbppInvoiceExpensecontrolIssuebatchCancelResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecontrol.issuebatch.cancel`: the answer (Alipay's `AlipayEbppInvoiceExpensecontrolIssuebatchCancelResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/cancel`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCancelResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3581,8 +3932,12 @@ impl Operation for AlipayEbppInvoiceExpensecontrolIssuebatchCancel {
     type ErrorCode = AlipayEbppInvoiceExpensecontrolIssuebatchCancelErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.issuebatch.create` (`POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecontrol.issuebatch.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecontrol.issuebatch.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCreate {
     /// `account_id`
@@ -3623,10 +3978,18 @@ pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCreate {
     /// `share_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.issuebatch.create` (`POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/create`): the answer (Alipay's `AlipayEbppInvoiceExpensecontrolIssuebatchCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecontrol.issuebatch.create`: the answer (Alipay's `AlipayEbppInvoiceExpensecontrolIssuebatchCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecontrol/issuebatch/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCreateResponse {
     /// `issue_batch_id`
@@ -3635,7 +3998,8 @@ pub struct AlipayEbppInvoiceExpensecontrolIssuebatchCreateResponse {
     /// `issue_quota_check_failed_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_quota_check_failed_list: Option<Vec<super::shared::IssueQuotaCheckInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3740,8 +4104,12 @@ impl Operation for AlipayEbppInvoiceExpensecontrolIssuebatchCreate {
     type ErrorCode = AlipayEbppInvoiceExpensecontrolIssuebatchCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.quota.create` (`POST /v3/alipay/ebpp/invoice/expensecontrol/quota/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecontrol.quota.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecontrol/quota/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecontrol.quota.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolQuotaCreate {
     /// `account_id`
@@ -3805,10 +4173,18 @@ pub struct AlipayEbppInvoiceExpensecontrolQuotaCreate {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.quota.create` (`POST /v3/alipay/ebpp/invoice/expensecontrol/quota/create`): the answer (Alipay's `AlipayEbppInvoiceExpensecontrolQuotaCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecontrol.quota.create`: the answer (Alipay's `AlipayEbppInvoiceExpensecontrolQuotaCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecontrol/quota/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolQuotaCreateResponse {
     /// `issue_batch_id`
@@ -3820,7 +4196,8 @@ pub struct AlipayEbppInvoiceExpensecontrolQuotaCreateResponse {
     /// `quota_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3917,8 +4294,12 @@ impl Operation for AlipayEbppInvoiceExpensecontrolQuotaCreate {
     type ErrorCode = AlipayEbppInvoiceExpensecontrolQuotaCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.quota.modify` (`POST /v3/alipay/ebpp/invoice/expensecontrol/quota/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecontrol.quota.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecontrol/quota/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecontrol.quota.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolQuotaModify {
     /// `account_id`
@@ -3951,16 +4332,25 @@ pub struct AlipayEbppInvoiceExpensecontrolQuotaModify {
     /// `share_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.quota.modify` (`POST /v3/alipay/ebpp/invoice/expensecontrol/quota/modify`): the answer (Alipay's `AlipayEbppInvoiceExpensecontrolQuotaModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecontrol.quota.modify`: the answer (Alipay's `AlipayEbppInvoiceExpensecontrolQuotaModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecontrol/quota/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolQuotaModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4069,8 +4459,12 @@ impl Operation for AlipayEbppInvoiceExpensecontrolQuotaModify {
     type ErrorCode = AlipayEbppInvoiceExpensecontrolQuotaModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.quota.query` (`POST /v3/alipay/ebpp/invoice/expensecontrol/quota/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensecontrol.quota.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expensecontrol/quota/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensecontrol.quota.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolQuotaQuery {
     /// `account_id`
@@ -4109,10 +4503,18 @@ pub struct AlipayEbppInvoiceExpensecontrolQuotaQuery {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensecontrol.quota.query` (`POST /v3/alipay/ebpp/invoice/expensecontrol/quota/query`): the answer (Alipay's `AlipayEbppInvoiceExpensecontrolQuotaQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensecontrol.quota.query`: the answer (Alipay's `AlipayEbppInvoiceExpensecontrolQuotaQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expensecontrol/quota/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensecontrolQuotaQueryResponse {
     /// `expense_quota_info_list`
@@ -4127,7 +4529,8 @@ pub struct AlipayEbppInvoiceExpensecontrolQuotaQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4200,8 +4603,12 @@ impl Operation for AlipayEbppInvoiceExpensecontrolQuotaQuery {
     type ErrorCode = AlipayEbppInvoiceExpensecontrolQuotaQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.employee.query` (`GET /v3/alipay/ebpp/invoice/expenserules/employee/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.employee.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/expenserules/employee/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.employee.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesEmployeeQuery {
     /// `account_id` (query parameter)
@@ -4222,10 +4629,18 @@ pub struct AlipayEbppInvoiceExpenserulesEmployeeQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.employee.query` (`GET /v3/alipay/ebpp/invoice/expenserules/employee/query`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesEmployeeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.employee.query`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesEmployeeQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/expenserules/employee/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesEmployeeQueryResponse {
     /// `employee_list`
@@ -4243,7 +4658,8 @@ pub struct AlipayEbppInvoiceExpenserulesEmployeeQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4316,8 +4732,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesEmployeeQuery {
     type ErrorCode = AlipayEbppInvoiceExpenserulesEmployeeQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.employeerules.query` (`GET /v3/alipay/ebpp/invoice/expenserules/employeerules/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.employeerules.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/expenserules/employeerules/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.employeerules.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesEmployeerulesQuery {
     /// `account_id` (query parameter)
@@ -4338,10 +4758,18 @@ pub struct AlipayEbppInvoiceExpenserulesEmployeerulesQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.employeerules.query` (`GET /v3/alipay/ebpp/invoice/expenserules/employeerules/query`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesEmployeerulesQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.employeerules.query`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesEmployeerulesQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/expenserules/employeerules/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesEmployeerulesQueryResponse {
     /// `employee_rules`
@@ -4356,7 +4784,8 @@ pub struct AlipayEbppInvoiceExpenserulesEmployeerulesQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4429,8 +4858,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesEmployeerulesQuery {
     type ErrorCode = AlipayEbppInvoiceExpenserulesEmployeerulesQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.groupemployee.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/groupemployee/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.groupemployee.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/groupemployee/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.groupemployee.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesGroupemployeeModify {
     /// `account_id`
@@ -4457,16 +4890,25 @@ pub struct AlipayEbppInvoiceExpenserulesGroupemployeeModify {
     /// `remove_employee_open_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_employee_open_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.groupemployee.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/groupemployee/modify`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesGroupemployeeModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.groupemployee.modify`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesGroupemployeeModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/groupemployee/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesGroupemployeeModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4551,8 +4993,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesGroupemployeeModify {
     type ErrorCode = AlipayEbppInvoiceExpenserulesGroupemployeeModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectemployee.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/projectemployee/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.projectemployee.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/projectemployee/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.projectemployee.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectemployeeModify {
     /// `account_id`
@@ -4576,16 +5022,25 @@ pub struct AlipayEbppInvoiceExpenserulesProjectemployeeModify {
     /// `remove_employee_open_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_employee_open_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectemployee.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/projectemployee/modify`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectemployeeModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.projectemployee.modify`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectemployeeModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/projectemployee/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectemployeeModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4670,8 +5125,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesProjectemployeeModify {
     type ErrorCode = AlipayEbppInvoiceExpenserulesProjectemployeeModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectinfo.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/projectinfo/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.projectinfo.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/projectinfo/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.projectinfo.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectinfoModify {
     /// `account_id`
@@ -4692,16 +5151,25 @@ pub struct AlipayEbppInvoiceExpenserulesProjectinfoModify {
     /// `project_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectinfo.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/projectinfo/modify`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectinfoModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.projectinfo.modify`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectinfoModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/projectinfo/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectinfoModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4782,8 +5250,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesProjectinfoModify {
     type ErrorCode = AlipayEbppInvoiceExpenserulesProjectinfoModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectrule.create` (`POST /v3/alipay/ebpp/invoice/expenserules/projectrule/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.projectrule.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/projectrule/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.projectrule.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectruleCreate {
     /// `account_id`
@@ -4810,16 +5282,25 @@ pub struct AlipayEbppInvoiceExpenserulesProjectruleCreate {
     /// `project_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectrule.create` (`POST /v3/alipay/ebpp/invoice/expenserules/projectrule/create`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectruleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.projectrule.create`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectruleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/projectrule/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectruleCreateResponse {
     /// `project_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4920,8 +5401,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesProjectruleCreate {
     type ErrorCode = AlipayEbppInvoiceExpenserulesProjectruleCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectrule.query` (`GET /v3/alipay/ebpp/invoice/expenserules/projectrule/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.projectrule.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/expenserules/projectrule/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.projectrule.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectruleQuery {
     /// `account_id` (query parameter)
@@ -4945,10 +5430,18 @@ pub struct AlipayEbppInvoiceExpenserulesProjectruleQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectrule.query` (`GET /v3/alipay/ebpp/invoice/expenserules/projectrule/query`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectruleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.projectrule.query`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectruleQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/expenserules/projectrule/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectruleQueryResponse {
     /// `page_num`
@@ -4966,7 +5459,8 @@ pub struct AlipayEbppInvoiceExpenserulesProjectruleQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5043,8 +5537,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesProjectruleQuery {
     type ErrorCode = AlipayEbppInvoiceExpenserulesProjectruleQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectrules.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/projectrules/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.projectrules.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/projectrules/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.projectrules.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectrulesModify {
     /// `account_id`
@@ -5062,16 +5560,25 @@ pub struct AlipayEbppInvoiceExpenserulesProjectrulesModify {
     /// `project_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.projectrules.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/projectrules/modify`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectrulesModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.projectrules.modify`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesProjectrulesModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/projectrules/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesProjectrulesModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5148,8 +5655,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesProjectrulesModify {
     type ErrorCode = AlipayEbppInvoiceExpenserulesProjectrulesModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.scenerule.create` (`POST /v3/alipay/ebpp/invoice/expenserules/scenerule/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.scenerule.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/scenerule/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.scenerule.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesSceneruleCreate {
     /// `account_id`
@@ -5191,16 +5702,25 @@ pub struct AlipayEbppInvoiceExpenserulesSceneruleCreate {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.scenerule.create` (`POST /v3/alipay/ebpp/invoice/expenserules/scenerule/create`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesSceneruleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.scenerule.create`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesSceneruleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/scenerule/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesSceneruleCreateResponse {
     /// `standard_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5289,8 +5809,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesSceneruleCreate {
     type ErrorCode = AlipayEbppInvoiceExpenserulesSceneruleCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.scenerule.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/scenerule/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.scenerule.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/expenserules/scenerule/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.scenerule.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesSceneruleModify {
     /// `account_id`
@@ -5326,16 +5850,25 @@ pub struct AlipayEbppInvoiceExpenserulesSceneruleModify {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.scenerule.modify` (`POST /v3/alipay/ebpp/invoice/expenserules/scenerule/modify`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesSceneruleModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.scenerule.modify`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesSceneruleModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/expenserules/scenerule/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesSceneruleModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5420,8 +5953,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesSceneruleModify {
     type ErrorCode = AlipayEbppInvoiceExpenserulesSceneruleModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expenserules.scenerule.query` (`GET /v3/alipay/ebpp/invoice/expenserules/scenerule/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expenserules.scenerule.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/expenserules/scenerule/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expenserules.scenerule.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesSceneruleQuery {
     /// `account_id` (query parameter)
@@ -5442,10 +5979,18 @@ pub struct AlipayEbppInvoiceExpenserulesSceneruleQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expenserules.scenerule.query` (`GET /v3/alipay/ebpp/invoice/expenserules/scenerule/query`): the answer (Alipay's `AlipayEbppInvoiceExpenserulesSceneruleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expenserules.scenerule.query`: the answer (Alipay's `AlipayEbppInvoiceExpenserulesSceneruleQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/expenserules/scenerule/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpenserulesSceneruleQueryResponse {
     /// `page_num`
@@ -5460,7 +6005,8 @@ pub struct AlipayEbppInvoiceExpenserulesSceneruleQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5533,8 +6079,12 @@ impl Operation for AlipayEbppInvoiceExpenserulesSceneruleQuery {
     type ErrorCode = AlipayEbppInvoiceExpenserulesSceneruleQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.expensescene.merchant.query` (`GET /v3/alipay/ebpp/invoice/expensescene/merchant/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.expensescene.merchant.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/expensescene/merchant/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.expensescene.merchant.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensesceneMerchantQuery {
     /// `account_id` (query parameter)
@@ -5564,10 +6114,18 @@ pub struct AlipayEbppInvoiceExpensesceneMerchantQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.expensescene.merchant.query` (`GET /v3/alipay/ebpp/invoice/expensescene/merchant/query`): the answer (Alipay's `AlipayEbppInvoiceExpensesceneMerchantQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.expensescene.merchant.query`: the answer (Alipay's `AlipayEbppInvoiceExpensesceneMerchantQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/expensescene/merchant/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceExpensesceneMerchantQueryResponse {
     /// `expense_merchant_info_list`
@@ -5582,7 +6140,8 @@ pub struct AlipayEbppInvoiceExpensesceneMerchantQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5659,8 +6218,12 @@ impl Operation for AlipayEbppInvoiceExpensesceneMerchantQuery {
     type ErrorCode = AlipayEbppInvoiceExpensesceneMerchantQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.file.output.query` (`GET /v3/alipay/ebpp/invoice/file/output/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.file.output.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/file/output/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.file.output.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceFileOutputQuery {
     /// `user_id` (query parameter)
@@ -5681,10 +6244,18 @@ pub struct AlipayEbppInvoiceFileOutputQuery {
     /// `skip_expense_progress_sync` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_expense_progress_sync: Option<bool>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.file.output.query` (`GET /v3/alipay/ebpp/invoice/file/output/query`): the answer (Alipay's `AlipayEbppInvoiceFileOutputQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.file.output.query`: the answer (Alipay's `AlipayEbppInvoiceFileOutputQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/file/output/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceFileOutputQueryResponse {
     /// `file_type`
@@ -5693,7 +6264,8 @@ pub struct AlipayEbppInvoiceFileOutputQueryResponse {
     /// `invoice_file_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_file_content: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5778,8 +6350,12 @@ impl Operation for AlipayEbppInvoiceFileOutputQuery {
     type ErrorCode = AlipayEbppInvoiceFileOutputQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.info.send` (`POST /v3/alipay/ebpp/invoice/info/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.info.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/info/send`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.info.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInfoSend {
     /// `invoice_info_list`
@@ -5791,16 +6367,25 @@ pub struct AlipayEbppInvoiceInfoSend {
     /// `sub_m_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_m_short_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.info.send` (`POST /v3/alipay/ebpp/invoice/info/send`): the answer (Alipay's `AlipayEbppInvoiceInfoSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.info.send`: the answer (Alipay's `AlipayEbppInvoiceInfoSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/info/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInfoSendResponse {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5893,8 +6478,12 @@ impl Operation for AlipayEbppInvoiceInfoSend {
     type ErrorCode = AlipayEbppInvoiceInfoSendErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.create` (`POST /v3/alipay/ebpp/invoice/institution/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/institution/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionCreate {
     /// `account_id`
@@ -5964,10 +6553,18 @@ pub struct AlipayEbppInvoiceInstitutionCreate {
     /// `standard_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_info_list: Option<Vec<super::shared::StandardInfo>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.create` (`POST /v3/alipay/ebpp/invoice/institution/create`): the answer (Alipay's `AlipayEbppInvoiceInstitutionCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.create`: the answer (Alipay's `AlipayEbppInvoiceInstitutionCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/institution/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionCreateResponse {
     /// `institution_id`
@@ -5979,7 +6576,8 @@ pub struct AlipayEbppInvoiceInstitutionCreateResponse {
     /// `standard_id_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id_info_list: Option<Vec<super::shared::StandardIdInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6064,8 +6662,12 @@ impl Operation for AlipayEbppInvoiceInstitutionCreate {
     type ErrorCode = AlipayEbppInvoiceInstitutionCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.delete` (`DELETE /v3/alipay/ebpp/invoice/institution/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/ebpp/invoice/institution/delete`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionDelete {
     /// `account_id` (query parameter)
@@ -6080,16 +6682,25 @@ pub struct AlipayEbppInvoiceInstitutionDelete {
     /// `institution_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub institution_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.delete` (`DELETE /v3/alipay/ebpp/invoice/institution/delete`): the answer (Alipay's `AlipayEbppInvoiceInstitutionDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.delete`: the answer (Alipay's `AlipayEbppInvoiceInstitutionDeleteResponseModel`).
+///
+/// - v3: the body of `DELETE /v3/alipay/ebpp/invoice/institution/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionDeleteResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6174,8 +6785,12 @@ impl Operation for AlipayEbppInvoiceInstitutionDelete {
     type ErrorCode = AlipayEbppInvoiceInstitutionDeleteErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.detailinfo.query` (`GET /v3/alipay/ebpp/invoice/institution/detailinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.detailinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/institution/detailinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.detailinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionDetailinfoQuery {
     /// `account_id` (query parameter)
@@ -6196,10 +6811,18 @@ pub struct AlipayEbppInvoiceInstitutionDetailinfoQuery {
     /// `owner_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.detailinfo.query` (`GET /v3/alipay/ebpp/invoice/institution/detailinfo/query`): the answer (Alipay's `AlipayEbppInvoiceInstitutionDetailinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.detailinfo.query`: the answer (Alipay's `AlipayEbppInvoiceInstitutionDetailinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/institution/detailinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionDetailinfoQueryResponse {
     /// `adapter_type`
@@ -6259,7 +6882,8 @@ pub struct AlipayEbppInvoiceInstitutionDetailinfoQueryResponse {
     /// `standard_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_info_list: Option<super::shared::StandardInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6336,8 +6960,12 @@ impl Operation for AlipayEbppInvoiceInstitutionDetailinfoQuery {
     type ErrorCode = AlipayEbppInvoiceInstitutionDetailinfoQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.expenserule.create` (`POST /v3/alipay/ebpp/invoice/institution/expenserule/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.expenserule.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/institution/expenserule/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.expenserule.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionExpenseruleCreate {
     /// `account_id`
@@ -6387,16 +7015,25 @@ pub struct AlipayEbppInvoiceInstitutionExpenseruleCreate {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.expenserule.create` (`POST /v3/alipay/ebpp/invoice/institution/expenserule/create`): the answer (Alipay's `AlipayEbppInvoiceInstitutionExpenseruleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.expenserule.create`: the answer (Alipay's `AlipayEbppInvoiceInstitutionExpenseruleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/institution/expenserule/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionExpenseruleCreateResponse {
     /// `standard_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6481,8 +7118,12 @@ impl Operation for AlipayEbppInvoiceInstitutionExpenseruleCreate {
     type ErrorCode = AlipayEbppInvoiceInstitutionExpenseruleCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.expenserule.delete` (`POST /v3/alipay/ebpp/invoice/institution/expenserule/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.expenserule.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/institution/expenserule/delete`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.expenserule.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionExpenseruleDelete {
     /// `account_id`
@@ -6502,16 +7143,25 @@ pub struct AlipayEbppInvoiceInstitutionExpenseruleDelete {
     /// `standard_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.expenserule.delete` (`POST /v3/alipay/ebpp/invoice/institution/expenserule/delete`): the answer (Alipay's `AlipayEbppInvoiceInstitutionExpenseruleDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.expenserule.delete`: the answer (Alipay's `AlipayEbppInvoiceInstitutionExpenseruleDeleteResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/institution/expenserule/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionExpenseruleDeleteResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6588,8 +7238,12 @@ impl Operation for AlipayEbppInvoiceInstitutionExpenseruleDelete {
     type ErrorCode = AlipayEbppInvoiceInstitutionExpenseruleDeleteErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.expenserule.modify` (`POST /v3/alipay/ebpp/invoice/institution/expenserule/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.expenserule.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/institution/expenserule/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.expenserule.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionExpenseruleModify {
     /// `account_id`
@@ -6639,16 +7293,25 @@ pub struct AlipayEbppInvoiceInstitutionExpenseruleModify {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.expenserule.modify` (`POST /v3/alipay/ebpp/invoice/institution/expenserule/modify`): the answer (Alipay's `AlipayEbppInvoiceInstitutionExpenseruleModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.expenserule.modify`: the answer (Alipay's `AlipayEbppInvoiceInstitutionExpenseruleModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/institution/expenserule/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionExpenseruleModifyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6737,8 +7400,12 @@ impl Operation for AlipayEbppInvoiceInstitutionExpenseruleModify {
     type ErrorCode = AlipayEbppInvoiceInstitutionExpenseruleModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.modify` (`POST /v3/alipay/ebpp/invoice/institution/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/institution/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionModify {
     /// `account_id`
@@ -6782,10 +7449,18 @@ pub struct AlipayEbppInvoiceInstitutionModify {
     /// `modify_standard_detail_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modify_standard_detail_info: Option<super::shared::ModifyStandardDetailInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.modify` (`POST /v3/alipay/ebpp/invoice/institution/modify`): the answer (Alipay's `AlipayEbppInvoiceInstitutionModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.modify`: the answer (Alipay's `AlipayEbppInvoiceInstitutionModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/institution/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionModifyResponse {
     /// `issue_rule_id_info_list`
@@ -6797,7 +7472,8 @@ pub struct AlipayEbppInvoiceInstitutionModifyResponse {
     /// `standard_id_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id_info_list: Option<Vec<super::shared::StandardIdInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6890,8 +7566,12 @@ impl Operation for AlipayEbppInvoiceInstitutionModify {
     type ErrorCode = AlipayEbppInvoiceInstitutionModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.pageinfo.query` (`GET /v3/alipay/ebpp/invoice/institution/pageinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.pageinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/institution/pageinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.pageinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionPageinfoQuery {
     /// `account_id` (query parameter)
@@ -6909,10 +7589,18 @@ pub struct AlipayEbppInvoiceInstitutionPageinfoQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.pageinfo.query` (`GET /v3/alipay/ebpp/invoice/institution/pageinfo/query`): the answer (Alipay's `AlipayEbppInvoiceInstitutionPageinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.pageinfo.query`: the answer (Alipay's `AlipayEbppInvoiceInstitutionPageinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/institution/pageinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionPageinfoQueryResponse {
     /// `institution_basic_info_list`
@@ -6927,7 +7615,8 @@ pub struct AlipayEbppInvoiceInstitutionPageinfoQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7000,8 +7689,12 @@ impl Operation for AlipayEbppInvoiceInstitutionPageinfoQuery {
     type ErrorCode = AlipayEbppInvoiceInstitutionPageinfoQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.scope.modify` (`POST /v3/alipay/ebpp/invoice/institution/scope/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.scope.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/institution/scope/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.scope.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionScopeModify {
     /// `account_id`
@@ -7034,16 +7727,25 @@ pub struct AlipayEbppInvoiceInstitutionScopeModify {
     /// `remove_owner_open_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_owner_open_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.scope.modify` (`POST /v3/alipay/ebpp/invoice/institution/scope/modify`): the answer (Alipay's `AlipayEbppInvoiceInstitutionScopeModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.scope.modify`: the answer (Alipay's `AlipayEbppInvoiceInstitutionScopeModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/institution/scope/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionScopeModifyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7116,8 +7818,12 @@ impl Operation for AlipayEbppInvoiceInstitutionScopeModify {
     type ErrorCode = AlipayEbppInvoiceInstitutionScopeModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.institution.scopepageinfo.query` (`GET /v3/alipay/ebpp/invoice/institution/scopepageinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.institution.scopepageinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/institution/scopepageinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.institution.scopepageinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionScopepageinfoQuery {
     /// `account_id` (query parameter)
@@ -7141,10 +7847,18 @@ pub struct AlipayEbppInvoiceInstitutionScopepageinfoQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.institution.scopepageinfo.query` (`GET /v3/alipay/ebpp/invoice/institution/scopepageinfo/query`): the answer (Alipay's `AlipayEbppInvoiceInstitutionScopepageinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.institution.scopepageinfo.query`: the answer (Alipay's `AlipayEbppInvoiceInstitutionScopepageinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/institution/scopepageinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceInstitutionScopepageinfoQueryResponse {
     /// `adapter_type`
@@ -7165,7 +7879,8 @@ pub struct AlipayEbppInvoiceInstitutionScopepageinfoQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7242,8 +7957,12 @@ impl Operation for AlipayEbppInvoiceInstitutionScopepageinfoQuery {
     type ErrorCode = AlipayEbppInvoiceInstitutionScopepageinfoQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.issuerule.create` (`POST /v3/alipay/ebpp/invoice/issuerule/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.issuerule.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/issuerule/create`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.issuerule.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIssueruleCreate {
     /// `account_id`
@@ -7299,16 +8018,25 @@ pub struct AlipayEbppInvoiceIssueruleCreate {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.issuerule.create` (`POST /v3/alipay/ebpp/invoice/issuerule/create`): the answer (Alipay's `AlipayEbppInvoiceIssueruleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.issuerule.create`: the answer (Alipay's `AlipayEbppInvoiceIssueruleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/issuerule/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIssueruleCreateResponse {
     /// `issue_rule_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue_rule_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7389,8 +8117,12 @@ impl Operation for AlipayEbppInvoiceIssueruleCreate {
     type ErrorCode = AlipayEbppInvoiceIssueruleCreateErrorCode;
 }
 
-/// `alipay.ebpp.invoice.issuerule.delete` (`POST /v3/alipay/ebpp/invoice/issuerule/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.issuerule.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/issuerule/delete`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.issuerule.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIssueruleDelete {
     /// `account_id`
@@ -7413,16 +8145,25 @@ pub struct AlipayEbppInvoiceIssueruleDelete {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.issuerule.delete` (`POST /v3/alipay/ebpp/invoice/issuerule/delete`): the answer (Alipay's `AlipayEbppInvoiceIssueruleDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.issuerule.delete`: the answer (Alipay's `AlipayEbppInvoiceIssueruleDeleteResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/issuerule/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIssueruleDeleteResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7495,8 +8236,12 @@ impl Operation for AlipayEbppInvoiceIssueruleDelete {
     type ErrorCode = AlipayEbppInvoiceIssueruleDeleteErrorCode;
 }
 
-/// `alipay.ebpp.invoice.issuerule.modify` (`POST /v3/alipay/ebpp/invoice/issuerule/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.issuerule.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/issuerule/modify`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.issuerule.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIssueruleModify {
     /// `account_id`
@@ -7555,16 +8300,25 @@ pub struct AlipayEbppInvoiceIssueruleModify {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.issuerule.modify` (`POST /v3/alipay/ebpp/invoice/issuerule/modify`): the answer (Alipay's `AlipayEbppInvoiceIssueruleModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.issuerule.modify`: the answer (Alipay's `AlipayEbppInvoiceIssueruleModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/issuerule/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIssueruleModifyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7641,17 +8395,29 @@ impl Operation for AlipayEbppInvoiceIssueruleModify {
     type ErrorCode = AlipayEbppInvoiceIssueruleModifyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.isvtoken.reim.apply` (`POST /v3/alipay/ebpp/invoice/isvtoken/reim/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.isvtoken.reim.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/isvtoken/reim/apply`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.isvtoken.reim.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIsvtokenReimApply {
     /// `isv_app_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isv_app_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.isvtoken.reim.apply` (`POST /v3/alipay/ebpp/invoice/isvtoken/reim/apply`): the answer (Alipay's `AlipayEbppInvoiceIsvtokenReimApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.isvtoken.reim.apply`: the answer (Alipay's `AlipayEbppInvoiceIsvtokenReimApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/isvtoken/reim/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceIsvtokenReimApplyResponse {
     /// `isv_token`
@@ -7660,7 +8426,8 @@ pub struct AlipayEbppInvoiceIsvtokenReimApplyResponse {
     /// `serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7729,8 +8496,12 @@ impl Operation for AlipayEbppInvoiceIsvtokenReimApply {
     type ErrorCode = AlipayEbppInvoiceIsvtokenReimApplyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.list.expense.sync` (`POST /v3/alipay/ebpp/invoice/list/expense/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.list.expense.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/list/expense/sync`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.list.expense.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceListExpenseSync {
     /// `business_time`
@@ -7757,6 +8528,10 @@ pub struct AlipayEbppInvoiceListExpenseSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.ebpp.invoice.list.expense.sync`.
@@ -7871,8 +8646,12 @@ impl Operation for AlipayEbppInvoiceListExpenseSync {
     type ErrorCode = AlipayEbppInvoiceListExpenseSyncErrorCode;
 }
 
-/// `alipay.ebpp.invoice.merchant.enterstatus.query` (`GET /v3/alipay/ebpp/invoice/merchant/enterstatus/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.merchant.enterstatus.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/merchant/enterstatus/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.merchant.enterstatus.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceMerchantEnterstatusQuery {
     /// `m_short_name` (query parameter)
@@ -7884,16 +8663,25 @@ pub struct AlipayEbppInvoiceMerchantEnterstatusQuery {
     /// `process_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.merchant.enterstatus.query` (`GET /v3/alipay/ebpp/invoice/merchant/enterstatus/query`): the answer (Alipay's `AlipayEbppInvoiceMerchantEnterstatusQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.merchant.enterstatus.query`: the answer (Alipay's `AlipayEbppInvoiceMerchantEnterstatusQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/merchant/enterstatus/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceMerchantEnterstatusQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7974,8 +8762,12 @@ impl Operation for AlipayEbppInvoiceMerchantEnterstatusQuery {
     type ErrorCode = AlipayEbppInvoiceMerchantEnterstatusQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.merchantlist.enter.apply` (`POST /v3/alipay/ebpp/invoice/merchantlist/enter/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.merchantlist.enter.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/merchantlist/enter/apply`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.merchantlist.enter.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceMerchantlistEnterApply {
     /// `merchant_base`
@@ -7987,16 +8779,25 @@ pub struct AlipayEbppInvoiceMerchantlistEnterApply {
     /// `sub_merchant_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_merchant_list: Option<Vec<super::shared::SubMerchantEnterOpenModel>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.merchantlist.enter.apply` (`POST /v3/alipay/ebpp/invoice/merchantlist/enter/apply`): the answer (Alipay's `AlipayEbppInvoiceMerchantlistEnterApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.merchantlist.enter.apply`: the answer (Alipay's `AlipayEbppInvoiceMerchantlistEnterApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/merchantlist/enter/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceMerchantlistEnterApplyResponse {
     /// `process_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8097,8 +8898,12 @@ impl Operation for AlipayEbppInvoiceMerchantlistEnterApply {
     type ErrorCode = AlipayEbppInvoiceMerchantlistEnterApplyErrorCode;
 }
 
-/// `alipay.ebpp.invoice.order.query` (`GET /v3/alipay/ebpp/invoice/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/order/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceOrderQuery {
     /// `order_no` (query parameter)
@@ -8110,10 +8915,18 @@ pub struct AlipayEbppInvoiceOrderQuery {
     /// `sub_m_short_name` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_m_short_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.order.query` (`GET /v3/alipay/ebpp/invoice/order/query`): the answer (Alipay's `AlipayEbppInvoiceOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.order.query`: the answer (Alipay's `AlipayEbppInvoiceOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceOrderQueryResponse {
     /// `invoice_element_model`
@@ -8122,7 +8935,8 @@ pub struct AlipayEbppInvoiceOrderQueryResponse {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8187,8 +9001,12 @@ impl Operation for AlipayEbppInvoiceOrderQuery {
     type ErrorCode = AlipayEbppInvoiceOrderQueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.sycn` (`POST /v3/alipay/ebpp/invoice/sycn`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.sycn`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/sycn`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.sycn`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceSycn {
     /// `invoice_info`
@@ -8200,16 +9018,25 @@ pub struct AlipayEbppInvoiceSycn {
     /// `sub_m_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_m_short_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.sycn` (`POST /v3/alipay/ebpp/invoice/sycn`): the answer (Alipay's `AlipayEbppInvoiceSycnResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.sycn`: the answer (Alipay's `AlipayEbppInvoiceSycnResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/sycn`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceSycnResponse {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8290,8 +9117,12 @@ impl Operation for AlipayEbppInvoiceSycn {
     type ErrorCode = AlipayEbppInvoiceSycnErrorCode;
 }
 
-/// `alipay.ebpp.invoice.sync.simple.send` (`POST /v3/alipay/ebpp/invoice/sync/simple/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.sync.simple.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/sync/simple/send`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.sync.simple.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceSyncSimpleSend {
     /// `invoice_info`
@@ -8303,6 +9134,10 @@ pub struct AlipayEbppInvoiceSyncSimpleSend {
     /// `sub_m_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_m_short_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.ebpp.invoice.sync.simple.send`.
@@ -8401,8 +9236,12 @@ impl Operation for AlipayEbppInvoiceSyncSimpleSend {
     type ErrorCode = AlipayEbppInvoiceSyncSimpleSendErrorCode;
 }
 
-/// `alipay.ebpp.invoice.taxno.batchquery` (`POST /v3/alipay/ebpp/invoice/taxno/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.taxno.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/invoice/taxno/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.taxno.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTaxnoBatchquery {
     /// `auth_token` (query parameter)
@@ -8432,6 +9271,10 @@ pub struct AlipayEbppInvoiceTaxnoBatchquery {
     /// `tax_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayEbppInvoiceTaxnoBatchquery {
@@ -8447,12 +9290,17 @@ impl std::fmt::Debug for AlipayEbppInvoiceTaxnoBatchquery {
         s.field("scene", &self.scene);
         s.field("start_invoice_date", &self.start_invoice_date);
         s.field("tax_no", &self.tax_no);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.ebpp.invoice.taxno.batchquery` (`POST /v3/alipay/ebpp/invoice/taxno/batchquery`): the answer (Alipay's `AlipayEbppInvoiceTaxnoBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.taxno.batchquery`: the answer (Alipay's `AlipayEbppInvoiceTaxnoBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/invoice/taxno/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTaxnoBatchqueryResponse {
     /// `invoice_element_list`
@@ -8464,7 +9312,8 @@ pub struct AlipayEbppInvoiceTaxnoBatchqueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8541,23 +9390,36 @@ impl Operation for AlipayEbppInvoiceTaxnoBatchquery {
     type ErrorCode = AlipayEbppInvoiceTaxnoBatchqueryErrorCode;
 }
 
-/// `alipay.ebpp.invoice.title.dynamic.get` (`GET /v3/alipay/ebpp/invoice/title/dynamic/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.title.dynamic.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/title/dynamic/get`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.title.dynamic.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTitleDynamicGet {
     /// `bar_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bar_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.title.dynamic.get` (`GET /v3/alipay/ebpp/invoice/title/dynamic/get`): the answer (Alipay's `AlipayEbppInvoiceTitleDynamicGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.title.dynamic.get`: the answer (Alipay's `AlipayEbppInvoiceTitleDynamicGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/title/dynamic/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTitleDynamicGetResponse {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<super::shared::InvoiceTitleModel>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8638,8 +9500,12 @@ impl Operation for AlipayEbppInvoiceTitleDynamicGet {
     type ErrorCode = AlipayEbppInvoiceTitleDynamicGetErrorCode;
 }
 
-/// `alipay.ebpp.invoice.title.list.get` (`GET /v3/alipay/ebpp/invoice/title/list/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.title.list.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/title/list/get`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.title.list.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTitleListGet {
     /// `auth_token` (query parameter)
@@ -8651,6 +9517,10 @@ pub struct AlipayEbppInvoiceTitleListGet {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayEbppInvoiceTitleListGet {
@@ -8660,18 +9530,24 @@ impl std::fmt::Debug for AlipayEbppInvoiceTitleListGet {
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
         s.field("user_id", &self.user_id);
         s.field("open_id", &self.open_id);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.ebpp.invoice.title.list.get` (`GET /v3/alipay/ebpp/invoice/title/list/get`): the answer (Alipay's `AlipayEbppInvoiceTitleListGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.title.list.get`: the answer (Alipay's `AlipayEbppInvoiceTitleListGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/title/list/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTitleListGetResponse {
     /// `title_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_list: Option<Vec<super::shared::InvoiceTitleModel>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8744,8 +9620,12 @@ impl Operation for AlipayEbppInvoiceTitleListGet {
     type ErrorCode = AlipayEbppInvoiceTitleListGetErrorCode;
 }
 
-/// `alipay.ebpp.invoice.token.batchquery` (`GET /v3/alipay/ebpp/invoice/token/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.invoice.token.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/invoice/token/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.invoice.token.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTokenBatchquery {
     /// `invoice_token` (query parameter)
@@ -8754,10 +9634,18 @@ pub struct AlipayEbppInvoiceTokenBatchquery {
     /// `scene` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.invoice.token.batchquery` (`GET /v3/alipay/ebpp/invoice/token/batchquery`): the answer (Alipay's `AlipayEbppInvoiceTokenBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.invoice.token.batchquery`: the answer (Alipay's `AlipayEbppInvoiceTokenBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/invoice/token/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppInvoiceTokenBatchqueryResponse {
     /// `invoice_element_list`
@@ -8769,7 +9657,8 @@ pub struct AlipayEbppInvoiceTokenBatchqueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8846,8 +9735,12 @@ impl Operation for AlipayEbppInvoiceTokenBatchquery {
     type ErrorCode = AlipayEbppInvoiceTokenBatchqueryErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.async.pay` (`POST /v3/alipay/ebpp/pdeduct/async/pay`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.async.pay`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/pdeduct/async/pay`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.async.pay`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductAsyncPay {
     /// `agent_channel`
@@ -8889,10 +9782,18 @@ pub struct AlipayEbppPdeductAsyncPay {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.pdeduct.async.pay` (`POST /v3/alipay/ebpp/pdeduct/async/pay`): the answer (Alipay's `AlipayEbppPdeductAsyncPayResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.pdeduct.async.pay`: the answer (Alipay's `AlipayEbppPdeductAsyncPayResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/pdeduct/async/pay`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductAsyncPayResponse {
     /// `agreement_id`
@@ -8904,7 +9805,8 @@ pub struct AlipayEbppPdeductAsyncPayResponse {
     /// `result_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8969,8 +9871,12 @@ impl Operation for AlipayEbppPdeductAsyncPay {
     type ErrorCode = AlipayEbppPdeductAsyncPayErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.bill.pay.status` (`GET /v3/alipay/ebpp/pdeduct/bill/pay/status`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.bill.pay.status`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/pdeduct/bill/pay/status`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.bill.pay.status`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductBillPayStatus {
     /// `agreement_id` (query parameter)
@@ -8982,10 +9888,18 @@ pub struct AlipayEbppPdeductBillPayStatus {
     /// `out_order_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.pdeduct.bill.pay.status` (`GET /v3/alipay/ebpp/pdeduct/bill/pay/status`): the answer (Alipay's `AlipayEbppPdeductBillPayStatusResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.pdeduct.bill.pay.status`: the answer (Alipay's `AlipayEbppPdeductBillPayStatusResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/pdeduct/bill/pay/status`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductBillPayStatusResponse {
     /// `agreement_id`
@@ -9009,7 +9923,8 @@ pub struct AlipayEbppPdeductBillPayStatusResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9082,8 +9997,12 @@ impl Operation for AlipayEbppPdeductBillPayStatus {
     type ErrorCode = AlipayEbppPdeductBillPayStatusErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.pay` (`POST /v3/alipay/ebpp/pdeduct/pay`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.pay`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/pdeduct/pay`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.pay`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductPay {
     /// `agent_channel`
@@ -9125,10 +10044,18 @@ pub struct AlipayEbppPdeductPay {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.pdeduct.pay` (`POST /v3/alipay/ebpp/pdeduct/pay`): the answer (Alipay's `AlipayEbppPdeductPayResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.pdeduct.pay`: the answer (Alipay's `AlipayEbppPdeductPayResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/pdeduct/pay`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductPayResponse {
     /// `agreement_id`
@@ -9152,7 +10079,8 @@ pub struct AlipayEbppPdeductPayResponse {
     /// `result_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9241,8 +10169,12 @@ impl Operation for AlipayEbppPdeductPay {
     type ErrorCode = AlipayEbppPdeductPayErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.sign.add` (`POST /v3/alipay/ebpp/pdeduct/sign/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.sign.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/pdeduct/sign/add`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.sign.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignAdd {
     /// `agent_channel`
@@ -9302,10 +10234,18 @@ pub struct AlipayEbppPdeductSignAdd {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.pdeduct.sign.add` (`POST /v3/alipay/ebpp/pdeduct/sign/add`): the answer (Alipay's `AlipayEbppPdeductSignAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.pdeduct.sign.add`: the answer (Alipay's `AlipayEbppPdeductSignAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/pdeduct/sign/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignAddResponse {
     /// `agreement_id`
@@ -9329,7 +10269,8 @@ pub struct AlipayEbppPdeductSignAddResponse {
     /// `sign_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9434,8 +10375,12 @@ impl Operation for AlipayEbppPdeductSignAdd {
     type ErrorCode = AlipayEbppPdeductSignAddErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.sign.cancel` (`POST /v3/alipay/ebpp/pdeduct/sign/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.sign.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/pdeduct/sign/cancel`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.sign.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignCancel {
     /// `agent_channel`
@@ -9456,10 +10401,18 @@ pub struct AlipayEbppPdeductSignCancel {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.pdeduct.sign.cancel` (`POST /v3/alipay/ebpp/pdeduct/sign/cancel`): the answer (Alipay's `AlipayEbppPdeductSignCancelResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.pdeduct.sign.cancel`: the answer (Alipay's `AlipayEbppPdeductSignCancelResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/ebpp/pdeduct/sign/cancel`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignCancelResponse {
     /// `agreement_id`
@@ -9471,7 +10424,8 @@ pub struct AlipayEbppPdeductSignCancelResponse {
     /// `out_agreement_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_agreement_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9556,8 +10510,12 @@ impl Operation for AlipayEbppPdeductSignCancel {
     type ErrorCode = AlipayEbppPdeductSignCancelErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.sign.query` (`GET /v3/alipay/ebpp/pdeduct/sign/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.sign.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/ebpp/pdeduct/sign/query`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.sign.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignQuery {
     /// `user_id` (query parameter)
@@ -9581,10 +10539,18 @@ pub struct AlipayEbppPdeductSignQuery {
     /// `bill_key` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bill_key: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.ebpp.pdeduct.sign.query` (`GET /v3/alipay/ebpp/pdeduct/sign/query`): the answer (Alipay's `AlipayEbppPdeductSignQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.ebpp.pdeduct.sign.query`: the answer (Alipay's `AlipayEbppPdeductSignQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/ebpp/pdeduct/sign/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignQueryResponse {
     /// `agreement_id`
@@ -9605,7 +10571,8 @@ pub struct AlipayEbppPdeductSignQueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9682,8 +10649,12 @@ impl Operation for AlipayEbppPdeductSignQuery {
     type ErrorCode = AlipayEbppPdeductSignQueryErrorCode;
 }
 
-/// `alipay.ebpp.pdeduct.sign.validate` (`POST /v3/alipay/ebpp/pdeduct/sign/validate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.ebpp.pdeduct.sign.validate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/ebpp/pdeduct/sign/validate`
+/// - gateway (`AlipayApi`): method `alipay.ebpp.pdeduct.sign.validate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEbppPdeductSignValidate {
     /// `agent_channel`
@@ -9734,6 +10705,10 @@ pub struct AlipayEbppPdeductSignValidate {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.ebpp.pdeduct.sign.validate`.

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.eco.contract.signflows.create` (`POST /v3/alipay/eco/contract/signflows/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.contract.signflows.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/contract/signflows/create`
+/// - gateway (`AlipayApi`): method `alipay.eco.contract.signflows.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoContractSignflowsCreate {
     /// `target_app_id` (query parameter)
@@ -30,16 +34,25 @@ pub struct AlipayEcoContractSignflowsCreate {
     /// `template_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_infos: Option<Vec<super::shared::TemplateInfoBean>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.contract.signflows.create` (`POST /v3/alipay/eco/contract/signflows/create`): the answer (Alipay's `AlipayEcoContractSignflowsCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.contract.signflows.create`: the answer (Alipay's `AlipayEcoContractSignflowsCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/contract/signflows/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoContractSignflowsCreateResponse {
     /// `flow_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -108,8 +121,12 @@ impl Operation for AlipayEcoContractSignflowsCreate {
     type ErrorCode = AlipayEcoContractSignflowsCreateErrorCode;
 }
 
-/// `alipay.eco.doc.template.create` (`POST /v3/alipay/eco/doc/template/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.doc.template.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/doc/template/create`
+/// - gateway (`AlipayApi`): method `alipay.eco.doc.template.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoDocTemplateCreate {
     /// `target_app_id` (query parameter)
@@ -127,10 +144,18 @@ pub struct AlipayEcoDocTemplateCreate {
     /// `file_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.doc.template.create` (`POST /v3/alipay/eco/doc/template/create`): the answer (Alipay's `AlipayEcoDocTemplateCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.doc.template.create`: the answer (Alipay's `AlipayEcoDocTemplateCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/doc/template/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoDocTemplateCreateResponse {
     /// `template_id`
@@ -139,7 +164,8 @@ pub struct AlipayEcoDocTemplateCreateResponse {
     /// `upload_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -208,8 +234,12 @@ impl Operation for AlipayEcoDocTemplateCreate {
     type ErrorCode = AlipayEcoDocTemplateCreateErrorCode;
 }
 
-/// `alipay.eco.doctemplate.settingurl.query` (`GET /v3/alipay/eco/doctemplate/settingurl/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.doctemplate.settingurl.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/doctemplate/settingurl/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.doctemplate.settingurl.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoDoctemplateSettingurlQuery {
     /// `target_app_id` (query parameter)
@@ -218,16 +248,25 @@ pub struct AlipayEcoDoctemplateSettingurlQuery {
     /// `template_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.doctemplate.settingurl.query` (`GET /v3/alipay/eco/doctemplate/settingurl/query`): the answer (Alipay's `AlipayEcoDoctemplateSettingurlQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.doctemplate.settingurl.query`: the answer (Alipay's `AlipayEcoDoctemplateSettingurlQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/doctemplate/settingurl/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoDoctemplateSettingurlQueryResponse {
     /// `setting_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setting_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -300,8 +339,12 @@ impl Operation for AlipayEcoDoctemplateSettingurlQuery {
     type ErrorCode = AlipayEcoDoctemplateSettingurlQueryErrorCode;
 }
 
-/// `alipay.eco.edu.kt.billing.modify` (`POST /v3/alipay/eco/edu/kt/billing/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.edu.kt.billing.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/edu/kt/billing/modify`
+/// - gateway (`AlipayApi`): method `alipay.eco.edu.kt.billing.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtBillingModify {
     /// `bank_success`
@@ -343,16 +386,25 @@ pub struct AlipayEcoEduKtBillingModify {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.edu.kt.billing.modify` (`POST /v3/alipay/eco/edu/kt/billing/modify`): the answer (Alipay's `AlipayEcoEduKtBillingModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.edu.kt.billing.modify`: the answer (Alipay's `AlipayEcoEduKtBillingModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/edu/kt/billing/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtBillingModifyResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -453,8 +505,12 @@ impl Operation for AlipayEcoEduKtBillingModify {
     type ErrorCode = AlipayEcoEduKtBillingModifyErrorCode;
 }
 
-/// `alipay.eco.edu.kt.billing.query` (`GET /v3/alipay/eco/edu/kt/billing/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.edu.kt.billing.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/edu/kt/billing/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.edu.kt.billing.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtBillingQuery {
     /// `isv_pid` (query parameter)
@@ -466,10 +522,18 @@ pub struct AlipayEcoEduKtBillingQuery {
     /// `out_trade_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.edu.kt.billing.query` (`GET /v3/alipay/eco/edu/kt/billing/query`): the answer (Alipay's `AlipayEcoEduKtBillingQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.edu.kt.billing.query`: the answer (Alipay's `AlipayEcoEduKtBillingQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/edu/kt/billing/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtBillingQueryResponse {
     /// `order_status`
@@ -478,7 +542,8 @@ pub struct AlipayEcoEduKtBillingQueryResponse {
     /// `out_trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -551,8 +616,12 @@ impl Operation for AlipayEcoEduKtBillingQuery {
     type ErrorCode = AlipayEcoEduKtBillingQueryErrorCode;
 }
 
-/// `alipay.eco.edu.kt.billing.send` (`POST /v3/alipay/eco/edu/kt/billing/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.edu.kt.billing.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/edu/kt/billing/send`
+/// - gateway (`AlipayApi`): method `alipay.eco.edu.kt.billing.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtBillingSend {
     /// `amount`
@@ -606,16 +675,25 @@ pub struct AlipayEcoEduKtBillingSend {
     /// `users`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<super::shared::UserDetails>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.edu.kt.billing.send` (`POST /v3/alipay/eco/edu/kt/billing/send`): the answer (Alipay's `AlipayEcoEduKtBillingSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.edu.kt.billing.send`: the answer (Alipay's `AlipayEcoEduKtBillingSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/edu/kt/billing/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtBillingSendResponse {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -712,8 +790,12 @@ impl Operation for AlipayEcoEduKtBillingSend {
     type ErrorCode = AlipayEcoEduKtBillingSendErrorCode;
 }
 
-/// `alipay.eco.edu.kt.parent.query` (`GET /v3/alipay/eco/edu/kt/parent/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.edu.kt.parent.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/edu/kt/parent/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.edu.kt.parent.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtParentQuery {
     /// `school_pid` (query parameter)
@@ -737,16 +819,25 @@ pub struct AlipayEcoEduKtParentQuery {
     /// `student_identify` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub student_identify: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.edu.kt.parent.query` (`GET /v3/alipay/eco/edu/kt/parent/query`): the answer (Alipay's `AlipayEcoEduKtParentQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.edu.kt.parent.query`: the answer (Alipay's `AlipayEcoEduKtParentQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/edu/kt/parent/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtParentQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -815,8 +906,12 @@ impl Operation for AlipayEcoEduKtParentQuery {
     type ErrorCode = AlipayEcoEduKtParentQueryErrorCode;
 }
 
-/// `alipay.eco.edu.kt.schoolinfo.modify` (`POST /v3/alipay/eco/edu/kt/schoolinfo/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.edu.kt.schoolinfo.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/edu/kt/schoolinfo/modify`
+/// - gateway (`AlipayApi`): method `alipay.eco.edu.kt.schoolinfo.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtSchoolinfoModify {
     /// `bank_notify_url`
@@ -900,10 +995,18 @@ pub struct AlipayEcoEduKtSchoolinfoModify {
     /// `white_channel_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub white_channel_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.edu.kt.schoolinfo.modify` (`POST /v3/alipay/eco/edu/kt/schoolinfo/modify`): the answer (Alipay's `AlipayEcoEduKtSchoolinfoModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.edu.kt.schoolinfo.modify`: the answer (Alipay's `AlipayEcoEduKtSchoolinfoModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/edu/kt/schoolinfo/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtSchoolinfoModifyResponse {
     /// `school_no`
@@ -912,7 +1015,8 @@ pub struct AlipayEcoEduKtSchoolinfoModifyResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -989,8 +1093,12 @@ impl Operation for AlipayEcoEduKtSchoolinfoModify {
     type ErrorCode = AlipayEcoEduKtSchoolinfoModifyErrorCode;
 }
 
-/// `alipay.eco.edu.kt.student.modify` (`POST /v3/alipay/eco/edu/kt/student/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.edu.kt.student.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/edu/kt/student/modify`
+/// - gateway (`AlipayApi`): method `alipay.eco.edu.kt.student.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtStudentModify {
     /// `child_name`
@@ -1020,16 +1128,25 @@ pub struct AlipayEcoEduKtStudentModify {
     /// `users`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<super::shared::UserDetails>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.edu.kt.student.modify` (`POST /v3/alipay/eco/edu/kt/student/modify`): the answer (Alipay's `AlipayEcoEduKtStudentModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.edu.kt.student.modify`: the answer (Alipay's `AlipayEcoEduKtStudentModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/edu/kt/student/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoEduKtStudentModifyResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1098,8 +1215,12 @@ impl Operation for AlipayEcoEduKtStudentModify {
     type ErrorCode = AlipayEcoEduKtStudentModifyErrorCode;
 }
 
-/// `alipay.eco.file.path.query` (`GET /v3/alipay/eco/file/path/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.file.path.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/file/path/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.file.path.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoFilePathQuery {
     /// `target_app_id` (query parameter)
@@ -1117,10 +1238,18 @@ pub struct AlipayEcoFilePathQuery {
     /// `file_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.file.path.query` (`GET /v3/alipay/eco/file/path/query`): the answer (Alipay's `AlipayEcoFilePathQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.file.path.query`: the answer (Alipay's `AlipayEcoFilePathQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/file/path/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoFilePathQueryResponse {
     /// `file_id`
@@ -1129,7 +1258,8 @@ pub struct AlipayEcoFilePathQueryResponse {
     /// `upload_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1198,8 +1328,12 @@ impl Operation for AlipayEcoFilePathQuery {
     type ErrorCode = AlipayEcoFilePathQueryErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.chargeinfo.sync` (`POST /v3/alipay/eco/mycar/parking/chargeinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.chargeinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/chargeinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.chargeinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingChargeinfoSync {
     /// `business_hours`
@@ -1262,16 +1396,25 @@ pub struct AlipayEcoMycarParkingChargeinfoSync {
     /// `truck_onetime_price`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truck_onetime_price: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.chargeinfo.sync` (`POST /v3/alipay/eco/mycar/parking/chargeinfo/sync`): the answer (Alipay's `AlipayEcoMycarParkingChargeinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.chargeinfo.sync`: the answer (Alipay's `AlipayEcoMycarParkingChargeinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/mycar/parking/chargeinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingChargeinfoSyncResponse {
     /// `sync_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1428,8 +1571,12 @@ impl Operation for AlipayEcoMycarParkingChargeinfoSync {
     type ErrorCode = AlipayEcoMycarParkingChargeinfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.charginginfo.sync` (`POST /v3/alipay/eco/mycar/parking/charginginfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.charginginfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/charginginfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.charginginfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingCharginginfoSync {
     /// `car_number`
@@ -1444,6 +1591,10 @@ pub struct AlipayEcoMycarParkingCharginginfoSync {
     /// `serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.charginginfo.sync`.
@@ -1514,8 +1665,12 @@ impl Operation for AlipayEcoMycarParkingCharginginfoSync {
     type ErrorCode = AlipayEcoMycarParkingCharginginfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.config.query` (`GET /v3/alipay/eco/mycar/parking/config/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.config.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/mycar/parking/config/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.config.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingConfigQuery {
     /// `interface_name` (query parameter)
@@ -1524,10 +1679,18 @@ pub struct AlipayEcoMycarParkingConfigQuery {
     /// `interface_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.config.query` (`GET /v3/alipay/eco/mycar/parking/config/query`): the answer (Alipay's `AlipayEcoMycarParkingConfigQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.config.query`: the answer (Alipay's `AlipayEcoMycarParkingConfigQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/mycar/parking/config/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingConfigQueryResponse {
     /// `account_no`
@@ -1545,7 +1708,8 @@ pub struct AlipayEcoMycarParkingConfigQueryResponse {
     /// `merchant_service_phone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_service_phone: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1626,8 +1790,12 @@ impl Operation for AlipayEcoMycarParkingConfigQuery {
     type ErrorCode = AlipayEcoMycarParkingConfigQueryErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.config.set` (`POST /v3/alipay/eco/mycar/parking/config/set`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.config.set`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/config/set`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.config.set`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingConfigSet {
     /// `account_no`
@@ -1645,6 +1813,10 @@ pub struct AlipayEcoMycarParkingConfigSet {
     /// `merchant_service_phone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_service_phone: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.config.set`.
@@ -1763,8 +1935,12 @@ impl Operation for AlipayEcoMycarParkingConfigSet {
     type ErrorCode = AlipayEcoMycarParkingConfigSetErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.enterinfo.sync` (`POST /v3/alipay/eco/mycar/parking/enterinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.enterinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/enterinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.enterinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingEnterinfoSync {
     /// `agreement_query`
@@ -1803,10 +1979,18 @@ pub struct AlipayEcoMycarParkingEnterinfoSync {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.enterinfo.sync` (`POST /v3/alipay/eco/mycar/parking/enterinfo/sync`): the answer (Alipay's `AlipayEcoMycarParkingEnterinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.enterinfo.sync`: the answer (Alipay's `AlipayEcoMycarParkingEnterinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/mycar/parking/enterinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingEnterinfoSyncResponse {
     /// `agreement_scene`
@@ -1824,7 +2008,8 @@ pub struct AlipayEcoMycarParkingEnterinfoSyncResponse {
     /// `serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1905,8 +2090,12 @@ impl Operation for AlipayEcoMycarParkingEnterinfoSync {
     type ErrorCode = AlipayEcoMycarParkingEnterinfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.exitinfo.sync` (`POST /v3/alipay/eco/mycar/parking/exitinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.exitinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/exitinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.exitinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingExitinfoSync {
     /// `actual_amount`
@@ -1951,6 +2140,10 @@ pub struct AlipayEcoMycarParkingExitinfoSync {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.exitinfo.sync`.
@@ -2033,8 +2226,12 @@ impl Operation for AlipayEcoMycarParkingExitinfoSync {
     type ErrorCode = AlipayEcoMycarParkingExitinfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.order.sync` (`POST /v3/alipay/eco/mycar/parking/order/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.order.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/order/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.order.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingOrderSync {
     /// `agent_pid`
@@ -2100,6 +2297,10 @@ pub struct AlipayEcoMycarParkingOrderSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.order.sync`.
@@ -2270,8 +2471,12 @@ impl Operation for AlipayEcoMycarParkingOrderSync {
     type ErrorCode = AlipayEcoMycarParkingOrderSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.order.update` (`POST /v3/alipay/eco/mycar/parking/order/update`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.order.update`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/order/update`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.order.update`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingOrderUpdate {
     /// `open_id`
@@ -2286,6 +2491,10 @@ pub struct AlipayEcoMycarParkingOrderUpdate {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.order.update`.
@@ -2380,8 +2589,12 @@ impl Operation for AlipayEcoMycarParkingOrderUpdate {
     type ErrorCode = AlipayEcoMycarParkingOrderUpdateErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.overtimecharginginfo.sync` (`POST /v3/alipay/eco/mycar/parking/overtimecharginginfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.overtimecharginginfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/overtimecharginginfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.overtimecharginginfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingOvertimecharginginfoSync {
     /// `car_number`
@@ -2396,6 +2609,10 @@ pub struct AlipayEcoMycarParkingOvertimecharginginfoSync {
     /// `serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.overtimecharginginfo.sync`.
@@ -2466,8 +2683,12 @@ impl Operation for AlipayEcoMycarParkingOvertimecharginginfoSync {
     type ErrorCode = AlipayEcoMycarParkingOvertimecharginginfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.parkinglotbiz.transfer` (`POST /v3/alipay/eco/mycar/parking/parkinglotbiz/transfer`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.parkinglotbiz.transfer`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/parkinglotbiz/transfer`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.parkinglotbiz.transfer`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotbizTransfer {
     /// `business_isv`
@@ -2476,6 +2697,10 @@ pub struct AlipayEcoMycarParkingParkinglotbizTransfer {
     /// `parking_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parking_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.parkinglotbiz.transfer`.
@@ -2562,8 +2787,12 @@ impl Operation for AlipayEcoMycarParkingParkinglotbizTransfer {
     type ErrorCode = AlipayEcoMycarParkingParkinglotbizTransferErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.parkinglotinfo.create` (`POST /v3/alipay/eco/mycar/parking/parkinglotinfo/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.parkinglotinfo.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/parkinglotinfo/create`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.parkinglotinfo.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotinfoCreate {
     /// `agent_id`
@@ -2689,10 +2918,18 @@ pub struct AlipayEcoMycarParkingParkinglotinfoCreate {
     /// `time_out`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_out: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.parkinglotinfo.create` (`POST /v3/alipay/eco/mycar/parking/parkinglotinfo/create`): the answer (Alipay's `AlipayEcoMycarParkingParkinglotinfoCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.parkinglotinfo.create`: the answer (Alipay's `AlipayEcoMycarParkingParkinglotinfoCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/mycar/parking/parkinglotinfo/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotinfoCreateResponse {
     /// `biz_code`
@@ -2704,7 +2941,8 @@ pub struct AlipayEcoMycarParkingParkinglotinfoCreateResponse {
     /// `parking_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parking_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2917,8 +3155,12 @@ impl Operation for AlipayEcoMycarParkingParkinglotinfoCreate {
     type ErrorCode = AlipayEcoMycarParkingParkinglotinfoCreateErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.parkinglotinfo.query` (`GET /v3/alipay/eco/mycar/parking/parkinglotinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.parkinglotinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/mycar/parking/parkinglotinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.parkinglotinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotinfoQuery {
     /// `parking_id` (query parameter)
@@ -2927,10 +3169,18 @@ pub struct AlipayEcoMycarParkingParkinglotinfoQuery {
     /// `out_parking_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_parking_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.parkinglotinfo.query` (`GET /v3/alipay/eco/mycar/parking/parkinglotinfo/query`): the answer (Alipay's `AlipayEcoMycarParkingParkinglotinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.parkinglotinfo.query`: the answer (Alipay's `AlipayEcoMycarParkingParkinglotinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/mycar/parking/parkinglotinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotinfoQueryResponse {
     /// `address_id`
@@ -3011,7 +3261,8 @@ pub struct AlipayEcoMycarParkingParkinglotinfoQueryResponse {
     /// `time_out`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_out: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3104,8 +3355,12 @@ impl Operation for AlipayEcoMycarParkingParkinglotinfoQuery {
     type ErrorCode = AlipayEcoMycarParkingParkinglotinfoQueryErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.parkinglotinfo.update` (`POST /v3/alipay/eco/mycar/parking/parkinglotinfo/update`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.parkinglotinfo.update`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/parkinglotinfo/update`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.parkinglotinfo.update`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotinfoUpdate {
     /// `agent_id`
@@ -3237,10 +3492,18 @@ pub struct AlipayEcoMycarParkingParkinglotinfoUpdate {
     /// `time_out`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_out: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.parkinglotinfo.update` (`POST /v3/alipay/eco/mycar/parking/parkinglotinfo/update`): the answer (Alipay's `AlipayEcoMycarParkingParkinglotinfoUpdateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.parkinglotinfo.update`: the answer (Alipay's `AlipayEcoMycarParkingParkinglotinfoUpdateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/mycar/parking/parkinglotinfo/update`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingParkinglotinfoUpdateResponse {
     /// `biz_code`
@@ -3249,7 +3512,8 @@ pub struct AlipayEcoMycarParkingParkinglotinfoUpdateResponse {
     /// `biz_msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3486,8 +3750,12 @@ impl Operation for AlipayEcoMycarParkingParkinglotinfoUpdate {
     type ErrorCode = AlipayEcoMycarParkingParkinglotinfoUpdateErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.paymentinfo.sync` (`POST /v3/alipay/eco/mycar/parking/paymentinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.paymentinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/paymentinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.paymentinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingPaymentinfoSync {
     /// `car_number`
@@ -3511,6 +3779,10 @@ pub struct AlipayEcoMycarParkingPaymentinfoSync {
     /// `serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.mycar.parking.paymentinfo.sync`.
@@ -3585,8 +3857,12 @@ impl Operation for AlipayEcoMycarParkingPaymentinfoSync {
     type ErrorCode = AlipayEcoMycarParkingPaymentinfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.spaceinfo.sync` (`POST /v3/alipay/eco/mycar/parking/spaceinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.spaceinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/mycar/parking/spaceinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.spaceinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingSpaceinfoSync {
     /// `free_charging_pile`
@@ -3601,16 +3877,25 @@ pub struct AlipayEcoMycarParkingSpaceinfoSync {
     /// `parking_space_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parking_space_status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.mycar.parking.spaceinfo.sync` (`POST /v3/alipay/eco/mycar/parking/spaceinfo/sync`): the answer (Alipay's `AlipayEcoMycarParkingSpaceinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.spaceinfo.sync`: the answer (Alipay's `AlipayEcoMycarParkingSpaceinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/mycar/parking/spaceinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingSpaceinfoSyncResponse {
     /// `sync_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3699,8 +3984,12 @@ impl Operation for AlipayEcoMycarParkingSpaceinfoSync {
     type ErrorCode = AlipayEcoMycarParkingSpaceinfoSyncErrorCode;
 }
 
-/// `alipay.eco.mycar.parking.vehicle.query` (`GET /v3/alipay/eco/mycar/parking/vehicle/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.mycar.parking.vehicle.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/mycar/parking/vehicle/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.mycar.parking.vehicle.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingVehicleQuery {
     /// `auth_token` (query parameter)
@@ -3709,6 +3998,10 @@ pub struct AlipayEcoMycarParkingVehicleQuery {
     /// `car_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub car_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayEcoMycarParkingVehicleQuery {
@@ -3717,18 +4010,24 @@ impl std::fmt::Debug for AlipayEcoMycarParkingVehicleQuery {
         let mut s = f.debug_struct("AlipayEcoMycarParkingVehicleQuery");
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
         s.field("car_id", &self.car_id);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.eco.mycar.parking.vehicle.query` (`GET /v3/alipay/eco/mycar/parking/vehicle/query`): the answer (Alipay's `AlipayEcoMycarParkingVehicleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.mycar.parking.vehicle.query`: the answer (Alipay's `AlipayEcoMycarParkingVehicleQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/mycar/parking/vehicle/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoMycarParkingVehicleQueryResponse {
     /// `car_number`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub car_number: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3801,8 +4100,12 @@ impl Operation for AlipayEcoMycarParkingVehicleQuery {
     type ErrorCode = AlipayEcoMycarParkingVehicleQueryErrorCode;
 }
 
-/// `alipay.eco.sign.flow.cancel` (`POST /v3/alipay/eco/sign/flow/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.sign.flow.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/sign/flow/cancel`
+/// - gateway (`AlipayApi`): method `alipay.eco.sign.flow.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignFlowCancel {
     /// `target_app_id` (query parameter)
@@ -3814,6 +4117,10 @@ pub struct AlipayEcoSignFlowCancel {
     /// `revoke_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_reason: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.sign.flow.cancel`.
@@ -3884,8 +4191,12 @@ impl Operation for AlipayEcoSignFlowCancel {
     type ErrorCode = AlipayEcoSignFlowCancelErrorCode;
 }
 
-/// `alipay.eco.sign.flow.create` (`POST /v3/alipay/eco/sign/flow/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.sign.flow.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/sign/flow/create`
+/// - gateway (`AlipayApi`): method `alipay.eco.sign.flow.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignFlowCreate {
     /// `target_app_id` (query parameter)
@@ -3903,16 +4214,25 @@ pub struct AlipayEcoSignFlowCreate {
     /// `template_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_infos: Option<Vec<super::shared::TemplateInfo>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.sign.flow.create` (`POST /v3/alipay/eco/sign/flow/create`): the answer (Alipay's `AlipayEcoSignFlowCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.sign.flow.create`: the answer (Alipay's `AlipayEcoSignFlowCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/eco/sign/flow/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignFlowCreateResponse {
     /// `flow_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3985,8 +4305,12 @@ impl Operation for AlipayEcoSignFlowCreate {
     type ErrorCode = AlipayEcoSignFlowCreateErrorCode;
 }
 
-/// `alipay.eco.sign.flow.finish` (`POST /v3/alipay/eco/sign/flow/finish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.sign.flow.finish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/eco/sign/flow/finish`
+/// - gateway (`AlipayApi`): method `alipay.eco.sign.flow.finish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignFlowFinish {
     /// `target_app_id` (query parameter)
@@ -3995,6 +4319,10 @@ pub struct AlipayEcoSignFlowFinish {
     /// `flow_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.eco.sign.flow.finish`.
@@ -4061,8 +4389,12 @@ impl Operation for AlipayEcoSignFlowFinish {
     type ErrorCode = AlipayEcoSignFlowFinishErrorCode;
 }
 
-/// `alipay.eco.sign.flow.query` (`GET /v3/alipay/eco/sign/flow/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.sign.flow.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/sign/flow/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.sign.flow.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignFlowQuery {
     /// `target_app_id` (query parameter)
@@ -4071,10 +4403,18 @@ pub struct AlipayEcoSignFlowQuery {
     /// `flow_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.sign.flow.query` (`GET /v3/alipay/eco/sign/flow/query`): the answer (Alipay's `AlipayEcoSignFlowQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.sign.flow.query`: the answer (Alipay's `AlipayEcoSignFlowQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/sign/flow/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignFlowQueryResponse {
     /// `business_scene`
@@ -4107,7 +4447,8 @@ pub struct AlipayEcoSignFlowQueryResponse {
     /// `signers`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signers: Option<Vec<super::shared::FlowSigner>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4176,8 +4517,12 @@ impl Operation for AlipayEcoSignFlowQuery {
     type ErrorCode = AlipayEcoSignFlowQueryErrorCode;
 }
 
-/// `alipay.eco.signflows.detail.query` (`GET /v3/alipay/eco/signflows/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.signflows.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/signflows/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.signflows.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignflowsDetailQuery {
     /// `target_app_id` (query parameter)
@@ -4186,10 +4531,18 @@ pub struct AlipayEcoSignflowsDetailQuery {
     /// `flow_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.signflows.detail.query` (`GET /v3/alipay/eco/signflows/detail/query`): the answer (Alipay's `AlipayEcoSignflowsDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.signflows.detail.query`: the answer (Alipay's `AlipayEcoSignflowsDetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/signflows/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignflowsDetailQueryResponse {
     /// `attachments`
@@ -4198,7 +4551,8 @@ pub struct AlipayEcoSignflowsDetailQueryResponse {
     /// `docs`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<super::shared::DocInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4271,8 +4625,12 @@ impl Operation for AlipayEcoSignflowsDetailQuery {
     type ErrorCode = AlipayEcoSignflowsDetailQueryErrorCode;
 }
 
-/// `alipay.eco.signflows.url.query` (`GET /v3/alipay/eco/signflows/url/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.eco.signflows.url.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/eco/signflows/url/query`
+/// - gateway (`AlipayApi`): method `alipay.eco.signflows.url.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignflowsUrlQuery {
     /// `target_app_id` (query parameter)
@@ -4287,10 +4645,18 @@ pub struct AlipayEcoSignflowsUrlQuery {
     /// `org_third_party_user_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_third_party_user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.eco.signflows.url.query` (`GET /v3/alipay/eco/signflows/url/query`): the answer (Alipay's `AlipayEcoSignflowsUrlQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.eco.signflows.url.query`: the answer (Alipay's `AlipayEcoSignflowsUrlQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/eco/signflows/url/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayEcoSignflowsUrlQueryResponse {
     /// `preview_short_url`
@@ -4305,7 +4671,8 @@ pub struct AlipayEcoSignflowsUrlQueryResponse {
     /// `sign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

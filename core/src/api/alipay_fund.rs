@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.fund.account.query` (`GET /v3/alipay/fund/account/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.account.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/account/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.account.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountQuery {
     /// `merchant_user_id` (query parameter)
@@ -36,10 +40,18 @@ pub struct AlipayFundAccountQuery {
     /// `ext_info` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_info: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.account.query` (`GET /v3/alipay/fund/account/query`): the answer (Alipay's `AlipayFundAccountQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.account.query`: the answer (Alipay's `AlipayFundAccountQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/account/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountQueryResponse {
     /// `amount_detail`
@@ -57,7 +69,8 @@ pub struct AlipayFundAccountQueryResponse {
     /// `total_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -174,8 +187,12 @@ impl Operation for AlipayFundAccountQuery {
     type ErrorCode = AlipayFundAccountQueryErrorCode;
 }
 
-/// `alipay.fund.accountbook.create` (`POST /v3/alipay/fund/accountbook/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.accountbook.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/accountbook/create`
+/// - gateway (`AlipayApi`): method `alipay.fund.accountbook.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookCreate {
     /// `ext_info`
@@ -190,10 +207,18 @@ pub struct AlipayFundAccountbookCreate {
     /// `scene_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.accountbook.create` (`POST /v3/alipay/fund/accountbook/create`): the answer (Alipay's `AlipayFundAccountbookCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.accountbook.create`: the answer (Alipay's `AlipayFundAccountbookCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/accountbook/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookCreateResponse {
     /// `account_book_id`
@@ -202,7 +227,8 @@ pub struct AlipayFundAccountbookCreateResponse {
     /// `ext_card_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_card_info: Option<super::shared::ExtCardInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -303,8 +329,12 @@ impl Operation for AlipayFundAccountbookCreate {
     type ErrorCode = AlipayFundAccountbookCreateErrorCode;
 }
 
-/// `alipay.fund.accountbook.notify.query` (`GET /v3/alipay/fund/accountbook/notify/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.accountbook.notify.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/accountbook/notify/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.accountbook.notify.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookNotifyQuery {
     /// `product_code` (query parameter)
@@ -319,10 +349,18 @@ pub struct AlipayFundAccountbookNotifyQuery {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.accountbook.notify.query` (`GET /v3/alipay/fund/accountbook/notify/query`): the answer (Alipay's `AlipayFundAccountbookNotifyQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.accountbook.notify.query`: the answer (Alipay's `AlipayFundAccountbookNotifyQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/accountbook/notify/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookNotifyQueryResponse {
     /// `account_book_id`
@@ -337,7 +375,8 @@ pub struct AlipayFundAccountbookNotifyQueryResponse {
     /// `subscribe_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -442,8 +481,12 @@ impl Operation for AlipayFundAccountbookNotifyQuery {
     type ErrorCode = AlipayFundAccountbookNotifyQueryErrorCode;
 }
 
-/// `alipay.fund.accountbook.notify.subscribe` (`POST /v3/alipay/fund/accountbook/notify/subscribe`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.accountbook.notify.subscribe`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/accountbook/notify/subscribe`
+/// - gateway (`AlipayApi`): method `alipay.fund.accountbook.notify.subscribe`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookNotifySubscribe {
     /// `account_book_id`
@@ -458,10 +501,18 @@ pub struct AlipayFundAccountbookNotifySubscribe {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.accountbook.notify.subscribe` (`POST /v3/alipay/fund/accountbook/notify/subscribe`): the answer (Alipay's `AlipayFundAccountbookNotifySubscribeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.accountbook.notify.subscribe`: the answer (Alipay's `AlipayFundAccountbookNotifySubscribeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/accountbook/notify/subscribe`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookNotifySubscribeResponse {
     /// `account_book_id`
@@ -476,7 +527,8 @@ pub struct AlipayFundAccountbookNotifySubscribeResponse {
     /// `subscribe_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -581,8 +633,12 @@ impl Operation for AlipayFundAccountbookNotifySubscribe {
     type ErrorCode = AlipayFundAccountbookNotifySubscribeErrorCode;
 }
 
-/// `alipay.fund.accountbook.notify.unsubscribe` (`POST /v3/alipay/fund/accountbook/notify/unsubscribe`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.accountbook.notify.unsubscribe`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/accountbook/notify/unsubscribe`
+/// - gateway (`AlipayApi`): method `alipay.fund.accountbook.notify.unsubscribe`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookNotifyUnsubscribe {
     /// `account_book_id`
@@ -597,10 +653,18 @@ pub struct AlipayFundAccountbookNotifyUnsubscribe {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.accountbook.notify.unsubscribe` (`POST /v3/alipay/fund/accountbook/notify/unsubscribe`): the answer (Alipay's `AlipayFundAccountbookNotifyUnsubscribeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.accountbook.notify.unsubscribe`: the answer (Alipay's `AlipayFundAccountbookNotifyUnsubscribeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/accountbook/notify/unsubscribe`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookNotifyUnsubscribeResponse {
     /// `account_book_id`
@@ -615,7 +679,8 @@ pub struct AlipayFundAccountbookNotifyUnsubscribeResponse {
     /// `subscribe_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -720,8 +785,12 @@ impl Operation for AlipayFundAccountbookNotifyUnsubscribe {
     type ErrorCode = AlipayFundAccountbookNotifyUnsubscribeErrorCode;
 }
 
-/// `alipay.fund.accountbook.query` (`GET /v3/alipay/fund/accountbook/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.accountbook.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/accountbook/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.accountbook.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookQuery {
     /// `account_book_id` (query parameter)
@@ -736,10 +805,18 @@ pub struct AlipayFundAccountbookQuery {
     /// `ext_info` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_info: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.accountbook.query` (`GET /v3/alipay/fund/accountbook/query`): the answer (Alipay's `AlipayFundAccountbookQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.accountbook.query`: the answer (Alipay's `AlipayFundAccountbookQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/accountbook/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAccountbookQueryResponse {
     /// `account_book_id`
@@ -754,7 +831,8 @@ pub struct AlipayFundAccountbookQueryResponse {
     /// `ext_card_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_card_info: Option<super::shared::ExtCardInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -867,8 +945,12 @@ impl Operation for AlipayFundAccountbookQuery {
     type ErrorCode = AlipayFundAccountbookQueryErrorCode;
 }
 
-/// `alipay.fund.agreement.quota.modify` (`POST /v3/alipay/fund/agreement/quota/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.agreement.quota.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/agreement/quota/modify`
+/// - gateway (`AlipayApi`): method `alipay.fund.agreement.quota.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAgreementQuotaModify {
     /// `agreement_quota_modify_list`
@@ -880,16 +962,25 @@ pub struct AlipayFundAgreementQuotaModify {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.agreement.quota.modify` (`POST /v3/alipay/fund/agreement/quota/modify`): the answer (Alipay's `AlipayFundAgreementQuotaModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.agreement.quota.modify`: the answer (Alipay's `AlipayFundAgreementQuotaModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/agreement/quota/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAgreementQuotaModifyResponse {
     /// `quota_modify_detail_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_modify_detail_list: Option<Vec<super::shared::QuotaModifyDetail>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -970,8 +1061,12 @@ impl Operation for AlipayFundAgreementQuotaModify {
     type ErrorCode = AlipayFundAgreementQuotaModifyErrorCode;
 }
 
-/// `alipay.fund.agreement.quota.query` (`POST /v3/alipay/fund/agreement/quota/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.agreement.quota.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/agreement/quota/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.agreement.quota.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAgreementQuotaQuery {
     /// `agreement_no_list`
@@ -983,16 +1078,25 @@ pub struct AlipayFundAgreementQuotaQuery {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.agreement.quota.query` (`POST /v3/alipay/fund/agreement/quota/query`): the answer (Alipay's `AlipayFundAgreementQuotaQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.agreement.quota.query`: the answer (Alipay's `AlipayFundAgreementQuotaQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/agreement/quota/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAgreementQuotaQueryResponse {
     /// `quota_query_response_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_query_response_list: Option<Vec<super::shared::QuotaQueryResponse>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1069,8 +1173,12 @@ impl Operation for AlipayFundAgreementQuotaQuery {
     type ErrorCode = AlipayFundAgreementQuotaQueryErrorCode;
 }
 
-/// `alipay.fund.auth.operation.cancel` (`POST /v3/alipay/fund/auth/operation/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.auth.operation.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/auth/operation/cancel`
+/// - gateway (`AlipayApi`): method `alipay.fund.auth.operation.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOperationCancel {
     /// `auth_no`
@@ -1091,10 +1199,18 @@ pub struct AlipayFundAuthOperationCancel {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.auth.operation.cancel` (`POST /v3/alipay/fund/auth/operation/cancel`): the answer (Alipay's `AlipayFundAuthOperationCancelResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.auth.operation.cancel`: the answer (Alipay's `AlipayFundAuthOperationCancelResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/auth/operation/cancel`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOperationCancelResponse {
     /// `action`
@@ -1112,7 +1228,8 @@ pub struct AlipayFundAuthOperationCancelResponse {
     /// `out_request_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1209,8 +1326,12 @@ impl Operation for AlipayFundAuthOperationCancel {
     type ErrorCode = AlipayFundAuthOperationCancelErrorCode;
 }
 
-/// `alipay.fund.auth.operation.detail.query` (`POST /v3/alipay/fund/auth/operation/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.auth.operation.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/auth/operation/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.auth.operation.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOperationDetailQuery {
     /// `auth_no`
@@ -1231,10 +1352,18 @@ pub struct AlipayFundAuthOperationDetailQuery {
     /// `query_options`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_options: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.auth.operation.detail.query` (`POST /v3/alipay/fund/auth/operation/detail/query`): the answer (Alipay's `AlipayFundAuthOperationDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.auth.operation.detail.query`: the answer (Alipay's `AlipayFundAuthOperationDetailQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/auth/operation/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOperationDetailQueryResponse {
     /// `amount`
@@ -1333,7 +1462,8 @@ pub struct AlipayFundAuthOperationDetailQueryResponse {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1422,8 +1552,12 @@ impl Operation for AlipayFundAuthOperationDetailQuery {
     type ErrorCode = AlipayFundAuthOperationDetailQueryErrorCode;
 }
 
-/// `alipay.fund.auth.order.app.freeze` (`POST /v3/alipay/fund/auth/order/app/freeze`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.auth.order.app.freeze`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/auth/order/app/freeze`
+/// - gateway (`AlipayApi`): method `alipay.fund.auth.order.app.freeze`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderAppFreeze {
     /// `amount`
@@ -1486,10 +1620,18 @@ pub struct AlipayFundAuthOrderAppFreeze {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.auth.order.app.freeze` (`POST /v3/alipay/fund/auth/order/app/freeze`): the answer (Alipay's `AlipayFundAuthOrderAppFreezeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.auth.order.app.freeze`: the answer (Alipay's `AlipayFundAuthOrderAppFreezeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/auth/order/app/freeze`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderAppFreezeResponse {
     /// `amount`
@@ -1534,7 +1676,8 @@ pub struct AlipayFundAuthOrderAppFreezeResponse {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1683,8 +1826,12 @@ impl Operation for AlipayFundAuthOrderAppFreeze {
     type ErrorCode = AlipayFundAuthOrderAppFreezeErrorCode;
 }
 
-/// `alipay.fund.auth.order.freeze` (`POST /v3/alipay/fund/auth/order/freeze`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.auth.order.freeze`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/auth/order/freeze`
+/// - gateway (`AlipayApi`): method `alipay.fund.auth.order.freeze`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderFreeze {
     /// `amount`
@@ -1756,6 +1903,10 @@ pub struct AlipayFundAuthOrderFreeze {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayFundAuthOrderFreeze {
@@ -1785,12 +1936,17 @@ impl std::fmt::Debug for AlipayFundAuthOrderFreeze {
         s.field("terminal_params", &self.terminal_params);
         s.field("timeout_express", &self.timeout_express);
         s.field("trans_currency", &self.trans_currency);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.fund.auth.order.freeze` (`POST /v3/alipay/fund/auth/order/freeze`): the answer (Alipay's `AlipayFundAuthOrderFreezeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.auth.order.freeze`: the answer (Alipay's `AlipayFundAuthOrderFreezeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/auth/order/freeze`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderFreezeResponse {
     /// `amount`
@@ -1835,7 +1991,8 @@ pub struct AlipayFundAuthOrderFreezeResponse {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2064,8 +2221,12 @@ impl Operation for AlipayFundAuthOrderFreeze {
     type ErrorCode = AlipayFundAuthOrderFreezeErrorCode;
 }
 
-/// `alipay.fund.auth.order.unfreeze` (`POST /v3/alipay/fund/auth/order/unfreeze`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.auth.order.unfreeze`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/auth/order/unfreeze`
+/// - gateway (`AlipayApi`): method `alipay.fund.auth.order.unfreeze`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderUnfreeze {
     /// `amount`
@@ -2086,10 +2247,18 @@ pub struct AlipayFundAuthOrderUnfreeze {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.auth.order.unfreeze` (`POST /v3/alipay/fund/auth/order/unfreeze`): the answer (Alipay's `AlipayFundAuthOrderUnfreezeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.auth.order.unfreeze`: the answer (Alipay's `AlipayFundAuthOrderUnfreezeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/auth/order/unfreeze`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderUnfreezeResponse {
     /// `amount`
@@ -2119,7 +2288,8 @@ pub struct AlipayFundAuthOrderUnfreezeResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2228,8 +2398,12 @@ impl Operation for AlipayFundAuthOrderUnfreeze {
     type ErrorCode = AlipayFundAuthOrderUnfreezeErrorCode;
 }
 
-/// `alipay.fund.auth.order.voucher.create` (`POST /v3/alipay/fund/auth/order/voucher/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.auth.order.voucher.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/auth/order/voucher/create`
+/// - gateway (`AlipayApi`): method `alipay.fund.auth.order.voucher.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderVoucherCreate {
     /// `amount`
@@ -2289,10 +2463,18 @@ pub struct AlipayFundAuthOrderVoucherCreate {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.auth.order.voucher.create` (`POST /v3/alipay/fund/auth/order/voucher/create`): the answer (Alipay's `AlipayFundAuthOrderVoucherCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.auth.order.voucher.create`: the answer (Alipay's `AlipayFundAuthOrderVoucherCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/auth/order/voucher/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundAuthOrderVoucherCreateResponse {
     /// `code_type`
@@ -2310,7 +2492,8 @@ pub struct AlipayFundAuthOrderVoucherCreateResponse {
     /// `out_request_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2471,8 +2654,12 @@ impl Operation for AlipayFundAuthOrderVoucherCreate {
     type ErrorCode = AlipayFundAuthOrderVoucherCreateErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.group.add` (`POST /v3/alipay/fund/enterprisepay/group/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.group.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/enterprisepay/group/add`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.group.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayGroupAdd {
     /// `account_id`
@@ -2496,10 +2683,18 @@ pub struct AlipayFundEnterprisepayGroupAdd {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.enterprisepay.group.add` (`POST /v3/alipay/fund/enterprisepay/group/add`): the answer (Alipay's `AlipayFundEnterprisepayGroupAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.enterprisepay.group.add`: the answer (Alipay's `AlipayFundEnterprisepayGroupAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/enterprisepay/group/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayGroupAddResponse {
     /// `account_id`
@@ -2511,7 +2706,8 @@ pub struct AlipayFundEnterprisepayGroupAddResponse {
     /// `out_group_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_group_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2644,8 +2840,12 @@ impl Operation for AlipayFundEnterprisepayGroupAdd {
     type ErrorCode = AlipayFundEnterprisepayGroupAddErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.group.delete` (`DELETE /v3/alipay/fund/enterprisepay/group/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.group.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/fund/enterprisepay/group/delete`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.group.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayGroupDelete {
     /// `product_code` (query parameter)
@@ -2663,6 +2863,10 @@ pub struct AlipayFundEnterprisepayGroupDelete {
     /// `out_biz_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.fund.enterprisepay.group.delete`.
@@ -2765,8 +2969,12 @@ impl Operation for AlipayFundEnterprisepayGroupDelete {
     type ErrorCode = AlipayFundEnterprisepayGroupDeleteErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.group.modify` (`POST /v3/alipay/fund/enterprisepay/group/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.group.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/enterprisepay/group/modify`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.group.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayGroupModify {
     /// `account_id`
@@ -2793,6 +3001,10 @@ pub struct AlipayFundEnterprisepayGroupModify {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.fund.enterprisepay.group.modify`.
@@ -2931,8 +3143,12 @@ impl Operation for AlipayFundEnterprisepayGroupModify {
     type ErrorCode = AlipayFundEnterprisepayGroupModifyErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.group.query` (`GET /v3/alipay/fund/enterprisepay/group/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.group.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/enterprisepay/group/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.group.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayGroupQuery {
     /// `product_code` (query parameter)
@@ -2950,10 +3166,18 @@ pub struct AlipayFundEnterprisepayGroupQuery {
     /// `out_biz_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.enterprisepay.group.query` (`GET /v3/alipay/fund/enterprisepay/group/query`): the answer (Alipay's `AlipayFundEnterprisepayGroupQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.enterprisepay.group.query`: the answer (Alipay's `AlipayFundEnterprisepayGroupQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/enterprisepay/group/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayGroupQueryResponse {
     /// `account_id`
@@ -2971,7 +3195,8 @@ pub struct AlipayFundEnterprisepayGroupQueryResponse {
     /// `out_group_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_group_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3068,8 +3293,12 @@ impl Operation for AlipayFundEnterprisepayGroupQuery {
     type ErrorCode = AlipayFundEnterprisepayGroupQueryErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.member.modify` (`POST /v3/alipay/fund/enterprisepay/member/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.member.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/enterprisepay/member/modify`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.member.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayMemberModify {
     /// `account_id`
@@ -3099,6 +3328,10 @@ pub struct AlipayFundEnterprisepayMemberModify {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.fund.enterprisepay.member.modify`.
@@ -3229,8 +3462,12 @@ impl Operation for AlipayFundEnterprisepayMemberModify {
     type ErrorCode = AlipayFundEnterprisepayMemberModifyErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.sign` (`POST /v3/alipay/fund/enterprisepay/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/enterprisepay/sign`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepaySign {
     /// `account_name`
@@ -3266,10 +3503,18 @@ pub struct AlipayFundEnterprisepaySign {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.enterprisepay.sign` (`POST /v3/alipay/fund/enterprisepay/sign`): the answer (Alipay's `AlipayFundEnterprisepaySignResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.enterprisepay.sign`: the answer (Alipay's `AlipayFundEnterprisepaySignResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/enterprisepay/sign`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepaySignResponse {
     /// `sign_token`
@@ -3278,7 +3523,8 @@ pub struct AlipayFundEnterprisepaySignResponse {
     /// `sign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3395,8 +3641,12 @@ impl Operation for AlipayFundEnterprisepaySign {
     type ErrorCode = AlipayFundEnterprisepaySignErrorCode;
 }
 
-/// `alipay.fund.enterprisepay.unsign` (`POST /v3/alipay/fund/enterprisepay/unsign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.enterprisepay.unsign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/enterprisepay/unsign`
+/// - gateway (`AlipayApi`): method `alipay.fund.enterprisepay.unsign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayUnsign {
     /// `account_id`
@@ -3411,10 +3661,18 @@ pub struct AlipayFundEnterprisepayUnsign {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.enterprisepay.unsign` (`POST /v3/alipay/fund/enterprisepay/unsign`): the answer (Alipay's `AlipayFundEnterprisepayUnsignResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.enterprisepay.unsign`: the answer (Alipay's `AlipayFundEnterprisepayUnsignResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/enterprisepay/unsign`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundEnterprisepayUnsignResponse {
     /// `unsign_token`
@@ -3423,7 +3681,8 @@ pub struct AlipayFundEnterprisepayUnsignResponse {
     /// `unsign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3524,8 +3783,12 @@ impl Operation for AlipayFundEnterprisepayUnsign {
     type ErrorCode = AlipayFundEnterprisepayUnsignErrorCode;
 }
 
-/// `alipay.fund.jointaccount.bill.query` (`GET /v3/alipay/fund/jointaccount/bill/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.bill.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/bill/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.bill.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountBillQuery {
     /// `product_code` (query parameter)
@@ -3558,10 +3821,18 @@ pub struct AlipayFundJointaccountBillQuery {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.bill.query` (`GET /v3/alipay/fund/jointaccount/bill/query`): the answer (Alipay's `AlipayFundJointaccountBillQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.bill.query`: the answer (Alipay's `AlipayFundJointaccountBillQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/bill/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountBillQueryResponse {
     /// `bill_list`
@@ -3582,7 +3853,8 @@ pub struct AlipayFundJointaccountBillQueryResponse {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3663,8 +3935,12 @@ impl Operation for AlipayFundJointaccountBillQuery {
     type ErrorCode = AlipayFundJointaccountBillQueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.detail.query` (`GET /v3/alipay/fund/jointaccount/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountDetailQuery {
     /// `product_code` (query parameter)
@@ -3685,10 +3961,18 @@ pub struct AlipayFundJointaccountDetailQuery {
     /// `channel` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.detail.query` (`GET /v3/alipay/fund/jointaccount/detail/query`): the answer (Alipay's `AlipayFundJointaccountDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.detail.query`: the answer (Alipay's `AlipayFundJointaccountDetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountDetailQueryResponse {
     /// `account_id`
@@ -3742,7 +4026,8 @@ pub struct AlipayFundJointaccountDetailQueryResponse {
     /// `yesterday_profit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub yesterday_profit: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3843,8 +4128,12 @@ impl Operation for AlipayFundJointaccountDetailQuery {
     type ErrorCode = AlipayFundJointaccountDetailQueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.list.query` (`GET /v3/alipay/fund/jointaccount/list/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.list.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/list/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.list.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountListQuery {
     /// `product_code` (query parameter)
@@ -3865,10 +4154,18 @@ pub struct AlipayFundJointaccountListQuery {
     /// `identity_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.list.query` (`GET /v3/alipay/fund/jointaccount/list/query`): the answer (Alipay's `AlipayFundJointaccountListQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.list.query`: the answer (Alipay's `AlipayFundJointaccountListQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/list/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountListQueryResponse {
     /// `account_list`
@@ -3880,7 +4177,8 @@ pub struct AlipayFundJointaccountListQueryResponse {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3945,8 +4243,12 @@ impl Operation for AlipayFundJointaccountListQuery {
     type ErrorCode = AlipayFundJointaccountListQueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.member.batchquery` (`POST /v3/alipay/fund/jointaccount/member/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.member.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/jointaccount/member/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.member.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberBatchquery {
     /// `account_id`
@@ -3979,10 +4281,18 @@ pub struct AlipayFundJointaccountMemberBatchquery {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.member.batchquery` (`POST /v3/alipay/fund/jointaccount/member/batchquery`): the answer (Alipay's `AlipayFundJointaccountMemberBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.member.batchquery`: the answer (Alipay's `AlipayFundJointaccountMemberBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/jointaccount/member/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberBatchqueryResponse {
     /// `account_id`
@@ -4003,7 +4313,8 @@ pub struct AlipayFundJointaccountMemberBatchqueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4108,8 +4419,12 @@ impl Operation for AlipayFundJointaccountMemberBatchquery {
     type ErrorCode = AlipayFundJointaccountMemberBatchqueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.member.bind` (`POST /v3/alipay/fund/jointaccount/member/bind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.member.bind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/jointaccount/member/bind`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.member.bind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberBind {
     /// `account_id`
@@ -4145,16 +4460,25 @@ pub struct AlipayFundJointaccountMemberBind {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.member.bind` (`POST /v3/alipay/fund/jointaccount/member/bind`): the answer (Alipay's `AlipayFundJointaccountMemberBindResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.member.bind`: the answer (Alipay's `AlipayFundJointaccountMemberBindResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/jointaccount/member/bind`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberBindResponse {
     /// `reply_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4339,8 +4663,12 @@ impl Operation for AlipayFundJointaccountMemberBind {
     type ErrorCode = AlipayFundJointaccountMemberBindErrorCode;
 }
 
-/// `alipay.fund.jointaccount.member.consult` (`POST /v3/alipay/fund/jointaccount/member/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.member.consult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/jointaccount/member/consult`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.member.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberConsult {
     /// `account_id`
@@ -4358,10 +4686,18 @@ pub struct AlipayFundJointaccountMemberConsult {
     /// `user_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.member.consult` (`POST /v3/alipay/fund/jointaccount/member/consult`): the answer (Alipay's `AlipayFundJointaccountMemberConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.member.consult`: the answer (Alipay's `AlipayFundJointaccountMemberConsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/jointaccount/member/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberConsultResponse {
     /// `account_id`
@@ -4376,7 +4712,8 @@ pub struct AlipayFundJointaccountMemberConsultResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4449,8 +4786,12 @@ impl Operation for AlipayFundJointaccountMemberConsult {
     type ErrorCode = AlipayFundJointaccountMemberConsultErrorCode;
 }
 
-/// `alipay.fund.jointaccount.member.query` (`GET /v3/alipay/fund/jointaccount/member/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.member.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/member/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.member.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberQuery {
     /// `product_code` (query parameter)
@@ -4477,10 +4818,18 @@ pub struct AlipayFundJointaccountMemberQuery {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.member.query` (`GET /v3/alipay/fund/jointaccount/member/query`): the answer (Alipay's `AlipayFundJointaccountMemberQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.member.query`: the answer (Alipay's `AlipayFundJointaccountMemberQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/member/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberQueryResponse {
     /// `account_id`
@@ -4504,7 +4853,8 @@ pub struct AlipayFundJointaccountMemberQueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4573,8 +4923,12 @@ impl Operation for AlipayFundJointaccountMemberQuery {
     type ErrorCode = AlipayFundJointaccountMemberQueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.member.unbind` (`POST /v3/alipay/fund/jointaccount/member/unbind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.member.unbind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/jointaccount/member/unbind`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.member.unbind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberUnbind {
     /// `account_id`
@@ -4601,6 +4955,10 @@ pub struct AlipayFundJointaccountMemberUnbind {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.fund.jointaccount.member.unbind`.
@@ -4795,8 +5153,12 @@ impl Operation for AlipayFundJointaccountMemberUnbind {
     type ErrorCode = AlipayFundJointaccountMemberUnbindErrorCode;
 }
 
-/// `alipay.fund.jointaccount.memberrule.modify` (`POST /v3/alipay/fund/jointaccount/memberrule/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.memberrule.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/jointaccount/memberrule/modify`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.memberrule.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountMemberruleModify {
     /// `account_id`
@@ -4814,6 +5176,10 @@ pub struct AlipayFundJointaccountMemberruleModify {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.fund.jointaccount.memberrule.modify`.
@@ -4880,8 +5246,12 @@ impl Operation for AlipayFundJointaccountMemberruleModify {
     type ErrorCode = AlipayFundJointaccountMemberruleModifyErrorCode;
 }
 
-/// `alipay.fund.jointaccount.quota.query` (`GET /v3/alipay/fund/jointaccount/quota/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.quota.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/quota/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.quota.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountQuotaQuery {
     /// `product_code` (query parameter)
@@ -4905,10 +5275,18 @@ pub struct AlipayFundJointaccountQuotaQuery {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.quota.query` (`GET /v3/alipay/fund/jointaccount/quota/query`): the answer (Alipay's `AlipayFundJointaccountQuotaQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.quota.query`: the answer (Alipay's `AlipayFundJointaccountQuotaQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/quota/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountQuotaQueryResponse {
     /// `account_id`
@@ -4929,7 +5307,8 @@ pub struct AlipayFundJointaccountQuotaQueryResponse {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5018,8 +5397,12 @@ impl Operation for AlipayFundJointaccountQuotaQuery {
     type ErrorCode = AlipayFundJointaccountQuotaQueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.rule.modify` (`POST /v3/alipay/fund/jointaccount/rule/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.rule.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/jointaccount/rule/modify`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.rule.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountRuleModify {
     /// `account_id`
@@ -5043,6 +5426,10 @@ pub struct AlipayFundJointaccountRuleModify {
     /// `product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.fund.jointaccount.rule.modify`.
@@ -5105,8 +5492,12 @@ impl Operation for AlipayFundJointaccountRuleModify {
     type ErrorCode = AlipayFundJointaccountRuleModifyErrorCode;
 }
 
-/// `alipay.fund.jointaccount.sign.query` (`GET /v3/alipay/fund/jointaccount/sign/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.sign.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/sign/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.sign.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountSignQuery {
     /// `product_code` (query parameter)
@@ -5121,10 +5512,18 @@ pub struct AlipayFundJointaccountSignQuery {
     /// `account_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.sign.query` (`GET /v3/alipay/fund/jointaccount/sign/query`): the answer (Alipay's `AlipayFundJointaccountSignQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.sign.query`: the answer (Alipay's `AlipayFundJointaccountSignQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/sign/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountSignQueryResponse {
     /// `account_id`
@@ -5136,7 +5535,8 @@ pub struct AlipayFundJointaccountSignQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5205,8 +5605,12 @@ impl Operation for AlipayFundJointaccountSignQuery {
     type ErrorCode = AlipayFundJointaccountSignQueryErrorCode;
 }
 
-/// `alipay.fund.jointaccount.trade.query` (`GET /v3/alipay/fund/jointaccount/trade/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.jointaccount.trade.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/jointaccount/trade/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.jointaccount.trade.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountTradeQuery {
     /// `product_code` (query parameter)
@@ -5233,10 +5637,18 @@ pub struct AlipayFundJointaccountTradeQuery {
     /// `platform_order_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_order_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.jointaccount.trade.query` (`GET /v3/alipay/fund/jointaccount/trade/query`): the answer (Alipay's `AlipayFundJointaccountTradeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.jointaccount.trade.query`: the answer (Alipay's `AlipayFundJointaccountTradeQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/jointaccount/trade/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundJointaccountTradeQueryResponse {
     /// `buyer_id`
@@ -5263,7 +5675,8 @@ pub struct AlipayFundJointaccountTradeQueryResponse {
     /// `trade_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5356,8 +5769,12 @@ impl Operation for AlipayFundJointaccountTradeQuery {
     type ErrorCode = AlipayFundJointaccountTradeQueryErrorCode;
 }
 
-/// `alipay.fund.trans.common.query` (`GET /v3/alipay/fund/trans/common/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.common.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/trans/common/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.common.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransCommonQuery {
     /// `product_code` (query parameter)
@@ -5375,10 +5792,18 @@ pub struct AlipayFundTransCommonQuery {
     /// `pay_fund_order_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_fund_order_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.common.query` (`GET /v3/alipay/fund/trans/common/query`): the answer (Alipay's `AlipayFundTransCommonQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.common.query`: the answer (Alipay's `AlipayFundTransCommonQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/trans/common/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransCommonQueryResponse {
     /// `arrival_time_end`
@@ -5453,7 +5878,8 @@ pub struct AlipayFundTransCommonQueryResponse {
     /// `transfer_bill_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_bill_info: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5530,8 +5956,12 @@ impl Operation for AlipayFundTransCommonQuery {
     type ErrorCode = AlipayFundTransCommonQueryErrorCode;
 }
 
-/// `alipay.fund.trans.order.query` (`GET /v3/alipay/fund/trans/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/trans/order/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransOrderQuery {
     /// `out_biz_no` (query parameter)
@@ -5540,10 +5970,18 @@ pub struct AlipayFundTransOrderQuery {
     /// `order_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.order.query` (`GET /v3/alipay/fund/trans/order/query`): the answer (Alipay's `AlipayFundTransOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.order.query`: the answer (Alipay's `AlipayFundTransOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/trans/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransOrderQueryResponse {
     /// `arrival_time_end`
@@ -5570,7 +6008,8 @@ pub struct AlipayFundTransOrderQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5655,8 +6094,12 @@ impl Operation for AlipayFundTransOrderQuery {
     type ErrorCode = AlipayFundTransOrderQueryErrorCode;
 }
 
-/// `alipay.fund.trans.pay` (`POST /v3/alipay/fund/trans/pay`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.pay`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/trans/pay`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.pay`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransPay {
     /// `auth_info`
@@ -5698,10 +6141,18 @@ pub struct AlipayFundTransPay {
     /// `trans_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.pay` (`POST /v3/alipay/fund/trans/pay`): the answer (Alipay's `AlipayFundTransPayResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.pay`: the answer (Alipay's `AlipayFundTransPayResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/trans/pay`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransPayResponse {
     /// `order_id`
@@ -5719,7 +6170,8 @@ pub struct AlipayFundTransPayResponse {
     /// `trans_pay_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_pay_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6132,8 +6584,12 @@ impl Operation for AlipayFundTransPay {
     type ErrorCode = AlipayFundTransPayErrorCode;
 }
 
-/// `alipay.fund.trans.payee.bind.query` (`GET /v3/alipay/fund/trans/payee/bind/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.payee.bind.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/fund/trans/payee/bind/query`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.payee.bind.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransPayeeBindQuery {
     /// `identity` (query parameter)
@@ -6142,16 +6598,25 @@ pub struct AlipayFundTransPayeeBindQuery {
     /// `identity_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.payee.bind.query` (`GET /v3/alipay/fund/trans/payee/bind/query`): the answer (Alipay's `AlipayFundTransPayeeBindQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.payee.bind.query`: the answer (Alipay's `AlipayFundTransPayeeBindQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/fund/trans/payee/bind/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransPayeeBindQueryResponse {
     /// `bind`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6224,8 +6689,12 @@ impl Operation for AlipayFundTransPayeeBindQuery {
     type ErrorCode = AlipayFundTransPayeeBindQueryErrorCode;
 }
 
-/// `alipay.fund.trans.refund` (`POST /v3/alipay/fund/trans/refund`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.refund`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/trans/refund`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.refund`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransRefund {
     /// `biz_scene`
@@ -6252,10 +6721,18 @@ pub struct AlipayFundTransRefund {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.refund` (`POST /v3/alipay/fund/trans/refund`): the answer (Alipay's `AlipayFundTransRefundResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.refund`: the answer (Alipay's `AlipayFundTransRefundResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/trans/refund`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransRefundResponse {
     /// `order_id`
@@ -6276,7 +6753,8 @@ pub struct AlipayFundTransRefundResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6393,8 +6871,12 @@ impl Operation for AlipayFundTransRefund {
     type ErrorCode = AlipayFundTransRefundErrorCode;
 }
 
-/// `alipay.fund.trans.toaccount.transfer` (`POST /v3/alipay/fund/trans/toaccount/transfer`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.toaccount.transfer`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/trans/toaccount/transfer`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.toaccount.transfer`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransToaccountTransfer {
     /// `amount`
@@ -6424,10 +6906,18 @@ pub struct AlipayFundTransToaccountTransfer {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.toaccount.transfer` (`POST /v3/alipay/fund/trans/toaccount/transfer`): the answer (Alipay's `AlipayFundTransToaccountTransferResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.toaccount.transfer`: the answer (Alipay's `AlipayFundTransToaccountTransferResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/trans/toaccount/transfer`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransToaccountTransferResponse {
     /// `order_id`
@@ -6439,7 +6929,8 @@ pub struct AlipayFundTransToaccountTransferResponse {
     /// `pay_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6664,8 +7155,12 @@ impl Operation for AlipayFundTransToaccountTransfer {
     type ErrorCode = AlipayFundTransToaccountTransferErrorCode;
 }
 
-/// `alipay.fund.trans.uni.transfer` (`POST /v3/alipay/fund/trans/uni/transfer`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.trans.uni.transfer`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/trans/uni/transfer`
+/// - gateway (`AlipayApi`): method `alipay.fund.trans.uni.transfer`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransUniTransfer {
     /// `biz_scene`
@@ -6707,10 +7202,18 @@ pub struct AlipayFundTransUniTransfer {
     /// `trans_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.fund.trans.uni.transfer` (`POST /v3/alipay/fund/trans/uni/transfer`): the answer (Alipay's `AlipayFundTransUniTransferResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.trans.uni.transfer`: the answer (Alipay's `AlipayFundTransUniTransferResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/trans/uni/transfer`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundTransUniTransferResponse {
     /// `amount`
@@ -6740,7 +7243,8 @@ pub struct AlipayFundTransUniTransferResponse {
     /// `trans_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7457,8 +7961,12 @@ impl Operation for AlipayFundTransUniTransfer {
     type ErrorCode = AlipayFundTransUniTransferErrorCode;
 }
 
-/// `alipay.fund.usertrade.batchquery` (`POST /v3/alipay/fund/usertrade/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.fund.usertrade.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/fund/usertrade/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.fund.usertrade.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundUsertradeBatchquery {
     /// `auth_token` (query parameter)
@@ -7482,6 +7990,10 @@ pub struct AlipayFundUsertradeBatchquery {
     /// `start_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayFundUsertradeBatchquery {
@@ -7495,12 +8007,17 @@ impl std::fmt::Debug for AlipayFundUsertradeBatchquery {
         s.field("page_size", &self.page_size);
         s.field("product_code", &self.product_code);
         s.field("start_time", &self.start_time);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.fund.usertrade.batchquery` (`POST /v3/alipay/fund/usertrade/batchquery`): the answer (Alipay's `AlipayFundUsertradeBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.fund.usertrade.batchquery`: the answer (Alipay's `AlipayFundUsertradeBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/fund/usertrade/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayFundUsertradeBatchqueryResponse {
     /// `end_time`
@@ -7524,7 +8041,8 @@ pub struct AlipayFundUsertradeBatchqueryResponse {
     /// `trade_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_info_list: Option<Vec<super::shared::UserTradeInfoDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

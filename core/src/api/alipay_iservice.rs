@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.iservice.ccm.agent.create` (`POST /v3/alipay/iservice/ccm/agent/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.agent.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/agent/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.agent.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentCreate {
     /// `answering_mode`
@@ -54,16 +58,25 @@ pub struct AlipayIserviceCcmAgentCreate {
     /// `user_channel`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_channel: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.agent.create` (`POST /v3/alipay/iservice/ccm/agent/create`): the answer (Alipay's `AlipayIserviceCcmAgentCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.agent.create`: the answer (Alipay's `AlipayIserviceCcmAgentCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/agent/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -196,13 +209,21 @@ impl Operation for AlipayIserviceCcmAgentCreate {
     type ErrorCode = AlipayIserviceCcmAgentCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.agent.delete` (`DELETE /v3/alipay/iservice/ccm/agent/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.agent.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/iservice/ccm/agent/delete`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.agent.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentDelete {
     /// `id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.agent.delete`.
@@ -277,8 +298,12 @@ impl Operation for AlipayIserviceCcmAgentDelete {
     type ErrorCode = AlipayIserviceCcmAgentDeleteErrorCode;
 }
 
-/// `alipay.iservice.ccm.agent.get` (`GET /v3/alipay/iservice/ccm/agent/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.agent.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/agent/get`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.agent.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentGet {
     /// `id` (query parameter)
@@ -293,10 +318,18 @@ pub struct AlipayIserviceCcmAgentGet {
     /// `external_user_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.agent.get` (`GET /v3/alipay/iservice/ccm/agent/get`): the answer (Alipay's `AlipayIserviceCcmAgentGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.agent.get`: the answer (Alipay's `AlipayIserviceCcmAgentGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/agent/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentGetResponse {
     /// `answering_mode`
@@ -365,7 +398,8 @@ pub struct AlipayIserviceCcmAgentGetResponse {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -442,8 +476,12 @@ impl Operation for AlipayIserviceCcmAgentGet {
     type ErrorCode = AlipayIserviceCcmAgentGetErrorCode;
 }
 
-/// `alipay.iservice.ccm.agent.modify` (`POST /v3/alipay/iservice/ccm/agent/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.agent.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/agent/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.agent.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentModify {
     /// `answering_mode`
@@ -479,6 +517,10 @@ pub struct AlipayIserviceCcmAgentModify {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.agent.modify`.
@@ -561,8 +603,12 @@ impl Operation for AlipayIserviceCcmAgentModify {
     type ErrorCode = AlipayIserviceCcmAgentModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.agent.query` (`POST /v3/alipay/iservice/ccm/agent/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.agent.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/agent/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.agent.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentQuery {
     /// `answering_mode`
@@ -598,10 +644,18 @@ pub struct AlipayIserviceCcmAgentQuery {
     /// `role_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_ids: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.agent.query` (`POST /v3/alipay/iservice/ccm/agent/query`): the answer (Alipay's `AlipayIserviceCcmAgentQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.agent.query`: the answer (Alipay's `AlipayIserviceCcmAgentQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/agent/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentQueryResponse {
     /// `agents`
@@ -616,7 +670,8 @@ pub struct AlipayIserviceCcmAgentQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -689,8 +744,12 @@ impl Operation for AlipayIserviceCcmAgentQuery {
     type ErrorCode = AlipayIserviceCcmAgentQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.agent.schedulelog.query` (`POST /v3/alipay/iservice/ccm/agent/schedulelog/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.agent.schedulelog.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/agent/schedulelog/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.agent.schedulelog.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentSchedulelogQuery {
     /// `agent_ids`
@@ -717,10 +776,18 @@ pub struct AlipayIserviceCcmAgentSchedulelogQuery {
     /// `start_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.agent.schedulelog.query` (`POST /v3/alipay/iservice/ccm/agent/schedulelog/query`): the answer (Alipay's `AlipayIserviceCcmAgentSchedulelogQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.agent.schedulelog.query`: the answer (Alipay's `AlipayIserviceCcmAgentSchedulelogQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/agent/schedulelog/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmAgentSchedulelogQueryResponse {
     /// `agent_schedule_logs`
@@ -735,7 +802,8 @@ pub struct AlipayIserviceCcmAgentSchedulelogQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -804,19 +872,33 @@ impl Operation for AlipayIserviceCcmAgentSchedulelogQuery {
     type ErrorCode = AlipayIserviceCcmAgentSchedulelogQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.function.query` (`GET /v3/alipay/iservice/ccm/function/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.function.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/function/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.function.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayIserviceCcmFunctionQuery {}
+pub struct AlipayIserviceCcmFunctionQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.iservice.ccm.function.query` (`GET /v3/alipay/iservice/ccm/function/query`): the answer (Alipay's `AlipayIserviceCcmFunctionQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.function.query`: the answer (Alipay's `AlipayIserviceCcmFunctionQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/function/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmFunctionQueryResponse {
     /// `functions`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub functions: Option<Vec<super::shared::Function>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -885,8 +967,12 @@ impl Operation for AlipayIserviceCcmFunctionQuery {
     type ErrorCode = AlipayIserviceCcmFunctionQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.instance.create` (`POST /v3/alipay/iservice/ccm/instance/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.instance.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/instance/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.instance.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmInstanceCreate {
     /// `creator_id`
@@ -901,16 +987,25 @@ pub struct AlipayIserviceCcmInstanceCreate {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.instance.create` (`POST /v3/alipay/iservice/ccm/instance/create`): the answer (Alipay's `AlipayIserviceCcmInstanceCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.instance.create`: the answer (Alipay's `AlipayIserviceCcmInstanceCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/instance/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmInstanceCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -991,8 +1086,12 @@ impl Operation for AlipayIserviceCcmInstanceCreate {
     type ErrorCode = AlipayIserviceCcmInstanceCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.instance.get` (`GET /v3/alipay/iservice/ccm/instance/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.instance.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/instance/get`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.instance.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmInstanceGet {
     /// `id` (query parameter)
@@ -1001,10 +1100,18 @@ pub struct AlipayIserviceCcmInstanceGet {
     /// `external_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.instance.get` (`GET /v3/alipay/iservice/ccm/instance/get`): the answer (Alipay's `AlipayIserviceCcmInstanceGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.instance.get`: the answer (Alipay's `AlipayIserviceCcmInstanceGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/instance/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmInstanceGetResponse {
     /// `create_time`
@@ -1034,7 +1141,8 @@ pub struct AlipayIserviceCcmInstanceGetResponse {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1107,8 +1215,12 @@ impl Operation for AlipayIserviceCcmInstanceGet {
     type ErrorCode = AlipayIserviceCcmInstanceGetErrorCode;
 }
 
-/// `alipay.iservice.ccm.instance.query` (`GET /v3/alipay/iservice/ccm/instance/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.instance.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/instance/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.instance.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmInstanceQuery {
     /// `page_num` (query parameter)
@@ -1117,10 +1229,18 @@ pub struct AlipayIserviceCcmInstanceQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.instance.query` (`GET /v3/alipay/iservice/ccm/instance/query`): the answer (Alipay's `AlipayIserviceCcmInstanceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.instance.query`: the answer (Alipay's `AlipayIserviceCcmInstanceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/instance/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmInstanceQueryResponse {
     /// `instances`
@@ -1135,7 +1255,8 @@ pub struct AlipayIserviceCcmInstanceQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1204,23 +1325,36 @@ impl Operation for AlipayIserviceCcmInstanceQuery {
     type ErrorCode = AlipayIserviceCcmInstanceQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.isv.initialize` (`POST /v3/alipay/iservice/ccm/isv/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.isv.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/isv/initialize`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.isv.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmIsvInitialize {
     /// `isv_pub_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isv_pub_key: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.isv.initialize` (`POST /v3/alipay/iservice/ccm/isv/initialize`): the answer (Alipay's `AlipayIserviceCcmIsvInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.isv.initialize`: the answer (Alipay's `AlipayIserviceCcmIsvInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/isv/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmIsvInitializeResponse {
     /// `ccm_pub_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccm_pub_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1301,8 +1435,12 @@ impl Operation for AlipayIserviceCcmIsvInitialize {
     type ErrorCode = AlipayIserviceCcmIsvInitializeErrorCode;
 }
 
-/// `alipay.iservice.ccm.ols.chatrecord.query` (`GET /v3/alipay/iservice/ccm/ols/chatrecord/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.ols.chatrecord.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/ols/chatrecord/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.ols.chatrecord.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmOlsChatrecordQuery {
     /// `ccs_instance_id` (query parameter)
@@ -1311,10 +1449,18 @@ pub struct AlipayIserviceCcmOlsChatrecordQuery {
     /// `id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.ols.chatrecord.query` (`GET /v3/alipay/iservice/ccm/ols/chatrecord/query`): the answer (Alipay's `AlipayIserviceCcmOlsChatrecordQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.ols.chatrecord.query`: the answer (Alipay's `AlipayIserviceCcmOlsChatrecordQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/ols/chatrecord/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmOlsChatrecordQueryResponse {
     /// `agent_id`
@@ -1350,7 +1496,8 @@ pub struct AlipayIserviceCcmOlsChatrecordQueryResponse {
     /// `visitor_province`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor_province: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1419,8 +1566,12 @@ impl Operation for AlipayIserviceCcmOlsChatrecordQuery {
     type ErrorCode = AlipayIserviceCcmOlsChatrecordQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.robot.avatarbase.query` (`POST /v3/alipay/iservice/ccm/robot/avatarbase/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.robot.avatarbase.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/robot/avatarbase/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.robot.avatarbase.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRobotAvatarbaseQuery {
     /// `commodity_code`
@@ -1435,16 +1586,25 @@ pub struct AlipayIserviceCcmRobotAvatarbaseQuery {
     /// `tenant_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.robot.avatarbase.query` (`POST /v3/alipay/iservice/ccm/robot/avatarbase/query`): the answer (Alipay's `AlipayIserviceCcmRobotAvatarbaseQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.robot.avatarbase.query`: the answer (Alipay's `AlipayIserviceCcmRobotAvatarbaseQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/robot/avatarbase/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRobotAvatarbaseQueryResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1525,8 +1685,12 @@ impl Operation for AlipayIserviceCcmRobotAvatarbaseQuery {
     type ErrorCode = AlipayIserviceCcmRobotAvatarbaseQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.role.create` (`POST /v3/alipay/iservice/ccm/role/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.role.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/role/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.role.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRoleCreate {
     /// `ccs_instance_id`
@@ -1544,16 +1708,25 @@ pub struct AlipayIserviceCcmRoleCreate {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.role.create` (`POST /v3/alipay/iservice/ccm/role/create`): the answer (Alipay's `AlipayIserviceCcmRoleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.role.create`: the answer (Alipay's `AlipayIserviceCcmRoleCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/role/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRoleCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1626,8 +1799,12 @@ impl Operation for AlipayIserviceCcmRoleCreate {
     type ErrorCode = AlipayIserviceCcmRoleCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.role.delete` (`DELETE /v3/alipay/iservice/ccm/role/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.role.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/iservice/ccm/role/delete`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.role.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRoleDelete {
     /// `id` (query parameter)
@@ -1636,6 +1813,10 @@ pub struct AlipayIserviceCcmRoleDelete {
     /// `ccs_instance_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccs_instance_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.role.delete`.
@@ -1702,8 +1883,12 @@ impl Operation for AlipayIserviceCcmRoleDelete {
     type ErrorCode = AlipayIserviceCcmRoleDeleteErrorCode;
 }
 
-/// `alipay.iservice.ccm.role.get` (`GET /v3/alipay/iservice/ccm/role/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.role.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/role/get`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.role.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRoleGet {
     /// `id` (query parameter)
@@ -1712,10 +1897,18 @@ pub struct AlipayIserviceCcmRoleGet {
     /// `ccs_instance_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccs_instance_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.role.get` (`GET /v3/alipay/iservice/ccm/role/get`): the answer (Alipay's `AlipayIserviceCcmRoleGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.role.get`: the answer (Alipay's `AlipayIserviceCcmRoleGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/role/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRoleGetResponse {
     /// `ccs_instance_id`
@@ -1745,7 +1938,8 @@ pub struct AlipayIserviceCcmRoleGetResponse {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1818,8 +2012,12 @@ impl Operation for AlipayIserviceCcmRoleGet {
     type ErrorCode = AlipayIserviceCcmRoleGetErrorCode;
 }
 
-/// `alipay.iservice.ccm.role.modify` (`POST /v3/alipay/iservice/ccm/role/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.role.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/role/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.role.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRoleModify {
     /// `ccs_instance_id`
@@ -1837,6 +2035,10 @@ pub struct AlipayIserviceCcmRoleModify {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.role.modify`.
@@ -1907,8 +2109,12 @@ impl Operation for AlipayIserviceCcmRoleModify {
     type ErrorCode = AlipayIserviceCcmRoleModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.role.page.query` (`GET /v3/alipay/iservice/ccm/role/page/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.role.page.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/role/page/query`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.role.page.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRolePageQuery {
     /// `name` (query parameter)
@@ -1923,10 +2129,18 @@ pub struct AlipayIserviceCcmRolePageQuery {
     /// `ccs_instance_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccs_instance_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.role.page.query` (`GET /v3/alipay/iservice/ccm/role/page/query`): the answer (Alipay's `AlipayIserviceCcmRolePageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.role.page.query`: the answer (Alipay's `AlipayIserviceCcmRolePageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/role/page/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmRolePageQueryResponse {
     /// `page_num`
@@ -1941,7 +2155,8 @@ pub struct AlipayIserviceCcmRolePageQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2014,17 +2229,29 @@ impl Operation for AlipayIserviceCcmRolePageQuery {
     type ErrorCode = AlipayIserviceCcmRolePageQueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.service.buy` (`POST /v3/alipay/iservice/ccm/service/buy`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.service.buy`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/service/buy`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.service.buy`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServiceBuy {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.service.buy` (`POST /v3/alipay/iservice/ccm/service/buy`): the answer (Alipay's `AlipayIserviceCcmServiceBuyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.service.buy`: the answer (Alipay's `AlipayIserviceCcmServiceBuyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/service/buy`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServiceBuyResponse {
     /// `service_instance_id`
@@ -2033,7 +2260,8 @@ pub struct AlipayIserviceCcmServiceBuyResponse {
     /// `tenant_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2110,13 +2338,21 @@ impl Operation for AlipayIserviceCcmServiceBuy {
     type ErrorCode = AlipayIserviceCcmServiceBuyErrorCode;
 }
 
-/// `alipay.iservice.ccm.service.close` (`POST /v3/alipay/iservice/ccm/service/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.service.close`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/service/close`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.service.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServiceClose {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.service.close`.
@@ -2195,8 +2431,12 @@ impl Operation for AlipayIserviceCcmServiceClose {
     type ErrorCode = AlipayIserviceCcmServiceCloseErrorCode;
 }
 
-/// `alipay.iservice.ccm.service.initialize` (`POST /v3/alipay/iservice/ccm/service/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.service.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/service/initialize`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.service.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServiceInitialize {
     /// `description`
@@ -2217,16 +2457,25 @@ pub struct AlipayIserviceCcmServiceInitialize {
     /// `spis`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spis: Option<Vec<super::shared::IsvSpiDefinition>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.service.initialize` (`POST /v3/alipay/iservice/ccm/service/initialize`): the answer (Alipay's `AlipayIserviceCcmServiceInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.service.initialize`: the answer (Alipay's `AlipayIserviceCcmServiceInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/service/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServiceInitializeResponse {
     /// `spi_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spi_ids: Option<Vec<super::shared::SpiResult>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2307,8 +2556,12 @@ impl Operation for AlipayIserviceCcmServiceInitialize {
     type ErrorCode = AlipayIserviceCcmServiceInitializeErrorCode;
 }
 
-/// `alipay.iservice.ccm.servicerecord.create` (`POST /v3/alipay/iservice/ccm/servicerecord/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.servicerecord.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/servicerecord/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.servicerecord.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServicerecordCreate {
     /// `acid`
@@ -2389,16 +2642,25 @@ pub struct AlipayIserviceCcmServicerecordCreate {
     /// `verify_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_result: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.servicerecord.create` (`POST /v3/alipay/iservice/ccm/servicerecord/create`): the answer (Alipay's `AlipayIserviceCcmServicerecordCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.servicerecord.create`: the answer (Alipay's `AlipayIserviceCcmServicerecordCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/servicerecord/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServicerecordCreateResponse {
     /// `service_record_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_record_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2467,8 +2729,12 @@ impl Operation for AlipayIserviceCcmServicerecordCreate {
     type ErrorCode = AlipayIserviceCcmServicerecordCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.servicerecord.modify` (`POST /v3/alipay/iservice/ccm/servicerecord/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.servicerecord.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/servicerecord/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.servicerecord.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmServicerecordModify {
     /// `acid`
@@ -2555,6 +2821,10 @@ pub struct AlipayIserviceCcmServicerecordModify {
     /// `verify_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_result: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.servicerecord.modify`.
@@ -2621,8 +2891,12 @@ impl Operation for AlipayIserviceCcmServicerecordModify {
     type ErrorCode = AlipayIserviceCcmServicerecordModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.article.batchquery` (`POST /v3/alipay/iservice/ccm/sw/article/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.article.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/sw/article/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.article.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleBatchquery {
     /// `category_id`
@@ -2664,10 +2938,18 @@ pub struct AlipayIserviceCcmSwArticleBatchquery {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.article.batchquery` (`POST /v3/alipay/iservice/ccm/sw/article/batchquery`): the answer (Alipay's `AlipayIserviceCcmSwArticleBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.article.batchquery`: the answer (Alipay's `AlipayIserviceCcmSwArticleBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/sw/article/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleBatchqueryResponse {
     /// `articles`
@@ -2682,7 +2964,8 @@ pub struct AlipayIserviceCcmSwArticleBatchqueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2751,8 +3034,12 @@ impl Operation for AlipayIserviceCcmSwArticleBatchquery {
     type ErrorCode = AlipayIserviceCcmSwArticleBatchqueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.article.create` (`PUT /v3/alipay/iservice/ccm/sw/article/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.article.create`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/iservice/ccm/sw/article/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.article.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleCreate {
     /// `attachments`
@@ -2791,16 +3078,25 @@ pub struct AlipayIserviceCcmSwArticleCreate {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.article.create` (`PUT /v3/alipay/iservice/ccm/sw/article/create`): the answer (Alipay's `AlipayIserviceCcmSwArticleCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.article.create`: the answer (Alipay's `AlipayIserviceCcmSwArticleCreateResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/iservice/ccm/sw/article/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2869,10 +3165,19 @@ impl Operation for AlipayIserviceCcmSwArticleCreate {
     type ErrorCode = AlipayIserviceCcmSwArticleCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.article.delete` (`DELETE /v3/alipay/iservice/ccm/sw/article/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.article.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/iservice/ccm/sw/article/delete`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.article.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayIserviceCcmSwArticleDelete {}
+pub struct AlipayIserviceCcmSwArticleDelete {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.article.delete`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -2938,8 +3243,12 @@ impl Operation for AlipayIserviceCcmSwArticleDelete {
     type ErrorCode = AlipayIserviceCcmSwArticleDeleteErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.article.get` (`GET /v3/alipay/iservice/ccm/sw/article/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.article.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/sw/article/get`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.article.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleGet {
     /// `ccs_instance_id` (query parameter)
@@ -2948,10 +3257,18 @@ pub struct AlipayIserviceCcmSwArticleGet {
     /// `id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.article.get` (`GET /v3/alipay/iservice/ccm/sw/article/get`): the answer (Alipay's `AlipayIserviceCcmSwArticleGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.article.get`: the answer (Alipay's `AlipayIserviceCcmSwArticleGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/sw/article/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleGetResponse {
     /// `attachments`
@@ -3026,7 +3343,8 @@ pub struct AlipayIserviceCcmSwArticleGetResponse {
     /// `updater_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3095,8 +3413,12 @@ impl Operation for AlipayIserviceCcmSwArticleGet {
     type ErrorCode = AlipayIserviceCcmSwArticleGetErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.article.modify` (`PATCH /v3/alipay/iservice/ccm/sw/article/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.article.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/iservice/ccm/sw/article/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.article.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwArticleModify {
     /// `attachments`
@@ -3135,6 +3457,10 @@ pub struct AlipayIserviceCcmSwArticleModify {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.article.modify`.
@@ -3201,8 +3527,12 @@ impl Operation for AlipayIserviceCcmSwArticleModify {
     type ErrorCode = AlipayIserviceCcmSwArticleModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.knowledge.modify` (`POST /v3/alipay/iservice/ccm/sw/knowledge/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.knowledge.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/sw/knowledge/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.knowledge.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwKnowledgeModify {
     /// `category_id`
@@ -3247,16 +3577,25 @@ pub struct AlipayIserviceCcmSwKnowledgeModify {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.knowledge.modify` (`POST /v3/alipay/iservice/ccm/sw/knowledge/modify`): the answer (Alipay's `AlipayIserviceCcmSwKnowledgeModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.knowledge.modify`: the answer (Alipay's `AlipayIserviceCcmSwKnowledgeModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/sw/knowledge/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwKnowledgeModifyResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3325,23 +3664,36 @@ impl Operation for AlipayIserviceCcmSwKnowledgeModify {
     type ErrorCode = AlipayIserviceCcmSwKnowledgeModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.library.batchquery` (`GET /v3/alipay/iservice/ccm/sw/library/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.library.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/sw/library/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.library.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwLibraryBatchquery {
     /// `ccs_instance_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccs_instance_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.library.batchquery` (`GET /v3/alipay/iservice/ccm/sw/library/batchquery`): the answer (Alipay's `AlipayIserviceCcmSwLibraryBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.library.batchquery`: the answer (Alipay's `AlipayIserviceCcmSwLibraryBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/sw/library/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwLibraryBatchqueryResponse {
     /// `libraries`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub libraries: Option<Vec<super::shared::LibraryInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3410,8 +3762,12 @@ impl Operation for AlipayIserviceCcmSwLibraryBatchquery {
     type ErrorCode = AlipayIserviceCcmSwLibraryBatchqueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.library.create` (`PUT /v3/alipay/iservice/ccm/sw/library/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.library.create`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/iservice/ccm/sw/library/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.library.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwLibraryCreate {
     /// `ccs_instance_id`
@@ -3426,16 +3782,25 @@ pub struct AlipayIserviceCcmSwLibraryCreate {
     /// `tree_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_id: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.library.create` (`PUT /v3/alipay/iservice/ccm/sw/library/create`): the answer (Alipay's `AlipayIserviceCcmSwLibraryCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.library.create`: the answer (Alipay's `AlipayIserviceCcmSwLibraryCreateResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/iservice/ccm/sw/library/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwLibraryCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3504,10 +3869,19 @@ impl Operation for AlipayIserviceCcmSwLibraryCreate {
     type ErrorCode = AlipayIserviceCcmSwLibraryCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.library.delete` (`DELETE /v3/alipay/iservice/ccm/sw/library/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.library.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/iservice/ccm/sw/library/delete`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.library.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayIserviceCcmSwLibraryDelete {}
+pub struct AlipayIserviceCcmSwLibraryDelete {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.library.delete`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -3573,8 +3947,12 @@ impl Operation for AlipayIserviceCcmSwLibraryDelete {
     type ErrorCode = AlipayIserviceCcmSwLibraryDeleteErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.library.modify` (`PATCH /v3/alipay/iservice/ccm/sw/library/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.library.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/iservice/ccm/sw/library/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.library.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwLibraryModify {
     /// `ccs_instance_id`
@@ -3586,6 +3964,10 @@ pub struct AlipayIserviceCcmSwLibraryModify {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.library.modify`.
@@ -3652,8 +4034,12 @@ impl Operation for AlipayIserviceCcmSwLibraryModify {
     type ErrorCode = AlipayIserviceCcmSwLibraryModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.order.sync` (`POST /v3/alipay/iservice/ccm/sw/order/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.order.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/sw/order/sync`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.order.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwOrderSync {
     /// `amount`
@@ -3692,16 +4078,25 @@ pub struct AlipayIserviceCcmSwOrderSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.order.sync` (`POST /v3/alipay/iservice/ccm/sw/order/sync`): the answer (Alipay's `AlipayIserviceCcmSwOrderSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.order.sync`: the answer (Alipay's `AlipayIserviceCcmSwOrderSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/sw/order/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwOrderSyncResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3770,8 +4165,12 @@ impl Operation for AlipayIserviceCcmSwOrderSync {
     type ErrorCode = AlipayIserviceCcmSwOrderSyncErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.spu.sync` (`POST /v3/alipay/iservice/ccm/sw/spu/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.spu.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/iservice/ccm/sw/spu/sync`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.spu.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwSpuSync {
     /// `attribute`
@@ -3816,16 +4215,25 @@ pub struct AlipayIserviceCcmSwSpuSync {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.spu.sync` (`POST /v3/alipay/iservice/ccm/sw/spu/sync`): the answer (Alipay's `AlipayIserviceCcmSwSpuSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.spu.sync`: the answer (Alipay's `AlipayIserviceCcmSwSpuSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/iservice/ccm/sw/spu/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwSpuSyncResponse {
     /// `spu_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3894,23 +4302,36 @@ impl Operation for AlipayIserviceCcmSwSpuSync {
     type ErrorCode = AlipayIserviceCcmSwSpuSyncErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.tree.batchquery` (`GET /v3/alipay/iservice/ccm/sw/tree/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.tree.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/sw/tree/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.tree.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeBatchquery {
     /// `ccs_instance_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccs_instance_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.tree.batchquery` (`GET /v3/alipay/iservice/ccm/sw/tree/batchquery`): the answer (Alipay's `AlipayIserviceCcmSwTreeBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.tree.batchquery`: the answer (Alipay's `AlipayIserviceCcmSwTreeBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/sw/tree/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeBatchqueryResponse {
     /// `trees`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trees: Option<Vec<super::shared::TreeInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3979,8 +4400,12 @@ impl Operation for AlipayIserviceCcmSwTreeBatchquery {
     type ErrorCode = AlipayIserviceCcmSwTreeBatchqueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.tree.create` (`PUT /v3/alipay/iservice/ccm/sw/tree/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.tree.create`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/iservice/ccm/sw/tree/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.tree.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeCreate {
     /// `ccs_instance_id`
@@ -3989,16 +4414,25 @@ pub struct AlipayIserviceCcmSwTreeCreate {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.tree.create` (`PUT /v3/alipay/iservice/ccm/sw/tree/create`): the answer (Alipay's `AlipayIserviceCcmSwTreeCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.tree.create`: the answer (Alipay's `AlipayIserviceCcmSwTreeCreateResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/iservice/ccm/sw/tree/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4067,10 +4501,19 @@ impl Operation for AlipayIserviceCcmSwTreeCreate {
     type ErrorCode = AlipayIserviceCcmSwTreeCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.tree.delete` (`DELETE /v3/alipay/iservice/ccm/sw/tree/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.tree.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/iservice/ccm/sw/tree/delete`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.tree.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayIserviceCcmSwTreeDelete {}
+pub struct AlipayIserviceCcmSwTreeDelete {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.tree.delete`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -4136,8 +4579,12 @@ impl Operation for AlipayIserviceCcmSwTreeDelete {
     type ErrorCode = AlipayIserviceCcmSwTreeDeleteErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.tree.get` (`GET /v3/alipay/iservice/ccm/sw/tree/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.tree.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/sw/tree/get`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.tree.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeGet {
     /// `ccs_instance_id` (query parameter)
@@ -4146,16 +4593,25 @@ pub struct AlipayIserviceCcmSwTreeGet {
     /// `id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.tree.get` (`GET /v3/alipay/iservice/ccm/sw/tree/get`): the answer (Alipay's `AlipayIserviceCcmSwTreeGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.tree.get`: the answer (Alipay's `AlipayIserviceCcmSwTreeGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/sw/tree/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeGetResponse {
     /// `tree`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4224,8 +4680,12 @@ impl Operation for AlipayIserviceCcmSwTreeGet {
     type ErrorCode = AlipayIserviceCcmSwTreeGetErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.tree.modify` (`PATCH /v3/alipay/iservice/ccm/sw/tree/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.tree.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/iservice/ccm/sw/tree/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.tree.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreeModify {
     /// `ccs_instance_id`
@@ -4237,6 +4697,10 @@ pub struct AlipayIserviceCcmSwTreeModify {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.tree.modify`.
@@ -4303,8 +4767,12 @@ impl Operation for AlipayIserviceCcmSwTreeModify {
     type ErrorCode = AlipayIserviceCcmSwTreeModifyErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.tree.publish` (`PUT /v3/alipay/iservice/ccm/sw/tree/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.tree.publish`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/iservice/ccm/sw/tree/publish`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.tree.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreePublish {
     /// `ccs_instance_id`
@@ -4313,6 +4781,10 @@ pub struct AlipayIserviceCcmSwTreePublish {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.tree.publish`.
@@ -4379,8 +4851,12 @@ impl Operation for AlipayIserviceCcmSwTreePublish {
     type ErrorCode = AlipayIserviceCcmSwTreePublishErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.treecategory.batchquery` (`GET /v3/alipay/iservice/ccm/sw/treecategory/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.treecategory.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/iservice/ccm/sw/treecategory/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.treecategory.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreecategoryBatchquery {
     /// `ccs_instance_id` (query parameter)
@@ -4398,10 +4874,18 @@ pub struct AlipayIserviceCcmSwTreecategoryBatchquery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.treecategory.batchquery` (`GET /v3/alipay/iservice/ccm/sw/treecategory/batchquery`): the answer (Alipay's `AlipayIserviceCcmSwTreecategoryBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.treecategory.batchquery`: the answer (Alipay's `AlipayIserviceCcmSwTreecategoryBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/iservice/ccm/sw/treecategory/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreecategoryBatchqueryResponse {
     /// `categories`
@@ -4416,7 +4900,8 @@ pub struct AlipayIserviceCcmSwTreecategoryBatchqueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4485,8 +4970,12 @@ impl Operation for AlipayIserviceCcmSwTreecategoryBatchquery {
     type ErrorCode = AlipayIserviceCcmSwTreecategoryBatchqueryErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.treecategory.create` (`PUT /v3/alipay/iservice/ccm/sw/treecategory/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.treecategory.create`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/iservice/ccm/sw/treecategory/create`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.treecategory.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreecategoryCreate {
     /// `ccs_instance_id`
@@ -4504,16 +4993,25 @@ pub struct AlipayIserviceCcmSwTreecategoryCreate {
     /// `tags`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.iservice.ccm.sw.treecategory.create` (`PUT /v3/alipay/iservice/ccm/sw/treecategory/create`): the answer (Alipay's `AlipayIserviceCcmSwTreecategoryCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.iservice.ccm.sw.treecategory.create`: the answer (Alipay's `AlipayIserviceCcmSwTreecategoryCreateResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/iservice/ccm/sw/treecategory/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreecategoryCreateResponse {
     /// `id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4582,10 +5080,19 @@ impl Operation for AlipayIserviceCcmSwTreecategoryCreate {
     type ErrorCode = AlipayIserviceCcmSwTreecategoryCreateErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.treecategory.delete` (`DELETE /v3/alipay/iservice/ccm/sw/treecategory/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.treecategory.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/iservice/ccm/sw/treecategory/delete`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.treecategory.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayIserviceCcmSwTreecategoryDelete {}
+pub struct AlipayIserviceCcmSwTreecategoryDelete {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.treecategory.delete`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -4651,8 +5158,12 @@ impl Operation for AlipayIserviceCcmSwTreecategoryDelete {
     type ErrorCode = AlipayIserviceCcmSwTreecategoryDeleteErrorCode;
 }
 
-/// `alipay.iservice.ccm.sw.treecategory.modify` (`PATCH /v3/alipay/iservice/ccm/sw/treecategory/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.iservice.ccm.sw.treecategory.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/iservice/ccm/sw/treecategory/modify`
+/// - gateway (`AlipayApi`): method `alipay.iservice.ccm.sw.treecategory.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayIserviceCcmSwTreecategoryModify {
     /// `ccs_instance_id`
@@ -4673,6 +5184,10 @@ pub struct AlipayIserviceCcmSwTreecategoryModify {
     /// `tags`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.iservice.ccm.sw.treecategory.modify`.

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.marketing.activity.app.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/app/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.app.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/{activity_id}/app/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.app.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityAppBatchquery {
     /// `activity_id` (path parameter)
@@ -29,10 +33,18 @@ pub struct AlipayMarketingActivityAppBatchquery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.app.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/app/batchquery`): the answer (Alipay's `AlipayMarketingActivityAppBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.app.batchquery`: the answer (Alipay's `AlipayMarketingActivityAppBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/{activity_id}/app/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityAppBatchqueryResponse {
     /// `activity_id`
@@ -50,7 +62,8 @@ pub struct AlipayMarketingActivityAppBatchqueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -119,8 +132,12 @@ impl Operation for AlipayMarketingActivityAppBatchquery {
     type ErrorCode = AlipayMarketingActivityAppBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.activity.batchquery` (`POST /v3/alipay/marketing/activity/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityBatchquery {
     /// `activity_status`
@@ -138,10 +155,18 @@ pub struct AlipayMarketingActivityBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.batchquery` (`POST /v3/alipay/marketing/activity/batchquery`): the answer (Alipay's `AlipayMarketingActivityBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.batchquery`: the answer (Alipay's `AlipayMarketingActivityBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityBatchqueryResponse {
     /// `activity_lite_infos`
@@ -156,7 +181,8 @@ pub struct AlipayMarketingActivityBatchqueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -225,8 +251,12 @@ impl Operation for AlipayMarketingActivityBatchquery {
     type ErrorCode = AlipayMarketingActivityBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.activity.consult` (`POST /v3/alipay/marketing/activity/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.consult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/consult`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityConsult {
     /// `consult_activity_info_list`
@@ -244,10 +274,18 @@ pub struct AlipayMarketingActivityConsult {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.consult` (`POST /v3/alipay/marketing/activity/consult`): the answer (Alipay's `AlipayMarketingActivityConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.consult`: the answer (Alipay's `AlipayMarketingActivityConsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityConsultResponse {
     /// `consult_result_info_list`
@@ -259,7 +297,8 @@ pub struct AlipayMarketingActivityConsultResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -332,8 +371,12 @@ impl Operation for AlipayMarketingActivityConsult {
     type ErrorCode = AlipayMarketingActivityConsultErrorCode;
 }
 
-/// `alipay.marketing.activity.delivery.create` (`POST /v3/alipay/marketing/delivery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.delivery.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/delivery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.delivery.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliveryCreate {
     /// `belong_merchant_info`
@@ -363,10 +406,18 @@ pub struct AlipayMarketingActivityDeliveryCreate {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.delivery.create` (`POST /v3/alipay/marketing/delivery`): the answer (Alipay's `AlipayMarketingActivityDeliveryCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.delivery.create`: the answer (Alipay's `AlipayMarketingActivityDeliveryCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/delivery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliveryCreateResponse {
     /// `delivery_guide_preview_url`
@@ -384,7 +435,8 @@ pub struct AlipayMarketingActivityDeliveryCreateResponse {
     /// `success_delivery_config_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_delivery_config_list: Option<Vec<super::shared::SuccessDeliveryConfig>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -457,8 +509,12 @@ impl Operation for AlipayMarketingActivityDeliveryCreate {
     type ErrorCode = AlipayMarketingActivityDeliveryCreateErrorCode;
 }
 
-/// `alipay.marketing.activity.delivery.query` (`POST /v3/alipay/marketing/delivery/{delivery_id}/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.delivery.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/delivery/{delivery_id}/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.delivery.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliveryQuery {
     /// `delivery_id` (path parameter)
@@ -472,10 +528,18 @@ pub struct AlipayMarketingActivityDeliveryQuery {
     /// `merchant_access_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.delivery.query` (`POST /v3/alipay/marketing/delivery/{delivery_id}/query`): the answer (Alipay's `AlipayMarketingActivityDeliveryQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.delivery.query`: the answer (Alipay's `AlipayMarketingActivityDeliveryQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/delivery/{delivery_id}/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliveryQueryResponse {
     /// `delivery_base_info`
@@ -502,7 +566,8 @@ pub struct AlipayMarketingActivityDeliveryQueryResponse {
     /// `delivery_target_rule`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_target_rule: Option<super::shared::DeliveryTargetRule>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -575,8 +640,12 @@ impl Operation for AlipayMarketingActivityDeliveryQuery {
     type ErrorCode = AlipayMarketingActivityDeliveryQueryErrorCode;
 }
 
-/// `alipay.marketing.activity.delivery.stop` (`PATCH /v3/alipay/marketing/delivery/{delivery_id}/stop`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.delivery.stop`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/marketing/delivery/{delivery_id}/stop`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.delivery.stop`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliveryStop {
     /// `delivery_id` (path parameter)
@@ -593,10 +662,18 @@ pub struct AlipayMarketingActivityDeliveryStop {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.delivery.stop` (`PATCH /v3/alipay/marketing/delivery/{delivery_id}/stop`): the answer (Alipay's `AlipayMarketingActivityDeliveryStopResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.delivery.stop`: the answer (Alipay's `AlipayMarketingActivityDeliveryStopResponseModel`).
+///
+/// - v3: the body of `PATCH /v3/alipay/marketing/delivery/{delivery_id}/stop`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliveryStopResponse {
     /// `delivery_id`
@@ -608,7 +685,8 @@ pub struct AlipayMarketingActivityDeliveryStopResponse {
     /// `success_delivery_config_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_delivery_config_list: Option<Vec<super::shared::SuccessDeliveryConfig>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -681,8 +759,12 @@ impl Operation for AlipayMarketingActivityDeliveryStop {
     type ErrorCode = AlipayMarketingActivityDeliveryStopErrorCode;
 }
 
-/// `alipay.marketing.activity.deliverychannel.query` (`POST /v3/alipay/marketing/activity/deliverychannel/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.deliverychannel.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/deliverychannel/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.deliverychannel.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliverychannelQuery {
     /// `belong_merchant_info`
@@ -697,10 +779,18 @@ pub struct AlipayMarketingActivityDeliverychannelQuery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.deliverychannel.query` (`POST /v3/alipay/marketing/activity/deliverychannel/query`): the answer (Alipay's `AlipayMarketingActivityDeliverychannelQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.deliverychannel.query`: the answer (Alipay's `AlipayMarketingActivityDeliverychannelQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/deliverychannel/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityDeliverychannelQueryResponse {
     /// `delivery_channel_info_list`
@@ -715,7 +805,8 @@ pub struct AlipayMarketingActivityDeliverychannelQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -788,8 +879,12 @@ impl Operation for AlipayMarketingActivityDeliverychannelQuery {
     type ErrorCode = AlipayMarketingActivityDeliverychannelQueryErrorCode;
 }
 
-/// `alipay.marketing.activity.goods.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/goods/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.goods.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/{activity_id}/goods/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.goods.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityGoodsBatchquery {
     /// `activity_id` (path parameter)
@@ -812,10 +907,18 @@ pub struct AlipayMarketingActivityGoodsBatchquery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.goods.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/goods/batchquery`): the answer (Alipay's `AlipayMarketingActivityGoodsBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.goods.batchquery`: the answer (Alipay's `AlipayMarketingActivityGoodsBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/{activity_id}/goods/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityGoodsBatchqueryResponse {
     /// `activity_id`
@@ -836,7 +939,8 @@ pub struct AlipayMarketingActivityGoodsBatchqueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -905,8 +1009,12 @@ impl Operation for AlipayMarketingActivityGoodsBatchquery {
     type ErrorCode = AlipayMarketingActivityGoodsBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.activity.merchant.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/merchant/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.merchant.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/{activity_id}/merchant/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.merchant.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityMerchantBatchquery {
     /// `activity_id` (path parameter)
@@ -923,10 +1031,18 @@ pub struct AlipayMarketingActivityMerchantBatchquery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.merchant.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/merchant/batchquery`): the answer (Alipay's `AlipayMarketingActivityMerchantBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.merchant.batchquery`: the answer (Alipay's `AlipayMarketingActivityMerchantBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/{activity_id}/merchant/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityMerchantBatchqueryResponse {
     /// `activity_id`
@@ -944,7 +1060,8 @@ pub struct AlipayMarketingActivityMerchantBatchqueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1013,8 +1130,12 @@ impl Operation for AlipayMarketingActivityMerchantBatchquery {
     type ErrorCode = AlipayMarketingActivityMerchantBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.append` (`PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}/append`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.append`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}/append`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.append`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherAppend {
     /// `activity_id` (path parameter)
@@ -1028,6 +1149,10 @@ pub struct AlipayMarketingActivityOrdervoucherAppend {
     /// `voucher_quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_quantity: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.activity.ordervoucher.append`.
@@ -1098,8 +1223,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherAppend {
     type ErrorCode = AlipayMarketingActivityOrdervoucherAppendErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.associate` (`POST /v3/alipay/marketing/activity/ordervoucher/associate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.associate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/ordervoucher/associate`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.associate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherAssociate {
     /// `activity_id`
@@ -1117,16 +1246,25 @@ pub struct AlipayMarketingActivityOrdervoucherAssociate {
     /// `voucher_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.associate` (`POST /v3/alipay/marketing/activity/ordervoucher/associate`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherAssociateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.associate`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherAssociateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/ordervoucher/associate`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherAssociateResponse {
     /// `associate_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub associate_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1211,8 +1349,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherAssociate {
     type ErrorCode = AlipayMarketingActivityOrdervoucherAssociateErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.codecount` (`GET /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codecount`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.codecount`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codecount`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.codecount`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherCodecount {
     /// `activity_id` (path parameter)
@@ -1220,16 +1362,25 @@ pub struct AlipayMarketingActivityOrdervoucherCodecount {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.codecount` (`GET /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codecount`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherCodecountResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.codecount`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherCodecountResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codecount`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherCodecountResponse {
     /// `success_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1298,8 +1449,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherCodecount {
     type ErrorCode = AlipayMarketingActivityOrdervoucherCodecountErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.codedeposit` (`POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codedeposit`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.codedeposit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codedeposit`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.codedeposit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherCodedeposit {
     /// `activity_id` (path parameter)
@@ -1313,10 +1468,18 @@ pub struct AlipayMarketingActivityOrdervoucherCodedeposit {
     /// `voucher_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_codes: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.codedeposit` (`POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codedeposit`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherCodedepositResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.codedeposit`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherCodedepositResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/codedeposit`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherCodedepositResponse {
     /// `fail_count`
@@ -1331,7 +1494,8 @@ pub struct AlipayMarketingActivityOrdervoucherCodedepositResponse {
     /// `success_voucher_code_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_voucher_code_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1400,8 +1564,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherCodedeposit {
     type ErrorCode = AlipayMarketingActivityOrdervoucherCodedepositErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.create` (`POST /v3/alipay/marketing/ordervoucher/activity`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/ordervoucher/activity`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherCreate {
     /// `activity_base_info`
@@ -1464,10 +1632,18 @@ pub struct AlipayMarketingActivityOrdervoucherCreate {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.create` (`POST /v3/alipay/marketing/ordervoucher/activity`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.create`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/ordervoucher/activity`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherCreateResponse {
     /// `activity_id`
@@ -1479,7 +1655,8 @@ pub struct AlipayMarketingActivityOrdervoucherCreateResponse {
     /// `voucher_use_rule_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_result: Option<super::shared::OrderVoucherUseRuleResult>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1560,8 +1737,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherCreate {
     type ErrorCode = AlipayMarketingActivityOrdervoucherCreateErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.disassociate` (`POST /v3/alipay/marketing/activity/ordervoucher/disassociate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.disassociate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/ordervoucher/disassociate`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.disassociate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherDisassociate {
     /// `activity_id`
@@ -1579,16 +1760,25 @@ pub struct AlipayMarketingActivityOrdervoucherDisassociate {
     /// `voucher_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.disassociate` (`POST /v3/alipay/marketing/activity/ordervoucher/disassociate`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherDisassociateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.disassociate`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherDisassociateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/ordervoucher/disassociate`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherDisassociateResponse {
     /// `disassociate_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disassociate_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1673,8 +1863,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherDisassociate {
     type ErrorCode = AlipayMarketingActivityOrdervoucherDisassociateErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.modify` (`PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherModify {
     /// `activity_id` (path parameter)
@@ -1727,10 +1921,18 @@ pub struct AlipayMarketingActivityOrdervoucherModify {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.modify` (`PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.modify`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherModifyResponseModel`).
+///
+/// - v3: the body of `PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherModifyResponse {
     /// `voucher_available_scope_result_info`
@@ -1739,7 +1941,8 @@ pub struct AlipayMarketingActivityOrdervoucherModifyResponse {
     /// `voucher_use_rule_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_result: Option<super::shared::OrderVoucherUseRuleResult>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1812,8 +2015,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherModify {
     type ErrorCode = AlipayMarketingActivityOrdervoucherModifyErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.query` (`GET /v3/alipay/marketing/activity/ordervoucher/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/ordervoucher/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherQuery {
     /// `activity_id` (query parameter)
@@ -1822,10 +2029,18 @@ pub struct AlipayMarketingActivityOrdervoucherQuery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.query` (`GET /v3/alipay/marketing/activity/ordervoucher/query`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.query`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/ordervoucher/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherQueryResponse {
     /// `activity_base_info`
@@ -1894,7 +2109,8 @@ pub struct AlipayMarketingActivityOrdervoucherQueryResponse {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1963,8 +2179,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherQuery {
     type ErrorCode = AlipayMarketingActivityOrdervoucherQueryErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.refund` (`POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/refund`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.refund`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/refund`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.refund`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherRefund {
     /// `activity_id` (path parameter)
@@ -1986,10 +2206,18 @@ pub struct AlipayMarketingActivityOrdervoucherRefund {
     /// `voucher_refund_detail_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_refund_detail_info: Option<super::shared::VoucherRefundDetailInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.refund` (`POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/refund`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherRefundResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.refund`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherRefundResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/refund`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherRefundResponse {
     /// `activity_id`
@@ -1998,7 +2226,8 @@ pub struct AlipayMarketingActivityOrdervoucherRefundResponse {
     /// `voucher_use_detail_result_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_detail_result_info: Option<super::shared::VoucherUseDetailResultInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2071,8 +2300,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherRefund {
     type ErrorCode = AlipayMarketingActivityOrdervoucherRefundErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.stop` (`PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}/stop`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.stop`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/marketing/ordervoucher/activity/{activity_id}/stop`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.stop`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherStop {
     /// `activity_id` (path parameter)
@@ -2083,6 +2316,10 @@ pub struct AlipayMarketingActivityOrdervoucherStop {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.activity.ordervoucher.stop`.
@@ -2153,8 +2390,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherStop {
     type ErrorCode = AlipayMarketingActivityOrdervoucherStopErrorCode;
 }
 
-/// `alipay.marketing.activity.ordervoucher.use` (`POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/use`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.ordervoucher.use`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/use`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.ordervoucher.use`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherUse {
     /// `activity_id` (path parameter)
@@ -2191,10 +2432,18 @@ pub struct AlipayMarketingActivityOrdervoucherUse {
     /// `voucher_use_detail_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_detail_info: Option<super::shared::VoucherUseDetailInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.ordervoucher.use` (`POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/use`): the answer (Alipay's `AlipayMarketingActivityOrdervoucherUseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.ordervoucher.use`: the answer (Alipay's `AlipayMarketingActivityOrdervoucherUseResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/ordervoucher/activity/{activity_id}/voucher/{voucher_code}/use`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityOrdervoucherUseResponse {
     /// `activity_id`
@@ -2203,7 +2452,8 @@ pub struct AlipayMarketingActivityOrdervoucherUseResponse {
     /// `voucher_use_detail_result_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_detail_result_info: Option<super::shared::VoucherUseDetailResultInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2280,8 +2530,12 @@ impl Operation for AlipayMarketingActivityOrdervoucherUse {
     type ErrorCode = AlipayMarketingActivityOrdervoucherUseErrorCode;
 }
 
-/// `alipay.marketing.activity.query` (`GET /v3/alipay/marketing/activity/{activity_id}`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/{activity_id}`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityQuery {
     /// `activity_id` (path parameter)
@@ -2292,10 +2546,18 @@ pub struct AlipayMarketingActivityQuery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.query` (`GET /v3/alipay/marketing/activity/{activity_id}`): the answer (Alipay's `AlipayMarketingActivityQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.query`: the answer (Alipay's `AlipayMarketingActivityQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/{activity_id}`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityQueryResponse {
     /// `activity_base_info`
@@ -2349,7 +2611,8 @@ pub struct AlipayMarketingActivityQueryResponse {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2426,8 +2689,12 @@ impl Operation for AlipayMarketingActivityQuery {
     type ErrorCode = AlipayMarketingActivityQueryErrorCode;
 }
 
-/// `alipay.marketing.activity.shop.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/shop/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.shop.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/{activity_id}/shop/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.shop.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityShopBatchquery {
     /// `activity_id` (path parameter)
@@ -2447,10 +2714,18 @@ pub struct AlipayMarketingActivityShopBatchquery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.shop.batchquery` (`GET /v3/alipay/marketing/activity/{activity_id}/shop/batchquery`): the answer (Alipay's `AlipayMarketingActivityShopBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.shop.batchquery`: the answer (Alipay's `AlipayMarketingActivityShopBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/{activity_id}/shop/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityShopBatchqueryResponse {
     /// `activity_id`
@@ -2468,7 +2743,8 @@ pub struct AlipayMarketingActivityShopBatchqueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2537,8 +2813,12 @@ impl Operation for AlipayMarketingActivityShopBatchquery {
     type ErrorCode = AlipayMarketingActivityShopBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.activity.user.batchqueryvoucher` (`GET /v3/alipay/marketing/activity/ordervoucher/user/batchqueryvoucher`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.user.batchqueryvoucher`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/ordervoucher/user/batchqueryvoucher`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.user.batchqueryvoucher`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityUserBatchqueryvoucher {
     /// `user_id` (query parameter)
@@ -2568,10 +2848,18 @@ pub struct AlipayMarketingActivityUserBatchqueryvoucher {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.user.batchqueryvoucher` (`GET /v3/alipay/marketing/activity/ordervoucher/user/batchqueryvoucher`): the answer (Alipay's `AlipayMarketingActivityUserBatchqueryvoucherResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.user.batchqueryvoucher`: the answer (Alipay's `AlipayMarketingActivityUserBatchqueryvoucherResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/ordervoucher/user/batchqueryvoucher`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityUserBatchqueryvoucherResponse {
     /// `page_num`
@@ -2586,7 +2874,8 @@ pub struct AlipayMarketingActivityUserBatchqueryvoucherResponse {
     /// `user_voucher_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_voucher_infos: Option<Vec<super::shared::UserVoucherInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2655,8 +2944,12 @@ impl Operation for AlipayMarketingActivityUserBatchqueryvoucher {
     type ErrorCode = AlipayMarketingActivityUserBatchqueryvoucherErrorCode;
 }
 
-/// `alipay.marketing.activity.user.queryvoucher` (`GET /v3/alipay/marketing/activity/ordervoucher/user/voucher`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.user.queryvoucher`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/ordervoucher/user/voucher`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.user.queryvoucher`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityUserQueryvoucher {
     /// `merchant_id` (query parameter)
@@ -2680,10 +2973,18 @@ pub struct AlipayMarketingActivityUserQueryvoucher {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.user.queryvoucher` (`GET /v3/alipay/marketing/activity/ordervoucher/user/voucher`): the answer (Alipay's `AlipayMarketingActivityUserQueryvoucherResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.user.queryvoucher`: the answer (Alipay's `AlipayMarketingActivityUserQueryvoucherResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/ordervoucher/user/voucher`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityUserQueryvoucherResponse {
     /// `activity_base_info`
@@ -2743,7 +3044,8 @@ pub struct AlipayMarketingActivityUserQueryvoucherResponse {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2824,8 +3126,12 @@ impl Operation for AlipayMarketingActivityUserQueryvoucher {
     type ErrorCode = AlipayMarketingActivityUserQueryvoucherErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.append` (`POST /v3/alipay/marketing/activity/voucher/append`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.append`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucher/append`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.append`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherAppend {
     /// `activity_id`
@@ -2840,16 +3146,25 @@ pub struct AlipayMarketingActivityVoucherAppend {
     /// `voucher_quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_quantity: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucher.append` (`POST /v3/alipay/marketing/activity/voucher/append`): the answer (Alipay's `AlipayMarketingActivityVoucherAppendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucher.append`: the answer (Alipay's `AlipayMarketingActivityVoucherAppendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/voucher/append`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherAppendResponse {
     /// `recharge_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recharge_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2918,8 +3233,12 @@ impl Operation for AlipayMarketingActivityVoucherAppend {
     type ErrorCode = AlipayMarketingActivityVoucherAppendErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.create` (`POST /v3/alipay/marketing/activity/voucher/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucher/create`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherCreate {
     /// `activity_base_info`
@@ -2979,16 +3298,25 @@ pub struct AlipayMarketingActivityVoucherCreate {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucher.create` (`POST /v3/alipay/marketing/activity/voucher/create`): the answer (Alipay's `AlipayMarketingActivityVoucherCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucher.create`: the answer (Alipay's `AlipayMarketingActivityVoucherCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/voucher/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherCreateResponse {
     /// `activity_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3065,8 +3393,12 @@ impl Operation for AlipayMarketingActivityVoucherCreate {
     type ErrorCode = AlipayMarketingActivityVoucherCreateErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.modify` (`POST /v3/alipay/marketing/activity/voucher/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucher/modify`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherModify {
     /// `activity_base_info`
@@ -3096,6 +3428,10 @@ pub struct AlipayMarketingActivityVoucherModify {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.activity.voucher.modify`.
@@ -3162,8 +3498,12 @@ impl Operation for AlipayMarketingActivityVoucherModify {
     type ErrorCode = AlipayMarketingActivityVoucherModifyErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.publish` (`POST /v3/alipay/marketing/activity/voucher/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucher/publish`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherPublish {
     /// `activity_id`
@@ -3175,16 +3515,25 @@ pub struct AlipayMarketingActivityVoucherPublish {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucher.publish` (`POST /v3/alipay/marketing/activity/voucher/publish`): the answer (Alipay's `AlipayMarketingActivityVoucherPublishResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucher.publish`: the answer (Alipay's `AlipayMarketingActivityVoucherPublishResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/voucher/publish`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherPublishResponse {
     /// `recharge_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recharge_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3261,8 +3610,12 @@ impl Operation for AlipayMarketingActivityVoucherPublish {
     type ErrorCode = AlipayMarketingActivityVoucherPublishErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.query` (`GET /v3/alipay/marketing/activity/voucher/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/voucher/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherQuery {
     /// `activity_id` (query parameter)
@@ -3271,10 +3624,18 @@ pub struct AlipayMarketingActivityVoucherQuery {
     /// `merchant_access_mode` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_access_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucher.query` (`GET /v3/alipay/marketing/activity/voucher/query`): the answer (Alipay's `AlipayMarketingActivityVoucherQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucher.query`: the answer (Alipay's `AlipayMarketingActivityVoucherQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/voucher/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherQueryResponse {
     /// `activity_base_info`
@@ -3340,7 +3701,8 @@ pub struct AlipayMarketingActivityVoucherQueryResponse {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3409,8 +3771,12 @@ impl Operation for AlipayMarketingActivityVoucherQuery {
     type ErrorCode = AlipayMarketingActivityVoucherQueryErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.send` (`POST /v3/alipay/marketing/activity/voucher/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucher/send`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherSend {
     /// `activity_id`
@@ -3428,16 +3794,25 @@ pub struct AlipayMarketingActivityVoucherSend {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucher.send` (`POST /v3/alipay/marketing/activity/voucher/send`): the answer (Alipay's `AlipayMarketingActivityVoucherSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucher.send`: the answer (Alipay's `AlipayMarketingActivityVoucherSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/voucher/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherSendResponse {
     /// `voucher_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3530,8 +3905,12 @@ impl Operation for AlipayMarketingActivityVoucherSend {
     type ErrorCode = AlipayMarketingActivityVoucherSendErrorCode;
 }
 
-/// `alipay.marketing.activity.voucher.stop` (`POST /v3/alipay/marketing/activity/voucher/stop`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucher.stop`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucher/stop`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucher.stop`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherStop {
     /// `activity_id`
@@ -3543,6 +3922,10 @@ pub struct AlipayMarketingActivityVoucherStop {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.activity.voucher.stop`.
@@ -3609,8 +3992,12 @@ impl Operation for AlipayMarketingActivityVoucherStop {
     type ErrorCode = AlipayMarketingActivityVoucherStopErrorCode;
 }
 
-/// `alipay.marketing.activity.voucherpackage.batchquery` (`POST /v3/alipay/marketing/activity/voucherpackage/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucherpackage.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucherpackage/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucherpackage.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherpackageBatchquery {
     /// `page_num`
@@ -3625,10 +4012,18 @@ pub struct AlipayMarketingActivityVoucherpackageBatchquery {
     /// `voucher_package_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucherpackage.batchquery` (`POST /v3/alipay/marketing/activity/voucherpackage/batchquery`): the answer (Alipay's `AlipayMarketingActivityVoucherpackageBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucherpackage.batchquery`: the answer (Alipay's `AlipayMarketingActivityVoucherpackageBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/voucherpackage/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherpackageBatchqueryResponse {
     /// `page_num`
@@ -3643,7 +4038,8 @@ pub struct AlipayMarketingActivityVoucherpackageBatchqueryResponse {
     /// `voucher_package_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_info: Option<Vec<super::shared::VoucherPackageInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3712,8 +4108,12 @@ impl Operation for AlipayMarketingActivityVoucherpackageBatchquery {
     type ErrorCode = AlipayMarketingActivityVoucherpackageBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.activity.voucherpackage.consult` (`POST /v3/alipay/marketing/activity/voucherpackage/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucherpackage.consult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/activity/voucherpackage/consult`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucherpackage.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherpackageConsult {
     /// `auth_token` (query parameter)
@@ -3722,6 +4122,10 @@ pub struct AlipayMarketingActivityVoucherpackageConsult {
     /// `voucher_package_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayMarketingActivityVoucherpackageConsult {
@@ -3730,18 +4134,24 @@ impl std::fmt::Debug for AlipayMarketingActivityVoucherpackageConsult {
         let mut s = f.debug_struct("AlipayMarketingActivityVoucherpackageConsult");
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
         s.field("voucher_package_id_list", &self.voucher_package_id_list);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.marketing.activity.voucherpackage.consult` (`POST /v3/alipay/marketing/activity/voucherpackage/consult`): the answer (Alipay's `AlipayMarketingActivityVoucherpackageConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucherpackage.consult`: the answer (Alipay's `AlipayMarketingActivityVoucherpackageConsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/activity/voucherpackage/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherpackageConsultResponse {
     /// `voucher_package_consult_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_consult_result: Option<Vec<super::shared::VoucherPackageConsultResult>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3810,17 +4220,29 @@ impl Operation for AlipayMarketingActivityVoucherpackageConsult {
     type ErrorCode = AlipayMarketingActivityVoucherpackageConsultErrorCode;
 }
 
-/// `alipay.marketing.activity.voucherpackage.query` (`GET /v3/alipay/marketing/activity/voucherpackage/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.activity.voucherpackage.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/activity/voucherpackage/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.activity.voucherpackage.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherpackageQuery {
     /// `voucher_package_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.activity.voucherpackage.query` (`GET /v3/alipay/marketing/activity/voucherpackage/query`): the answer (Alipay's `AlipayMarketingActivityVoucherpackageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.activity.voucherpackage.query`: the answer (Alipay's `AlipayMarketingActivityVoucherpackageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/activity/voucherpackage/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingActivityVoucherpackageQueryResponse {
     /// `voucher_package_activity_info`
@@ -3835,7 +4257,8 @@ pub struct AlipayMarketingActivityVoucherpackageQueryResponse {
     /// `voucher_package_use_rule`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_use_rule: Option<super::shared::VoucherPackageUseRule>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3908,8 +4331,12 @@ impl Operation for AlipayMarketingActivityVoucherpackageQuery {
     type ErrorCode = AlipayMarketingActivityVoucherpackageQueryErrorCode;
 }
 
-/// `alipay.marketing.campaign.cash.create` (`POST /v3/alipay/marketing/campaign/cash/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.campaign.cash.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/campaign/cash/create`
+/// - gateway (`AlipayApi`): method `alipay.marketing.campaign.cash.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashCreate {
     /// `coupon_name`
@@ -3939,10 +4366,18 @@ pub struct AlipayMarketingCampaignCashCreate {
     /// `total_num`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_num: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.campaign.cash.create` (`POST /v3/alipay/marketing/campaign/cash/create`): the answer (Alipay's `AlipayMarketingCampaignCashCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.campaign.cash.create`: the answer (Alipay's `AlipayMarketingCampaignCashCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/campaign/cash/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashCreateResponse {
     /// `crowd_no`
@@ -3954,7 +4389,8 @@ pub struct AlipayMarketingCampaignCashCreateResponse {
     /// `pay_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4099,17 +4535,29 @@ impl Operation for AlipayMarketingCampaignCashCreate {
     type ErrorCode = AlipayMarketingCampaignCashCreateErrorCode;
 }
 
-/// `alipay.marketing.campaign.cash.detail.query` (`GET /v3/alipay/marketing/campaign/cash/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.campaign.cash.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/campaign/cash/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.campaign.cash.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashDetailQuery {
     /// `crowd_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crowd_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.campaign.cash.detail.query` (`GET /v3/alipay/marketing/campaign/cash/detail/query`): the answer (Alipay's `AlipayMarketingCampaignCashDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.campaign.cash.detail.query`: the answer (Alipay's `AlipayMarketingCampaignCashDetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/campaign/cash/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashDetailQueryResponse {
     /// `camp_status`
@@ -4148,7 +4596,8 @@ pub struct AlipayMarketingCampaignCashDetailQueryResponse {
     /// `total_num`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_num: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4237,8 +4686,12 @@ impl Operation for AlipayMarketingCampaignCashDetailQuery {
     type ErrorCode = AlipayMarketingCampaignCashDetailQueryErrorCode;
 }
 
-/// `alipay.marketing.campaign.cash.list.query` (`GET /v3/alipay/marketing/campaign/cash/list/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.campaign.cash.list.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/campaign/cash/list/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.campaign.cash.list.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashListQuery {
     /// `camp_status` (query parameter)
@@ -4250,10 +4703,18 @@ pub struct AlipayMarketingCampaignCashListQuery {
     /// `page_index` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_index: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.campaign.cash.list.query` (`GET /v3/alipay/marketing/campaign/cash/list/query`): the answer (Alipay's `AlipayMarketingCampaignCashListQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.campaign.cash.list.query`: the answer (Alipay's `AlipayMarketingCampaignCashListQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/campaign/cash/list/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashListQueryResponse {
     /// `camp_list`
@@ -4268,7 +4729,8 @@ pub struct AlipayMarketingCampaignCashListQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4349,8 +4811,12 @@ impl Operation for AlipayMarketingCampaignCashListQuery {
     type ErrorCode = AlipayMarketingCampaignCashListQueryErrorCode;
 }
 
-/// `alipay.marketing.campaign.cash.status.modify` (`POST /v3/alipay/marketing/campaign/cash/status/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.campaign.cash.status.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/campaign/cash/status/modify`
+/// - gateway (`AlipayApi`): method `alipay.marketing.campaign.cash.status.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashStatusModify {
     /// `camp_status`
@@ -4359,6 +4825,10 @@ pub struct AlipayMarketingCampaignCashStatusModify {
     /// `crowd_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crowd_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.campaign.cash.status.modify`.
@@ -4457,8 +4927,12 @@ impl Operation for AlipayMarketingCampaignCashStatusModify {
     type ErrorCode = AlipayMarketingCampaignCashStatusModifyErrorCode;
 }
 
-/// `alipay.marketing.campaign.cash.trigger` (`POST /v3/alipay/marketing/campaign/cash/trigger`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.campaign.cash.trigger`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/campaign/cash/trigger`
+/// - gateway (`AlipayApi`): method `alipay.marketing.campaign.cash.trigger`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashTrigger {
     /// `crowd_no`
@@ -4479,10 +4953,18 @@ pub struct AlipayMarketingCampaignCashTrigger {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.campaign.cash.trigger` (`POST /v3/alipay/marketing/campaign/cash/trigger`): the answer (Alipay's `AlipayMarketingCampaignCashTriggerResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.campaign.cash.trigger`: the answer (Alipay's `AlipayMarketingCampaignCashTriggerResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/campaign/cash/trigger`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignCashTriggerResponse {
     /// `biz_no`
@@ -4515,7 +4997,8 @@ pub struct AlipayMarketingCampaignCashTriggerResponse {
     /// `trigger_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger_result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4664,8 +5147,12 @@ impl Operation for AlipayMarketingCampaignCashTrigger {
     type ErrorCode = AlipayMarketingCampaignCashTriggerErrorCode;
 }
 
-/// `alipay.marketing.campaign.order.voucher.consult` (`POST /v3/alipay/marketing/campaign/order/voucher/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.campaign.order.voucher.consult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/campaign/order/voucher/consult`
+/// - gateway (`AlipayApi`): method `alipay.marketing.campaign.order.voucher.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignOrderVoucherConsult {
     /// `auth_token` (query parameter)
@@ -4686,6 +5173,10 @@ pub struct AlipayMarketingCampaignOrderVoucherConsult {
     /// `specified_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specified_app_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayMarketingCampaignOrderVoucherConsult {
@@ -4698,12 +5189,17 @@ impl std::fmt::Debug for AlipayMarketingCampaignOrderVoucherConsult {
         s.field("order_amount", &self.order_amount);
         s.field("scene_code", &self.scene_code);
         s.field("specified_app_id", &self.specified_app_id);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.marketing.campaign.order.voucher.consult` (`POST /v3/alipay/marketing/campaign/order/voucher/consult`): the answer (Alipay's `AlipayMarketingCampaignOrderVoucherConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.campaign.order.voucher.consult`: the answer (Alipay's `AlipayMarketingCampaignOrderVoucherConsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/campaign/order/voucher/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCampaignOrderVoucherConsultResponse {
     /// `optimal_total_promo_amount`
@@ -4712,7 +5208,8 @@ pub struct AlipayMarketingCampaignOrderVoucherConsultResponse {
     /// `voucher_consult_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_consult_list: Option<Vec<super::shared::VoucherConsultInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4781,8 +5278,12 @@ impl Operation for AlipayMarketingCampaignOrderVoucherConsult {
     type ErrorCode = AlipayMarketingCampaignOrderVoucherConsultErrorCode;
 }
 
-/// `alipay.marketing.card.activateform.query` (`GET /v3/alipay/marketing/card/activateform/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.activateform.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/card/activateform/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.activateform.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardActivateformQuery {
     /// `auth_token` (query parameter)
@@ -4797,6 +5298,10 @@ pub struct AlipayMarketingCardActivateformQuery {
     /// `request_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayMarketingCardActivateformQuery {
@@ -4807,18 +5312,24 @@ impl std::fmt::Debug for AlipayMarketingCardActivateformQuery {
         s.field("biz_type", &self.biz_type);
         s.field("template_id", &self.template_id);
         s.field("request_id", &self.request_id);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.marketing.card.activateform.query` (`GET /v3/alipay/marketing/card/activateform/query`): the answer (Alipay's `AlipayMarketingCardActivateformQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.activateform.query`: the answer (Alipay's `AlipayMarketingCardActivateformQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/card/activateform/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardActivateformQueryResponse {
     /// `infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub infos: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4903,8 +5414,12 @@ impl Operation for AlipayMarketingCardActivateformQuery {
     type ErrorCode = AlipayMarketingCardActivateformQueryErrorCode;
 }
 
-/// `alipay.marketing.card.activateurl.apply` (`POST /v3/alipay/marketing/card/activateurl/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.activateurl.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/activateurl/apply`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.activateurl.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardActivateurlApply {
     /// `callback`
@@ -4919,16 +5434,25 @@ pub struct AlipayMarketingCardActivateurlApply {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.activateurl.apply` (`POST /v3/alipay/marketing/card/activateurl/apply`): the answer (Alipay's `AlipayMarketingCardActivateurlApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.activateurl.apply`: the answer (Alipay's `AlipayMarketingCardActivateurlApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/activateurl/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardActivateurlApplyResponse {
     /// `apply_card_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_card_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5013,23 +5537,36 @@ impl Operation for AlipayMarketingCardActivateurlApply {
     type ErrorCode = AlipayMarketingCardActivateurlApplyErrorCode;
 }
 
-/// `alipay.marketing.card.benefit.create` (`POST /v3/alipay/marketing/card/benefit/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.benefit.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/benefit/create`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.benefit.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitCreate {
     /// `mcard_template_benefit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcard_template_benefit: Option<super::shared::McardTemplateBenefit>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.benefit.create` (`POST /v3/alipay/marketing/card/benefit/create`): the answer (Alipay's `AlipayMarketingCardBenefitCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.benefit.create`: the answer (Alipay's `AlipayMarketingCardBenefitCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/benefit/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitCreateResponse {
     /// `benefit_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benefit_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5102,8 +5639,12 @@ impl Operation for AlipayMarketingCardBenefitCreate {
     type ErrorCode = AlipayMarketingCardBenefitCreateErrorCode;
 }
 
-/// `alipay.marketing.card.benefit.delete` (`DELETE /v3/alipay/marketing/card/benefit/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.benefit.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/marketing/card/benefit/delete`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.benefit.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitDelete {
     /// `template_id` (query parameter)
@@ -5112,16 +5653,25 @@ pub struct AlipayMarketingCardBenefitDelete {
     /// `benefit_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benefit_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.benefit.delete` (`DELETE /v3/alipay/marketing/card/benefit/delete`): the answer (Alipay's `AlipayMarketingCardBenefitDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.benefit.delete`: the answer (Alipay's `AlipayMarketingCardBenefitDeleteResponseModel`).
+///
+/// - v3: the body of `DELETE /v3/alipay/marketing/card/benefit/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitDeleteResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5198,8 +5748,12 @@ impl Operation for AlipayMarketingCardBenefitDelete {
     type ErrorCode = AlipayMarketingCardBenefitDeleteErrorCode;
 }
 
-/// `alipay.marketing.card.benefit.modify` (`POST /v3/alipay/marketing/card/benefit/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.benefit.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/benefit/modify`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.benefit.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitModify {
     /// `benefit_id`
@@ -5208,16 +5762,25 @@ pub struct AlipayMarketingCardBenefitModify {
     /// `mcard_template_benefit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcard_template_benefit: Option<super::shared::McardTemplateBenefit>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.benefit.modify` (`POST /v3/alipay/marketing/card/benefit/modify`): the answer (Alipay's `AlipayMarketingCardBenefitModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.benefit.modify`: the answer (Alipay's `AlipayMarketingCardBenefitModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/benefit/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitModifyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5294,8 +5857,12 @@ impl Operation for AlipayMarketingCardBenefitModify {
     type ErrorCode = AlipayMarketingCardBenefitModifyErrorCode;
 }
 
-/// `alipay.marketing.card.benefit.query` (`GET /v3/alipay/marketing/card/benefit/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.benefit.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/card/benefit/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.benefit.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitQuery {
     /// `template_id` (query parameter)
@@ -5304,16 +5871,25 @@ pub struct AlipayMarketingCardBenefitQuery {
     /// `benefit_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benefit_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.benefit.query` (`GET /v3/alipay/marketing/card/benefit/query`): the answer (Alipay's `AlipayMarketingCardBenefitQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.benefit.query`: the answer (Alipay's `AlipayMarketingCardBenefitQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/card/benefit/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardBenefitQueryResponse {
     /// `mcard_template_benefit_query`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcard_template_benefit_query: Option<Vec<super::shared::McardTemplateBenefitQuery>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5390,8 +5966,12 @@ impl Operation for AlipayMarketingCardBenefitQuery {
     type ErrorCode = AlipayMarketingCardBenefitQueryErrorCode;
 }
 
-/// `alipay.marketing.card.consume.sync` (`POST /v3/alipay/marketing/card/consume/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.consume.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/consume/sync`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.consume.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardConsumeSync {
     /// `act_pay_amount`
@@ -5436,16 +6016,25 @@ pub struct AlipayMarketingCardConsumeSync {
     /// `use_benefit_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_benefit_list: Option<Vec<super::shared::BenefitInfoDetail>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.consume.sync` (`POST /v3/alipay/marketing/card/consume/sync`): the answer (Alipay's `AlipayMarketingCardConsumeSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.consume.sync`: the answer (Alipay's `AlipayMarketingCardConsumeSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/consume/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardConsumeSyncResponse {
     /// `external_card_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_card_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5522,8 +6111,12 @@ impl Operation for AlipayMarketingCardConsumeSync {
     type ErrorCode = AlipayMarketingCardConsumeSyncErrorCode;
 }
 
-/// `alipay.marketing.card.delete` (`DELETE /v3/alipay/marketing/card/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/marketing/card/delete`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardDelete {
     /// `out_serial_no` (query parameter)
@@ -5541,16 +6134,25 @@ pub struct AlipayMarketingCardDelete {
     /// `ext_info` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_info: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.delete` (`DELETE /v3/alipay/marketing/card/delete`): the answer (Alipay's `AlipayMarketingCardDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.delete`: the answer (Alipay's `AlipayMarketingCardDeleteResponseModel`).
+///
+/// - v3: the body of `DELETE /v3/alipay/marketing/card/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardDeleteResponse {
     /// `biz_serial_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_serial_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5631,8 +6233,12 @@ impl Operation for AlipayMarketingCardDelete {
     type ErrorCode = AlipayMarketingCardDeleteErrorCode;
 }
 
-/// `alipay.marketing.card.formtemplate.set` (`POST /v3/alipay/marketing/card/formtemplate/set`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.formtemplate.set`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/formtemplate/set`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.formtemplate.set`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardFormtemplateSet {
     /// `fields`
@@ -5641,6 +6247,10 @@ pub struct AlipayMarketingCardFormtemplateSet {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.card.formtemplate.set`.
@@ -5739,8 +6349,12 @@ impl Operation for AlipayMarketingCardFormtemplateSet {
     type ErrorCode = AlipayMarketingCardFormtemplateSetErrorCode;
 }
 
-/// `alipay.marketing.card.message.notify` (`POST /v3/alipay/marketing/card/message/notify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.message.notify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/message/notify`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.message.notify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardMessageNotify {
     /// `notify_info`
@@ -5761,16 +6375,25 @@ pub struct AlipayMarketingCardMessageNotify {
     /// `target_card_no_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_card_no_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.message.notify` (`POST /v3/alipay/marketing/card/message/notify`): the answer (Alipay's `AlipayMarketingCardMessageNotifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.message.notify`: the answer (Alipay's `AlipayMarketingCardMessageNotifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/message/notify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardMessageNotifyResponse {
     /// `result_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5843,8 +6466,12 @@ impl Operation for AlipayMarketingCardMessageNotify {
     type ErrorCode = AlipayMarketingCardMessageNotifyErrorCode;
 }
 
-/// `alipay.marketing.card.open` (`POST /v3/alipay/marketing/card/open`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.open`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/open`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.open`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardOpen {
     /// `auth_token` (query parameter)
@@ -5874,6 +6501,10 @@ pub struct AlipayMarketingCardOpen {
     /// `paid_outer_card_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_outer_card_info: Option<super::shared::PaidOuterCardExtraInfoDTO>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayMarketingCardOpen {
@@ -5889,12 +6520,17 @@ impl std::fmt::Debug for AlipayMarketingCardOpen {
         s.field("open_card_channel_id", &self.open_card_channel_id);
         s.field("out_serial_no", &self.out_serial_no);
         s.field("paid_outer_card_info", &self.paid_outer_card_info);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.marketing.card.open` (`POST /v3/alipay/marketing/card/open`): the answer (Alipay's `AlipayMarketingCardOpenResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.open`: the answer (Alipay's `AlipayMarketingCardOpenResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/open`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardOpenResponse {
     /// `card_info`
@@ -5906,7 +6542,8 @@ pub struct AlipayMarketingCardOpenResponse {
     /// `open_card_channel_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_card_channel_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6003,8 +6640,12 @@ impl Operation for AlipayMarketingCardOpen {
     type ErrorCode = AlipayMarketingCardOpenErrorCode;
 }
 
-/// `alipay.marketing.card.query` (`POST /v3/alipay/marketing/card/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardQuery {
     /// `card_user_info`
@@ -6022,10 +6663,18 @@ pub struct AlipayMarketingCardQuery {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.query` (`POST /v3/alipay/marketing/card/query`): the answer (Alipay's `AlipayMarketingCardQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.query`: the answer (Alipay's `AlipayMarketingCardQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardQueryResponse {
     /// `card_info`
@@ -6040,7 +6689,8 @@ pub struct AlipayMarketingCardQueryResponse {
     /// `schema_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6117,8 +6767,12 @@ impl Operation for AlipayMarketingCardQuery {
     type ErrorCode = AlipayMarketingCardQueryErrorCode;
 }
 
-/// `alipay.marketing.card.template.batchquery` (`POST /v3/alipay/marketing/card/template/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.template.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/template/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.template.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateBatchquery {
     /// `page_no`
@@ -6127,10 +6781,18 @@ pub struct AlipayMarketingCardTemplateBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.template.batchquery` (`POST /v3/alipay/marketing/card/template/batchquery`): the answer (Alipay's `AlipayMarketingCardTemplateBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.template.batchquery`: the answer (Alipay's `AlipayMarketingCardTemplateBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/template/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateBatchqueryResponse {
     /// `mcard_template`
@@ -6139,7 +6801,8 @@ pub struct AlipayMarketingCardTemplateBatchqueryResponse {
     /// `template_total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6208,8 +6871,12 @@ impl Operation for AlipayMarketingCardTemplateBatchquery {
     type ErrorCode = AlipayMarketingCardTemplateBatchqueryErrorCode;
 }
 
-/// `alipay.marketing.card.template.create` (`POST /v3/alipay/marketing/card/template/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.template.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/template/create`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.template.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateCreate {
     /// `access_version`
@@ -6278,16 +6945,25 @@ pub struct AlipayMarketingCardTemplateCreate {
     /// `write_off_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_off_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.template.create` (`POST /v3/alipay/marketing/card/template/create`): the answer (Alipay's `AlipayMarketingCardTemplateCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.template.create`: the answer (Alipay's `AlipayMarketingCardTemplateCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/template/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateCreateResponse {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6368,8 +7044,12 @@ impl Operation for AlipayMarketingCardTemplateCreate {
     type ErrorCode = AlipayMarketingCardTemplateCreateErrorCode;
 }
 
-/// `alipay.marketing.card.template.modify` (`POST /v3/alipay/marketing/card/template/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.template.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/template/modify`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.template.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateModify {
     /// `access_version`
@@ -6432,16 +7112,25 @@ pub struct AlipayMarketingCardTemplateModify {
     /// `write_off_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_off_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.template.modify` (`POST /v3/alipay/marketing/card/template/modify`): the answer (Alipay's `AlipayMarketingCardTemplateModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.template.modify`: the answer (Alipay's `AlipayMarketingCardTemplateModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/template/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateModifyResponse {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6514,17 +7203,29 @@ impl Operation for AlipayMarketingCardTemplateModify {
     type ErrorCode = AlipayMarketingCardTemplateModifyErrorCode;
 }
 
-/// `alipay.marketing.card.template.query` (`GET /v3/alipay/marketing/card/template/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.template.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/card/template/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.template.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateQuery {
     /// `template_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.template.query` (`GET /v3/alipay/marketing/card/template/query`): the answer (Alipay's `AlipayMarketingCardTemplateQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.template.query`: the answer (Alipay's `AlipayMarketingCardTemplateQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/card/template/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardTemplateQueryResponse {
     /// `access_version`
@@ -6584,7 +7285,8 @@ pub struct AlipayMarketingCardTemplateQueryResponse {
     /// `template_style_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_style_info: Option<super::shared::TemplateStyleInfoDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6657,8 +7359,12 @@ impl Operation for AlipayMarketingCardTemplateQuery {
     type ErrorCode = AlipayMarketingCardTemplateQueryErrorCode;
 }
 
-/// `alipay.marketing.card.update` (`POST /v3/alipay/marketing/card/update`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.card.update`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/card/update`
+/// - gateway (`AlipayApi`): method `alipay.marketing.card.update`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardUpdate {
     /// `card_info`
@@ -6688,16 +7394,25 @@ pub struct AlipayMarketingCardUpdate {
     /// `target_card_no_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_card_no_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.card.update` (`POST /v3/alipay/marketing/card/update`): the answer (Alipay's `AlipayMarketingCardUpdateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.card.update`: the answer (Alipay's `AlipayMarketingCardUpdateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/card/update`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingCardUpdateResponse {
     /// `result_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6778,8 +7493,12 @@ impl Operation for AlipayMarketingCardUpdate {
     type ErrorCode = AlipayMarketingCardUpdateErrorCode;
 }
 
-/// `alipay.marketing.material.create` (`POST /v3/alipay/marketing/material/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.material.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/material/create`
+/// - gateway (`AlipayApi`): method `alipay.marketing.material.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingMaterialCreate {
     /// `material_fields`
@@ -6794,16 +7513,25 @@ pub struct AlipayMarketingMaterialCreate {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.material.create` (`POST /v3/alipay/marketing/material/create`): the answer (Alipay's `AlipayMarketingMaterialCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.material.create`: the answer (Alipay's `AlipayMarketingMaterialCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/material/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingMaterialCreateResponse {
     /// `material_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub material_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6880,8 +7608,12 @@ impl Operation for AlipayMarketingMaterialCreate {
     type ErrorCode = AlipayMarketingMaterialCreateErrorCode;
 }
 
-/// `alipay.marketing.material.image.upload` (`POST /v3/alipay/marketing/material/image`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.material.image.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/material/image`
+/// - gateway (`AlipayApi`): method `alipay.marketing.material.image.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingMaterialImageUpload {
     /// `belong_merchant_info`
@@ -6896,10 +7628,18 @@ pub struct AlipayMarketingMaterialImageUpload {
     /// `file_content` (file part)
     #[serde(skip)]
     pub file_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.material.image.upload` (`POST /v3/alipay/marketing/material/image`): the answer (Alipay's `AlipayMarketingMaterialImageUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.material.image.upload`: the answer (Alipay's `AlipayMarketingMaterialImageUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/material/image`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingMaterialImageUploadResponse {
     /// `resource_enhance`
@@ -6911,7 +7651,8 @@ pub struct AlipayMarketingMaterialImageUploadResponse {
     /// `resource_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7004,13 +7745,21 @@ impl Operation for AlipayMarketingMaterialImageUpload {
     type ErrorCode = AlipayMarketingMaterialImageUploadErrorCode;
 }
 
-/// `alipay.marketing.recruit.enroll.close` (`POST /v3/alipay/marketing/recruit/enroll/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.recruit.enroll.close`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/recruit/enroll/close`
+/// - gateway (`AlipayApi`): method `alipay.marketing.recruit.enroll.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitEnrollClose {
     /// `enroll_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enroll_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.marketing.recruit.enroll.close`.
@@ -7089,8 +7838,12 @@ impl Operation for AlipayMarketingRecruitEnrollClose {
     type ErrorCode = AlipayMarketingRecruitEnrollCloseErrorCode;
 }
 
-/// `alipay.marketing.recruit.enroll.create` (`POST /v3/alipay/marketing/recruit/enroll/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.recruit.enroll.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/recruit/enroll/create`
+/// - gateway (`AlipayApi`): method `alipay.marketing.recruit.enroll.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitEnrollCreate {
     /// `enroll_info`
@@ -7105,10 +7858,18 @@ pub struct AlipayMarketingRecruitEnrollCreate {
     /// `plan_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.recruit.enroll.create` (`POST /v3/alipay/marketing/recruit/enroll/create`): the answer (Alipay's `AlipayMarketingRecruitEnrollCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.recruit.enroll.create`: the answer (Alipay's `AlipayMarketingRecruitEnrollCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/recruit/enroll/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitEnrollCreateResponse {
     /// `enroll_id`
@@ -7117,7 +7878,8 @@ pub struct AlipayMarketingRecruitEnrollCreateResponse {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7194,8 +7956,12 @@ impl Operation for AlipayMarketingRecruitEnrollCreate {
     type ErrorCode = AlipayMarketingRecruitEnrollCreateErrorCode;
 }
 
-/// `alipay.marketing.recruit.enroll.query` (`GET /v3/alipay/marketing/recruit/enroll/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.recruit.enroll.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/marketing/recruit/enroll/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.recruit.enroll.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitEnrollQuery {
     /// `out_biz_no` (query parameter)
@@ -7204,10 +7970,18 @@ pub struct AlipayMarketingRecruitEnrollQuery {
     /// `enroll_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enroll_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.recruit.enroll.query` (`GET /v3/alipay/marketing/recruit/enroll/query`): the answer (Alipay's `AlipayMarketingRecruitEnrollQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.recruit.enroll.query`: the answer (Alipay's `AlipayMarketingRecruitEnrollQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/marketing/recruit/enroll/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitEnrollQueryResponse {
     /// `enroll_id`
@@ -7234,7 +8008,8 @@ pub struct AlipayMarketingRecruitEnrollQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7315,8 +8090,12 @@ impl Operation for AlipayMarketingRecruitEnrollQuery {
     type ErrorCode = AlipayMarketingRecruitEnrollQueryErrorCode;
 }
 
-/// `alipay.marketing.recruit.plan.query` (`POST /v3/alipay/marketing/recruit/plan/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.recruit.plan.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/recruit/plan/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.recruit.plan.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitPlanQuery {
     /// `enroll_merchant`
@@ -7325,10 +8104,18 @@ pub struct AlipayMarketingRecruitPlanQuery {
     /// `plan_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.recruit.plan.query` (`POST /v3/alipay/marketing/recruit/plan/query`): the answer (Alipay's `AlipayMarketingRecruitPlanQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.recruit.plan.query`: the answer (Alipay's `AlipayMarketingRecruitPlanQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/recruit/plan/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitPlanQueryResponse {
     /// `description`
@@ -7358,7 +8145,8 @@ pub struct AlipayMarketingRecruitPlanQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7435,8 +8223,12 @@ impl Operation for AlipayMarketingRecruitPlanQuery {
     type ErrorCode = AlipayMarketingRecruitPlanQueryErrorCode;
 }
 
-/// `alipay.marketing.recruit.planlist.query` (`POST /v3/alipay/marketing/recruit/planlist/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.marketing.recruit.planlist.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/marketing/recruit/planlist/query`
+/// - gateway (`AlipayApi`): method `alipay.marketing.recruit.planlist.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitPlanlistQuery {
     /// `enroll_merchant`
@@ -7451,10 +8243,18 @@ pub struct AlipayMarketingRecruitPlanlistQuery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.marketing.recruit.planlist.query` (`POST /v3/alipay/marketing/recruit/planlist/query`): the answer (Alipay's `AlipayMarketingRecruitPlanlistQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.marketing.recruit.planlist.query`: the answer (Alipay's `AlipayMarketingRecruitPlanlistQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/marketing/recruit/planlist/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMarketingRecruitPlanlistQueryResponse {
     /// `data`
@@ -7469,7 +8269,8 @@ pub struct AlipayMarketingRecruitPlanlistQueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.merchant.anchor.info.query` (`GET /v3/alipay/merchant/anchor/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.anchor.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/merchant/anchor/query`
+/// - gateway (`AlipayApi`): method `alipay.merchant.anchor.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantAnchorInfoQuery {
     /// `user_id` (query parameter)
@@ -24,16 +28,25 @@ pub struct AlipayMerchantAnchorInfoQuery {
     /// `public_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.anchor.info.query` (`GET /v3/alipay/merchant/anchor/query`): the answer (Alipay's `AlipayMerchantAnchorInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.anchor.info.query`: the answer (Alipay's `AlipayMerchantAnchorInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/merchant/anchor/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantAnchorInfoQueryResponse {
     /// `anchor_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -110,8 +123,12 @@ impl Operation for AlipayMerchantAnchorInfoQuery {
     type ErrorCode = AlipayMerchantAnchorInfoQueryErrorCode;
 }
 
-/// `alipay.merchant.image.upload` (`POST /v3/alipay/merchant/image/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.image.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/image/upload`
+/// - gateway (`AlipayApi`): method `alipay.merchant.image.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantImageUpload {
     /// `image_type`
@@ -120,16 +137,25 @@ pub struct AlipayMerchantImageUpload {
     /// `image_content` (file part)
     #[serde(skip)]
     pub image_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.image.upload` (`POST /v3/alipay/merchant/image/upload`): the answer (Alipay's `AlipayMerchantImageUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.image.upload`: the answer (Alipay's `AlipayMerchantImageUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/image/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantImageUploadResponse {
     /// `image_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -210,8 +236,12 @@ impl Operation for AlipayMerchantImageUpload {
     type ErrorCode = AlipayMerchantImageUploadErrorCode;
 }
 
-/// `alipay.merchant.indirect.authorder.close` (`PUT /v3/alipay/merchant/indirect/authorder/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.indirect.authorder.close`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/merchant/indirect/authorder/close`
+/// - gateway (`AlipayApi`): method `alipay.merchant.indirect.authorder.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectAuthorderClose {
     /// `order_no`
@@ -220,6 +250,10 @@ pub struct AlipayMerchantIndirectAuthorderClose {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.merchant.indirect.authorder.close`.
@@ -302,8 +336,12 @@ impl Operation for AlipayMerchantIndirectAuthorderClose {
     type ErrorCode = AlipayMerchantIndirectAuthorderCloseErrorCode;
 }
 
-/// `alipay.merchant.indirect.authorder.create` (`POST /v3/alipay/merchant/indirect/authorder/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.indirect.authorder.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/indirect/authorder/create`
+/// - gateway (`AlipayApi`): method `alipay.merchant.indirect.authorder.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectAuthorderCreate {
     /// `auth_identity_info`
@@ -327,10 +365,18 @@ pub struct AlipayMerchantIndirectAuthorderCreate {
     /// `source`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.indirect.authorder.create` (`POST /v3/alipay/merchant/indirect/authorder/create`): the answer (Alipay's `AlipayMerchantIndirectAuthorderCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.indirect.authorder.create`: the answer (Alipay's `AlipayMerchantIndirectAuthorderCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/indirect/authorder/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectAuthorderCreateResponse {
     /// `order_no`
@@ -339,7 +385,8 @@ pub struct AlipayMerchantIndirectAuthorderCreateResponse {
     /// `order_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -424,8 +471,12 @@ impl Operation for AlipayMerchantIndirectAuthorderCreate {
     type ErrorCode = AlipayMerchantIndirectAuthorderCreateErrorCode;
 }
 
-/// `alipay.merchant.indirect.authorder.querystatus` (`POST /v3/alipay/merchant/indirect/authorder/querystatus`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.indirect.authorder.querystatus`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/indirect/authorder/querystatus`
+/// - gateway (`AlipayApi`): method `alipay.merchant.indirect.authorder.querystatus`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectAuthorderQuerystatus {
     /// `order_no`
@@ -437,10 +488,18 @@ pub struct AlipayMerchantIndirectAuthorderQuerystatus {
     /// `source`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.indirect.authorder.querystatus` (`POST /v3/alipay/merchant/indirect/authorder/querystatus`): the answer (Alipay's `AlipayMerchantIndirectAuthorderQuerystatusResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.indirect.authorder.querystatus`: the answer (Alipay's `AlipayMerchantIndirectAuthorderQuerystatusResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/indirect/authorder/querystatus`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectAuthorderQuerystatusResponse {
     /// `order_no`
@@ -455,7 +514,8 @@ pub struct AlipayMerchantIndirectAuthorderQuerystatusResponse {
     /// `verify_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_list: Option<Vec<super::shared::IndirectAuthOrderFailedReason>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -532,23 +592,36 @@ impl Operation for AlipayMerchantIndirectAuthorderQuerystatus {
     type ErrorCode = AlipayMerchantIndirectAuthorderQuerystatusErrorCode;
 }
 
-/// `alipay.merchant.indirect.smidbind.query` (`GET /v3/alipay/merchant/indirect/smidbind/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.indirect.smidbind.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/merchant/indirect/smidbind/query`
+/// - gateway (`AlipayApi`): method `alipay.merchant.indirect.smidbind.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectSmidbindQuery {
     /// `sub_merchant_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_merchant_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.indirect.smidbind.query` (`GET /v3/alipay/merchant/indirect/smidbind/query`): the answer (Alipay's `AlipayMerchantIndirectSmidbindQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.indirect.smidbind.query`: the answer (Alipay's `AlipayMerchantIndirectSmidbindQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/merchant/indirect/smidbind/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIndirectSmidbindQueryResponse {
     /// `check_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -621,8 +694,12 @@ impl Operation for AlipayMerchantIndirectSmidbindQuery {
     type ErrorCode = AlipayMerchantIndirectSmidbindQueryErrorCode;
 }
 
-/// `alipay.merchant.iot.device.bind` (`POST /v3/alipay/merchant/iot/device/bind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.iot.device.bind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/iot/device/bind`
+/// - gateway (`AlipayApi`): method `alipay.merchant.iot.device.bind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIotDeviceBind {
     /// `biz_tid`
@@ -649,6 +726,10 @@ pub struct AlipayMerchantIotDeviceBind {
     /// `supplier_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.merchant.iot.device.bind`.
@@ -743,8 +824,12 @@ impl Operation for AlipayMerchantIotDeviceBind {
     type ErrorCode = AlipayMerchantIotDeviceBindErrorCode;
 }
 
-/// `alipay.merchant.iot.device.query` (`GET /v3/alipay/merchant/iot/device/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.iot.device.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/merchant/iot/device/query`
+/// - gateway (`AlipayApi`): method `alipay.merchant.iot.device.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIotDeviceQuery {
     /// `device_id_type` (query parameter)
@@ -759,10 +844,18 @@ pub struct AlipayMerchantIotDeviceQuery {
     /// `device_sn` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.iot.device.query` (`GET /v3/alipay/merchant/iot/device/query`): the answer (Alipay's `AlipayMerchantIotDeviceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.iot.device.query`: the answer (Alipay's `AlipayMerchantIotDeviceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/merchant/iot/device/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIotDeviceQueryResponse {
     /// `merchant_type`
@@ -777,7 +870,8 @@ pub struct AlipayMerchantIotDeviceQueryResponse {
     /// `smid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -858,8 +952,12 @@ impl Operation for AlipayMerchantIotDeviceQuery {
     type ErrorCode = AlipayMerchantIotDeviceQueryErrorCode;
 }
 
-/// `alipay.merchant.iot.device.verify` (`POST /v3/alipay/merchant/iot/device/verify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.iot.device.verify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/iot/device/verify`
+/// - gateway (`AlipayApi`): method `alipay.merchant.iot.device.verify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantIotDeviceVerify {
     /// `biz_tid`
@@ -883,6 +981,10 @@ pub struct AlipayMerchantIotDeviceVerify {
     /// `supplier_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplier_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.merchant.iot.device.verify`.
@@ -961,8 +1063,12 @@ impl Operation for AlipayMerchantIotDeviceVerify {
     type ErrorCode = AlipayMerchantIotDeviceVerifyErrorCode;
 }
 
-/// `alipay.merchant.item.file.upload` (`POST /v3/alipay/merchant/item/file/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.item.file.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/item/file/upload`
+/// - gateway (`AlipayApi`): method `alipay.merchant.item.file.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantItemFileUpload {
     /// `scene`
@@ -971,10 +1077,18 @@ pub struct AlipayMerchantItemFileUpload {
     /// `file_content` (file part)
     #[serde(skip)]
     pub file_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.item.file.upload` (`POST /v3/alipay/merchant/item/file/upload`): the answer (Alipay's `AlipayMerchantItemFileUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.item.file.upload`: the answer (Alipay's `AlipayMerchantItemFileUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/item/file/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantItemFileUploadResponse {
     /// `material_id`
@@ -983,7 +1097,8 @@ pub struct AlipayMerchantItemFileUploadResponse {
     /// `material_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub material_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1072,17 +1187,29 @@ impl Operation for AlipayMerchantItemFileUpload {
     type ErrorCode = AlipayMerchantItemFileUploadErrorCode;
 }
 
-/// `alipay.merchant.live.channel.query` (`GET /v3/alipay/merchant/live/channel/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.live.channel.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/merchant/live/channel/query`
+/// - gateway (`AlipayApi`): method `alipay.merchant.live.channel.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantLiveChannelQuery {
     /// `secret` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.live.channel.query` (`GET /v3/alipay/merchant/live/channel/query`): the answer (Alipay's `AlipayMerchantLiveChannelQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.live.channel.query`: the answer (Alipay's `AlipayMerchantLiveChannelQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/merchant/live/channel/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantLiveChannelQueryResponse {
     /// `channel_content`
@@ -1097,7 +1224,8 @@ pub struct AlipayMerchantLiveChannelQueryResponse {
     /// `channel_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1166,8 +1294,12 @@ impl Operation for AlipayMerchantLiveChannelQuery {
     type ErrorCode = AlipayMerchantLiveChannelQueryErrorCode;
 }
 
-/// `alipay.merchant.live.itemplan.modify` (`POST /v3/alipay/merchant/live/itemplan/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.live.itemplan.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/live/itemplan/modify`
+/// - gateway (`AlipayApi`): method `alipay.merchant.live.itemplan.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantLiveItemplanModify {
     /// `content`
@@ -1203,16 +1335,25 @@ pub struct AlipayMerchantLiveItemplanModify {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.live.itemplan.modify` (`POST /v3/alipay/merchant/live/itemplan/modify`): the answer (Alipay's `AlipayMerchantLiveItemplanModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.live.itemplan.modify`: the answer (Alipay's `AlipayMerchantLiveItemplanModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/live/itemplan/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantLiveItemplanModifyResponse {
     /// `msg_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg_info: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1281,8 +1422,12 @@ impl Operation for AlipayMerchantLiveItemplanModify {
     type ErrorCode = AlipayMerchantLiveItemplanModifyErrorCode;
 }
 
-/// `alipay.merchant.order.sync` (`POST /v3/alipay/merchant/order/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.order.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/order/sync`
+/// - gateway (`AlipayApi`): method `alipay.merchant.order.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantOrderSync {
     /// `amount`
@@ -1382,10 +1527,18 @@ pub struct AlipayMerchantOrderSync {
     /// `trade_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.order.sync` (`POST /v3/alipay/merchant/order/sync`): the answer (Alipay's `AlipayMerchantOrderSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.order.sync`: the answer (Alipay's `AlipayMerchantOrderSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/order/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantOrderSyncResponse {
     /// `distribute_result`
@@ -1403,7 +1556,8 @@ pub struct AlipayMerchantOrderSyncResponse {
     /// `sync_suggestions`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_suggestions: Option<Vec<super::shared::OrderDataSyncSuggestion>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1668,8 +1822,12 @@ impl Operation for AlipayMerchantOrderSync {
     type ErrorCode = AlipayMerchantOrderSyncErrorCode;
 }
 
-/// `alipay.merchant.tradecomplain.batchquery` (`POST /v3/alipay/merchant/tradecomplain/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.tradecomplain.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/tradecomplain/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.merchant.tradecomplain.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainBatchquery {
     /// `begin_time`
@@ -1690,10 +1848,18 @@ pub struct AlipayMerchantTradecomplainBatchquery {
     /// `target_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_infos: Option<Vec<super::shared::TargetInfo>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.tradecomplain.batchquery` (`POST /v3/alipay/merchant/tradecomplain/batchquery`): the answer (Alipay's `AlipayMerchantTradecomplainBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.tradecomplain.batchquery`: the answer (Alipay's `AlipayMerchantTradecomplainBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/merchant/tradecomplain/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainBatchqueryResponse {
     /// `page_num`
@@ -1711,7 +1877,8 @@ pub struct AlipayMerchantTradecomplainBatchqueryResponse {
     /// `trade_complain_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_complain_infos: Option<Vec<super::shared::TradeComplainQueryResponse>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1784,8 +1951,12 @@ impl Operation for AlipayMerchantTradecomplainBatchquery {
     type ErrorCode = AlipayMerchantTradecomplainBatchqueryErrorCode;
 }
 
-/// `alipay.merchant.tradecomplain.feedback.submit` (`POST /v3/alipay/merchant/tradecomplain/feedback`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.tradecomplain.feedback.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/tradecomplain/feedback`
+/// - gateway (`AlipayApi`): method `alipay.merchant.tradecomplain.feedback.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainFeedbackSubmit {
     /// `complain_event_id`
@@ -1803,6 +1974,10 @@ pub struct AlipayMerchantTradecomplainFeedbackSubmit {
     /// `operator`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.merchant.tradecomplain.feedback.submit`.
@@ -1897,16 +2072,28 @@ impl Operation for AlipayMerchantTradecomplainFeedbackSubmit {
     type ErrorCode = AlipayMerchantTradecomplainFeedbackSubmitErrorCode;
 }
 
-/// `alipay.merchant.tradecomplain.query` (`GET /v3/alipay/merchant/tradecomplain/{complain_event_id}`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.tradecomplain.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/merchant/tradecomplain/{complain_event_id}`
+/// - gateway (`AlipayApi`): method `alipay.merchant.tradecomplain.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainQuery {
     /// `complain_event_id` (path parameter)
     pub complain_event_id: String,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.merchant.tradecomplain.query` (`GET /v3/alipay/merchant/tradecomplain/{complain_event_id}`): the answer (Alipay's `AlipayMerchantTradecomplainQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.merchant.tradecomplain.query`: the answer (Alipay's `AlipayMerchantTradecomplainQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/merchant/tradecomplain/{complain_event_id}`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainQueryResponse {
     /// `complain_event_id`
@@ -1957,7 +2144,8 @@ pub struct AlipayMerchantTradecomplainQueryResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2030,8 +2218,12 @@ impl Operation for AlipayMerchantTradecomplainQuery {
     type ErrorCode = AlipayMerchantTradecomplainQueryErrorCode;
 }
 
-/// `alipay.merchant.tradecomplain.reply.submit` (`POST /v3/alipay/merchant/tradecomplain/reply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.tradecomplain.reply.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/tradecomplain/reply`
+/// - gateway (`AlipayApi`): method `alipay.merchant.tradecomplain.reply.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainReplySubmit {
     /// `complain_event_id`
@@ -2043,6 +2235,10 @@ pub struct AlipayMerchantTradecomplainReplySubmit {
     /// `reply_images`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_images: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.merchant.tradecomplain.reply.submit`.
@@ -2125,8 +2321,12 @@ impl Operation for AlipayMerchantTradecomplainReplySubmit {
     type ErrorCode = AlipayMerchantTradecomplainReplySubmitErrorCode;
 }
 
-/// `alipay.merchant.tradecomplain.supplement.submit` (`POST /v3/alipay/merchant/tradecomplain/supplement`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.merchant.tradecomplain.supplement.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/merchant/tradecomplain/supplement`
+/// - gateway (`AlipayApi`): method `alipay.merchant.tradecomplain.supplement.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMerchantTradecomplainSupplementSubmit {
     /// `complain_event_id`
@@ -2138,6 +2338,10 @@ pub struct AlipayMerchantTradecomplainSupplementSubmit {
     /// `supplement_images`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplement_images: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.merchant.tradecomplain.supplement.submit`.

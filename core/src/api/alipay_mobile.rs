@@ -11,17 +11,29 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.mobile.public.follow.list` (`GET /v3/alipay/mobile/public/follow/list`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.follow.list`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/mobile/public/follow/list`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.follow.list`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicFollowList {
     /// `biz_content` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.follow.list` (`GET /v3/alipay/mobile/public/follow/list`): the answer (Alipay's `AlipayMobilePublicFollowListResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.follow.list`: the answer (Alipay's `AlipayMobilePublicFollowListResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/mobile/public/follow/list`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicFollowListResponse {
     /// `code`
@@ -39,7 +51,8 @@ pub struct AlipayMobilePublicFollowListResponse {
     /// `next_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -98,13 +111,26 @@ impl Operation for AlipayMobilePublicFollowList {
     type ErrorCode = AlipayMobilePublicFollowListErrorCode;
 }
 
-/// `alipay.mobile.public.info.query` (`GET /v3/alipay/mobile/public/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/mobile/public/info/query`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayMobilePublicInfoQuery {}
+pub struct AlipayMobilePublicInfoQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.mobile.public.info.query` (`GET /v3/alipay/mobile/public/info/query`): the answer (Alipay's `AlipayMobilePublicInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.info.query`: the answer (Alipay's `AlipayMobilePublicInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/mobile/public/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicInfoQueryResponse {
     /// `app_name`
@@ -128,7 +154,8 @@ pub struct AlipayMobilePublicInfoQueryResponse {
     /// `public_greeting`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_greeting: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -193,17 +220,29 @@ impl Operation for AlipayMobilePublicInfoQuery {
     type ErrorCode = AlipayMobilePublicInfoQueryErrorCode;
 }
 
-/// `alipay.mobile.public.menu.add` (`POST /v3/alipay/mobile/public/menu/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.menu.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/menu/add`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.menu.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMenuAdd {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.menu.add` (`POST /v3/alipay/mobile/public/menu/add`): the answer (Alipay's `AlipayMobilePublicMenuAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.menu.add`: the answer (Alipay's `AlipayMobilePublicMenuAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/menu/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMenuAddResponse {
     /// `code`
@@ -212,7 +251,8 @@ pub struct AlipayMobilePublicMenuAddResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -271,13 +311,26 @@ impl Operation for AlipayMobilePublicMenuAdd {
     type ErrorCode = AlipayMobilePublicMenuAddErrorCode;
 }
 
-/// `alipay.mobile.public.menu.get` (`GET /v3/alipay/mobile/public/menu/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.menu.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/mobile/public/menu/get`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.menu.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayMobilePublicMenuGet {}
+pub struct AlipayMobilePublicMenuGet {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.mobile.public.menu.get` (`GET /v3/alipay/mobile/public/menu/get`): the answer (Alipay's `AlipayMobilePublicMenuGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.menu.get`: the answer (Alipay's `AlipayMobilePublicMenuGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/mobile/public/menu/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMenuGetResponse {
     /// `code`
@@ -289,7 +342,8 @@ pub struct AlipayMobilePublicMenuGetResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -348,17 +402,29 @@ impl Operation for AlipayMobilePublicMenuGet {
     type ErrorCode = AlipayMobilePublicMenuGetErrorCode;
 }
 
-/// `alipay.mobile.public.menu.update` (`POST /v3/alipay/mobile/public/menu/update`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.menu.update`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/menu/update`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.menu.update`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMenuUpdate {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.menu.update` (`POST /v3/alipay/mobile/public/menu/update`): the answer (Alipay's `AlipayMobilePublicMenuUpdateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.menu.update`: the answer (Alipay's `AlipayMobilePublicMenuUpdateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/menu/update`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMenuUpdateResponse {
     /// `code`
@@ -367,7 +433,8 @@ pub struct AlipayMobilePublicMenuUpdateResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -426,17 +493,29 @@ impl Operation for AlipayMobilePublicMenuUpdate {
     type ErrorCode = AlipayMobilePublicMenuUpdateErrorCode;
 }
 
-/// `alipay.mobile.public.message.custom.send` (`POST /v3/alipay/mobile/public/message/custom/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.message.custom.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/message/custom/send`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.message.custom.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMessageCustomSend {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.message.custom.send` (`POST /v3/alipay/mobile/public/message/custom/send`): the answer (Alipay's `AlipayMobilePublicMessageCustomSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.message.custom.send`: the answer (Alipay's `AlipayMobilePublicMessageCustomSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/message/custom/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMessageCustomSendResponse {
     /// `code`
@@ -445,7 +524,8 @@ pub struct AlipayMobilePublicMessageCustomSendResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -538,17 +618,29 @@ impl Operation for AlipayMobilePublicMessageCustomSend {
     type ErrorCode = AlipayMobilePublicMessageCustomSendErrorCode;
 }
 
-/// `alipay.mobile.public.message.single.send` (`POST /v3/alipay/mobile/public/message/single/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.message.single.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/message/single/send`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.message.single.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMessageSingleSend {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.message.single.send` (`POST /v3/alipay/mobile/public/message/single/send`): the answer (Alipay's `AlipayMobilePublicMessageSingleSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.message.single.send`: the answer (Alipay's `AlipayMobilePublicMessageSingleSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/message/single/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMessageSingleSendResponse {
     /// `code`
@@ -557,7 +649,8 @@ pub struct AlipayMobilePublicMessageSingleSendResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -622,17 +715,29 @@ impl Operation for AlipayMobilePublicMessageSingleSend {
     type ErrorCode = AlipayMobilePublicMessageSingleSendErrorCode;
 }
 
-/// `alipay.mobile.public.message.total.send` (`POST /v3/alipay/mobile/public/message/total/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.message.total.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/message/total/send`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.message.total.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMessageTotalSend {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.message.total.send` (`POST /v3/alipay/mobile/public/message/total/send`): the answer (Alipay's `AlipayMobilePublicMessageTotalSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.message.total.send`: the answer (Alipay's `AlipayMobilePublicMessageTotalSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/message/total/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicMessageTotalSendResponse {
     /// `code`
@@ -644,7 +749,8 @@ pub struct AlipayMobilePublicMessageTotalSendResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -703,17 +809,29 @@ impl Operation for AlipayMobilePublicMessageTotalSend {
     type ErrorCode = AlipayMobilePublicMessageTotalSendErrorCode;
 }
 
-/// `alipay.mobile.public.qrcode.create` (`POST /v3/alipay/mobile/public/qrcode/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.qrcode.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/qrcode/create`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.qrcode.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicQrcodeCreate {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.qrcode.create` (`POST /v3/alipay/mobile/public/qrcode/create`): the answer (Alipay's `AlipayMobilePublicQrcodeCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.qrcode.create`: the answer (Alipay's `AlipayMobilePublicQrcodeCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/qrcode/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicQrcodeCreateResponse {
     /// `code`
@@ -728,7 +846,8 @@ pub struct AlipayMobilePublicQrcodeCreateResponse {
     /// `msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -787,17 +906,29 @@ impl Operation for AlipayMobilePublicQrcodeCreate {
     type ErrorCode = AlipayMobilePublicQrcodeCreateErrorCode;
 }
 
-/// `alipay.mobile.public.shortlink.create` (`POST /v3/alipay/mobile/public/shortlink/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.shortlink.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/shortlink/create`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.shortlink.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicShortlinkCreate {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.shortlink.create` (`POST /v3/alipay/mobile/public/shortlink/create`): the answer (Alipay's `AlipayMobilePublicShortlinkCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.shortlink.create`: the answer (Alipay's `AlipayMobilePublicShortlinkCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/shortlink/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicShortlinkCreateResponse {
     /// `code`
@@ -809,7 +940,8 @@ pub struct AlipayMobilePublicShortlinkCreateResponse {
     /// `shortlink`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortlink: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -868,13 +1000,21 @@ impl Operation for AlipayMobilePublicShortlinkCreate {
     type ErrorCode = AlipayMobilePublicShortlinkCreateErrorCode;
 }
 
-/// `alipay.mobile.public.template.message.delete` (`POST /v3/alipay/mobile/public/template/message/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.template.message.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/template/message/delete`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.template.message.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicTemplateMessageDelete {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.mobile.public.template.message.delete`.
@@ -931,17 +1071,29 @@ impl Operation for AlipayMobilePublicTemplateMessageDelete {
     type ErrorCode = AlipayMobilePublicTemplateMessageDeleteErrorCode;
 }
 
-/// `alipay.mobile.public.template.message.get` (`GET /v3/alipay/mobile/public/template/message/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.template.message.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/mobile/public/template/message/get`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.template.message.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicTemplateMessageGet {
     /// `template_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.mobile.public.template.message.get` (`GET /v3/alipay/mobile/public/template/message/get`): the answer (Alipay's `AlipayMobilePublicTemplateMessageGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.template.message.get`: the answer (Alipay's `AlipayMobilePublicTemplateMessageGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/mobile/public/template/message/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicTemplateMessageGetResponse {
     /// `msg_template_id`
@@ -950,7 +1102,8 @@ pub struct AlipayMobilePublicTemplateMessageGetResponse {
     /// `template`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1039,8 +1192,12 @@ impl Operation for AlipayMobilePublicTemplateMessageGet {
     type ErrorCode = AlipayMobilePublicTemplateMessageGetErrorCode;
 }
 
-/// `alipay.mobile.public.template.message.query` (`POST /v3/alipay/mobile/public/template/message/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.public.template.message.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/public/template/message/query`
+/// - gateway (`AlipayApi`): method `alipay.mobile.public.template.message.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicTemplateMessageQuery {
     /// `auth_token` (query parameter)
@@ -1052,6 +1209,10 @@ pub struct AlipayMobilePublicTemplateMessageQuery {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayMobilePublicTemplateMessageQuery {
@@ -1061,18 +1222,24 @@ impl std::fmt::Debug for AlipayMobilePublicTemplateMessageQuery {
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
         s.field("template", &self.template);
         s.field("template_id", &self.template_id);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.mobile.public.template.message.query` (`POST /v3/alipay/mobile/public/template/message/query`): the answer (Alipay's `AlipayMobilePublicTemplateMessageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.mobile.public.template.message.query`: the answer (Alipay's `AlipayMobilePublicTemplateMessageQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/mobile/public/template/message/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobilePublicTemplateMessageQueryResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1131,13 +1298,21 @@ impl Operation for AlipayMobilePublicTemplateMessageQuery {
     type ErrorCode = AlipayMobilePublicTemplateMessageQueryErrorCode;
 }
 
-/// `alipay.mobile.std.public.message.custom.send` (`POST /v3/alipay/mobile/std/public/message/custom/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.mobile.std.public.message.custom.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/mobile/std/public/message/custom/send`
+/// - gateway (`AlipayApi`): method `alipay.mobile.std.public.message.custom.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayMobileStdPublicMessageCustomSend {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.mobile.std.public.message.custom.send`.

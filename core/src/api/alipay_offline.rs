@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.offline.market.applyorder.batchquery` (`POST /v3/alipay/offline/market/applyorder/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.applyorder.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/offline/market/applyorder/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.applyorder.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketApplyorderBatchquery {
     /// `action`
@@ -51,10 +55,18 @@ pub struct AlipayOfflineMarketApplyorderBatchquery {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.applyorder.batchquery` (`POST /v3/alipay/offline/market/applyorder/batchquery`): the answer (Alipay's `AlipayOfflineMarketApplyorderBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.applyorder.batchquery`: the answer (Alipay's `AlipayOfflineMarketApplyorderBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/offline/market/applyorder/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketApplyorderBatchqueryResponse {
     /// `biz_order_infos`
@@ -72,7 +84,8 @@ pub struct AlipayOfflineMarketApplyorderBatchqueryResponse {
     /// `total_page_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_no: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -141,8 +154,12 @@ impl Operation for AlipayOfflineMarketApplyorderBatchquery {
     type ErrorCode = AlipayOfflineMarketApplyorderBatchqueryErrorCode;
 }
 
-/// `alipay.offline.market.shop.batchquery` (`POST /v3/alipay/offline/market/shop/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.shop.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/offline/market/shop/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.shop.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopBatchquery {
     /// `biz_channel`
@@ -151,10 +168,18 @@ pub struct AlipayOfflineMarketShopBatchquery {
     /// `page_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.shop.batchquery` (`POST /v3/alipay/offline/market/shop/batchquery`): the answer (Alipay's `AlipayOfflineMarketShopBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.shop.batchquery`: the answer (Alipay's `AlipayOfflineMarketShopBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/offline/market/shop/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopBatchqueryResponse {
     /// `current_pageno`
@@ -166,7 +191,8 @@ pub struct AlipayOfflineMarketShopBatchqueryResponse {
     /// `total_pageno`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_pageno: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -235,8 +261,12 @@ impl Operation for AlipayOfflineMarketShopBatchquery {
     type ErrorCode = AlipayOfflineMarketShopBatchqueryErrorCode;
 }
 
-/// `alipay.offline.market.shop.category.query` (`GET /v3/alipay/offline/market/shop/category/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.shop.category.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/offline/market/shop/category/query`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.shop.category.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopCategoryQuery {
     /// `category_id` (query parameter)
@@ -245,16 +275,25 @@ pub struct AlipayOfflineMarketShopCategoryQuery {
     /// `op_role` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op_role: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.shop.category.query` (`GET /v3/alipay/offline/market/shop/category/query`): the answer (Alipay's `AlipayOfflineMarketShopCategoryQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.shop.category.query`: the answer (Alipay's `AlipayOfflineMarketShopCategoryQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/offline/market/shop/category/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopCategoryQueryResponse {
     /// `shop_category_config_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_category_config_infos: Option<Vec<super::shared::ShopCategoryConfigInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -323,8 +362,12 @@ impl Operation for AlipayOfflineMarketShopCategoryQuery {
     type ErrorCode = AlipayOfflineMarketShopCategoryQueryErrorCode;
 }
 
-/// `alipay.offline.market.shop.create` (`POST /v3/alipay/offline/market/shop/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.shop.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/offline/market/shop/create`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.shop.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopCreate {
     /// `address`
@@ -471,10 +514,18 @@ pub struct AlipayOfflineMarketShopCreate {
     /// `wifi`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wifi: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.shop.create` (`POST /v3/alipay/offline/market/shop/create`): the answer (Alipay's `AlipayOfflineMarketShopCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.shop.create`: the answer (Alipay's `AlipayOfflineMarketShopCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/offline/market/shop/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopCreateResponse {
     /// `apply_id`
@@ -501,7 +552,8 @@ pub struct AlipayOfflineMarketShopCreateResponse {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -710,8 +762,12 @@ impl Operation for AlipayOfflineMarketShopCreate {
     type ErrorCode = AlipayOfflineMarketShopCreateErrorCode;
 }
 
-/// `alipay.offline.market.shop.modify` (`POST /v3/alipay/offline/market/shop/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.shop.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/offline/market/shop/modify`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.shop.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopModify {
     /// `address`
@@ -852,10 +908,18 @@ pub struct AlipayOfflineMarketShopModify {
     /// `wifi`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wifi: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.shop.modify` (`POST /v3/alipay/offline/market/shop/modify`): the answer (Alipay's `AlipayOfflineMarketShopModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.shop.modify`: the answer (Alipay's `AlipayOfflineMarketShopModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/offline/market/shop/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopModifyResponse {
     /// `apply_id`
@@ -873,7 +937,8 @@ pub struct AlipayOfflineMarketShopModifyResponse {
     /// `is_show`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_show: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1074,8 +1139,12 @@ impl Operation for AlipayOfflineMarketShopModify {
     type ErrorCode = AlipayOfflineMarketShopModifyErrorCode;
 }
 
-/// `alipay.offline.market.shop.querydetail` (`GET /v3/alipay/offline/market/shop/querydetail`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.shop.querydetail`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/offline/market/shop/querydetail`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.shop.querydetail`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopQuerydetail {
     /// `shop_id` (query parameter)
@@ -1084,10 +1153,18 @@ pub struct AlipayOfflineMarketShopQuerydetail {
     /// `op_role` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub op_role: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.shop.querydetail` (`GET /v3/alipay/offline/market/shop/querydetail`): the answer (Alipay's `AlipayOfflineMarketShopQuerydetailResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.shop.querydetail`: the answer (Alipay's `AlipayOfflineMarketShopQuerydetailResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/offline/market/shop/querydetail`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopQuerydetailResponse {
     /// `address`
@@ -1243,7 +1320,8 @@ pub struct AlipayOfflineMarketShopQuerydetailResponse {
     /// `wifi`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wifi: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1320,8 +1398,12 @@ impl Operation for AlipayOfflineMarketShopQuerydetail {
     type ErrorCode = AlipayOfflineMarketShopQuerydetailErrorCode;
 }
 
-/// `alipay.offline.market.shop.summary.batchquery` (`POST /v3/alipay/offline/market/shop/summary/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.market.shop.summary.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/offline/market/shop/summary/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.offline.market.shop.summary.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopSummaryBatchquery {
     /// `biz_channel`
@@ -1360,10 +1442,18 @@ pub struct AlipayOfflineMarketShopSummaryBatchquery {
     /// `shop_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.market.shop.summary.batchquery` (`POST /v3/alipay/offline/market/shop/summary/batchquery`): the answer (Alipay's `AlipayOfflineMarketShopSummaryBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.market.shop.summary.batchquery`: the answer (Alipay's `AlipayOfflineMarketShopSummaryBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/offline/market/shop/summary/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMarketShopSummaryBatchqueryResponse {
     /// `current_page_no`
@@ -1381,7 +1471,8 @@ pub struct AlipayOfflineMarketShopSummaryBatchqueryResponse {
     /// `total_page_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1454,8 +1545,12 @@ impl Operation for AlipayOfflineMarketShopSummaryBatchquery {
     type ErrorCode = AlipayOfflineMarketShopSummaryBatchqueryErrorCode;
 }
 
-/// `alipay.offline.material.image.upload` (`POST /v3/alipay/offline/material/image/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.offline.material.image.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/offline/material/image/upload`
+/// - gateway (`AlipayApi`): method `alipay.offline.material.image.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMaterialImageUpload {
     /// `image_name`
@@ -1470,10 +1565,18 @@ pub struct AlipayOfflineMaterialImageUpload {
     /// `image_content` (file part)
     #[serde(skip)]
     pub image_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.offline.material.image.upload` (`POST /v3/alipay/offline/material/image/upload`): the answer (Alipay's `AlipayOfflineMaterialImageUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.offline.material.image.upload`: the answer (Alipay's `AlipayOfflineMaterialImageUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/offline/material/image/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOfflineMaterialImageUploadResponse {
     /// `image_id`
@@ -1482,7 +1585,8 @@ pub struct AlipayOfflineMaterialImageUploadResponse {
     /// `image_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,13 +11,21 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.open.agent.cancel` (`POST /v3/alipay/open/agent/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentCancel {
     /// `batch_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.agent.cancel`.
@@ -96,8 +104,12 @@ impl Operation for AlipayOpenAgentCancel {
     type ErrorCode = AlipayOpenAgentCancelErrorCode;
 }
 
-/// `alipay.open.agent.common.sign` (`POST /v3/alipay/open/agent/common/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.common.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/common/sign`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.common.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentCommonSign {
     /// `alipay_life_name`
@@ -260,6 +272,10 @@ pub struct AlipayOpenAgentCommonSign {
     /// `web_sites_loa` (file part)
     #[serde(skip)]
     pub web_sites_loa: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.agent.common.sign`.
@@ -510,23 +526,36 @@ impl Operation for AlipayOpenAgentCommonSign {
     type ErrorCode = AlipayOpenAgentCommonSignErrorCode;
 }
 
-/// `alipay.open.agent.commonsign.confirm` (`POST /v3/alipay/open/agent/commonsign/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.commonsign.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/commonsign/confirm`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.commonsign.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentCommonsignConfirm {
     /// `batch_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.agent.commonsign.confirm` (`POST /v3/alipay/open/agent/commonsign/confirm`): the answer (Alipay's `AlipayOpenAgentCommonsignConfirmResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.agent.commonsign.confirm`: the answer (Alipay's `AlipayOpenAgentCommonsignConfirmResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/agent/commonsign/confirm`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentCommonsignConfirmResponse {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -683,17 +712,29 @@ impl Operation for AlipayOpenAgentCommonsignConfirm {
     type ErrorCode = AlipayOpenAgentCommonsignConfirmErrorCode;
 }
 
-/// `alipay.open.agent.confirm` (`POST /v3/alipay/open/agent/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/confirm`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentConfirm {
     /// `batch_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.agent.confirm` (`POST /v3/alipay/open/agent/confirm`): the answer (Alipay's `AlipayOpenAgentConfirmResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.agent.confirm`: the answer (Alipay's `AlipayOpenAgentConfirmResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/agent/confirm`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentConfirmResponse {
     /// `app_auth_token`
@@ -720,7 +761,8 @@ pub struct AlipayOpenAgentConfirmResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -890,8 +932,12 @@ impl Operation for AlipayOpenAgentConfirm {
     type ErrorCode = AlipayOpenAgentConfirmErrorCode;
 }
 
-/// `alipay.open.agent.create` (`POST /v3/alipay/open/agent/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/create`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentCreate {
     /// `account`
@@ -906,10 +952,18 @@ pub struct AlipayOpenAgentCreate {
     /// `sign_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.agent.create` (`POST /v3/alipay/open/agent/create`): the answer (Alipay's `AlipayOpenAgentCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.agent.create`: the answer (Alipay's `AlipayOpenAgentCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/agent/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentCreateResponse {
     /// `batch_no`
@@ -918,7 +972,8 @@ pub struct AlipayOpenAgentCreateResponse {
     /// `batch_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1055,8 +1110,12 @@ impl Operation for AlipayOpenAgentCreate {
     type ErrorCode = AlipayOpenAgentCreateErrorCode;
 }
 
-/// `alipay.open.agent.facetoface.sign` (`POST /v3/alipay/open/agent/facetoface/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.facetoface.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/facetoface/sign`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.facetoface.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentFacetofaceSign {
     /// `batch_no`
@@ -1104,6 +1163,10 @@ pub struct AlipayOpenAgentFacetofaceSign {
     /// `special_license_pic` (file part)
     #[serde(skip)]
     pub special_license_pic: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.agent.facetoface.sign`.
@@ -1328,8 +1391,12 @@ impl Operation for AlipayOpenAgentFacetofaceSign {
     type ErrorCode = AlipayOpenAgentFacetofaceSignErrorCode;
 }
 
-/// `alipay.open.agent.mini.create` (`POST /v3/alipay/open/agent/mini/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.mini.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/mini/create`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.mini.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentMiniCreate {
     /// `app_category_ids`
@@ -1362,6 +1429,10 @@ pub struct AlipayOpenAgentMiniCreate {
     /// `app_logo` (file part)
     #[serde(skip)]
     pub app_logo: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.agent.mini.create`.
@@ -1652,8 +1723,12 @@ impl Operation for AlipayOpenAgentMiniCreate {
     type ErrorCode = AlipayOpenAgentMiniCreateErrorCode;
 }
 
-/// `alipay.open.agent.mobilepay.sign` (`POST /v3/alipay/open/agent/mobilepay/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.mobilepay.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/mobilepay/sign`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.mobilepay.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentMobilepaySign {
     /// `app_market`
@@ -1734,6 +1809,10 @@ pub struct AlipayOpenAgentMobilepaySign {
     /// `special_license_pic` (file part)
     #[serde(skip)]
     pub special_license_pic: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.agent.mobilepay.sign`.
@@ -1950,8 +2029,12 @@ impl Operation for AlipayOpenAgentMobilepaySign {
     type ErrorCode = AlipayOpenAgentMobilepaySignErrorCode;
 }
 
-/// `alipay.open.agent.offlinepayment.sign` (`POST /v3/alipay/open/agent/offlinepayment/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.offlinepayment.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/offlinepayment/sign`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.offlinepayment.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentOfflinepaymentSign {
     /// `batch_no`
@@ -1996,6 +2079,10 @@ pub struct AlipayOpenAgentOfflinepaymentSign {
     /// `special_license_pic` (file part)
     #[serde(skip)]
     pub special_license_pic: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.agent.offlinepayment.sign`.
@@ -2226,17 +2313,29 @@ impl Operation for AlipayOpenAgentOfflinepaymentSign {
     type ErrorCode = AlipayOpenAgentOfflinepaymentSignErrorCode;
 }
 
-/// `alipay.open.agent.order.query` (`GET /v3/alipay/open/agent/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/agent/order/query`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentOrderQuery {
     /// `batch_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.agent.order.query` (`GET /v3/alipay/open/agent/order/query`): the answer (Alipay's `AlipayOpenAgentOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.agent.order.query`: the answer (Alipay's `AlipayOpenAgentOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/agent/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentOrderQueryResponse {
     /// `agent_app_id`
@@ -2263,7 +2362,8 @@ pub struct AlipayOpenAgentOrderQueryResponse {
     /// `restrict_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrict_infos: Option<Vec<super::shared::SignRestrictInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2348,8 +2448,12 @@ impl Operation for AlipayOpenAgentOrderQuery {
     type ErrorCode = AlipayOpenAgentOrderQueryErrorCode;
 }
 
-/// `alipay.open.agent.signstatus.query` (`POST /v3/alipay/open/agent/signstatus/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.agent.signstatus.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/agent/signstatus/query`
+/// - gateway (`AlipayApi`): method `alipay.open.agent.signstatus.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentSignstatusQuery {
     /// `pid`
@@ -2358,16 +2462,25 @@ pub struct AlipayOpenAgentSignstatusQuery {
     /// `product_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_codes: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.agent.signstatus.query` (`POST /v3/alipay/open/agent/signstatus/query`): the answer (Alipay's `AlipayOpenAgentSignstatusQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.agent.signstatus.query`: the answer (Alipay's `AlipayOpenAgentSignstatusQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/agent/signstatus/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAgentSignstatusQueryResponse {
     /// `sign_status_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_status_list: Option<Vec<super::shared::ProductSignStatusInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2448,8 +2561,12 @@ impl Operation for AlipayOpenAgentSignstatusQuery {
     type ErrorCode = AlipayOpenAgentSignstatusQueryErrorCode;
 }
 
-/// `alipay.open.app.api.field.apply` (`POST /v3/alipay/open/app/api/field/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.api.field.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/app/api/field/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.app.api.field.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppApiFieldApply {
     /// `auth_field_apply`
@@ -2473,6 +2590,10 @@ pub struct AlipayOpenAppApiFieldApply {
     /// `video` (file part)
     #[serde(skip)]
     pub video: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.app.api.field.apply`.
@@ -2675,19 +2796,33 @@ impl Operation for AlipayOpenAppApiFieldApply {
     type ErrorCode = AlipayOpenAppApiFieldApplyErrorCode;
 }
 
-/// `alipay.open.app.api.field.query` (`GET /v3/alipay/open/app/api/field/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.api.field.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/api/field/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.api.field.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenAppApiFieldQuery {}
+pub struct AlipayOpenAppApiFieldQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.app.api.field.query` (`GET /v3/alipay/open/app/api/field/query`): the answer (Alipay's `AlipayOpenAppApiFieldQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.api.field.query`: the answer (Alipay's `AlipayOpenAppApiFieldQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/api/field/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppApiFieldQueryResponse {
     /// `auth_field_response`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_field_response: Option<super::shared::AuthFieldResponse>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2756,19 +2891,33 @@ impl Operation for AlipayOpenAppApiFieldQuery {
     type ErrorCode = AlipayOpenAppApiFieldQueryErrorCode;
 }
 
-/// `alipay.open.app.api.query` (`GET /v3/alipay/open/app/api/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.api.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/api/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.api.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenAppApiQuery {}
+pub struct AlipayOpenAppApiQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.app.api.query` (`GET /v3/alipay/open/app/api/query`): the answer (Alipay's `AlipayOpenAppApiQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.api.query`: the answer (Alipay's `AlipayOpenAppApiQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/api/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppApiQueryResponse {
     /// `apis`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apis: Option<Vec<super::shared::AuthApiDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2837,8 +2986,12 @@ impl Operation for AlipayOpenAppApiQuery {
     type ErrorCode = AlipayOpenAppApiQueryErrorCode;
 }
 
-/// `alipay.open.app.api.scene.query` (`GET /v3/alipay/open/app/api/scene/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.api.scene.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/api/scene/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.api.scene.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppApiSceneQuery {
     /// `field_name` (query parameter)
@@ -2847,16 +3000,25 @@ pub struct AlipayOpenAppApiSceneQuery {
     /// `api_name` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.api.scene.query` (`GET /v3/alipay/open/app/api/scene/query`): the answer (Alipay's `AlipayOpenAppApiSceneQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.api.scene.query`: the answer (Alipay's `AlipayOpenAppApiSceneQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/api/scene/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppApiSceneQueryResponse {
     /// `auth_field_scene`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_field_scene: Option<Vec<super::shared::AuthFieldSceneDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2937,8 +3099,12 @@ impl Operation for AlipayOpenAppApiSceneQuery {
     type ErrorCode = AlipayOpenAppApiSceneQueryErrorCode;
 }
 
-/// `alipay.open.app.members.create` (`POST /v3/alipay/open/app/members/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.members.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/app/members/create`
+/// - gateway (`AlipayApi`): method `alipay.open.app.members.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMembersCreate {
     /// `logon_id`
@@ -2947,6 +3113,10 @@ pub struct AlipayOpenAppMembersCreate {
     /// `role`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.app.members.create`.
@@ -3057,8 +3227,12 @@ impl Operation for AlipayOpenAppMembersCreate {
     type ErrorCode = AlipayOpenAppMembersCreateErrorCode;
 }
 
-/// `alipay.open.app.members.delete` (`DELETE /v3/alipay/open/app/members/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.members.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/app/members/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.app.members.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMembersDelete {
     /// `user_id` (query parameter)
@@ -3070,6 +3244,10 @@ pub struct AlipayOpenAppMembersDelete {
     /// `role` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.app.members.delete`.
@@ -3148,23 +3326,36 @@ impl Operation for AlipayOpenAppMembersDelete {
     type ErrorCode = AlipayOpenAppMembersDeleteErrorCode;
 }
 
-/// `alipay.open.app.members.query` (`GET /v3/alipay/open/app/members/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.members.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/members/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.members.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMembersQuery {
     /// `role` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.members.query` (`GET /v3/alipay/open/app/members/query`): the answer (Alipay's `AlipayOpenAppMembersQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.members.query`: the answer (Alipay's `AlipayOpenAppMembersQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/members/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMembersQueryResponse {
     /// `app_member_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_member_info_list: Option<Vec<super::shared::AppMemberInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3237,8 +3428,12 @@ impl Operation for AlipayOpenAppMembersQuery {
     type ErrorCode = AlipayOpenAppMembersQueryErrorCode;
 }
 
-/// `alipay.open.app.messagetemplate.subscribe.query` (`POST /v3/alipay/open/app/messagetemplate/subscribe/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.messagetemplate.subscribe.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/app/messagetemplate/subscribe/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.messagetemplate.subscribe.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMessagetemplateSubscribeQuery {
     /// `open_id`
@@ -3250,10 +3445,18 @@ pub struct AlipayOpenAppMessagetemplateSubscribeQuery {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.messagetemplate.subscribe.query` (`POST /v3/alipay/open/app/messagetemplate/subscribe/query`): the answer (Alipay's `AlipayOpenAppMessagetemplateSubscribeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.messagetemplate.subscribe.query`: the answer (Alipay's `AlipayOpenAppMessagetemplateSubscribeQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/app/messagetemplate/subscribe/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMessagetemplateSubscribeQueryResponse {
     /// `show_component`
@@ -3262,7 +3465,8 @@ pub struct AlipayOpenAppMessagetemplateSubscribeQueryResponse {
     /// `subscribe_relations`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe_relations: Option<Vec<super::shared::SubscribeRelation>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3351,8 +3555,12 @@ impl Operation for AlipayOpenAppMessagetemplateSubscribeQuery {
     type ErrorCode = AlipayOpenAppMessagetemplateSubscribeQueryErrorCode;
 }
 
-/// `alipay.open.app.mini.templatemessage.send` (`POST /v3/alipay/open/app/mini/templatemessage/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.mini.templatemessage.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/app/mini/templatemessage/send`
+/// - gateway (`AlipayApi`): method `alipay.open.app.mini.templatemessage.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppMiniTemplatemessageSend {
     /// `data`
@@ -3373,6 +3581,10 @@ pub struct AlipayOpenAppMiniTemplatemessageSend {
     /// `user_template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.app.mini.templatemessage.send`.
@@ -3559,8 +3771,12 @@ impl Operation for AlipayOpenAppMiniTemplatemessageSend {
     type ErrorCode = AlipayOpenAppMiniTemplatemessageSendErrorCode;
 }
 
-/// `alipay.open.app.qrcode.create` (`POST /v3/alipay/open/app/qrcode/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.qrcode.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/app/qrcode/create`
+/// - gateway (`AlipayApi`): method `alipay.open.app.qrcode.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppQrcodeCreate {
     /// `color`
@@ -3578,10 +3794,18 @@ pub struct AlipayOpenAppQrcodeCreate {
     /// `url_param`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_param: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.qrcode.create` (`POST /v3/alipay/open/app/qrcode/create`): the answer (Alipay's `AlipayOpenAppQrcodeCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.qrcode.create`: the answer (Alipay's `AlipayOpenAppQrcodeCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/app/qrcode/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppQrcodeCreateResponse {
     /// `qr_code_url`
@@ -3593,7 +3817,8 @@ pub struct AlipayOpenAppQrcodeCreateResponse {
     /// `qr_code_url_circle_white`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code_url_circle_white: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3670,8 +3895,12 @@ impl Operation for AlipayOpenAppQrcodeCreate {
     type ErrorCode = AlipayOpenAppQrcodeCreateErrorCode;
 }
 
-/// `alipay.open.app.service.apply` (`POST /v3/alipay/open/app/service/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.service.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/app/service/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.app.service.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceApply {
     /// `category_id`
@@ -3695,16 +3924,25 @@ pub struct AlipayOpenAppServiceApply {
     /// `user_service_delivery_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_service_delivery_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.service.apply` (`POST /v3/alipay/open/app/service/apply`): the answer (Alipay's `AlipayOpenAppServiceApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.service.apply`: the answer (Alipay's `AlipayOpenAppServiceApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/app/service/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceApplyResponse {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3885,13 +4123,21 @@ impl Operation for AlipayOpenAppServiceApply {
     type ErrorCode = AlipayOpenAppServiceApplyErrorCode;
 }
 
-/// `alipay.open.app.service.delete` (`DELETE /v3/alipay/open/app/service/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.service.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/app/service/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.app.service.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceDelete {
     /// `service_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.app.service.delete`.
@@ -3974,8 +4220,12 @@ impl Operation for AlipayOpenAppServiceDelete {
     type ErrorCode = AlipayOpenAppServiceDeleteErrorCode;
 }
 
-/// `alipay.open.app.service.list.query` (`GET /v3/alipay/open/app/service/list/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.service.list.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/service/list/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.service.list.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceListQuery {
     /// `service_name` (query parameter)
@@ -3990,10 +4240,18 @@ pub struct AlipayOpenAppServiceListQuery {
     /// `page_num` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_num: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.service.list.query` (`GET /v3/alipay/open/app/service/list/query`): the answer (Alipay's `AlipayOpenAppServiceListQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.service.list.query`: the answer (Alipay's `AlipayOpenAppServiceListQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/service/list/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceListQueryResponse {
     /// `page_num`
@@ -4008,7 +4266,8 @@ pub struct AlipayOpenAppServiceListQueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4089,17 +4348,29 @@ impl Operation for AlipayOpenAppServiceListQuery {
     type ErrorCode = AlipayOpenAppServiceListQueryErrorCode;
 }
 
-/// `alipay.open.app.service.query` (`GET /v3/alipay/open/app/service/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.service.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/service/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.service.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceQuery {
     /// `service_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.service.query` (`GET /v3/alipay/open/app/service/query`): the answer (Alipay's `AlipayOpenAppServiceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.service.query`: the answer (Alipay's `AlipayOpenAppServiceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/service/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceQueryResponse {
     /// `reject_reason`
@@ -4120,7 +4391,8 @@ pub struct AlipayOpenAppServiceQueryResponse {
     /// `user_service_delivery_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_service_delivery_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4197,8 +4469,12 @@ impl Operation for AlipayOpenAppServiceQuery {
     type ErrorCode = AlipayOpenAppServiceQueryErrorCode;
 }
 
-/// `alipay.open.app.service.schema.query` (`GET /v3/alipay/open/app/service/schema/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.app.service.schema.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/app/service/schema/query`
+/// - gateway (`AlipayApi`): method `alipay.open.app.service.schema.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceSchemaQuery {
     /// `category_id` (query parameter)
@@ -4207,10 +4483,18 @@ pub struct AlipayOpenAppServiceSchemaQuery {
     /// `template_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.app.service.schema.query` (`GET /v3/alipay/open/app/service/schema/query`): the answer (Alipay's `AlipayOpenAppServiceSchemaQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.app.service.schema.query`: the answer (Alipay's `AlipayOpenAppServiceSchemaQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/app/service/schema/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAppServiceSchemaQueryResponse {
     /// `category_id`
@@ -4228,7 +4512,8 @@ pub struct AlipayOpenAppServiceSchemaQueryResponse {
     /// `user_service_delivery_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_service_delivery_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4301,23 +4586,36 @@ impl Operation for AlipayOpenAppServiceSchemaQuery {
     type ErrorCode = AlipayOpenAppServiceSchemaQueryErrorCode;
 }
 
-/// `alipay.open.auth.app.aes.get` (`GET /v3/alipay/open/auth/app/aes/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.auth.app.aes.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/auth/app/aes/get`
+/// - gateway (`AlipayApi`): method `alipay.open.auth.app.aes.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthAppAesGet {
     /// `merchant_app_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_app_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.auth.app.aes.get` (`GET /v3/alipay/open/auth/app/aes/get`): the answer (Alipay's `AlipayOpenAuthAppAesGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.auth.app.aes.get`: the answer (Alipay's `AlipayOpenAuthAppAesGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/auth/app/aes/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthAppAesGetResponse {
     /// `aes_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aes_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4386,23 +4684,36 @@ impl Operation for AlipayOpenAuthAppAesGet {
     type ErrorCode = AlipayOpenAuthAppAesGetErrorCode;
 }
 
-/// `alipay.open.auth.app.aes.set` (`POST /v3/alipay/open/auth/app/aes/set`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.auth.app.aes.set`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/auth/app/aes/set`
+/// - gateway (`AlipayApi`): method `alipay.open.auth.app.aes.set`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthAppAesSet {
     /// `merchant_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_app_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.auth.app.aes.set` (`POST /v3/alipay/open/auth/app/aes/set`): the answer (Alipay's `AlipayOpenAuthAppAesSetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.auth.app.aes.set`: the answer (Alipay's `AlipayOpenAuthAppAesSetResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/auth/app/aes/set`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthAppAesSetResponse {
     /// `aes_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aes_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4471,8 +4782,12 @@ impl Operation for AlipayOpenAuthAppAesSet {
     type ErrorCode = AlipayOpenAuthAppAesSetErrorCode;
 }
 
-/// `alipay.open.auth.token.app` (`POST /v3/alipay/open/auth/token/app`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.auth.token.app`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/auth/token/app`
+/// - gateway (`AlipayApi`): method `alipay.open.auth.token.app`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthTokenApp {
     /// `code`
@@ -4484,6 +4799,10 @@ pub struct AlipayOpenAuthTokenApp {
     /// `refresh_token`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayOpenAuthTokenApp {
@@ -4493,12 +4812,17 @@ impl std::fmt::Debug for AlipayOpenAuthTokenApp {
         s.field("code", &self.code);
         s.field("grant_type", &self.grant_type);
         s.field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"));
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.open.auth.token.app` (`POST /v3/alipay/open/auth/token/app`): the answer (Alipay's `AlipayOpenAuthTokenAppResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.auth.token.app`: the answer (Alipay's `AlipayOpenAuthTokenAppResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/auth/token/app`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthTokenAppResponse {
     /// `app_auth_token`
@@ -4522,7 +4846,8 @@ pub struct AlipayOpenAuthTokenAppResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4635,13 +4960,21 @@ impl Operation for AlipayOpenAuthTokenApp {
     type ErrorCode = AlipayOpenAuthTokenAppErrorCode;
 }
 
-/// `alipay.open.auth.token.app.query` (`GET /v3/alipay/open/auth/token/app/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.auth.token.app.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/auth/token/app/query`
+/// - gateway (`AlipayApi`): method `alipay.open.auth.token.app.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthTokenAppQuery {
     /// `app_auth_token` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_auth_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayOpenAuthTokenAppQuery {
@@ -4649,12 +4982,17 @@ impl std::fmt::Debug for AlipayOpenAuthTokenAppQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = f.debug_struct("AlipayOpenAuthTokenAppQuery");
         s.field("app_auth_token", &self.app_auth_token.as_ref().map(|_| "<redacted>"));
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.open.auth.token.app.query` (`GET /v3/alipay/open/auth/token/app/query`): the answer (Alipay's `AlipayOpenAuthTokenAppQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.auth.token.app.query`: the answer (Alipay's `AlipayOpenAuthTokenAppQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/auth/token/app/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthTokenAppQueryResponse {
     /// `auth_app_id`
@@ -4681,7 +5019,8 @@ pub struct AlipayOpenAuthTokenAppQueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4762,8 +5101,12 @@ impl Operation for AlipayOpenAuthTokenAppQuery {
     type ErrorCode = AlipayOpenAuthTokenAppQueryErrorCode;
 }
 
-/// `alipay.open.auth.userauth.relationship.query` (`GET /v3/alipay/open/auth/userauth/relationship/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.auth.userauth.relationship.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/auth/userauth/relationship/query`
+/// - gateway (`AlipayApi`): method `alipay.open.auth.userauth.relationship.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthUserauthRelationshipQuery {
     /// `user_id` (query parameter)
@@ -4775,16 +5118,25 @@ pub struct AlipayOpenAuthUserauthRelationshipQuery {
     /// `scopes` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.auth.userauth.relationship.query` (`GET /v3/alipay/open/auth/userauth/relationship/query`): the answer (Alipay's `AlipayOpenAuthUserauthRelationshipQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.auth.userauth.relationship.query`: the answer (Alipay's `AlipayOpenAuthUserauthRelationshipQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/auth/userauth/relationship/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenAuthUserauthRelationshipQueryResponse {
     /// `query_detail`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_detail: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4849,8 +5201,12 @@ impl Operation for AlipayOpenAuthUserauthRelationshipQuery {
     type ErrorCode = AlipayOpenAuthUserauthRelationshipQueryErrorCode;
 }
 
-/// `alipay.open.biz.create` (`POST /v3/alipay/open/biz/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.biz.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/biz/create`
+/// - gateway (`AlipayApi`): method `alipay.open.biz.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenBizCreate {
     /// `a`
@@ -4865,10 +5221,18 @@ pub struct AlipayOpenBizCreate {
     /// `stringbuff`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stringbuff: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.biz.create` (`POST /v3/alipay/open/biz/create`): the answer (Alipay's `AlipayOpenBizCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.biz.create`: the answer (Alipay's `AlipayOpenBizCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/biz/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenBizCreateResponse {
     /// `a`
@@ -4880,7 +5244,8 @@ pub struct AlipayOpenBizCreateResponse {
     /// `c`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4945,8 +5310,12 @@ impl Operation for AlipayOpenBizCreate {
     type ErrorCode = AlipayOpenBizCreateErrorCode;
 }
 
-/// `alipay.open.fee.adjust.apply` (`POST /v3/alipay/open/fee/adjust/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.fee.adjust.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/fee/adjust/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.fee.adjust.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenFeeAdjustApply {
     /// `account`
@@ -4991,6 +5360,10 @@ pub struct AlipayOpenFeeAdjustApply {
     /// `shop_sign_pic` (file part)
     #[serde(skip)]
     pub shop_sign_pic: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.fee.adjust.apply`.
@@ -5157,8 +5530,12 @@ impl Operation for AlipayOpenFeeAdjustApply {
     type ErrorCode = AlipayOpenFeeAdjustApplyErrorCode;
 }
 
-/// `alipay.open.file.upload` (`POST /v3/alipay/open/file/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.file.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/file/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.file.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenFileUpload {
     /// `biz_code`
@@ -5173,10 +5550,18 @@ pub struct AlipayOpenFileUpload {
     /// `file_content` (file part)
     #[serde(skip)]
     pub file_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.file.upload` (`POST /v3/alipay/open/file/upload`): the answer (Alipay's `AlipayOpenFileUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.file.upload`: the answer (Alipay's `AlipayOpenFileUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/file/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenFileUploadResponse {
     /// `extern_id`
@@ -5185,7 +5570,8 @@ pub struct AlipayOpenFileUploadResponse {
     /// `file_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5262,8 +5648,12 @@ impl Operation for AlipayOpenFileUpload {
     type ErrorCode = AlipayOpenFileUploadErrorCode;
 }
 
-/// `alipay.open.instantdelivery.account.create` (`POST /v3/alipay/open/instantdelivery/account/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.account.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/instantdelivery/account/create`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.account.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryAccountCreate {
     /// `logistics_codes`
@@ -5272,16 +5662,25 @@ pub struct AlipayOpenInstantdeliveryAccountCreate {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.instantdelivery.account.create` (`POST /v3/alipay/open/instantdelivery/account/create`): the answer (Alipay's `AlipayOpenInstantdeliveryAccountCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.account.create`: the answer (Alipay's `AlipayOpenInstantdeliveryAccountCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/instantdelivery/account/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryAccountCreateResponse {
     /// `logistics_account_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logistics_account_status: Option<Vec<super::shared::LogisticsAccountStatusDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5358,13 +5757,26 @@ impl Operation for AlipayOpenInstantdeliveryAccountCreate {
     type ErrorCode = AlipayOpenInstantdeliveryAccountCreateErrorCode;
 }
 
-/// `alipay.open.instantdelivery.account.query` (`GET /v3/alipay/open/instantdelivery/account/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.account.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/instantdelivery/account/query`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.account.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenInstantdeliveryAccountQuery {}
+pub struct AlipayOpenInstantdeliveryAccountQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.instantdelivery.account.query` (`GET /v3/alipay/open/instantdelivery/account/query`): the answer (Alipay's `AlipayOpenInstantdeliveryAccountQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.account.query`: the answer (Alipay's `AlipayOpenInstantdeliveryAccountQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/instantdelivery/account/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryAccountQueryResponse {
     /// `balance`
@@ -5406,7 +5818,8 @@ pub struct AlipayOpenInstantdeliveryAccountQueryResponse {
     /// `phone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5479,19 +5892,33 @@ impl Operation for AlipayOpenInstantdeliveryAccountQuery {
     type ErrorCode = AlipayOpenInstantdeliveryAccountQueryErrorCode;
 }
 
-/// `alipay.open.instantdelivery.merchantagreement.query` (`GET /v3/alipay/open/instantdelivery/merchantagreement/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.merchantagreement.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/instantdelivery/merchantagreement/query`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.merchantagreement.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenInstantdeliveryMerchantagreementQuery {}
+pub struct AlipayOpenInstantdeliveryMerchantagreementQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.instantdelivery.merchantagreement.query` (`GET /v3/alipay/open/instantdelivery/merchantagreement/query`): the answer (Alipay's `AlipayOpenInstantdeliveryMerchantagreementQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.merchantagreement.query`: the answer (Alipay's `AlipayOpenInstantdeliveryMerchantagreementQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/instantdelivery/merchantagreement/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantagreementQueryResponse {
     /// `agreement_detail`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_detail: Option<super::shared::AgreementDetail>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5560,8 +5987,12 @@ impl Operation for AlipayOpenInstantdeliveryMerchantagreementQuery {
     type ErrorCode = AlipayOpenInstantdeliveryMerchantagreementQueryErrorCode;
 }
 
-/// `alipay.open.instantdelivery.merchantagreement.sign` (`POST /v3/alipay/open/instantdelivery/merchantagreement/sign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.merchantagreement.sign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/instantdelivery/merchantagreement/sign`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.merchantagreement.sign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantagreementSign {
     /// `open_id`
@@ -5570,16 +6001,25 @@ pub struct AlipayOpenInstantdeliveryMerchantagreementSign {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.instantdelivery.merchantagreement.sign` (`POST /v3/alipay/open/instantdelivery/merchantagreement/sign`): the answer (Alipay's `AlipayOpenInstantdeliveryMerchantagreementSignResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.merchantagreement.sign`: the answer (Alipay's `AlipayOpenInstantdeliveryMerchantagreementSignResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/instantdelivery/merchantagreement/sign`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantagreementSignResponse {
     /// `sign_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5648,8 +6088,12 @@ impl Operation for AlipayOpenInstantdeliveryMerchantagreementSign {
     type ErrorCode = AlipayOpenInstantdeliveryMerchantagreementSignErrorCode;
 }
 
-/// `alipay.open.instantdelivery.merchantshop.batchquery` (`POST /v3/alipay/open/instantdelivery/merchantshop/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.merchantshop.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/instantdelivery/merchantshop/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.merchantshop.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopBatchquery {
     /// `page_no`
@@ -5664,10 +6108,18 @@ pub struct AlipayOpenInstantdeliveryMerchantshopBatchquery {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.instantdelivery.merchantshop.batchquery` (`POST /v3/alipay/open/instantdelivery/merchantshop/batchquery`): the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.merchantshop.batchquery`: the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/instantdelivery/merchantshop/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopBatchqueryResponse {
     /// `page_no`
@@ -5682,7 +6134,8 @@ pub struct AlipayOpenInstantdeliveryMerchantshopBatchqueryResponse {
     /// `total_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_no: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5759,8 +6212,12 @@ impl Operation for AlipayOpenInstantdeliveryMerchantshopBatchquery {
     type ErrorCode = AlipayOpenInstantdeliveryMerchantshopBatchqueryErrorCode;
 }
 
-/// `alipay.open.instantdelivery.merchantshop.create` (`POST /v3/alipay/open/instantdelivery/merchantshop/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.merchantshop.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/instantdelivery/merchantshop/create`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.merchantshop.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopCreate {
     /// `contact_name`
@@ -5802,16 +6259,25 @@ pub struct AlipayOpenInstantdeliveryMerchantshopCreate {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.instantdelivery.merchantshop.create` (`POST /v3/alipay/open/instantdelivery/merchantshop/create`): the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.merchantshop.create`: the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/instantdelivery/merchantshop/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopCreateResponse {
     /// `logistics_shop_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logistics_shop_status: Option<Vec<super::shared::LogisticsShopStatusDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5904,8 +6370,12 @@ impl Operation for AlipayOpenInstantdeliveryMerchantshopCreate {
     type ErrorCode = AlipayOpenInstantdeliveryMerchantshopCreateErrorCode;
 }
 
-/// `alipay.open.instantdelivery.merchantshop.modify` (`POST /v3/alipay/open/instantdelivery/merchantshop/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.merchantshop.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/instantdelivery/merchantshop/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.merchantshop.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopModify {
     /// `contact_name`
@@ -5923,16 +6393,25 @@ pub struct AlipayOpenInstantdeliveryMerchantshopModify {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.instantdelivery.merchantshop.modify` (`POST /v3/alipay/open/instantdelivery/merchantshop/modify`): the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.merchantshop.modify`: the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/instantdelivery/merchantshop/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopModifyResponse {
     /// `logistics_shop_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logistics_shop_status: Option<Vec<super::shared::LogisticsShopStatusDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6029,17 +6508,29 @@ impl Operation for AlipayOpenInstantdeliveryMerchantshopModify {
     type ErrorCode = AlipayOpenInstantdeliveryMerchantshopModifyErrorCode;
 }
 
-/// `alipay.open.instantdelivery.merchantshop.query` (`GET /v3/alipay/open/instantdelivery/merchantshop/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.instantdelivery.merchantshop.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/instantdelivery/merchantshop/query`
+/// - gateway (`AlipayApi`): method `alipay.open.instantdelivery.merchantshop.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopQuery {
     /// `shop_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.instantdelivery.merchantshop.query` (`GET /v3/alipay/open/instantdelivery/merchantshop/query`): the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.instantdelivery.merchantshop.query`: the answer (Alipay's `AlipayOpenInstantdeliveryMerchantshopQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/instantdelivery/merchantshop/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInstantdeliveryMerchantshopQueryResponse {
     /// `contact_name`
@@ -6081,7 +6572,8 @@ pub struct AlipayOpenInstantdeliveryMerchantshopQueryResponse {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6154,8 +6646,12 @@ impl Operation for AlipayOpenInstantdeliveryMerchantshopQuery {
     type ErrorCode = AlipayOpenInstantdeliveryMerchantshopQueryErrorCode;
 }
 
-/// `alipay.open.invite.order.query` (`GET /v3/alipay/open/invite/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.invite.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/invite/order/query`
+/// - gateway (`AlipayApi`): method `alipay.open.invite.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInviteOrderQuery {
     /// `isv_biz_id` (query parameter)
@@ -6164,10 +6660,18 @@ pub struct AlipayOpenInviteOrderQuery {
     /// `alipay_logon_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alipay_logon_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.invite.order.query` (`GET /v3/alipay/open/invite/order/query`): the answer (Alipay's `AlipayOpenInviteOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.invite.order.query`: the answer (Alipay's `AlipayOpenInviteOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/invite/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenInviteOrderQueryResponse {
     /// `merchant_pid`
@@ -6176,7 +6680,8 @@ pub struct AlipayOpenInviteOrderQueryResponse {
     /// `sign_status_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_status_list: Option<Vec<super::shared::ProductInviteStatusInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6257,8 +6762,12 @@ impl Operation for AlipayOpenInviteOrderQuery {
     type ErrorCode = AlipayOpenInviteOrderQueryErrorCode;
 }
 
-/// `alipay.open.mini.appdeploy.byappid.query` (`GET /v3/alipay/open/mini/appdeploy/byappid/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.appdeploy.byappid.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/appdeploy/byappid/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.appdeploy.byappid.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniAppdeployByappidQuery {
     /// `mini_app_id` (query parameter)
@@ -6276,10 +6785,18 @@ pub struct AlipayOpenMiniAppdeployByappidQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.appdeploy.byappid.query` (`GET /v3/alipay/open/mini/appdeploy/byappid/query`): the answer (Alipay's `AlipayOpenMiniAppdeployByappidQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.appdeploy.byappid.query`: the answer (Alipay's `AlipayOpenMiniAppdeployByappidQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/appdeploy/byappid/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniAppdeployByappidQueryResponse {
     /// `deploys`
@@ -6288,7 +6805,8 @@ pub struct AlipayOpenMiniAppdeployByappidQueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6347,8 +6865,12 @@ impl Operation for AlipayOpenMiniAppdeployByappidQuery {
     type ErrorCode = AlipayOpenMiniAppdeployByappidQueryErrorCode;
 }
 
-/// `alipay.open.mini.appdeploy.byappversion.query` (`GET /v3/alipay/open/mini/appdeploy/byappversion/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.appdeploy.byappversion.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/appdeploy/byappversion/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.appdeploy.byappversion.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniAppdeployByappversionQuery {
     /// `mini_app_id` (query parameter)
@@ -6363,16 +6885,25 @@ pub struct AlipayOpenMiniAppdeployByappversionQuery {
     /// `app_version` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.appdeploy.byappversion.query` (`GET /v3/alipay/open/mini/appdeploy/byappversion/query`): the answer (Alipay's `AlipayOpenMiniAppdeployByappversionQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.appdeploy.byappversion.query`: the answer (Alipay's `AlipayOpenMiniAppdeployByappversionQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/appdeploy/byappversion/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniAppdeployByappversionQueryResponse {
     /// `deploys`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploys: Option<Vec<super::shared::MiniAppDeployResponse>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6431,8 +6962,12 @@ impl Operation for AlipayOpenMiniAppdeployByappversionQuery {
     type ErrorCode = AlipayOpenMiniAppdeployByappversionQueryErrorCode;
 }
 
-/// `alipay.open.mini.appdeploy.bydeployversion.query` (`GET /v3/alipay/open/mini/appdeploy/bydeployversion/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.appdeploy.bydeployversion.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/appdeploy/bydeployversion/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.appdeploy.bydeployversion.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniAppdeployBydeployversionQuery {
     /// `bundle_id` (query parameter)
@@ -6447,16 +6982,25 @@ pub struct AlipayOpenMiniAppdeployBydeployversionQuery {
     /// `deploy_version` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.appdeploy.bydeployversion.query` (`GET /v3/alipay/open/mini/appdeploy/bydeployversion/query`): the answer (Alipay's `AlipayOpenMiniAppdeployBydeployversionQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.appdeploy.bydeployversion.query`: the answer (Alipay's `AlipayOpenMiniAppdeployBydeployversionQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/appdeploy/bydeployversion/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniAppdeployBydeployversionQueryResponse {
     /// `deploys`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploys: Option<Vec<super::shared::MiniAppDeployResponse>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6515,8 +7059,12 @@ impl Operation for AlipayOpenMiniAppdeployBydeployversionQuery {
     type ErrorCode = AlipayOpenMiniAppdeployBydeployversionQueryErrorCode;
 }
 
-/// `alipay.open.mini.baseinfo.modify` (`POST /v3/alipay/open/mini/baseinfo/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.baseinfo.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/baseinfo/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.baseinfo.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniBaseinfoModify {
     /// `app_category_ids`
@@ -6546,16 +7094,25 @@ pub struct AlipayOpenMiniBaseinfoModify {
     /// `app_logo` (file part)
     #[serde(skip)]
     pub app_logo: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.baseinfo.modify` (`POST /v3/alipay/open/mini/baseinfo/modify`): the answer (Alipay's `AlipayOpenMiniBaseinfoModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.baseinfo.modify`: the answer (Alipay's `AlipayOpenMiniBaseinfoModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/baseinfo/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniBaseinfoModifyResponse {
     /// `modify_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modify_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6804,17 +7361,29 @@ impl Operation for AlipayOpenMiniBaseinfoModify {
     type ErrorCode = AlipayOpenMiniBaseinfoModifyErrorCode;
 }
 
-/// `alipay.open.mini.baseinfo.name.check` (`GET /v3/alipay/open/mini/baseinfo/name/check`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.baseinfo.name.check`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/baseinfo/name/check`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.baseinfo.name.check`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniBaseinfoNameCheck {
     /// `app_name` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.baseinfo.name.check` (`GET /v3/alipay/open/mini/baseinfo/name/check`): the answer (Alipay's `AlipayOpenMiniBaseinfoNameCheckResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.baseinfo.name.check`: the answer (Alipay's `AlipayOpenMiniBaseinfoNameCheckResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/baseinfo/name/check`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniBaseinfoNameCheckResponse {
     /// `check_code`
@@ -6823,7 +7392,8 @@ pub struct AlipayOpenMiniBaseinfoNameCheckResponse {
     /// `check_memo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_memo: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6896,13 +7466,26 @@ impl Operation for AlipayOpenMiniBaseinfoNameCheck {
     type ErrorCode = AlipayOpenMiniBaseinfoNameCheckErrorCode;
 }
 
-/// `alipay.open.mini.baseinfo.query` (`GET /v3/alipay/open/mini/baseinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.baseinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/baseinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.baseinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenMiniBaseinfoQuery {}
+pub struct AlipayOpenMiniBaseinfoQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.mini.baseinfo.query` (`GET /v3/alipay/open/mini/baseinfo/query`): the answer (Alipay's `AlipayOpenMiniBaseinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.baseinfo.query`: the answer (Alipay's `AlipayOpenMiniBaseinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/baseinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniBaseinfoQueryResponse {
     /// `app_desc`
@@ -6938,7 +7521,8 @@ pub struct AlipayOpenMiniBaseinfoQueryResponse {
     /// `service_phone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_phone: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7011,17 +7595,29 @@ impl Operation for AlipayOpenMiniBaseinfoQuery {
     type ErrorCode = AlipayOpenMiniBaseinfoQueryErrorCode;
 }
 
-/// `alipay.open.mini.category.query` (`GET /v3/alipay/open/mini/category/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.category.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/category/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.category.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniCategoryQuery {
     /// `is_filter` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_filter: Option<bool>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.category.query` (`GET /v3/alipay/open/mini/category/query`): the answer (Alipay's `AlipayOpenMiniCategoryQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.category.query`: the answer (Alipay's `AlipayOpenMiniCategoryQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/category/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniCategoryQueryResponse {
     /// `category_list`
@@ -7030,7 +7626,8 @@ pub struct AlipayOpenMiniCategoryQueryResponse {
     /// `mini_category_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_category_list: Option<Vec<super::shared::MiniAppCategory>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7103,23 +7700,36 @@ impl Operation for AlipayOpenMiniCategoryQuery {
     type ErrorCode = AlipayOpenMiniCategoryQueryErrorCode;
 }
 
-/// `alipay.open.mini.category.require.query` (`POST /v3/alipay/open/mini/category/require/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.category.require.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/category/require/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.category.require.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniCategoryRequireQuery {
     /// `category_code_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category_code_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.category.require.query` (`POST /v3/alipay/open/mini/category/require/query`): the answer (Alipay's `AlipayOpenMiniCategoryRequireQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.category.require.query`: the answer (Alipay's `AlipayOpenMiniCategoryRequireQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/category/require/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniCategoryRequireQueryResponse {
     /// `category_require_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category_require_info_list: Option<Vec<super::shared::CategoryRequireInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7200,8 +7810,12 @@ impl Operation for AlipayOpenMiniCategoryRequireQuery {
     type ErrorCode = AlipayOpenMiniCategoryRequireQueryErrorCode;
 }
 
-/// `alipay.open.mini.experience.cancel` (`POST /v3/alipay/open/mini/experience/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.experience.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/experience/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.experience.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniExperienceCancel {
     /// `app_version`
@@ -7210,6 +7824,10 @@ pub struct AlipayOpenMiniExperienceCancel {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.experience.cancel`.
@@ -7308,8 +7926,12 @@ impl Operation for AlipayOpenMiniExperienceCancel {
     type ErrorCode = AlipayOpenMiniExperienceCancelErrorCode;
 }
 
-/// `alipay.open.mini.experience.create` (`POST /v3/alipay/open/mini/experience/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.experience.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/experience/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.experience.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniExperienceCreate {
     /// `app_version`
@@ -7318,6 +7940,10 @@ pub struct AlipayOpenMiniExperienceCreate {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.experience.create`.
@@ -7428,8 +8054,12 @@ impl Operation for AlipayOpenMiniExperienceCreate {
     type ErrorCode = AlipayOpenMiniExperienceCreateErrorCode;
 }
 
-/// `alipay.open.mini.experience.query` (`GET /v3/alipay/open/mini/experience/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.experience.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/experience/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.experience.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniExperienceQuery {
     /// `app_version` (query parameter)
@@ -7438,10 +8068,18 @@ pub struct AlipayOpenMiniExperienceQuery {
     /// `bundle_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.experience.query` (`GET /v3/alipay/open/mini/experience/query`): the answer (Alipay's `AlipayOpenMiniExperienceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.experience.query`: the answer (Alipay's `AlipayOpenMiniExperienceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/experience/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniExperienceQueryResponse {
     /// `exp_qr_code_url`
@@ -7453,7 +8091,8 @@ pub struct AlipayOpenMiniExperienceQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7534,8 +8173,12 @@ impl Operation for AlipayOpenMiniExperienceQuery {
     type ErrorCode = AlipayOpenMiniExperienceQueryErrorCode;
 }
 
-/// `alipay.open.mini.individual.business.certify` (`POST /v3/alipay/open/mini/individual/business/certify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.individual.business.certify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/individual/business/certify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.individual.business.certify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIndividualBusinessCertify {
     /// `license_no`
@@ -7544,16 +8187,25 @@ pub struct AlipayOpenMiniIndividualBusinessCertify {
     /// `license_pic`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_pic: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.individual.business.certify` (`POST /v3/alipay/open/mini/individual/business/certify`): the answer (Alipay's `AlipayOpenMiniIndividualBusinessCertifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.individual.business.certify`: the answer (Alipay's `AlipayOpenMiniIndividualBusinessCertifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/individual/business/certify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIndividualBusinessCertifyResponse {
     /// `certify_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7646,8 +8298,12 @@ impl Operation for AlipayOpenMiniIndividualBusinessCertify {
     type ErrorCode = AlipayOpenMiniIndividualBusinessCertifyErrorCode;
 }
 
-/// `alipay.open.mini.inner.experience.cancel` (`POST /v3/alipay/open/mini/inner/experience/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.inner.experience.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/inner/experience/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.inner.experience.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerExperienceCancel {
     /// `app_origin`
@@ -7668,6 +8324,10 @@ pub struct AlipayOpenMiniInnerExperienceCancel {
     /// `operator_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.inner.experience.cancel`.
@@ -7750,8 +8410,12 @@ impl Operation for AlipayOpenMiniInnerExperienceCancel {
     type ErrorCode = AlipayOpenMiniInnerExperienceCancelErrorCode;
 }
 
-/// `alipay.open.mini.inner.members.add` (`POST /v3/alipay/open/mini/inner/members/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.inner.members.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/inner/members/add`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.inner.members.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerMembersAdd {
     /// `app_origin`
@@ -7769,6 +8433,10 @@ pub struct AlipayOpenMiniInnerMembersAdd {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.inner.members.add`.
@@ -7847,8 +8515,12 @@ impl Operation for AlipayOpenMiniInnerMembersAdd {
     type ErrorCode = AlipayOpenMiniInnerMembersAddErrorCode;
 }
 
-/// `alipay.open.mini.inner.members.delete` (`DELETE /v3/alipay/open/mini/inner/members/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.inner.members.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/mini/inner/members/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.inner.members.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerMembersDelete {
     /// `mini_app_id` (query parameter)
@@ -7866,6 +8538,10 @@ pub struct AlipayOpenMiniInnerMembersDelete {
     /// `type` (query parameter)
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.inner.members.delete`.
@@ -7944,8 +8620,12 @@ impl Operation for AlipayOpenMiniInnerMembersDelete {
     type ErrorCode = AlipayOpenMiniInnerMembersDeleteErrorCode;
 }
 
-/// `alipay.open.mini.inner.members.query` (`GET /v3/alipay/open/mini/inner/members/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.inner.members.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/inner/members/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.inner.members.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerMembersQuery {
     /// `mini_app_id` (query parameter)
@@ -7954,16 +8634,25 @@ pub struct AlipayOpenMiniInnerMembersQuery {
     /// `app_origin` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_origin: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.inner.members.query` (`GET /v3/alipay/open/mini/inner/members/query`): the answer (Alipay's `AlipayOpenMiniInnerMembersQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.inner.members.query`: the answer (Alipay's `AlipayOpenMiniInnerMembersQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/inner/members/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerMembersQueryResponse {
     /// `open_app_operator_vo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_app_operator_vo: Option<Vec<super::shared::OpenAppOperatorVo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8040,8 +8729,12 @@ impl Operation for AlipayOpenMiniInnerMembersQuery {
     type ErrorCode = AlipayOpenMiniInnerMembersQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.create` (`POST /v3/alipay/open/mini/innerapp/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappCreate {
     /// `app_category_ids`
@@ -8089,16 +8782,25 @@ pub struct AlipayOpenMiniInnerappCreate {
     /// `service_phone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_phone: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerapp.create` (`POST /v3/alipay/open/mini/innerapp/create`): the answer (Alipay's `AlipayOpenMiniInnerappCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerapp.create`: the answer (Alipay's `AlipayOpenMiniInnerappCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerapp/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappCreateResponse {
     /// `mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8283,8 +8985,12 @@ impl Operation for AlipayOpenMiniInnerappCreate {
     type ErrorCode = AlipayOpenMiniInnerappCreateErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.plugin.order` (`POST /v3/alipay/open/mini/innerapp/plugin/order`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.plugin.order`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/plugin/order`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.plugin.order`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginOrder {
     /// `app_origin`
@@ -8299,16 +9005,25 @@ pub struct AlipayOpenMiniInnerappPluginOrder {
     /// `request_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerapp.plugin.order` (`POST /v3/alipay/open/mini/innerapp/plugin/order`): the answer (Alipay's `AlipayOpenMiniInnerappPluginOrderResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerapp.plugin.order`: the answer (Alipay's `AlipayOpenMiniInnerappPluginOrderResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerapp/plugin/order`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginOrderResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8413,8 +9128,12 @@ impl Operation for AlipayOpenMiniInnerappPluginOrder {
     type ErrorCode = AlipayOpenMiniInnerappPluginOrderErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.pluginrelation.query` (`POST /v3/alipay/open/mini/innerapp/pluginrelation/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.pluginrelation.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/pluginrelation/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.pluginrelation.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginrelationQuery {
     /// `mini_app_id_list`
@@ -8438,10 +9157,18 @@ pub struct AlipayOpenMiniInnerappPluginrelationQuery {
     /// `show_beta_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_beta_info: Option<bool>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerapp.pluginrelation.query` (`POST /v3/alipay/open/mini/innerapp/pluginrelation/query`): the answer (Alipay's `AlipayOpenMiniInnerappPluginrelationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerapp.pluginrelation.query`: the answer (Alipay's `AlipayOpenMiniInnerappPluginrelationQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerapp/pluginrelation/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginrelationQueryResponse {
     /// `page`
@@ -8456,7 +9183,8 @@ pub struct AlipayOpenMiniInnerappPluginrelationQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8521,8 +9249,12 @@ impl Operation for AlipayOpenMiniInnerappPluginrelationQuery {
     type ErrorCode = AlipayOpenMiniInnerappPluginrelationQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.pluginservice.publish` (`POST /v3/alipay/open/mini/innerapp/pluginservice/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.pluginservice.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/pluginservice/publish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.pluginservice.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginservicePublish {
     /// `ability_type_list`
@@ -8558,16 +9290,25 @@ pub struct AlipayOpenMiniInnerappPluginservicePublish {
     /// `visit_url_for_pc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit_url_for_pc: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerapp.pluginservice.publish` (`POST /v3/alipay/open/mini/innerapp/pluginservice/publish`): the answer (Alipay's `AlipayOpenMiniInnerappPluginservicePublishResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerapp.pluginservice.publish`: the answer (Alipay's `AlipayOpenMiniInnerappPluginservicePublishResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerapp/pluginservice/publish`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginservicePublishResponse {
     /// `ability_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ability_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8704,8 +9445,12 @@ impl Operation for AlipayOpenMiniInnerappPluginservicePublish {
     type ErrorCode = AlipayOpenMiniInnerappPluginservicePublishErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.pluginsyncmode.modify` (`POST /v3/alipay/open/mini/innerapp/pluginsyncmode/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.pluginsyncmode.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/pluginsyncmode/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.pluginsyncmode.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginsyncmodeModify {
     /// `app_origin`
@@ -8720,6 +9465,10 @@ pub struct AlipayOpenMiniInnerappPluginsyncmodeModify {
     /// `sync_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_mode: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerapp.pluginsyncmode.modify`.
@@ -8790,8 +9539,12 @@ impl Operation for AlipayOpenMiniInnerappPluginsyncmodeModify {
     type ErrorCode = AlipayOpenMiniInnerappPluginsyncmodeModifyErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.pluginuseconfig.cancel` (`POST /v3/alipay/open/mini/innerapp/pluginuseconfig/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.pluginuseconfig.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/pluginuseconfig/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.pluginuseconfig.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginuseconfigCancel {
     /// `app_origin`
@@ -8809,6 +9562,10 @@ pub struct AlipayOpenMiniInnerappPluginuseconfigCancel {
     /// `plugin_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerapp.pluginuseconfig.cancel`.
@@ -8883,8 +9640,12 @@ impl Operation for AlipayOpenMiniInnerappPluginuseconfigCancel {
     type ErrorCode = AlipayOpenMiniInnerappPluginuseconfigCancelErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.pluginuseconfig.online` (`POST /v3/alipay/open/mini/innerapp/pluginuseconfig/online`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.pluginuseconfig.online`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/pluginuseconfig/online`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.pluginuseconfig.online`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginuseconfigOnline {
     /// `app_origin`
@@ -8902,6 +9663,10 @@ pub struct AlipayOpenMiniInnerappPluginuseconfigOnline {
     /// `plugin_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerapp.pluginuseconfig.online`.
@@ -8980,8 +9745,12 @@ impl Operation for AlipayOpenMiniInnerappPluginuseconfigOnline {
     type ErrorCode = AlipayOpenMiniInnerappPluginuseconfigOnlineErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.pluginuseconfig.upgrade` (`POST /v3/alipay/open/mini/innerapp/pluginuseconfig/upgrade`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.pluginuseconfig.upgrade`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/pluginuseconfig/upgrade`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.pluginuseconfig.upgrade`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappPluginuseconfigUpgrade {
     /// `app_origin`
@@ -9002,6 +9771,10 @@ pub struct AlipayOpenMiniInnerappPluginuseconfigUpgrade {
     /// `strategy_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy_value: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerapp.pluginuseconfig.upgrade`.
@@ -9080,8 +9853,12 @@ impl Operation for AlipayOpenMiniInnerappPluginuseconfigUpgrade {
     type ErrorCode = AlipayOpenMiniInnerappPluginuseconfigUpgradeErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.service.publish` (`POST /v3/alipay/open/mini/innerapp/service/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.service.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerapp/service/publish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.service.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappServicePublish {
     /// `app_logo`
@@ -9102,16 +9879,25 @@ pub struct AlipayOpenMiniInnerappServicePublish {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerapp.service.publish` (`POST /v3/alipay/open/mini/innerapp/service/publish`): the answer (Alipay's `AlipayOpenMiniInnerappServicePublishResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerapp.service.publish`: the answer (Alipay's `AlipayOpenMiniInnerappServicePublishResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerapp/service/publish`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappServicePublishResponse {
     /// `merchandise_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchandise_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9196,8 +9982,12 @@ impl Operation for AlipayOpenMiniInnerappServicePublish {
     type ErrorCode = AlipayOpenMiniInnerappServicePublishErrorCode;
 }
 
-/// `alipay.open.mini.innerapp.service.query` (`GET /v3/alipay/open/mini/innerapp/service/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerapp.service.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerapp/service/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerapp.service.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappServiceQuery {
     /// `mini_app_id` (query parameter)
@@ -9224,10 +10014,18 @@ pub struct AlipayOpenMiniInnerappServiceQuery {
     /// `include_offline` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_offline: Option<bool>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerapp.service.query` (`GET /v3/alipay/open/mini/innerapp/service/query`): the answer (Alipay's `AlipayOpenMiniInnerappServiceQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerapp.service.query`: the answer (Alipay's `AlipayOpenMiniInnerappServiceQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerapp/service/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerappServiceQueryResponse {
     /// `mini_app_service_info_list`
@@ -9242,7 +10040,8 @@ pub struct AlipayOpenMiniInnerappServiceQueryResponse {
     /// `total_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9323,23 +10122,36 @@ impl Operation for AlipayOpenMiniInnerappServiceQuery {
     type ErrorCode = AlipayOpenMiniInnerappServiceQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerbaseinfo.applogo.upload` (`POST /v3/alipay/open/mini/innerbaseinfo/applogo/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerbaseinfo.applogo.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerbaseinfo/applogo/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerbaseinfo.applogo.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerbaseinfoApplogoUpload {
     /// `app_logo` (file part)
     #[serde(skip)]
     pub app_logo: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerbaseinfo.applogo.upload` (`POST /v3/alipay/open/mini/innerbaseinfo/applogo/upload`): the answer (Alipay's `AlipayOpenMiniInnerbaseinfoApplogoUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerbaseinfo.applogo.upload`: the answer (Alipay's `AlipayOpenMiniInnerbaseinfoApplogoUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerbaseinfo/applogo/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerbaseinfoApplogoUploadResponse {
     /// `app_logo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_logo: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9424,8 +10236,12 @@ impl Operation for AlipayOpenMiniInnerbaseinfoApplogoUpload {
     type ErrorCode = AlipayOpenMiniInnerbaseinfoApplogoUploadErrorCode;
 }
 
-/// `alipay.open.mini.innerbaseinfo.query` (`GET /v3/alipay/open/mini/innerbaseinfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerbaseinfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerbaseinfo/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerbaseinfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerbaseinfoQuery {
     /// `mini_app_id` (query parameter)
@@ -9440,10 +10256,18 @@ pub struct AlipayOpenMiniInnerbaseinfoQuery {
     /// `app_sub_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_sub_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerbaseinfo.query` (`GET /v3/alipay/open/mini/innerbaseinfo/query`): the answer (Alipay's `AlipayOpenMiniInnerbaseinfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerbaseinfo.query`: the answer (Alipay's `AlipayOpenMiniInnerbaseinfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerbaseinfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerbaseinfoQueryResponse {
     /// `app_alias_name`
@@ -9506,7 +10330,8 @@ pub struct AlipayOpenMiniInnerbaseinfoQueryResponse {
     /// `service_phone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_phone: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9591,8 +10416,12 @@ impl Operation for AlipayOpenMiniInnerbaseinfoQuery {
     type ErrorCode = AlipayOpenMiniInnerbaseinfoQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.audit.cancel` (`POST /v3/alipay/open/mini/innerversion/audit/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.audit.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/audit/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.audit.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionAuditCancel {
     /// `app_origin`
@@ -9610,6 +10439,10 @@ pub struct AlipayOpenMiniInnerversionAuditCancel {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.audit.cancel`.
@@ -9716,8 +10549,12 @@ impl Operation for AlipayOpenMiniInnerversionAuditCancel {
     type ErrorCode = AlipayOpenMiniInnerversionAuditCancelErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.audit.submit` (`POST /v3/alipay/open/mini/innerversion/audit/submit`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.audit.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/audit/submit`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.audit.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionAuditSubmit {
     /// `app_category_ids`
@@ -9783,6 +10620,10 @@ pub struct AlipayOpenMiniInnerversionAuditSubmit {
     /// `version_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_desc: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.audit.submit`.
@@ -10121,8 +10962,12 @@ impl Operation for AlipayOpenMiniInnerversionAuditSubmit {
     type ErrorCode = AlipayOpenMiniInnerversionAuditSubmitErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.backdev.publish` (`POST /v3/alipay/open/mini/innerversion/backdev/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.backdev.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/backdev/publish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.backdev.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionBackdevPublish {
     /// `app_origin`
@@ -10140,6 +10985,10 @@ pub struct AlipayOpenMiniInnerversionBackdevPublish {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.backdev.publish`.
@@ -10230,8 +11079,12 @@ impl Operation for AlipayOpenMiniInnerversionBackdevPublish {
     type ErrorCode = AlipayOpenMiniInnerversionBackdevPublishErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.beta.confirm` (`POST /v3/alipay/open/mini/innerversion/beta/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.beta.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/beta/confirm`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.beta.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionBetaConfirm {
     /// `app_origin`
@@ -10252,6 +11105,10 @@ pub struct AlipayOpenMiniInnerversionBetaConfirm {
     /// `plugin_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.beta.confirm`.
@@ -10318,8 +11175,12 @@ impl Operation for AlipayOpenMiniInnerversionBetaConfirm {
     type ErrorCode = AlipayOpenMiniInnerversionBetaConfirmErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.betainfo.query` (`GET /v3/alipay/open/mini/innerversion/betainfo/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.betainfo.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerversion/betainfo/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.betainfo.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionBetainfoQuery {
     /// `plugin_id` (query parameter)
@@ -10334,10 +11195,18 @@ pub struct AlipayOpenMiniInnerversionBetainfoQuery {
     /// `app_origin` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_origin: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.betainfo.query` (`GET /v3/alipay/open/mini/innerversion/betainfo/query`): the answer (Alipay's `AlipayOpenMiniInnerversionBetainfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.betainfo.query`: the answer (Alipay's `AlipayOpenMiniInnerversionBetainfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerversion/betainfo/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionBetainfoQueryResponse {
     /// `plugin_beta_item_list`
@@ -10346,7 +11215,8 @@ pub struct AlipayOpenMiniInnerversionBetainfoQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10423,8 +11293,12 @@ impl Operation for AlipayOpenMiniInnerversionBetainfoQuery {
     type ErrorCode = AlipayOpenMiniInnerversionBetainfoQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.buildaudit.submit` (`POST /v3/alipay/open/mini/innerversion/buildaudit/submit`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.buildaudit.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/buildaudit/submit`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.buildaudit.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionBuildauditSubmit {
     /// `app_category_ids`
@@ -10493,6 +11367,10 @@ pub struct AlipayOpenMiniInnerversionBuildauditSubmit {
     /// `version_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_desc: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.buildaudit.submit`.
@@ -10835,8 +11713,12 @@ impl Operation for AlipayOpenMiniInnerversionBuildauditSubmit {
     type ErrorCode = AlipayOpenMiniInnerversionBuildauditSubmitErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.condition.batchquery` (`POST /v3/alipay/open/mini/innerversion/condition/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.condition.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/condition/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.condition.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionConditionBatchquery {
     /// `app_origin`
@@ -10857,16 +11739,25 @@ pub struct AlipayOpenMiniInnerversionConditionBatchquery {
     /// `version_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.condition.batchquery` (`POST /v3/alipay/open/mini/innerversion/condition/batchquery`): the answer (Alipay's `AlipayOpenMiniInnerversionConditionBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.condition.batchquery`: the answer (Alipay's `AlipayOpenMiniInnerversionConditionBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerversion/condition/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionConditionBatchqueryResponse {
     /// `mini_version_base_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_version_base_info_list: Option<Vec<super::shared::MiniVersionBaseInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10983,8 +11874,12 @@ impl Operation for AlipayOpenMiniInnerversionConditionBatchquery {
     type ErrorCode = AlipayOpenMiniInnerversionConditionBatchqueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.content.rollback` (`POST /v3/alipay/open/mini/innerversion/content/rollback`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.content.rollback`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/content/rollback`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.content.rollback`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionContentRollback {
     /// `app_origin`
@@ -11002,6 +11897,10 @@ pub struct AlipayOpenMiniInnerversionContentRollback {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.content.rollback`.
@@ -11084,8 +11983,12 @@ impl Operation for AlipayOpenMiniInnerversionContentRollback {
     type ErrorCode = AlipayOpenMiniInnerversionContentRollbackErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.gray.finish` (`POST /v3/alipay/open/mini/innerversion/gray/finish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.gray.finish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/gray/finish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.gray.finish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionGrayFinish {
     /// `app_origin`
@@ -11103,6 +12006,10 @@ pub struct AlipayOpenMiniInnerversionGrayFinish {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.gray.finish`.
@@ -11201,8 +12108,12 @@ impl Operation for AlipayOpenMiniInnerversionGrayFinish {
     type ErrorCode = AlipayOpenMiniInnerversionGrayFinishErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.gray.publish` (`POST /v3/alipay/open/mini/innerversion/gray/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.gray.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/gray/publish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.gray.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionGrayPublish {
     /// `app_origin`
@@ -11226,6 +12137,10 @@ pub struct AlipayOpenMiniInnerversionGrayPublish {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.gray.publish`.
@@ -11324,8 +12239,12 @@ impl Operation for AlipayOpenMiniInnerversionGrayPublish {
     type ErrorCode = AlipayOpenMiniInnerversionGrayPublishErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.info.delete` (`DELETE /v3/alipay/open/mini/innerversion/info/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.info.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/mini/innerversion/info/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.info.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionInfoDelete {
     /// `mini_app_id` (query parameter)
@@ -11346,6 +12265,10 @@ pub struct AlipayOpenMiniInnerversionInfoDelete {
     /// `inst_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inst_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.info.delete`.
@@ -11468,8 +12391,12 @@ impl Operation for AlipayOpenMiniInnerversionInfoDelete {
     type ErrorCode = AlipayOpenMiniInnerversionInfoDeleteErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.info.query` (`GET /v3/alipay/open/mini/innerversion/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerversion/info/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionInfoQuery {
     /// `bundle_id` (query parameter)
@@ -11484,10 +12411,18 @@ pub struct AlipayOpenMiniInnerversionInfoQuery {
     /// `app_origin` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_origin: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.info.query` (`GET /v3/alipay/open/mini/innerversion/info/query`): the answer (Alipay's `AlipayOpenMiniInnerversionInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.info.query`: the answer (Alipay's `AlipayOpenMiniInnerversionInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerversion/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionInfoQueryResponse {
     /// `app_version`
@@ -11559,7 +12494,8 @@ pub struct AlipayOpenMiniInnerversionInfoQueryResponse {
     /// `template_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_version: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11640,8 +12576,12 @@ impl Operation for AlipayOpenMiniInnerversionInfoQuery {
     type ErrorCode = AlipayOpenMiniInnerversionInfoQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.instantiation.query` (`GET /v3/alipay/open/mini/innerversion/instantiation/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.instantiation.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerversion/instantiation/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.instantiation.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionInstantiationQuery {
     /// `app_origin` (query parameter)
@@ -11656,10 +12596,18 @@ pub struct AlipayOpenMiniInnerversionInstantiationQuery {
     /// `app_version` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.instantiation.query` (`GET /v3/alipay/open/mini/innerversion/instantiation/query`): the answer (Alipay's `AlipayOpenMiniInnerversionInstantiationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.instantiation.query`: the answer (Alipay's `AlipayOpenMiniInnerversionInstantiationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerversion/instantiation/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionInstantiationQueryResponse {
     /// `app_version`
@@ -11677,7 +12625,8 @@ pub struct AlipayOpenMiniInnerversionInstantiationQueryResponse {
     /// `template_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_version: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11774,8 +12723,12 @@ impl Operation for AlipayOpenMiniInnerversionInstantiationQuery {
     type ErrorCode = AlipayOpenMiniInnerversionInstantiationQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.last.query` (`GET /v3/alipay/open/mini/innerversion/last/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.last.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerversion/last/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.last.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionLastQuery {
     /// `mini_app_id` (query parameter)
@@ -11790,10 +12743,18 @@ pub struct AlipayOpenMiniInnerversionLastQuery {
     /// `pid` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.last.query` (`GET /v3/alipay/open/mini/innerversion/last/query`): the answer (Alipay's `AlipayOpenMiniInnerversionLastQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.last.query`: the answer (Alipay's `AlipayOpenMiniInnerversionLastQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerversion/last/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionLastQueryResponse {
     /// `app_desc`
@@ -11832,7 +12793,8 @@ pub struct AlipayOpenMiniInnerversionLastQueryResponse {
     /// `sub_application_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_application_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11925,8 +12887,12 @@ impl Operation for AlipayOpenMiniInnerversionLastQuery {
     type ErrorCode = AlipayOpenMiniInnerversionLastQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.modelforoffline.query` (`GET /v3/alipay/open/mini/innerversion/modelforoffline/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.modelforoffline.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerversion/modelforoffline/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.modelforoffline.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionModelforofflineQuery {
     /// `mini_app_id` (query parameter)
@@ -11941,10 +12907,18 @@ pub struct AlipayOpenMiniInnerversionModelforofflineQuery {
     /// `inst_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inst_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.modelforoffline.query` (`GET /v3/alipay/open/mini/innerversion/modelforoffline/query`): the answer (Alipay's `AlipayOpenMiniInnerversionModelforofflineQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.modelforoffline.query`: the answer (Alipay's `AlipayOpenMiniInnerversionModelforofflineQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerversion/modelforoffline/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionModelforofflineQueryResponse {
     /// `model_json`
@@ -11953,7 +12927,8 @@ pub struct AlipayOpenMiniInnerversionModelforofflineQueryResponse {
     /// `sync_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12018,8 +12993,12 @@ impl Operation for AlipayOpenMiniInnerversionModelforofflineQuery {
     type ErrorCode = AlipayOpenMiniInnerversionModelforofflineQueryErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.nobuild.upload` (`POST /v3/alipay/open/mini/innerversion/nobuild/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.nobuild.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/nobuild/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.nobuild.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionNobuildUpload {
     /// `build_extra_info`
@@ -12082,6 +13061,10 @@ pub struct AlipayOpenMiniInnerversionNobuildUpload {
     /// `sub_packages`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_packages: Option<Vec<super::shared::SubPackageInfo>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.nobuild.upload`.
@@ -12216,8 +13199,12 @@ impl Operation for AlipayOpenMiniInnerversionNobuildUpload {
     type ErrorCode = AlipayOpenMiniInnerversionNobuildUploadErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.offline.publish` (`POST /v3/alipay/open/mini/innerversion/offline/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.offline.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/offline/publish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.offline.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionOfflinePublish {
     /// `app_origin`
@@ -12235,6 +13222,10 @@ pub struct AlipayOpenMiniInnerversionOfflinePublish {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.offline.publish`.
@@ -12325,8 +13316,12 @@ impl Operation for AlipayOpenMiniInnerversionOfflinePublish {
     type ErrorCode = AlipayOpenMiniInnerversionOfflinePublishErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.online` (`POST /v3/alipay/open/mini/innerversion/online`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.online`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/online`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.online`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionOnline {
     /// `app_offline_version`
@@ -12347,6 +13342,10 @@ pub struct AlipayOpenMiniInnerversionOnline {
     /// `mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.online`.
@@ -12425,8 +13424,12 @@ impl Operation for AlipayOpenMiniInnerversionOnline {
     type ErrorCode = AlipayOpenMiniInnerversionOnlineErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.online.publish` (`POST /v3/alipay/open/mini/innerversion/online/publish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.online.publish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/online/publish`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.online.publish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionOnlinePublish {
     /// `app_origin`
@@ -12450,6 +13453,10 @@ pub struct AlipayOpenMiniInnerversionOnlinePublish {
     /// `release_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.online.publish`.
@@ -12548,8 +13555,12 @@ impl Operation for AlipayOpenMiniInnerversionOnlinePublish {
     type ErrorCode = AlipayOpenMiniInnerversionOnlinePublishErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.package.create` (`POST /v3/alipay/open/mini/innerversion/package/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.package.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/package/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.package.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionPackageCreate {
     /// `app_origin`
@@ -12570,6 +13581,10 @@ pub struct AlipayOpenMiniInnerversionPackageCreate {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.package.create`.
@@ -12708,8 +13723,12 @@ impl Operation for AlipayOpenMiniInnerversionPackageCreate {
     type ErrorCode = AlipayOpenMiniInnerversionPackageCreateErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.sync` (`POST /v3/alipay/open/mini/innerversion/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/sync`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionSync {
     /// `app_origin`
@@ -12730,6 +13749,10 @@ pub struct AlipayOpenMiniInnerversionSync {
     /// `sync_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.sync`.
@@ -12844,8 +13867,12 @@ impl Operation for AlipayOpenMiniInnerversionSync {
     type ErrorCode = AlipayOpenMiniInnerversionSyncErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.templated.upload` (`POST /v3/alipay/open/mini/innerversion/templated/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.templated.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/templated/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.templated.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionTemplatedUpload {
     /// `app_origin`
@@ -12869,6 +13896,10 @@ pub struct AlipayOpenMiniInnerversionTemplatedUpload {
     /// `template_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.templated.upload`.
@@ -12983,8 +14014,12 @@ impl Operation for AlipayOpenMiniInnerversionTemplatedUpload {
     type ErrorCode = AlipayOpenMiniInnerversionTemplatedUploadErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.upgrade` (`POST /v3/alipay/open/mini/innerversion/upgrade`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.upgrade`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/upgrade`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.upgrade`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionUpgrade {
     /// `app_origin`
@@ -13002,6 +14037,10 @@ pub struct AlipayOpenMiniInnerversionUpgrade {
     /// `template_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.innerversion.upgrade`.
@@ -13084,8 +14123,12 @@ impl Operation for AlipayOpenMiniInnerversionUpgrade {
     type ErrorCode = AlipayOpenMiniInnerversionUpgradeErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.upload` (`POST /v3/alipay/open/mini/innerversion/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/innerversion/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionUpload {
     /// `app_origin`
@@ -13166,10 +14209,18 @@ pub struct AlipayOpenMiniInnerversionUpload {
     /// `plugin_refs`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_refs: Option<Vec<super::shared::MiniAppPluginReference>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.upload` (`POST /v3/alipay/open/mini/innerversion/upload`): the answer (Alipay's `AlipayOpenMiniInnerversionUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.upload`: the answer (Alipay's `AlipayOpenMiniInnerversionUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/innerversion/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionUploadResponse {
     /// `build_info`
@@ -13196,7 +14247,8 @@ pub struct AlipayOpenMiniInnerversionUploadResponse {
     /// `version_created`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_created: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13333,8 +14385,12 @@ impl Operation for AlipayOpenMiniInnerversionUpload {
     type ErrorCode = AlipayOpenMiniInnerversionUploadErrorCode;
 }
 
-/// `alipay.open.mini.innerversion.uploadstatus.query` (`GET /v3/alipay/open/mini/innerversion/uploadstatus/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.innerversion.uploadstatus.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/innerversion/uploadstatus/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.innerversion.uploadstatus.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionUploadstatusQuery {
     /// `build_package_id` (query parameter)
@@ -13352,10 +14408,18 @@ pub struct AlipayOpenMiniInnerversionUploadstatusQuery {
     /// `bundle_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.innerversion.uploadstatus.query` (`GET /v3/alipay/open/mini/innerversion/uploadstatus/query`): the answer (Alipay's `AlipayOpenMiniInnerversionUploadstatusQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.innerversion.uploadstatus.query`: the answer (Alipay's `AlipayOpenMiniInnerversionUploadstatusQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/innerversion/uploadstatus/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniInnerversionUploadstatusQueryResponse {
     /// `build_info`
@@ -13385,7 +14449,8 @@ pub struct AlipayOpenMiniInnerversionUploadstatusQueryResponse {
     /// `version_created`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_created: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13454,23 +14519,36 @@ impl Operation for AlipayOpenMiniInnerversionUploadstatusQuery {
     type ErrorCode = AlipayOpenMiniInnerversionUploadstatusQueryErrorCode;
 }
 
-/// `alipay.open.mini.isv.create` (`POST /v3/alipay/open/mini/isv/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.isv.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/isv/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.isv.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvCreate {
     /// `create_mini_request`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_mini_request: Option<super::shared::CreateMiniRequest>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.isv.create` (`POST /v3/alipay/open/mini/isv/create`): the answer (Alipay's `AlipayOpenMiniIsvCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.isv.create`: the answer (Alipay's `AlipayOpenMiniIsvCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/isv/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvCreateResponse {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13635,8 +14713,12 @@ impl Operation for AlipayOpenMiniIsvCreate {
     type ErrorCode = AlipayOpenMiniIsvCreateErrorCode;
 }
 
-/// `alipay.open.mini.isv.fastregister.create` (`POST /v3/alipay/open/mini/isv/fastregister/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.isv.fastregister.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/isv/fastregister/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.isv.fastregister.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvFastregisterCreate {
     /// `app_name`
@@ -13651,10 +14733,18 @@ pub struct AlipayOpenMiniIsvFastregisterCreate {
     /// `uid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.isv.fastregister.create` (`POST /v3/alipay/open/mini/isv/fastregister/create`): the answer (Alipay's `AlipayOpenMiniIsvFastregisterCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.isv.fastregister.create`: the answer (Alipay's `AlipayOpenMiniIsvFastregisterCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/isv/fastregister/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvFastregisterCreateResponse {
     /// `authorize_url`
@@ -13663,7 +14753,8 @@ pub struct AlipayOpenMiniIsvFastregisterCreateResponse {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13752,17 +14843,29 @@ impl Operation for AlipayOpenMiniIsvFastregisterCreate {
     type ErrorCode = AlipayOpenMiniIsvFastregisterCreateErrorCode;
 }
 
-/// `alipay.open.mini.isv.fastregister.query` (`GET /v3/alipay/open/mini/isv/fastregister/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.isv.fastregister.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/isv/fastregister/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.isv.fastregister.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvFastregisterQuery {
     /// `order_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.isv.fastregister.query` (`GET /v3/alipay/open/mini/isv/fastregister/query`): the answer (Alipay's `AlipayOpenMiniIsvFastregisterQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.isv.fastregister.query`: the answer (Alipay's `AlipayOpenMiniIsvFastregisterQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/isv/fastregister/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvFastregisterQueryResponse {
     /// `app_name`
@@ -13783,7 +14886,8 @@ pub struct AlipayOpenMiniIsvFastregisterQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13864,17 +14968,29 @@ impl Operation for AlipayOpenMiniIsvFastregisterQuery {
     type ErrorCode = AlipayOpenMiniIsvFastregisterQueryErrorCode;
 }
 
-/// `alipay.open.mini.isv.query` (`GET /v3/alipay/open/mini/isv/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.isv.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/isv/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.isv.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvQuery {
     /// `order_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.isv.query` (`GET /v3/alipay/open/mini/isv/query`): the answer (Alipay's `AlipayOpenMiniIsvQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.isv.query`: the answer (Alipay's `AlipayOpenMiniIsvQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/isv/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniIsvQueryResponse {
     /// `min_app_id`
@@ -13892,7 +15008,8 @@ pub struct AlipayOpenMiniIsvQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13965,10 +15082,19 @@ impl Operation for AlipayOpenMiniIsvQuery {
     type ErrorCode = AlipayOpenMiniIsvQueryErrorCode;
 }
 
-/// `alipay.open.mini.miniapp.brand.cancel` (`POST /v3/alipay/open/mini/miniapp/brand/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.miniapp.brand.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/miniapp/brand/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.miniapp.brand.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenMiniMiniappBrandCancel {}
+pub struct AlipayOpenMiniMiniappBrandCancel {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.open.mini.miniapp.brand.cancel`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -14030,13 +15156,26 @@ impl Operation for AlipayOpenMiniMiniappBrandCancel {
     type ErrorCode = AlipayOpenMiniMiniappBrandCancelErrorCode;
 }
 
-/// `alipay.open.mini.miniapp.brand.query` (`GET /v3/alipay/open/mini/miniapp/brand/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.miniapp.brand.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/miniapp/brand/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.miniapp.brand.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenMiniMiniappBrandQuery {}
+pub struct AlipayOpenMiniMiniappBrandQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.mini.miniapp.brand.query` (`GET /v3/alipay/open/mini/miniapp/brand/query`): the answer (Alipay's `AlipayOpenMiniMiniappBrandQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.miniapp.brand.query`: the answer (Alipay's `AlipayOpenMiniMiniappBrandQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/miniapp/brand/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniMiniappBrandQueryResponse {
     /// `merchant_brand_list_result`
@@ -14045,7 +15184,8 @@ pub struct AlipayOpenMiniMiniappBrandQueryResponse {
     /// `miniapp_brand_audit_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub miniapp_brand_audit_result: Option<super::shared::MiniappBrandAuditResult>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14110,8 +15250,12 @@ impl Operation for AlipayOpenMiniMiniappBrandQuery {
     type ErrorCode = AlipayOpenMiniMiniappBrandQueryErrorCode;
 }
 
-/// `alipay.open.mini.miniapp.brand.submit` (`POST /v3/alipay/open/mini/miniapp/brand/submit`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.miniapp.brand.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/miniapp/brand/submit`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.miniapp.brand.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniMiniappBrandSubmit {
     /// `apply_type`
@@ -14132,6 +15276,10 @@ pub struct AlipayOpenMiniMiniappBrandSubmit {
     /// `id_materials`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_materials: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.miniapp.brand.submit`.
@@ -14198,23 +15346,36 @@ impl Operation for AlipayOpenMiniMiniappBrandSubmit {
     type ErrorCode = AlipayOpenMiniMiniappBrandSubmitErrorCode;
 }
 
-/// `alipay.open.mini.miniapp.brand.upload` (`POST /v3/alipay/open/mini/miniapp/brand/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.miniapp.brand.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/miniapp/brand/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.miniapp.brand.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniMiniappBrandUpload {
     /// `file_content` (file part)
     #[serde(skip)]
     pub file_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.miniapp.brand.upload` (`POST /v3/alipay/open/mini/miniapp/brand/upload`): the answer (Alipay's `AlipayOpenMiniMiniappBrandUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.miniapp.brand.upload`: the answer (Alipay's `AlipayOpenMiniMiniappBrandUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/miniapp/brand/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniMiniappBrandUploadResponse {
     /// `file_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14291,8 +15452,12 @@ impl Operation for AlipayOpenMiniMiniappBrandUpload {
     type ErrorCode = AlipayOpenMiniMiniappBrandUploadErrorCode;
 }
 
-/// `alipay.open.mini.miniapp.serviceconfig.modify` (`POST /v3/alipay/open/mini/miniapp/serviceconfig/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.miniapp.serviceconfig.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/miniapp/serviceconfig/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.miniapp.serviceconfig.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniMiniappServiceconfigModify {
     /// `home_open`
@@ -14301,6 +15466,10 @@ pub struct AlipayOpenMiniMiniappServiceconfigModify {
     /// `service_config`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_config: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.miniapp.serviceconfig.modify`.
@@ -14371,8 +15540,12 @@ impl Operation for AlipayOpenMiniMiniappServiceconfigModify {
     type ErrorCode = AlipayOpenMiniMiniappServiceconfigModifyErrorCode;
 }
 
-/// `alipay.open.mini.qrcode.bind` (`POST /v3/alipay/open/mini/qrcode/bind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.qrcode.bind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/qrcode/bind`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.qrcode.bind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniQrcodeBind {
     /// `mode`
@@ -14387,16 +15560,25 @@ pub struct AlipayOpenMiniQrcodeBind {
     /// `route_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_url: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.qrcode.bind` (`POST /v3/alipay/open/mini/qrcode/bind`): the answer (Alipay's `AlipayOpenMiniQrcodeBindResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.qrcode.bind`: the answer (Alipay's `AlipayOpenMiniQrcodeBindResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/qrcode/bind`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniQrcodeBindResponse {
     /// `route_group`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_group: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14545,8 +15727,12 @@ impl Operation for AlipayOpenMiniQrcodeBind {
     type ErrorCode = AlipayOpenMiniQrcodeBindErrorCode;
 }
 
-/// `alipay.open.mini.qrcode.query` (`GET /v3/alipay/open/mini/qrcode/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.qrcode.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/qrcode/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.qrcode.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniQrcodeQuery {
     /// `page_no` (query parameter)
@@ -14555,10 +15741,18 @@ pub struct AlipayOpenMiniQrcodeQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.qrcode.query` (`GET /v3/alipay/open/mini/qrcode/query`): the answer (Alipay's `AlipayOpenMiniQrcodeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.qrcode.query`: the answer (Alipay's `AlipayOpenMiniQrcodeQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/qrcode/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniQrcodeQueryResponse {
     /// `qr_code_route_groups`
@@ -14567,7 +15761,8 @@ pub struct AlipayOpenMiniQrcodeQueryResponse {
     /// `total_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_items: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14648,13 +15843,21 @@ impl Operation for AlipayOpenMiniQrcodeQuery {
     type ErrorCode = AlipayOpenMiniQrcodeQueryErrorCode;
 }
 
-/// `alipay.open.mini.qrcode.unbind` (`POST /v3/alipay/open/mini/qrcode/unbind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.qrcode.unbind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/qrcode/unbind`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.qrcode.unbind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniQrcodeUnbind {
     /// `route_group`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_group: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.qrcode.unbind`.
@@ -14733,8 +15936,12 @@ impl Operation for AlipayOpenMiniQrcodeUnbind {
     type ErrorCode = AlipayOpenMiniQrcodeUnbindErrorCode;
 }
 
-/// `alipay.open.mini.resource.promotionsource.notify` (`POST /v3/alipay/open/mini/resource/promotionsource/notify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.resource.promotionsource.notify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/resource/promotionsource/notify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.resource.promotionsource.notify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniResourcePromotionsourceNotify {
     /// `author_id`
@@ -14752,6 +15959,10 @@ pub struct AlipayOpenMiniResourcePromotionsourceNotify {
     /// `source`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.resource.promotionsource.notify`.
@@ -14826,8 +16037,12 @@ impl Operation for AlipayOpenMiniResourcePromotionsourceNotify {
     type ErrorCode = AlipayOpenMiniResourcePromotionsourceNotifyErrorCode;
 }
 
-/// `alipay.open.mini.resource.record.notify` (`POST /v3/alipay/open/mini/resource/record/notify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.resource.record.notify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/resource/record/notify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.resource.record.notify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniResourceRecordNotify {
     /// `author_id`
@@ -14851,6 +16066,10 @@ pub struct AlipayOpenMiniResourceRecordNotify {
     /// `taobao_nick`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taobao_nick: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.resource.record.notify`.
@@ -14925,13 +16144,21 @@ impl Operation for AlipayOpenMiniResourceRecordNotify {
     type ErrorCode = AlipayOpenMiniResourceRecordNotifyErrorCode;
 }
 
-/// `alipay.open.mini.safedomain.create` (`POST /v3/alipay/open/mini/safedomain/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.safedomain.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/safedomain/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.safedomain.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniSafedomainCreate {
     /// `safe_domain`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safe_domain: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.safedomain.create`.
@@ -15030,13 +16257,21 @@ impl Operation for AlipayOpenMiniSafedomainCreate {
     type ErrorCode = AlipayOpenMiniSafedomainCreateErrorCode;
 }
 
-/// `alipay.open.mini.safedomain.delete` (`DELETE /v3/alipay/open/mini/safedomain/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.safedomain.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/mini/safedomain/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.safedomain.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniSafedomainDelete {
     /// `safe_domain` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safe_domain: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.safedomain.delete`.
@@ -15107,8 +16342,12 @@ impl Operation for AlipayOpenMiniSafedomainDelete {
     type ErrorCode = AlipayOpenMiniSafedomainDeleteErrorCode;
 }
 
-/// `alipay.open.mini.template.marketing.create` (`POST /v3/alipay/open/mini/template/marketing/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.template.marketing.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/template/marketing/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.template.marketing.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplateMarketingCreate {
     /// `activity_id`
@@ -15126,16 +16365,25 @@ pub struct AlipayOpenMiniTemplateMarketingCreate {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.template.marketing.create` (`POST /v3/alipay/open/mini/template/marketing/create`): the answer (Alipay's `AlipayOpenMiniTemplateMarketingCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.template.marketing.create`: the answer (Alipay's `AlipayOpenMiniTemplateMarketingCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/template/marketing/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplateMarketingCreateResponse {
     /// `detail_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15220,8 +16468,12 @@ impl Operation for AlipayOpenMiniTemplateMarketingCreate {
     type ErrorCode = AlipayOpenMiniTemplateMarketingCreateErrorCode;
 }
 
-/// `alipay.open.mini.template.usage.query` (`GET /v3/alipay/open/mini/template/usage/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.template.usage.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/template/usage/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.template.usage.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplateUsageQuery {
     /// `template_id` (query parameter)
@@ -15239,10 +16491,18 @@ pub struct AlipayOpenMiniTemplateUsageQuery {
     /// `bundle_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.template.usage.query` (`GET /v3/alipay/open/mini/template/usage/query`): the answer (Alipay's `AlipayOpenMiniTemplateUsageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.template.usage.query`: the answer (Alipay's `AlipayOpenMiniTemplateUsageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/template/usage/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplateUsageQueryResponse {
     /// `app_ids`
@@ -15251,7 +16511,8 @@ pub struct AlipayOpenMiniTemplateUsageQueryResponse {
     /// `template_usage_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_usage_info_list: Option<Vec<super::shared::TemplateUsageInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15356,8 +16617,12 @@ impl Operation for AlipayOpenMiniTemplateUsageQuery {
     type ErrorCode = AlipayOpenMiniTemplateUsageQueryErrorCode;
 }
 
-/// `alipay.open.mini.templatemessage.usertemplate.apply` (`POST /v3/alipay/open/mini/templatemessage/usertemplate/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.templatemessage.usertemplate.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/templatemessage/usertemplate/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.templatemessage.usertemplate.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplatemessageUsertemplateApply {
     /// `keyword_list`
@@ -15366,16 +16631,25 @@ pub struct AlipayOpenMiniTemplatemessageUsertemplateApply {
     /// `template_library_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_library_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.templatemessage.usertemplate.apply` (`POST /v3/alipay/open/mini/templatemessage/usertemplate/apply`): the answer (Alipay's `AlipayOpenMiniTemplatemessageUsertemplateApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.templatemessage.usertemplate.apply`: the answer (Alipay's `AlipayOpenMiniTemplatemessageUsertemplateApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/templatemessage/usertemplate/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplatemessageUsertemplateApplyResponse {
     /// `user_template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15452,8 +16726,12 @@ impl Operation for AlipayOpenMiniTemplatemessageUsertemplateApply {
     type ErrorCode = AlipayOpenMiniTemplatemessageUsertemplateApplyErrorCode;
 }
 
-/// `alipay.open.mini.templatemsg.maketing.batchquery` (`POST /v3/alipay/open/mini/templatemsg/maketing/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.templatemsg.maketing.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/templatemsg/maketing/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.templatemsg.maketing.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplatemsgMaketingBatchquery {
     /// `page_num`
@@ -15462,10 +16740,18 @@ pub struct AlipayOpenMiniTemplatemsgMaketingBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.templatemsg.maketing.batchquery` (`POST /v3/alipay/open/mini/templatemsg/maketing/batchquery`): the answer (Alipay's `AlipayOpenMiniTemplatemsgMaketingBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.templatemsg.maketing.batchquery`: the answer (Alipay's `AlipayOpenMiniTemplatemsgMaketingBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/templatemsg/maketing/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplatemsgMaketingBatchqueryResponse {
     /// `marketing_delivery_detail_list`
@@ -15474,7 +16760,8 @@ pub struct AlipayOpenMiniTemplatemsgMaketingBatchqueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15547,8 +16834,12 @@ impl Operation for AlipayOpenMiniTemplatemsgMaketingBatchquery {
     type ErrorCode = AlipayOpenMiniTemplatemsgMaketingBatchqueryErrorCode;
 }
 
-/// `alipay.open.mini.templatemsg.maketingstatus.modify` (`POST /v3/alipay/open/mini/templatemsg/maketingstatus/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.templatemsg.maketingstatus.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/templatemsg/maketingstatus/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.templatemsg.maketingstatus.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTemplatemsgMaketingstatusModify {
     /// `detail_id`
@@ -15557,6 +16848,10 @@ pub struct AlipayOpenMiniTemplatemsgMaketingstatusModify {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.templatemsg.maketingstatus.modify`.
@@ -15643,10 +16938,19 @@ impl Operation for AlipayOpenMiniTemplatemsgMaketingstatusModify {
     type ErrorCode = AlipayOpenMiniTemplatemsgMaketingstatusModifyErrorCode;
 }
 
-/// `alipay.open.mini.templatemsg.tinypayswitch.confirm` (`POST /v3/alipay/open/mini/templatemsg/tinypayswitch/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.templatemsg.tinypayswitch.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/templatemsg/tinypayswitch/confirm`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.templatemsg.tinypayswitch.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenMiniTemplatemsgTinypayswitchConfirm {}
+pub struct AlipayOpenMiniTemplatemsgTinypayswitchConfirm {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The error codes Alipay documents for `alipay.open.mini.templatemsg.tinypayswitch.confirm`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -15716,8 +17020,12 @@ impl Operation for AlipayOpenMiniTemplatemsgTinypayswitchConfirm {
     type ErrorCode = AlipayOpenMiniTemplatemsgTinypayswitchConfirmErrorCode;
 }
 
-/// `alipay.open.mini.tips.delivery.batchquery` (`POST /v3/alipay/open/mini/tips/delivery/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.tips.delivery.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/tips/delivery/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.tips.delivery.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryBatchquery {
     /// `page_number`
@@ -15726,10 +17034,18 @@ pub struct AlipayOpenMiniTipsDeliveryBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.tips.delivery.batchquery` (`POST /v3/alipay/open/mini/tips/delivery/batchquery`): the answer (Alipay's `AlipayOpenMiniTipsDeliveryBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.tips.delivery.batchquery`: the answer (Alipay's `AlipayOpenMiniTipsDeliveryBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/tips/delivery/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryBatchqueryResponse {
     /// `tips_delivery_list`
@@ -15741,7 +17057,8 @@ pub struct AlipayOpenMiniTipsDeliveryBatchqueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15810,8 +17127,12 @@ impl Operation for AlipayOpenMiniTipsDeliveryBatchquery {
     type ErrorCode = AlipayOpenMiniTipsDeliveryBatchqueryErrorCode;
 }
 
-/// `alipay.open.mini.tips.delivery.create` (`POST /v3/alipay/open/mini/tips/delivery/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.tips.delivery.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/tips/delivery/create`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.tips.delivery.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryCreate {
     /// `delivery_content`
@@ -15832,16 +17153,25 @@ pub struct AlipayOpenMiniTipsDeliveryCreate {
     /// `start_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.tips.delivery.create` (`POST /v3/alipay/open/mini/tips/delivery/create`): the answer (Alipay's `AlipayOpenMiniTipsDeliveryCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.tips.delivery.create`: the answer (Alipay's `AlipayOpenMiniTipsDeliveryCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/tips/delivery/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryCreateResponse {
     /// `delivery_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15930,8 +17260,12 @@ impl Operation for AlipayOpenMiniTipsDeliveryCreate {
     type ErrorCode = AlipayOpenMiniTipsDeliveryCreateErrorCode;
 }
 
-/// `alipay.open.mini.tips.delivery.modify` (`POST /v3/alipay/open/mini/tips/delivery/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.tips.delivery.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/tips/delivery/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.tips.delivery.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryModify {
     /// `delivery_id`
@@ -15940,6 +17274,10 @@ pub struct AlipayOpenMiniTipsDeliveryModify {
     /// `operate_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operate_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.tips.delivery.modify`.
@@ -16022,17 +17360,29 @@ impl Operation for AlipayOpenMiniTipsDeliveryModify {
     type ErrorCode = AlipayOpenMiniTipsDeliveryModifyErrorCode;
 }
 
-/// `alipay.open.mini.tips.delivery.query` (`GET /v3/alipay/open/mini/tips/delivery/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.tips.delivery.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/tips/delivery/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.tips.delivery.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryQuery {
     /// `delivery_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.tips.delivery.query` (`GET /v3/alipay/open/mini/tips/delivery/query`): the answer (Alipay's `AlipayOpenMiniTipsDeliveryQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.tips.delivery.query`: the answer (Alipay's `AlipayOpenMiniTipsDeliveryQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/tips/delivery/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsDeliveryQueryResponse {
     /// `delivery_content`
@@ -16062,7 +17412,8 @@ pub struct AlipayOpenMiniTipsDeliveryQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16131,8 +17482,12 @@ impl Operation for AlipayOpenMiniTipsDeliveryQuery {
     type ErrorCode = AlipayOpenMiniTipsDeliveryQueryErrorCode;
 }
 
-/// `alipay.open.mini.tips.statistic.query` (`GET /v3/alipay/open/mini/tips/statistic/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.tips.statistic.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/tips/statistic/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.tips.statistic.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsStatisticQuery {
     /// `delivery_id` (query parameter)
@@ -16147,10 +17502,18 @@ pub struct AlipayOpenMiniTipsStatisticQuery {
     /// `end_date` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.tips.statistic.query` (`GET /v3/alipay/open/mini/tips/statistic/query`): the answer (Alipay's `AlipayOpenMiniTipsStatisticQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.tips.statistic.query`: the answer (Alipay's `AlipayOpenMiniTipsStatisticQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/tips/statistic/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniTipsStatisticQueryResponse {
     /// `app_collect_cnt`
@@ -16189,7 +17552,8 @@ pub struct AlipayOpenMiniTipsStatisticQueryResponse {
     /// `total_tips_expo_uv`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_tips_expo_uv: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16270,8 +17634,12 @@ impl Operation for AlipayOpenMiniTipsStatisticQuery {
     type ErrorCode = AlipayOpenMiniTipsStatisticQueryErrorCode;
 }
 
-/// `alipay.open.mini.version.audit.apply` (`POST /v3/alipay/open/mini/version/audit/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.audit.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/audit/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.audit.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionAuditApply {
     /// `app_category_ids`
@@ -16388,10 +17756,18 @@ pub struct AlipayOpenMiniVersionAuditApply {
     /// `third_special_license_pic` (file part)
     #[serde(skip)]
     pub third_special_license_pic: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.version.audit.apply` (`POST /v3/alipay/open/mini/version/audit/apply`): the answer (Alipay's `AlipayOpenMiniVersionAuditApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.version.audit.apply`: the answer (Alipay's `AlipayOpenMiniVersionAuditApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/version/audit/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionAuditApplyResponse {
     /// `speed_up`
@@ -16400,7 +17776,8 @@ pub struct AlipayOpenMiniVersionAuditApplyResponse {
     /// `speed_up_memo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed_up_memo: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16921,8 +18298,12 @@ impl Operation for AlipayOpenMiniVersionAuditApply {
     type ErrorCode = AlipayOpenMiniVersionAuditApplyErrorCode;
 }
 
-/// `alipay.open.mini.version.audit.cancel` (`POST /v3/alipay/open/mini/version/audit/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.audit.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/audit/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.audit.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionAuditCancel {
     /// `app_version`
@@ -16931,6 +18312,10 @@ pub struct AlipayOpenMiniVersionAuditCancel {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.audit.cancel`.
@@ -17041,8 +18426,12 @@ impl Operation for AlipayOpenMiniVersionAuditCancel {
     type ErrorCode = AlipayOpenMiniVersionAuditCancelErrorCode;
 }
 
-/// `alipay.open.mini.version.audited.cancel` (`POST /v3/alipay/open/mini/version/audited/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.audited.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/audited/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.audited.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionAuditedCancel {
     /// `app_version`
@@ -17051,6 +18440,10 @@ pub struct AlipayOpenMiniVersionAuditedCancel {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.audited.cancel`.
@@ -17149,8 +18542,12 @@ impl Operation for AlipayOpenMiniVersionAuditedCancel {
     type ErrorCode = AlipayOpenMiniVersionAuditedCancelErrorCode;
 }
 
-/// `alipay.open.mini.version.build.query` (`GET /v3/alipay/open/mini/version/build/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.build.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/version/build/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.build.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionBuildQuery {
     /// `app_version` (query parameter)
@@ -17159,10 +18556,18 @@ pub struct AlipayOpenMiniVersionBuildQuery {
     /// `bundle_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.version.build.query` (`GET /v3/alipay/open/mini/version/build/query`): the answer (Alipay's `AlipayOpenMiniVersionBuildQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.version.build.query`: the answer (Alipay's `AlipayOpenMiniVersionBuildQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/version/build/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionBuildQueryResponse {
     /// `build_status`
@@ -17177,7 +18582,8 @@ pub struct AlipayOpenMiniVersionBuildQueryResponse {
     /// `version_created`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_created: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17294,8 +18700,12 @@ impl Operation for AlipayOpenMiniVersionBuildQuery {
     type ErrorCode = AlipayOpenMiniVersionBuildQueryErrorCode;
 }
 
-/// `alipay.open.mini.version.delete` (`POST /v3/alipay/open/mini/version/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionDelete {
     /// `app_version`
@@ -17304,6 +18714,10 @@ pub struct AlipayOpenMiniVersionDelete {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.delete`.
@@ -17410,8 +18824,12 @@ impl Operation for AlipayOpenMiniVersionDelete {
     type ErrorCode = AlipayOpenMiniVersionDeleteErrorCode;
 }
 
-/// `alipay.open.mini.version.detail.query` (`GET /v3/alipay/open/mini/version/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/version/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionDetailQuery {
     /// `app_version` (query parameter)
@@ -17420,10 +18838,18 @@ pub struct AlipayOpenMiniVersionDetailQuery {
     /// `bundle_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.version.detail.query` (`GET /v3/alipay/open/mini/version/detail/query`): the answer (Alipay's `AlipayOpenMiniVersionDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.version.detail.query`: the answer (Alipay's `AlipayOpenMiniVersionDetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/version/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionDetailQueryResponse {
     /// `app_desc`
@@ -17516,7 +18942,8 @@ pub struct AlipayOpenMiniVersionDetailQueryResponse {
     /// `version_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17597,8 +19024,12 @@ impl Operation for AlipayOpenMiniVersionDetailQuery {
     type ErrorCode = AlipayOpenMiniVersionDetailQueryErrorCode;
 }
 
-/// `alipay.open.mini.version.gray.cancel` (`POST /v3/alipay/open/mini/version/gray/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.gray.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/gray/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.gray.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionGrayCancel {
     /// `app_version`
@@ -17607,6 +19038,10 @@ pub struct AlipayOpenMiniVersionGrayCancel {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.gray.cancel`.
@@ -17709,8 +19144,12 @@ impl Operation for AlipayOpenMiniVersionGrayCancel {
     type ErrorCode = AlipayOpenMiniVersionGrayCancelErrorCode;
 }
 
-/// `alipay.open.mini.version.gray.online` (`POST /v3/alipay/open/mini/version/gray/online`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.gray.online`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/gray/online`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.gray.online`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionGrayOnline {
     /// `app_version`
@@ -17722,6 +19161,10 @@ pub struct AlipayOpenMiniVersionGrayOnline {
     /// `gray_strategy`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gray_strategy: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.gray.online`.
@@ -17848,8 +19291,12 @@ impl Operation for AlipayOpenMiniVersionGrayOnline {
     type ErrorCode = AlipayOpenMiniVersionGrayOnlineErrorCode;
 }
 
-/// `alipay.open.mini.version.list.query` (`GET /v3/alipay/open/mini/version/list/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.list.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/version/list/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.list.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionListQuery {
     /// `bundle_id` (query parameter)
@@ -17858,10 +19305,18 @@ pub struct AlipayOpenMiniVersionListQuery {
     /// `version_status` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.version.list.query` (`GET /v3/alipay/open/mini/version/list/query`): the answer (Alipay's `AlipayOpenMiniVersionListQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.version.list.query`: the answer (Alipay's `AlipayOpenMiniVersionListQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/version/list/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionListQueryResponse {
     /// `app_version_infos`
@@ -17870,7 +19325,8 @@ pub struct AlipayOpenMiniVersionListQueryResponse {
     /// `app_versions`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_versions: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17947,8 +19403,12 @@ impl Operation for AlipayOpenMiniVersionListQuery {
     type ErrorCode = AlipayOpenMiniVersionListQueryErrorCode;
 }
 
-/// `alipay.open.mini.version.offline` (`POST /v3/alipay/open/mini/version/offline`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.offline`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/offline`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.offline`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionOffline {
     /// `app_version`
@@ -17957,6 +19417,10 @@ pub struct AlipayOpenMiniVersionOffline {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.offline`.
@@ -18063,8 +19527,12 @@ impl Operation for AlipayOpenMiniVersionOffline {
     type ErrorCode = AlipayOpenMiniVersionOfflineErrorCode;
 }
 
-/// `alipay.open.mini.version.online` (`POST /v3/alipay/open/mini/version/online`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.online`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/online`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.online`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionOnline {
     /// `app_version`
@@ -18079,6 +19547,10 @@ pub struct AlipayOpenMiniVersionOnline {
     /// `permit_registration_limit_release`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permit_registration_limit_release: Option<bool>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.online`.
@@ -18197,8 +19669,12 @@ impl Operation for AlipayOpenMiniVersionOnline {
     type ErrorCode = AlipayOpenMiniVersionOnlineErrorCode;
 }
 
-/// `alipay.open.mini.version.rollback` (`POST /v3/alipay/open/mini/version/rollback`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.rollback`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/rollback`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.rollback`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionRollback {
     /// `app_version`
@@ -18207,6 +19683,10 @@ pub struct AlipayOpenMiniVersionRollback {
     /// `bundle_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.mini.version.rollback`.
@@ -18317,8 +19797,12 @@ impl Operation for AlipayOpenMiniVersionRollback {
     type ErrorCode = AlipayOpenMiniVersionRollbackErrorCode;
 }
 
-/// `alipay.open.mini.version.upload` (`POST /v3/alipay/open/mini/version/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.version.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/version/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.version.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionUpload {
     /// `app_version`
@@ -18336,10 +19820,18 @@ pub struct AlipayOpenMiniVersionUpload {
     /// `template_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.version.upload` (`POST /v3/alipay/open/mini/version/upload`): the answer (Alipay's `AlipayOpenMiniVersionUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.version.upload`: the answer (Alipay's `AlipayOpenMiniVersionUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/version/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniVersionUploadResponse {
     /// `build_status`
@@ -18354,7 +19846,8 @@ pub struct AlipayOpenMiniVersionUploadResponse {
     /// `version_created`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_created: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18531,8 +20024,12 @@ impl Operation for AlipayOpenMiniVersionUpload {
     type ErrorCode = AlipayOpenMiniVersionUploadErrorCode;
 }
 
-/// `alipay.open.mini.widget.data.sync` (`POST /v3/alipay/open/mini/widget/data/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.widget.data.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/widget/data/sync`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.widget.data.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetDataSync {
     /// `activity_list`
@@ -18550,16 +20047,25 @@ pub struct AlipayOpenMiniWidgetDataSync {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.widget.data.sync` (`POST /v3/alipay/open/mini/widget/data/sync`): the answer (Alipay's `AlipayOpenMiniWidgetDataSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.widget.data.sync`: the answer (Alipay's `AlipayOpenMiniWidgetDataSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/widget/data/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetDataSyncResponse {
     /// `commit_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18672,8 +20178,12 @@ impl Operation for AlipayOpenMiniWidgetDataSync {
     type ErrorCode = AlipayOpenMiniWidgetDataSyncErrorCode;
 }
 
-/// `alipay.open.mini.widget.goods.modify` (`PATCH /v3/alipay/open/mini/widget/goods/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.widget.goods.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/alipay/open/mini/widget/goods/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.widget.goods.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetGoodsModify {
     /// `buying_url`
@@ -18721,16 +20231,25 @@ pub struct AlipayOpenMiniWidgetGoodsModify {
     /// `sell_tag_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sell_tag_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.widget.goods.modify` (`PATCH /v3/alipay/open/mini/widget/goods/modify`): the answer (Alipay's `AlipayOpenMiniWidgetGoodsModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.widget.goods.modify`: the answer (Alipay's `AlipayOpenMiniWidgetGoodsModifyResponseModel`).
+///
+/// - v3: the body of `PATCH /v3/alipay/open/mini/widget/goods/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetGoodsModifyResponse {
     /// `commit_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18827,8 +20346,12 @@ impl Operation for AlipayOpenMiniWidgetGoodsModify {
     type ErrorCode = AlipayOpenMiniWidgetGoodsModifyErrorCode;
 }
 
-/// `alipay.open.mini.widget.goods.query` (`GET /v3/alipay/open/mini/widget/goods/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.widget.goods.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/mini/widget/goods/query`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.widget.goods.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetGoodsQuery {
     /// `mini_app_id` (query parameter)
@@ -18846,10 +20369,18 @@ pub struct AlipayOpenMiniWidgetGoodsQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.widget.goods.query` (`GET /v3/alipay/open/mini/widget/goods/query`): the answer (Alipay's `AlipayOpenMiniWidgetGoodsQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.widget.goods.query`: the answer (Alipay's `AlipayOpenMiniWidgetGoodsQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/mini/widget/goods/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetGoodsQueryResponse {
     /// `data_list`
@@ -18864,7 +20395,8 @@ pub struct AlipayOpenMiniWidgetGoodsQueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18937,8 +20469,12 @@ impl Operation for AlipayOpenMiniWidgetGoodsQuery {
     type ErrorCode = AlipayOpenMiniWidgetGoodsQueryErrorCode;
 }
 
-/// `alipay.open.mini.widget.goods.upload` (`POST /v3/alipay/open/mini/widget/goods/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.mini.widget.goods.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/mini/widget/goods/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.mini.widget.goods.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetGoodsUpload {
     /// `goods_list`
@@ -18950,16 +20486,25 @@ pub struct AlipayOpenMiniWidgetGoodsUpload {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.mini.widget.goods.upload` (`POST /v3/alipay/open/mini/widget/goods/upload`): the answer (Alipay's `AlipayOpenMiniWidgetGoodsUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.mini.widget.goods.upload`: the answer (Alipay's `AlipayOpenMiniWidgetGoodsUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/mini/widget/goods/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenMiniWidgetGoodsUploadResponse {
     /// `commit_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19072,8 +20617,12 @@ impl Operation for AlipayOpenMiniWidgetGoodsUpload {
     type ErrorCode = AlipayOpenMiniWidgetGoodsUploadErrorCode;
 }
 
-/// `alipay.open.public.account.create` (`POST /v3/alipay/open/public/account/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.account.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/account/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.account.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountCreate {
     /// `agreement_id`
@@ -19097,16 +20646,25 @@ pub struct AlipayOpenPublicAccountCreate {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.account.create` (`POST /v3/alipay/open/public/account/create`): the answer (Alipay's `AlipayOpenPublicAccountCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.account.create`: the answer (Alipay's `AlipayOpenPublicAccountCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/account/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountCreateResponse {
     /// `agreement_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19223,8 +20781,12 @@ impl Operation for AlipayOpenPublicAccountCreate {
     type ErrorCode = AlipayOpenPublicAccountCreateErrorCode;
 }
 
-/// `alipay.open.public.account.delete` (`DELETE /v3/alipay/open/public/account/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.account.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/account/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.account.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountDelete {
     /// `agreement_id` (query parameter)
@@ -19239,6 +20801,10 @@ pub struct AlipayOpenPublicAccountDelete {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.account.delete`.
@@ -19317,8 +20883,12 @@ impl Operation for AlipayOpenPublicAccountDelete {
     type ErrorCode = AlipayOpenPublicAccountDeleteErrorCode;
 }
 
-/// `alipay.open.public.account.query` (`GET /v3/alipay/open/public/account/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.account.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/account/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.account.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountQuery {
     /// `user_id` (query parameter)
@@ -19327,16 +20897,25 @@ pub struct AlipayOpenPublicAccountQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.account.query` (`GET /v3/alipay/open/public/account/query`): the answer (Alipay's `AlipayOpenPublicAccountQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.account.query`: the answer (Alipay's `AlipayOpenPublicAccountQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/account/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountQueryResponse {
     /// `public_bind_accounts`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_bind_accounts: Option<Vec<super::shared::StdPublicBindAccount>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19405,8 +20984,12 @@ impl Operation for AlipayOpenPublicAccountQuery {
     type ErrorCode = AlipayOpenPublicAccountQueryErrorCode;
 }
 
-/// `alipay.open.public.account.reset` (`POST /v3/alipay/open/public/account/reset`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.account.reset`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/account/reset`
+/// - gateway (`AlipayApi`): method `alipay.open.public.account.reset`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountReset {
     /// `agreement_id`
@@ -19430,16 +21013,25 @@ pub struct AlipayOpenPublicAccountReset {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.account.reset` (`POST /v3/alipay/open/public/account/reset`): the answer (Alipay's `AlipayOpenPublicAccountResetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.account.reset`: the answer (Alipay's `AlipayOpenPublicAccountResetResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/account/reset`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAccountResetResponse {
     /// `agreement_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19572,13 +21164,26 @@ impl Operation for AlipayOpenPublicAccountReset {
     type ErrorCode = AlipayOpenPublicAccountResetErrorCode;
 }
 
-/// `alipay.open.public.advert.batchquery` (`POST /v3/alipay/open/public/advert/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.advert.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/advert/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.advert.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicAdvertBatchquery {}
+pub struct AlipayOpenPublicAdvertBatchquery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.advert.batchquery` (`POST /v3/alipay/open/public/advert/batchquery`): the answer (Alipay's `AlipayOpenPublicAdvertBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.advert.batchquery`: the answer (Alipay's `AlipayOpenPublicAdvertBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/advert/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAdvertBatchqueryResponse {
     /// `advert_list`
@@ -19587,7 +21192,8 @@ pub struct AlipayOpenPublicAdvertBatchqueryResponse {
     /// `count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19660,17 +21266,29 @@ impl Operation for AlipayOpenPublicAdvertBatchquery {
     type ErrorCode = AlipayOpenPublicAdvertBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.advert.create` (`POST /v3/alipay/open/public/advert/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.advert.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/advert/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.advert.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAdvertCreate {
     /// `advert_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advert_items: Option<Vec<super::shared::AdvertItem>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.advert.create` (`POST /v3/alipay/open/public/advert/create`): the answer (Alipay's `AlipayOpenPublicAdvertCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.advert.create`: the answer (Alipay's `AlipayOpenPublicAdvertCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/advert/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAdvertCreateResponse {
     /// `advert_group`
@@ -19679,7 +21297,8 @@ pub struct AlipayOpenPublicAdvertCreateResponse {
     /// `advert_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advert_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19800,8 +21419,12 @@ impl Operation for AlipayOpenPublicAdvertCreate {
     type ErrorCode = AlipayOpenPublicAdvertCreateErrorCode;
 }
 
-/// `alipay.open.public.advert.delete` (`DELETE /v3/alipay/open/public/advert/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.advert.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/advert/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.advert.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAdvertDelete {
     /// `advert_id` (query parameter)
@@ -19810,6 +21433,10 @@ pub struct AlipayOpenPublicAdvertDelete {
     /// `advert_group` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advert_group: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.advert.delete`.
@@ -19892,8 +21519,12 @@ impl Operation for AlipayOpenPublicAdvertDelete {
     type ErrorCode = AlipayOpenPublicAdvertDeleteErrorCode;
 }
 
-/// `alipay.open.public.advert.modify` (`POST /v3/alipay/open/public/advert/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.advert.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/advert/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.advert.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicAdvertModify {
     /// `advert_id`
@@ -19902,6 +21533,10 @@ pub struct AlipayOpenPublicAdvertModify {
     /// `advert_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub advert_items: Option<Vec<super::shared::AdvertItem>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.advert.modify`.
@@ -20028,8 +21663,12 @@ impl Operation for AlipayOpenPublicAdvertModify {
     type ErrorCode = AlipayOpenPublicAdvertModifyErrorCode;
 }
 
-/// `alipay.open.public.articlesummary.data.batchquery` (`POST /v3/alipay/open/public/articlesummary/data/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.articlesummary.data.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/articlesummary/data/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.articlesummary.data.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicArticlesummaryDataBatchquery {
     /// `begin_date`
@@ -20038,16 +21677,25 @@ pub struct AlipayOpenPublicArticlesummaryDataBatchquery {
     /// `end_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.articlesummary.data.batchquery` (`POST /v3/alipay/open/public/articlesummary/data/batchquery`): the answer (Alipay's `AlipayOpenPublicArticlesummaryDataBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.articlesummary.data.batchquery`: the answer (Alipay's `AlipayOpenPublicArticlesummaryDataBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/articlesummary/data/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicArticlesummaryDataBatchqueryResponse {
     /// `data_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_list: Option<Vec<super::shared::ArticleSummaryAnalysisData>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20124,13 +21772,21 @@ impl Operation for AlipayOpenPublicArticlesummaryDataBatchquery {
     type ErrorCode = AlipayOpenPublicArticlesummaryDataBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.contact.follow.batchquery` (`POST /v3/alipay/open/public/contact/follow/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.contact.follow.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/contact/follow/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.contact.follow.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicContactFollowBatchquery {
     /// `auth_token` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayOpenPublicContactFollowBatchquery {
@@ -20138,18 +21794,24 @@ impl std::fmt::Debug for AlipayOpenPublicContactFollowBatchquery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = f.debug_struct("AlipayOpenPublicContactFollowBatchquery");
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.open.public.contact.follow.batchquery` (`POST /v3/alipay/open/public/contact/follow/batchquery`): the answer (Alipay's `AlipayOpenPublicContactFollowBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.contact.follow.batchquery`: the answer (Alipay's `AlipayOpenPublicContactFollowBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/contact/follow/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicContactFollowBatchqueryResponse {
     /// `contact_follow_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_follow_list: Option<Vec<super::shared::ContactFollower>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20222,23 +21884,36 @@ impl Operation for AlipayOpenPublicContactFollowBatchquery {
     type ErrorCode = AlipayOpenPublicContactFollowBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.default.extension.create` (`POST /v3/alipay/open/public/default/extension/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.default.extension.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/default/extension/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.default.extension.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicDefaultExtensionCreate {
     /// `areas`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub areas: Option<Vec<super::shared::ExtensionArea>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.default.extension.create` (`POST /v3/alipay/open/public/default/extension/create`): the answer (Alipay's `AlipayOpenPublicDefaultExtensionCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.default.extension.create`: the answer (Alipay's `AlipayOpenPublicDefaultExtensionCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/default/extension/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicDefaultExtensionCreateResponse {
     /// `extension_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20339,8 +22014,12 @@ impl Operation for AlipayOpenPublicDefaultExtensionCreate {
     type ErrorCode = AlipayOpenPublicDefaultExtensionCreateErrorCode;
 }
 
-/// `alipay.open.public.follow.batchquery` (`POST /v3/alipay/open/public/follow/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.follow.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/follow/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.follow.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicFollowBatchquery {
     /// `next_user_id`
@@ -20349,10 +22028,18 @@ pub struct AlipayOpenPublicFollowBatchquery {
     /// `open_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.follow.batchquery` (`POST /v3/alipay/open/public/follow/batchquery`): the answer (Alipay's `AlipayOpenPublicFollowBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.follow.batchquery`: the answer (Alipay's `AlipayOpenPublicFollowBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/follow/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicFollowBatchqueryResponse {
     /// `count`
@@ -20370,7 +22057,8 @@ pub struct AlipayOpenPublicFollowBatchqueryResponse {
     /// `user_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20443,19 +22131,33 @@ impl Operation for AlipayOpenPublicFollowBatchquery {
     type ErrorCode = AlipayOpenPublicFollowBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.group.batchquery` (`POST /v3/alipay/open/public/group/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.group.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/group/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.group.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicGroupBatchquery {}
+pub struct AlipayOpenPublicGroupBatchquery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.group.batchquery` (`POST /v3/alipay/open/public/group/batchquery`): the answer (Alipay's `AlipayOpenPublicGroupBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.group.batchquery`: the answer (Alipay's `AlipayOpenPublicGroupBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/group/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupBatchqueryResponse {
     /// `groups`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<super::shared::QueryGroup>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20520,8 +22222,12 @@ impl Operation for AlipayOpenPublicGroupBatchquery {
     type ErrorCode = AlipayOpenPublicGroupBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.group.create` (`POST /v3/alipay/open/public/group/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.group.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/group/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.group.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupCreate {
     /// `label_rule`
@@ -20530,16 +22236,25 @@ pub struct AlipayOpenPublicGroupCreate {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.group.create` (`POST /v3/alipay/open/public/group/create`): the answer (Alipay's `AlipayOpenPublicGroupCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.group.create`: the answer (Alipay's `AlipayOpenPublicGroupCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/group/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupCreateResponse {
     /// `group_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20652,23 +22367,36 @@ impl Operation for AlipayOpenPublicGroupCreate {
     type ErrorCode = AlipayOpenPublicGroupCreateErrorCode;
 }
 
-/// `alipay.open.public.group.crowd.query` (`POST /v3/alipay/open/public/group/crowd/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.group.crowd.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/group/crowd/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.group.crowd.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupCrowdQuery {
     /// `label_rule`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_rule: Option<Vec<super::shared::ComplexLabelRule>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.group.crowd.query` (`POST /v3/alipay/open/public/group/crowd/query`): the answer (Alipay's `AlipayOpenPublicGroupCrowdQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.group.crowd.query`: the answer (Alipay's `AlipayOpenPublicGroupCrowdQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/group/crowd/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupCrowdQueryResponse {
     /// `count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20765,13 +22493,21 @@ impl Operation for AlipayOpenPublicGroupCrowdQuery {
     type ErrorCode = AlipayOpenPublicGroupCrowdQueryErrorCode;
 }
 
-/// `alipay.open.public.group.delete` (`DELETE /v3/alipay/open/public/group/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.group.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/group/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.group.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupDelete {
     /// `group_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.group.delete`.
@@ -20846,8 +22582,12 @@ impl Operation for AlipayOpenPublicGroupDelete {
     type ErrorCode = AlipayOpenPublicGroupDeleteErrorCode;
 }
 
-/// `alipay.open.public.group.modify` (`POST /v3/alipay/open/public/group/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.group.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/group/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.group.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicGroupModify {
     /// `group_id`
@@ -20859,6 +22599,10 @@ pub struct AlipayOpenPublicGroupModify {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.group.modify`.
@@ -20977,8 +22721,12 @@ impl Operation for AlipayOpenPublicGroupModify {
     type ErrorCode = AlipayOpenPublicGroupModifyErrorCode;
 }
 
-/// `alipay.open.public.info.modify` (`POST /v3/alipay/open/public/info/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.info.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/info/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.info.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicInfoModify {
     /// `app_name`
@@ -21008,10 +22756,18 @@ pub struct AlipayOpenPublicInfoModify {
     /// `shop_pics`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_pics: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.info.modify` (`POST /v3/alipay/open/public/info/modify`): the answer (Alipay's `AlipayOpenPublicInfoModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.info.modify`: the answer (Alipay's `AlipayOpenPublicInfoModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/info/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicInfoModifyResponse {
     /// `audit_desc`
@@ -21020,7 +22776,8 @@ pub struct AlipayOpenPublicInfoModifyResponse {
     /// `audit_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21145,13 +22902,26 @@ impl Operation for AlipayOpenPublicInfoModify {
     type ErrorCode = AlipayOpenPublicInfoModifyErrorCode;
 }
 
-/// `alipay.open.public.info.query` (`GET /v3/alipay/open/public/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/info/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicInfoQuery {}
+pub struct AlipayOpenPublicInfoQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.info.query` (`GET /v3/alipay/open/public/info/query`): the answer (Alipay's `AlipayOpenPublicInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.info.query`: the answer (Alipay's `AlipayOpenPublicInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicInfoQueryResponse {
     /// `app_name`
@@ -21187,7 +22957,8 @@ pub struct AlipayOpenPublicInfoQueryResponse {
     /// `public_greeting`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_greeting: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21256,17 +23027,29 @@ impl Operation for AlipayOpenPublicInfoQuery {
     type ErrorCode = AlipayOpenPublicInfoQueryErrorCode;
 }
 
-/// `alipay.open.public.label.create` (`POST /v3/alipay/open/public/label/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.label.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/label/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.label.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLabelCreate {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.label.create` (`POST /v3/alipay/open/public/label/create`): the answer (Alipay's `AlipayOpenPublicLabelCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.label.create`: the answer (Alipay's `AlipayOpenPublicLabelCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/label/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLabelCreateResponse {
     /// `id`
@@ -21275,7 +23058,8 @@ pub struct AlipayOpenPublicLabelCreateResponse {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21372,19 +23156,33 @@ impl Operation for AlipayOpenPublicLabelCreate {
     type ErrorCode = AlipayOpenPublicLabelCreateErrorCode;
 }
 
-/// `alipay.open.public.label.query` (`GET /v3/alipay/open/public/label/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.label.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/label/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.label.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicLabelQuery {}
+pub struct AlipayOpenPublicLabelQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.label.query` (`GET /v3/alipay/open/public/label/query`): the answer (Alipay's `AlipayOpenPublicLabelQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.label.query`: the answer (Alipay's `AlipayOpenPublicLabelQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/label/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLabelQueryResponse {
     /// `label_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_list: Option<Vec<super::shared::PublicLabel>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21449,8 +23247,12 @@ impl Operation for AlipayOpenPublicLabelQuery {
     type ErrorCode = AlipayOpenPublicLabelQueryErrorCode;
 }
 
-/// `alipay.open.public.label.user.query` (`GET /v3/alipay/open/public/label/user/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.label.user.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/label/user/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.label.user.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLabelUserQuery {
     /// `user_id` (query parameter)
@@ -21459,16 +23261,25 @@ pub struct AlipayOpenPublicLabelUserQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.label.user.query` (`GET /v3/alipay/open/public/label/user/query`): the answer (Alipay's `AlipayOpenPublicLabelUserQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.label.user.query`: the answer (Alipay's `AlipayOpenPublicLabelUserQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/label/user/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLabelUserQueryResponse {
     /// `label_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_ids: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21553,19 +23364,33 @@ impl Operation for AlipayOpenPublicLabelUserQuery {
     type ErrorCode = AlipayOpenPublicLabelUserQueryErrorCode;
 }
 
-/// `alipay.open.public.life.aboard.apply` (`POST /v3/alipay/open/public/life/aboard/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.aboard.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/aboard/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.aboard.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicLifeAboardApply {}
+pub struct AlipayOpenPublicLifeAboardApply {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.life.aboard.apply` (`POST /v3/alipay/open/public/life/aboard/apply`): the answer (Alipay's `AlipayOpenPublicLifeAboardApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.life.aboard.apply`: the answer (Alipay's `AlipayOpenPublicLifeAboardApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/life/aboard/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeAboardApplyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21662,17 +23487,29 @@ impl Operation for AlipayOpenPublicLifeAboardApply {
     type ErrorCode = AlipayOpenPublicLifeAboardApplyErrorCode;
 }
 
-/// `alipay.open.public.life.agentcreate.query` (`GET /v3/alipay/open/public/life/agentcreate/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.agentcreate.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/life/agentcreate/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.agentcreate.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeAgentcreateQuery {
     /// `out_biz_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.life.agentcreate.query` (`GET /v3/alipay/open/public/life/agentcreate/query`): the answer (Alipay's `AlipayOpenPublicLifeAgentcreateQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.life.agentcreate.query`: the answer (Alipay's `AlipayOpenPublicLifeAgentcreateQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/life/agentcreate/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeAgentcreateQueryResponse {
     /// `life_app_id`
@@ -21690,7 +23527,8 @@ pub struct AlipayOpenPublicLifeAgentcreateQueryResponse {
     /// `refused_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_reason: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21767,19 +23605,33 @@ impl Operation for AlipayOpenPublicLifeAgentcreateQuery {
     type ErrorCode = AlipayOpenPublicLifeAgentcreateQueryErrorCode;
 }
 
-/// `alipay.open.public.life.debark.apply` (`POST /v3/alipay/open/public/life/debark/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.debark.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/debark/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.debark.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicLifeDebarkApply {}
+pub struct AlipayOpenPublicLifeDebarkApply {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.life.debark.apply` (`POST /v3/alipay/open/public/life/debark/apply`): the answer (Alipay's `AlipayOpenPublicLifeDebarkApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.life.debark.apply`: the answer (Alipay's `AlipayOpenPublicLifeDebarkApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/life/debark/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeDebarkApplyResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21852,19 +23704,33 @@ impl Operation for AlipayOpenPublicLifeDebarkApply {
     type ErrorCode = AlipayOpenPublicLifeDebarkApplyErrorCode;
 }
 
-/// `alipay.open.public.life.label.batchquery` (`POST /v3/alipay/open/public/life/label/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.label.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/label/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.label.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicLifeLabelBatchquery {}
+pub struct AlipayOpenPublicLifeLabelBatchquery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.life.label.batchquery` (`POST /v3/alipay/open/public/life/label/batchquery`): the answer (Alipay's `AlipayOpenPublicLifeLabelBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.life.label.batchquery`: the answer (Alipay's `AlipayOpenPublicLifeLabelBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/life/label/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeLabelBatchqueryResponse {
     /// `labels`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<super::shared::LifeLabel>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -21929,8 +23795,12 @@ impl Operation for AlipayOpenPublicLifeLabelBatchquery {
     type ErrorCode = AlipayOpenPublicLifeLabelBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.life.label.create` (`POST /v3/alipay/open/public/life/label/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.label.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/label/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.label.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeLabelCreate {
     /// `data_type`
@@ -21939,16 +23809,25 @@ pub struct AlipayOpenPublicLifeLabelCreate {
     /// `label_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.life.label.create` (`POST /v3/alipay/open/public/life/label/create`): the answer (Alipay's `AlipayOpenPublicLifeLabelCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.life.label.create`: the answer (Alipay's `AlipayOpenPublicLifeLabelCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/life/label/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeLabelCreateResponse {
     /// `label_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -22049,13 +23928,21 @@ impl Operation for AlipayOpenPublicLifeLabelCreate {
     type ErrorCode = AlipayOpenPublicLifeLabelCreateErrorCode;
 }
 
-/// `alipay.open.public.life.label.delete` (`DELETE /v3/alipay/open/public/life/label/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.label.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/life/label/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.label.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeLabelDelete {
     /// `label_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.life.label.delete`.
@@ -22126,8 +24013,12 @@ impl Operation for AlipayOpenPublicLifeLabelDelete {
     type ErrorCode = AlipayOpenPublicLifeLabelDeleteErrorCode;
 }
 
-/// `alipay.open.public.life.label.modify` (`POST /v3/alipay/open/public/life/label/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.label.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/label/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.label.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeLabelModify {
     /// `label_id`
@@ -22136,6 +24027,10 @@ pub struct AlipayOpenPublicLifeLabelModify {
     /// `label_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.life.label.modify`.
@@ -22222,13 +24117,21 @@ impl Operation for AlipayOpenPublicLifeLabelModify {
     type ErrorCode = AlipayOpenPublicLifeLabelModifyErrorCode;
 }
 
-/// `alipay.open.public.life.msg.recall` (`POST /v3/alipay/open/public/life/msg/recall`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.msg.recall`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/msg/recall`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.msg.recall`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeMsgRecall {
     /// `message_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.life.msg.recall`.
@@ -22285,8 +24188,12 @@ impl Operation for AlipayOpenPublicLifeMsgRecall {
     type ErrorCode = AlipayOpenPublicLifeMsgRecallErrorCode;
 }
 
-/// `alipay.open.public.life.msg.send` (`POST /v3/alipay/open/public/life/msg/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.life.msg.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/life/msg/send`
+/// - gateway (`AlipayApi`): method `alipay.open.public.life.msg.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeMsgSend {
     /// `category`
@@ -22331,16 +24238,25 @@ pub struct AlipayOpenPublicLifeMsgSend {
     /// `cover` (file part)
     #[serde(skip)]
     pub cover: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.life.msg.send` (`POST /v3/alipay/open/public/life/msg/send`): the answer (Alipay's `AlipayOpenPublicLifeMsgSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.life.msg.send`: the answer (Alipay's `AlipayOpenPublicLifeMsgSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/life/msg/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicLifeMsgSendResponse {
     /// `alipay_msg_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alipay_msg_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -22485,8 +24401,12 @@ impl Operation for AlipayOpenPublicLifeMsgSend {
     type ErrorCode = AlipayOpenPublicLifeMsgSendErrorCode;
 }
 
-/// `alipay.open.public.matchuser.label.create` (`POST /v3/alipay/open/public/matchuser/label/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.matchuser.label.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/matchuser/label/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.matchuser.label.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMatchuserLabelCreate {
     /// `label_id`
@@ -22498,10 +24418,18 @@ pub struct AlipayOpenPublicMatchuserLabelCreate {
     /// `matchers`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matchers: Option<Vec<super::shared::Matcher>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.matchuser.label.create` (`POST /v3/alipay/open/public/matchuser/label/create`): the answer (Alipay's `AlipayOpenPublicMatchuserLabelCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.matchuser.label.create`: the answer (Alipay's `AlipayOpenPublicMatchuserLabelCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/matchuser/label/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMatchuserLabelCreateResponse {
     /// `error_count`
@@ -22510,7 +24438,8 @@ pub struct AlipayOpenPublicMatchuserLabelCreateResponse {
     /// `error_matchers`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_matchers: Option<Vec<super::shared::ErrorMatcher>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -22619,8 +24548,12 @@ impl Operation for AlipayOpenPublicMatchuserLabelCreate {
     type ErrorCode = AlipayOpenPublicMatchuserLabelCreateErrorCode;
 }
 
-/// `alipay.open.public.matchuser.label.delete` (`POST /v3/alipay/open/public/matchuser/label/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.matchuser.label.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/matchuser/label/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.matchuser.label.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMatchuserLabelDelete {
     /// `label_id`
@@ -22629,10 +24562,18 @@ pub struct AlipayOpenPublicMatchuserLabelDelete {
     /// `matchers`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matchers: Option<Vec<super::shared::Matcher>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.matchuser.label.delete` (`POST /v3/alipay/open/public/matchuser/label/delete`): the answer (Alipay's `AlipayOpenPublicMatchuserLabelDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.matchuser.label.delete`: the answer (Alipay's `AlipayOpenPublicMatchuserLabelDeleteResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/matchuser/label/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMatchuserLabelDeleteResponse {
     /// `error_count`
@@ -22641,7 +24582,8 @@ pub struct AlipayOpenPublicMatchuserLabelDeleteResponse {
     /// `error_matchers`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_matchers: Option<Vec<super::shared::ErrorMatcher>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -22742,13 +24684,26 @@ impl Operation for AlipayOpenPublicMatchuserLabelDelete {
     type ErrorCode = AlipayOpenPublicMatchuserLabelDeleteErrorCode;
 }
 
-/// `alipay.open.public.menu.batchquery` (`POST /v3/alipay/open/public/menu/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.menu.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/menu/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.menu.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicMenuBatchquery {}
+pub struct AlipayOpenPublicMenuBatchquery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.menu.batchquery` (`POST /v3/alipay/open/public/menu/batchquery`): the answer (Alipay's `AlipayOpenPublicMenuBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.menu.batchquery`: the answer (Alipay's `AlipayOpenPublicMenuBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/menu/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuBatchqueryResponse {
     /// `count`
@@ -22757,7 +24712,8 @@ pub struct AlipayOpenPublicMenuBatchqueryResponse {
     /// `menus`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menus: Option<Vec<super::shared::QueryMenu>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -22816,8 +24772,12 @@ impl Operation for AlipayOpenPublicMenuBatchquery {
     type ErrorCode = AlipayOpenPublicMenuBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.menu.create` (`POST /v3/alipay/open/public/menu/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.menu.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/menu/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.menu.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuCreate {
     /// `button`
@@ -22826,16 +24786,25 @@ pub struct AlipayOpenPublicMenuCreate {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.menu.create` (`POST /v3/alipay/open/public/menu/create`): the answer (Alipay's `AlipayOpenPublicMenuCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.menu.create`: the answer (Alipay's `AlipayOpenPublicMenuCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/menu/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuCreateResponse {
     /// `menu_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -22992,8 +24961,12 @@ impl Operation for AlipayOpenPublicMenuCreate {
     type ErrorCode = AlipayOpenPublicMenuCreateErrorCode;
 }
 
-/// `alipay.open.public.menu.data.batchquery` (`POST /v3/alipay/open/public/menu/data/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.menu.data.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/menu/data/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.menu.data.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuDataBatchquery {
     /// `begin_date`
@@ -23002,16 +24975,25 @@ pub struct AlipayOpenPublicMenuDataBatchquery {
     /// `end_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.menu.data.batchquery` (`POST /v3/alipay/open/public/menu/data/batchquery`): the answer (Alipay's `AlipayOpenPublicMenuDataBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.menu.data.batchquery`: the answer (Alipay's `AlipayOpenPublicMenuDataBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/menu/data/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuDataBatchqueryResponse {
     /// `data_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_list: Option<Vec<super::shared::MenuAnalysisData>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -23088,8 +25070,12 @@ impl Operation for AlipayOpenPublicMenuDataBatchquery {
     type ErrorCode = AlipayOpenPublicMenuDataBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.menu.modify` (`POST /v3/alipay/open/public/menu/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.menu.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/menu/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.menu.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuModify {
     /// `button`
@@ -23098,6 +25084,10 @@ pub struct AlipayOpenPublicMenuModify {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.menu.modify`.
@@ -23244,19 +25234,33 @@ impl Operation for AlipayOpenPublicMenuModify {
     type ErrorCode = AlipayOpenPublicMenuModifyErrorCode;
 }
 
-/// `alipay.open.public.menu.query` (`GET /v3/alipay/open/public/menu/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.menu.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/menu/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.menu.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicMenuQuery {}
+pub struct AlipayOpenPublicMenuQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.menu.query` (`GET /v3/alipay/open/public/menu/query`): the answer (Alipay's `AlipayOpenPublicMenuQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.menu.query`: the answer (Alipay's `AlipayOpenPublicMenuQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/menu/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMenuQueryResponse {
     /// `menu_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu_content: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -23329,8 +25333,12 @@ impl Operation for AlipayOpenPublicMenuQuery {
     type ErrorCode = AlipayOpenPublicMenuQueryErrorCode;
 }
 
-/// `alipay.open.public.message.content.create` (`POST /v3/alipay/open/public/message/content/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.content.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/content/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.content.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageContentCreate {
     /// `benefit`
@@ -23357,10 +25365,18 @@ pub struct AlipayOpenPublicMessageContentCreate {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.message.content.create` (`POST /v3/alipay/open/public/message/content/create`): the answer (Alipay's `AlipayOpenPublicMessageContentCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.message.content.create`: the answer (Alipay's `AlipayOpenPublicMessageContentCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/message/content/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageContentCreateResponse {
     /// `content_id`
@@ -23369,7 +25385,8 @@ pub struct AlipayOpenPublicMessageContentCreateResponse {
     /// `content_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -23482,8 +25499,12 @@ impl Operation for AlipayOpenPublicMessageContentCreate {
     type ErrorCode = AlipayOpenPublicMessageContentCreateErrorCode;
 }
 
-/// `alipay.open.public.message.content.modify` (`POST /v3/alipay/open/public/message/content/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.content.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/content/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.content.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageContentModify {
     /// `benefit`
@@ -23513,10 +25534,18 @@ pub struct AlipayOpenPublicMessageContentModify {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.message.content.modify` (`POST /v3/alipay/open/public/message/content/modify`): the answer (Alipay's `AlipayOpenPublicMessageContentModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.message.content.modify`: the answer (Alipay's `AlipayOpenPublicMessageContentModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/message/content/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageContentModifyResponse {
     /// `content_id`
@@ -23525,7 +25554,8 @@ pub struct AlipayOpenPublicMessageContentModifyResponse {
     /// `content_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -23646,8 +25676,12 @@ impl Operation for AlipayOpenPublicMessageContentModify {
     type ErrorCode = AlipayOpenPublicMessageContentModifyErrorCode;
 }
 
-/// `alipay.open.public.message.custom.send` (`POST /v3/alipay/open/public/message/custom/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.custom.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/custom/send`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.custom.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageCustomSend {
     /// `articles`
@@ -23671,6 +25705,10 @@ pub struct AlipayOpenPublicMessageCustomSend {
     /// `to_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.message.custom.send`.
@@ -23765,8 +25803,12 @@ impl Operation for AlipayOpenPublicMessageCustomSend {
     type ErrorCode = AlipayOpenPublicMessageCustomSendErrorCode;
 }
 
-/// `alipay.open.public.message.group.send` (`POST /v3/alipay/open/public/message/group/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.group.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/group/send`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.group.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageGroupSend {
     /// `articles`
@@ -23784,16 +25826,25 @@ pub struct AlipayOpenPublicMessageGroupSend {
     /// `text`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<super::shared::Text>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.message.group.send` (`POST /v3/alipay/open/public/message/group/send`): the answer (Alipay's `AlipayOpenPublicMessageGroupSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.message.group.send`: the answer (Alipay's `AlipayOpenPublicMessageGroupSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/message/group/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageGroupSendResponse {
     /// `message_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -23894,8 +25945,12 @@ impl Operation for AlipayOpenPublicMessageGroupSend {
     type ErrorCode = AlipayOpenPublicMessageGroupSendErrorCode;
 }
 
-/// `alipay.open.public.message.label.send` (`POST /v3/alipay/open/public/message/label/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.label.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/label/send`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.label.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageLabelSend {
     /// `filter`
@@ -23904,6 +25959,10 @@ pub struct AlipayOpenPublicMessageLabelSend {
     /// `material`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub material: Option<super::shared::Material>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.message.label.send`.
@@ -24014,8 +26073,12 @@ impl Operation for AlipayOpenPublicMessageLabelSend {
     type ErrorCode = AlipayOpenPublicMessageLabelSendErrorCode;
 }
 
-/// `alipay.open.public.message.single.send` (`POST /v3/alipay/open/public/message/single/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.single.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/single/send`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.single.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageSingleSend {
     /// `template`
@@ -24027,6 +26090,10 @@ pub struct AlipayOpenPublicMessageSingleSend {
     /// `to_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.message.single.send`.
@@ -24153,8 +26220,12 @@ impl Operation for AlipayOpenPublicMessageSingleSend {
     type ErrorCode = AlipayOpenPublicMessageSingleSendErrorCode;
 }
 
-/// `alipay.open.public.message.total.send` (`POST /v3/alipay/open/public/message/total/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.message.total.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/message/total/send`
+/// - gateway (`AlipayApi`): method `alipay.open.public.message.total.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageTotalSend {
     /// `articles`
@@ -24166,16 +26237,25 @@ pub struct AlipayOpenPublicMessageTotalSend {
     /// `text`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<super::shared::Text>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.message.total.send` (`POST /v3/alipay/open/public/message/total/send`): the answer (Alipay's `AlipayOpenPublicMessageTotalSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.message.total.send`: the answer (Alipay's `AlipayOpenPublicMessageTotalSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/message/total/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicMessageTotalSendResponse {
     /// `message_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -24252,8 +26332,12 @@ impl Operation for AlipayOpenPublicMessageTotalSend {
     type ErrorCode = AlipayOpenPublicMessageTotalSendErrorCode;
 }
 
-/// `alipay.open.public.payee.bind.create` (`POST /v3/alipay/open/public/payee/bind/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.payee.bind.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/payee/bind/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.payee.bind.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPayeeBindCreate {
     /// `login_id`
@@ -24262,6 +26346,10 @@ pub struct AlipayOpenPublicPayeeBindCreate {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.payee.bind.create`.
@@ -24344,8 +26432,12 @@ impl Operation for AlipayOpenPublicPayeeBindCreate {
     type ErrorCode = AlipayOpenPublicPayeeBindCreateErrorCode;
 }
 
-/// `alipay.open.public.payee.bind.delete` (`DELETE /v3/alipay/open/public/payee/bind/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.payee.bind.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/payee/bind/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.payee.bind.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPayeeBindDelete {
     /// `login_id` (query parameter)
@@ -24354,6 +26446,10 @@ pub struct AlipayOpenPublicPayeeBindDelete {
     /// `pid` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.payee.bind.delete`.
@@ -24420,13 +26516,26 @@ impl Operation for AlipayOpenPublicPayeeBindDelete {
     type ErrorCode = AlipayOpenPublicPayeeBindDeleteErrorCode;
 }
 
-/// `alipay.open.public.personalized.extension.batchquery` (`POST /v3/alipay/open/public/personalized/extension/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.personalized.extension.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/personalized/extension/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.personalized.extension.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicPersonalizedExtensionBatchquery {}
+pub struct AlipayOpenPublicPersonalizedExtensionBatchquery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.personalized.extension.batchquery` (`POST /v3/alipay/open/public/personalized/extension/batchquery`): the answer (Alipay's `AlipayOpenPublicPersonalizedExtensionBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.personalized.extension.batchquery`: the answer (Alipay's `AlipayOpenPublicPersonalizedExtensionBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/personalized/extension/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedExtensionBatchqueryResponse {
     /// `count`
@@ -24435,7 +26544,8 @@ pub struct AlipayOpenPublicPersonalizedExtensionBatchqueryResponse {
     /// `extensions`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Vec<super::shared::QueryExtension>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -24494,8 +26604,12 @@ impl Operation for AlipayOpenPublicPersonalizedExtensionBatchquery {
     type ErrorCode = AlipayOpenPublicPersonalizedExtensionBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.personalized.extension.create` (`POST /v3/alipay/open/public/personalized/extension/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.personalized.extension.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/personalized/extension/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.personalized.extension.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedExtensionCreate {
     /// `areas`
@@ -24504,16 +26618,25 @@ pub struct AlipayOpenPublicPersonalizedExtensionCreate {
     /// `label_rule`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_rule: Option<Vec<super::shared::LabelRule>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.personalized.extension.create` (`POST /v3/alipay/open/public/personalized/extension/create`): the answer (Alipay's `AlipayOpenPublicPersonalizedExtensionCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.personalized.extension.create`: the answer (Alipay's `AlipayOpenPublicPersonalizedExtensionCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/personalized/extension/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedExtensionCreateResponse {
     /// `extension_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -24646,13 +26769,21 @@ impl Operation for AlipayOpenPublicPersonalizedExtensionCreate {
     type ErrorCode = AlipayOpenPublicPersonalizedExtensionCreateErrorCode;
 }
 
-/// `alipay.open.public.personalized.extension.delete` (`DELETE /v3/alipay/open/public/personalized/extension/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.personalized.extension.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/personalized/extension/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.personalized.extension.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedExtensionDelete {
     /// `extension_key` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_key: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.personalized.extension.delete`.
@@ -24727,8 +26858,12 @@ impl Operation for AlipayOpenPublicPersonalizedExtensionDelete {
     type ErrorCode = AlipayOpenPublicPersonalizedExtensionDeleteErrorCode;
 }
 
-/// `alipay.open.public.personalized.menu.create` (`POST /v3/alipay/open/public/personalized/menu/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.personalized.menu.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/personalized/menu/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.personalized.menu.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedMenuCreate {
     /// `button`
@@ -24746,16 +26881,25 @@ pub struct AlipayOpenPublicPersonalizedMenuCreate {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.personalized.menu.create` (`POST /v3/alipay/open/public/personalized/menu/create`): the answer (Alipay's `AlipayOpenPublicPersonalizedMenuCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.personalized.menu.create`: the answer (Alipay's `AlipayOpenPublicPersonalizedMenuCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/personalized/menu/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedMenuCreateResponse {
     /// `menu_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -24944,13 +27088,21 @@ impl Operation for AlipayOpenPublicPersonalizedMenuCreate {
     type ErrorCode = AlipayOpenPublicPersonalizedMenuCreateErrorCode;
 }
 
-/// `alipay.open.public.personalized.menu.delete` (`DELETE /v3/alipay/open/public/personalized/menu/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.personalized.menu.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/personalized/menu/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.personalized.menu.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicPersonalizedMenuDelete {
     /// `menu_key` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub menu_key: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.personalized.menu.delete`.
@@ -25029,8 +27181,12 @@ impl Operation for AlipayOpenPublicPersonalizedMenuDelete {
     type ErrorCode = AlipayOpenPublicPersonalizedMenuDeleteErrorCode;
 }
 
-/// `alipay.open.public.qrcode.create` (`POST /v3/alipay/open/public/qrcode/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.qrcode.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/qrcode/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.qrcode.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicQrcodeCreate {
     /// `code_info`
@@ -25045,10 +27201,18 @@ pub struct AlipayOpenPublicQrcodeCreate {
     /// `show_logo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_logo: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.qrcode.create` (`POST /v3/alipay/open/public/qrcode/create`): the answer (Alipay's `AlipayOpenPublicQrcodeCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.qrcode.create`: the answer (Alipay's `AlipayOpenPublicQrcodeCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/qrcode/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicQrcodeCreateResponse {
     /// `code_img`
@@ -25057,7 +27221,8 @@ pub struct AlipayOpenPublicQrcodeCreateResponse {
     /// `expire_second`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_second: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25130,13 +27295,26 @@ impl Operation for AlipayOpenPublicQrcodeCreate {
     type ErrorCode = AlipayOpenPublicQrcodeCreateErrorCode;
 }
 
-/// `alipay.open.public.setting.category.query` (`GET /v3/alipay/open/public/setting/category/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.setting.category.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/setting/category/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.setting.category.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicSettingCategoryQuery {}
+pub struct AlipayOpenPublicSettingCategoryQuery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.setting.category.query` (`GET /v3/alipay/open/public/setting/category/query`): the answer (Alipay's `AlipayOpenPublicSettingCategoryQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.setting.category.query`: the answer (Alipay's `AlipayOpenPublicSettingCategoryQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/setting/category/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicSettingCategoryQueryResponse {
     /// `primary_category`
@@ -25145,7 +27323,8 @@ pub struct AlipayOpenPublicSettingCategoryQueryResponse {
     /// `secondary_category`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary_category: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25210,8 +27389,12 @@ impl Operation for AlipayOpenPublicSettingCategoryQuery {
     type ErrorCode = AlipayOpenPublicSettingCategoryQueryErrorCode;
 }
 
-/// `alipay.open.public.shortlink.create` (`POST /v3/alipay/open/public/shortlink/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.shortlink.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/shortlink/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.shortlink.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicShortlinkCreate {
     /// `remark`
@@ -25220,16 +27403,25 @@ pub struct AlipayOpenPublicShortlinkCreate {
     /// `scene_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.shortlink.create` (`POST /v3/alipay/open/public/shortlink/create`): the answer (Alipay's `AlipayOpenPublicShortlinkCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.shortlink.create`: the answer (Alipay's `AlipayOpenPublicShortlinkCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/shortlink/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicShortlinkCreateResponse {
     /// `shortlink`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortlink: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25318,8 +27510,12 @@ impl Operation for AlipayOpenPublicShortlinkCreate {
     type ErrorCode = AlipayOpenPublicShortlinkCreateErrorCode;
 }
 
-/// `alipay.open.public.singlearticle.data.batchquery` (`POST /v3/alipay/open/public/singlearticle/data/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.singlearticle.data.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/singlearticle/data/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.singlearticle.data.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicSinglearticleDataBatchquery {
     /// `begin_date`
@@ -25328,16 +27524,25 @@ pub struct AlipayOpenPublicSinglearticleDataBatchquery {
     /// `end_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.singlearticle.data.batchquery` (`POST /v3/alipay/open/public/singlearticle/data/batchquery`): the answer (Alipay's `AlipayOpenPublicSinglearticleDataBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.singlearticle.data.batchquery`: the answer (Alipay's `AlipayOpenPublicSinglearticleDataBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/singlearticle/data/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicSinglearticleDataBatchqueryResponse {
     /// `data_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_list: Option<Vec<super::shared::SingleArticleAnalysisData>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25414,17 +27619,29 @@ impl Operation for AlipayOpenPublicSinglearticleDataBatchquery {
     type ErrorCode = AlipayOpenPublicSinglearticleDataBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.template.message.get` (`GET /v3/alipay/open/public/template/message/get`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.template.message.get`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/template/message/get`
+/// - gateway (`AlipayApi`): method `alipay.open.public.template.message.get`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTemplateMessageGet {
     /// `template_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.template.message.get` (`GET /v3/alipay/open/public/template/message/get`): the answer (Alipay's `AlipayOpenPublicTemplateMessageGetResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.template.message.get`: the answer (Alipay's `AlipayOpenPublicTemplateMessageGetResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/template/message/get`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTemplateMessageGetResponse {
     /// `msg_template_id`
@@ -25433,7 +27650,8 @@ pub struct AlipayOpenPublicTemplateMessageGetResponse {
     /// `template`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25526,8 +27744,12 @@ impl Operation for AlipayOpenPublicTemplateMessageGet {
     type ErrorCode = AlipayOpenPublicTemplateMessageGetErrorCode;
 }
 
-/// `alipay.open.public.template.message.industry.modify` (`POST /v3/alipay/open/public/template/message/industry/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.template.message.industry.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/template/message/industry/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.template.message.industry.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTemplateMessageIndustryModify {
     /// `primary_industry_code`
@@ -25542,6 +27764,10 @@ pub struct AlipayOpenPublicTemplateMessageIndustryModify {
     /// `secondary_industry_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary_industry_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.template.message.industry.modify`.
@@ -25624,19 +27850,33 @@ impl Operation for AlipayOpenPublicTemplateMessageIndustryModify {
     type ErrorCode = AlipayOpenPublicTemplateMessageIndustryModifyErrorCode;
 }
 
-/// `alipay.open.public.topic.batchquery` (`POST /v3/alipay/open/public/topic/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.topic.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/topic/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.topic.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayOpenPublicTopicBatchquery {}
+pub struct AlipayOpenPublicTopicBatchquery {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.open.public.topic.batchquery` (`POST /v3/alipay/open/public/topic/batchquery`): the answer (Alipay's `AlipayOpenPublicTopicBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.topic.batchquery`: the answer (Alipay's `AlipayOpenPublicTopicBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/topic/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTopicBatchqueryResponse {
     /// `topic_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_list: Option<Vec<super::shared::Topic>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25705,8 +27945,12 @@ impl Operation for AlipayOpenPublicTopicBatchquery {
     type ErrorCode = AlipayOpenPublicTopicBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.topic.create` (`POST /v3/alipay/open/public/topic/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.topic.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/topic/create`
+/// - gateway (`AlipayApi`): method `alipay.open.public.topic.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTopicCreate {
     /// `img_url`
@@ -25727,16 +27971,25 @@ pub struct AlipayOpenPublicTopicCreate {
     /// `topic_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_items: Option<Vec<super::shared::TopicItem>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.topic.create` (`POST /v3/alipay/open/public/topic/create`): the answer (Alipay's `AlipayOpenPublicTopicCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.topic.create`: the answer (Alipay's `AlipayOpenPublicTopicCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/topic/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTopicCreateResponse {
     /// `topic_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -25865,13 +28118,21 @@ impl Operation for AlipayOpenPublicTopicCreate {
     type ErrorCode = AlipayOpenPublicTopicCreateErrorCode;
 }
 
-/// `alipay.open.public.topic.delete` (`DELETE /v3/alipay/open/public/topic/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.topic.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/alipay/open/public/topic/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.public.topic.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTopicDelete {
     /// `topic_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.topic.delete`.
@@ -25954,8 +28215,12 @@ impl Operation for AlipayOpenPublicTopicDelete {
     type ErrorCode = AlipayOpenPublicTopicDeleteErrorCode;
 }
 
-/// `alipay.open.public.topic.modify` (`POST /v3/alipay/open/public/topic/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.topic.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/topic/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.public.topic.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicTopicModify {
     /// `img_url`
@@ -25979,6 +28244,10 @@ pub struct AlipayOpenPublicTopicModify {
     /// `topic_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_items: Option<super::shared::TopicItem>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.public.topic.modify`.
@@ -26109,8 +28378,12 @@ impl Operation for AlipayOpenPublicTopicModify {
     type ErrorCode = AlipayOpenPublicTopicModifyErrorCode;
 }
 
-/// `alipay.open.public.user.data.batchquery` (`POST /v3/alipay/open/public/user/data/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.user.data.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/public/user/data/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.public.user.data.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicUserDataBatchquery {
     /// `begin_date`
@@ -26119,16 +28392,25 @@ pub struct AlipayOpenPublicUserDataBatchquery {
     /// `end_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.user.data.batchquery` (`POST /v3/alipay/open/public/user/data/batchquery`): the answer (Alipay's `AlipayOpenPublicUserDataBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.user.data.batchquery`: the answer (Alipay's `AlipayOpenPublicUserDataBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/public/user/data/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicUserDataBatchqueryResponse {
     /// `data_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_list: Option<Vec<super::shared::UserAnalysisData>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26205,8 +28487,12 @@ impl Operation for AlipayOpenPublicUserDataBatchquery {
     type ErrorCode = AlipayOpenPublicUserDataBatchqueryErrorCode;
 }
 
-/// `alipay.open.public.user.follow.query` (`GET /v3/alipay/open/public/user/follow/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.public.user.follow.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/public/user/follow/query`
+/// - gateway (`AlipayApi`): method `alipay.open.public.user.follow.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicUserFollowQuery {
     /// `user_id` (query parameter)
@@ -26215,16 +28501,25 @@ pub struct AlipayOpenPublicUserFollowQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.public.user.follow.query` (`GET /v3/alipay/open/public/user/follow/query`): the answer (Alipay's `AlipayOpenPublicUserFollowQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.public.user.follow.query`: the answer (Alipay's `AlipayOpenPublicUserFollowQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/public/user/follow/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenPublicUserFollowQueryResponse {
     /// `is_follow`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_follow: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26301,8 +28596,12 @@ impl Operation for AlipayOpenPublicUserFollowQuery {
     type ErrorCode = AlipayOpenPublicUserFollowQueryErrorCode;
 }
 
-/// `alipay.open.search.ability.batchquery` (`POST /v3/alipay/open/search/ability/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.ability.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/ability/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.search.ability.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAbilityBatchquery {
     /// `biz_data`
@@ -26314,16 +28613,25 @@ pub struct AlipayOpenSearchAbilityBatchquery {
     /// `opt_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.ability.batchquery` (`POST /v3/alipay/open/search/ability/batchquery`): the answer (Alipay's `AlipayOpenSearchAbilityBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.ability.batchquery`: the answer (Alipay's `AlipayOpenSearchAbilityBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/ability/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAbilityBatchqueryResponse {
     /// `data`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<super::shared::AbilityPageQueryDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26396,8 +28704,12 @@ impl Operation for AlipayOpenSearchAbilityBatchquery {
     type ErrorCode = AlipayOpenSearchAbilityBatchqueryErrorCode;
 }
 
-/// `alipay.open.search.appkeyword.apply` (`POST /v3/alipay/open/search/appkeyword/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.appkeyword.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/appkeyword/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.search.appkeyword.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordApply {
     /// `config_id`
@@ -26409,16 +28721,25 @@ pub struct AlipayOpenSearchAppkeywordApply {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.appkeyword.apply` (`POST /v3/alipay/open/search/appkeyword/apply`): the answer (Alipay's `AlipayOpenSearchAppkeywordApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.appkeyword.apply`: the answer (Alipay's `AlipayOpenSearchAppkeywordApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/appkeyword/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordApplyResponse {
     /// `apply_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26511,8 +28832,12 @@ impl Operation for AlipayOpenSearchAppkeywordApply {
     type ErrorCode = AlipayOpenSearchAppkeywordApplyErrorCode;
 }
 
-/// `alipay.open.search.appkeyword.batchquery` (`GET /v3/alipay/open/search/appkeyword/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.appkeyword.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/appkeyword/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.search.appkeyword.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordBatchquery {
     /// `target_appid` (query parameter)
@@ -26527,10 +28852,18 @@ pub struct AlipayOpenSearchAppkeywordBatchquery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.appkeyword.batchquery` (`GET /v3/alipay/open/search/appkeyword/batchquery`): the answer (Alipay's `AlipayOpenSearchAppkeywordBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.appkeyword.batchquery`: the answer (Alipay's `AlipayOpenSearchAppkeywordBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/appkeyword/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordBatchqueryResponse {
     /// `key_word_info`
@@ -26548,7 +28881,8 @@ pub struct AlipayOpenSearchAppkeywordBatchqueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26641,8 +28975,12 @@ impl Operation for AlipayOpenSearchAppkeywordBatchquery {
     type ErrorCode = AlipayOpenSearchAppkeywordBatchqueryErrorCode;
 }
 
-/// `alipay.open.search.appkeyword.delete` (`POST /v3/alipay/open/search/appkeyword/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.appkeyword.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/appkeyword/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.search.appkeyword.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordDelete {
     /// `config_id`
@@ -26654,6 +28992,10 @@ pub struct AlipayOpenSearchAppkeywordDelete {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.search.appkeyword.delete`.
@@ -26740,8 +29082,12 @@ impl Operation for AlipayOpenSearchAppkeywordDelete {
     type ErrorCode = AlipayOpenSearchAppkeywordDeleteErrorCode;
 }
 
-/// `alipay.open.search.appkeyword.querystatus` (`GET /v3/alipay/open/search/appkeyword/querystatus`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.appkeyword.querystatus`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/appkeyword/querystatus`
+/// - gateway (`AlipayApi`): method `alipay.open.search.appkeyword.querystatus`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordQuerystatus {
     /// `target_appid` (query parameter)
@@ -26750,16 +29096,25 @@ pub struct AlipayOpenSearchAppkeywordQuerystatus {
     /// `apply_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.appkeyword.querystatus` (`GET /v3/alipay/open/search/appkeyword/querystatus`): the answer (Alipay's `AlipayOpenSearchAppkeywordQuerystatusResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.appkeyword.querystatus`: the answer (Alipay's `AlipayOpenSearchAppkeywordQuerystatusResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/appkeyword/querystatus`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordQuerystatusResponse {
     /// `key_words`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_words: Option<Vec<super::shared::KeyWordInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26848,23 +29203,36 @@ impl Operation for AlipayOpenSearchAppkeywordQuerystatus {
     type ErrorCode = AlipayOpenSearchAppkeywordQuerystatusErrorCode;
 }
 
-/// `alipay.open.search.appkeywordquota.query` (`GET /v3/alipay/open/search/appkeywordquota/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.appkeywordquota.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/appkeywordquota/query`
+/// - gateway (`AlipayApi`): method `alipay.open.search.appkeywordquota.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordquotaQuery {
     /// `target_appid` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.appkeywordquota.query` (`GET /v3/alipay/open/search/appkeywordquota/query`): the answer (Alipay's `AlipayOpenSearchAppkeywordquotaQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.appkeywordquota.query`: the answer (Alipay's `AlipayOpenSearchAppkeywordquotaQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/appkeywordquota/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchAppkeywordquotaQueryResponse {
     /// `quota_num`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_num: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -26953,8 +29321,12 @@ impl Operation for AlipayOpenSearchAppkeywordquotaQuery {
     type ErrorCode = AlipayOpenSearchAppkeywordquotaQueryErrorCode;
 }
 
-/// `alipay.open.search.baseorder.modify` (`POST /v3/alipay/open/search/baseorder/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.baseorder.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/baseorder/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.search.baseorder.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBaseorderModify {
     /// `biz_data`
@@ -26966,16 +29338,25 @@ pub struct AlipayOpenSearchBaseorderModify {
     /// `opt_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.baseorder.modify` (`POST /v3/alipay/open/search/baseorder/modify`): the answer (Alipay's `AlipayOpenSearchBaseorderModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.baseorder.modify`: the answer (Alipay's `AlipayOpenSearchBaseorderModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/baseorder/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBaseorderModifyResponse {
     /// `apply_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -27060,8 +29441,12 @@ impl Operation for AlipayOpenSearchBaseorderModify {
     type ErrorCode = AlipayOpenSearchBaseorderModifyErrorCode;
 }
 
-/// `alipay.open.search.box.apply` (`POST /v3/alipay/open/search/box/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/box/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxApply {
     /// `box_desc`
@@ -27097,16 +29482,25 @@ pub struct AlipayOpenSearchBoxApply {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.box.apply` (`POST /v3/alipay/open/search/box/apply`): the answer (Alipay's `AlipayOpenSearchBoxApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.box.apply`: the answer (Alipay's `AlipayOpenSearchBoxApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/box/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxApplyResponse {
     /// `box_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub box_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -27207,8 +29601,12 @@ impl Operation for AlipayOpenSearchBoxApply {
     type ErrorCode = AlipayOpenSearchBoxApplyErrorCode;
 }
 
-/// `alipay.open.search.box.batchquery` (`POST /v3/alipay/open/search/box/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/box/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxBatchquery {
     /// `merchant_id`
@@ -27220,10 +29618,18 @@ pub struct AlipayOpenSearchBoxBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.box.batchquery` (`POST /v3/alipay/open/search/box/batchquery`): the answer (Alipay's `AlipayOpenSearchBoxBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.box.batchquery`: the answer (Alipay's `AlipayOpenSearchBoxBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/box/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxBatchqueryResponse {
     /// `box_infos`
@@ -27241,7 +29647,8 @@ pub struct AlipayOpenSearchBoxBatchqueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -27322,8 +29729,12 @@ impl Operation for AlipayOpenSearchBoxBatchquery {
     type ErrorCode = AlipayOpenSearchBoxBatchqueryErrorCode;
 }
 
-/// `alipay.open.search.box.consult` (`POST /v3/alipay/open/search/box/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.consult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/box/consult`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxConsult {
     /// `area_keywords`
@@ -27362,10 +29773,18 @@ pub struct AlipayOpenSearchBoxConsult {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.box.consult` (`POST /v3/alipay/open/search/box/consult`): the answer (Alipay's `AlipayOpenSearchBoxConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.box.consult`: the answer (Alipay's `AlipayOpenSearchBoxConsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/box/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxConsultResponse {
     /// `access`
@@ -27374,7 +29793,8 @@ pub struct AlipayOpenSearchBoxConsultResponse {
     /// `not_pass_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_pass_items: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -27447,8 +29867,12 @@ impl Operation for AlipayOpenSearchBoxConsult {
     type ErrorCode = AlipayOpenSearchBoxConsultErrorCode;
 }
 
-/// `alipay.open.search.box.modify` (`POST /v3/alipay/open/search/box/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/box/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxModify {
     /// `box_desc`
@@ -27493,16 +29917,25 @@ pub struct AlipayOpenSearchBoxModify {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.box.modify` (`POST /v3/alipay/open/search/box/modify`): the answer (Alipay's `AlipayOpenSearchBoxModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.box.modify`: the answer (Alipay's `AlipayOpenSearchBoxModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/box/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxModifyResponse {
     /// `module_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -27595,8 +30028,12 @@ impl Operation for AlipayOpenSearchBoxModify {
     type ErrorCode = AlipayOpenSearchBoxModifyErrorCode;
 }
 
-/// `alipay.open.search.box.offline` (`POST /v3/alipay/open/search/box/offline`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.offline`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/box/offline`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.offline`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxOffline {
     /// `box_id`
@@ -27605,6 +30042,10 @@ pub struct AlipayOpenSearchBoxOffline {
     /// `merchant_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.search.box.offline`.
@@ -27691,8 +30132,12 @@ impl Operation for AlipayOpenSearchBoxOffline {
     type ErrorCode = AlipayOpenSearchBoxOfflineErrorCode;
 }
 
-/// `alipay.open.search.box.online` (`POST /v3/alipay/open/search/box/online`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.online`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/box/online`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.online`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxOnline {
     /// `box_id`
@@ -27701,6 +30146,10 @@ pub struct AlipayOpenSearchBoxOnline {
     /// `merchant_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.search.box.online`.
@@ -27799,8 +30248,12 @@ impl Operation for AlipayOpenSearchBoxOnline {
     type ErrorCode = AlipayOpenSearchBoxOnlineErrorCode;
 }
 
-/// `alipay.open.search.box.query` (`GET /v3/alipay/open/search/box/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.box.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/box/query`
+/// - gateway (`AlipayApi`): method `alipay.open.search.box.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxQuery {
     /// `box_id` (query parameter)
@@ -27809,10 +30262,18 @@ pub struct AlipayOpenSearchBoxQuery {
     /// `merchant_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.box.query` (`GET /v3/alipay/open/search/box/query`): the answer (Alipay's `AlipayOpenSearchBoxQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.box.query`: the answer (Alipay's `AlipayOpenSearchBoxQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/box/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxQueryResponse {
     /// `account_module`
@@ -27845,7 +30306,8 @@ pub struct AlipayOpenSearchBoxQueryResponse {
     /// `valid_image`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_image: Option<super::shared::SearchBoxImageModule>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -27922,8 +30384,12 @@ impl Operation for AlipayOpenSearchBoxQuery {
     type ErrorCode = AlipayOpenSearchBoxQueryErrorCode;
 }
 
-/// `alipay.open.search.boxactivity.apply` (`POST /v3/alipay/open/search/boxactivity/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.boxactivity.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/boxactivity/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.search.boxactivity.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityApply {
     /// `action_url`
@@ -27968,16 +30434,25 @@ pub struct AlipayOpenSearchBoxactivityApply {
     /// `video_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_info: Option<super::shared::SearchBoxActivityVideoInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.boxactivity.apply` (`POST /v3/alipay/open/search/boxactivity/apply`): the answer (Alipay's `AlipayOpenSearchBoxactivityApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.boxactivity.apply`: the answer (Alipay's `AlipayOpenSearchBoxactivityApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/boxactivity/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityApplyResponse {
     /// `box_activity_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub box_activity_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -28078,8 +30553,12 @@ impl Operation for AlipayOpenSearchBoxactivityApply {
     type ErrorCode = AlipayOpenSearchBoxactivityApplyErrorCode;
 }
 
-/// `alipay.open.search.boxactivity.batchquery` (`POST /v3/alipay/open/search/boxactivity/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.boxactivity.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/boxactivity/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.search.boxactivity.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityBatchquery {
     /// `box_id`
@@ -28094,10 +30573,18 @@ pub struct AlipayOpenSearchBoxactivityBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.boxactivity.batchquery` (`POST /v3/alipay/open/search/boxactivity/batchquery`): the answer (Alipay's `AlipayOpenSearchBoxactivityBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.boxactivity.batchquery`: the answer (Alipay's `AlipayOpenSearchBoxactivityBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/boxactivity/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityBatchqueryResponse {
     /// `models`
@@ -28115,7 +30602,8 @@ pub struct AlipayOpenSearchBoxactivityBatchqueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -28196,8 +30684,12 @@ impl Operation for AlipayOpenSearchBoxactivityBatchquery {
     type ErrorCode = AlipayOpenSearchBoxactivityBatchqueryErrorCode;
 }
 
-/// `alipay.open.search.boxactivity.modify` (`POST /v3/alipay/open/search/boxactivity/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.boxactivity.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/boxactivity/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.search.boxactivity.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityModify {
     /// `action_url`
@@ -28242,6 +30734,10 @@ pub struct AlipayOpenSearchBoxactivityModify {
     /// `video_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_info: Option<super::shared::SearchBoxActivityVideoInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.search.boxactivity.modify`.
@@ -28332,8 +30828,12 @@ impl Operation for AlipayOpenSearchBoxactivityModify {
     type ErrorCode = AlipayOpenSearchBoxactivityModifyErrorCode;
 }
 
-/// `alipay.open.search.boxactivity.offline` (`POST /v3/alipay/open/search/boxactivity/offline`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.boxactivity.offline`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/boxactivity/offline`
+/// - gateway (`AlipayApi`): method `alipay.open.search.boxactivity.offline`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityOffline {
     /// `box_activity_id`
@@ -28342,6 +30842,10 @@ pub struct AlipayOpenSearchBoxactivityOffline {
     /// `merchant_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.search.boxactivity.offline`.
@@ -28424,8 +30928,12 @@ impl Operation for AlipayOpenSearchBoxactivityOffline {
     type ErrorCode = AlipayOpenSearchBoxactivityOfflineErrorCode;
 }
 
-/// `alipay.open.search.boxactivity.query` (`GET /v3/alipay/open/search/boxactivity/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.boxactivity.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/boxactivity/query`
+/// - gateway (`AlipayApi`): method `alipay.open.search.boxactivity.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityQuery {
     /// `box_activity_id` (query parameter)
@@ -28434,10 +30942,18 @@ pub struct AlipayOpenSearchBoxactivityQuery {
     /// `merchant_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.boxactivity.query` (`GET /v3/alipay/open/search/boxactivity/query`): the answer (Alipay's `AlipayOpenSearchBoxactivityQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.boxactivity.query`: the answer (Alipay's `AlipayOpenSearchBoxactivityQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/boxactivity/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchBoxactivityQueryResponse {
     /// `background_word`
@@ -28494,7 +31010,8 @@ pub struct AlipayOpenSearchBoxactivityQueryResponse {
     /// `video_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_info: Option<super::shared::SearchBoxActivityVideoInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -28575,8 +31092,12 @@ impl Operation for AlipayOpenSearchBoxactivityQuery {
     type ErrorCode = AlipayOpenSearchBoxactivityQueryErrorCode;
 }
 
-/// `alipay.open.search.orderdetail.query` (`POST /v3/alipay/open/search/orderdetail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.orderdetail.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/orderdetail/query`
+/// - gateway (`AlipayApi`): method `alipay.open.search.orderdetail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchOrderdetailQuery {
     /// `biz_data`
@@ -28588,16 +31109,25 @@ pub struct AlipayOpenSearchOrderdetailQuery {
     /// `opt_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.orderdetail.query` (`POST /v3/alipay/open/search/orderdetail/query`): the answer (Alipay's `AlipayOpenSearchOrderdetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.orderdetail.query`: the answer (Alipay's `AlipayOpenSearchOrderdetailQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/orderdetail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchOrderdetailQueryResponse {
     /// `data`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<super::shared::SearchOrderDetailData>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -28670,8 +31200,12 @@ impl Operation for AlipayOpenSearchOrderdetailQuery {
     type ErrorCode = AlipayOpenSearchOrderdetailQueryErrorCode;
 }
 
-/// `alipay.open.search.serviceorder.batchquery` (`POST /v3/alipay/open/search/serviceorder/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.serviceorder.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/serviceorder/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.search.serviceorder.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchServiceorderBatchquery {
     /// `biz_data`
@@ -28683,16 +31217,25 @@ pub struct AlipayOpenSearchServiceorderBatchquery {
     /// `opt_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opt_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.serviceorder.batchquery` (`POST /v3/alipay/open/search/serviceorder/batchquery`): the answer (Alipay's `AlipayOpenSearchServiceorderBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.serviceorder.batchquery`: the answer (Alipay's `AlipayOpenSearchServiceorderBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/serviceorder/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchServiceorderBatchqueryResponse {
     /// `data`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<super::shared::OrderPageQueryDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -28765,8 +31308,12 @@ impl Operation for AlipayOpenSearchServiceorderBatchquery {
     type ErrorCode = AlipayOpenSearchServiceorderBatchqueryErrorCode;
 }
 
-/// `alipay.open.search.subservicekeyword.apply` (`POST /v3/alipay/open/search/subservicekeyword/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.subservicekeyword.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/subservicekeyword/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.search.subservicekeyword.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordApply {
     /// `config_id`
@@ -28781,16 +31328,25 @@ pub struct AlipayOpenSearchSubservicekeywordApply {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.subservicekeyword.apply` (`POST /v3/alipay/open/search/subservicekeyword/apply`): the answer (Alipay's `AlipayOpenSearchSubservicekeywordApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.subservicekeyword.apply`: the answer (Alipay's `AlipayOpenSearchSubservicekeywordApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/search/subservicekeyword/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordApplyResponse {
     /// `apply_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -28887,8 +31443,12 @@ impl Operation for AlipayOpenSearchSubservicekeywordApply {
     type ErrorCode = AlipayOpenSearchSubservicekeywordApplyErrorCode;
 }
 
-/// `alipay.open.search.subservicekeyword.batchquery` (`GET /v3/alipay/open/search/subservicekeyword/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.subservicekeyword.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/subservicekeyword/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.search.subservicekeyword.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordBatchquery {
     /// `target_appid` (query parameter)
@@ -28903,10 +31463,18 @@ pub struct AlipayOpenSearchSubservicekeywordBatchquery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.subservicekeyword.batchquery` (`GET /v3/alipay/open/search/subservicekeyword/batchquery`): the answer (Alipay's `AlipayOpenSearchSubservicekeywordBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.subservicekeyword.batchquery`: the answer (Alipay's `AlipayOpenSearchSubservicekeywordBatchqueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/subservicekeyword/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordBatchqueryResponse {
     /// `page_number`
@@ -28924,7 +31492,8 @@ pub struct AlipayOpenSearchSubservicekeywordBatchqueryResponse {
     /// `total_page_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_page_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -29005,8 +31574,12 @@ impl Operation for AlipayOpenSearchSubservicekeywordBatchquery {
     type ErrorCode = AlipayOpenSearchSubservicekeywordBatchqueryErrorCode;
 }
 
-/// `alipay.open.search.subservicekeyword.delete` (`POST /v3/alipay/open/search/subservicekeyword/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.subservicekeyword.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/search/subservicekeyword/delete`
+/// - gateway (`AlipayApi`): method `alipay.open.search.subservicekeyword.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordDelete {
     /// `config_id`
@@ -29015,6 +31588,10 @@ pub struct AlipayOpenSearchSubservicekeywordDelete {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.search.subservicekeyword.delete`.
@@ -29105,8 +31682,12 @@ impl Operation for AlipayOpenSearchSubservicekeywordDelete {
     type ErrorCode = AlipayOpenSearchSubservicekeywordDeleteErrorCode;
 }
 
-/// `alipay.open.search.subservicekeyword.querystatus` (`GET /v3/alipay/open/search/subservicekeyword/querystatus`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.search.subservicekeyword.querystatus`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/search/subservicekeyword/querystatus`
+/// - gateway (`AlipayApi`): method `alipay.open.search.subservicekeyword.querystatus`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordQuerystatus {
     /// `target_appid` (query parameter)
@@ -29115,16 +31696,25 @@ pub struct AlipayOpenSearchSubservicekeywordQuerystatus {
     /// `apply_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.search.subservicekeyword.querystatus` (`GET /v3/alipay/open/search/subservicekeyword/querystatus`): the answer (Alipay's `AlipayOpenSearchSubservicekeywordQuerystatusResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.search.subservicekeyword.querystatus`: the answer (Alipay's `AlipayOpenSearchSubservicekeywordQuerystatusResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/search/subservicekeyword/querystatus`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSearchSubservicekeywordQuerystatusResponse {
     /// `key_words`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_words: Option<Vec<super::shared::KeyWordInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -29213,8 +31803,12 @@ impl Operation for AlipayOpenSearchSubservicekeywordQuerystatus {
     type ErrorCode = AlipayOpenSearchSubservicekeywordQuerystatusErrorCode;
 }
 
-/// `alipay.open.servicemarket.commodity.shop.offline` (`POST /v3/alipay/open/servicemarket/commodity/shop/offline`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.commodity.shop.offline`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/commodity/shop/offline`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.commodity.shop.offline`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketCommodityShopOffline {
     /// `commodity_id`
@@ -29223,6 +31817,10 @@ pub struct AlipayOpenServicemarketCommodityShopOffline {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.commodity.shop.offline`.
@@ -29301,8 +31899,12 @@ impl Operation for AlipayOpenServicemarketCommodityShopOffline {
     type ErrorCode = AlipayOpenServicemarketCommodityShopOfflineErrorCode;
 }
 
-/// `alipay.open.servicemarket.commodity.shop.online` (`POST /v3/alipay/open/servicemarket/commodity/shop/online`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.commodity.shop.online`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/commodity/shop/online`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.commodity.shop.online`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketCommodityShopOnline {
     /// `commodity_id`
@@ -29311,6 +31913,10 @@ pub struct AlipayOpenServicemarketCommodityShopOnline {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.commodity.shop.online`.
@@ -29385,13 +31991,21 @@ impl Operation for AlipayOpenServicemarketCommodityShopOnline {
     type ErrorCode = AlipayOpenServicemarketCommodityShopOnlineErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.accept` (`POST /v3/alipay/open/servicemarket/order/accept`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.accept`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/accept`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.accept`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderAccept {
     /// `commodity_order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commodity_order_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.order.accept`.
@@ -29466,8 +32080,12 @@ impl Operation for AlipayOpenServicemarketOrderAccept {
     type ErrorCode = AlipayOpenServicemarketOrderAcceptErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.create` (`POST /v3/alipay/open/servicemarket/order/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/create`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderCreate {
     /// `app_category_ids`
@@ -29515,10 +32133,18 @@ pub struct AlipayOpenServicemarketOrderCreate {
     /// `app_logo` (file part)
     #[serde(skip)]
     pub app_logo: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.servicemarket.order.create` (`POST /v3/alipay/open/servicemarket/order/create`): the answer (Alipay's `AlipayOpenServicemarketOrderCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.servicemarket.order.create`: the answer (Alipay's `AlipayOpenServicemarketOrderCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/servicemarket/order/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderCreateResponse {
     /// `commodity_order_id`
@@ -29527,7 +32153,8 @@ pub struct AlipayOpenServicemarketOrderCreateResponse {
     /// `mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -29720,8 +32347,12 @@ impl Operation for AlipayOpenServicemarketOrderCreate {
     type ErrorCode = AlipayOpenServicemarketOrderCreateErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.item.cancel` (`POST /v3/alipay/open/servicemarket/order/item/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.item.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/item/cancel`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.item.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderItemCancel {
     /// `cancel_reason`
@@ -29736,6 +32367,10 @@ pub struct AlipayOpenServicemarketOrderItemCancel {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.order.item.cancel`.
@@ -29810,8 +32445,12 @@ impl Operation for AlipayOpenServicemarketOrderItemCancel {
     type ErrorCode = AlipayOpenServicemarketOrderItemCancelErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.item.complete` (`POST /v3/alipay/open/servicemarket/order/item/complete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.item.complete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/item/complete`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.item.complete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderItemComplete {
     /// `commodity_order_id`
@@ -29823,6 +32462,10 @@ pub struct AlipayOpenServicemarketOrderItemComplete {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.order.item.complete`.
@@ -29901,8 +32544,12 @@ impl Operation for AlipayOpenServicemarketOrderItemComplete {
     type ErrorCode = AlipayOpenServicemarketOrderItemCompleteErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.item.confirm` (`POST /v3/alipay/open/servicemarket/order/item/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.item.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/item/confirm`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.item.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderItemConfirm {
     /// `commodity_order_id`
@@ -29914,6 +32561,10 @@ pub struct AlipayOpenServicemarketOrderItemConfirm {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.order.item.confirm`.
@@ -29996,13 +32647,21 @@ impl Operation for AlipayOpenServicemarketOrderItemConfirm {
     type ErrorCode = AlipayOpenServicemarketOrderItemConfirmErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.notify` (`POST /v3/alipay/open/servicemarket/order/notify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.notify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/notify`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.notify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderNotify {
     /// `notify_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_url: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.order.notify`.
@@ -30065,8 +32724,12 @@ impl Operation for AlipayOpenServicemarketOrderNotify {
     type ErrorCode = AlipayOpenServicemarketOrderNotifyErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.query` (`GET /v3/alipay/open/servicemarket/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/servicemarket/order/query`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderQuery {
     /// `commodity_order_id` (query parameter)
@@ -30075,10 +32738,18 @@ pub struct AlipayOpenServicemarketOrderQuery {
     /// `start_page` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_page: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.servicemarket.order.query` (`GET /v3/alipay/open/servicemarket/order/query`): the answer (Alipay's `AlipayOpenServicemarketOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.servicemarket.order.query`: the answer (Alipay's `AlipayOpenServicemarketOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/servicemarket/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderQueryResponse {
     /// `auto_upgrade`
@@ -30102,7 +32773,8 @@ pub struct AlipayOpenServicemarketOrderQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -30175,8 +32847,12 @@ impl Operation for AlipayOpenServicemarketOrderQuery {
     type ErrorCode = AlipayOpenServicemarketOrderQueryErrorCode;
 }
 
-/// `alipay.open.servicemarket.order.reject` (`POST /v3/alipay/open/servicemarket/order/reject`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.order.reject`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/servicemarket/order/reject`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.order.reject`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketOrderReject {
     /// `commodity_order_id`
@@ -30185,6 +32861,10 @@ pub struct AlipayOpenServicemarketOrderReject {
     /// `reject_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.servicemarket.order.reject`.
@@ -30259,8 +32939,12 @@ impl Operation for AlipayOpenServicemarketOrderReject {
     type ErrorCode = AlipayOpenServicemarketOrderRejectErrorCode;
 }
 
-/// `alipay.open.servicemarket.promotiontask.relation.query` (`GET /v3/alipay/open/servicemarket/promotiontask/relation/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.servicemarket.promotiontask.relation.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/servicemarket/promotiontask/relation/query`
+/// - gateway (`AlipayApi`): method `alipay.open.servicemarket.promotiontask.relation.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketPromotiontaskRelationQuery {
     /// `commodity_id` (query parameter)
@@ -30272,10 +32956,18 @@ pub struct AlipayOpenServicemarketPromotiontaskRelationQuery {
     /// `page_num` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_num: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.servicemarket.promotiontask.relation.query` (`GET /v3/alipay/open/servicemarket/promotiontask/relation/query`): the answer (Alipay's `AlipayOpenServicemarketPromotiontaskRelationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.servicemarket.promotiontask.relation.query`: the answer (Alipay's `AlipayOpenServicemarketPromotiontaskRelationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/servicemarket/promotiontask/relation/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenServicemarketPromotiontaskRelationQueryResponse {
     /// `current_page`
@@ -30290,7 +32982,8 @@ pub struct AlipayOpenServicemarketPromotiontaskRelationQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -30359,8 +33052,12 @@ impl Operation for AlipayOpenServicemarketPromotiontaskRelationQuery {
     type ErrorCode = AlipayOpenServicemarketPromotiontaskRelationQueryErrorCode;
 }
 
-/// `alipay.open.sp.blueseaactivity.create` (`POST /v3/alipay/open/sp/blueseaactivity/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.blueseaactivity.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/blueseaactivity/create`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.blueseaactivity.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpBlueseaactivityCreate {
     /// `address`
@@ -30411,16 +33108,25 @@ pub struct AlipayOpenSpBlueseaactivityCreate {
     /// `tobacco_lic`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tobacco_lic: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.blueseaactivity.create` (`POST /v3/alipay/open/sp/blueseaactivity/create`): the answer (Alipay's `AlipayOpenSpBlueseaactivityCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.blueseaactivity.create`: the answer (Alipay's `AlipayOpenSpBlueseaactivityCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/blueseaactivity/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpBlueseaactivityCreateResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -30537,8 +33243,12 @@ impl Operation for AlipayOpenSpBlueseaactivityCreate {
     type ErrorCode = AlipayOpenSpBlueseaactivityCreateErrorCode;
 }
 
-/// `alipay.open.sp.blueseaactivity.modify` (`POST /v3/alipay/open/sp/blueseaactivity/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.blueseaactivity.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/blueseaactivity/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.blueseaactivity.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpBlueseaactivityModify {
     /// `address`
@@ -30583,6 +33293,10 @@ pub struct AlipayOpenSpBlueseaactivityModify {
     /// `tobacco_lic`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tobacco_lic: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.sp.blueseaactivity.modify`.
@@ -30681,17 +33395,29 @@ impl Operation for AlipayOpenSpBlueseaactivityModify {
     type ErrorCode = AlipayOpenSpBlueseaactivityModifyErrorCode;
 }
 
-/// `alipay.open.sp.blueseaactivity.query` (`GET /v3/alipay/open/sp/blueseaactivity/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.blueseaactivity.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/blueseaactivity/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.blueseaactivity.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpBlueseaactivityQuery {
     /// `order_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.blueseaactivity.query` (`GET /v3/alipay/open/sp/blueseaactivity/query`): the answer (Alipay's `AlipayOpenSpBlueseaactivityQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.blueseaactivity.query`: the answer (Alipay's `AlipayOpenSpBlueseaactivityQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/blueseaactivity/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpBlueseaactivityQueryResponse {
     /// `address`
@@ -30748,7 +33474,8 @@ pub struct AlipayOpenSpBlueseaactivityQueryResponse {
     /// `tobacco_lic`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tobacco_lic: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -30825,23 +33552,36 @@ impl Operation for AlipayOpenSpBlueseaactivityQuery {
     type ErrorCode = AlipayOpenSpBlueseaactivityQueryErrorCode;
 }
 
-/// `alipay.open.sp.image.upload` (`POST /v3/alipay/open/sp/image/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.image.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/image/upload`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.image.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpImageUpload {
     /// `image_content` (file part)
     #[serde(skip)]
     pub image_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.image.upload` (`POST /v3/alipay/open/sp/image/upload`): the answer (Alipay's `AlipayOpenSpImageUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.image.upload`: the answer (Alipay's `AlipayOpenSpImageUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/image/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpImageUploadResponse {
     /// `image_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -30922,8 +33662,12 @@ impl Operation for AlipayOpenSpImageUpload {
     type ErrorCode = AlipayOpenSpImageUploadErrorCode;
 }
 
-/// `alipay.open.sp.isv.bill.sync` (`POST /v3/alipay/open/sp/isv/bill/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.isv.bill.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/isv/bill/sync`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.isv.bill.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvBillSync {
     /// `end_time`
@@ -30956,16 +33700,25 @@ pub struct AlipayOpenSpIsvBillSync {
     /// `sub_promotor_pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_promotor_pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.isv.bill.sync` (`POST /v3/alipay/open/sp/isv/bill/sync`): the answer (Alipay's `AlipayOpenSpIsvBillSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.isv.bill.sync`: the answer (Alipay's `AlipayOpenSpIsvBillSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/isv/bill/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvBillSyncResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -31038,8 +33791,12 @@ impl Operation for AlipayOpenSpIsvBillSync {
     type ErrorCode = AlipayOpenSpIsvBillSyncErrorCode;
 }
 
-/// `alipay.open.sp.isv.operation.sync` (`POST /v3/alipay/open/sp/isv/operation/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.isv.operation.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/isv/operation/sync`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.isv.operation.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvOperationSync {
     /// `customer_type`
@@ -31099,6 +33856,10 @@ pub struct AlipayOpenSpIsvOperationSync {
     /// `sub_promotor_pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_promotor_pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.sp.isv.operation.sync`.
@@ -31233,8 +33994,12 @@ impl Operation for AlipayOpenSpIsvOperationSync {
     type ErrorCode = AlipayOpenSpIsvOperationSyncErrorCode;
 }
 
-/// `alipay.open.sp.isv.relation.query` (`GET /v3/alipay/open/sp/isv/relation/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.isv.relation.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/isv/relation/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.isv.relation.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvRelationQuery {
     /// `commodity_id` (query parameter)
@@ -31246,10 +34011,18 @@ pub struct AlipayOpenSpIsvRelationQuery {
     /// `page_num` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_num: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.isv.relation.query` (`GET /v3/alipay/open/sp/isv/relation/query`): the answer (Alipay's `AlipayOpenSpIsvRelationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.isv.relation.query`: the answer (Alipay's `AlipayOpenSpIsvRelationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/isv/relation/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvRelationQueryResponse {
     /// `current_page`
@@ -31264,7 +34037,8 @@ pub struct AlipayOpenSpIsvRelationQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -31333,13 +34107,21 @@ impl Operation for AlipayOpenSpIsvRelationQuery {
     type ErrorCode = AlipayOpenSpIsvRelationQueryErrorCode;
 }
 
-/// `alipay.open.sp.isv.sales.sync` (`POST /v3/alipay/open/sp/isv/sales/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.isv.sales.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/isv/sales/sync`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.isv.sales.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvSalesSync {
     /// `merchant_sales_detail`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_sales_detail: Option<Vec<super::shared::IsvMerchantSalesDetailRequest>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.open.sp.isv.sales.sync`.
@@ -31402,8 +34184,12 @@ impl Operation for AlipayOpenSpIsvSalesSync {
     type ErrorCode = AlipayOpenSpIsvSalesSyncErrorCode;
 }
 
-/// `alipay.open.sp.isv.signauth.create` (`POST /v3/alipay/open/sp/isv/signauth/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.isv.signauth.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/isv/signauth/create`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.isv.signauth.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvSignauthCreate {
     /// `isv_auth_scene_infos`
@@ -31418,16 +34204,25 @@ pub struct AlipayOpenSpIsvSignauthCreate {
     /// `sign_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.isv.signauth.create` (`POST /v3/alipay/open/sp/isv/signauth/create`): the answer (Alipay's `AlipayOpenSpIsvSignauthCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.isv.signauth.create`: the answer (Alipay's `AlipayOpenSpIsvSignauthCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/isv/signauth/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvSignauthCreateResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -31552,17 +34347,29 @@ impl Operation for AlipayOpenSpIsvSignauthCreate {
     type ErrorCode = AlipayOpenSpIsvSignauthCreateErrorCode;
 }
 
-/// `alipay.open.sp.isv.signauth.query` (`GET /v3/alipay/open/sp/isv/signauth/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.isv.signauth.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/isv/signauth/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.isv.signauth.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvSignauthQuery {
     /// `order_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.isv.signauth.query` (`GET /v3/alipay/open/sp/isv/signauth/query`): the answer (Alipay's `AlipayOpenSpIsvSignauthQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.isv.signauth.query`: the answer (Alipay's `AlipayOpenSpIsvSignauthQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/isv/signauth/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpIsvSignauthQueryResponse {
     /// `order_id`
@@ -31574,7 +34381,8 @@ pub struct AlipayOpenSpIsvSignauthQueryResponse {
     /// `task_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_infos: Option<Vec<super::shared::SubTaskInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -31651,8 +34459,12 @@ impl Operation for AlipayOpenSpIsvSignauthQuery {
     type ErrorCode = AlipayOpenSpIsvSignauthQueryErrorCode;
 }
 
-/// `alipay.open.sp.leads.expand.create` (`POST /v3/alipay/open/sp/leads/expand/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.leads.expand.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/leads/expand/create`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.leads.expand.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpLeadsExpandCreate {
     /// `address`
@@ -31703,16 +34515,25 @@ pub struct AlipayOpenSpLeadsExpandCreate {
     /// `scene`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.leads.expand.create` (`POST /v3/alipay/open/sp/leads/expand/create`): the answer (Alipay's `AlipayOpenSpLeadsExpandCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.leads.expand.create`: the answer (Alipay's `AlipayOpenSpLeadsExpandCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/leads/expand/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpLeadsExpandCreateResponse {
     /// `leads_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leads_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -31785,8 +34606,12 @@ impl Operation for AlipayOpenSpLeadsExpandCreate {
     type ErrorCode = AlipayOpenSpLeadsExpandCreateErrorCode;
 }
 
-/// `alipay.open.sp.merchant.inconsistent.approve` (`POST /v3/alipay/open/sp/merchant/inconsistent/approve`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.merchant.inconsistent.approve`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/merchant/inconsistent/approve`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.merchant.inconsistent.approve`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpMerchantInconsistentApprove {
     /// `back_card`
@@ -31819,16 +34644,25 @@ pub struct AlipayOpenSpMerchantInconsistentApprove {
     /// `promotor_pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotor_pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.merchant.inconsistent.approve` (`POST /v3/alipay/open/sp/merchant/inconsistent/approve`): the answer (Alipay's `AlipayOpenSpMerchantInconsistentApproveResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.merchant.inconsistent.approve`: the answer (Alipay's `AlipayOpenSpMerchantInconsistentApproveResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/merchant/inconsistent/approve`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpMerchantInconsistentApproveResponse {
     /// `apply_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -31933,8 +34767,12 @@ impl Operation for AlipayOpenSpMerchantInconsistentApprove {
     type ErrorCode = AlipayOpenSpMerchantInconsistentApproveErrorCode;
 }
 
-/// `alipay.open.sp.operation.apply` (`POST /v3/alipay/open/sp/operation/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.operation.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/operation/apply`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.operation.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOperationApply {
     /// `access_product_code`
@@ -31955,10 +34793,18 @@ pub struct AlipayOpenSpOperationApply {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.operation.apply` (`POST /v3/alipay/open/sp/operation/apply`): the answer (Alipay's `AlipayOpenSpOperationApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.operation.apply`: the answer (Alipay's `AlipayOpenSpOperationApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/operation/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOperationApplyResponse {
     /// `batch_no`
@@ -31970,7 +34816,8 @@ pub struct AlipayOpenSpOperationApplyResponse {
     /// `recommend_accounts`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommend_accounts: Option<Vec<super::shared::RecommendAccountDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32115,8 +34962,12 @@ impl Operation for AlipayOpenSpOperationApply {
     type ErrorCode = AlipayOpenSpOperationApplyErrorCode;
 }
 
-/// `alipay.open.sp.operation.qrcode.query` (`GET /v3/alipay/open/sp/operation/qrcode/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.operation.qrcode.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/operation/qrcode/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.operation.qrcode.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOperationQrcodeQuery {
     /// `out_biz_no` (query parameter)
@@ -32137,10 +34988,18 @@ pub struct AlipayOpenSpOperationQrcodeQuery {
     /// `isv_scene_permissions` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isv_scene_permissions: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.operation.qrcode.query` (`GET /v3/alipay/open/sp/operation/qrcode/query`): the answer (Alipay's `AlipayOpenSpOperationQrcodeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.operation.qrcode.query`: the answer (Alipay's `AlipayOpenSpOperationQrcodeQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/operation/qrcode/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOperationQrcodeQueryResponse {
     /// `batch_no`
@@ -32158,7 +35017,8 @@ pub struct AlipayOpenSpOperationQrcodeQueryResponse {
     /// `recommend_accounts`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommend_accounts: Option<super::shared::RecommendAccountDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32291,8 +35151,12 @@ impl Operation for AlipayOpenSpOperationQrcodeQuery {
     type ErrorCode = AlipayOpenSpOperationQrcodeQueryErrorCode;
 }
 
-/// `alipay.open.sp.operation.result.query` (`GET /v3/alipay/open/sp/operation/result/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.operation.result.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/operation/result/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.operation.result.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOperationResultQuery {
     /// `operate_type` (query parameter)
@@ -32313,10 +35177,18 @@ pub struct AlipayOpenSpOperationResultQuery {
     /// `isv_scene_permissions` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isv_scene_permissions: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.operation.result.query` (`GET /v3/alipay/open/sp/operation/result/query`): the answer (Alipay's `AlipayOpenSpOperationResultQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.operation.result.query`: the answer (Alipay's `AlipayOpenSpOperationResultQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/operation/result/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOperationResultQueryResponse {
     /// `bind_user_id`
@@ -32328,7 +35200,8 @@ pub struct AlipayOpenSpOperationResultQueryResponse {
     /// `merchant_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32461,8 +35334,12 @@ impl Operation for AlipayOpenSpOperationResultQuery {
     type ErrorCode = AlipayOpenSpOperationResultQueryErrorCode;
 }
 
-/// `alipay.open.sp.oppor.detail.query` (`GET /v3/alipay/open/sp/oppor/detail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.oppor.detail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/oppor/detail/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.oppor.detail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOpporDetailQuery {
     /// `isv_pid` (query parameter)
@@ -32471,10 +35348,18 @@ pub struct AlipayOpenSpOpporDetailQuery {
     /// `oppor_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oppor_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.oppor.detail.query` (`GET /v3/alipay/open/sp/oppor/detail/query`): the answer (Alipay's `AlipayOpenSpOpporDetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.oppor.detail.query`: the answer (Alipay's `AlipayOpenSpOpporDetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/oppor/detail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOpporDetailQueryResponse {
     /// `address`
@@ -32498,7 +35383,8 @@ pub struct AlipayOpenSpOpporDetailQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32571,8 +35457,12 @@ impl Operation for AlipayOpenSpOpporDetailQuery {
     type ErrorCode = AlipayOpenSpOpporDetailQueryErrorCode;
 }
 
-/// `alipay.open.sp.oppor.feedback.modify` (`POST /v3/alipay/open/sp/oppor/feedback/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.oppor.feedback.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/sp/oppor/feedback/modify`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.oppor.feedback.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOpporFeedbackModify {
     /// `expand_result`
@@ -32593,10 +35483,18 @@ pub struct AlipayOpenSpOpporFeedbackModify {
     /// `sn`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sn: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.oppor.feedback.modify` (`POST /v3/alipay/open/sp/oppor/feedback/modify`): the answer (Alipay's `AlipayOpenSpOpporFeedbackModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.oppor.feedback.modify`: the answer (Alipay's `AlipayOpenSpOpporFeedbackModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/sp/oppor/feedback/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOpporFeedbackModifyResponse {
     /// `msg`
@@ -32605,7 +35503,8 @@ pub struct AlipayOpenSpOpporFeedbackModifyResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32678,8 +35577,12 @@ impl Operation for AlipayOpenSpOpporFeedbackModify {
     type ErrorCode = AlipayOpenSpOpporFeedbackModifyErrorCode;
 }
 
-/// `alipay.open.sp.oppor.page.query` (`GET /v3/alipay/open/sp/oppor/page/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.sp.oppor.page.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/sp/oppor/page/query`
+/// - gateway (`AlipayApi`): method `alipay.open.sp.oppor.page.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOpporPageQuery {
     /// `isv_pid` (query parameter)
@@ -32694,10 +35597,18 @@ pub struct AlipayOpenSpOpporPageQuery {
     /// `page_num` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_num: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.sp.oppor.page.query` (`GET /v3/alipay/open/sp/oppor/page/query`): the answer (Alipay's `AlipayOpenSpOpporPageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.sp.oppor.page.query`: the answer (Alipay's `AlipayOpenSpOpporPageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/sp/oppor/page/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenSpOpporPageQueryResponse {
     /// `current_page`
@@ -32712,7 +35623,8 @@ pub struct AlipayOpenSpOpporPageQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32785,17 +35697,29 @@ impl Operation for AlipayOpenSpOpporPageQuery {
     type ErrorCode = AlipayOpenSpOpporPageQueryErrorCode;
 }
 
-/// `alipay.open.violation.violationdetail.query` (`GET /v3/alipay/open/violation/violationdetail/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.violation.violationdetail.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/open/violation/violationdetail/query`
+/// - gateway (`AlipayApi`): method `alipay.open.violation.violationdetail.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenViolationViolationdetailQuery {
     /// `violation_record_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violation_record_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.violation.violationdetail.query` (`GET /v3/alipay/open/violation/violationdetail/query`): the answer (Alipay's `AlipayOpenViolationViolationdetailQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.violation.violationdetail.query`: the answer (Alipay's `AlipayOpenViolationViolationdetailQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/open/violation/violationdetail/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenViolationViolationdetailQueryResponse {
     /// `appeal_dead_line`
@@ -32852,7 +35776,8 @@ pub struct AlipayOpenViolationViolationdetailQueryResponse {
     /// `violation_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violation_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -32925,8 +35850,12 @@ impl Operation for AlipayOpenViolationViolationdetailQuery {
     type ErrorCode = AlipayOpenViolationViolationdetailQueryErrorCode;
 }
 
-/// `alipay.open.violation.violationevent.batchquery` (`POST /v3/alipay/open/violation/violationevent/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.open.violation.violationevent.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/open/violation/violationevent/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.open.violation.violationevent.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenViolationViolationeventBatchquery {
     /// `begin_time`
@@ -32938,16 +35867,25 @@ pub struct AlipayOpenViolationViolationeventBatchquery {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.open.violation.violationevent.batchquery` (`POST /v3/alipay/open/violation/violationevent/batchquery`): the answer (Alipay's `AlipayOpenViolationViolationeventBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.open.violation.violationevent.batchquery`: the answer (Alipay's `AlipayOpenViolationViolationeventBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/open/violation/violationevent/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayOpenViolationViolationeventBatchqueryResponse {
     /// `violation_record_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violation_record_infos: Option<super::shared::ViolationEvent>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

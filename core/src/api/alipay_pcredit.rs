@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.pcredit.huabei.auth.accumulation.query` (`GET /v3/alipay/pcredit/huabei/auth/accumulation/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.accumulation.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/pcredit/huabei/auth/accumulation/query`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.accumulation.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthAccumulationQuery {
     /// `agreement_no` (query parameter)
@@ -27,10 +31,18 @@ pub struct AlipayPcreditHuabeiAuthAccumulationQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.accumulation.query` (`GET /v3/alipay/pcredit/huabei/auth/accumulation/query`): the answer (Alipay's `AlipayPcreditHuabeiAuthAccumulationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.accumulation.query`: the answer (Alipay's `AlipayPcreditHuabeiAuthAccumulationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/pcredit/huabei/auth/accumulation/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthAccumulationQueryResponse {
     /// `pay_amount`
@@ -45,7 +57,8 @@ pub struct AlipayPcreditHuabeiAuthAccumulationQueryResponse {
     /// `total_real_pay_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_real_pay_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -126,8 +139,12 @@ impl Operation for AlipayPcreditHuabeiAuthAccumulationQuery {
     type ErrorCode = AlipayPcreditHuabeiAuthAccumulationQueryErrorCode;
 }
 
-/// `alipay.pcredit.huabei.auth.agreement.close` (`PUT /v3/alipay/pcredit/huabei/auth/agreement/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.agreement.close`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/pcredit/huabei/auth/agreement/close`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.agreement.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthAgreementClose {
     /// `agreement_no`
@@ -148,16 +165,25 @@ pub struct AlipayPcreditHuabeiAuthAgreementClose {
     /// `quit_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quit_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.agreement.close` (`PUT /v3/alipay/pcredit/huabei/auth/agreement/close`): the answer (Alipay's `AlipayPcreditHuabeiAuthAgreementCloseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.agreement.close`: the answer (Alipay's `AlipayPcreditHuabeiAuthAgreementCloseResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/pcredit/huabei/auth/agreement/close`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthAgreementCloseResponse {
     /// `out_request_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -238,8 +264,12 @@ impl Operation for AlipayPcreditHuabeiAuthAgreementClose {
     type ErrorCode = AlipayPcreditHuabeiAuthAgreementCloseErrorCode;
 }
 
-/// `alipay.pcredit.huabei.auth.agreement.query` (`GET /v3/alipay/pcredit/huabei/auth/agreement/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.agreement.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/pcredit/huabei/auth/agreement/query`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.agreement.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthAgreementQuery {
     /// `agreement_no` (query parameter)
@@ -257,10 +287,18 @@ pub struct AlipayPcreditHuabeiAuthAgreementQuery {
     /// `auth_scene` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_scene: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.agreement.query` (`GET /v3/alipay/pcredit/huabei/auth/agreement/query`): the answer (Alipay's `AlipayPcreditHuabeiAuthAgreementQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.agreement.query`: the answer (Alipay's `AlipayPcreditHuabeiAuthAgreementQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/pcredit/huabei/auth/agreement/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthAgreementQueryResponse {
     /// `agreement_name`
@@ -299,7 +337,8 @@ pub struct AlipayPcreditHuabeiAuthAgreementQueryResponse {
     /// `rest_freeze_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_freeze_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -376,8 +415,12 @@ impl Operation for AlipayPcreditHuabeiAuthAgreementQuery {
     type ErrorCode = AlipayPcreditHuabeiAuthAgreementQueryErrorCode;
 }
 
-/// `alipay.pcredit.huabei.auth.order.query` (`GET /v3/alipay/pcredit/huabei/auth/order/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/pcredit/huabei/auth/order/query`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthOrderQuery {
     /// `auth_opt_id` (query parameter)
@@ -392,10 +435,18 @@ pub struct AlipayPcreditHuabeiAuthOrderQuery {
     /// `out_request_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.order.query` (`GET /v3/alipay/pcredit/huabei/auth/order/query`): the answer (Alipay's `AlipayPcreditHuabeiAuthOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.order.query`: the answer (Alipay's `AlipayPcreditHuabeiAuthOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/pcredit/huabei/auth/order/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthOrderQueryResponse {
     /// `agreement_no`
@@ -434,7 +485,8 @@ pub struct AlipayPcreditHuabeiAuthOrderQueryResponse {
     /// `trans_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -515,8 +567,12 @@ impl Operation for AlipayPcreditHuabeiAuthOrderQuery {
     type ErrorCode = AlipayPcreditHuabeiAuthOrderQueryErrorCode;
 }
 
-/// `alipay.pcredit.huabei.auth.order.unfreeze` (`PUT /v3/alipay/pcredit/huabei/auth/order/unfreeze`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.order.unfreeze`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/pcredit/huabei/auth/order/unfreeze`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.order.unfreeze`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthOrderUnfreeze {
     /// `agreement_no`
@@ -543,10 +599,18 @@ pub struct AlipayPcreditHuabeiAuthOrderUnfreeze {
     /// `unfreeze_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfreeze_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.order.unfreeze` (`PUT /v3/alipay/pcredit/huabei/auth/order/unfreeze`): the answer (Alipay's `AlipayPcreditHuabeiAuthOrderUnfreezeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.order.unfreeze`: the answer (Alipay's `AlipayPcreditHuabeiAuthOrderUnfreezeResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/pcredit/huabei/auth/order/unfreeze`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthOrderUnfreezeResponse {
     /// `agreement_no`
@@ -582,7 +646,8 @@ pub struct AlipayPcreditHuabeiAuthOrderUnfreezeResponse {
     /// `unfreeze_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfreeze_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -683,8 +748,12 @@ impl Operation for AlipayPcreditHuabeiAuthOrderUnfreeze {
     type ErrorCode = AlipayPcreditHuabeiAuthOrderUnfreezeErrorCode;
 }
 
-/// `alipay.pcredit.huabei.auth.refund.apply` (`PUT /v3/alipay/pcredit/huabei/auth/refund/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.refund.apply`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/pcredit/huabei/auth/refund/apply`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.refund.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthRefundApply {
     /// `agreement_no`
@@ -717,10 +786,18 @@ pub struct AlipayPcreditHuabeiAuthRefundApply {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.refund.apply` (`PUT /v3/alipay/pcredit/huabei/auth/refund/apply`): the answer (Alipay's `AlipayPcreditHuabeiAuthRefundApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.refund.apply`: the answer (Alipay's `AlipayPcreditHuabeiAuthRefundApplyResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/pcredit/huabei/auth/refund/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthRefundApplyResponse {
     /// `auth_opt_id`
@@ -735,7 +812,8 @@ pub struct AlipayPcreditHuabeiAuthRefundApplyResponse {
     /// `retry`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -948,8 +1026,12 @@ impl Operation for AlipayPcreditHuabeiAuthRefundApply {
     type ErrorCode = AlipayPcreditHuabeiAuthRefundApplyErrorCode;
 }
 
-/// `alipay.pcredit.huabei.auth.settle.apply` (`PUT /v3/alipay/pcredit/huabei/auth/settle/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.pcredit.huabei.auth.settle.apply`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/alipay/pcredit/huabei/auth/settle/apply`
+/// - gateway (`AlipayApi`): method `alipay.pcredit.huabei.auth.settle.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthSettleApply {
     /// `action_type`
@@ -979,10 +1061,18 @@ pub struct AlipayPcreditHuabeiAuthSettleApply {
     /// `seller_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.pcredit.huabei.auth.settle.apply` (`PUT /v3/alipay/pcredit/huabei/auth/settle/apply`): the answer (Alipay's `AlipayPcreditHuabeiAuthSettleApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.pcredit.huabei.auth.settle.apply`: the answer (Alipay's `AlipayPcreditHuabeiAuthSettleApplyResponseModel`).
+///
+/// - v3: the body of `PUT /v3/alipay/pcredit/huabei/auth/settle/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayPcreditHuabeiAuthSettleApplyResponse {
     /// `fail_reason`
@@ -991,7 +1081,8 @@ pub struct AlipayPcreditHuabeiAuthSettleApplyResponse {
     /// `out_request_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.security.data.sss.create` (`POST /v3/alipay/security/data/sss/create/{a}`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.security.data.sss.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/security/data/sss/create/{a}`
+/// - gateway (`AlipayApi`): method `alipay.security.data.sss.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityDataSssCreate {
     /// `a` (path parameter)
@@ -29,10 +33,18 @@ pub struct AlipaySecurityDataSssCreate {
     /// `f`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f: Option<super::shared::JinyoutestopenidThree>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.security.data.sss.create` (`POST /v3/alipay/security/data/sss/create/{a}`): the answer (Alipay's `AlipaySecurityDataSssCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.security.data.sss.create`: the answer (Alipay's `AlipaySecurityDataSssCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/security/data/sss/create/{a}`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityDataSssCreateResponse {
     /// `c`
@@ -41,7 +53,8 @@ pub struct AlipaySecurityDataSssCreateResponse {
     /// `c_open_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c_open_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -110,8 +123,12 @@ impl Operation for AlipaySecurityDataSssCreate {
     type ErrorCode = AlipaySecurityDataSssCreateErrorCode;
 }
 
-/// `alipay.security.prod.sss.query` (`POST /v3/alipay/security/prod/sss/query/{bbb}`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.security.prod.sss.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/security/prod/sss/query/{bbb}`
+/// - gateway (`AlipayApi`): method `alipay.security.prod.sss.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityProdSssQuery {
     /// `bbb` (path parameter)
@@ -128,10 +145,18 @@ pub struct AlipaySecurityProdSssQuery {
     /// `xxx`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xxx: Option<super::shared::JinyouTestFive>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.security.prod.sss.query` (`POST /v3/alipay/security/prod/sss/query/{bbb}`): the answer (Alipay's `AlipaySecurityProdSssQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.security.prod.sss.query`: the answer (Alipay's `AlipaySecurityProdSssQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/security/prod/sss/query/{bbb}`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityProdSssQueryResponse {
     /// `ccc`
@@ -140,7 +165,8 @@ pub struct AlipaySecurityProdSssQueryResponse {
     /// `ccc_open_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ccc_open_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -205,8 +231,12 @@ impl Operation for AlipaySecurityProdSssQuery {
     type ErrorCode = AlipaySecurityProdSssQueryErrorCode;
 }
 
-/// `alipay.security.risk.customerrisk.send` (`POST /v3/alipay/security/risk/customerrisk/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.security.risk.customerrisk.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/security/risk/customerrisk/send`
+/// - gateway (`AlipayApi`): method `alipay.security.risk.customerrisk.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityRiskCustomerriskSend {
     /// `bank_card_no`
@@ -251,6 +281,10 @@ pub struct AlipaySecurityRiskCustomerriskSend {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.security.risk.customerrisk.send`.
@@ -317,8 +351,12 @@ impl Operation for AlipaySecurityRiskCustomerriskSend {
     type ErrorCode = AlipaySecurityRiskCustomerriskSendErrorCode;
 }
 
-/// `alipay.security.risk.verifyidentity.miniapp.confirm` (`POST /v3/alipay/security/risk/verifyidentity/miniapp/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.security.risk.verifyidentity.miniapp.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/security/risk/verifyidentity/miniapp/confirm`
+/// - gateway (`AlipayApi`): method `alipay.security.risk.verifyidentity.miniapp.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityRiskVerifyidentityMiniappConfirm {
     /// `challenge`
@@ -333,10 +371,18 @@ pub struct AlipaySecurityRiskVerifyidentityMiniappConfirm {
     /// `verify_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.security.risk.verifyidentity.miniapp.confirm` (`POST /v3/alipay/security/risk/verifyidentity/miniapp/confirm`): the answer (Alipay's `AlipaySecurityRiskVerifyidentityMiniappConfirmResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.security.risk.verifyidentity.miniapp.confirm`: the answer (Alipay's `AlipaySecurityRiskVerifyidentityMiniappConfirmResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/security/risk/verifyidentity/miniapp/confirm`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySecurityRiskVerifyidentityMiniappConfirmResponse {
     /// `error_code`
@@ -348,7 +394,8 @@ pub struct AlipaySecurityRiskVerifyidentityMiniappConfirmResponse {
     /// `verify_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_result: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

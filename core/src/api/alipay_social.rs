@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.social.base.contentlib.standardcontent.batchquery` (`POST /v3/alipay/social/base/contentlib/standardcontent/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.social.base.contentlib.standardcontent.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/social/base/contentlib/standardcontent/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.social.base.contentlib.standardcontent.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySocialBaseContentlibStandardcontentBatchquery {
     /// `need_detail`
@@ -30,10 +34,18 @@ pub struct AlipaySocialBaseContentlibStandardcontentBatchquery {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.social.base.contentlib.standardcontent.batchquery` (`POST /v3/alipay/social/base/contentlib/standardcontent/batchquery`): the answer (Alipay's `AlipaySocialBaseContentlibStandardcontentBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.social.base.contentlib.standardcontent.batchquery`: the answer (Alipay's `AlipaySocialBaseContentlibStandardcontentBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/social/base/contentlib/standardcontent/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySocialBaseContentlibStandardcontentBatchqueryResponse {
     /// `content_details`
@@ -51,7 +63,8 @@ pub struct AlipaySocialBaseContentlibStandardcontentBatchqueryResponse {
     /// `total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

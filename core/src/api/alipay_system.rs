@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.system.oauth.token` (`POST /v3/alipay/system/oauth/token`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.system.oauth.token`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/system/oauth/token`
+/// - gateway (`AlipayApi`): method `alipay.system.oauth.token`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySystemOauthToken {
     /// `code`
@@ -24,6 +28,10 @@ pub struct AlipaySystemOauthToken {
     /// `refresh_token`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipaySystemOauthToken {
@@ -33,12 +41,17 @@ impl std::fmt::Debug for AlipaySystemOauthToken {
         s.field("code", &self.code);
         s.field("grant_type", &self.grant_type);
         s.field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"));
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.system.oauth.token` (`POST /v3/alipay/system/oauth/token`): the answer (Alipay's `AlipaySystemOauthTokenResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.system.oauth.token`: the answer (Alipay's `AlipaySystemOauthTokenResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/system/oauth/token`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipaySystemOauthTokenResponse {
     /// `access_token`
@@ -71,7 +84,8 @@ pub struct AlipaySystemOauthTokenResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

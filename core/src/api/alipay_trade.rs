@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.trade.advance.consult` (`GET /v3/alipay/trade/advance/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.advance.consult`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/trade/advance/consult`
+/// - gateway (`AlipayApi`): method `alipay.trade.advance.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeAdvanceConsult {
     /// `alipay_user_id` (query parameter)
@@ -48,10 +52,18 @@ pub struct AlipayTradeAdvanceConsult {
     /// `user_out_binding_phone` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_out_binding_phone: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.advance.consult` (`GET /v3/alipay/trade/advance/consult`): the answer (Alipay's `AlipayTradeAdvanceConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.advance.consult`: the answer (Alipay's `AlipayTradeAdvanceConsultResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/trade/advance/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeAdvanceConsultResponse {
     /// `refer_result`
@@ -78,7 +90,8 @@ pub struct AlipayTradeAdvanceConsultResponse {
     /// `wait_repayment_order_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_repayment_order_infos: Option<Vec<super::shared::WaitRepaymentOrderInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -159,8 +172,12 @@ impl Operation for AlipayTradeAdvanceConsult {
     type ErrorCode = AlipayTradeAdvanceConsultErrorCode;
 }
 
-/// `alipay.trade.applepay.authentication.submit` (`POST /v3/alipay/trade/applepay/authentication/submit`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.applepay.authentication.submit`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/applepay/authentication/submit`
+/// - gateway (`AlipayApi`): method `alipay.trade.applepay.authentication.submit`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeApplepayAuthenticationSubmit {
     /// `authentication_results`
@@ -175,10 +192,18 @@ pub struct AlipayTradeApplepayAuthenticationSubmit {
     /// `transaction_identifier`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_identifier: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.applepay.authentication.submit` (`POST /v3/alipay/trade/applepay/authentication/submit`): the answer (Alipay's `AlipayTradeApplepayAuthenticationSubmitResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.applepay.authentication.submit`: the answer (Alipay's `AlipayTradeApplepayAuthenticationSubmitResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/applepay/authentication/submit`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeApplepayAuthenticationSubmitResponse {
     /// `authentication_error`
@@ -202,7 +227,8 @@ pub struct AlipayTradeApplepayAuthenticationSubmitResponse {
     /// `updated_transaction_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_transaction_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -261,8 +287,12 @@ impl Operation for AlipayTradeApplepayAuthenticationSubmit {
     type ErrorCode = AlipayTradeApplepayAuthenticationSubmitErrorCode;
 }
 
-/// `alipay.trade.batch.settle` (`POST /v3/alipay/trade/batch/settle`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.batch.settle`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/batch/settle`
+/// - gateway (`AlipayApi`): method `alipay.trade.batch.settle`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchSettle {
     /// `biz_product`
@@ -280,10 +310,18 @@ pub struct AlipayTradeBatchSettle {
     /// `settle_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.batch.settle` (`POST /v3/alipay/trade/batch/settle`): the answer (Alipay's `AlipayTradeBatchSettleResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.batch.settle`: the answer (Alipay's `AlipayTradeBatchSettleResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/batch/settle`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchSettleResponse {
     /// `gmt_create`
@@ -298,7 +336,8 @@ pub struct AlipayTradeBatchSettleResponse {
     /// `settle_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -447,8 +486,12 @@ impl Operation for AlipayTradeBatchSettle {
     type ErrorCode = AlipayTradeBatchSettleErrorCode;
 }
 
-/// `alipay.trade.batch.settle.query` (`POST /v3/alipay/trade/batch/settle/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.batch.settle.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/batch/settle/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.batch.settle.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchSettleQuery {
     /// `extend_params`
@@ -460,10 +503,18 @@ pub struct AlipayTradeBatchSettleQuery {
     /// `settle_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.batch.settle.query` (`POST /v3/alipay/trade/batch/settle/query`): the answer (Alipay's `AlipayTradeBatchSettleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.batch.settle.query`: the answer (Alipay's `AlipayTradeBatchSettleQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/batch/settle/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchSettleQueryResponse {
     /// `out_request_no`
@@ -475,7 +526,8 @@ pub struct AlipayTradeBatchSettleQueryResponse {
     /// `settle_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -552,8 +604,12 @@ impl Operation for AlipayTradeBatchSettleQuery {
     type ErrorCode = AlipayTradeBatchSettleQueryErrorCode;
 }
 
-/// `alipay.trade.batch.transfer` (`POST /v3/alipay/trade/batch/transfer`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.batch.transfer`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/batch/transfer`
+/// - gateway (`AlipayApi`): method `alipay.trade.batch.transfer`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchTransfer {
     /// `extend_params`
@@ -565,10 +621,18 @@ pub struct AlipayTradeBatchTransfer {
     /// `royalty_parameters`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub royalty_parameters: Option<Vec<super::shared::RoyaltyDetailInfo>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.batch.transfer` (`POST /v3/alipay/trade/batch/transfer`): the answer (Alipay's `AlipayTradeBatchTransferResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.batch.transfer`: the answer (Alipay's `AlipayTradeBatchTransferResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/batch/transfer`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchTransferResponse {
     /// `gmt_create`
@@ -583,7 +647,8 @@ pub struct AlipayTradeBatchTransferResponse {
     /// `settle_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -724,8 +789,12 @@ impl Operation for AlipayTradeBatchTransfer {
     type ErrorCode = AlipayTradeBatchTransferErrorCode;
 }
 
-/// `alipay.trade.batch.transfer.query` (`GET /v3/alipay/trade/batch/transfer/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.batch.transfer.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/trade/batch/transfer/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.batch.transfer.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchTransferQuery {
     /// `out_request_no` (query parameter)
@@ -737,10 +806,18 @@ pub struct AlipayTradeBatchTransferQuery {
     /// `extend_params` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extend_params: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.batch.transfer.query` (`GET /v3/alipay/trade/batch/transfer/query`): the answer (Alipay's `AlipayTradeBatchTransferQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.batch.transfer.query`: the answer (Alipay's `AlipayTradeBatchTransferQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/trade/batch/transfer/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeBatchTransferQueryResponse {
     /// `out_request_no`
@@ -752,7 +829,8 @@ pub struct AlipayTradeBatchTransferQueryResponse {
     /// `settle_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -829,8 +907,12 @@ impl Operation for AlipayTradeBatchTransferQuery {
     type ErrorCode = AlipayTradeBatchTransferQueryErrorCode;
 }
 
-/// `alipay.trade.cancel` (`POST /v3/alipay/trade/cancel`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.cancel`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/cancel`
+/// - gateway (`AlipayApi`): method `alipay.trade.cancel`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCancel {
     /// `out_trade_no`
@@ -839,10 +921,18 @@ pub struct AlipayTradeCancel {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.cancel` (`POST /v3/alipay/trade/cancel`): the answer (Alipay's `AlipayTradeCancelResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.cancel`: the answer (Alipay's `AlipayTradeCancelResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/cancel`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCancelResponse {
     /// `action`
@@ -863,7 +953,8 @@ pub struct AlipayTradeCancelResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -960,8 +1051,12 @@ impl Operation for AlipayTradeCancel {
     type ErrorCode = AlipayTradeCancelErrorCode;
 }
 
-/// `alipay.trade.close` (`POST /v3/alipay/trade/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.close`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/close`
+/// - gateway (`AlipayApi`): method `alipay.trade.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeClose {
     /// `extend_params`
@@ -979,10 +1074,18 @@ pub struct AlipayTradeClose {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.close` (`POST /v3/alipay/trade/close`): the answer (Alipay's `AlipayTradeCloseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.close`: the answer (Alipay's `AlipayTradeCloseResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/close`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCloseResponse {
     /// `out_trade_no`
@@ -991,7 +1094,8 @@ pub struct AlipayTradeCloseResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1076,8 +1180,12 @@ impl Operation for AlipayTradeClose {
     type ErrorCode = AlipayTradeCloseErrorCode;
 }
 
-/// `alipay.trade.create` (`POST /v3/alipay/trade/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/create`
+/// - gateway (`AlipayApi`): method `alipay.trade.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCreate {
     /// `agreement_sign_params`
@@ -1188,10 +1296,18 @@ pub struct AlipayTradeCreate {
     /// `undiscountable_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undiscountable_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.create` (`POST /v3/alipay/trade/create`): the answer (Alipay's `AlipayTradeCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.create`: the answer (Alipay's `AlipayTradeCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCreateResponse {
     /// `out_trade_no`
@@ -1200,7 +1316,8 @@ pub struct AlipayTradeCreateResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1457,8 +1574,12 @@ impl Operation for AlipayTradeCreate {
     type ErrorCode = AlipayTradeCreateErrorCode;
 }
 
-/// `alipay.trade.customs.declare` (`POST /v3/alipay/trade/customs/declare`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.customs.declare`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/customs/declare`
+/// - gateway (`AlipayApi`): method `alipay.trade.customs.declare`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCustomsDeclare {
     /// `amount`
@@ -1500,10 +1621,18 @@ pub struct AlipayTradeCustomsDeclare {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.customs.declare` (`POST /v3/alipay/trade/customs/declare`): the answer (Alipay's `AlipayTradeCustomsDeclareResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.customs.declare`: the answer (Alipay's `AlipayTradeCustomsDeclareResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/customs/declare`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCustomsDeclareResponse {
     /// `alipay_declare_no`
@@ -1533,7 +1662,8 @@ pub struct AlipayTradeCustomsDeclareResponse {
     /// `ver_dept`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ver_dept: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1646,17 +1776,29 @@ impl Operation for AlipayTradeCustomsDeclare {
     type ErrorCode = AlipayTradeCustomsDeclareErrorCode;
 }
 
-/// `alipay.trade.customs.query` (`GET /v3/alipay/trade/customs/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.customs.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/trade/customs/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.customs.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCustomsQuery {
     /// `out_request_nos` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_nos: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.customs.query` (`GET /v3/alipay/trade/customs/query`): the answer (Alipay's `AlipayTradeCustomsQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.customs.query`: the answer (Alipay's `AlipayTradeCustomsQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/trade/customs/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeCustomsQueryResponse {
     /// `not_found`
@@ -1665,7 +1807,8 @@ pub struct AlipayTradeCustomsQueryResponse {
     /// `records`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<Vec<super::shared::CustomsDeclareRecordInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1734,8 +1877,12 @@ impl Operation for AlipayTradeCustomsQuery {
     type ErrorCode = AlipayTradeCustomsQueryErrorCode;
 }
 
-/// `alipay.trade.fastpay.refund.query` (`POST /v3/alipay/trade/fastpay/refund/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.fastpay.refund.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/fastpay/refund/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.fastpay.refund.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeFastpayRefundQuery {
     /// `org_pid`
@@ -1753,10 +1900,18 @@ pub struct AlipayTradeFastpayRefundQuery {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.fastpay.refund.query` (`POST /v3/alipay/trade/fastpay/refund/query`): the answer (Alipay's `AlipayTradeFastpayRefundQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.fastpay.refund.query`: the answer (Alipay's `AlipayTradeFastpayRefundQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/fastpay/refund/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeFastpayRefundQueryResponse {
     /// `deposit_back_info`
@@ -1840,7 +1995,8 @@ pub struct AlipayTradeFastpayRefundQueryResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1921,8 +2077,12 @@ impl Operation for AlipayTradeFastpayRefundQuery {
     type ErrorCode = AlipayTradeFastpayRefundQueryErrorCode;
 }
 
-/// `alipay.trade.order.pay` (`POST /v3/alipay/trade/order/pay`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.order.pay`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/order/pay`
+/// - gateway (`AlipayApi`): method `alipay.trade.order.pay`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderPay {
     /// `advance_payment_type`
@@ -1958,10 +2118,18 @@ pub struct AlipayTradeOrderPay {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.order.pay` (`POST /v3/alipay/trade/order/pay`): the answer (Alipay's `AlipayTradeOrderPayResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.order.pay`: the answer (Alipay's `AlipayTradeOrderPayResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/order/pay`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderPayResponse {
     /// `async_payment_mode`
@@ -1985,7 +2153,8 @@ pub struct AlipayTradeOrderPayResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2122,8 +2291,12 @@ impl Operation for AlipayTradeOrderPay {
     type ErrorCode = AlipayTradeOrderPayErrorCode;
 }
 
-/// `alipay.trade.order.settle` (`POST /v3/alipay/trade/order/settle`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.order.settle`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/order/settle`
+/// - gateway (`AlipayApi`): method `alipay.trade.order.settle`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderSettle {
     /// `extend_params`
@@ -2144,10 +2317,18 @@ pub struct AlipayTradeOrderSettle {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.order.settle` (`POST /v3/alipay/trade/order/settle`): the answer (Alipay's `AlipayTradeOrderSettleResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.order.settle`: the answer (Alipay's `AlipayTradeOrderSettleResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/order/settle`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderSettleResponse {
     /// `settle_no`
@@ -2156,7 +2337,8 @@ pub struct AlipayTradeOrderSettleResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2389,8 +2571,12 @@ impl Operation for AlipayTradeOrderSettle {
     type ErrorCode = AlipayTradeOrderSettleErrorCode;
 }
 
-/// `alipay.trade.order.settle.query` (`GET /v3/alipay/trade/order/settle/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.order.settle.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/trade/order/settle/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.order.settle.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderSettleQuery {
     /// `settle_no` (query parameter)
@@ -2402,10 +2588,18 @@ pub struct AlipayTradeOrderSettleQuery {
     /// `trade_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.order.settle.query` (`GET /v3/alipay/trade/order/settle/query`): the answer (Alipay's `AlipayTradeOrderSettleQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.order.settle.query`: the answer (Alipay's `AlipayTradeOrderSettleQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/trade/order/settle/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderSettleQueryResponse {
     /// `operation_dt`
@@ -2417,7 +2611,8 @@ pub struct AlipayTradeOrderSettleQueryResponse {
     /// `royalty_detail_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub royalty_detail_list: Option<Vec<super::shared::RoyaltyDetail>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2494,8 +2689,12 @@ impl Operation for AlipayTradeOrderSettleQuery {
     type ErrorCode = AlipayTradeOrderSettleQueryErrorCode;
 }
 
-/// `alipay.trade.orderinfo.sync` (`POST /v3/alipay/trade/orderinfo/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.orderinfo.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/orderinfo/sync`
+/// - gateway (`AlipayApi`): method `alipay.trade.orderinfo.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderinfoSync {
     /// `biz_type`
@@ -2513,10 +2712,18 @@ pub struct AlipayTradeOrderinfoSync {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.orderinfo.sync` (`POST /v3/alipay/trade/orderinfo/sync`): the answer (Alipay's `AlipayTradeOrderinfoSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.orderinfo.sync`: the answer (Alipay's `AlipayTradeOrderinfoSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/orderinfo/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOrderinfoSyncResponse {
     /// `buyer_open_id`
@@ -2531,7 +2738,8 @@ pub struct AlipayTradeOrderinfoSyncResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2608,8 +2816,12 @@ impl Operation for AlipayTradeOrderinfoSync {
     type ErrorCode = AlipayTradeOrderinfoSyncErrorCode;
 }
 
-/// `alipay.trade.overseas.settle` (`POST /v3/alipay/trade/overseas/settle`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.overseas.settle`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/overseas/settle`
+/// - gateway (`AlipayApi`): method `alipay.trade.overseas.settle`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOverseasSettle {
     /// `amount`
@@ -2627,10 +2839,18 @@ pub struct AlipayTradeOverseasSettle {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.overseas.settle` (`POST /v3/alipay/trade/overseas/settle`): the answer (Alipay's `AlipayTradeOverseasSettleResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.overseas.settle`: the answer (Alipay's `AlipayTradeOverseasSettleResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/overseas/settle`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeOverseasSettleResponse {
     /// `exchange_rate`
@@ -2651,7 +2871,8 @@ pub struct AlipayTradeOverseasSettleResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2784,8 +3005,12 @@ impl Operation for AlipayTradeOverseasSettle {
     type ErrorCode = AlipayTradeOverseasSettleErrorCode;
 }
 
-/// `alipay.trade.pay` (`POST /v3/alipay/trade/pay`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.pay`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/pay`
+/// - gateway (`AlipayApi`): method `alipay.trade.pay`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradePay {
     /// `advance_payment_type`
@@ -2914,6 +3139,10 @@ pub struct AlipayTradePay {
     /// `undiscountable_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undiscountable_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayTradePay {
@@ -2962,12 +3191,17 @@ impl std::fmt::Debug for AlipayTradePay {
         s.field("total_amount", &self.total_amount);
         s.field("trans_currency", &self.trans_currency);
         s.field("undiscountable_amount", &self.undiscountable_amount);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.trade.pay` (`POST /v3/alipay/trade/pay`): the answer (Alipay's `AlipayTradePayResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.pay`: the answer (Alipay's `AlipayTradePayResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/pay`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradePayResponse {
     /// `advance_amount`
@@ -3108,7 +3342,8 @@ pub struct AlipayTradePayResponse {
     /// `voucher_detail_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_detail_list: Option<Vec<super::shared::VoucherDetail>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3549,8 +3784,12 @@ impl Operation for AlipayTradePay {
     type ErrorCode = AlipayTradePayErrorCode;
 }
 
-/// `alipay.trade.precreate` (`POST /v3/alipay/trade/precreate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.precreate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/precreate`
+/// - gateway (`AlipayApi`): method `alipay.trade.precreate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradePrecreate {
     /// `alipay_store_id`
@@ -3646,10 +3885,18 @@ pub struct AlipayTradePrecreate {
     /// `undiscountable_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undiscountable_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.precreate` (`POST /v3/alipay/trade/precreate`): the answer (Alipay's `AlipayTradePrecreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.precreate`: the answer (Alipay's `AlipayTradePrecreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/precreate`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradePrecreateResponse {
     /// `out_trade_no`
@@ -3661,7 +3908,8 @@ pub struct AlipayTradePrecreateResponse {
     /// `share_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3882,8 +4130,12 @@ impl Operation for AlipayTradePrecreate {
     type ErrorCode = AlipayTradePrecreateErrorCode;
 }
 
-/// `alipay.trade.query` (`POST /v3/alipay/trade/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeQuery {
     /// `org_pid`
@@ -3898,10 +4150,18 @@ pub struct AlipayTradeQuery {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.query` (`POST /v3/alipay/trade/query`): the answer (Alipay's `AlipayTradeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.query`: the answer (Alipay's `AlipayTradeQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeQueryResponse {
     /// `additional_status`
@@ -4096,7 +4356,8 @@ pub struct AlipayTradeQueryResponse {
     /// `voucher_detail_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_detail_list: Option<Vec<super::shared::VoucherDetail>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4173,8 +4434,12 @@ impl Operation for AlipayTradeQuery {
     type ErrorCode = AlipayTradeQueryErrorCode;
 }
 
-/// `alipay.trade.refund` (`POST /v3/alipay/trade/refund`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.refund`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/refund`
+/// - gateway (`AlipayApi`): method `alipay.trade.refund`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRefund {
     /// `goods_detail`
@@ -4234,10 +4499,18 @@ pub struct AlipayTradeRefund {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.refund` (`POST /v3/alipay/trade/refund`): the answer (Alipay's `AlipayTradeRefundResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.refund`: the answer (Alipay's `AlipayTradeRefundResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/refund`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRefundResponse {
     /// `buyer_logon_id`
@@ -4312,7 +4585,8 @@ pub struct AlipayTradeRefundResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4497,8 +4771,12 @@ impl Operation for AlipayTradeRefund {
     type ErrorCode = AlipayTradeRefundErrorCode;
 }
 
-/// `alipay.trade.refund.apply` (`POST /v3/alipay/trade/refund/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.refund.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/refund/apply`
+/// - gateway (`AlipayApi`): method `alipay.trade.refund.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRefundApply {
     /// `extend_params`
@@ -4534,10 +4812,18 @@ pub struct AlipayTradeRefundApply {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.refund.apply` (`POST /v3/alipay/trade/refund/apply`): the answer (Alipay's `AlipayTradeRefundApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.refund.apply`: the answer (Alipay's `AlipayTradeRefundApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/refund/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRefundApplyResponse {
     /// `out_request_no`
@@ -4555,7 +4841,8 @@ pub struct AlipayTradeRefundApplyResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4668,17 +4955,29 @@ impl Operation for AlipayTradeRefundApply {
     type ErrorCode = AlipayTradeRefundApplyErrorCode;
 }
 
-/// `alipay.trade.royalty.rate.query` (`GET /v3/alipay/trade/royalty/rate/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.royalty.rate.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/trade/royalty/rate/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.royalty.rate.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRateQuery {
     /// `out_request_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.royalty.rate.query` (`GET /v3/alipay/trade/royalty/rate/query`): the answer (Alipay's `AlipayTradeRoyaltyRateQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.royalty.rate.query`: the answer (Alipay's `AlipayTradeRoyaltyRateQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/trade/royalty/rate/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRateQueryResponse {
     /// `max_ratio`
@@ -4687,7 +4986,8 @@ pub struct AlipayTradeRoyaltyRateQueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4760,8 +5060,12 @@ impl Operation for AlipayTradeRoyaltyRateQuery {
     type ErrorCode = AlipayTradeRoyaltyRateQueryErrorCode;
 }
 
-/// `alipay.trade.royalty.relation.batchquery` (`POST /v3/alipay/trade/royalty/relation/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.royalty.relation.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/royalty/relation/batchquery`
+/// - gateway (`AlipayApi`): method `alipay.trade.royalty.relation.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRelationBatchquery {
     /// `out_request_no`
@@ -4773,10 +5077,18 @@ pub struct AlipayTradeRoyaltyRelationBatchquery {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.royalty.relation.batchquery` (`POST /v3/alipay/trade/royalty/relation/batchquery`): the answer (Alipay's `AlipayTradeRoyaltyRelationBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.royalty.relation.batchquery`: the answer (Alipay's `AlipayTradeRoyaltyRelationBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/royalty/relation/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRelationBatchqueryResponse {
     /// `current_page_num`
@@ -4797,7 +5109,8 @@ pub struct AlipayTradeRoyaltyRelationBatchqueryResponse {
     /// `total_record_num`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_record_num: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4874,8 +5187,12 @@ impl Operation for AlipayTradeRoyaltyRelationBatchquery {
     type ErrorCode = AlipayTradeRoyaltyRelationBatchqueryErrorCode;
 }
 
-/// `alipay.trade.royalty.relation.bind` (`POST /v3/alipay/trade/royalty/relation/bind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.royalty.relation.bind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/royalty/relation/bind`
+/// - gateway (`AlipayApi`): method `alipay.trade.royalty.relation.bind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRelationBind {
     /// `out_request_no`
@@ -4884,16 +5201,25 @@ pub struct AlipayTradeRoyaltyRelationBind {
     /// `receiver_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_list: Option<Vec<super::shared::RoyaltyEntity>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.royalty.relation.bind` (`POST /v3/alipay/trade/royalty/relation/bind`): the answer (Alipay's `AlipayTradeRoyaltyRelationBindResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.royalty.relation.bind`: the answer (Alipay's `AlipayTradeRoyaltyRelationBindResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/royalty/relation/bind`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRelationBindResponse {
     /// `result_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5006,8 +5332,12 @@ impl Operation for AlipayTradeRoyaltyRelationBind {
     type ErrorCode = AlipayTradeRoyaltyRelationBindErrorCode;
 }
 
-/// `alipay.trade.royalty.relation.unbind` (`POST /v3/alipay/trade/royalty/relation/unbind`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.royalty.relation.unbind`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/royalty/relation/unbind`
+/// - gateway (`AlipayApi`): method `alipay.trade.royalty.relation.unbind`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRelationUnbind {
     /// `out_request_no`
@@ -5016,16 +5346,25 @@ pub struct AlipayTradeRoyaltyRelationUnbind {
     /// `receiver_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_list: Option<Vec<super::shared::RoyaltyEntity>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.royalty.relation.unbind` (`POST /v3/alipay/trade/royalty/relation/unbind`): the answer (Alipay's `AlipayTradeRoyaltyRelationUnbindResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.royalty.relation.unbind`: the answer (Alipay's `AlipayTradeRoyaltyRelationUnbindResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/royalty/relation/unbind`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeRoyaltyRelationUnbindResponse {
     /// `result_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5118,8 +5457,12 @@ impl Operation for AlipayTradeRoyaltyRelationUnbind {
     type ErrorCode = AlipayTradeRoyaltyRelationUnbindErrorCode;
 }
 
-/// `alipay.trade.settle.confirm` (`POST /v3/alipay/trade/settle/confirm`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.settle.confirm`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/settle/confirm`
+/// - gateway (`AlipayApi`): method `alipay.trade.settle.confirm`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeSettleConfirm {
     /// `extend_params`
@@ -5134,10 +5477,18 @@ pub struct AlipayTradeSettleConfirm {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.settle.confirm` (`POST /v3/alipay/trade/settle/confirm`): the answer (Alipay's `AlipayTradeSettleConfirmResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.settle.confirm`: the answer (Alipay's `AlipayTradeSettleConfirmResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/settle/confirm`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeSettleConfirmResponse {
     /// `out_request_no`
@@ -5149,7 +5500,8 @@ pub struct AlipayTradeSettleConfirmResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5346,8 +5698,12 @@ impl Operation for AlipayTradeSettleConfirm {
     type ErrorCode = AlipayTradeSettleConfirmErrorCode;
 }
 
-/// `alipay.trade.settle.receivables.query` (`POST /v3/alipay/trade/settle/receivables/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.trade.settle.receivables.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/trade/settle/receivables/query`
+/// - gateway (`AlipayApi`): method `alipay.trade.settle.receivables.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeSettleReceivablesQuery {
     /// `biz_product`
@@ -5368,10 +5724,18 @@ pub struct AlipayTradeSettleReceivablesQuery {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.trade.settle.receivables.query` (`POST /v3/alipay/trade/settle/receivables/query`): the answer (Alipay's `AlipayTradeSettleReceivablesQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.trade.settle.receivables.query`: the answer (Alipay's `AlipayTradeSettleReceivablesQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/trade/settle/receivables/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayTradeSettleReceivablesQueryResponse {
     /// `on_settle_amount`
@@ -5383,7 +5747,8 @@ pub struct AlipayTradeSettleReceivablesQueryResponse {
     /// `unsettled_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsettled_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

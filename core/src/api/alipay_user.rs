@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `alipay.user.agreement.executionplan.modify` (`POST /v3/alipay/user/agreement/executionplan/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.executionplan.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/agreement/executionplan/modify`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.executionplan.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementExecutionplanModify {
     /// `agreement_no`
@@ -24,10 +28,18 @@ pub struct AlipayUserAgreementExecutionplanModify {
     /// `memo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.agreement.executionplan.modify` (`POST /v3/alipay/user/agreement/executionplan/modify`): the answer (Alipay's `AlipayUserAgreementExecutionplanModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.agreement.executionplan.modify`: the answer (Alipay's `AlipayUserAgreementExecutionplanModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/agreement/executionplan/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementExecutionplanModifyResponse {
     /// `agreement_no`
@@ -36,7 +48,8 @@ pub struct AlipayUserAgreementExecutionplanModifyResponse {
     /// `deduct_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deduct_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -113,8 +126,12 @@ impl Operation for AlipayUserAgreementExecutionplanModify {
     type ErrorCode = AlipayUserAgreementExecutionplanModifyErrorCode;
 }
 
-/// `alipay.user.agreement.migrate` (`POST /v3/alipay/user/agreement/migrate`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.migrate`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/agreement/migrate`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.migrate`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementMigrate {
     /// `agreement_no`
@@ -129,6 +146,10 @@ pub struct AlipayUserAgreementMigrate {
     /// `target_partner_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_partner_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.user.agreement.migrate`.
@@ -203,8 +224,12 @@ impl Operation for AlipayUserAgreementMigrate {
     type ErrorCode = AlipayUserAgreementMigrateErrorCode;
 }
 
-/// `alipay.user.agreement.permission.create` (`POST /v3/alipay/user/agreement/permission/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.permission.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/agreement/permission/create`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.permission.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementPermissionCreate {
     /// `agreement_no`
@@ -222,10 +247,18 @@ pub struct AlipayUserAgreementPermissionCreate {
     /// `total_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_amount: Option<crate::model::Amount>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.agreement.permission.create` (`POST /v3/alipay/user/agreement/permission/create`): the answer (Alipay's `AlipayUserAgreementPermissionCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.agreement.permission.create`: the answer (Alipay's `AlipayUserAgreementPermissionCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/agreement/permission/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementPermissionCreateResponse {
     /// `deduct_permission`
@@ -240,7 +273,8 @@ pub struct AlipayUserAgreementPermissionCreateResponse {
     /// `is_success_send`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_success_send: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -317,8 +351,12 @@ impl Operation for AlipayUserAgreementPermissionCreate {
     type ErrorCode = AlipayUserAgreementPermissionCreateErrorCode;
 }
 
-/// `alipay.user.agreement.query` (`GET /v3/alipay/user/agreement/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/user/agreement/query`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementQuery {
     /// `personal_product_code` (query parameter)
@@ -345,10 +383,18 @@ pub struct AlipayUserAgreementQuery {
     /// `agreement_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.agreement.query` (`GET /v3/alipay/user/agreement/query`): the answer (Alipay's `AlipayUserAgreementQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.agreement.query`: the answer (Alipay's `AlipayUserAgreementQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/user/agreement/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementQueryResponse {
     /// `agreement_no`
@@ -414,7 +460,8 @@ pub struct AlipayUserAgreementQueryResponse {
     /// `zm_open_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zm_open_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -519,8 +566,12 @@ impl Operation for AlipayUserAgreementQuery {
     type ErrorCode = AlipayUserAgreementQueryErrorCode;
 }
 
-/// `alipay.user.agreement.transfer` (`POST /v3/alipay/user/agreement/transfer`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.transfer`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/agreement/transfer`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.transfer`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementTransfer {
     /// `agreement_no`
@@ -532,10 +583,18 @@ pub struct AlipayUserAgreementTransfer {
     /// `target_product_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_product_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.agreement.transfer` (`POST /v3/alipay/user/agreement/transfer`): the answer (Alipay's `AlipayUserAgreementTransferResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.agreement.transfer`: the answer (Alipay's `AlipayUserAgreementTransferResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/agreement/transfer`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementTransferResponse {
     /// `amount`
@@ -556,7 +615,8 @@ pub struct AlipayUserAgreementTransferResponse {
     /// `total_payments`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_payments: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -661,8 +721,12 @@ impl Operation for AlipayUserAgreementTransfer {
     type ErrorCode = AlipayUserAgreementTransferErrorCode;
 }
 
-/// `alipay.user.agreement.unsign` (`POST /v3/alipay/user/agreement/unsign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.unsign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/agreement/unsign`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.unsign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementUnsign {
     /// `agreement_no`
@@ -698,6 +762,10 @@ pub struct AlipayUserAgreementUnsign {
     /// `third_party_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `alipay.user.agreement.unsign`.
@@ -816,23 +884,36 @@ impl Operation for AlipayUserAgreementUnsign {
     type ErrorCode = AlipayUserAgreementUnsignErrorCode;
 }
 
-/// `alipay.user.agreement.userverify.apply` (`POST /v3/alipay/user/agreement/userverify/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.userverify.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/agreement/userverify/apply`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.userverify.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementUserverifyApply {
     /// `agreement_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.agreement.userverify.apply` (`POST /v3/alipay/user/agreement/userverify/apply`): the answer (Alipay's `AlipayUserAgreementUserverifyApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.agreement.userverify.apply`: the answer (Alipay's `AlipayUserAgreementUserverifyApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/agreement/userverify/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementUserverifyApplyResponse {
     /// `apply_token`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_token: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -909,8 +990,12 @@ impl Operation for AlipayUserAgreementUserverifyApply {
     type ErrorCode = AlipayUserAgreementUserverifyApplyErrorCode;
 }
 
-/// `alipay.user.agreement.userverify.query` (`GET /v3/alipay/user/agreement/userverify/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.agreement.userverify.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/user/agreement/userverify/query`
+/// - gateway (`AlipayApi`): method `alipay.user.agreement.userverify.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementUserverifyQuery {
     /// `agreement_no` (query parameter)
@@ -919,16 +1004,25 @@ pub struct AlipayUserAgreementUserverifyQuery {
     /// `apply_token` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.agreement.userverify.query` (`GET /v3/alipay/user/agreement/userverify/query`): the answer (Alipay's `AlipayUserAgreementUserverifyQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.agreement.userverify.query`: the answer (Alipay's `AlipayUserAgreementUserverifyQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/user/agreement/userverify/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAgreementUserverifyQueryResponse {
     /// `user_match`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_match: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1017,17 +1111,29 @@ impl Operation for AlipayUserAgreementUserverifyQuery {
     type ErrorCode = AlipayUserAgreementUserverifyQueryErrorCode;
 }
 
-/// `alipay.user.alipaypoint.budgetlib.query` (`GET /v3/alipay/user/alipaypoint/budgetlib/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.alipaypoint.budgetlib.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/user/alipaypoint/budgetlib/query`
+/// - gateway (`AlipayApi`): method `alipay.user.alipaypoint.budgetlib.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAlipaypointBudgetlibQuery {
     /// `budget_code` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_code: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.alipaypoint.budgetlib.query` (`GET /v3/alipay/user/alipaypoint/budgetlib/query`): the answer (Alipay's `AlipayUserAlipaypointBudgetlibQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.alipaypoint.budgetlib.query`: the answer (Alipay's `AlipayUserAlipaypointBudgetlibQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/user/alipaypoint/budgetlib/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAlipaypointBudgetlibQueryResponse {
     /// `budget_code`
@@ -1051,7 +1157,8 @@ pub struct AlipayUserAlipaypointBudgetlibQueryResponse {
     /// `start_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1124,8 +1231,12 @@ impl Operation for AlipayUserAlipaypointBudgetlibQuery {
     type ErrorCode = AlipayUserAlipaypointBudgetlibQueryErrorCode;
 }
 
-/// `alipay.user.alipaypoint.send` (`POST /v3/alipay/user/alipaypoint/send`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.alipaypoint.send`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/alipaypoint/send`
+/// - gateway (`AlipayApi`): method `alipay.user.alipaypoint.send`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAlipaypointSend {
     /// `budget_code`
@@ -1149,10 +1260,18 @@ pub struct AlipayUserAlipaypointSend {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.alipaypoint.send` (`POST /v3/alipay/user/alipaypoint/send`): the answer (Alipay's `AlipayUserAlipaypointSendResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.alipaypoint.send`: the answer (Alipay's `AlipayUserAlipaypointSendResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/alipaypoint/send`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserAlipaypointSendResponse {
     /// `record_id`
@@ -1161,7 +1280,8 @@ pub struct AlipayUserAlipaypointSendResponse {
     /// `transaction_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1286,8 +1406,12 @@ impl Operation for AlipayUserAlipaypointSend {
     type ErrorCode = AlipayUserAlipaypointSendErrorCode;
 }
 
-/// `alipay.user.certdoc.certverify.consult` (`GET /v3/alipay/user/certdoc/certverify/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.certdoc.certverify.consult`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/user/certdoc/certverify/consult`
+/// - gateway (`AlipayApi`): method `alipay.user.certdoc.certverify.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertdocCertverifyConsult {
     /// `auth_token` (query parameter)
@@ -1296,6 +1420,10 @@ pub struct AlipayUserCertdocCertverifyConsult {
     /// `verify_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayUserCertdocCertverifyConsult {
@@ -1304,12 +1432,17 @@ impl std::fmt::Debug for AlipayUserCertdocCertverifyConsult {
         let mut s = f.debug_struct("AlipayUserCertdocCertverifyConsult");
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
         s.field("verify_id", &self.verify_id);
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.user.certdoc.certverify.consult` (`GET /v3/alipay/user/certdoc/certverify/consult`): the answer (Alipay's `AlipayUserCertdocCertverifyConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.certdoc.certverify.consult`: the answer (Alipay's `AlipayUserCertdocCertverifyConsultResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/user/certdoc/certverify/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertdocCertverifyConsultResponse {
     /// `fail_params`
@@ -1321,7 +1454,8 @@ pub struct AlipayUserCertdocCertverifyConsultResponse {
     /// `passed`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passed: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1402,8 +1536,12 @@ impl Operation for AlipayUserCertdocCertverifyConsult {
     type ErrorCode = AlipayUserCertdocCertverifyConsultErrorCode;
 }
 
-/// `alipay.user.certdoc.certverify.preconsult` (`POST /v3/alipay/user/certdoc/certverify/preconsult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.certdoc.certverify.preconsult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/certdoc/certverify/preconsult`
+/// - gateway (`AlipayApi`): method `alipay.user.certdoc.certverify.preconsult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertdocCertverifyPreconsult {
     /// `cert_no`
@@ -1424,16 +1562,25 @@ pub struct AlipayUserCertdocCertverifyPreconsult {
     /// `user_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.certdoc.certverify.preconsult` (`POST /v3/alipay/user/certdoc/certverify/preconsult`): the answer (Alipay's `AlipayUserCertdocCertverifyPreconsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.certdoc.certverify.preconsult`: the answer (Alipay's `AlipayUserCertdocCertverifyPreconsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/certdoc/certverify/preconsult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertdocCertverifyPreconsultResponse {
     /// `verify_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1514,8 +1661,12 @@ impl Operation for AlipayUserCertdocCertverifyPreconsult {
     type ErrorCode = AlipayUserCertdocCertverifyPreconsultErrorCode;
 }
 
-/// `alipay.user.certify.open.initialize` (`POST /v3/alipay/user/certify/open/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.certify.open.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/certify/open/initialize`
+/// - gateway (`AlipayApi`): method `alipay.user.certify.open.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertifyOpenInitialize {
     /// `biz_code`
@@ -1533,16 +1684,25 @@ pub struct AlipayUserCertifyOpenInitialize {
     /// `outer_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outer_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.certify.open.initialize` (`POST /v3/alipay/user/certify/open/initialize`): the answer (Alipay's `AlipayUserCertifyOpenInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.certify.open.initialize`: the answer (Alipay's `AlipayUserCertifyOpenInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/certify/open/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertifyOpenInitializeResponse {
     /// `certify_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1619,17 +1779,29 @@ impl Operation for AlipayUserCertifyOpenInitialize {
     type ErrorCode = AlipayUserCertifyOpenInitializeErrorCode;
 }
 
-/// `alipay.user.certify.open.query` (`GET /v3/alipay/user/certify/open/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.certify.open.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/alipay/user/certify/open/query`
+/// - gateway (`AlipayApi`): method `alipay.user.certify.open.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertifyOpenQuery {
     /// `certify_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.certify.open.query` (`GET /v3/alipay/user/certify/open/query`): the answer (Alipay's `AlipayUserCertifyOpenQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.certify.open.query`: the answer (Alipay's `AlipayUserCertifyOpenQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/alipay/user/certify/open/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserCertifyOpenQueryResponse {
     /// `fail_reason`
@@ -1644,7 +1816,8 @@ pub struct AlipayUserCertifyOpenQueryResponse {
     /// `passed`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passed: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1729,13 +1902,21 @@ impl Operation for AlipayUserCertifyOpenQuery {
     type ErrorCode = AlipayUserCertifyOpenQueryErrorCode;
 }
 
-/// `alipay.user.info.share` (`POST /v3/alipay/user/info/share`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.info.share`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/info/share`
+/// - gateway (`AlipayApi`): method `alipay.user.info.share`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserInfoShare {
     /// `auth_token` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AlipayUserInfoShare {
@@ -1743,12 +1924,17 @@ impl std::fmt::Debug for AlipayUserInfoShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = f.debug_struct("AlipayUserInfoShare");
         s.field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"));
+        s.field("other_fields", &self.other_fields);
         s.finish()
     }
 }
 
-/// `alipay.user.info.share` (`POST /v3/alipay/user/info/share`): the answer (Alipay's `AlipayUserInfoShareResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.info.share`: the answer (Alipay's `AlipayUserInfoShareResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/info/share`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserInfoShareResponse {
     /// `address`
@@ -1943,7 +2129,8 @@ pub struct AlipayUserInfoShareResponse {
     /// `zip`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2008,8 +2195,12 @@ impl Operation for AlipayUserInfoShare {
     type ErrorCode = AlipayUserInfoShareErrorCode;
 }
 
-/// `alipay.user.twostage.common.use` (`POST /v3/alipay/user/twostage/common/use`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.twostage.common.use`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/twostage/common/use`
+/// - gateway (`AlipayApi`): method `alipay.user.twostage.common.use`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserTwostageCommonUse {
     /// `dynamic_id`
@@ -2024,10 +2215,18 @@ pub struct AlipayUserTwostageCommonUse {
     /// `sence_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sence_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.twostage.common.use` (`POST /v3/alipay/user/twostage/common/use`): the answer (Alipay's `AlipayUserTwostageCommonUseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.twostage.common.use`: the answer (Alipay's `AlipayUserTwostageCommonUseResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/twostage/common/use`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserTwostageCommonUseResponse {
     /// `open_id`
@@ -2039,7 +2238,8 @@ pub struct AlipayUserTwostageCommonUseResponse {
     /// `user_identity_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_identity_info: Option<super::shared::UserIdentityInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2132,8 +2332,12 @@ impl Operation for AlipayUserTwostageCommonUse {
     type ErrorCode = AlipayUserTwostageCommonUseErrorCode;
 }
 
-/// `alipay.user.twostage.indirect.use` (`POST /v3/alipay/user/twostage/indirect/use`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.twostage.indirect.use`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/twostage/indirect/use`
+/// - gateway (`AlipayApi`): method `alipay.user.twostage.indirect.use`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserTwostageIndirectUse {
     /// `dynamic_id`
@@ -2151,16 +2355,25 @@ pub struct AlipayUserTwostageIndirectUse {
     /// `source_pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `alipay.user.twostage.indirect.use` (`POST /v3/alipay/user/twostage/indirect/use`): the answer (Alipay's `AlipayUserTwostageIndirectUseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.twostage.indirect.use`: the answer (Alipay's `AlipayUserTwostageIndirectUseResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/twostage/indirect/use`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserTwostageIndirectUseResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2261,13 +2474,26 @@ impl Operation for AlipayUserTwostageIndirectUse {
     type ErrorCode = AlipayUserTwostageIndirectUseErrorCode;
 }
 
-/// `alipay.user.userinfo.share` (`POST /v3/alipay/user/userinfo/share`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `alipay.user.userinfo.share`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/alipay/user/userinfo/share`
+/// - gateway (`AlipayApi`): method `alipay.user.userinfo.share`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AlipayUserUserinfoShare {}
+pub struct AlipayUserUserinfoShare {
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
+}
 
-/// `alipay.user.userinfo.share` (`POST /v3/alipay/user/userinfo/share`): the answer (Alipay's `AlipayUserUserinfoShareResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `alipay.user.userinfo.share`: the answer (Alipay's `AlipayUserUserinfoShareResponseModel`).
+///
+/// - v3: the body of `POST /v3/alipay/user/userinfo/share`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlipayUserUserinfoShareResponse {
     /// `address`
@@ -2390,7 +2616,8 @@ pub struct AlipayUserUserinfoShareResponse {
     /// `zip`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `ant.merchant.expand.apprecommend.account.create` (`POST /v3/ant/merchant/expand/apprecommend/account/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.apprecommend.account.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/apprecommend/account/create`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.apprecommend.account.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandApprecommendAccountCreate {
     /// `acc_no`
@@ -21,6 +25,10 @@ pub struct AntMerchantExpandApprecommendAccountCreate {
     /// `app_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `ant.merchant.expand.apprecommend.account.create`.
@@ -115,8 +123,12 @@ impl Operation for AntMerchantExpandApprecommendAccountCreate {
     type ErrorCode = AntMerchantExpandApprecommendAccountCreateErrorCode;
 }
 
-/// `ant.merchant.expand.apprecommend.account.delete` (`DELETE /v3/ant/merchant/expand/apprecommend/account/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.apprecommend.account.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/ant/merchant/expand/apprecommend/account/delete`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.apprecommend.account.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandApprecommendAccountDelete {
     /// `app_no` (query parameter)
@@ -125,6 +137,10 @@ pub struct AntMerchantExpandApprecommendAccountDelete {
     /// `acc_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acc_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `ant.merchant.expand.apprecommend.account.delete`.
@@ -211,8 +227,12 @@ impl Operation for AntMerchantExpandApprecommendAccountDelete {
     type ErrorCode = AntMerchantExpandApprecommendAccountDeleteErrorCode;
 }
 
-/// `ant.merchant.expand.apprecommend.account.query` (`GET /v3/ant/merchant/expand/apprecommend/account/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.apprecommend.account.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/expand/apprecommend/account/query`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.apprecommend.account.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandApprecommendAccountQuery {
     /// `app_no` (query parameter)
@@ -224,10 +244,18 @@ pub struct AntMerchantExpandApprecommendAccountQuery {
     /// `page_number` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_number: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.apprecommend.account.query` (`GET /v3/ant/merchant/expand/apprecommend/account/query`): the answer (Alipay's `AntMerchantExpandApprecommendAccountQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.apprecommend.account.query`: the answer (Alipay's `AntMerchantExpandApprecommendAccountQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/expand/apprecommend/account/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandApprecommendAccountQueryResponse {
     /// `list`
@@ -245,7 +273,8 @@ pub struct AntMerchantExpandApprecommendAccountQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -338,8 +367,12 @@ impl Operation for AntMerchantExpandApprecommendAccountQuery {
     type ErrorCode = AntMerchantExpandApprecommendAccountQueryErrorCode;
 }
 
-/// `ant.merchant.expand.apprecommend.available.query` (`GET /v3/ant/merchant/expand/apprecommend/available/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.apprecommend.available.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/expand/apprecommend/available/query`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.apprecommend.available.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandApprecommendAvailableQuery {
     /// `page_size` (query parameter)
@@ -348,10 +381,18 @@ pub struct AntMerchantExpandApprecommendAvailableQuery {
     /// `page_number` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_number: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.apprecommend.available.query` (`GET /v3/ant/merchant/expand/apprecommend/available/query`): the answer (Alipay's `AntMerchantExpandApprecommendAvailableQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.apprecommend.available.query`: the answer (Alipay's `AntMerchantExpandApprecommendAvailableQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/expand/apprecommend/available/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandApprecommendAvailableQueryResponse {
     /// `list`
@@ -369,7 +410,8 @@ pub struct AntMerchantExpandApprecommendAvailableQueryResponse {
     /// `total_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -454,8 +496,12 @@ impl Operation for AntMerchantExpandApprecommendAvailableQuery {
     type ErrorCode = AntMerchantExpandApprecommendAvailableQueryErrorCode;
 }
 
-/// `ant.merchant.expand.indirect.image.upload` (`POST /v3/ant/merchant/indirect/image`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.indirect.image.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/indirect/image`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.indirect.image.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandIndirectImageUpload {
     /// `image_type`
@@ -464,16 +510,25 @@ pub struct AntMerchantExpandIndirectImageUpload {
     /// `image_content` (file part)
     #[serde(skip)]
     pub image_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.indirect.image.upload` (`POST /v3/ant/merchant/indirect/image`): the answer (Alipay's `AntMerchantExpandIndirectImageUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.indirect.image.upload`: the answer (Alipay's `AntMerchantExpandIndirectImageUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/indirect/image`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandIndirectImageUploadResponse {
     /// `image_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -562,23 +617,36 @@ impl Operation for AntMerchantExpandIndirectImageUpload {
     type ErrorCode = AntMerchantExpandIndirectImageUploadErrorCode;
 }
 
-/// `ant.merchant.expand.info.query` (`GET /v3/ant/merchant/expand/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/expand/info/query`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandInfoQuery {
     /// `merchant_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.info.query` (`GET /v3/ant/merchant/expand/info/query`): the answer (Alipay's `AntMerchantExpandInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.info.query`: the answer (Alipay's `AntMerchantExpandInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/expand/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandInfoQueryResponse {
     /// `merchant_query_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_query_result: Option<super::shared::MerchantQueryResult>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -655,8 +723,12 @@ impl Operation for AntMerchantExpandInfoQuery {
     type ErrorCode = AntMerchantExpandInfoQueryErrorCode;
 }
 
-/// `ant.merchant.expand.item.create` (`POST /v3/ant/merchant/expand/item/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/item/create`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemCreate {
     /// `detail_url`
@@ -692,16 +764,25 @@ pub struct AntMerchantExpandItemCreate {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.create` (`POST /v3/ant/merchant/expand/item/create`): the answer (Alipay's `AntMerchantExpandItemCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.create`: the answer (Alipay's `AntMerchantExpandItemCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/expand/item/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemCreateResponse {
     /// `item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -798,8 +879,12 @@ impl Operation for AntMerchantExpandItemCreate {
     type ErrorCode = AntMerchantExpandItemCreateErrorCode;
 }
 
-/// `ant.merchant.expand.item.delete` (`DELETE /v3/ant/merchant/expand/item/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/ant/merchant/expand/item/delete`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemDelete {
     /// `item_id` (query parameter)
@@ -808,16 +893,25 @@ pub struct AntMerchantExpandItemDelete {
     /// `external_item_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_item_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.delete` (`DELETE /v3/ant/merchant/expand/item/delete`): the answer (Alipay's `AntMerchantExpandItemDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.delete`: the answer (Alipay's `AntMerchantExpandItemDeleteResponseModel`).
+///
+/// - v3: the body of `DELETE /v3/ant/merchant/expand/item/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemDeleteResponse {
     /// `item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -894,8 +988,12 @@ impl Operation for AntMerchantExpandItemDelete {
     type ErrorCode = AntMerchantExpandItemDeleteErrorCode;
 }
 
-/// `ant.merchant.expand.item.modify` (`POST /v3/ant/merchant/expand/item/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/item/modify`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemModify {
     /// `detail_url`
@@ -934,16 +1032,25 @@ pub struct AntMerchantExpandItemModify {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.modify` (`POST /v3/ant/merchant/expand/item/modify`): the answer (Alipay's `AntMerchantExpandItemModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.modify`: the answer (Alipay's `AntMerchantExpandItemModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/expand/item/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemModifyResponse {
     /// `item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1044,23 +1151,36 @@ impl Operation for AntMerchantExpandItemModify {
     type ErrorCode = AntMerchantExpandItemModifyErrorCode;
 }
 
-/// `ant.merchant.expand.item.open.batchquery` (`POST /v3/ant/merchant/expand/item/open/batchquery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.open.batchquery`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/item/open/batchquery`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.open.batchquery`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenBatchquery {
     /// `item_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id_list: Option<Vec<String>>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.open.batchquery` (`POST /v3/ant/merchant/expand/item/open/batchquery`): the answer (Alipay's `AntMerchantExpandItemOpenBatchqueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.open.batchquery`: the answer (Alipay's `AntMerchantExpandItemOpenBatchqueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/expand/item/open/batchquery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenBatchqueryResponse {
     /// `item_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_list: Option<Vec<super::shared::CmItemInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1141,8 +1261,12 @@ impl Operation for AntMerchantExpandItemOpenBatchquery {
     type ErrorCode = AntMerchantExpandItemOpenBatchqueryErrorCode;
 }
 
-/// `ant.merchant.expand.item.open.create` (`POST /v3/ant/merchant/expand/item/open/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.open.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/item/open/create`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.open.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenCreate {
     /// `description`
@@ -1178,16 +1302,25 @@ pub struct AntMerchantExpandItemOpenCreate {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.open.create` (`POST /v3/ant/merchant/expand/item/open/create`): the answer (Alipay's `AntMerchantExpandItemOpenCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.open.create`: the answer (Alipay's `AntMerchantExpandItemOpenCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/expand/item/open/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenCreateResponse {
     /// `item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1276,13 +1409,21 @@ impl Operation for AntMerchantExpandItemOpenCreate {
     type ErrorCode = AntMerchantExpandItemOpenCreateErrorCode;
 }
 
-/// `ant.merchant.expand.item.open.delete` (`DELETE /v3/ant/merchant/expand/item/open/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.open.delete`: the request.
+///
+/// - v3 (`V3Api`): `DELETE /v3/ant/merchant/expand/item/open/delete`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.open.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenDelete {
     /// `item_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `ant.merchant.expand.item.open.delete`.
@@ -1365,8 +1506,12 @@ impl Operation for AntMerchantExpandItemOpenDelete {
     type ErrorCode = AntMerchantExpandItemOpenDeleteErrorCode;
 }
 
-/// `ant.merchant.expand.item.open.modify` (`POST /v3/ant/merchant/expand/item/open/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.open.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/item/open/modify`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.open.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenModify {
     /// `description`
@@ -1399,6 +1544,10 @@ pub struct AntMerchantExpandItemOpenModify {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `ant.merchant.expand.item.open.modify`.
@@ -1489,8 +1638,12 @@ impl Operation for AntMerchantExpandItemOpenModify {
     type ErrorCode = AntMerchantExpandItemOpenModifyErrorCode;
 }
 
-/// `ant.merchant.expand.item.open.query` (`GET /v3/ant/merchant/expand/item/open/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.open.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/expand/item/open/query`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.open.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenQuery {
     /// `target_id` (query parameter)
@@ -1505,16 +1658,25 @@ pub struct AntMerchantExpandItemOpenQuery {
     /// `status` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.open.query` (`GET /v3/ant/merchant/expand/item/open/query`): the answer (Alipay's `AntMerchantExpandItemOpenQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.open.query`: the answer (Alipay's `AntMerchantExpandItemOpenQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/expand/item/open/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemOpenQueryResponse {
     /// `item_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_list: Option<Vec<super::shared::CmItemInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1595,8 +1757,12 @@ impl Operation for AntMerchantExpandItemOpenQuery {
     type ErrorCode = AntMerchantExpandItemOpenQueryErrorCode;
 }
 
-/// `ant.merchant.expand.item.query` (`GET /v3/ant/merchant/expand/item/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/expand/item/query`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemQuery {
     /// `target_type` (query parameter)
@@ -1614,16 +1780,25 @@ pub struct AntMerchantExpandItemQuery {
     /// `status` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.query` (`GET /v3/ant/merchant/expand/item/query`): the answer (Alipay's `AntMerchantExpandItemQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.query`: the answer (Alipay's `AntMerchantExpandItemQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/expand/item/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemQueryResponse {
     /// `item_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_list: Option<Vec<super::shared::ItemModel>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1700,8 +1875,12 @@ impl Operation for AntMerchantExpandItemQuery {
     type ErrorCode = AntMerchantExpandItemQueryErrorCode;
 }
 
-/// `ant.merchant.expand.item.status.modify` (`POST /v3/ant/merchant/expand/item/status/modify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.item.status.modify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/item/status/modify`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.item.status.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemStatusModify {
     /// `item_id`
@@ -1710,16 +1889,25 @@ pub struct AntMerchantExpandItemStatusModify {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.item.status.modify` (`POST /v3/ant/merchant/expand/item/status/modify`): the answer (Alipay's `AntMerchantExpandItemStatusModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.item.status.modify`: the answer (Alipay's `AntMerchantExpandItemStatusModifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/expand/item/status/modify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandItemStatusModifyResponse {
     /// `item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1800,23 +1988,36 @@ impl Operation for AntMerchantExpandItemStatusModify {
     type ErrorCode = AntMerchantExpandItemStatusModifyErrorCode;
 }
 
-/// `ant.merchant.expand.mcc.query` (`GET /v3/ant/merchant/mcc/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.mcc.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/mcc/query`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.mcc.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandMccQuery {
     /// `mcc_code_list` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcc_code_list: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.mcc.query` (`GET /v3/ant/merchant/mcc/query`): the answer (Alipay's `AntMerchantExpandMccQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.mcc.query`: the answer (Alipay's `AntMerchantExpandMccQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/mcc/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandMccQueryResponse {
     /// `mcc_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcc_info_list: Option<Vec<super::shared::MccQueryInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1885,16 +2086,28 @@ impl Operation for AntMerchantExpandMccQuery {
     type ErrorCode = AntMerchantExpandMccQueryErrorCode;
 }
 
-/// `ant.merchant.expand.order.query` (`GET /v3/ant/merchant/order/{order_id}`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.order.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/order/{order_id}`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.order.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandOrderQuery {
     /// `order_id` (path parameter)
     pub order_id: String,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.order.query` (`GET /v3/ant/merchant/order/{order_id}`): the answer (Alipay's `AntMerchantExpandOrderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.order.query`: the answer (Alipay's `AntMerchantExpandOrderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/order/{order_id}`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandOrderQueryResponse {
     /// `apply_time`
@@ -1912,7 +2125,8 @@ pub struct AntMerchantExpandOrderQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1985,8 +2199,12 @@ impl Operation for AntMerchantExpandOrderQuery {
     type ErrorCode = AntMerchantExpandOrderQueryErrorCode;
 }
 
-/// `ant.merchant.expand.shop.close` (`PATCH /v3/ant/merchant/shop/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.close`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/ant/merchant/shop/close`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopClose {
     /// `ip_role_id`
@@ -1998,6 +2216,10 @@ pub struct AntMerchantExpandShopClose {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `ant.merchant.expand.shop.close`.
@@ -2084,8 +2306,12 @@ impl Operation for AntMerchantExpandShopClose {
     type ErrorCode = AntMerchantExpandShopCloseErrorCode;
 }
 
-/// `ant.merchant.expand.shop.consult` (`POST /v3/ant/merchant/expand/shop/consult`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.consult`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/shop/consult`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.consult`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopConsult {
     /// `biz_cards`
@@ -2163,10 +2389,18 @@ pub struct AntMerchantExpandShopConsult {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.shop.consult` (`POST /v3/ant/merchant/expand/shop/consult`): the answer (Alipay's `AntMerchantExpandShopConsultResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.shop.consult`: the answer (Alipay's `AntMerchantExpandShopConsultResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/expand/shop/consult`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopConsultResponse {
     /// `account_audit`
@@ -2178,7 +2412,8 @@ pub struct AntMerchantExpandShopConsultResponse {
     /// `risk_audit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_audit: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2387,8 +2622,12 @@ impl Operation for AntMerchantExpandShopConsult {
     type ErrorCode = AntMerchantExpandShopConsultErrorCode;
 }
 
-/// `ant.merchant.expand.shop.create` (`POST /v3/ant/merchant/shop`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/shop`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopCreate {
     /// `biz_cards`
@@ -2481,10 +2720,18 @@ pub struct AntMerchantExpandShopCreate {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.shop.create` (`POST /v3/ant/merchant/shop`): the answer (Alipay's `AntMerchantExpandShopCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.shop.create`: the answer (Alipay's `AntMerchantExpandShopCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/ant/merchant/shop`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopCreateResponse {
     /// `exist_shop_id`
@@ -2493,7 +2740,8 @@ pub struct AntMerchantExpandShopCreateResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3066,8 +3314,12 @@ impl Operation for AntMerchantExpandShopCreate {
     type ErrorCode = AntMerchantExpandShopCreateErrorCode;
 }
 
-/// `ant.merchant.expand.shop.modify` (`PATCH /v3/ant/merchant/shop`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.modify`: the request.
+///
+/// - v3 (`V3Api`): `PATCH /v3/ant/merchant/shop`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.modify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopModify {
     /// `biz_cards`
@@ -3160,16 +3412,25 @@ pub struct AntMerchantExpandShopModify {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.shop.modify` (`PATCH /v3/ant/merchant/shop`): the answer (Alipay's `AntMerchantExpandShopModifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.shop.modify`: the answer (Alipay's `AntMerchantExpandShopModifyResponseModel`).
+///
+/// - v3: the body of `PATCH /v3/ant/merchant/shop`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopModifyResponse {
     /// `order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3762,8 +4023,12 @@ impl Operation for AntMerchantExpandShopModify {
     type ErrorCode = AntMerchantExpandShopModifyErrorCode;
 }
 
-/// `ant.merchant.expand.shop.page.query` (`GET /v3/ant/merchant/shop/pagequery`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.page.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/shop/pagequery`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.page.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopPageQuery {
     /// `ip_role_id` (query parameter)
@@ -3778,10 +4043,18 @@ pub struct AntMerchantExpandShopPageQuery {
     /// `address_version` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_version: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.shop.page.query` (`GET /v3/ant/merchant/shop/pagequery`): the answer (Alipay's `AntMerchantExpandShopPageQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.shop.page.query`: the answer (Alipay's `AntMerchantExpandShopPageQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/shop/pagequery`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopPageQueryResponse {
     /// `alipay_poiid`
@@ -3793,7 +4066,8 @@ pub struct AntMerchantExpandShopPageQueryResponse {
     /// `total_pages`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_pages: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3874,8 +4148,12 @@ impl Operation for AntMerchantExpandShopPageQuery {
     type ErrorCode = AntMerchantExpandShopPageQueryErrorCode;
 }
 
-/// `ant.merchant.expand.shop.query` (`GET /v3/ant/merchant/shop`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/ant/merchant/shop`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopQuery {
     /// `shop_id` (query parameter)
@@ -3899,10 +4177,18 @@ pub struct AntMerchantExpandShopQuery {
     /// `need_industry_license` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need_industry_license: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `ant.merchant.expand.shop.query` (`GET /v3/ant/merchant/shop`): the answer (Alipay's `AntMerchantExpandShopQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `ant.merchant.expand.shop.query`: the answer (Alipay's `AntMerchantExpandShopQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/ant/merchant/shop`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopQueryResponse {
     /// `alipay_poiid`
@@ -4004,7 +4290,8 @@ pub struct AntMerchantExpandShopQueryResponse {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4093,8 +4380,12 @@ impl Operation for AntMerchantExpandShopQuery {
     type ErrorCode = AntMerchantExpandShopQueryErrorCode;
 }
 
-/// `ant.merchant.expand.shop.receiptaccount.save` (`POST /v3/ant/merchant/expand/shop/receiptaccount/save`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `ant.merchant.expand.shop.receiptaccount.save`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/ant/merchant/expand/shop/receiptaccount/save`
+/// - gateway (`AlipayApi`): method `ant.merchant.expand.shop.receiptaccount.save`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AntMerchantExpandShopReceiptaccountSave {
     /// `promise`
@@ -4106,6 +4397,10 @@ pub struct AntMerchantExpandShopReceiptaccountSave {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error codes Alipay documents for `ant.merchant.expand.shop.receiptaccount.save`.

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `datadigital.fincloud.generalsaas.face.certify.initialize` (`POST /v3/datadigital/fincloud/generalsaas/face/certify/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.certify.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/face/certify/initialize`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.certify.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCertifyInitialize {
     /// `biz_code`
@@ -30,16 +34,25 @@ pub struct DatadigitalFincloudGeneralsaasFaceCertifyInitialize {
     /// `outer_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outer_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.certify.initialize` (`POST /v3/datadigital/fincloud/generalsaas/face/certify/initialize`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCertifyInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.certify.initialize`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCertifyInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/face/certify/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCertifyInitializeResponse {
     /// `certify_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -120,17 +133,29 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceCertifyInitialize {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceCertifyInitializeErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.certify.query` (`GET /v3/datadigital/fincloud/generalsaas/face/certify/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.certify.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/datadigital/fincloud/generalsaas/face/certify/query`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.certify.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCertifyQuery {
     /// `certify_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.certify.query` (`GET /v3/datadigital/fincloud/generalsaas/face/certify/query`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCertifyQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.certify.query`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCertifyQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/datadigital/fincloud/generalsaas/face/certify/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCertifyQueryResponse {
     /// `fail_reason`
@@ -145,7 +170,8 @@ pub struct DatadigitalFincloudGeneralsaasFaceCertifyQueryResponse {
     /// `passed`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passed: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -226,23 +252,36 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceCertifyQuery {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceCertifyQueryErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.certify.verify` (`POST /v3/datadigital/fincloud/generalsaas/face/certify/verify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.certify.verify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/face/certify/verify`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.certify.verify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCertifyVerify {
     /// `certify_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.certify.verify` (`POST /v3/datadigital/fincloud/generalsaas/face/certify/verify`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCertifyVerifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.certify.verify`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCertifyVerifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/face/certify/verify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCertifyVerifyResponse {
     /// `certify_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -311,8 +350,12 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceCertifyVerify {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceCertifyVerifyErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.check.initialize` (`POST /v3/datadigital/fincloud/generalsaas/face/check/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.check.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/face/check/initialize`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.check.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCheckInitialize {
     /// `biz_code`
@@ -321,10 +364,18 @@ pub struct DatadigitalFincloudGeneralsaasFaceCheckInitialize {
     /// `outer_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outer_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.check.initialize` (`POST /v3/datadigital/fincloud/generalsaas/face/check/initialize`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCheckInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.check.initialize`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCheckInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/face/check/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCheckInitializeResponse {
     /// `certify_id`
@@ -337,7 +388,8 @@ pub struct DatadigitalFincloudGeneralsaasFaceCheckInitializeResponse {
     /// `web_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -422,8 +474,12 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceCheckInitialize {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceCheckInitializeErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.check.query` (`GET /v3/datadigital/fincloud/generalsaas/face/check/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.check.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/datadigital/fincloud/generalsaas/face/check/query`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.check.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCheckQuery {
     /// `certify_id` (query parameter)
@@ -441,10 +497,18 @@ pub struct DatadigitalFincloudGeneralsaasFaceCheckQuery {
     /// `need_attack_result` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need_attack_result: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.check.query` (`GET /v3/datadigital/fincloud/generalsaas/face/check/query`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCheckQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.check.query`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceCheckQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/datadigital/fincloud/generalsaas/face/check/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceCheckQueryResponse {
     /// `alive_photo`
@@ -465,7 +529,8 @@ pub struct DatadigitalFincloudGeneralsaasFaceCheckQueryResponse {
     /// `score`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -542,8 +607,12 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceCheckQuery {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceCheckQueryErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.source.certify` (`POST /v3/datadigital/fincloud/generalsaas/face/source/certify`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.source.certify`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/face/source/certify`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.source.certify`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceSourceCertify {
     /// `cert_name`
@@ -576,10 +645,18 @@ pub struct DatadigitalFincloudGeneralsaasFaceSourceCertify {
     /// `file_content` (file part)
     #[serde(skip)]
     pub file_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.source.certify` (`POST /v3/datadigital/fincloud/generalsaas/face/source/certify`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceSourceCertifyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.source.certify`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceSourceCertifyResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/face/source/certify`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceSourceCertifyResponse {
     /// `certify_no`
@@ -597,7 +674,8 @@ pub struct DatadigitalFincloudGeneralsaasFaceSourceCertifyResponse {
     /// `score`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -690,8 +768,12 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceSourceCertify {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceSourceCertifyErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.verification.initialize` (`POST /v3/datadigital/fincloud/generalsaas/face/verification/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.verification.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/face/verification/initialize`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.verification.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceVerificationInitialize {
     /// `biz_code`
@@ -721,10 +803,18 @@ pub struct DatadigitalFincloudGeneralsaasFaceVerificationInitialize {
     /// `phone_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.verification.initialize` (`POST /v3/datadigital/fincloud/generalsaas/face/verification/initialize`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceVerificationInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.verification.initialize`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceVerificationInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/face/verification/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceVerificationInitializeResponse {
     /// `certify_id`
@@ -737,7 +827,8 @@ pub struct DatadigitalFincloudGeneralsaasFaceVerificationInitializeResponse {
     /// `web_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -830,8 +921,12 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceVerificationInitialize {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceVerificationInitializeErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.face.verification.query` (`GET /v3/datadigital/fincloud/generalsaas/face/verification/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.face.verification.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/datadigital/fincloud/generalsaas/face/verification/query`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.face.verification.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceVerificationQuery {
     /// `certify_id` (query parameter)
@@ -840,10 +935,18 @@ pub struct DatadigitalFincloudGeneralsaasFaceVerificationQuery {
     /// `need_alive_photo` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need_alive_photo: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.face.verification.query` (`GET /v3/datadigital/fincloud/generalsaas/face/verification/query`): the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceVerificationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.face.verification.query`: the answer (Alipay's `DatadigitalFincloudGeneralsaasFaceVerificationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/datadigital/fincloud/generalsaas/face/verification/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasFaceVerificationQueryResponse {
     /// `alive_photo`
@@ -864,7 +967,8 @@ pub struct DatadigitalFincloudGeneralsaasFaceVerificationQueryResponse {
     /// `score`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -953,8 +1057,12 @@ impl Operation for DatadigitalFincloudGeneralsaasFaceVerificationQuery {
     type ErrorCode = DatadigitalFincloudGeneralsaasFaceVerificationQueryErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.ocr.mobile.initialize` (`POST /v3/datadigital/fincloud/generalsaas/ocr/mobile/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.ocr.mobile.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/ocr/mobile/initialize`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.ocr.mobile.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasOcrMobileInitialize {
     /// `biz_code`
@@ -963,16 +1071,25 @@ pub struct DatadigitalFincloudGeneralsaasOcrMobileInitialize {
     /// `outer_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outer_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.ocr.mobile.initialize` (`POST /v3/datadigital/fincloud/generalsaas/ocr/mobile/initialize`): the answer (Alipay's `DatadigitalFincloudGeneralsaasOcrMobileInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.ocr.mobile.initialize`: the answer (Alipay's `DatadigitalFincloudGeneralsaasOcrMobileInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/ocr/mobile/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasOcrMobileInitializeResponse {
     /// `certify_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certify_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1053,8 +1170,12 @@ impl Operation for DatadigitalFincloudGeneralsaasOcrMobileInitialize {
     type ErrorCode = DatadigitalFincloudGeneralsaasOcrMobileInitializeErrorCode;
 }
 
-/// `datadigital.fincloud.generalsaas.ocr.server.detect` (`POST /v3/datadigital/fincloud/generalsaas/ocr/server/detect`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `datadigital.fincloud.generalsaas.ocr.server.detect`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/datadigital/fincloud/generalsaas/ocr/server/detect`
+/// - gateway (`AlipayApi`): method `datadigital.fincloud.generalsaas.ocr.server.detect`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasOcrServerDetect {
     /// `ocr_type`
@@ -1066,10 +1187,18 @@ pub struct DatadigitalFincloudGeneralsaasOcrServerDetect {
     /// `file_content` (file part)
     #[serde(skip)]
     pub file_content: Option<super::Upload>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `datadigital.fincloud.generalsaas.ocr.server.detect` (`POST /v3/datadigital/fincloud/generalsaas/ocr/server/detect`): the answer (Alipay's `DatadigitalFincloudGeneralsaasOcrServerDetectResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `datadigital.fincloud.generalsaas.ocr.server.detect`: the answer (Alipay's `DatadigitalFincloudGeneralsaasOcrServerDetectResponseModel`).
+///
+/// - v3: the body of `POST /v3/datadigital/fincloud/generalsaas/ocr/server/detect`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DatadigitalFincloudGeneralsaasOcrServerDetectResponse {
     /// `certify_id`
@@ -1078,7 +1207,8 @@ pub struct DatadigitalFincloudGeneralsaasOcrServerDetectResponse {
     /// `ocr_data`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr_data: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -27,8 +27,10 @@
 //! The types follow the description: every field is an `Option` (it marks none as required;
 //! path parameters it requires are plain values), amounts are [`Amount`](crate::model::Amount)
 //! (never floats; the few money-like fields it types as integers stay `i64` and say so),
-//! integers `i64`, fields a version does not know are kept in `other_fields`, deprecated fields
-//! are `#[deprecated]`. Rust names replace keywords (`type_`), the wire names stay.
+//! integers `i64`, deprecated fields are `#[deprecated]`. Every type has `other_fields`: an
+//! answer keeps there the fields this version does not know, and a request sends what you put
+//! there (a field newer than the description: in `biz_content` or the v3 body, or the query of
+//! a GET or DELETE). Rust names replace keywords (`type_`), the wire names stay.
 //!
 //! Which protocol places a field where: on the gateway, `notify_url`, `return_url`,
 //! `auth_token` and `app_auth_token` are top-level parameters and the rest is `biz_content` (for

@@ -11,23 +11,36 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `monitor.heartbeat.syn` (`POST /v3/monitor/heartbeat/syn`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `monitor.heartbeat.syn`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/monitor/heartbeat/syn`
+/// - gateway (`AlipayApi`): method `monitor.heartbeat.syn`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MonitorHeartbeatSyn {
     /// `biz_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_content: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `monitor.heartbeat.syn` (`POST /v3/monitor/heartbeat/syn`): the answer (Alipay's `MonitorHeartbeatSynResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `monitor.heartbeat.syn`: the answer (Alipay's `MonitorHeartbeatSynResponseModel`).
+///
+/// - v3: the body of `POST /v3/monitor/heartbeat/syn`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MonitorHeartbeatSynResponse {
     /// `pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -22,7 +22,8 @@ pub struct AbilityPageQueryDTO {
     /// `total_number`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_number: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -34,7 +35,8 @@ pub struct AccessParams {
     /// `channel`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -94,7 +96,8 @@ pub struct AccountLogItemResult {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -112,7 +115,8 @@ pub struct AccountQuotaDetail {
     /// `role`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -124,7 +128,8 @@ pub struct ActivityAppInfo {
     /// `mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -157,7 +162,8 @@ pub struct ActivityBaseInfo {
     /// `out_activity_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_activity_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -181,7 +187,8 @@ pub struct ActivityDiscountVoucher {
     /// `origin_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -205,7 +212,8 @@ pub struct ActivityExchangeVoucher {
     /// `sale_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sale_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -223,7 +231,8 @@ pub struct ActivityFixVoucher {
     /// `goods_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -238,7 +247,8 @@ pub struct ActivityGoodsInfo {
     /// `goods_use_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_use_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -298,7 +308,8 @@ pub struct ActivityLiteInfo {
     /// `voucher_use_rule_lite_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_lite_info: Option<super::shared::CommonVoucherUseRuleLiteInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -313,7 +324,8 @@ pub struct ActivityMerchantInfo {
     /// `merchant_id_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -337,7 +349,8 @@ pub struct ActivityShopInfo {
     /// `shop_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -358,7 +371,8 @@ pub struct ActivitySpecialVoucher {
     /// `special_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -391,7 +405,8 @@ pub struct AddressInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -433,7 +448,8 @@ pub struct AddressInfoDTO {
     /// `poi_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poi_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -457,7 +473,8 @@ pub struct Advert {
     /// `mobile_client_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_client_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -478,7 +495,8 @@ pub struct AdvertItem {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -499,7 +517,8 @@ pub struct AgentChatInfo {
     /// `level_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -514,7 +533,8 @@ pub struct AgentHotlineInfo {
     /// `group_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -553,7 +573,8 @@ pub struct AgentScheduleLog {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -628,7 +649,8 @@ pub struct AgentVO {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -643,7 +665,8 @@ pub struct AgreementDetail {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -664,7 +687,8 @@ pub struct AgreementParams {
     /// `deduct_permission`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deduct_permission: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -679,7 +703,8 @@ pub struct AgreementQuotaModifyList {
     /// `quota_details`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_details: Option<Vec<super::shared::ModifyQuotaDetails>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -718,7 +743,8 @@ pub struct AlipayUserDeliverAddress {
     /// `zip`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -733,7 +759,8 @@ pub struct AlipayUserPicture {
     /// `picture_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -751,7 +778,8 @@ pub struct AmountTypeData {
     /// `trade_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_info: Option<super::shared::ZMGoTradeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -778,7 +806,8 @@ pub struct AmountTypeSyncData {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -799,7 +828,8 @@ pub struct AppItemInfo {
     /// `out_item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -835,7 +865,8 @@ pub struct AppMemberInfo {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -862,7 +893,8 @@ pub struct AppTokenExchangeSubElement {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -911,7 +943,8 @@ pub struct AppVersionInfo {
     /// `version_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -968,7 +1001,8 @@ pub struct ApplyOrderData {
     /// `sub_service_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_service_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1016,7 +1050,8 @@ pub struct ArInvoiceLineOpenApiResponse {
     /// `unit_amt` (an integer in Alipay's description although money-like: probably fen or points, kept as the integer sent)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_amt: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1175,7 +1210,8 @@ pub struct ArInvoiceOpenApiResponse {
     /// `tnt_inst_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tnt_inst_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1247,7 +1283,8 @@ pub struct ArInvoiceReceiptOpenApiResponse {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1421,7 +1458,8 @@ pub struct ArMonthlyBillDTO {
     /// `writingoff_amt`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writingoff_amt: Option<super::shared::MultiCurrencyMoneyOpenApi>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1562,7 +1600,8 @@ pub struct ArRelInvoiceOpenApiResponse {
     /// `tnt_inst_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tnt_inst_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1586,7 +1625,8 @@ pub struct Article {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1607,7 +1647,8 @@ pub struct ArticleAttachmentInfo {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1634,7 +1675,8 @@ pub struct ArticleCategoryInfo {
     /// `tags`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1712,7 +1754,8 @@ pub struct ArticleInfo {
     /// `updater_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1745,7 +1788,8 @@ pub struct ArticleSummaryAnalysisData {
     /// `share_user_cnt`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_user_cnt: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1760,7 +1804,8 @@ pub struct AssetShareSourceInfo {
     /// `source_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_id_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1775,7 +1820,8 @@ pub struct Attachment {
     /// `file_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1793,7 +1839,8 @@ pub struct AttachmentDetail {
     /// `file_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1814,7 +1861,8 @@ pub struct AttachmentExplain {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1832,7 +1880,8 @@ pub struct AttachmentExplainBean {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1847,7 +1896,8 @@ pub struct AuditEvidenceInfo {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1871,7 +1921,8 @@ pub struct AuditLicenseInfo {
     /// `out_door_pic`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_door_pic: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1889,7 +1940,8 @@ pub struct AuthApiDTO {
     /// `package_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1922,7 +1974,8 @@ pub struct AuthFieldApply {
     /// `tiny_app_template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiny_app_template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1949,7 +2002,8 @@ pub struct AuthFieldDTO {
     /// `user_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1961,7 +2015,8 @@ pub struct AuthFieldResponse {
     /// `records`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<Vec<super::shared::AuthFieldDTO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1976,7 +2031,8 @@ pub struct AuthFieldSceneDTO {
     /// `scene_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2009,7 +2065,8 @@ pub struct AuthIdentityInfo {
     /// `support_credentials`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_credentials: Option<super::shared::IndirectSupportCredentials>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2024,7 +2081,8 @@ pub struct AuthInfo {
     /// `auth_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2051,7 +2109,8 @@ pub struct AuthInfoDTO {
     /// `alipay_logon_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alipay_logon_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2066,7 +2125,8 @@ pub struct AuthenticationResult {
     /// `authentication_mechanism`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentication_mechanism: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2078,7 +2138,8 @@ pub struct AuthorizeDetailDTO {
     /// `authorized_principal_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_principal_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2102,7 +2163,8 @@ pub struct AuthorizeInfo {
     /// `start_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2117,7 +2179,8 @@ pub struct AuthorizedRuleDTO {
     /// `authorized_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2135,7 +2198,8 @@ pub struct BackgroundWordInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2168,7 +2232,8 @@ pub struct BailDetailResult {
     /// `trans_log_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_log_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2183,7 +2248,8 @@ pub struct BalanceAccountDetail {
     /// `bank`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bank: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2204,7 +2270,8 @@ pub struct BankActivityInfo {
     /// `logo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2231,7 +2298,8 @@ pub struct BankcardExtInfo {
     /// `inst_province`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inst_province: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2246,7 +2314,8 @@ pub struct BaseArticleInfo {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2300,7 +2369,8 @@ pub struct BatchRoyaltyDetail {
     /// `trans_out_sub_merchant`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out_sub_merchant: Option<super::shared::SubMerchant>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2345,7 +2415,8 @@ pub struct BatchSettleDetail {
     /// `sub_merchant`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_merchant: Option<super::shared::SubMerchant>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2363,7 +2434,8 @@ pub struct BelongMerchantInfo {
     /// `merchant_id_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2384,7 +2456,8 @@ pub struct BenefitInfoDetail {
     /// `description`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2408,7 +2481,8 @@ pub struct BillSendExtInfo {
     /// `trans_in_pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_in_pid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2501,7 +2575,8 @@ pub struct BizFundReportResult {
     /// `sub_biz_type_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_biz_type_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2552,7 +2627,8 @@ pub struct BizOrderQueryResponse {
     /// `update_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2567,7 +2643,8 @@ pub struct BizfundSettleInfo {
     /// `settle_target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_target_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2591,7 +2668,8 @@ pub struct BkAgentReqInfo {
     /// `serial_num`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial_num: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2615,7 +2693,8 @@ pub struct BkAgentRespInfo {
     /// `estter_location`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estter_location: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2639,7 +2718,8 @@ pub struct BoxBusinessDistrictInfo {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2657,7 +2737,8 @@ pub struct BoxBusinessDistrictModule {
     /// `module_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2696,7 +2777,8 @@ pub struct BrandDetail {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2720,7 +2802,8 @@ pub struct BrandRegistrationInfo {
     /// `start_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2735,7 +2818,8 @@ pub struct BrandResult {
     /// `brand_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2756,7 +2840,8 @@ pub struct BusinessItem {
     /// `business_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2798,7 +2883,8 @@ pub struct BusinessParams {
     /// `tiny_app_merchant_biz_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiny_app_merchant_biz_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2816,7 +2902,8 @@ pub struct BusinessParamsMap {
     /// `ori_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ori_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2840,7 +2927,8 @@ pub struct ButtonObject {
     /// `sub_button`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_button: Option<Vec<super::shared::SubButton>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2855,7 +2943,8 @@ pub struct BuyerPayDetail {
     /// `pay_channel`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_channel: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2876,7 +2965,8 @@ pub struct CampusInfo {
     /// `inst_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inst_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2891,7 +2981,8 @@ pub struct CardFrontTextDTO {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2909,7 +3000,8 @@ pub struct CardUserInfo {
     /// `user_uni_id_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_uni_id_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2930,7 +3022,8 @@ pub struct CashCampaignInfo {
     /// `origin_crowd_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_crowd_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2957,7 +3050,8 @@ pub struct CategoryRequireInfo {
     /// `special_licence_required`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_licence_required: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -2987,7 +3081,8 @@ pub struct ChargeInfo {
     /// `switch_fee_rate`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_fee_rate: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3011,7 +3106,8 @@ pub struct ChargeItems {
     /// `item_serial_number`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_serial_number: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3035,7 +3131,8 @@ pub struct ChatMessage {
     /// `user_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3047,7 +3144,8 @@ pub struct CloseExtendParams {
     /// `is_fulfilled`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_fulfilled: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3071,7 +3169,8 @@ pub struct CloudResumeCertificateInfo {
     /// `in_validity_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_validity_period: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3116,7 +3215,8 @@ pub struct CloudResumeEducationExperience {
     /// `year`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3128,7 +3228,8 @@ pub struct CloudResumeHeadPic {
     /// `pic_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3166,7 +3267,8 @@ pub struct CloudResumePositionIntention {
     /// `work_property`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_property: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3178,7 +3280,8 @@ pub struct CloudResumeSkillInfo {
     /// `skill_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3214,7 +3317,8 @@ pub struct CloudResumeWorkExperience {
     /// `work_start_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_start_time: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3268,7 +3372,8 @@ pub struct CmItemInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3310,7 +3415,8 @@ pub struct CmItemSkuInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3325,7 +3431,8 @@ pub struct CodeInfo {
     /// `scene`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene: Option<super::shared::Scene>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3349,7 +3456,8 @@ pub struct CommonVoucherDisplayInfo {
     /// `voucher_image`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_image: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3364,7 +3472,8 @@ pub struct CommonVoucherDisplayLiteInfo {
     /// `brand_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3394,7 +3503,8 @@ pub struct CommonVoucherSendRule {
     /// `voucher_quantity_limit_per_user_period_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_quantity_limit_per_user_period_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3415,7 +3525,8 @@ pub struct CommonVoucherUseRule {
     /// `special_voucher`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_voucher: Option<super::shared::ActivitySpecialVoucher>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3436,7 +3547,8 @@ pub struct CommonVoucherUseRuleLiteInfo {
     /// `special_voucher`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_voucher: Option<super::shared::ActivitySpecialVoucher>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3541,7 +3653,8 @@ pub struct CompleteVoucherInfo {
     /// `sum_tax`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sum_tax: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3556,7 +3669,8 @@ pub struct ComplexBusinessTime {
     /// `week_day`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub week_day: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3571,7 +3685,8 @@ pub struct ComplexBusinessTimePeriod {
     /// `open_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3589,7 +3704,8 @@ pub struct ComplexLabelRule {
     /// `operator`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3631,7 +3747,8 @@ pub struct ConfigInfo {
     /// `sign_model`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_model: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3676,7 +3793,8 @@ pub struct ConfigInfoBean {
     /// `specify_attachment_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specify_attachment_infos: Option<Vec<super::shared::SpecifyAttachmentInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3688,7 +3806,8 @@ pub struct ConsultActivityInfo {
     /// `activity_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3703,7 +3822,8 @@ pub struct ConsultActivityResultInfo {
     /// `consult_result_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consult_result_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3730,7 +3850,8 @@ pub struct ConsumeOutputInfo {
     /// `payee_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payee_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3760,7 +3881,8 @@ pub struct ConsumerNotifyIstd {
     /// `tiny_app_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiny_app_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3781,7 +3903,8 @@ pub struct ContactFollower {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3811,7 +3934,8 @@ pub struct ContactInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3829,7 +3953,8 @@ pub struct ContactModel {
     /// `contact_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3859,7 +3984,8 @@ pub struct Context {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3874,7 +4000,8 @@ pub struct ContributeDetail {
     /// `contribute_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contribute_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3962,7 +4089,8 @@ pub struct ConversionData {
     /// `uuid_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -3980,7 +4108,8 @@ pub struct ConversionProperty {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4019,7 +4148,8 @@ pub struct CreateMiniRequest {
     /// `out_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4037,7 +4167,8 @@ pub struct CreditRiskInfo {
     /// `data`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4079,7 +4210,8 @@ pub struct CumulateDataDetail {
     /// `task_times`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_times: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4091,7 +4223,8 @@ pub struct CustomerDefineDeductRule {
     /// `customer_define_deduct_rule_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_define_deduct_rule_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4103,7 +4236,8 @@ pub struct CustomerDefineVoucherInfo {
     /// `deduct_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deduct_info: Option<super::shared::DeductInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4136,7 +4270,8 @@ pub struct CustomerGuide {
     /// `voucher_use_guide`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_guide: Option<super::shared::VoucherUseGuide>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4169,7 +4304,8 @@ pub struct CustomerGuideModify {
     /// `voucher_use_guide`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_guide: Option<super::shared::VoucherUseGuideModify>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4184,7 +4320,8 @@ pub struct CustomsDeclareBuyerInfo {
     /// `buyer_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4238,7 +4375,8 @@ pub struct CustomsDeclareRecordInfo {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4259,7 +4397,8 @@ pub struct Data {
     /// `user_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4274,7 +4413,8 @@ pub struct DateRangeInfo {
     /// `end_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4289,7 +4429,8 @@ pub struct DateRuleInfo {
     /// `time_range_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_range_info: Option<super::shared::TimeRangeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4301,7 +4442,8 @@ pub struct DeductInfo {
     /// `customer_define_deduct_rule`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_define_deduct_rule: Option<super::shared::CustomerDefineDeductRule>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4340,7 +4482,8 @@ pub struct DeliverAddress {
     /// `zip`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4352,7 +4495,8 @@ pub struct DeliveryActivityContentInfo {
     /// `activity_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4370,7 +4514,8 @@ pub struct DeliveryAgencyMerchantInfo {
     /// `merchant_id_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4385,7 +4530,8 @@ pub struct DeliveryAvailableCityCode {
     /// `city_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4400,7 +4546,8 @@ pub struct DeliveryAvailableScope {
     /// `delivery_available_scope_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_available_scope_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4421,7 +4568,8 @@ pub struct DeliveryBaseInfo {
     /// `delivery_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4439,7 +4587,8 @@ pub struct DeliveryChannelInfo {
     /// `channel_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4454,7 +4603,8 @@ pub struct DeliveryCityCodeRule {
     /// `city_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4472,7 +4622,8 @@ pub struct DeliveryConfig {
     /// `channel`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4484,7 +4635,8 @@ pub struct DeliveryContentConfig {
     /// `delivery_send_guide`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_send_guide: Option<super::shared::DeliverySendGuide>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4508,7 +4660,8 @@ pub struct DeliveryContentInfo {
     /// `delivery_item_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_item_content: Option<super::shared::DeliveryItemContentInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4520,7 +4673,8 @@ pub struct DeliveryCrowdRule {
     /// `crowd_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crowd_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4535,7 +4689,8 @@ pub struct DeliveryDisplayInfo {
     /// `sub_title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4550,7 +4705,8 @@ pub struct DeliveryFullSendConfig {
     /// `delivery_floor_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_floor_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4565,7 +4721,8 @@ pub struct DeliveryItemContentInfo {
     /// `item_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4580,7 +4737,8 @@ pub struct DeliveryMaterial {
     /// `material_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub material_id_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4595,7 +4753,8 @@ pub struct DeliveryMerchantInfo {
     /// `merchant_id_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4613,7 +4772,8 @@ pub struct DeliveryMerchantRule {
     /// `delivery_merchant_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_merchant_mode: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4631,7 +4791,8 @@ pub struct DeliveryMiniAppContentInfo {
     /// `service_code_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4643,7 +4804,8 @@ pub struct DeliveryOrientedRuleInfo {
     /// `client_platform`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_platform: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4658,7 +4820,8 @@ pub struct DeliveryPlayConfig {
     /// `delivery_single_send_config`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_single_send_config: Option<super::shared::DeliverySingleSendConfig>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4670,7 +4833,8 @@ pub struct DeliverySearchBoxRule {
     /// `box_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub box_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4682,7 +4846,8 @@ pub struct DeliverySendGuide {
     /// `delivery_guide_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_guide_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4694,7 +4859,8 @@ pub struct DeliverySingleMaterial {
     /// `delivery_image`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_image: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4709,7 +4875,8 @@ pub struct DeliverySingleSendConfig {
     /// `delivery_content_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_content_info: Option<super::shared::DeliveryContentInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4727,7 +4894,8 @@ pub struct DeliveryTargetRegion {
     /// `region_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4772,7 +4940,8 @@ pub struct DeliveryTargetRule {
     /// `delivery_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4784,7 +4953,8 @@ pub struct DeliveryTemplateRule {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4814,7 +4984,8 @@ pub struct DepartmentInfoDTO {
     /// `parent_department_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_department_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4838,7 +5009,8 @@ pub struct DepositBackInfo {
     /// `has_deposit_back`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_deposit_back: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4856,7 +5028,8 @@ pub struct Detail {
     /// `order`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4874,7 +5047,8 @@ pub struct DetailBean {
     /// `order`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4898,7 +5072,8 @@ pub struct DiscountInfoData {
     /// `external_discount_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_discount_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4913,7 +5088,8 @@ pub struct DiscountTypeSyncData {
     /// `discount_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4937,7 +5113,8 @@ pub struct DiscountVoucher {
     /// `origin_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4958,7 +5135,8 @@ pub struct DiscountVoucherInfo {
     /// `voucher_deduct_threshold_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_deduct_threshold_info: Option<super::shared::VoucherDeductThresholdInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -4973,7 +5151,8 @@ pub struct DocInfo {
     /// `file_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5120,7 +5299,8 @@ pub struct EcConsumeInfo {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5144,7 +5324,8 @@ pub struct EcEmployeeTitleFailed {
     /// `title_tag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_tag: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5159,7 +5340,8 @@ pub struct EcOrderInfo {
     /// `sub_order_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_order_list: Option<Vec<super::shared::EcOrderItem>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5207,7 +5389,8 @@ pub struct EcOrderItem {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5264,7 +5447,8 @@ pub struct EcShopInfo {
     /// `shop_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5306,7 +5490,8 @@ pub struct EcVoucherInfo {
     /// `voucher_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5354,7 +5539,8 @@ pub struct EinvTrade {
     /// `trade_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5372,7 +5558,8 @@ pub struct EmployeeAccountingEntityDTO {
     /// `accounting_entity_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounting_entity_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5387,7 +5574,8 @@ pub struct EmployeeDepartmentDTO {
     /// `department_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5471,7 +5659,8 @@ pub struct EmployeeInfoDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5507,7 +5696,8 @@ pub struct EmployeeTitleDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5522,7 +5712,8 @@ pub struct EndTimeInfo {
     /// `end_time_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5546,7 +5737,8 @@ pub struct EnterpriseAgreementDTO {
     /// `sign_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5612,7 +5804,8 @@ pub struct EnterpriseInfoDTO {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5648,7 +5841,8 @@ pub struct EnterpriseOpenRuleInfo {
     /// `seller_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seller_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5696,7 +5890,8 @@ pub struct EnterpriseOpenRuleRecordInfo {
     /// `tag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5720,7 +5915,8 @@ pub struct EnterpriseOpenRuleRelationInfo {
     /// `standard_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5738,7 +5934,8 @@ pub struct EnterprisePayInfo {
     /// `is_use_enterprise_pay`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_use_enterprise_pay: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5768,7 +5965,8 @@ pub struct EnterpriseTitleInfo {
     /// `title_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5786,7 +5984,8 @@ pub struct ErrorDeliveryConfig {
     /// `error_msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5801,7 +6000,8 @@ pub struct ErrorMatcher {
     /// `matcher`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matcher: Option<super::shared::Matcher>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5846,7 +6046,8 @@ pub struct ExchangeVoucher {
     /// `voucher_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5870,7 +6071,8 @@ pub struct ExchangeVoucherInfo {
     /// `voucher_deduct_threshold_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_deduct_threshold_info: Option<super::shared::VoucherDeductThresholdInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5885,7 +6087,8 @@ pub struct ExchangeVoucherModify {
     /// `voucher_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5906,7 +6109,8 @@ pub struct ExecutionPlan {
     /// `single_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -5996,7 +6200,8 @@ pub struct ExpenseConsumeInfo {
     /// `voucher_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6017,7 +6222,8 @@ pub struct ExpenseCtrRuleGroupInfo {
     /// `group_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6041,7 +6247,8 @@ pub struct ExpenseCtrRuleInfo {
     /// `rule_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6059,7 +6266,8 @@ pub struct ExpenseCtrlConsumeInfo {
     /// `related_enterprise_invoice_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_enterprise_invoice_list: Option<Vec<super::shared::ExpenseInvoiceInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6086,7 +6294,8 @@ pub struct ExpenseCtrlEmployeeRuleInfo {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6122,7 +6331,8 @@ pub struct ExpenseInvoiceInfo {
     /// `voucher_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6149,7 +6359,8 @@ pub struct ExpenseMerchantInfo {
     /// `shop_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6206,7 +6417,8 @@ pub struct ExpenseQuotaInfo {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6269,7 +6481,8 @@ pub struct ExpenseVoucherInfo {
     /// `voucher_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6299,7 +6512,8 @@ pub struct ExtCardInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6314,7 +6528,8 @@ pub struct ExtTemplateConf {
     /// `xxhm_info_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xxhm_info_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6347,7 +6562,8 @@ pub struct ExtUserInfo {
     /// `need_check_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub need_check_info: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6386,7 +6602,8 @@ pub struct ExtendParams {
     /// `trade_component_order_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_component_order_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6410,7 +6627,8 @@ pub struct ExtensionArea {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6431,7 +6649,8 @@ pub struct ExtraParams {
     /// `withhold_index`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_index: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6449,7 +6668,8 @@ pub struct FaceExtInfo {
     /// `query_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6461,7 +6681,8 @@ pub struct FaceExtParams {
     /// `biz_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub biz_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6494,7 +6715,8 @@ pub struct FaceMachineInfo {
     /// `machine_ver`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_ver: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6536,7 +6758,8 @@ pub struct FaceMerchantInfo {
     /// `wifiname`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wifiname: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6554,7 +6777,8 @@ pub struct FailVoucherCodeDetail {
     /// `voucher_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6569,7 +6793,8 @@ pub struct FileUploadExtraParam {
     /// `file_encrypt_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_encrypt_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6584,7 +6809,8 @@ pub struct FillContent {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6599,7 +6825,8 @@ pub struct Filter {
     /// `template`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6617,7 +6844,8 @@ pub struct FixVoucher {
     /// `goods_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6635,7 +6863,8 @@ pub struct FixVoucherInfo {
     /// `voucher_deduct_threshold_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_deduct_threshold_info: Option<super::shared::VoucherDeductThresholdInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6656,7 +6885,8 @@ pub struct FlowSigner {
     /// `third_party_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6674,7 +6904,8 @@ pub struct FulfillmentDetail {
     /// `out_request_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6689,7 +6920,8 @@ pub struct Function {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6719,7 +6951,8 @@ pub struct FunctionalService {
     /// `memo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6734,7 +6967,8 @@ pub struct FundExtInfo {
     /// `fund_identity_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fund_identity_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6746,7 +6980,8 @@ pub struct Gavintest {
     /// `newid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub newid: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6767,7 +7002,8 @@ pub struct GavintestNewLeveaOne {
     /// `str`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub str: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6782,7 +7018,8 @@ pub struct GavintestNewonline {
     /// `string`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub string: Option<super::shared::GavintestNewLeveaOne>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6824,7 +7061,8 @@ pub struct GoodsDetail {
     /// `show_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6845,7 +7083,8 @@ pub struct GoodsDetailDTO {
     /// `quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6866,7 +7105,8 @@ pub struct GoodsDetailIstd {
     /// `unit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6887,7 +7127,8 @@ pub struct GoodsInfoDTO {
     /// `goods_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6923,7 +7164,8 @@ pub struct GoodsInfoIstd {
     /// `width`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -6938,7 +7180,8 @@ pub struct GoodsOrder {
     /// `goods_picture_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_picture_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7001,7 +7244,8 @@ pub struct GoodsQueryResponse {
     /// `total_quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_quantity: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7016,7 +7260,8 @@ pub struct HSchoolInfo {
     /// `school_std_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub school_std_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7031,7 +7276,8 @@ pub struct HbFqPayInfo {
     /// `user_install_num`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_install_num: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7043,7 +7289,8 @@ pub struct HolidayRuleInfo {
     /// `time_range_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_range_info: Option<super::shared::TimeRangeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7061,7 +7308,8 @@ pub struct IdentityVerifiedInfoDTO {
     /// `user_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7073,7 +7321,8 @@ pub struct Image {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7088,7 +7337,8 @@ pub struct IndirectAuthOrderFailedReason {
     /// `fail_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7118,7 +7368,8 @@ pub struct IndirectBenefitPersonInfo {
     /// `person_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7151,7 +7402,8 @@ pub struct IndirectCertificateInfo {
     /// `register_address`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register_address: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7172,7 +7424,8 @@ pub struct IndirectContactPersonInfo {
     /// `contact_phone_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_phone_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7184,7 +7437,8 @@ pub struct IndirectExtraCredentials {
     /// `smid_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smid_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7199,7 +7453,8 @@ pub struct IndirectFinancialOrgInfo {
     /// `financial_org_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub financial_org_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7238,7 +7493,8 @@ pub struct IndirectLegalPersonInfo {
     /// `person_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7253,7 +7509,8 @@ pub struct IndirectQualificationInfo {
     /// `mcc_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcc_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7298,7 +7555,8 @@ pub struct IndirectSupportCredentials {
     /// `store_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7313,7 +7571,8 @@ pub struct IndustryQualificationInfo {
     /// `industry_qualification_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub industry_qualification_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7349,7 +7608,8 @@ pub struct Instance {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7385,7 +7645,8 @@ pub struct InstitutionBasicInfo {
     /// `multi_employee_share_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_employee_share_mode: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7403,7 +7664,8 @@ pub struct InstitutionScopeInfo {
     /// `owner_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7448,7 +7710,8 @@ pub struct IntactChargeInfo {
     /// `target_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7466,7 +7729,8 @@ pub struct InterfaceInfoList {
     /// `interface_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7484,7 +7748,8 @@ pub struct InviteMemberBusinessParamsDTO {
     /// `group_id_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7502,7 +7767,8 @@ pub struct InviteResultDTO {
     /// `process_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7538,7 +7804,8 @@ pub struct Invoice {
     /// `title_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_type: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7550,7 +7817,8 @@ pub struct InvoiceComplianceCheckResult {
     /// `match_result_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_result_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7595,7 +7863,8 @@ pub struct InvoiceContentInfo {
     /// `zero_rate_flag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zero_rate_flag: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7682,7 +7951,8 @@ pub struct InvoiceElementModel {
     /// `trade_match_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_match_result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7703,7 +7973,8 @@ pub struct InvoiceElementStatusSyncOpenModel {
     /// `invoice_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7748,7 +8019,8 @@ pub struct InvoiceItem {
     /// `zero_rate_flag`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zero_rate_flag: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7787,7 +8059,8 @@ pub struct InvoiceItemContent {
     /// `row_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_type: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7829,7 +8102,8 @@ pub struct InvoiceItemOpenModel {
     /// `row_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -7931,7 +8205,8 @@ pub struct InvoiceModelContent {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8006,7 +8281,8 @@ pub struct InvoiceOutputInfo {
     /// `tax_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8045,7 +8321,8 @@ pub struct InvoicePDFSynModel {
     /// `zip`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8147,7 +8424,8 @@ pub struct InvoiceSendOpenModel {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8195,7 +8473,8 @@ pub struct InvoiceTitleModel {
     /// `user_mobile`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_mobile: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8216,7 +8495,8 @@ pub struct InvoiceTitleOpenModel {
     /// `title_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8231,7 +8511,8 @@ pub struct InvoiceUkDTO {
     /// `invoice_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8261,7 +8542,8 @@ pub struct IssueQuotaCheckInfo {
     /// `user_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8276,7 +8558,8 @@ pub struct IssueRuleIdInfo {
     /// `outer_source_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outer_source_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8327,7 +8610,8 @@ pub struct IssueRuleInfo {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8351,7 +8635,8 @@ pub struct IssueTargetInfoContent {
     /// `user_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8366,7 +8651,8 @@ pub struct IsvAuthSceneInfo {
     /// `scene_permissions`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_permissions: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8396,7 +8682,8 @@ pub struct IsvExpandOpporDTO {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8441,7 +8728,8 @@ pub struct IsvMerchantSalesDetailRequest {
     /// `write_off_quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_off_quantity: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8471,7 +8759,8 @@ pub struct IsvSpiDefinition {
     /// `spi_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spi_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8489,7 +8778,8 @@ pub struct ItemConsultInfo {
     /// `promo_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promo_count: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8507,7 +8797,8 @@ pub struct ItemConsultRequest {
     /// `quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8522,7 +8813,8 @@ pub struct ItemExtInfo {
     /// `ext_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8537,7 +8829,8 @@ pub struct ItemLabelCreateInfo {
     /// `label_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8552,7 +8845,8 @@ pub struct ItemLabelModifyInfo {
     /// `label_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8603,7 +8897,8 @@ pub struct ItemModel {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8639,7 +8934,8 @@ pub struct ItemOrderInfo {
     /// `unit_price`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8654,7 +8950,8 @@ pub struct ItemPlanContentDO {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8678,7 +8975,8 @@ pub struct ItemPromoInfo {
     /// `item_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8693,7 +8991,8 @@ pub struct ItemPropertyInfo {
     /// `property_value_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property_value_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8720,7 +9019,8 @@ pub struct ItemSkuCreateInfo {
     /// `price` (an integer in Alipay's description although money-like: probably fen or points, kept as the integer sent)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8756,7 +9056,8 @@ pub struct ItemSkuInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8789,7 +9090,8 @@ pub struct ItemSkuModifyInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8804,7 +9106,8 @@ pub struct ItemSkuPropertyInfo {
     /// `property_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8828,7 +9131,8 @@ pub struct JinyouTestFive {
     /// `f_4_n`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f_4_n: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8852,7 +9156,8 @@ pub struct JinyouTestFour {
     /// `f_3_y`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f_3_y: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8876,7 +9181,8 @@ pub struct JinyouTestOne {
     /// `o_3_y`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub o_3_y: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8894,7 +9200,8 @@ pub struct JinyouTestThree {
     /// `th_3_n`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub th_3_n: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8915,7 +9222,8 @@ pub struct JinyouTestTwo {
     /// `t_3_n`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub t_3_n: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8933,7 +9241,8 @@ pub struct JinyoutestopenidOne {
     /// `q_1_open_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q_1_open_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8954,7 +9263,8 @@ pub struct JinyoutestopenidThree {
     /// `f`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f: Option<super::shared::JinyoutestopenidTwo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -8975,7 +9285,8 @@ pub struct JinyoutestopenidTwo {
     /// `f`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub f: Option<super::shared::JinyoutestopenidOne>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9113,7 +9424,8 @@ pub struct JobWorthJobdata {
     /// `year`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9206,7 +9518,8 @@ pub struct JobWorthPositionInfo {
     /// `work_year`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_year: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9245,7 +9558,8 @@ pub struct JointAccountBillDetail {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9293,7 +9607,8 @@ pub struct JointAccountBillDetailDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9311,7 +9626,8 @@ pub struct JointAccountDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9338,7 +9654,8 @@ pub struct JointAccountMemberDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9356,7 +9673,8 @@ pub struct JointAccountMemberInfoRespDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9374,7 +9692,8 @@ pub struct JointAccountMemberList {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9398,7 +9717,8 @@ pub struct JointAccountMemberRespDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9419,7 +9739,8 @@ pub struct JointAccountQuotaDTO {
     /// `quota_total`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_total: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9449,7 +9770,8 @@ pub struct JointAccountQuotaRespDTO {
     /// `quota_used`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_used: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9488,7 +9810,8 @@ pub struct JourneyLocation {
     /// `poi_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poi_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9509,7 +9832,8 @@ pub struct JourneyMerchantInfo {
     /// `short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub short_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9530,7 +9854,8 @@ pub struct JourneyServiceChangeInfo {
     /// `remind_content`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remind_content: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9563,7 +9888,8 @@ pub struct KeyWordInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9578,7 +9904,8 @@ pub struct Keyword {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9590,7 +9917,8 @@ pub struct LabelContext {
     /// `a`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a: Option<super::shared::LabelFilter>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9608,7 +9936,8 @@ pub struct LabelFilter {
     /// `values`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9626,7 +9955,8 @@ pub struct LabelRule {
     /// `operator`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9647,7 +9977,8 @@ pub struct LibraryInfo {
     /// `update_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9683,7 +10014,8 @@ pub struct LifeLabel {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9713,7 +10045,8 @@ pub struct LogisticInfo {
     /// `stop_update_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_update_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9734,7 +10067,8 @@ pub struct LogisticsAccountStatusDTO {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9749,7 +10083,8 @@ pub struct LogisticsCompanyIstd {
     /// `service_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_codes: Option<Vec<super::shared::ServiceCodeIstd>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9764,7 +10099,8 @@ pub struct LogisticsCompanyResult {
     /// `logistics_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logistics_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9776,7 +10112,8 @@ pub struct LogisticsDetail {
     /// `logistics_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logistics_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9797,7 +10134,8 @@ pub struct LogisticsShopStatusDTO {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9824,7 +10162,8 @@ pub struct MarketingDeliveryDetail {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9845,7 +10184,8 @@ pub struct Matcher {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9863,7 +10203,8 @@ pub struct Material {
     /// `text`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<super::shared::Text>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9878,7 +10219,8 @@ pub struct MaterialCreateInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9893,7 +10235,8 @@ pub struct MaterialField {
     /// `field_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field_value: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9911,7 +10254,8 @@ pub struct MaterialInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9926,7 +10270,8 @@ pub struct MaterialModifyInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9944,7 +10289,8 @@ pub struct McardNotifyMessage {
     /// `message_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9962,7 +10308,8 @@ pub struct McardStylInfo {
     /// `logo_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -9986,7 +10333,8 @@ pub struct McardTemplate {
     /// `template_style_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_style_info: Option<super::shared::TemplateStyleInfoDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10013,7 +10361,8 @@ pub struct McardTemplateBenefit {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10043,7 +10392,8 @@ pub struct McardTemplateBenefitQuery {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10073,7 +10423,8 @@ pub struct MccQueryInfo {
     /// `special_qual_required`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_qual_required: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10094,7 +10445,8 @@ pub struct MdCodeInfoDTO {
     /// `time_stamp`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10106,7 +10458,8 @@ pub struct MemberExtInfo {
     /// `employee_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub employee_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10124,7 +10477,8 @@ pub struct MemberStatusRespDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10154,7 +10508,8 @@ pub struct MenuAnalysisData {
     /// `sub_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10175,7 +10530,8 @@ pub struct MerchantBaseEnterOpenModel {
     /// `m_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub m_short_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10187,7 +10543,8 @@ pub struct MerchantBrandListResult {
     /// `brand_list_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand_list_result: Option<Vec<super::shared::BrandResult>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10232,7 +10589,8 @@ pub struct MerchantCard {
     /// `valid_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10244,7 +10602,8 @@ pub struct MerchantCardMsgInfo {
     /// `changed_point`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_point: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10265,7 +10624,8 @@ pub struct MerchantMenber {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10301,7 +10661,8 @@ pub struct MerchantQueryResult {
     /// `province`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10316,7 +10677,8 @@ pub struct MerchantShopDTO {
     /// `shop_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10331,7 +10693,8 @@ pub struct MerchantShopIndustryInfo {
     /// `info_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info_value: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10346,7 +10709,8 @@ pub struct MiniAppAuditReason {
     /// `memos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memos: Option<Vec<super::shared::MiniAppAuditReasonMemo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10361,7 +10725,8 @@ pub struct MiniAppAuditReasonMemo {
     /// `memo_image_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo_image_list: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10391,7 +10756,8 @@ pub struct MiniAppCategory {
     /// `parent_category_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10418,7 +10784,8 @@ pub struct MiniAppCategoryInfo {
     /// `third_category_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_category_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10463,7 +10830,8 @@ pub struct MiniAppDeployResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10481,7 +10849,8 @@ pub struct MiniAppPluginInfo {
     /// `require_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_version: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10502,7 +10871,8 @@ pub struct MiniAppPluginReference {
     /// `plugin_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin_version: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10550,7 +10920,8 @@ pub struct MiniAppServiceInfo {
     /// `show_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10574,7 +10945,8 @@ pub struct MiniPackageInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10604,7 +10976,8 @@ pub struct MiniVersionBaseInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10631,7 +11004,8 @@ pub struct MiniappBrandAuditResult {
     /// `reject_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10649,7 +11023,8 @@ pub struct ModifyIssueRuleDetailInfo {
     /// `modify_issue_rule_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modify_issue_rule_list: Option<super::shared::ModifyIssueRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10673,7 +11048,8 @@ pub struct ModifyIssueRuleInfo {
     /// `quota_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10691,7 +11067,8 @@ pub struct ModifyQuotaDetails {
     /// `role`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10712,7 +11089,8 @@ pub struct ModifyScopeInfo {
     /// `owner_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10730,7 +11108,8 @@ pub struct ModifyStandardDetailInfo {
     /// `modify_standard_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modify_standard_list: Option<Vec<super::shared::ModifyStandardInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10772,7 +11151,8 @@ pub struct ModifyStandardInfo {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10793,7 +11173,8 @@ pub struct MoreInfoDTO {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10808,7 +11189,8 @@ pub struct MultiCurrencyMoneyOpenApi {
     /// `currency_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10838,7 +11220,8 @@ pub struct MutipleCurrencyDetail {
     /// `trans_currency`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_currency: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10862,7 +11245,8 @@ pub struct OcrNormalScanInfo {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10895,7 +11279,8 @@ pub struct OcrPlaneScanInfo {
     /// `seat_class`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat_class: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10928,7 +11313,8 @@ pub struct OcrTaxiScanInfo {
     /// `travel_dist`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub travel_dist: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10961,7 +11347,8 @@ pub struct OcrTrainScanInfo {
     /// `train_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -10982,7 +11369,8 @@ pub struct OpenApiRefundFundDetailPojo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11006,7 +11394,8 @@ pub struct OpenApiResponseHeader {
     /// `sub_status_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_status_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11045,7 +11434,8 @@ pub struct OpenApiRoyaltyDetailInfoPojo {
     /// `trans_out_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11060,7 +11450,8 @@ pub struct OpenApiSpecifiedChannelParamsPojo {
     /// `inst_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inst_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11087,7 +11478,8 @@ pub struct OpenAppOperatorVo {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11111,7 +11503,8 @@ pub struct OpenCertifyIdentifyInfo {
     /// `phone_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11147,7 +11540,8 @@ pub struct OpenCertifyIdentityParam {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11183,7 +11577,8 @@ pub struct OpenCertifyMerchantConfig {
     /// `return_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11198,7 +11593,8 @@ pub struct OpenCertifyMerchantConfigs {
     /// `return_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11210,7 +11606,8 @@ pub struct OpenCertifyMetaInfo {
     /// `device_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11225,7 +11622,8 @@ pub struct OpenFormFieldDO {
     /// `required`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11240,7 +11638,8 @@ pub struct OperationResultExtInfo {
     /// `device_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11255,7 +11654,8 @@ pub struct OptionModel {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11270,7 +11670,8 @@ pub struct OrderApplyStatusBriefDTO {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11288,7 +11689,8 @@ pub struct OrderDataDistributeInfo {
     /// `scene_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11303,7 +11705,8 @@ pub struct OrderDataSyncSuggestion {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11318,7 +11721,8 @@ pub struct OrderExtInfo {
     /// `ext_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ext_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11375,7 +11779,8 @@ pub struct OrderExtIstd {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11432,7 +11837,8 @@ pub struct OrderExtIstdForPreOrder {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11513,7 +11919,8 @@ pub struct OrderItem {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11558,7 +11965,8 @@ pub struct OrderJourneyElement {
     /// `start_time_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11606,7 +12014,8 @@ pub struct OrderJourneyInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11624,7 +12033,8 @@ pub struct OrderLogisticsInformationRequest {
     /// `tracking_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11645,7 +12055,8 @@ pub struct OrderPageQueryDTO {
     /// `total_number`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_number: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11672,7 +12083,8 @@ pub struct OrderParticipantInfo {
     /// `uid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11705,7 +12117,8 @@ pub struct OrderShopInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11723,7 +12136,8 @@ pub struct OrderStatusData {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11741,7 +12155,8 @@ pub struct OrderVehicleInfo {
     /// `shift_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shift_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11756,7 +12171,8 @@ pub struct OrderVoucherAvailableCityCode {
     /// `city_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11768,7 +12184,8 @@ pub struct OrderVoucherAvailableCityCodeModify {
     /// `city_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub city_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11783,7 +12200,8 @@ pub struct OrderVoucherAvailableScopeResult {
     /// `voucher_available_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_available_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11801,7 +12219,8 @@ pub struct OrderVoucherAvailableShop {
     /// `shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11819,7 +12238,8 @@ pub struct OrderVoucherAvailableShopModify {
     /// `shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11843,7 +12263,8 @@ pub struct OrderVoucherAvailableShopResult {
     /// `success_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11855,7 +12276,8 @@ pub struct OrderVoucherMerchantAllShop {
     /// `exclude_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11867,7 +12289,8 @@ pub struct OrderVoucherMerchantAllShopModify {
     /// `exclude_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11882,7 +12305,8 @@ pub struct OrderVoucherMerchantAllShopResult {
     /// `success_exclude_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_exclude_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11900,7 +12324,8 @@ pub struct OrderVoucherRealShopFailInfo {
     /// `real_shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_shop_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11918,7 +12343,8 @@ pub struct OrderVoucherShopFailInfo {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11930,7 +12356,8 @@ pub struct OrderVoucherUseRuleResult {
     /// `voucher_available_scope_result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_available_scope_result: Option<super::shared::OrderVoucherAvailableScopeResult>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11960,7 +12387,8 @@ pub struct Org {
     /// `third_party_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -11972,7 +12400,8 @@ pub struct OverseasExtendParams {
     /// `goods_detail`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_detail: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12014,7 +12443,8 @@ pub struct PackageItemOpenInfo {
     /// `ocr_train_scan_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocr_train_scan_info: Option<super::shared::OcrTrainScanInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12041,7 +12471,8 @@ pub struct PaidOuterCardCycleInfoDTO {
     /// `open_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12059,7 +12490,8 @@ pub struct PaidOuterCardCycleSellConfDTO {
     /// `support_cycle_sell`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_cycle_sell: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12077,7 +12509,8 @@ pub struct PaidOuterCardExtraInfoDTO {
     /// `purchase_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase_info: Option<super::shared::PaidOuterCardPurchaseInfoDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12101,7 +12534,8 @@ pub struct PaidOuterCardManageUrlConfDTO {
     /// `upgrade_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12122,7 +12556,8 @@ pub struct PaidOuterCardPriceDetailDTO {
     /// `worth`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worth: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12146,7 +12581,8 @@ pub struct PaidOuterCardPurchaseInfoDTO {
     /// `source`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12167,7 +12603,8 @@ pub struct PaidOuterCardSellingConfDTO {
     /// `start_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12185,7 +12622,8 @@ pub struct PaidOuterCardTemplateConfDTO {
     /// `open_selling_conf`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_selling_conf: Option<super::shared::PaidOuterCardSellingConfDTO>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12203,7 +12641,8 @@ pub struct ParkingChargeInfo {
     /// `charge_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12245,7 +12684,8 @@ pub struct ParkingLotChargingRuleInfo {
     /// `max_fee_per_day`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fee_per_day: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12263,7 +12703,8 @@ pub struct ParkingLotServiceInfo {
     /// `service_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12278,7 +12719,8 @@ pub struct ParkingMembershipInfo {
     /// `membership_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12293,7 +12735,8 @@ pub struct ParkingPaymentDiscountInfo {
     /// `discount_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12326,7 +12769,8 @@ pub struct Participant {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12341,7 +12785,8 @@ pub struct PayParams {
     /// `retry_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12356,7 +12801,8 @@ pub struct PaymentFixVoucher {
     /// `floor_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12371,7 +12817,8 @@ pub struct PaymentInfoWithId {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12386,7 +12833,8 @@ pub struct PaymentVoucherAlipayBalanceRechargeInfo {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12404,7 +12852,8 @@ pub struct PaymentVoucherAvailableGoods {
     /// `goods_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12416,7 +12865,8 @@ pub struct PaymentVoucherAvailableGoodsModify {
     /// `goods_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goods_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12431,7 +12881,8 @@ pub struct PaymentVoucherAvailableMerchant {
     /// `available_smids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_smids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12446,7 +12897,8 @@ pub struct PaymentVoucherAvailableMerchantModify {
     /// `available_smids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_smids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12461,7 +12913,8 @@ pub struct PaymentVoucherBelongMerchantInfo {
     /// `merchant_id_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12479,7 +12932,8 @@ pub struct PaymentVoucherBudgetInfo {
     /// `recharge_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recharge_info: Option<super::shared::PaymentVoucherRechargeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12503,7 +12957,8 @@ pub struct PaymentVoucherDisplayInfo {
     /// `voucher_image`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_image: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12518,7 +12973,8 @@ pub struct PaymentVoucherRechargeInfo {
     /// `recharge_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recharge_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12548,7 +13004,8 @@ pub struct PaymentVoucherSendRule {
     /// `voucher_quantity_limit_per_user_period_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_quantity_limit_per_user_period_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12590,7 +13047,8 @@ pub struct PaymentVoucherUseRule {
     /// `voucher_valid_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_valid_period: Option<super::shared::PaymentVoucherValidPeriod>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12617,7 +13075,8 @@ pub struct PaymentVoucherUseRuleDetail {
     /// `voucher_valid_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_valid_period: Option<super::shared::PaymentVoucherValidPeriod>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12641,7 +13100,8 @@ pub struct PaymentVoucherUseRuleModify {
     /// `voucher_valid_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_valid_period: Option<super::shared::PaymentVoucherValidPeriodModify>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12665,7 +13125,8 @@ pub struct PaymentVoucherValidPeriod {
     /// `wait_days_after_receive`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_days_after_receive: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12680,7 +13141,8 @@ pub struct PaymentVoucherValidPeriodModify {
     /// `valid_end_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_end_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12710,7 +13172,8 @@ pub struct PeriodRuleParams {
     /// `total_payments`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_payments: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12740,7 +13203,8 @@ pub struct PluginBetaItemInfo {
     /// `qr_code_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qr_code_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12761,7 +13225,8 @@ pub struct PluginUseConfigInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12815,7 +13280,8 @@ pub struct PluginUseRelationInfo {
     /// `source_from`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_from: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12833,7 +13299,8 @@ pub struct PostPayment {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12881,7 +13348,8 @@ pub struct PreCreateWaybillIstd {
     /// `third_sub_msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_sub_msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12902,7 +13370,8 @@ pub struct PreOrderExtInfo {
     /// `order_feature`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_feature: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12917,7 +13386,8 @@ pub struct PresetPayToolInfo {
     /// `assert_type_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assert_type_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12938,7 +13408,8 @@ pub struct ProductAgentStatusInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12956,7 +13427,8 @@ pub struct ProductInviteStatusInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -12974,7 +13446,8 @@ pub struct ProductSignStatusInfo {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13004,7 +13477,8 @@ pub struct ProjectRuleInfo {
     /// `project_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13067,7 +13541,8 @@ pub struct PromiseDetail {
     /// `total_periods`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_periods: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13091,7 +13566,8 @@ pub struct PromoDeliveryInfo {
     /// `delivery_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13103,7 +13579,8 @@ pub struct PromoParam {
     /// `actual_order_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual_order_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13121,7 +13598,8 @@ pub struct PromotePageData {
     /// `property_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property_list: Option<Vec<super::shared::PromotePagePropertyInstance>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13145,7 +13623,8 @@ pub struct PromotePageDetail {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13163,7 +13642,8 @@ pub struct PromotePageProperty {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13184,7 +13664,8 @@ pub struct PromotePagePropertyInstance {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13223,7 +13704,8 @@ pub struct PromotionRelationDTO {
     /// `promotion_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotion_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13262,7 +13744,8 @@ pub struct PromotionTaskRelation {
     /// `promotion_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotion_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13277,7 +13760,8 @@ pub struct PubChannelDTO {
     /// `pub_channel`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pub_channel: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13295,7 +13779,8 @@ pub struct PublicAuditStatus {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13313,7 +13798,8 @@ pub struct PublicLabel {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13331,7 +13817,8 @@ pub struct QrCodeRouteGroup {
     /// `route_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13352,7 +13839,8 @@ pub struct QueryComplexLabelRule {
     /// `operator`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13373,7 +13861,8 @@ pub struct QueryExtension {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13394,7 +13883,8 @@ pub struct QueryGroup {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13415,7 +13905,8 @@ pub struct QueryLabelRule {
     /// `operator`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13436,7 +13927,8 @@ pub struct QueryMenu {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13454,7 +13946,8 @@ pub struct QuotaInfoDTO {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13475,7 +13968,8 @@ pub struct QuotaModifyDetail {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13499,7 +13993,8 @@ pub struct QuotaQueryResponse {
     /// `success`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13523,7 +14018,8 @@ pub struct ReceiverAddressInfo {
     /// `zip`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13556,7 +14052,8 @@ pub struct ReceiverIstd {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13571,7 +14068,8 @@ pub struct RecommendAccountDTO {
     /// `user_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13595,7 +14093,8 @@ pub struct RecruitEnrollInfo {
     /// `vouchers`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vouchers: Option<Vec<super::shared::RecruitVoucher>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13607,7 +14106,8 @@ pub struct RecruitEnrollMerchant {
     /// `merchant_uid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_uid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13631,7 +14131,8 @@ pub struct RecruitEnrollRule {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13646,7 +14147,8 @@ pub struct RecruitEnrollRuleData {
     /// `schema`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13670,7 +14172,8 @@ pub struct RecruitMaterial {
     /// `subject_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13682,7 +14185,8 @@ pub struct RecruitMiniApp {
     /// `mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13715,7 +14219,8 @@ pub struct RecruitPlanLight {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13727,7 +14232,8 @@ pub struct RecruitVoucher {
     /// `activity_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13808,7 +14314,8 @@ pub struct RecruitVoucherRule {
     /// `voucher_valid_end_time_max`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_valid_end_time_max: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13829,7 +14336,8 @@ pub struct RefundChargeInfo {
     /// `switch_fee_rate`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_fee_rate: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13853,7 +14361,8 @@ pub struct RefundGoodsDetail {
     /// `refund_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13889,7 +14398,8 @@ pub struct RefundRoyaltyResult {
     /// `trans_out_email`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out_email: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13904,7 +14414,8 @@ pub struct RefundSubFee {
     /// `switch_fee_rate`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_fee_rate: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13931,7 +14442,8 @@ pub struct RegionInfo {
     /// `province_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13955,7 +14467,8 @@ pub struct ReplyRecord {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -13979,7 +14492,8 @@ pub struct ReplyRecordResponse {
     /// `replier_role`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replier_role: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14015,7 +14529,8 @@ pub struct Role {
     /// `updater_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updater_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14030,7 +14545,8 @@ pub struct RoleId {
     /// `role_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14078,7 +14594,8 @@ pub struct RoyaltyDetail {
     /// `trans_out_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14129,7 +14646,8 @@ pub struct RoyaltyDetailInfo {
     /// `trans_out_sub_merchant`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out_sub_merchant: Option<super::shared::SubMerchant>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14168,7 +14686,8 @@ pub struct RoyaltyDetailInfos {
     /// `trans_out_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14198,7 +14717,8 @@ pub struct RoyaltyEntity {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14213,7 +14733,8 @@ pub struct RoyaltyInfo {
     /// `royalty_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub royalty_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14225,7 +14746,8 @@ pub struct Scene {
     /// `scene_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14240,7 +14762,8 @@ pub struct SceneRuleParams {
     /// `low_price_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low_price_period: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14267,7 +14790,8 @@ pub struct SchoolBaseInfo {
     /// `province_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14294,7 +14818,8 @@ pub struct SchoolSimpleInfo {
     /// `province_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14378,7 +14903,8 @@ pub struct SearchAbilityOrderData {
     /// `sub_service_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_service_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14456,7 +14982,8 @@ pub struct SearchAbilityOrderInfoOpenApi {
     /// `sub_service_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_service_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14495,7 +15022,8 @@ pub struct SearchApplyPageQueryRequest {
     /// `sub_service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14510,7 +15038,8 @@ pub struct SearchBaseItems {
     /// `key_words`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_words: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14540,7 +15069,8 @@ pub struct SearchBaseOrderCreateApiRequest {
     /// `spec_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14558,7 +15088,8 @@ pub struct SearchBoxAccountModule {
     /// `module_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14609,7 +15140,8 @@ pub struct SearchBoxActivity {
     /// `video_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_info: Option<super::shared::SearchBoxActivityVideoInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14630,7 +15162,8 @@ pub struct SearchBoxActivityVideoInfo {
     /// `video_title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14648,7 +15181,8 @@ pub struct SearchBoxAppInfo {
     /// `relate_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relate_appid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14672,7 +15206,8 @@ pub struct SearchBoxBasicInfo {
     /// `target_appid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_appid: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14705,7 +15240,8 @@ pub struct SearchBoxBasicInfoModule {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14732,7 +15268,8 @@ pub struct SearchBoxImageModule {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14765,7 +15302,8 @@ pub struct SearchBoxKeyWordModule {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14786,7 +15324,8 @@ pub struct SearchBoxServiceInfo {
     /// `service_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14804,7 +15343,8 @@ pub struct SearchBoxServiceModule {
     /// `service_infos`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_infos: Option<Vec<super::shared::SearchBoxServiceInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14831,7 +15371,8 @@ pub struct SearchOperPageQueryRequest {
     /// `spec_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14846,7 +15387,8 @@ pub struct SearchOrderBrandDetail {
     /// `key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14957,7 +15499,8 @@ pub struct SearchOrderDetailData {
     /// `template_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -14996,7 +15539,8 @@ pub struct SearchOrderDetailDataBaseItems {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15029,7 +15573,8 @@ pub struct SearchOrderDetailDataBrandItems {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15110,7 +15655,8 @@ pub struct SearchOrderDetailDataServiceItems {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15134,7 +15680,8 @@ pub struct SearchOrderRequest {
     /// `spec_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15155,7 +15702,8 @@ pub struct SearchPartAgreeInfo {
     /// `audit_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15170,7 +15718,8 @@ pub struct SeatInfo {
     /// `seat_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15203,7 +15752,8 @@ pub struct SenderIstd {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15215,7 +15765,8 @@ pub struct ServiceCodeIstd {
     /// `service_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15242,7 +15793,8 @@ pub struct ServiceRecordCatRequest {
     /// `third_cat`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_cat: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15281,7 +15833,8 @@ pub struct SettleCardInfo {
     /// `usage_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15320,7 +15873,8 @@ pub struct SettleClause {
     /// `sub_merchant`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_merchant: Option<super::shared::SubMerchant>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15332,7 +15886,8 @@ pub struct SettleConfirmExtendParams {
     /// `royalty_freeze`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub royalty_freeze: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15362,7 +15917,8 @@ pub struct SettleDetailInfo {
     /// `trans_in_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_in_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15380,7 +15936,8 @@ pub struct SettleEntity {
     /// `settle_entity_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_entity_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15395,7 +15952,8 @@ pub struct SettleExtendParams {
     /// `royalty_finish_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub royalty_finish_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15413,7 +15971,8 @@ pub struct SettleExtraParams {
     /// `settle_adjust_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_adjust_reason: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15428,7 +15987,8 @@ pub struct SettleInfo {
     /// `settle_period_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_period_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15446,7 +16006,8 @@ pub struct ShopBusinessTime {
     /// `week_day`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub week_day: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15470,7 +16031,8 @@ pub struct ShopCategoryConfigInfo {
     /// `nm`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nm: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15488,7 +16050,8 @@ pub struct ShopCategoryInfo {
     /// `category_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15509,7 +16072,8 @@ pub struct ShopCommentInfo {
     /// `star`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub star: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15524,7 +16088,8 @@ pub struct ShopExtInfo {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15539,7 +16104,8 @@ pub struct ShopIndustryLicense {
     /// `license_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15587,7 +16153,8 @@ pub struct ShopQueryOpenApiVO {
     /// `store_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub store_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15614,7 +16181,8 @@ pub struct ShopRecommendInfo {
     /// `unconfidence_reason`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfidence_reason: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15686,7 +16254,8 @@ pub struct ShopSummaryQueryResponse {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15716,7 +16285,8 @@ pub struct SignAddressInfo {
     /// `province_code`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15743,7 +16313,8 @@ pub struct SignData {
     /// `partner_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15761,7 +16332,8 @@ pub struct SignField {
     /// `struct_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub struct_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15779,7 +16351,8 @@ pub struct SignFieldBean {
     /// `struct_key`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub struct_key: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15800,7 +16373,8 @@ pub struct SignMerchantParams {
     /// `sub_merchant_service_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_merchant_service_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15845,7 +16419,8 @@ pub struct SignParams {
     /// `sub_merchant`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_merchant: Option<super::shared::SignMerchantParams>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15866,7 +16441,8 @@ pub struct SignRestrictInfo {
     /// `restrict_version`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restrict_version: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15893,7 +16469,8 @@ pub struct Signer {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15923,7 +16500,8 @@ pub struct SignerBean {
     /// `third_party_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15959,7 +16537,8 @@ pub struct SingleArticleAnalysisData {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -15983,7 +16562,8 @@ pub struct SkuCreateInfo {
     /// `property_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property_list: Option<Vec<super::shared::ItemSkuPropertyInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16010,7 +16590,8 @@ pub struct SkuModifyInfo {
     /// `sku_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16058,7 +16639,8 @@ pub struct SourceContentInfo {
     /// `special_tags`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_tags: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16073,7 +16655,8 @@ pub struct SourceMediaInfo {
     /// `media_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16088,7 +16671,8 @@ pub struct SourceOffer {
     /// `offer_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16109,7 +16693,8 @@ pub struct SpecialVoucher {
     /// `special_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub special_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16127,7 +16712,8 @@ pub struct SpecialVoucherInfo {
     /// `voucher_deduct_threshold_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_deduct_threshold_info: Option<super::shared::VoucherDeductThresholdInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16151,7 +16737,8 @@ pub struct SpecifyAttachmentInfo {
     /// `third_party_user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16166,7 +16753,8 @@ pub struct SpiResult {
     /// `spi_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spi_id: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16181,7 +16769,8 @@ pub struct SpuAttribute {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16211,7 +16800,8 @@ pub struct SpuDetail {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16241,7 +16831,8 @@ pub struct SpuInfo {
     /// `spu_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spu_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16266,7 +16857,8 @@ pub struct StandardConditionInfo {
     /// `rule_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16281,7 +16873,8 @@ pub struct StandardIdInfo {
     /// `standard_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16323,7 +16916,8 @@ pub struct StandardInfo {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16353,7 +16947,8 @@ pub struct StandardRuleInfo {
     /// `standard_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16374,7 +16969,8 @@ pub struct StandardServiceBaseInfo {
     /// `service_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16392,7 +16988,8 @@ pub struct StationDetailInfo {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16422,7 +17019,8 @@ pub struct StdPublicBindAccount {
     /// `real_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16443,7 +17041,8 @@ pub struct SubButton {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16461,7 +17060,8 @@ pub struct SubFee {
     /// `switch_fee_rate`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub switch_fee_rate: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16476,7 +17076,8 @@ pub struct SubMerchant {
     /// `merchant_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16494,7 +17095,8 @@ pub struct SubMerchantCommonEnterOpenModel {
     /// `s_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s_short_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16521,7 +17123,8 @@ pub struct SubMerchantEnterOpenModel {
     /// `sub_m_short_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_m_short_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16551,7 +17154,8 @@ pub struct SubPackageInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16581,7 +17185,8 @@ pub struct SubServiceKeyWordInfo {
     /// `sub_service_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_service_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16602,7 +17207,8 @@ pub struct SubTaskInfo {
     /// `type_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16626,7 +17232,8 @@ pub struct SubscribeRelation {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16638,7 +17245,8 @@ pub struct SuccessDeliveryConfig {
     /// `delivery_config`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_config: Option<super::shared::DeliveryConfig>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16656,7 +17264,8 @@ pub struct TapPayInfo {
     /// `total_discount_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_discount_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16671,7 +17280,8 @@ pub struct TargetInfo {
     /// `target_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16683,7 +17293,8 @@ pub struct TaskTypeData {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16698,7 +17309,8 @@ pub struct Template {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16722,7 +17334,8 @@ pub struct TemplateActionInfoDTO {
     /// `url_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16743,7 +17356,8 @@ pub struct TemplateActionMiniAppUrlDTO {
     /// `mini_query_param`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_query_param: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16764,7 +17378,8 @@ pub struct TemplateBenefitInfoDTO {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16785,7 +17400,8 @@ pub struct TemplateCardLevelConfDTO {
     /// `level_show_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level_show_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16818,7 +17434,8 @@ pub struct TemplateColumnInfoDTO {
     /// `value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16836,7 +17453,8 @@ pub struct TemplateFieldRuleDTO {
     /// `rule_value`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_value: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16851,7 +17469,8 @@ pub struct TemplateFormConfig {
     /// `open_card_mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_card_mini_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16866,7 +17485,8 @@ pub struct TemplateFormFields {
     /// `required`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16887,7 +17507,8 @@ pub struct TemplateInfo {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16908,7 +17529,8 @@ pub struct TemplateInfoBean {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16923,7 +17545,8 @@ pub struct TemplateMdcodeNotifyConfDTO {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16947,7 +17570,8 @@ pub struct TemplateOpenCardConfDTO {
     /// `source_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -16965,7 +17589,8 @@ pub struct TemplateRightsContentDTO {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17016,7 +17641,8 @@ pub struct TemplateStyleInfoDTO {
     /// `slogan_img_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slogan_img_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17031,7 +17657,8 @@ pub struct TemplateUsageInfo {
     /// `mini_app_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17046,7 +17673,8 @@ pub struct Text {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17085,7 +17713,8 @@ pub struct TicketDetailInfo {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17115,7 +17744,8 @@ pub struct TicketInfo {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17190,7 +17820,8 @@ pub struct TicketOrderInfo {
     /// `vehicle_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vehicle_info: Option<super::shared::OrderVehicleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17205,7 +17836,8 @@ pub struct TimeRangeInfo {
     /// `end_time_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_time_info: Option<super::shared::EndTimeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17220,7 +17852,8 @@ pub struct TimeRestrictInfo {
     /// `usable_period_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usable_period_info: Option<Vec<super::shared::VoucherUseTimeRuleInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17244,7 +17877,8 @@ pub struct TimesTypeSyncData {
     /// `task_times`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_times: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17280,7 +17914,8 @@ pub struct TipsDelivery {
     /// `status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17310,7 +17945,8 @@ pub struct Topic {
     /// `topic_items`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_items: Option<Vec<super::shared::TopicItem>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17334,7 +17970,8 @@ pub struct TopicItem {
     /// `title`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17385,7 +18022,8 @@ pub struct TradeComplainQueryResponse {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17409,7 +18047,8 @@ pub struct TradeFundBill {
     /// `real_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17439,7 +18078,8 @@ pub struct TradeFundBillDetail {
     /// `payment_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17472,7 +18112,8 @@ pub struct TradeInfoDTO {
     /// `trade_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17529,7 +18170,8 @@ pub struct TradeItemResult {
     /// `trade_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17562,7 +18204,8 @@ pub struct TradeSettleDetail {
     /// `trans_out`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trans_out: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17577,7 +18220,8 @@ pub struct TradeSettleInfo {
     /// `trade_unsettled_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_unsettled_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17622,7 +18266,8 @@ pub struct TransferAccountBookDetailResult {
     /// `type_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17664,7 +18309,8 @@ pub struct TransferDetailResult {
     /// `type_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub type_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17682,7 +18328,8 @@ pub struct TreeInfo {
     /// `name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17703,7 +18350,8 @@ pub struct UnfreezeExtendParams {
     /// `total_task_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_task_count: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17727,7 +18375,8 @@ pub struct UpdatedAuthenticationDetails {
     /// `signing_key_material`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key_material: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17751,7 +18400,8 @@ pub struct UserAnalysisData {
     /// `new_user_cnt`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_user_cnt: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17772,7 +18422,8 @@ pub struct UserAssetInfoVO {
     /// `user_open_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_open_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17793,7 +18444,8 @@ pub struct UserDetails {
     /// `user_relation`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_relation: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17805,7 +18457,8 @@ pub struct UserIdentityInfo {
     /// `h_school_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub h_school_info: Option<super::shared::HSchoolInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17835,7 +18488,8 @@ pub struct UserInfomation {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17925,7 +18579,8 @@ pub struct UserInvoiceInfoOpenApiResponse {
     /// `user_mail_info_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_mail_info_list: Option<Vec<super::shared::UserMailInfoVO>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -17964,7 +18619,8 @@ pub struct UserMailInfoOrder {
     /// `telephone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18015,7 +18671,8 @@ pub struct UserMailInfoVO {
     /// `telephone`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18030,7 +18687,8 @@ pub struct UserRiskPrediction {
     /// `refused_payment_risk_level`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_payment_risk_level: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18063,7 +18721,8 @@ pub struct UserTradeInfoDTO {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18105,7 +18764,8 @@ pub struct UserVoucherBaseInfo {
     /// `voucher_used_times`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_used_times: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18171,7 +18831,8 @@ pub struct UserVoucherInfo {
     /// `voucher_use_rule_lite_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_lite_info: Option<super::shared::CommonVoucherUseRuleLiteInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18210,7 +18871,8 @@ pub struct ViolationEvent {
     /// `violation_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violation_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18228,7 +18890,8 @@ pub struct VoucherAbsolutePeriodInfo {
     /// `valid_end_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_end_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18243,7 +18906,8 @@ pub struct VoucherAvailableAccountInfo {
     /// `available_smids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_smids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18255,7 +18919,8 @@ pub struct VoucherAvailableAppInfo {
     /// `available_app_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_app_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18273,7 +18938,8 @@ pub struct VoucherAvailableGeographyAllShopInfo {
     /// `merchant_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18288,7 +18954,8 @@ pub struct VoucherAvailableGeographyAllShopResultInfo {
     /// `success_exclude_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_exclude_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18303,7 +18970,8 @@ pub struct VoucherAvailableGeographyCityInfo {
     /// `available_city_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_city_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18321,7 +18989,8 @@ pub struct VoucherAvailableGeographyScopeInfo {
     /// `available_geography_shop_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_geography_shop_info: Option<super::shared::VoucherAvailableGeographyShopInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18333,7 +19002,8 @@ pub struct VoucherAvailableGeographyScopeResultInfo {
     /// `available_geography_shop_result_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_geography_shop_result_info: Option<super::shared::VoucherAvailableGeographyShopResultInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18351,7 +19021,8 @@ pub struct VoucherAvailableGeographyShopInfo {
     /// `available_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18375,7 +19046,8 @@ pub struct VoucherAvailableGeographyShopResultInfo {
     /// `success_available_shop_ids`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_available_shop_ids: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18408,7 +19080,8 @@ pub struct VoucherAvailableGoodsInfo {
     /// `origin_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18423,7 +19096,8 @@ pub struct VoucherAvailableItemInfo {
     /// `out_item_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_item_info: Option<Vec<super::shared::VoucherAvailableOutItemInfo>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18438,7 +19112,8 @@ pub struct VoucherAvailableOutItemInfo {
     /// `out_item_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_item_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18456,7 +19131,8 @@ pub struct VoucherAvailableScope {
     /// `voucher_available_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_available_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18480,7 +19156,8 @@ pub struct VoucherAvailableScopeInfo {
     /// `voucher_available_item_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_available_item_info: Option<super::shared::VoucherAvailableItemInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18498,7 +19175,8 @@ pub struct VoucherAvailableScopeModify {
     /// `order_voucher_available_shop`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_voucher_available_shop: Option<super::shared::OrderVoucherAvailableShopModify>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18510,7 +19188,8 @@ pub struct VoucherAvailableScopeResultInfo {
     /// `voucher_available_geography_scope_result_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_available_geography_scope_result_info: Option<super::shared::VoucherAvailableGeographyScopeResultInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18528,7 +19207,8 @@ pub struct VoucherBalanceRechargeInfo {
     /// `partner_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18543,7 +19223,8 @@ pub struct VoucherBudgetSupplyInfo {
     /// `voucher_recharge_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_recharge_info: Option<super::shared::VoucherRechargeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18606,7 +19287,8 @@ pub struct VoucherConsultInfo {
     /// `voucher_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18621,7 +19303,8 @@ pub struct VoucherCustomerGuideInfo {
     /// `voucher_use_guide_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_guide_info: Option<super::shared::VoucherUseGuideInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18648,7 +19331,8 @@ pub struct VoucherDeductInfo {
     /// `voucher_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18666,7 +19350,8 @@ pub struct VoucherDeductThresholdInfo {
     /// `voucher_goods_quantity_specification_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_goods_quantity_specification_info: Option<super::shared::VoucherGoodsQuantitySpecificationInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18711,7 +19396,8 @@ pub struct VoucherDetail {
     /// `type`
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18744,7 +19430,8 @@ pub struct VoucherDisplayInfo {
     /// `voucher_image`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_image: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18777,7 +19464,8 @@ pub struct VoucherDisplayInfoModify {
     /// `voucher_image`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_image: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18819,7 +19507,8 @@ pub struct VoucherDisplayPatternInfo {
     /// `voucher_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18831,7 +19520,8 @@ pub struct VoucherExchangeGoodsInfo {
     /// `exchange_goods_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_goods_name: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18843,7 +19533,8 @@ pub struct VoucherExpressInfo {
     /// `pay_express`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_express: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18864,7 +19555,8 @@ pub struct VoucherFailShopInfo {
     /// `shop_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shop_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18882,7 +19574,8 @@ pub struct VoucherFileInfo {
     /// `file_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18900,7 +19593,8 @@ pub struct VoucherGoodsQuantitySpecificationInfo {
     /// `specification_unit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub specification_unit: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18915,7 +19609,8 @@ pub struct VoucherInventoryInfo {
     /// `use_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18927,7 +19622,8 @@ pub struct VoucherMiniAppSendGuideInfo {
     /// `mini_app_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18942,7 +19638,8 @@ pub struct VoucherMiniAppUseGuideInfo {
     /// `mini_app_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mini_app_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18969,7 +19666,8 @@ pub struct VoucherPackageActivityInfo {
     /// `voucher_use_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_rule_info: Option<super::shared::VoucherUseRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -18996,7 +19694,8 @@ pub struct VoucherPackageBaseInfo {
     /// `voucher_total_amount`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_total_amount: Option<crate::model::Amount>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19011,7 +19710,8 @@ pub struct VoucherPackageConsultResult {
     /// `voucher_package_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19026,7 +19726,8 @@ pub struct VoucherPackageInfo {
     /// `voucher_package_sales_lite_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_sales_lite_info: Option<super::shared::VoucherPackageSalesLiteInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19038,7 +19739,8 @@ pub struct VoucherPackageModeInfo {
     /// `voucher_package_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_package_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19065,7 +19767,8 @@ pub struct VoucherPackageSalesInfo {
     /// `sale_price`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19080,7 +19783,8 @@ pub struct VoucherPackageSalesLiteInfo {
     /// `sale_price`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19092,7 +19796,8 @@ pub struct VoucherPackageUseRule {
     /// `use_rule_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_rule_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19107,7 +19812,8 @@ pub struct VoucherRechargeInfo {
     /// `voucher_balance_recharge_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_balance_recharge_info: Option<super::shared::VoucherBalanceRechargeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19119,7 +19825,8 @@ pub struct VoucherRefundDetailInfo {
     /// `voucher_refund_use_times`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_refund_use_times: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19137,7 +19844,8 @@ pub struct VoucherRelativePeriodInfo {
     /// `wait_days_after_receive`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_days_after_receive: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19170,7 +19878,8 @@ pub struct VoucherSaleModeInfo {
     /// `settle_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settle_info: Option<super::shared::BizfundSettleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19182,7 +19891,8 @@ pub struct VoucherSendGuide {
     /// `voucher_detail_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_detail_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19197,7 +19907,8 @@ pub struct VoucherSendGuideInfo {
     /// `send_guide_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_guide_mode: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19209,7 +19920,8 @@ pub struct VoucherSendGuideModify {
     /// `voucher_detail_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_detail_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19233,7 +19945,8 @@ pub struct VoucherSendModeInfo {
     /// `voucher_send_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_send_rule_info: Option<super::shared::VoucherSendRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19254,7 +19967,8 @@ pub struct VoucherSendRuleDetail {
     /// `voucher_quantity_limit_per_user`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_quantity_limit_per_user: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19272,7 +19986,8 @@ pub struct VoucherSendRuleDetailModify {
     /// `voucher_quantity_limit_per_user`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_quantity_limit_per_user: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19311,7 +20026,8 @@ pub struct VoucherSendRuleInfo {
     /// `real_name_limit`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub real_name_limit: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19326,7 +20042,8 @@ pub struct VoucherSummary {
     /// `used_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19338,7 +20055,8 @@ pub struct VoucherUseDetailInfo {
     /// `voucher_use_times`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_times: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19350,7 +20068,8 @@ pub struct VoucherUseDetailResultInfo {
     /// `voucher_max_un_use_times`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_max_un_use_times: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19374,7 +20093,8 @@ pub struct VoucherUseGuide {
     /// `service_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19392,7 +20112,8 @@ pub struct VoucherUseGuideInfo {
     /// `use_url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19410,7 +20131,8 @@ pub struct VoucherUseGuideModify {
     /// `service_codes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_codes: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19437,7 +20159,8 @@ pub struct VoucherUseRule {
     /// `voucher_valid_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_valid_period: Option<super::shared::VoucherValidPeriod>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19464,7 +20187,8 @@ pub struct VoucherUseRuleInfo {
     /// `voucher_use_time_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_use_time_info: Option<super::shared::VoucherUseTimeInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19482,7 +20206,8 @@ pub struct VoucherUseRuleModify {
     /// `voucher_valid_period`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voucher_valid_period: Option<super::shared::VoucherValidPeriodModify>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19500,7 +20225,8 @@ pub struct VoucherUseTimeInfo {
     /// `relative_period_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relative_period_info: Option<super::shared::VoucherRelativePeriodInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19521,7 +20247,8 @@ pub struct VoucherUseTimeRuleInfo {
     /// `week_rule_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub week_rule_info: Option<super::shared::WeekRuleInfo>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19545,7 +20272,8 @@ pub struct VoucherValidPeriod {
     /// `wait_days_after_receive`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_days_after_receive: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19566,7 +20294,8 @@ pub struct VoucherValidPeriodModify {
     /// `wait_days_after_receive`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_days_after_receive: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19593,7 +20322,8 @@ pub struct WaitRepaymentOrderInfo {
     /// `wait_repayment_amount` (an integer in Alipay's description although money-like: probably fen or points, kept as the integer sent)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_repayment_amount: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19608,7 +20338,8 @@ pub struct WaybillInvoice {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19632,7 +20363,8 @@ pub struct WaybillInvoiceIstd {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19656,7 +20388,8 @@ pub struct WaybillInvoiceQueryIstd {
     /// `waybill_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waybill_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19671,7 +20404,8 @@ pub struct WeekRuleInfo {
     /// `week_day`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub week_day: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19692,7 +20426,8 @@ pub struct WidgetActivityInfo {
     /// `activity_picture_urls`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_picture_urls: Option<Vec<String>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19758,7 +20493,8 @@ pub struct WidgetGoodsInfo {
     /// `total_quantity`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_quantity: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19791,7 +20527,8 @@ pub struct ZMGOBasicConfig {
     /// `template_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19809,7 +20546,8 @@ pub struct ZMGOCycleFlexConfig {
     /// `cycle_flex_withhold_total_period_count`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycle_flex_withhold_total_period_count: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19839,7 +20577,8 @@ pub struct ZMGOCycleWithholdConfig {
     /// `withhold_mode`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_mode: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19854,7 +20593,8 @@ pub struct ZMGOExtConfig {
     /// `text_content_fill_variable`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_content_fill_variable: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19881,7 +20621,8 @@ pub struct ZMGOObligationConfig {
     /// `task_progress_redirect_schema`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_progress_redirect_schema: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19930,7 +20671,8 @@ pub struct ZMGOOpenConfig {
     #[deprecated = "deprecated in Alipay's interface description"]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_expire_deferral: Option<bool>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19948,7 +20690,8 @@ pub struct ZMGOQuitConfig {
     /// `quit_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quit_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19966,7 +20709,8 @@ pub struct ZMGORightConfig {
     /// `custom_sub_benefit_desc`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_sub_benefit_desc: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -19999,7 +20743,8 @@ pub struct ZMGOSettlementConfig {
     /// `settlement_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20017,7 +20762,8 @@ pub struct ZMGoOutDiscountInfo {
     /// `discount_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_type: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20032,7 +20778,8 @@ pub struct ZMGoTradeInfo {
     /// `trade_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -20050,7 +20797,8 @@ pub struct ZhubUidTelPair {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

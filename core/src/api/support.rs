@@ -94,7 +94,8 @@ pub(crate) fn gateway_request<T: Serialize>(method: &str, value: &T, files: &[(&
 
 /// The v3 form of a generated operation, as the operation table places each field: path
 /// parameters into the path, query parameters into the query, `app_auth_token` into its
-/// header, the rest into the JSON body (for an upload, the `data` part beside the files).
+/// header, the rest into the JSON body (for an upload, the `data` part beside the files; for a
+/// GET or DELETE, which have no body, the query).
 pub(crate) fn v3_request<T: Serialize>(method: &str, value: &T, files: &[(&str, &Upload)]) -> V3Request {
     let mut request = V3Request::for_api(method);
     let mut map = match fields(value) {
@@ -119,7 +120,15 @@ pub(crate) fn v3_request<T: Serialize>(method: &str, value: &T, files: &[(&str, 
     for (name, upload) in files {
         request = request.file(*name, upload.file_name.clone(), upload.bytes.clone());
     }
-    // No body at all for a GET or an upload with nothing but files; `{}` for an empty POST.
+    // A GET or DELETE has no body: what is left (fields newer than the description, set in
+    // `other_fields`) goes in the query.
+    if matches!(request.method(), crate::wire::Method::Get | crate::wire::Method::Delete) {
+        for (name, value) in &map {
+            request = request.query(name.clone(), text(value));
+        }
+        return request;
+    }
+    // No body at all for an upload with nothing but files; `{}` for an empty POST.
     if map.is_empty() && (!files.is_empty() || request.method() != crate::wire::Method::Post) {
         return request;
     }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `zhima.credit.payafteruse.creditagreement.query` (`GET /v3/zhima/credit/payafteruse/creditagreement/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.payafteruse.creditagreement.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/credit/payafteruse/creditagreement/query`
+/// - gateway (`AlipayApi`): method `zhima.credit.payafteruse.creditagreement.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditagreementQuery {
     /// `out_agreement_no` (query parameter)
@@ -21,10 +25,18 @@ pub struct ZhimaCreditPayafteruseCreditagreementQuery {
     /// `credit_agreement_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credit_agreement_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.payafteruse.creditagreement.query` (`GET /v3/zhima/credit/payafteruse/creditagreement/query`): the answer (Alipay's `ZhimaCreditPayafteruseCreditagreementQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.payafteruse.creditagreement.query`: the answer (Alipay's `ZhimaCreditPayafteruseCreditagreementQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/credit/payafteruse/creditagreement/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditagreementQueryResponse {
     /// `agreement_status`
@@ -48,7 +60,8 @@ pub struct ZhimaCreditPayafteruseCreditagreementQueryResponse {
     /// `out_agreement_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_agreement_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -141,8 +154,12 @@ impl Operation for ZhimaCreditPayafteruseCreditagreementQuery {
     type ErrorCode = ZhimaCreditPayafteruseCreditagreementQueryErrorCode;
 }
 
-/// `zhima.credit.payafteruse.creditagreement.transfer` (`POST /v3/zhima/credit/payafteruse/creditagreement/transfer`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.payafteruse.creditagreement.transfer`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/payafteruse/creditagreement/transfer`
+/// - gateway (`AlipayApi`): method `zhima.credit.payafteruse.creditagreement.transfer`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditagreementTransfer {
     /// `category_id`
@@ -169,10 +186,18 @@ pub struct ZhimaCreditPayafteruseCreditagreementTransfer {
     /// `zm_service_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zm_service_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.payafteruse.creditagreement.transfer` (`POST /v3/zhima/credit/payafteruse/creditagreement/transfer`): the answer (Alipay's `ZhimaCreditPayafteruseCreditagreementTransferResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.payafteruse.creditagreement.transfer`: the answer (Alipay's `ZhimaCreditPayafteruseCreditagreementTransferResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/payafteruse/creditagreement/transfer`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditagreementTransferResponse {
     /// `credit_agreement_id`
@@ -184,7 +209,8 @@ pub struct ZhimaCreditPayafteruseCreditagreementTransferResponse {
     /// `out_agreement_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_agreement_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -289,8 +315,12 @@ impl Operation for ZhimaCreditPayafteruseCreditagreementTransfer {
     type ErrorCode = ZhimaCreditPayafteruseCreditagreementTransferErrorCode;
 }
 
-/// `zhima.credit.payafteruse.creditbizorder.finish` (`POST /v3/zhima/credit/payafteruse/creditbizorder/finish`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.payafteruse.creditbizorder.finish`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/payafteruse/creditbizorder/finish`
+/// - gateway (`AlipayApi`): method `zhima.credit.payafteruse.creditbizorder.finish`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditbizorderFinish {
     /// `credit_biz_order_id`
@@ -305,10 +335,18 @@ pub struct ZhimaCreditPayafteruseCreditbizorderFinish {
     /// `remark`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.payafteruse.creditbizorder.finish` (`POST /v3/zhima/credit/payafteruse/creditbizorder/finish`): the answer (Alipay's `ZhimaCreditPayafteruseCreditbizorderFinishResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.payafteruse.creditbizorder.finish`: the answer (Alipay's `ZhimaCreditPayafteruseCreditbizorderFinishResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/payafteruse/creditbizorder/finish`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditbizorderFinishResponse {
     /// `credit_biz_order_id`
@@ -320,7 +358,8 @@ pub struct ZhimaCreditPayafteruseCreditbizorderFinishResponse {
     /// `out_request_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_request_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -405,8 +444,12 @@ impl Operation for ZhimaCreditPayafteruseCreditbizorderFinish {
     type ErrorCode = ZhimaCreditPayafteruseCreditbizorderFinishErrorCode;
 }
 
-/// `zhima.credit.payafteruse.creditbizorder.order` (`POST /v3/zhima/credit/payafteruse/creditbizorder/order`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.payafteruse.creditbizorder.order`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/payafteruse/creditbizorder/order`
+/// - gateway (`AlipayApi`): method `zhima.credit.payafteruse.creditbizorder.order`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditbizorderOrder {
     /// `amount_type`
@@ -448,10 +491,18 @@ pub struct ZhimaCreditPayafteruseCreditbizorderOrder {
     /// `subject`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.payafteruse.creditbizorder.order` (`POST /v3/zhima/credit/payafteruse/creditbizorder/order`): the answer (Alipay's `ZhimaCreditPayafteruseCreditbizorderOrderResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.payafteruse.creditbizorder.order`: the answer (Alipay's `ZhimaCreditPayafteruseCreditbizorderOrderResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/payafteruse/creditbizorder/order`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditbizorderOrderResponse {
     /// `credit_biz_order_id`
@@ -460,7 +511,8 @@ pub struct ZhimaCreditPayafteruseCreditbizorderOrderResponse {
     /// `out_order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -553,8 +605,12 @@ impl Operation for ZhimaCreditPayafteruseCreditbizorderOrder {
     type ErrorCode = ZhimaCreditPayafteruseCreditbizorderOrderErrorCode;
 }
 
-/// `zhima.credit.payafteruse.creditbizorder.query` (`GET /v3/zhima/credit/payafteruse/creditbizorder/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.payafteruse.creditbizorder.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/credit/payafteruse/creditbizorder/query`
+/// - gateway (`AlipayApi`): method `zhima.credit.payafteruse.creditbizorder.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditbizorderQuery {
     /// `credit_biz_order_id` (query parameter)
@@ -563,10 +619,18 @@ pub struct ZhimaCreditPayafteruseCreditbizorderQuery {
     /// `out_order_no` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.payafteruse.creditbizorder.query` (`GET /v3/zhima/credit/payafteruse/creditbizorder/query`): the answer (Alipay's `ZhimaCreditPayafteruseCreditbizorderQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.payafteruse.creditbizorder.query`: the answer (Alipay's `ZhimaCreditPayafteruseCreditbizorderQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/credit/payafteruse/creditbizorder/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPayafteruseCreditbizorderQueryResponse {
     /// `create_time`
@@ -596,7 +660,8 @@ pub struct ZhimaCreditPayafteruseCreditbizorderQueryResponse {
     /// `zm_service_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zm_service_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -677,8 +742,12 @@ impl Operation for ZhimaCreditPayafteruseCreditbizorderQuery {
     type ErrorCode = ZhimaCreditPayafteruseCreditbizorderQueryErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.agreement.query` (`GET /v3/zhima/credit/pe/zmgo/agreement/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.agreement.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/credit/pe/zmgo/agreement/query`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.agreement.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoAgreementQuery {
     /// `agreement_id` (query parameter)
@@ -690,10 +759,18 @@ pub struct ZhimaCreditPeZmgoAgreementQuery {
     /// `open_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.agreement.query` (`GET /v3/zhima/credit/pe/zmgo/agreement/query`): the answer (Alipay's `ZhimaCreditPeZmgoAgreementQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.agreement.query`: the answer (Alipay's `ZhimaCreditPeZmgoAgreementQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/credit/pe/zmgo/agreement/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoAgreementQueryResponse {
     /// `agreement_id`
@@ -720,7 +797,8 @@ pub struct ZhimaCreditPeZmgoAgreementQueryResponse {
     /// `start_time`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -789,8 +867,12 @@ impl Operation for ZhimaCreditPeZmgoAgreementQuery {
     type ErrorCode = ZhimaCreditPeZmgoAgreementQueryErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.agreement.unsign` (`POST /v3/zhima/credit/pe/zmgo/agreement/unsign`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.agreement.unsign`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/pe/zmgo/agreement/unsign`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.agreement.unsign`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoAgreementUnsign {
     /// `agreement_id`
@@ -808,10 +890,18 @@ pub struct ZhimaCreditPeZmgoAgreementUnsign {
     /// `quit_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quit_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.agreement.unsign` (`POST /v3/zhima/credit/pe/zmgo/agreement/unsign`): the answer (Alipay's `ZhimaCreditPeZmgoAgreementUnsignResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.agreement.unsign`: the answer (Alipay's `ZhimaCreditPeZmgoAgreementUnsignResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/pe/zmgo/agreement/unsign`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoAgreementUnsignResponse {
     /// `agreement_id`
@@ -820,7 +910,8 @@ pub struct ZhimaCreditPeZmgoAgreementUnsignResponse {
     /// `withhold_plan_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_plan_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -909,8 +1000,12 @@ impl Operation for ZhimaCreditPeZmgoAgreementUnsign {
     type ErrorCode = ZhimaCreditPeZmgoAgreementUnsignErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.bizopt.close` (`POST /v3/zhima/credit/pe/zmgo/bizopt/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.bizopt.close`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/pe/zmgo/bizopt/close`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.bizopt.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoBizoptClose {
     /// `alipay_user_id`
@@ -928,10 +1023,18 @@ pub struct ZhimaCreditPeZmgoBizoptClose {
     /// `template_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.bizopt.close` (`POST /v3/zhima/credit/pe/zmgo/bizopt/close`): the answer (Alipay's `ZhimaCreditPeZmgoBizoptCloseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.bizopt.close`: the answer (Alipay's `ZhimaCreditPeZmgoBizoptCloseResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/pe/zmgo/bizopt/close`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoBizoptCloseResponse {
     /// `biz_opt_no`
@@ -949,7 +1052,8 @@ pub struct ZhimaCreditPeZmgoBizoptCloseResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1042,8 +1146,12 @@ impl Operation for ZhimaCreditPeZmgoBizoptClose {
     type ErrorCode = ZhimaCreditPeZmgoBizoptCloseErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.cumulation.sync` (`POST /v3/zhima/credit/pe/zmgo/cumulation/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.cumulation.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/pe/zmgo/cumulation/sync`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.cumulation.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoCumulationSync {
     /// `agreement_no`
@@ -1088,10 +1196,18 @@ pub struct ZhimaCreditPeZmgoCumulationSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.cumulation.sync` (`POST /v3/zhima/credit/pe/zmgo/cumulation/sync`): the answer (Alipay's `ZhimaCreditPeZmgoCumulationSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.cumulation.sync`: the answer (Alipay's `ZhimaCreditPeZmgoCumulationSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/pe/zmgo/cumulation/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoCumulationSyncResponse {
     /// `agreement_no`
@@ -1109,7 +1225,8 @@ pub struct ZhimaCreditPeZmgoCumulationSyncResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1238,8 +1355,12 @@ impl Operation for ZhimaCreditPeZmgoCumulationSync {
     type ErrorCode = ZhimaCreditPeZmgoCumulationSyncErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.preorder.create` (`PUT /v3/zhima/credit/pe/zmgo/preorder/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.preorder.create`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/zhima/credit/pe/zmgo/preorder/create`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.preorder.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoPreorderCreate {
     /// `alipay_open_id`
@@ -1290,10 +1411,18 @@ pub struct ZhimaCreditPeZmgoPreorderCreate {
     /// `timeout_express`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_express: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.preorder.create` (`PUT /v3/zhima/credit/pe/zmgo/preorder/create`): the answer (Alipay's `ZhimaCreditPeZmgoPreorderCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.preorder.create`: the answer (Alipay's `ZhimaCreditPeZmgoPreorderCreateResponseModel`).
+///
+/// - v3: the body of `PUT /v3/zhima/credit/pe/zmgo/preorder/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoPreorderCreateResponse {
     /// `biz_type`
@@ -1305,7 +1434,8 @@ pub struct ZhimaCreditPeZmgoPreorderCreateResponse {
     /// `preorder_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preorder_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1414,8 +1544,12 @@ impl Operation for ZhimaCreditPeZmgoPreorderCreate {
     type ErrorCode = ZhimaCreditPeZmgoPreorderCreateErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.settle.apply` (`POST /v3/zhima/credit/pe/zmgo/settle/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.settle.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/pe/zmgo/settle/apply`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.settle.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoSettleApply {
     /// `action_type`
@@ -1454,10 +1588,18 @@ pub struct ZhimaCreditPeZmgoSettleApply {
     /// `withhold_plan_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_plan_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.settle.apply` (`POST /v3/zhima/credit/pe/zmgo/settle/apply`): the answer (Alipay's `ZhimaCreditPeZmgoSettleApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.settle.apply`: the answer (Alipay's `ZhimaCreditPeZmgoSettleApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/pe/zmgo/settle/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoSettleApplyResponse {
     /// `agreement_id`
@@ -1475,7 +1617,8 @@ pub struct ZhimaCreditPeZmgoSettleApplyResponse {
     /// `withhold_plan_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_plan_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1632,8 +1775,12 @@ impl Operation for ZhimaCreditPeZmgoSettleApply {
     type ErrorCode = ZhimaCreditPeZmgoSettleApplyErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.settle.refund` (`POST /v3/zhima/credit/pe/zmgo/settle/refund`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.settle.refund`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/credit/pe/zmgo/settle/refund`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.settle.refund`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoSettleRefund {
     /// `agreement_id`
@@ -1663,10 +1810,18 @@ pub struct ZhimaCreditPeZmgoSettleRefund {
     /// `withhold_plan_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_plan_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.settle.refund` (`POST /v3/zhima/credit/pe/zmgo/settle/refund`): the answer (Alipay's `ZhimaCreditPeZmgoSettleRefundResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.settle.refund`: the answer (Alipay's `ZhimaCreditPeZmgoSettleRefundResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/credit/pe/zmgo/settle/refund`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoSettleRefundResponse {
     /// `fail_reason`
@@ -1687,7 +1842,8 @@ pub struct ZhimaCreditPeZmgoSettleRefundResponse {
     /// `withhold_plan_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withhold_plan_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -1936,8 +2092,12 @@ impl Operation for ZhimaCreditPeZmgoSettleRefund {
     type ErrorCode = ZhimaCreditPeZmgoSettleRefundErrorCode;
 }
 
-/// `zhima.credit.pe.zmgo.settle.unfreeze` (`PUT /v3/zhima/credit/pe/zmgo/settle/unfreeze`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.credit.pe.zmgo.settle.unfreeze`: the request.
+///
+/// - v3 (`V3Api`): `PUT /v3/zhima/credit/pe/zmgo/settle/unfreeze`
+/// - gateway (`AlipayApi`): method `zhima.credit.pe.zmgo.settle.unfreeze`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoSettleUnfreeze {
     /// `agreement_id`
@@ -1967,10 +2127,18 @@ pub struct ZhimaCreditPeZmgoSettleUnfreeze {
     /// `unfreeze_extend_params`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfreeze_extend_params: Option<super::shared::UnfreezeExtendParams>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.credit.pe.zmgo.settle.unfreeze` (`PUT /v3/zhima/credit/pe/zmgo/settle/unfreeze`): the answer (Alipay's `ZhimaCreditPeZmgoSettleUnfreezeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.credit.pe.zmgo.settle.unfreeze`: the answer (Alipay's `ZhimaCreditPeZmgoSettleUnfreezeResponseModel`).
+///
+/// - v3: the body of `PUT /v3/zhima/credit/pe/zmgo/settle/unfreeze`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCreditPeZmgoSettleUnfreezeResponse {
     /// `fail_reaseon`
@@ -1985,7 +2153,8 @@ pub struct ZhimaCreditPeZmgoSettleUnfreezeResponse {
     /// `unfreeze_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unfreeze_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

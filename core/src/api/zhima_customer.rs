@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `zhima.customer.jobworth.authentication.query` (`GET /v3/zhima/customer/jobworth/authentication`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.customer.jobworth.authentication.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/customer/jobworth/authentication`
+/// - gateway (`AlipayApi`): method `zhima.customer.jobworth.authentication.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthAuthenticationQuery {
     /// `conn_key` (query parameter)
@@ -42,10 +46,18 @@ pub struct ZhimaCustomerJobworthAuthenticationQuery {
     /// `cert_type` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.customer.jobworth.authentication.query` (`GET /v3/zhima/customer/jobworth/authentication`): the answer (Alipay's `ZhimaCustomerJobworthAuthenticationQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.customer.jobworth.authentication.query`: the answer (Alipay's `ZhimaCustomerJobworthAuthenticationQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/customer/jobworth/authentication`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthAuthenticationQueryResponse {
     /// `identity_result`
@@ -63,7 +75,8 @@ pub struct ZhimaCustomerJobworthAuthenticationQueryResponse {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -188,8 +201,12 @@ impl Operation for ZhimaCustomerJobworthAuthenticationQuery {
     type ErrorCode = ZhimaCustomerJobworthAuthenticationQueryErrorCode;
 }
 
-/// `zhima.customer.jobworth.cloudresume.query` (`GET /v3/zhima/customer/jobworth/cloudresume/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.customer.jobworth.cloudresume.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/customer/jobworth/cloudresume/query`
+/// - gateway (`AlipayApi`): method `zhima.customer.jobworth.cloudresume.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthCloudresumeQuery {
     /// `conn_key` (query parameter)
@@ -198,10 +215,18 @@ pub struct ZhimaCustomerJobworthCloudresumeQuery {
     /// `once_token` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub once_token: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.customer.jobworth.cloudresume.query` (`GET /v3/zhima/customer/jobworth/cloudresume/query`): the answer (Alipay's `ZhimaCustomerJobworthCloudresumeQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.customer.jobworth.cloudresume.query`: the answer (Alipay's `ZhimaCustomerJobworthCloudresumeQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/customer/jobworth/cloudresume/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthCloudresumeQueryResponse {
     /// `birthday`
@@ -252,7 +277,8 @@ pub struct ZhimaCustomerJobworthCloudresumeQueryResponse {
     /// `work_start_date`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work_start_date: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -341,8 +367,12 @@ impl Operation for ZhimaCustomerJobworthCloudresumeQuery {
     type ErrorCode = ZhimaCustomerJobworthCloudresumeQueryErrorCode;
 }
 
-/// `zhima.customer.jobworth.info.query` (`GET /v3/zhima/customer/jobworth/info/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.customer.jobworth.info.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/customer/jobworth/info/query`
+/// - gateway (`AlipayApi`): method `zhima.customer.jobworth.info.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthInfoQuery {
     /// `conn_key` (query parameter)
@@ -402,10 +432,18 @@ pub struct ZhimaCustomerJobworthInfoQuery {
     /// `cloud_resume_scene` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_resume_scene: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.customer.jobworth.info.query` (`GET /v3/zhima/customer/jobworth/info/query`): the answer (Alipay's `ZhimaCustomerJobworthInfoQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.customer.jobworth.info.query`: the answer (Alipay's `ZhimaCustomerJobworthInfoQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/customer/jobworth/info/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthInfoQueryResponse {
     /// `acceptance_id`
@@ -435,7 +473,8 @@ pub struct ZhimaCustomerJobworthInfoQueryResponse {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -542,8 +581,12 @@ impl Operation for ZhimaCustomerJobworthInfoQuery {
     type ErrorCode = ZhimaCustomerJobworthInfoQueryErrorCode;
 }
 
-/// `zhima.customer.jobworth.jobdata.add` (`POST /v3/zhima/customer/jobworth/jobdata/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.customer.jobworth.jobdata.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/customer/jobworth/jobdata/add`
+/// - gateway (`AlipayApi`): method `zhima.customer.jobworth.jobdata.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthJobdataAdd {
     /// `cert_no`
@@ -567,10 +610,18 @@ pub struct ZhimaCustomerJobworthJobdataAdd {
     /// `user_name`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.customer.jobworth.jobdata.add` (`POST /v3/zhima/customer/jobworth/jobdata/add`): the answer (Alipay's `ZhimaCustomerJobworthJobdataAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.customer.jobworth.jobdata.add`: the answer (Alipay's `ZhimaCustomerJobworthJobdataAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/customer/jobworth/jobdata/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthJobdataAddResponse {
     /// `acceptance_id`
@@ -585,7 +636,8 @@ pub struct ZhimaCustomerJobworthJobdataAddResponse {
     /// `url`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -658,8 +710,12 @@ impl Operation for ZhimaCustomerJobworthJobdataAdd {
     type ErrorCode = ZhimaCustomerJobworthJobdataAddErrorCode;
 }
 
-/// `zhima.customer.jobworth.picture.upload` (`POST /v3/zhima/customer/jobworth/picture/upload`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.customer.jobworth.picture.upload`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/customer/jobworth/picture/upload`
+/// - gateway (`AlipayApi`): method `zhima.customer.jobworth.picture.upload`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthPictureUpload {
     /// `content`
@@ -668,10 +724,18 @@ pub struct ZhimaCustomerJobworthPictureUpload {
     /// `pic_type`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pic_type: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.customer.jobworth.picture.upload` (`POST /v3/zhima/customer/jobworth/picture/upload`): the answer (Alipay's `ZhimaCustomerJobworthPictureUploadResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.customer.jobworth.picture.upload`: the answer (Alipay's `ZhimaCustomerJobworthPictureUploadResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/customer/jobworth/picture/upload`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthPictureUploadResponse {
     /// `pic_id`
@@ -683,7 +747,8 @@ pub struct ZhimaCustomerJobworthPictureUploadResponse {
     /// `sub_msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -760,17 +825,29 @@ impl Operation for ZhimaCustomerJobworthPictureUpload {
     type ErrorCode = ZhimaCustomerJobworthPictureUploadErrorCode;
 }
 
-/// `zhima.customer.jobworth.position.add` (`POST /v3/zhima/customer/jobworth/position/add`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.customer.jobworth.position.add`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/customer/jobworth/position/add`
+/// - gateway (`AlipayApi`): method `zhima.customer.jobworth.position.add`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthPositionAdd {
     /// `jobworth_position_info`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobworth_position_info: Option<super::shared::JobWorthPositionInfo>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.customer.jobworth.position.add` (`POST /v3/zhima/customer/jobworth/position/add`): the answer (Alipay's `ZhimaCustomerJobworthPositionAddResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.customer.jobworth.position.add`: the answer (Alipay's `ZhimaCustomerJobworthPositionAddResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/customer/jobworth/position/add`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaCustomerJobworthPositionAddResponse {
     /// `position_id`
@@ -782,7 +859,8 @@ pub struct ZhimaCustomerJobworthPositionAddResponse {
     /// `sub_msg`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_msg: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `zhima.merchant.subsidiaries.apply` (`POST /v3/zhima/merchant/subsidiaries/apply`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.merchant.subsidiaries.apply`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/merchant/subsidiaries/apply`
+/// - gateway (`AlipayApi`): method `zhima.merchant.subsidiaries.apply`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantSubsidiariesApply {
     /// `pid`
@@ -39,10 +43,18 @@ pub struct ZhimaMerchantSubsidiariesApply {
     /// `sub_pid`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_pid: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.merchant.subsidiaries.apply` (`POST /v3/zhima/merchant/subsidiaries/apply`): the answer (Alipay's `ZhimaMerchantSubsidiariesApplyResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.merchant.subsidiaries.apply`: the answer (Alipay's `ZhimaMerchantSubsidiariesApplyResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/merchant/subsidiaries/apply`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantSubsidiariesApplyResponse {
     /// `biz_error_code`
@@ -54,7 +66,8 @@ pub struct ZhimaMerchantSubsidiariesApplyResponse {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -163,17 +176,29 @@ impl Operation for ZhimaMerchantSubsidiariesApply {
     type ErrorCode = ZhimaMerchantSubsidiariesApplyErrorCode;
 }
 
-/// `zhima.merchant.subsidiaries.close` (`POST /v3/zhima/merchant/subsidiaries/close`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.merchant.subsidiaries.close`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/merchant/subsidiaries/close`
+/// - gateway (`AlipayApi`): method `zhima.merchant.subsidiaries.close`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantSubsidiariesClose {
     /// `order_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_no: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.merchant.subsidiaries.close` (`POST /v3/zhima/merchant/subsidiaries/close`): the answer (Alipay's `ZhimaMerchantSubsidiariesCloseResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.merchant.subsidiaries.close`: the answer (Alipay's `ZhimaMerchantSubsidiariesCloseResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/merchant/subsidiaries/close`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantSubsidiariesCloseResponse {
     /// `biz_error_code`
@@ -191,7 +216,8 @@ pub struct ZhimaMerchantSubsidiariesCloseResponse {
     /// `order_status`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -276,8 +302,12 @@ impl Operation for ZhimaMerchantSubsidiariesClose {
     type ErrorCode = ZhimaMerchantSubsidiariesCloseErrorCode;
 }
 
-/// `zhima.merchant.zmgo.cumulate.query` (`GET /v3/zhima/merchant/zmgo/cumulate/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.merchant.zmgo.cumulate.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/merchant/zmgo/cumulate/query`
+/// - gateway (`AlipayApi`): method `zhima.merchant.zmgo.cumulate.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoCumulateQuery {
     /// `agreement_id` (query parameter)
@@ -301,10 +331,18 @@ pub struct ZhimaMerchantZmgoCumulateQuery {
     /// `page_size` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.merchant.zmgo.cumulate.query` (`GET /v3/zhima/merchant/zmgo/cumulate/query`): the answer (Alipay's `ZhimaMerchantZmgoCumulateQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.merchant.zmgo.cumulate.query`: the answer (Alipay's `ZhimaMerchantZmgoCumulateQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/merchant/zmgo/cumulate/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoCumulateQueryResponse {
     /// `aggr_amount`
@@ -331,7 +369,8 @@ pub struct ZhimaMerchantZmgoCumulateQueryResponse {
     /// `page_size`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -400,8 +439,12 @@ impl Operation for ZhimaMerchantZmgoCumulateQuery {
     type ErrorCode = ZhimaMerchantZmgoCumulateQueryErrorCode;
 }
 
-/// `zhima.merchant.zmgo.cumulate.sync` (`POST /v3/zhima/merchant/zmgo/cumulate/sync`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.merchant.zmgo.cumulate.sync`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/merchant/zmgo/cumulate/sync`
+/// - gateway (`AlipayApi`): method `zhima.merchant.zmgo.cumulate.sync`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoCumulateSync {
     /// `agreement_id`
@@ -443,10 +486,18 @@ pub struct ZhimaMerchantZmgoCumulateSync {
     /// `user_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.merchant.zmgo.cumulate.sync` (`POST /v3/zhima/merchant/zmgo/cumulate/sync`): the answer (Alipay's `ZhimaMerchantZmgoCumulateSyncResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.merchant.zmgo.cumulate.sync`: the answer (Alipay's `ZhimaMerchantZmgoCumulateSyncResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/merchant/zmgo/cumulate/sync`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoCumulateSyncResponse {
     /// `agreement_id`
@@ -458,7 +509,8 @@ pub struct ZhimaMerchantZmgoCumulateSyncResponse {
     /// `out_biz_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_biz_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -535,8 +587,12 @@ impl Operation for ZhimaMerchantZmgoCumulateSync {
     type ErrorCode = ZhimaMerchantZmgoCumulateSyncErrorCode;
 }
 
-/// `zhima.merchant.zmgo.template.create` (`POST /v3/zhima/merchant/zmgo/template/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.merchant.zmgo.template.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zhima/merchant/zmgo/template/create`
+/// - gateway (`AlipayApi`): method `zhima.merchant.zmgo.template.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoTemplateCreate {
     /// `basic_config`
@@ -560,16 +616,25 @@ pub struct ZhimaMerchantZmgoTemplateCreate {
     /// `settlement_config`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement_config: Option<super::shared::ZMGOSettlementConfig>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.merchant.zmgo.template.create` (`POST /v3/zhima/merchant/zmgo/template/create`): the answer (Alipay's `ZhimaMerchantZmgoTemplateCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.merchant.zmgo.template.create`: the answer (Alipay's `ZhimaMerchantZmgoTemplateCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/zhima/merchant/zmgo/template/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoTemplateCreateResponse {
     /// `template_no`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_no: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -702,8 +767,12 @@ impl Operation for ZhimaMerchantZmgoTemplateCreate {
     type ErrorCode = ZhimaMerchantZmgoTemplateCreateErrorCode;
 }
 
-/// `zhima.merchant.zmgo.template.query` (`GET /v3/zhima/merchant/zmgo/template/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zhima.merchant.zmgo.template.query`: the request.
+///
+/// - v3 (`V3Api`): `GET /v3/zhima/merchant/zmgo/template/query`
+/// - gateway (`AlipayApi`): method `zhima.merchant.zmgo.template.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoTemplateQuery {
     /// `template_no` (query parameter)
@@ -712,10 +781,18 @@ pub struct ZhimaMerchantZmgoTemplateQuery {
     /// `partner_id` (query parameter)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zhima.merchant.zmgo.template.query` (`GET /v3/zhima/merchant/zmgo/template/query`): the answer (Alipay's `ZhimaMerchantZmgoTemplateQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zhima.merchant.zmgo.template.query`: the answer (Alipay's `ZhimaMerchantZmgoTemplateQueryResponseModel`).
+///
+/// - v3: the body of `GET /v3/zhima/merchant/zmgo/template/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZhimaMerchantZmgoTemplateQueryResponse {
     /// `basic_config`
@@ -739,7 +816,8 @@ pub struct ZhimaMerchantZmgoTemplateQueryResponse {
     /// `settlement_config`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement_config: Option<super::shared::ZMGOSettlementConfig>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }

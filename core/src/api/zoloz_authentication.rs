@@ -11,8 +11,12 @@ use crate::model::AlipayApi;
 use crate::request::Request;
 use crate::v3::{V3Api, V3Request};
 
-/// `zoloz.authentication.customer.facemanage.create` (`POST /v3/zoloz/authentication/customer/facemanage/create`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zoloz.authentication.customer.facemanage.create`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zoloz/authentication/customer/facemanage/create`
+/// - gateway (`AlipayApi`): method `zoloz.authentication.customer.facemanage.create`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerFacemanageCreate {
     /// `areacode`
@@ -48,10 +52,18 @@ pub struct ZolozAuthenticationCustomerFacemanageCreate {
     /// `validtimes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validtimes: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zoloz.authentication.customer.facemanage.create` (`POST /v3/zoloz/authentication/customer/facemanage/create`): the answer (Alipay's `ZolozAuthenticationCustomerFacemanageCreateResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zoloz.authentication.customer.facemanage.create`: the answer (Alipay's `ZolozAuthenticationCustomerFacemanageCreateResponseModel`).
+///
+/// - v3: the body of `POST /v3/zoloz/authentication/customer/facemanage/create`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerFacemanageCreateResponse {
     /// `result`
@@ -69,7 +81,8 @@ pub struct ZolozAuthenticationCustomerFacemanageCreateResponse {
     /// `retmessagesub`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retmessagesub: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -158,8 +171,12 @@ impl Operation for ZolozAuthenticationCustomerFacemanageCreate {
     type ErrorCode = ZolozAuthenticationCustomerFacemanageCreateErrorCode;
 }
 
-/// `zoloz.authentication.customer.facemanage.delete` (`POST /v3/zoloz/authentication/customer/facemanage/delete`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zoloz.authentication.customer.facemanage.delete`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zoloz/authentication/customer/facemanage/delete`
+/// - gateway (`AlipayApi`): method `zoloz.authentication.customer.facemanage.delete`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerFacemanageDelete {
     /// `areacode`
@@ -195,10 +212,18 @@ pub struct ZolozAuthenticationCustomerFacemanageDelete {
     /// `validtimes`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validtimes: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zoloz.authentication.customer.facemanage.delete` (`POST /v3/zoloz/authentication/customer/facemanage/delete`): the answer (Alipay's `ZolozAuthenticationCustomerFacemanageDeleteResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zoloz.authentication.customer.facemanage.delete`: the answer (Alipay's `ZolozAuthenticationCustomerFacemanageDeleteResponseModel`).
+///
+/// - v3: the body of `POST /v3/zoloz/authentication/customer/facemanage/delete`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerFacemanageDeleteResponse {
     /// `result`
@@ -216,7 +241,8 @@ pub struct ZolozAuthenticationCustomerFacemanageDeleteResponse {
     /// `retmessagesub`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retmessagesub: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -289,8 +315,12 @@ impl Operation for ZolozAuthenticationCustomerFacemanageDelete {
     type ErrorCode = ZolozAuthenticationCustomerFacemanageDeleteErrorCode;
 }
 
-/// `zoloz.authentication.customer.ftoken.query` (`POST /v3/zoloz/authentication/customer/ftoken/query`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zoloz.authentication.customer.ftoken.query`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zoloz/authentication/customer/ftoken/query`
+/// - gateway (`AlipayApi`): method `zoloz.authentication.customer.ftoken.query`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerFtokenQuery {
     /// `biz_type`
@@ -305,10 +335,18 @@ pub struct ZolozAuthenticationCustomerFtokenQuery {
     /// `zim_id`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zim_id: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zoloz.authentication.customer.ftoken.query` (`POST /v3/zoloz/authentication/customer/ftoken/query`): the answer (Alipay's `ZolozAuthenticationCustomerFtokenQueryResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zoloz.authentication.customer.ftoken.query`: the answer (Alipay's `ZolozAuthenticationCustomerFtokenQueryResponseModel`).
+///
+/// - v3: the body of `POST /v3/zoloz/authentication/customer/ftoken/query`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerFtokenQueryResponse {
     /// `age_check_result`
@@ -335,7 +373,8 @@ pub struct ZolozAuthenticationCustomerFtokenQueryResponse {
     /// `uid_tel_pair_list`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid_tel_pair_list: Option<Vec<super::shared::ZhubUidTelPair>>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -428,8 +467,12 @@ impl Operation for ZolozAuthenticationCustomerFtokenQuery {
     type ErrorCode = ZolozAuthenticationCustomerFtokenQueryErrorCode;
 }
 
-/// `zoloz.authentication.customer.smilepay.initialize` (`POST /v3/zoloz/authentication/customer/smilepay/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zoloz.authentication.customer.smilepay.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zoloz/authentication/customer/smilepay/initialize`
+/// - gateway (`AlipayApi`): method `zoloz.authentication.customer.smilepay.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerSmilepayInitialize {
     /// `service_id`
@@ -441,16 +484,25 @@ pub struct ZolozAuthenticationCustomerSmilepayInitialize {
     /// `zimmetainfo`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zimmetainfo: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zoloz.authentication.customer.smilepay.initialize` (`POST /v3/zoloz/authentication/customer/smilepay/initialize`): the answer (Alipay's `ZolozAuthenticationCustomerSmilepayInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zoloz.authentication.customer.smilepay.initialize`: the answer (Alipay's `ZolozAuthenticationCustomerSmilepayInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/zoloz/authentication/customer/smilepay/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationCustomerSmilepayInitializeResponse {
     /// `result`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
@@ -531,8 +583,12 @@ impl Operation for ZolozAuthenticationCustomerSmilepayInitialize {
     type ErrorCode = ZolozAuthenticationCustomerSmilepayInitializeErrorCode;
 }
 
-/// `zoloz.authentication.smilepay.initialize` (`POST /v3/zoloz/authentication/smilepay/initialize`): the request. Sent through the gateway (`AlipayApi`) or
-/// OpenAPI v3 (`V3Api`); see Alipay's documentation (<https://opendocs.alipay.com/open-v3/>).
+/// `zoloz.authentication.smilepay.initialize`: the request.
+///
+/// - v3 (`V3Api`): `POST /v3/zoloz/authentication/smilepay/initialize`
+/// - gateway (`AlipayApi`): method `zoloz.authentication.smilepay.initialize`
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationSmilepayInitialize {
     /// `apdid_token`
@@ -574,10 +630,18 @@ pub struct ZolozAuthenticationSmilepayInitialize {
     /// `zim_ver`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zim_ver: Option<String>,
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
+    #[serde(flatten)]
+    pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `zoloz.authentication.smilepay.initialize` (`POST /v3/zoloz/authentication/smilepay/initialize`): the answer (Alipay's `ZolozAuthenticationSmilepayInitializeResponseModel`; the gateway's
-/// node carries `code`, `msg` and the like among the other fields).
+/// `zoloz.authentication.smilepay.initialize`: the answer (Alipay's `ZolozAuthenticationSmilepayInitializeResponseModel`).
+///
+/// - v3: the body of `POST /v3/zoloz/authentication/smilepay/initialize`
+/// - gateway: the response node (its `code`, `msg` and the like land in `other_fields`)
+///
+/// Alipay's documentation: <https://opendocs.alipay.com/open-v3/>.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ZolozAuthenticationSmilepayInitializeResponse {
     /// `ret_code_sub`
@@ -592,7 +656,8 @@ pub struct ZolozAuthenticationSmilepayInitializeResponse {
     /// `zim_init_client_data`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zim_init_client_data: Option<String>,
-    /// Fields this version does not know, kept as they came (forward compatible).
+    /// Fields this version does not know: kept as they came in an answer, sent as they are
+    /// in a request (forward compatible).
     #[serde(flatten)]
     pub other_fields: serde_json::Map<String, serde_json::Value>,
 }
