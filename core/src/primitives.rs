@@ -14,6 +14,10 @@ pub mod gateway {
         encode_pairs, format_timestamp, is_java_blank, is_java_whitespace, node_name, sign_content,
     };
     pub use crate::response::scan::{Member, ScanError, decode_string, find_member, top_level_members};
+
+    /// The gateway's own parameters (`app_id`, `method`, `sign`, `biz_content`, `notify_url`,
+    /// the SNs, …): in an upload, every other text parameter is the operation's.
+    pub const SYSTEM_PARAMS: &[&str] = crate::gateway::request::RESERVED;
 }
 
 /// Notifications and Alipay's calls: what their signatures cover, and signing one as Alipay

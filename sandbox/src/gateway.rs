@@ -182,26 +182,6 @@ fn parameters(request: &HttpRequest) -> Result<Params, (Charset, Failure)> {
     Ok(Params { charset, values, files })
 }
 
-/// The gateway's own parameters: everything else in an upload is the operation's.
-const SYSTEM_PARAMS: [&str; 16] = [
-    "app_id",
-    "method",
-    "format",
-    "charset",
-    "sign_type",
-    "sign",
-    "timestamp",
-    "version",
-    "notify_url",
-    "return_url",
-    "app_auth_token",
-    "auth_token",
-    "biz_content",
-    "encrypt_type",
-    "app_cert_sn",
-    "alipay_root_cert_sn",
-];
-
 fn percent_decode(input: &[u8]) -> Option<Vec<u8>> {
     alipay_core::primitives::notification::percent_decode(input).ok()
 }
@@ -391,7 +371,8 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
         // An upload's fields come as text parameters beside the files, not in biz_content.
         let mut fields = biz.as_object().cloned().unwrap_or_default();
         if !params.files.is_empty() {
-            for (name, value) in values.iter().filter(|(name, _)| !SYSTEM_PARAMS.contains(&name.as_str())) {
+            let is_system = |name: &str| alipay_core::primitives::gateway::SYSTEM_PARAMS.contains(&name);
+            for (name, value) in values.iter().filter(|(name, _)| !is_system(name)) {
                 fields.insert(name.clone(), value.clone().into());
             }
         }
