@@ -134,11 +134,9 @@ fn is_money_like(name: &str) -> bool {
     is_amount_name(name) || name == "price" || name.ends_with("_price") || name.ends_with("_amt")
 }
 
-/// The models a type refers to (directly, not through lists or maps: those break a size cycle).
-fn direct_refs(ty: &Value, out: &mut Vec<String>) {
-    if let Some(name) = ty.get("ref").and_then(Value::as_str) {
-        out.push(name.to_string());
-    }
+/// The model a type refers to directly (not through a list or map: those break a size cycle).
+fn direct_ref(ty: &Value) -> Option<&str> {
+    ty.get("ref").and_then(Value::as_str)
 }
 
 /// Every model a type refers to, at any depth of lists and maps.
@@ -174,14 +172,10 @@ impl Facts<'_> {
             return false;
         }
         let Ok(fields) = self.fields(from) else { return false };
-        fields.iter().any(|f| {
-            let mut refs = Vec::new();
-            direct_refs(&f["type"], &mut refs);
-            refs.iter().any(|r| self.reaches(r, to, seen))
-        })
+        fields.iter().any(|f| direct_ref(&f["type"]).is_some_and(|r| self.reaches(r, to, seen)))
     }
 
-    /// The Rust type of a field of model `owner` (None when the field is a file part).
+    /// The Rust type of the field `name` of model `owner` (a file part is an `Upload`).
     fn rust_type(&self, owner: &str, name: &str, ty: &Value) -> Result<String, String> {
         Ok(match ty {
             Value::String(scalar) => match scalar.as_str() {
@@ -201,7 +195,7 @@ impl Facts<'_> {
                     format!("std::collections::BTreeMap<String, {}>", self.rust_type(owner, name, item)?)
                 } else if let Some(model) = composite.get("ref").and_then(Value::as_str) {
                     self.fields(model)?;
-                    let path = format!("{}{}", self.path_of(model), type_name(model));
+                    let path = format!("{SHARED}{}", type_name(model));
                     if self.reaches(model, owner, &mut BTreeSet::new()) { format!("Box<{path}>") } else { path }
                 } else {
                     return Err(format!("{owner}.{name}: unknown composite type {ty}"));
@@ -210,12 +204,10 @@ impl Facts<'_> {
             other => return Err(format!("{owner}.{name}: unknown type {other}")),
         })
     }
-
-    /// Where a shared model lives, seen from a family module.
-    fn path_of(&self, _model: &str) -> &'static str {
-        "super::shared::"
-    }
 }
+
+/// Where the shared models live, seen from a family module (and from `shared.rs` itself).
+const SHARED: &str = "super::shared::";
 
 /// One struct field to write.
 struct FieldOut {
@@ -543,7 +535,6 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
                     wire,
                 });
             }
-            let multipart = op["multipart"].as_bool().unwrap_or(false);
             if let Some(body) = op["body"].as_str() {
                 fields.extend(model_fields(&facts_ref, body)?);
             }
@@ -620,7 +611,6 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
                 }
                 test_impls.push_str("        self\n    }\n}\n");
             }
-            let _ = multipart;
         }
         files.push(File { name: format!("{}.rs", module(family_name)), text: out });
         let _ = writeln!(
