@@ -180,7 +180,23 @@ async fn fleet_turn(
         if let Some(token) =
             run(&*backend, settings.op_timeout, "take the download lock", backend.try_lock(&sn, ttl)).await?
         {
-            return Some(Box::new(BackendLock { backend, sn, token, op_timeout: settings.op_timeout }));
+            let lock = Box::new(BackendLock {
+                backend: backend.clone(),
+                sn: sn.clone(),
+                token,
+                op_timeout: settings.op_timeout,
+            });
+            // The holder before us may have saved its result and let go between our load and
+            // our lock: look once more before downloading again.
+            let reloaded = run(&*backend, settings.op_timeout, "load a certificate", backend.load(&sn)).await.flatten();
+            if let Some(content) = reloaded
+                && refused.as_ref() != Some(&content)
+                && store.accept_shared(&content, &sn).is_ok()
+            {
+                lock.release();
+                return None;
+            }
+            return Some(lock);
         }
         if started.elapsed() >= settings.wait_limit {
             tracing::warn!(sn, "another instance's certificate download did not finish in time; downloading here");
