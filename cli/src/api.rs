@@ -26,6 +26,11 @@ pub(crate) enum Ty {
 /// A model's field: its wire name, its type, whether it is deprecated.
 pub(crate) type Field = (&'static str, Ty, bool);
 
+/// An operation's models: `(method, body model, answer model, generated request type, the
+/// feature that compiles it)`.
+pub(crate) type OperationModels =
+    (&'static str, Option<&'static str>, Option<&'static str>, &'static str, &'static str);
+
 fn fields_of(model: &str) -> Option<&'static [Field]> {
     let found = MODELS.binary_search_by(|(name, _)| (*name).cmp(model)).ok()?;
     Some(MODELS[found].1)
@@ -108,12 +113,10 @@ fn to_json(op: &alipay_sdk::v3::V3Operation) -> serde_json::Value {
     })
 }
 
-/// The operation's body and answer models.
-fn models_of(method: &str) -> (Option<&'static str>, Option<&'static str>) {
-    OPERATION_MODELS
-        .binary_search_by(|(m, _, _)| (*m).cmp(method))
-        .ok()
-        .map_or((None, None), |found| (OPERATION_MODELS[found].1, OPERATION_MODELS[found].2))
+/// The operation's models and generated Rust type (every operation of the table has them).
+fn models_of(method: &str) -> Option<&'static OperationModels> {
+    let found = OPERATION_MODELS.binary_search_by(|(m, ..)| (*m).cmp(method)).ok()?;
+    OPERATION_MODELS.get(found)
 }
 
 pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
@@ -147,7 +150,10 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
                      `alipay api list`){hint}"
                 )));
             };
-            let (body_model, answer_model) = models_of(op.method);
+            let (body_model, answer_model, rust_type, feature) = match models_of(op.method) {
+                Some((_, body, answer, rust_type, feature)) => (*body, *answer, Some(*rust_type), Some(*feature)),
+                None => (None, None, None, None),
+            };
             let body = body_model.map(|model| model_skeleton(model, &mut vec![model]));
             let answer: Vec<(String, String)> = answer_model
                 .and_then(fields_of)
@@ -160,6 +166,8 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
                 shown["body_model"] = body_model.into();
                 shown["body"] = body.clone().unwrap_or(serde_json::Value::Null);
                 shown["answer_model"] = answer_model.into();
+                shown["rust_type"] = rust_type.into();
+                shown["feature"] = feature.into();
                 shown["answer_fields"] =
                     answer.iter().map(|(name, ty)| serde_json::json!({ "name": name, "type": ty })).collect();
                 println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
@@ -175,6 +183,15 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
             }
             if op.multipart {
                 println!("  a multipart upload (a `data` JSON part and file parts)");
+            }
+            if let (Some(rust_type), Some(feature)) = (rust_type, feature) {
+                let answer_type = match answer_model {
+                    Some(_) => format!("{rust_type}Response"),
+                    None => "serde_json::Map (no typed answer in the description)".to_string(),
+                };
+                println!("  Rust (feature `{feature}`): {rust_type}");
+                println!("    answer: {answer_type}");
+                println!("    error codes: {rust_type}ErrorCode");
             }
             let mut path = op.path.to_string();
             for name in op.path_params {

@@ -86,6 +86,14 @@ fn module(family: &str) -> String {
     family.replace('.', "_")
 }
 
+/// Where `method`'s generated request type lives, as a user names it, and the feature that
+/// compiles it: `alipay.trade.query` → (`alipay_sdk::api::alipay_trade::AlipayTradeQuery`,
+/// `api-alipay-trade`).
+pub(crate) fn request_type_path(method: &str) -> (String, String) {
+    let family = family(method);
+    (format!("alipay_sdk::api::{}::{}", module(&family), camel(method)), feature(&family))
+}
+
 /// `alipay.trade.query` → `AlipayTradeQuery`; `ACQ.SYSTEM_ERROR` → `AcqSystemError`.
 fn camel(text: &str) -> String {
     let mut out = String::new();

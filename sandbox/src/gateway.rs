@@ -312,6 +312,10 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             ),
         ));
     }
+    if shared.v3_only.iter().any(|only| only == method) {
+        processed.method = None;
+        return Err(invalid("isv.invalid-method", format!("不存在的方法名: {method}")));
+    }
     let mut biz_text = get(values, "biz_content").unwrap_or("{}").to_string();
     if let Some(kind) = get(values, "encrypt_type") {
         let scheme: alipay_core::aes::EncryptType =

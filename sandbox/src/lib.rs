@@ -190,6 +190,8 @@ pub(crate) struct Shared {
     deliveries: Mutex<std::collections::VecDeque<Delivery>>,
     clock: Arc<dyn Clock>,
     timestamp_window: chrono::Duration,
+    /// Methods the gateway refuses as unknown (`isv.invalid-method`) while v3 serves them.
+    v3_only: Vec<String>,
     aes: AesKey,
     /// RSA2, or SM2 for an SM2 app: what requests are verified with and answers signed with.
     sign_type: SignType,
@@ -224,6 +226,7 @@ pub struct SandboxBuilder {
     clock: Arc<dyn Clock>,
     timestamp_window: Duration,
     retry_delays: Vec<Duration>,
+    v3_only: Vec<String>,
     progress: Option<Progress>,
 }
 
@@ -258,6 +261,7 @@ impl Sandbox {
             clock: Arc::new(SystemClock),
             timestamp_window: Duration::from_secs(15 * 60),
             retry_delays: [1, 2, 4, 8, 15, 30, 60].iter().map(|s| Duration::from_secs(*s)).collect(),
+            v3_only: Vec::new(),
             progress: None,
         }
     }
@@ -319,6 +323,14 @@ impl SandboxBuilder {
     /// are minutes to hours).
     pub fn notify_retry_delays(mut self, delays: Vec<Duration>) -> Self {
         self.retry_delays = delays;
+        self
+    }
+
+    /// Serves `method` on OpenAPI v3 only: its gateway form is refused with `isv.invalid-method`,
+    /// as Alipay refuses an operation it has not opened on the gateway. By default every
+    /// operation the sandbox knows is served on both protocols.
+    pub fn v3_only(mut self, method: impl Into<String>) -> Self {
+        self.v3_only.push(method.into());
         self
     }
 
@@ -398,6 +410,7 @@ impl SandboxBuilder {
             clock: self.clock,
             timestamp_window: chrono::Duration::from_std(self.timestamp_window)
                 .unwrap_or(chrono::Duration::minutes(15)),
+            v3_only: self.v3_only,
             aes,
             sign_type,
             wrong_key,

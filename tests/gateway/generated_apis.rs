@@ -128,3 +128,43 @@ async fn an_image_uploads_over_both_protocols_as_multipart() {
         AntMerchantExpandIndirectImageUploadErrorCode::InvalidImageFormat
     );
 }
+
+/// An operation Alipay serves on OpenAPI v3 only: its gateway form is sent (which operations
+/// are v3-only is not published in a form we could check first) and the gateway's
+/// `isv.invalid-method` names the v3 operation to call instead, which then works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v3_only_operation_refused_by_the_gateway_points_to_call_v3() {
+    const METHOD: &str = "alipay.marketing.activity.ordervoucher.create";
+    let sandbox = Sandbox::builder().v3_only(METHOD).start().await.unwrap();
+    let client = Client::new(sandbox.client_config().build().unwrap()).unwrap();
+    let create = AlipayMarketingActivityOrdervoucherCreate {
+        out_biz_no: Some("v3-only-1".into()),
+        activity_name: Some("仅 v3".into()),
+        ..Default::default()
+    };
+    let refused = client.call(&create).await.unwrap_err();
+    assert_eq!(sub_code(&refused), "isv.invalid-method");
+    let failure = &refused.business().expect("a signed refusal").failure;
+    let v3 = failure.v3_alternative().expect("the v3 operation of the same method");
+    assert_eq!((v3.http_method.as_str(), v3.path), ("POST", "/v3/alipay/marketing/ordervoucher/activity"));
+    let message = refused.to_string();
+    assert!(
+        message.contains("POST /v3/alipay/marketing/ordervoucher/activity") && message.contains("call_v3"),
+        "{message}"
+    );
+    // The hint's advice holds: the same value over v3 is served.
+    let created = client.call_v3(&create).await.unwrap().into_inner();
+    assert!(created.activity_id.is_some());
+
+    // A method the v3 description does not have gets no such hint, nor does another refusal.
+    let unknown = alipay_sdk::Request::new("alipay.no.such.method").biz(&serde_json::json!({}));
+    let refused = client.send(&unknown).await.unwrap_err();
+    assert_eq!(sub_code(&refused), "isv.invalid-method");
+    assert!(refused.business().unwrap().failure.v3_alternative().is_none());
+    assert!(!refused.to_string().contains("call_v3"), "{refused}");
+    let incomplete = AlipayMarketingActivityOrdervoucherStop { activity_id: "none".into(), ..Default::default() };
+    let refused = client.call(&incomplete).await.unwrap_err();
+    assert_ne!(sub_code(&refused), "isv.invalid-method");
+    assert!(refused.business().unwrap().failure.v3_alternative().is_none());
+    assert!(!refused.to_string().contains("call_v3"), "{refused}");
+}

@@ -294,6 +294,20 @@ fn api_list_and_show_name_verbs_paths_and_parameters() {
     assert!(answer.contains(&"refund_fee") && answer.contains(&"fund_change"), "{answer:?}");
     let text_form = text(&alipay(&["api", "show", "alipay.trade.refund"], b"").stdout);
     assert!(text_form.contains("--body '{") && text_form.contains("\"refund_amount\":\"0.00\""), "{text_form}");
+    // The generated Rust type and its feature (the same names tests/gateway/generated_apis.rs
+    // imports).
+    assert_eq!(op["rust_type"], "alipay_sdk::api::alipay_trade::AlipayTradeRefund");
+    assert_eq!(op["feature"], "api-alipay-trade");
+    let activity = text(&alipay(&["api", "show", "alipay.marketing.activity.query"], b"").stdout);
+    for line in [
+        "Rust (feature `api-alipay-marketing`): alipay_sdk::api::alipay_marketing::AlipayMarketingActivityQuery",
+        "answer: alipay_sdk::api::alipay_marketing::AlipayMarketingActivityQueryResponse",
+        "error codes: alipay_sdk::api::alipay_marketing::AlipayMarketingActivityQueryErrorCode",
+    ] {
+        assert!(activity.contains(line), "{line} in {activity}");
+    }
+    let untyped_answer = alipay(&["api", "show", "alipay.boss.fnc.invoicereceipt.create"], b"");
+    assert!(text(&untyped_answer.stdout).contains("answer: serde_json::Map"));
     let unknown = alipay(&["api", "show", "alipay.trade.querry"], b"");
     assert_eq!(unknown.status.code(), Some(2));
     assert!(text(&unknown.stderr).contains("`alipay api list`"));

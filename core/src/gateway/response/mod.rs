@@ -218,6 +218,19 @@ impl Failure {
         matches!(self.code.as_str(), "10003" | "20000")
             || self.sub_code.as_deref().is_some_and(|c| c.starts_with("isp."))
     }
+
+    /// When the gateway does not know the method (`isv.invalid-method`) but Alipay's v3
+    /// interface description has it: the v3 operation to send instead (`call_v3`).
+    ///
+    /// Some operations are opened on OpenAPI v3 only. Which ones is not published in a form
+    /// this crate could check before sending (the v2 SDKs disagree with each other), so the
+    /// gateway request is sent and its refusal points here rather than refused on a guess.
+    pub fn v3_alternative(&self) -> Option<&'static crate::v3::V3Operation> {
+        if self.sub_code.as_deref() != Some("isv.invalid-method") {
+            return None;
+        }
+        crate::v3::operation(&self.method)
+    }
 }
 
 /// How much of each field of a failure reaches a message: an unsigned failure is anyone's
@@ -233,6 +246,14 @@ impl fmt::Display for Failure {
         }
         if let Some(sub_msg) = &self.sub_msg {
             write!(f, " ({})", cap(sub_msg))?;
+        }
+        if let Some(v3) = self.v3_alternative() {
+            write!(
+                f,
+                "; the gateway does not serve this method, but OpenAPI v3 has it ({} {}): \
+                 some operations are opened on v3 only, send it with `call_v3`",
+                v3.http_method, v3.path
+            )?;
         }
         Ok(())
     }
