@@ -1,4 +1,4 @@
-//! `cargo run -p alipay-codegen`: writes `core/src/v3/operations.rs` (every operation's verb,
+//! `cargo run -p alipay-codegen`: writes `core/src/operations/table.rs` (every operation's verb,
 //! path and parameters) and `cli/src/api_models.rs` (each operation's body and answer models
 //! with their fields, for `alipay api show`'s request skeleton) from Alipay's v3 interface
 //! facts (`codegen/alipay-api/v3-api.json`), one line per operation (the table is exempt from
@@ -36,7 +36,7 @@ fn generate(root: &Path) -> Result<PathBuf, String> {
     let text = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
     let facts: Value = serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", input.display()))?;
     let code = operations_rs(&facts).map_err(|e| format!("{}: {e}", input.display()))?;
-    let output = root.join("core/src/v3/operations.rs");
+    let output = root.join("core/src/operations/table.rs");
     std::fs::write(&output, code).map_err(|e| format!("{}: {e}", output.display()))?;
     let models = models_rs(&facts).map_err(|e| format!("{}: {e}", input.display()))?;
     let models_output = root.join("cli/src/api_models.rs");

@@ -43,6 +43,7 @@
 //! | `error/` | [`Error`], [`ErrorKind`], [`Outcome`] | the call-level error; each layer's error is one pointer wide (`layer_error!`) |
 //! | `model/` | [`model`] | typed APIs, the one exact signed [`Amount`](model::Amount), [`Traced`] responses |
 //! | `bill/` | `bill` (feature `bill`) | the daily bill's archive and GBK CSV into typed rows (no HTTP) |
+//! | `operations/` | (as [`v3::operation`]) | Alipay's operation table from its v3 description (generated): each method's verb, path and parameters; a leaf, so the gateway can point a refused method to its v3 form |
 //! | `api/` | `api` (features `api-<family>`, `api-all`) | every operation of Alipay's v3 description typed for both protocols, generated (`cargo run -p alipay-codegen`) |
 //! | | [`primitives`] | the protocol's building blocks (sign contents, signing as Alipay does) for tools, servers playing Alipay's side and tests |
 //! | | [`random`] | random bytes, UUIDs and jitter, with one policy for a failing source |
@@ -87,6 +88,7 @@ mod future;
 mod gateway;
 mod inbound;
 mod metrics;
+mod operations;
 mod wire;
 
 // Not in the core's own unit-test build: those tests never touch the generated models (the

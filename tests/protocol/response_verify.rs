@@ -257,3 +257,67 @@ fn sign_type_comes_from_configuration_not_the_message() {
     );
     assert!(matches!(verify(&body), Err(e) if matches!(e.kind(), ResponseErrorKind::InvalidSignature { .. })));
 }
+
+/// `verify_response_owned` (what the flows use: the body read from the wire, not copied) gives
+/// every body the verdict `verify_response` gives it, in UTF-8 and in GBK.
+#[test]
+fn the_owned_path_judges_every_body_as_the_borrowed_one() {
+    let body = signed_body(METHOD, NODE, Some(&alipay_cert_sn()), &alipay_key());
+    let tampered = body.replace("o-1", "o-2");
+    let duplicated = body.replacen(r#""sign":"#, r#""sign":"x","sign":"#, 1);
+    let mut invalid_utf8 = body.clone().into_bytes();
+    invalid_utf8[10] = 0xff;
+    let utf8 = config();
+    let gbk = cert_config("http://127.0.0.1:9/gateway.do").charset(Charset::Gbk).build().unwrap();
+    let (gbk_node, _, _) = encoding_rs::GBK.encode(r#"{"code":"10000","msg":"处理成功"}"#);
+    use base64::Engine as _;
+    let gbk_sign =
+        base64::engine::general_purpose::STANDARD.encode(alipay_key().sign_raw(&gbk_node, SignType::Rsa2).unwrap());
+    let mut gbk_body = b"{\"alipay_trade_query_response\":".to_vec();
+    gbk_body.extend_from_slice(&gbk_node);
+    gbk_body.extend_from_slice(format!(r#","alipay_cert_sn":"{}","sign":"{gbk_sign}"}}"#, alipay_cert_sn()).as_bytes());
+    // The SN written with an escape reads as the SN (it names the same certificate).
+    let sn = alipay_cert_sn();
+    let escaped_sn = body.replace(&format!(r#""{sn}""#), &format!(r#""\u{:04x}{}""#, sn.as_bytes()[0], &sn[1..]));
+    assert_ne!(escaped_sn, body);
+    let verified = utf8.verify_response_owned(METHOD, escaped_sn.clone().into_bytes()).unwrap();
+    assert_eq!(verified.alipay_cert_sn(), Some(sn.as_str()));
+    assert_eq!(
+        utf8.verify_response_owned(METHOD, body.clone().into_bytes()).unwrap().alipay_cert_sn(),
+        Some(sn.as_str())
+    );
+    let mut invalid_gbk = gbk_body.clone();
+    invalid_gbk.insert(40, 0x80);
+    let cases: Vec<(&Config, Vec<u8>, bool)> = vec![
+        (&gbk, invalid_gbk, false),
+        (&utf8, body.clone().into_bytes(), true),
+        (&utf8, escaped_sn.into_bytes(), true),
+        (&utf8, tampered.into_bytes(), false),
+        (&utf8, duplicated.into_bytes(), false),
+        (&utf8, body.as_bytes()[..body.len() / 2].to_vec(), false),
+        (&utf8, invalid_utf8, false),
+        (&utf8, Vec::new(), false),
+        (&gbk, gbk_body.clone(), true),
+        // Bytes are what is signed: UTF-8 bytes read as GBK verify too (the text is mojibake,
+        // the same on both paths).
+        (&gbk, body.clone().into_bytes(), true),
+        (
+            &gbk,
+            signed_body(METHOD, r#"{"code":"10000","msg":"处理成功"}"#, Some(&alipay_cert_sn()), &alipay_key())
+                .into_bytes(),
+            true,
+        ),
+    ];
+    for (config, bytes, verifies) in cases {
+        let borrowed = config.verify_response(METHOD, &bytes);
+        let owned = config.verify_response_owned(METHOD, bytes.clone());
+        assert_eq!(borrowed.is_ok(), verifies, "{:?}", String::from_utf8_lossy(&bytes));
+        match (borrowed, owned) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!((a.node(), a.body(), a.alipay_cert_sn()), (b.node(), b.body(), b.alipay_cert_sn()));
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("the two paths disagree: {a:?} / {b:?}"),
+        }
+    }
+}

@@ -124,7 +124,7 @@ pub(crate) mod sealed {
         type Output;
         fn first_request(&self, config: &Config) -> Result<Option<HttpRequest>, Error>;
         fn take_answer(&mut self, config: &Config, answer: Result<HttpResponse, TransportError>) -> Result<(), Error>;
-        fn check(&self, config: &Config) -> Checked<Self::Output>;
+        fn check(&mut self, config: &Config) -> Checked<Self::Output>;
         /// The method, for the call's span.
         fn method(&self) -> &str;
         /// The call's span, named for what it does (`alipay.call`, `alipay.notification`,
@@ -227,8 +227,10 @@ impl Judge for Gateway {
         Ok(())
     }
 
-    fn check(&self, config: &Config) -> Checked<VerifiedResponse> {
-        let Some(body) = &self.answer else {
+    fn check(&mut self, config: &Config) -> Checked<VerifiedResponse> {
+        // Taken, so a verified answer keeps the body without copying it; back on failure (the
+        // flow checks it again once the certificate it names is fetched).
+        let Some(body) = self.answer.take() else {
             return Checked::Done(Err(Error::flow("no answer was received")));
         };
         let trace = || self.trace_id.clone();
@@ -236,7 +238,14 @@ impl Judge for Gateway {
             Ok(signed) => signed,
             Err(error) => return Checked::Done(Err(error)),
         };
-        match config.verify_response_to(signed, body) {
+        let verified = match config.verify_response_owned_to(signed, body) {
+            Ok(verified) => Ok(verified),
+            Err((error, body)) => {
+                self.answer = Some(body);
+                Err(error)
+            }
+        };
+        match verified {
             Err(error) => match error.kind() {
                 ResponseErrorKind::UnknownCertSn { alipay_cert_sn, .. } => Checked::UnknownCert {
                     sn: alipay_cert_sn.clone(),
@@ -301,7 +310,7 @@ impl Judge for V3 {
         Ok(())
     }
 
-    fn check(&self, config: &Config) -> Checked<crate::v3::V3Response> {
+    fn check(&mut self, config: &Config) -> Checked<crate::v3::V3Response> {
         let Some(answer) = &self.answer else {
             return Checked::Done(Err(Error::flow("no answer was received")));
         };
@@ -347,7 +356,7 @@ impl Judge for Notification {
         Err(Error::flow("a notification check sends nothing of its own"))
     }
 
-    fn check(&self, config: &Config) -> Checked<VerifiedNotification> {
+    fn check(&mut self, config: &Config) -> Checked<VerifiedNotification> {
         let verifier = config.notification_verifier();
         match verifier.verify(self.form.clone(), self.rule) {
             Err(error) => match error.kind() {
@@ -380,7 +389,7 @@ impl Judge for Fetch {
         Err(Error::flow("a fetch sends nothing of its own"))
     }
 
-    fn check(&self, config: &Config) -> Checked<()> {
+    fn check(&mut self, config: &Config) -> Checked<()> {
         match config.cert_mode() {
             Some(mode) if mode.store().contains(&self.sn) => Checked::Done(Ok(())),
             Some(_) => Checked::UnknownCert {

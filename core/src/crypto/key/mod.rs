@@ -695,18 +695,17 @@ impl PublicKey {
 
     /// Verifies a base64 signature over `content`. Any malformed signature is `false`.
     pub fn verify(&self, content: &[u8], signature_base64: &str, sign_type: SignType) -> bool {
-        if signature_base64.bytes().any(|b| b.is_ascii_whitespace()) {
-            let compact: String = signature_base64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            return STANDARD.decode(compact).is_ok_and(|signature| self.verify_raw(content, &signature, sign_type));
-        }
-        // A signature of any key up to 8192 bits decodes on the stack.
-        let mut stack = [0u8; 1024];
+        // A signature of any key up to 4096 bits decodes on the stack (larger ones on the heap).
+        let mut stack = [0u8; 512];
         match STANDARD.decode_slice(signature_base64, &mut stack) {
             Ok(n) => self.verify_raw(content, &stack[..n], sign_type),
-            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
-                STANDARD.decode(signature_base64).is_ok_and(|signature| self.verify_raw(content, &signature, sign_type))
+            // Too long for the stack, or line breaks or spaces inside the base64 (as some
+            // proxies and tools wrap it): looked for only when the plain decode fails, so a
+            // clean signature is read once.
+            Err(_) => {
+                let compact: String = signature_base64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                STANDARD.decode(compact).is_ok_and(|signature| self.verify_raw(content, &signature, sign_type))
             }
-            Err(_) => false,
         }
     }
 

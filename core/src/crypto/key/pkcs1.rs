@@ -27,8 +27,8 @@ pub(crate) fn verify(key: &Rsa<Public>, content: &[u8], signature: &[u8], sign_t
     if signature.len() != size {
         return false;
     }
-    // On the stack for every key up to 8192 bits: no allocation on the path of each answer.
-    let mut stack = [0u8; 1024];
+    // On the stack for every key up to 4096 bits: no allocation on the path of each answer.
+    let mut stack = [0u8; 512];
     let mut heap;
     let encoded: &mut [u8] = if size <= stack.len() {
         &mut stack[..size]

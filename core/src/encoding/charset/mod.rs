@@ -135,6 +135,11 @@ impl Charset {
         Ok(Cow::Owned(out))
     }
 
+    /// Whether this is UTF-8 (text is the bytes themselves).
+    pub(crate) fn is_utf8(self) -> bool {
+        self.legacy().is_none()
+    }
+
     /// Decodes bytes in this charset as Java's charset of the same name does; malformed input,
     /// and what Java cannot map (byte `0x80` in GBK, GB18030's four-byte sequences in GBK), is
     /// an error.

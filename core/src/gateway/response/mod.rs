@@ -113,24 +113,63 @@ impl ResponseVerifier {
     pub fn verify(&self, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
         verify(self, method, body)
     }
+
+    /// As [`ResponseVerifier::verify`], taking the body: a UTF-8 answer becomes the
+    /// `VerifiedResponse`'s text without a copy (for a large answer, no second megabyte).
+    pub fn verify_owned(&self, method: &str, body: Vec<u8>) -> Result<VerifiedResponse, ResponseError> {
+        self.verify_owned_or_back(method, body).map_err(|(error, _)| error)
+    }
+
+    /// As [`ResponseVerifier::verify_owned`]; on error the body comes back with it, unchanged
+    /// (a flow checks it again once the certificate it names is fetched).
+    pub(crate) fn verify_owned_or_back(
+        &self,
+        method: &str,
+        body: Vec<u8>,
+    ) -> Result<VerifiedResponse, (ResponseError, Vec<u8>)> {
+        if !self.charset.is_utf8() {
+            return self.verify(method, &body).map_err(|error| (error, body));
+        }
+        let text = match String::from_utf8(body) {
+            Ok(text) => text,
+            // Not UTF-8: the borrowed path says where, as for any other answer.
+            Err(e) => {
+                let body = e.into_bytes();
+                return self.verify(method, &body).map_err(|error| (error, body));
+            }
+        };
+        match judge(self, method, &text) {
+            Ok(verdict) => Ok(verdict.into_response(method, text)),
+            Err(error) => Err((error, text.into_bytes())),
+        }
+    }
 }
 
 /// A response whose signature checked out, with a successful `code`.
 #[derive(Clone)]
 pub struct VerifiedResponse {
     method: String,
-    node: Node,
+    node: Text,
     body: String,
-    alipay_cert_sn: Option<String>,
+    alipay_cert_sn: Option<Text>,
     trace_id: Option<String>,
 }
 
-/// Where a verified node's text is: the signed bytes inside the body (no copy), or the
-/// decrypted plaintext of an encrypted node.
+/// Where a text of a verified answer is: inside the body (no copy: the signed node, an
+/// unescaped SN), or its own (a decrypted node, an SN written with escapes).
 #[derive(Clone)]
-enum Node {
+enum Text {
     InBody(std::ops::Range<usize>),
-    Decrypted(String),
+    Own(String),
+}
+
+impl Text {
+    fn in_body<'a>(&'a self, body: &'a str) -> &'a str {
+        match self {
+            Text::InBody(range) => &body[range.clone()],
+            Text::Own(text) => text,
+        }
+    }
 }
 
 impl VerifiedResponse {
@@ -141,10 +180,7 @@ impl VerifiedResponse {
 
     /// The verified response node as JSON text (decrypted when the response was encrypted).
     pub fn node(&self) -> &str {
-        match &self.node {
-            Node::InBody(range) => &self.body[range.clone()],
-            Node::Decrypted(plain) => plain,
-        }
+        self.node.in_body(&self.body)
     }
 
     /// The whole body as received (decoded from the charset).
@@ -154,7 +190,7 @@ impl VerifiedResponse {
 
     /// The SN of the certificate that verified the response (certificate mode).
     pub fn alipay_cert_sn(&self) -> Option<&str> {
-        self.alipay_cert_sn.as_deref()
+        self.alipay_cert_sn.as_ref().map(|sn| sn.in_body(&self.body))
     }
 
     /// The gateway's `trace_id` for this call (when the answer came through a driver that
@@ -184,7 +220,7 @@ impl fmt::Debug for VerifiedResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedResponse")
             .field("method", &self.method)
-            .field("alipay_cert_sn", &self.alipay_cert_sn)
+            .field("alipay_cert_sn", &self.alipay_cert_sn())
             .field("node", &crate::excerpt::redact_json_secrets(self.node()))
             .finish()
     }
@@ -225,11 +261,11 @@ impl Failure {
     /// Some operations are opened on OpenAPI v3 only. Which ones is not published in a form
     /// this crate could check before sending (the v2 SDKs disagree with each other), so the
     /// gateway request is sent and its refusal points here rather than refused on a guess.
-    pub fn v3_alternative(&self) -> Option<&'static crate::v3::V3Operation> {
+    pub fn v3_alternative(&self) -> Option<&'static crate::operations::V3Operation> {
         if self.sub_code.as_deref() != Some("isv.invalid-method") {
             return None;
         }
-        crate::v3::operation(&self.method)
+        crate::operations::operation(&self.method)
     }
 }
 
@@ -518,44 +554,81 @@ fn excerpt(text: &str) -> String {
 /// Verifies a raw response body for `method`.
 fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<VerifiedResponse, ResponseError> {
     let text = context.charset.decode(body, "response body")?;
-    let members = scan::top_level_members(&text).map_err(|source| ResponseErrorKind::Malformed {
+    let verdict = judge(context, method, &text)?;
+    Ok(verdict.into_response(method, text.into_owned()))
+}
+
+/// What verification found: the node and the certificate that verified it.
+struct Verdict {
+    node: Text,
+    alipay_cert_sn: Option<Text>,
+}
+
+impl Verdict {
+    fn into_response(self, method: &str, body: String) -> VerifiedResponse {
+        VerifiedResponse {
+            method: method.to_string(),
+            node: self.node,
+            body,
+            alipay_cert_sn: self.alipay_cert_sn,
+            trace_id: None,
+        }
+    }
+}
+
+/// Verifies the decoded body `text` of an answer to `method`.
+fn judge(context: &ResponseVerifier, method: &str, text: &str) -> Result<Verdict, ResponseError> {
+    // The members the verdict needs, each of which must be unique (a second one is an
+    // injection); found in one pass without collecting the others.
+    let mut method_node = Unique::default();
+    let mut error_node = Unique::default();
+    let mut sign_member = Unique::default();
+    let mut sn_member = Unique::default();
+    scan::visit_top_level_members(text, |member| {
+        let slot = match &*member.key {
+            "error_response" => &mut error_node,
+            "sign" => &mut sign_member,
+            "alipay_cert_sn" => &mut sn_member,
+            // `<method with '_' for '.'>_response`, compared without building the name.
+            key if is_node_name(key, method) => &mut method_node,
+            _ => return,
+        };
+        slot.see(member.value);
+    })
+    .map_err(|source| ResponseErrorKind::Malformed {
         method: method.to_string(),
         source,
-        excerpt: excerpt(&text),
+        excerpt: excerpt(text),
     })?;
-    let unique_where = |is: &dyn Fn(&str) -> bool, key: &dyn Fn() -> String| {
-        let mut found = members.iter().filter(|m| is(&m.key));
-        let first = found.next();
-        if found.next().is_some() {
-            return Err(ResponseError::from(ResponseErrorKind::Duplicate { method: method.to_string(), key: key() }));
-        }
-        Ok(first)
+    let repeated = if method_node.repeated {
+        Some(crate::gateway::content::node_name(method))
+    } else {
+        [(&error_node, "error_response"), (&sign_member, "sign"), (&sn_member, "alipay_cert_sn")]
+            .into_iter()
+            .find_map(|(slot, key)| slot.repeated.then(|| key.to_string()))
     };
-    let unique = |name: &str| unique_where(&|key| key == name, &|| name.to_string());
-    // `<method with '_' for '.'>_response`, compared without building the name.
-    let method_node = unique_where(&|key| is_node_name(key, method), &|| crate::gateway::content::node_name(method))?;
-    let error_node = unique("error_response")?;
-    let sign_member = unique("sign")?;
-    let sn_member = unique("alipay_cert_sn")?;
-    let (node_range, is_error_node) = match (method_node, error_node) {
-        (Some(node), _) => (node.value.clone(), false),
-        (None, Some(node)) => (node.value.clone(), true),
+    if let Some(key) = repeated {
+        return Err(ResponseErrorKind::Duplicate { method: method.to_string(), key }.into());
+    }
+    let (node_range, is_error_node) = match (method_node.range, error_node.range) {
+        (Some(node), _) => (node, false),
+        (None, Some(node)) => (node, true),
         (None, None) => {
             return Err(ResponseErrorKind::MissingNode {
                 method: method.to_string(),
                 expected: crate::gateway::content::node_name(method),
-                excerpt: excerpt(&text),
+                excerpt: excerpt(text),
             }
             .into());
         }
     };
     let node_raw = &text[node_range.clone()];
-    let string_of =
-        |member: Option<&scan::Member<'_>>| member.and_then(|m| scan::decode_string(&text[m.value.clone()]));
+    let string_of = |member: Unique| member.range.and_then(|range| scan::decode_string(&text[range]));
     let sign = string_of(sign_member);
-    let alipay_cert_sn = string_of(sn_member).map(std::borrow::Cow::into_owned);
+    let sn_range = sn_member.range.clone();
+    let alipay_cert_sn = string_of(sn_member);
     let encrypted = node_raw.starts_with('"');
-    let failure = if encrypted { None } else { failure_of(method, node_raw, is_error_node, &text) };
+    let failure = if encrypted { None } else { failure_of(method, node_raw, is_error_node, text) };
 
     let Some(sign) = sign else {
         return match failure {
@@ -605,7 +678,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
                 .into());
             };
             if !checks(&stored.public_key) {
-                return Err(invalid(Some(sn.clone())));
+                return Err(invalid(Some(sn.to_string())));
             }
         }
         (AlipayKeys::Store(store), None) => {
@@ -637,13 +710,13 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
         let ciphertext = scan::decode_string(node_raw).ok_or_else(|| ResponseErrorKind::Malformed {
             method: method.to_string(),
             source: scan::ScanError { offset: 0, what: "the encrypted node is not a JSON string" },
-            excerpt: excerpt(&text),
+            excerpt: excerpt(text),
         })?;
         let plain = aes
             .decrypt(&ciphertext)
             .map_err(|source| ResponseErrorKind::Decrypt { method: method.to_string(), source })?;
         let plain = context.charset.decode(&plain, "decrypted response")?.into_owned();
-        if let Some(failure) = failure_of(method, &plain, is_error_node, &text) {
+        if let Some(failure) = failure_of(method, &plain, is_error_node, text) {
             return Err(BusinessError {
                 failure: Box::new(failure),
                 request_sign_content: None,
@@ -652,7 +725,7 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             }
             .into());
         }
-        Node::Decrypted(plain)
+        Text::Own(plain)
     } else {
         if let Some(failure) = failure {
             return Err(BusinessError {
@@ -663,9 +736,32 @@ fn verify(context: &ResponseVerifier, method: &str, body: &[u8]) -> Result<Verif
             }
             .into());
         }
-        Node::InBody(node_range)
+        Text::InBody(node_range)
     };
-    Ok(VerifiedResponse { method: method.to_string(), node, body: text.into_owned(), alipay_cert_sn, trace_id: None })
+    // The SN as the body holds it (an unescaped string: the text between its quotes).
+    let alipay_cert_sn = alipay_cert_sn.map(|sn| match (sn, sn_range) {
+        (std::borrow::Cow::Borrowed(_), Some(range)) => Text::InBody(range.start + 1..range.end - 1),
+        (sn, _) => Text::Own(sn.into_owned()),
+    });
+    Ok(Verdict { node, alipay_cert_sn })
+}
+
+/// A top-level member that must appear at most once: where its value is, and whether it came
+/// again.
+#[derive(Default)]
+struct Unique {
+    range: Option<std::ops::Range<usize>>,
+    repeated: bool,
+}
+
+impl Unique {
+    fn see(&mut self, value: std::ops::Range<usize>) {
+        if self.range.is_some() {
+            self.repeated = true;
+        } else {
+            self.range = Some(value);
+        }
+    }
 }
 
 /// Whether `key` is `method`'s node name: the method with `_` for `.`, then `_response`.
@@ -678,18 +774,20 @@ fn is_node_name(key: &str, method: &str) -> bool {
 /// The failure described by a node, or `None` when it is a success (code `10000`, or no code
 /// at all, as in `alipay.system.oauth.token`).
 fn failure_of(method: &str, node: &str, is_error_node: bool, body: &str) -> Option<Failure> {
-    let field = |name: &str| -> Option<String> {
+    let raw_field = |name: &str| -> Option<std::borrow::Cow<'_, str>> {
         let raw = scan::find_member(node, name)?;
-        scan::decode_string(raw).map(|s| s.into_owned()).or_else(|| Some(raw.to_string()))
+        scan::decode_string(raw).or(Some(std::borrow::Cow::Borrowed(raw)))
     };
-    let code = field("code");
+    let field = |name: &str| raw_field(name).map(std::borrow::Cow::into_owned);
+    // Looked at in place: a success (nearly every answer) allocates nothing here.
+    let code = raw_field("code");
     let is_success = !is_error_node && code.as_deref().is_none_or(|c| c == SUCCESS_CODE);
     if is_success {
         return None;
     }
     Some(Failure {
         method: method.to_string(),
-        code: code.unwrap_or_default(),
+        code: code.map(std::borrow::Cow::into_owned).unwrap_or_default(),
         msg: field("msg").unwrap_or_default(),
         sub_code: field("sub_code"),
         sub_msg: field("sub_msg"),

@@ -8,10 +8,12 @@
 //! to `serde_json`'s raw values); a nested value that is not valid JSON then fails its
 //! signature, or fails when its model is read, which parses exactly the verified bytes.
 //!
-//! The work per block has no branch per byte: each byte class becomes a 64-bit mask (a loop
-//! the compiler turns into vector compares), the string interior is the prefix XOR of the
-//! unescaped quotes, and only brackets outside strings (a few per block in real answers) are
-//! visited one by one, to match each closer with its opener's kind.
+//! The work per block has no branch per byte: each byte class becomes a 64-bit mask (SSE2
+//! compares on x86, a loop the compiler vectorises elsewhere), a block without brackets and
+//! escapes only flips the in-string state by the parity of its quotes, otherwise the string
+//! interior is the prefix XOR of the unescaped quotes and only brackets outside strings (a few
+//! per block in real answers) are visited one by one, to match each closer with its opener's
+//! kind.
 
 /// Why a nested value could not be skipped, and where.
 pub(super) struct SkipError {
@@ -19,40 +21,77 @@ pub(super) struct SkipError {
     pub(super) what: &'static str,
 }
 
-/// Bit `i` set where byte `i` of the block is a quote, a backslash, an opening bracket, a
-/// closing bracket.
+/// Bit `i` set where byte `i` of a 64-byte block is a quote, a backslash, a bracket (opening or
+/// closing; which one is read from the byte).
+#[derive(Debug, PartialEq, Eq)]
 struct Masks {
     quote: u64,
     backslash: u64,
-    open: u64,
-    close: u64,
+    bracket: u64,
 }
 
-fn masks(block: &[u8; 64]) -> Masks {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // One class byte per input byte (a plain loop the compiler turns into vector compares):
-    // bit 0 quote, bit 1 backslash, bit 2 opening bracket, bit 3 closing bracket.
-    let mut classes = [0u8; 64];
-    for (class, &byte) in classes.iter_mut().zip(block) {
-        // '[' and '{' differ only in bit 5, as do ']' and '}'.
-        let folded = byte | 0x20;
-        *class = u8::from(byte == b'"')
-            | u8::from(byte == b'\\') << 1
-            | u8::from(folded == b'{') << 2
-            | u8::from(folded == b'}') << 3;
+impl Masks {
+    /// With SSE2 (every x86-64 processor): sixteen bytes compared at once, each comparison's
+    /// sixteen results moved into sixteen bits by one instruction. `safe_arch` wraps the
+    /// intrinsics in safe functions, so this crate keeps `unsafe_code = "forbid"`.
+    #[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2"))]
+    fn of(block: &[u8; 64]) -> Masks {
+        use safe_arch::{
+            bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        };
+        let splat = |byte: u8| set_splat_i8_m128i(i8::from_ne_bytes([byte]));
+        let (quote, backslash, open, close, case) = (splat(b'"'), splat(b'\\'), splat(b'{'), splat(b'}'), splat(0x20));
+        let mut masks = Masks { quote: 0, backslash: 0, bracket: 0 };
+        for (k, chunk) in block.chunks_exact(16).enumerate() {
+            let bytes = load_unaligned_m128i(chunk.try_into().expect("sixteen bytes"));
+            // '[' and '{' differ only in bit 5, as do ']' and '}'.
+            let folded = bitor_m128i(bytes, case);
+            let bits = |matches| u64::from(move_mask_i8_m128i(matches) as u16) << (16 * k);
+            masks.quote |= bits(cmp_eq_mask_i8_m128i(bytes, quote));
+            masks.backslash |= bits(cmp_eq_mask_i8_m128i(bytes, backslash));
+            masks.bracket |= bits(bitor_m128i(cmp_eq_mask_i8_m128i(folded, open), cmp_eq_mask_i8_m128i(folded, close)));
+        }
+        masks
     }
-    // Eight 0/1 bytes gathered into eight bits (bit j from byte j) by one multiplication.
-    let gather = |word: u64, class: u32| ((word >> class) & ONES).wrapping_mul(0x0102_0408_1020_4080) >> 56;
-    let mut masks = Masks { quote: 0, backslash: 0, open: 0, close: 0 };
-    for (j, word) in classes.chunks_exact(8).enumerate() {
-        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let shift = 8 * j;
-        masks.quote |= gather(word, 0) << shift;
-        masks.backslash |= gather(word, 1) << shift;
-        masks.open |= gather(word, 2) << shift;
-        masks.close |= gather(word, 3) << shift;
+
+    #[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2")))]
+    fn of(block: &[u8; 64]) -> Masks {
+        Masks::portable(block)
     }
-    masks
+
+    /// Without SSE2: a class byte per input byte (a plain loop the compiler vectorises), each
+    /// class that occurs gathered eight bytes into eight bits by one multiplication.
+    #[cfg_attr(
+        all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2", not(test)),
+        allow(dead_code, reason = "the fallback of other processors; the tests hold SSE2 to it")
+    )]
+    fn portable(block: &[u8; 64]) -> Masks {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const QUOTE: u8 = 1;
+        const BACKSLASH: u8 = 2;
+        const BRACKET: u8 = 4;
+        let mut classes = [0u8; 64];
+        for (class, &byte) in classes.iter_mut().zip(block) {
+            let folded = byte | 0x20;
+            *class = (u8::from(byte == b'"') * QUOTE)
+                | (u8::from(byte == b'\\') * BACKSLASH)
+                | (u8::from(folded == b'{' || folded == b'}') * BRACKET);
+        }
+        let present = classes.iter().fold(0u8, |seen, &class| seen | class);
+        let gather = |class: u8| {
+            if present & class == 0 {
+                return 0;
+            }
+            let shift = class.trailing_zeros();
+            let mut mask = 0u64;
+            for (j, word) in classes.chunks_exact(8).enumerate() {
+                let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+                mask |= (((word >> shift) & ONES).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+            }
+            mask
+        };
+        Masks { quote: gather(QUOTE), backslash: gather(BACKSLASH), bracket: gather(BRACKET) }
+    }
 }
 
 /// Bit `i` set where the byte is escaped by the backslash before it. `carry` says the block
@@ -92,15 +131,30 @@ pub(super) fn skip(bytes: &[u8], start: usize, depth: usize, max_depth: usize) -
     let mut in_string = false;
     let mut escape_carry = false;
     let mut at = start;
+    let mut padded = [b' '; 64];
     while at < bytes.len() {
-        let mut block = [b' '; 64];
         let len = (bytes.len() - at).min(64);
-        block[..len].copy_from_slice(&bytes[at..at + len]);
-        let masks = masks(&block);
+        // A whole block is read in place; only the last, short one is copied (padded with
+        // spaces, which no mask flags).
+        let block: &[u8; 64] = match bytes.get(at..at + 64).and_then(|whole| whole.try_into().ok()) {
+            Some(whole) => whole,
+            None => {
+                padded[..len].copy_from_slice(&bytes[at..at + len]);
+                &padded
+            }
+        };
+        let masks = Masks::of(block);
+        // Most blocks of an answer are plain text and quotes: no bracket to visit, no escape
+        // to follow, so only whether the block ends inside a string matters.
+        if !escape_carry && masks.backslash | masks.bracket == 0 {
+            in_string ^= masks.quote.count_ones() % 2 == 1;
+            at += len;
+            continue;
+        }
         let quotes = masks.quote & !escaped(masks.backslash, &mut escape_carry);
         let inside = prefix_xor(quotes) ^ if in_string { u64::MAX } else { 0 };
         in_string = inside >> 63 == 1;
-        let mut brackets = (masks.open | masks.close) & !inside;
+        let mut brackets = masks.bracket & !inside;
         while brackets != 0 {
             let i = brackets.trailing_zeros() as usize;
             brackets &= brackets - 1;
@@ -136,18 +190,24 @@ mod tests {
     fn masks_flag_exactly_the_bytes_of_each_class() {
         let mut block = [0u8; 64];
         for start in 0..=255u8 {
-            for (i, byte) in block.iter_mut().enumerate() {
-                *byte = start.wrapping_add((i as u8).wrapping_mul(37));
-            }
-            let masks = masks(&block);
-            for (i, &byte) in block.iter().enumerate() {
-                let bit = |mask: u64| mask >> i & 1 == 1;
-                assert_eq!(bit(masks.quote), byte == b'"', "{byte:#x} at {i}");
-                assert_eq!(bit(masks.backslash), byte == b'\\', "{byte:#x} at {i}");
-                assert_eq!(bit(masks.open), byte == b'{' || byte == b'[', "{byte:#x} at {i}");
-                assert_eq!(bit(masks.close), byte == b'}' || byte == b']', "{byte:#x} at {i}");
+            for step in [37u8, 1] {
+                for (i, byte) in block.iter_mut().enumerate() {
+                    *byte = start.wrapping_add((i as u8).wrapping_mul(step));
+                }
+                let masks = Masks::of(&block);
+                for (i, &byte) in block.iter().enumerate() {
+                    let bit = |mask: u64| mask >> i & 1 == 1;
+                    assert_eq!(bit(masks.quote), byte == b'"', "{byte:#x} at {i}");
+                    assert_eq!(bit(masks.backslash), byte == b'\\', "{byte:#x} at {i}");
+                    assert_eq!(bit(masks.bracket), b"{}[]".contains(&byte), "{byte:#x} at {i}");
+                }
+                // The fallback of processors without SSE2 agrees (on one with SSE2 both run).
+                assert_eq!(Masks::portable(&block), masks);
             }
         }
+        // A block holding none of the classes, and one holding only quotes.
+        assert_eq!(Masks::portable(&[b'a'; 64]), Masks { quote: 0, backslash: 0, bracket: 0 });
+        assert_eq!(Masks::of(&[b'"'; 64]), Masks { quote: u64::MAX, backslash: 0, bracket: 0 });
     }
 
     #[test]
@@ -169,7 +229,7 @@ mod tests {
             for (block_index, chunk) in text.chunks(64).enumerate() {
                 let mut block = [b' '; 64];
                 block[..chunk.len()].copy_from_slice(chunk);
-                let escaped = escaped(masks(&block).backslash, &mut carry);
+                let escaped = escaped(Masks::of(&block).backslash, &mut carry);
                 for (i, _) in chunk.iter().enumerate() {
                     assert_eq!(escaped >> i & 1 == 1, expected[block_index * 64 + i], "pattern {pattern:#x}, byte {i}");
                 }

@@ -40,14 +40,23 @@ const MAX_DEPTH: usize = 128;
 /// nested objects and arrays are skipped by their strings and brackets alone (for valid JSON
 /// the same ranges a full parser finds; their grammar is checked by whoever reads them).
 pub fn top_level_members(text: &str) -> Result<Vec<Member<'_>>, ScanError> {
+    let mut members = Vec::new();
+    visit_top_level_members(text, |member| members.push(member))?;
+    Ok(members)
+}
+
+/// As [`top_level_members`], handing each member to `visit` as it is found instead of
+/// collecting them (no allocation on the path of every answer). When the text turns out not
+/// to be one JSON object, the members already visited were seen and the error follows.
+pub(crate) fn visit_top_level_members<'a>(text: &'a str, visit: impl FnMut(Member<'a>)) -> Result<(), ScanError> {
     let mut scanner = Scanner { bytes: text.as_bytes(), pos: 0 };
     scanner.skip_ws();
-    let members = scanner.object_members(text)?;
+    scanner.object_members(text, visit)?;
     scanner.skip_ws();
     if scanner.pos != scanner.bytes.len() {
         return Err(scanner.fail("unexpected data after the JSON object"));
     }
-    Ok(members)
+    Ok(())
 }
 
 /// The raw value of the first top-level member named `key`, scanning only as far as needed.
@@ -158,13 +167,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn object_members(&mut self, text: &'a str) -> Result<Vec<Member<'a>>, ScanError> {
+    fn object_members(&mut self, text: &'a str, mut visit: impl FnMut(Member<'a>)) -> Result<(), ScanError> {
         self.expect(b'{', "expected a JSON object")?;
-        let mut members = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(members);
+            return Ok(());
         }
         loop {
             self.skip_ws();
@@ -175,13 +183,13 @@ impl<'a> Scanner<'a> {
             self.skip_ws();
             let start = self.pos;
             self.value(1)?;
-            members.push(Member { key, value: start..self.pos });
+            visit(Member { key, value: start..self.pos });
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(members);
+                    return Ok(());
                 }
                 _ => return Err(self.fail("expected ',' or '}'")),
             }
