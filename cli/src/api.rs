@@ -26,10 +26,22 @@ pub(crate) enum Ty {
 /// A model's field: its wire name, its type, whether it is deprecated.
 pub(crate) type Field = (&'static str, Ty, bool);
 
-/// An operation's models: `(method, body model, answer model, generated request type, the
-/// feature that compiles it)`.
-pub(crate) type OperationModels =
-    (&'static str, Option<&'static str>, Option<&'static str>, &'static str, &'static str);
+/// An operation's models in the description and its generated Rust types.
+pub(crate) struct OperationModels {
+    pub(crate) method: &'static str,
+    /// The body (or multipart `data`) model.
+    pub(crate) body: Option<&'static str>,
+    /// The answer model.
+    pub(crate) answer: Option<&'static str>,
+    /// The generated request type, as a user names it.
+    pub(crate) request_type: &'static str,
+    /// The generated answer type (`None`: the answer is a `serde_json::Map`).
+    pub(crate) answer_type: Option<&'static str>,
+    /// The generated error-code enum.
+    pub(crate) error_type: &'static str,
+    /// The feature that compiles them.
+    pub(crate) feature: &'static str,
+}
 
 fn fields_of(model: &str) -> Option<&'static [Field]> {
     let found = MODELS.binary_search_by(|(name, _)| (*name).cmp(model)).ok()?;
@@ -115,7 +127,7 @@ fn to_json(op: &alipay_sdk::v3::V3Operation) -> serde_json::Value {
 
 /// The operation's models and generated Rust type (every operation of the table has them).
 fn models_of(method: &str) -> Option<&'static OperationModels> {
-    let found = OPERATION_MODELS.binary_search_by(|(m, ..)| (*m).cmp(method)).ok()?;
+    let found = OPERATION_MODELS.binary_search_by(|models| models.method.cmp(method)).ok()?;
     OPERATION_MODELS.get(found)
 }
 
@@ -150,10 +162,8 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
                      `alipay api list`){hint}"
                 )));
             };
-            let (body_model, answer_model, rust_type, feature) = match models_of(op.method) {
-                Some((_, body, answer, rust_type, feature)) => (*body, *answer, Some(*rust_type), Some(*feature)),
-                None => (None, None, None, None),
-            };
+            let models = models_of(op.method);
+            let (body_model, answer_model) = models.map_or((None, None), |m| (m.body, m.answer));
             let body = body_model.map(|model| model_skeleton(model, &mut vec![model]));
             let answer: Vec<(String, String)> = answer_model
                 .and_then(fields_of)
@@ -166,8 +176,8 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
                 shown["body_model"] = body_model.into();
                 shown["body"] = body.clone().unwrap_or(serde_json::Value::Null);
                 shown["answer_model"] = answer_model.into();
-                shown["rust_type"] = rust_type.into();
-                shown["feature"] = feature.into();
+                shown["rust_type"] = models.map(|m| m.request_type).into();
+                shown["feature"] = models.map(|m| m.feature).into();
                 shown["answer_fields"] =
                     answer.iter().map(|(name, ty)| serde_json::json!({ "name": name, "type": ty })).collect();
                 println!("{}", serde_json::to_string_pretty(&shown).unwrap_or_default());
@@ -184,14 +194,13 @@ pub(crate) fn run(command: ApiCommand) -> Result<(), Failure> {
             if op.multipart {
                 println!("  a multipart upload (a `data` JSON part and file parts)");
             }
-            if let (Some(rust_type), Some(feature)) = (rust_type, feature) {
-                let answer_type = match answer_model {
-                    Some(_) => format!("{rust_type}Response"),
-                    None => "serde_json::Map (no typed answer in the description)".to_string(),
-                };
-                println!("  Rust (feature `{feature}`): {rust_type}");
-                println!("    answer: {answer_type}");
-                println!("    error codes: {rust_type}ErrorCode");
+            if let Some(models) = models {
+                println!("  Rust (feature `{}`): {}", models.feature, models.request_type);
+                println!(
+                    "    answer: {}",
+                    models.answer_type.unwrap_or("serde_json::Map (no typed answer in the description)")
+                );
+                println!("    error codes: {}", models.error_type);
             }
             let mut path = op.path.to_string();
             for name in op.path_params {

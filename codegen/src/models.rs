@@ -86,12 +86,26 @@ fn module(family: &str) -> String {
     family.replace('.', "_")
 }
 
-/// Where `method`'s generated request type lives, as a user names it, and the feature that
-/// compiles it: `alipay.trade.query` → (`alipay_sdk::api::alipay_trade::AlipayTradeQuery`,
-/// `api-alipay-trade`).
-pub(crate) fn request_type_path(method: &str) -> (String, String) {
+/// The names of an operation's generated types, in its family module.
+pub(crate) struct TypeNames {
+    /// `alipay.trade.query` → `AlipayTradeQuery`.
+    pub(crate) request: String,
+    /// `AlipayTradeQueryResponse` (generated when the description types the answer).
+    pub(crate) response: String,
+    /// `AlipayTradeQueryErrorCode`.
+    pub(crate) error_code: String,
+}
+
+pub(crate) fn type_names(method: &str) -> TypeNames {
+    let request = camel(method);
+    TypeNames { response: format!("{request}Response"), error_code: format!("{request}ErrorCode"), request }
+}
+
+/// Where `method`'s generated types live as a user names them (`alipay_sdk::api::alipay_trade::`)
+/// and the feature that compiles them (`api-alipay-trade`).
+pub(crate) fn module_path_and_feature(method: &str) -> (String, String) {
     let family = family(method);
-    (format!("alipay_sdk::api::{}::{}", module(&family), camel(method)), feature(&family))
+    (format!("alipay_sdk::api::{}::", module(&family)), feature(&family))
 }
 
 /// `alipay.trade.query` → `AlipayTradeQuery`; `ACQ.SYSTEM_ERROR` → `AcqSystemError`.
@@ -512,7 +526,7 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
         out.push_str("#![allow(deprecated)]\n\nuse super::Operation;\nuse crate::model::AlipayApi;\nuse crate::v3::{V3Api, V3Request};\nuse crate::request::Request;\n\n");
         for op in ops {
             let method = op["method"].as_str().unwrap_or_default();
-            let name = camel(method);
+            let TypeNames { request: name, response: response_name, error_code: error_name } = type_names(method);
             let path = op["path"].as_str().unwrap_or_default();
             let verb = op["http_method"].as_str().unwrap_or_default();
             let mut fields = Vec::new();
@@ -570,7 +584,6 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
                 "/// `{method}`: the request.\n///\n/// - v3 (`V3Api`): `{verb} {path}`\n/// - gateway (`AlipayApi`): method `{method}`\n///\n/// Alipay's documentation: <{DOCS_HOME}>.\n"
             );
             write_struct(&mut out, &name, &doc, "", &fields);
-            let response_name = format!("{name}Response");
             let response_ty = match op["response"].as_str() {
                 Some(model) => {
                     let doc = format!(
@@ -581,7 +594,6 @@ pub(crate) fn generate(facts: &Value) -> Result<Output, String> {
                 }
                 None => "serde_json::Map<String, serde_json::Value>".to_string(),
             };
-            let error_name = format!("{name}ErrorCode");
             error_enum(&mut out, &error_name, method, &strings(&op["error_codes"]));
             let files: Vec<String> = fields
                 .iter()
