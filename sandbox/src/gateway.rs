@@ -31,6 +31,13 @@ fn invalid(sub_code: &str, sub_msg: impl Into<String>) -> Failure {
     Failure { code: "40002", msg: "Invalid Arguments", sub_code: sub_code.into(), sub_msg: sub_msg.into() }
 }
 
+/// The gateway's refusal of a method it does not serve: answered in `error_response`, not in
+/// the method's node.
+fn unknown_method(processed: &mut Processed, method: &str) -> Failure {
+    processed.method = None;
+    invalid("isv.invalid-method", format!("不存在的方法名: {method}"))
+}
+
 impl From<crate::services::ServiceFailure> for Failure {
     fn from(failure: crate::services::ServiceFailure) -> Self {
         Failure { code: failure.code, msg: failure.msg, sub_code: failure.sub_code.into(), sub_msg: failure.sub_msg }
@@ -313,8 +320,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
         ));
     }
     if shared.v3_only.iter().any(|only| only == method) {
-        processed.method = None;
-        return Err(invalid("isv.invalid-method", format!("不存在的方法名: {method}")));
+        return Err(unknown_method(processed, method));
     }
     let mut biz_text = get(values, "biz_content").unwrap_or("{}").to_string();
     if let Some(kind) = get(values, "encrypt_type") {
@@ -436,10 +442,7 @@ fn check_and_run(shared: &Shared, params: &Params, processed: &mut Processed) ->
             drop(ledger);
             return download(shared, &biz);
         }
-        other => {
-            processed.method = None;
-            return Err(invalid("isv.invalid-method", format!("不存在的方法名: {other}")));
-        }
+        other => return Err(unknown_method(processed, other)),
     };
     Ok(result?)
 }
